@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace keel {
+
+// ClientHandle is what the command layer may ask of a connection that lives on another io
+// thread. The net layer implements it. Both calls are thread-safe: they post work to the
+// connection's own io_context and return at once.
+class ClientHandle {
+ public:
+  virtual ~ClientHandle() = default;
+  // Closes the connection (after flushing what is already queued). CLIENT KILL, timeouts.
+  virtual void Kill() = 0;
+  // Appends bytes to the connection's output and writes them: MONITOR lines, later pub/sub
+  // messages and blocked-client replies.
+  virtual void Deliver(std::string bytes) = 0;
+};
+
+enum class ReplyMode { kOn, kOff, kSkipNext, kSkipThis };
+
+// Client is the per-connection state the commands see.
+//
+// Ownership and threads: the connection owns it (shared_ptr, also held by the ClientRegistry
+// while connected). Fields marked [io] are read and written only on the connection's io thread.
+// Fields marked [shared] are read by other threads (CLIENT LIST/KILL, INFO, the timeout cron):
+// atomics, or guarded by `mu`.
+struct Client {
+  // Immutable after construction.
+  uint64_t id = 0;
+  std::string addr;   // "ip:port" of the peer
+  std::string laddr;  // "ip:port" of our end
+  int fd = -1;
+  int64_t ctime_ms = 0;
+  std::weak_ptr<ClientHandle> handle;  // set before registration, then immutable
+
+  // [shared]
+  std::atomic<int> db{0};
+  std::atomic<int64_t> last_interaction_ms{0};
+  std::atomic<uint32_t> flags{0};  // kClientFlag* below
+  std::atomic<uint64_t> qbuf{0};   // bytes buffered, not yet parsed
+  std::atomic<uint64_t> obl{0};    // bytes of output waiting for the socket
+  mutable std::mutex mu;
+  std::string name;      // GUARDED_BY(mu)
+  std::string lib_name;  // GUARDED_BY(mu)
+  std::string lib_ver;   // GUARDED_BY(mu)
+  std::string last_cmd;  // GUARDED_BY(mu), "client|list" style
+
+  // [io]
+  bool authenticated = false;
+  bool close_after_reply = false;
+  ReplyMode reply_mode = ReplyMode::kOn;
+  bool no_evict = false;
+};
+
+inline constexpr uint32_t kClientMonitor = 1u << 0;
+inline constexpr uint32_t kClientCloseAsap = 1u << 1;
+
+}  // namespace keel

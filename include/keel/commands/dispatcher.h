@@ -1,0 +1,75 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "keel/commands/client.h"
+#include "keel/commands/command_meta.h"
+#include "keel/commands/server_state.h"
+#include "keel/protocol/reply.h"
+
+namespace keel {
+
+// What a command handler receives. Handlers parse their arguments, call keyspace operations and
+// write exactly one reply. The dispatcher has already checked that the command exists, its arity,
+// authentication, and (for key commands) locked the shards of its keys.
+struct CommandContext {
+  ServerState& server;
+  Client& client;
+  std::span<const std::string_view> args;  // args[0] is the command name as sent
+  ReplyBuilder& reply;
+  const CommandMeta& meta;
+};
+
+using CommandHandler = void (*)(CommandContext& ctx);
+
+// CommandRegistry maps command metadata to handlers. Built once before the server starts, then
+// read-only, so lookups need no lock.
+class CommandRegistry {
+ public:
+  struct Entry {
+    CommandHandler handler = nullptr;
+    size_t index = 0;  // dense, for per-command statistics
+  };
+
+  // `name` is "get" or "config|get". REQUIRES: the name is in the metadata table.
+  void Register(std::string_view name, CommandHandler handler);
+  const Entry* Find(const CommandMeta* meta) const;
+  // True for a container (CONFIG, CLIENT) with at least one registered subcommand.
+  bool HasRegisteredSubcommands(const CommandMeta* container) const {
+    return containers_.count(container) != 0;
+  }
+  size_t size() const { return entries_.size(); }
+  // For INFO commandstats: calls fn(name, index) for each registered command.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const auto& [meta, entry] : entries_) fn(*meta, entry.index);
+  }
+
+ private:
+  std::unordered_map<const CommandMeta*, Entry> entries_;
+  std::unordered_set<const CommandMeta*> containers_;
+};
+
+// The process-wide registry, filled by RegisterAllCommands().
+CommandRegistry& GlobalCommandRegistry();
+void RegisterAllCommands();
+
+// Dispatcher executes parsed commands for a client. Thread-safe: one instance is shared by all io
+// threads (it holds no mutable state of its own).
+class Dispatcher {
+ public:
+  explicit Dispatcher(ServerState* server);
+  // Executes one command and appends its reply (if any, see CLIENT REPLY) to *out.
+  void Execute(Client& client, std::span<const std::string_view> args, std::string* out);
+
+ private:
+  void FeedMonitors(Client& client, std::span<const std::string_view> args);
+  ServerState* server_;
+  const CommandRegistry& registry_;
+};
+
+}  // namespace keel

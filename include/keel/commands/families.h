@@ -1,0 +1,12 @@
+#pragma once
+
+namespace keel {
+
+class CommandRegistry;
+
+// Each command family registers its handlers; adding a command touches its family file, its
+// line in the metadata table and its tests.
+void RegisterConnectionFamily(CommandRegistry* registry);
+void RegisterServerFamily(CommandRegistry* registry);
+
+}  // namespace keel

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include "keel/commands/server_state.h"
+
+namespace keel {
+
+inline constexpr const char* kKeelVersionString = "0.1.0";
+inline constexpr const char* kRedisCompatVersion = "7.0.15";
+
+// Values command handlers read from the live configuration (thread-safe).
+int ServerDatabases(const ServerState& server);
+std::string ServerRequirePass(const ServerState& server);
+
+}  // namespace keel
+
+namespace keel {
+// Keyspace figures for INFO and DBSIZE (thread-safe, lock-free reads of counters).
+uint64_t ServerDbSize(const ServerState& server, int db);
+void ServerDbStats(const ServerState& server, int db, uint64_t* keys, uint64_t* expires,
+                   uint64_t* avg_ttl);
+uint64_t ServerExpiredKeys(const ServerState& server);
+}  // namespace keel

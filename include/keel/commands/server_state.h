@@ -1,0 +1,106 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "keel/commands/client.h"
+
+namespace keel {
+
+class Config;
+class Keyspace;
+
+// Server-wide counters reported by INFO stats. Relaxed atomics: they are statistics.
+struct ServerStats {
+  std::atomic<uint64_t> total_connections_received{0};
+  std::atomic<uint64_t> total_commands_processed{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> total_net_input_bytes{0};
+  std::atomic<uint64_t> total_net_output_bytes{0};
+  std::atomic<uint64_t> total_error_replies{0};
+  std::atomic<uint64_t> unexpected_error_replies{0};
+  std::atomic<uint64_t> keyspace_hits{0};
+  std::atomic<uint64_t> keyspace_misses{0};
+  // Maintained by the net layer's cron from samples of total_commands_processed.
+  std::atomic<uint64_t> instantaneous_ops_per_sec{0};
+  void Reset();
+};
+
+// Error replies counted by their first word (INFO errorstats). At most 128 distinct codes are
+// tracked, like Redis, so clients cannot make the table grow without bound.
+class ErrorStats {
+ public:
+  void Count(std::string_view reply_line);
+  void Reset();
+  std::vector<std::pair<std::string, uint64_t>> Snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, uint64_t>> counts_;  // GUARDED_BY(mu_)
+};
+
+// Per-command counters for INFO commandstats, indexed by the command's dense index.
+struct CommandStats {
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> usec{0};
+  std::atomic<uint64_t> rejected_calls{0};
+  std::atomic<uint64_t> failed_calls{0};
+};
+
+// ClientRegistry knows every connected client, for CLIENT LIST/KILL, INFO clients, MONITOR and
+// the idle-timeout cron. Thread-safe; its mutex is a leaf lock (nothing else is locked while
+// holding it, except a Client's own `mu` for reading names).
+class ClientRegistry {
+ public:
+  void Add(std::shared_ptr<Client> c);
+  void Remove(uint64_t id);
+  size_t size() const { return count_.load(std::memory_order_relaxed); }
+  // Calls fn for each client connected when the call began, in id order. The registry lock is
+  // not held while fn runs.
+  void ForEach(const std::function<void(Client&)>& fn) const;
+  std::shared_ptr<Client> Find(uint64_t id) const;
+
+  // MONITOR: clients receiving a line per executed command.
+  void AddMonitor(std::shared_ptr<Client> c);
+  bool HasMonitors() const { return monitor_count_.load(std::memory_order_relaxed) > 0; }
+  void FeedMonitors(const std::string& line) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<Client>> clients_;  // GUARDED_BY(mu_)
+  std::vector<std::weak_ptr<Client>> monitors_;                       // GUARDED_BY(mu_)
+  std::atomic<size_t> count_{0};
+  std::atomic<size_t> monitor_count_{0};
+};
+
+// ServerState is the shared context every command handler receives: configuration, keyspace,
+// clients, statistics and server-level actions. One instance per process, created by main.
+struct ServerState {
+  Config* config = nullptr;
+  Keyspace* keyspace = nullptr;
+  ClientRegistry clients;
+  ServerStats stats;
+  ErrorStats error_stats;
+  std::unique_ptr<CommandStats[]> command_stats;  // sized by the dispatcher
+  std::atomic<uint64_t> next_client_id{1};
+
+  // Facts for INFO server.
+  std::string run_id;
+  std::string executable;
+  std::string config_file;
+  int64_t start_time_ms = 0;
+  int tcp_port = 0;
+  int io_threads = 1;
+
+  // Set by the net layer. Thread-safe; begins a graceful shutdown.
+  std::function<void()> request_shutdown;
+};
+
+}  // namespace keel

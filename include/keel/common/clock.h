@@ -1,0 +1,13 @@
+#pragma once
+
+#include <cstdint>
+
+namespace keel {
+
+// Wall-clock and monotonic time in the units Redis uses. Centralised so tests and expiry code can
+// reason about one source of time.
+int64_t NowUnixMs();
+int64_t NowUnixUs();
+int64_t NowMonotonicUs();
+
+}  // namespace keel

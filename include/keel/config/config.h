@@ -1,0 +1,93 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keel/common/logging.h"
+#include "keel/common/status.h"
+
+namespace keel {
+
+// Config holds every option keel-server understands, with redis.conf syntax and Redis 7.0's
+// names, ranges and error texts.
+//
+// Sources, in order: the config file (if any), then the command line's `--name value` pairs,
+// which are appended to the file's text as lines, as redis-server does. CONFIG SET changes
+// mutable options at run time; CONFIG REWRITE writes the live values back into the file.
+//
+// Thread-safety: the typed getters may be called from any thread at any time (numbers are
+// atomics, strings are copied under a mutex). Load*, Set and Rewrite serialize on the same
+// mutex. Apply hooks run under it and must not call back into Set.
+class Config {
+ public:
+  Config();
+  ~Config();
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  // argv as main() gets it: [config-file | -] [--name value ...]. A failure's message is the
+  // whole report to print (file, line, the offending line and the reason).
+  Status LoadFromCommandLine(int argc, char** argv);
+  // Parses config text (redis.conf syntax). `source` names it in error messages.
+  Status LoadFromString(std::string_view text, std::string_view source);
+
+  // CONFIG GET: the options matching any of the glob patterns (case-insensitive), each once.
+  void Get(std::span<const std::string_view> patterns,
+           std::vector<std::pair<std::string, std::string>>* out) const;
+  // CONFIG SET name value [name value ...]: all or nothing. The message is the reply text.
+  Status Set(std::span<const std::string_view> name_value_pairs);
+  // CONFIG REWRITE.
+  Status Rewrite();
+
+  // Runs after `name` changed through CONFIG SET; a failure undoes the whole SET.
+  void SetApplyHook(std::string_view name, std::function<Status(const Config&)> hook);
+
+  const std::string& config_file() const { return config_file_; }
+
+  std::vector<std::string> bind() const;
+  int port() const;
+  int io_threads() const;
+  int databases() const;
+  int64_t timeout() const;
+  int tcp_keepalive() const;
+  int64_t maxclients() const;
+  std::string requirepass() const;
+  LogLevel loglevel() const;
+  std::string logfile() const;
+  std::string pidfile() const;
+  bool daemonize() const;
+  int64_t proto_max_bulk_len() const;
+  int64_t client_query_buffer_limit() const;
+  uint64_t maxmemory() const;
+  std::string maxmemory_policy() const;
+  // Any integer-valued option (bool: 0/1, enum: index) by name; for options added by later
+  // modules (encodings thresholds, ...). REQUIRES: the option exists.
+  int64_t IntOption(std::string_view name) const;
+
+  struct Option;  // one registered option (config.cc)
+
+ private:
+  int64_t Int(size_t id) const;
+  std::string String(size_t id) const;
+  Option* Find(std::string_view name) const;
+  // Applies one config line (already split); the message is the reason only.
+  Status ApplyLine(std::span<const std::string_view> args);
+
+  std::vector<std::unique_ptr<Option>> options_;
+  mutable std::mutex mu_;
+  std::string config_file_;  // absolute path, empty without a file
+};
+
+// Redis's memory-value syntax: "100", "1k" (1000), "1kb" (1024), "1m", "1mb", "1g", "1gb",
+// case-insensitive. Returns false for anything else.
+bool ParseMemoryValue(std::string_view s, int64_t* out);
+
+}  // namespace keel

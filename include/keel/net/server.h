@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/server_state.h"
+#include "keel/common/status.h"
+
+namespace keel {
+
+// Server runs the network side: `io_threads` threads, each with its own asio::io_context. An
+// accepted connection is assigned round-robin to one io_context and lives there for its whole
+// life: read, parse, execute, write, with no hand-off. Other threads reach a connection only by
+// posting to its io_context (ClientHandle).
+//
+// Shutdown: SIGINT/SIGTERM or SHUTDOWN call RequestShutdown(), which stops accepting, lets every
+// connection flush the replies it already has, closes them, and makes Run() return.
+class Server {
+ public:
+  struct Options {
+    std::vector<std::string> bind;  // addresses; a leading '-' means "skip if unavailable"
+    int port = 6379;
+    int io_threads = 1;
+    int tcp_keepalive = 300;
+  };
+
+  Server(ServerState* state, Options options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening sockets. Errors name the address and port.
+  Status Listen();
+  // Runs the io threads until shutdown completes. Call once, from the main thread.
+  void Run();
+  // Thread-safe, idempotent.
+  void RequestShutdown();
+
+  // Implementation details shared with the connection code.
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keel

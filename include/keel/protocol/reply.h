@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace keel {
+
+// ReplyBuilder appends RESP2 replies to a caller-owned std::string (the connection's output
+// buffer), so a pipelined batch of commands produces one contiguous buffer and one write.
+// It never flushes or does I/O. Not thread-safe: it belongs to the connection's io thread.
+class ReplyBuilder {
+ public:
+  explicit ReplyBuilder(std::string* out) : out_(out) {}
+
+  void Ok() { out_->append("+OK\r\n"); }
+  // "+<s>\r\n". REQUIRES: s contains no CR or LF.
+  void SimpleString(std::string_view s);
+  // "-<msg>\r\n". `msg` already carries its prefix ("ERR ...", "WRONGTYPE ...").
+  void Error(std::string_view msg);
+  void Integer(int64_t v);
+  void Bulk(std::string_view s);
+  // A double formatted the way Redis formats a bulk double reply (%.17g).
+  void Double(double v);
+  void NullBulk() { out_->append("$-1\r\n"); }
+  void NullArray() { out_->append("*-1\r\n"); }
+  void ArrayHeader(size_t n);
+  void EmptyArray() { out_->append("*0\r\n"); }
+  // Map and set headers are RESP2 arrays (2*n and n elements) until RESP3 exists.
+  void MapHeader(size_t n) { ArrayHeader(2 * n); }
+  void SetHeader(size_t n) { ArrayHeader(n); }
+
+  // Deferred array length for replies whose size is only known after producing them.
+  // Returns a token; EndDeferredArray patches the header. Deferred headers may nest but must be
+  // closed in reverse order.
+  size_t BeginDeferredArray();
+  void EndDeferredArray(size_t token, size_t n);
+
+  std::string* buffer() { return out_; }
+  size_t size() const { return out_->size(); }
+
+ private:
+  std::string* out_;
+};
+
+}  // namespace keel

@@ -1,0 +1,507 @@
+// Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET and CLIENT.
+#include <string>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
+#include "keel/commands/server_bridge.h"
+#include "keel/common/clock.h"
+#include "keel/common/strings.h"
+#include "keel/protocol/errors.h"
+
+namespace keel {
+
+namespace {
+
+constexpr std::string_view kKeelVersion = "0.1.0";
+constexpr std::string_view kRedisVersion = "7.0.15";
+
+// PING [message]
+void CmdPing(CommandContext& ctx) {
+  if (ctx.args.size() == 1) {
+    ctx.reply.SimpleString("PONG");
+  } else {
+    ctx.reply.Bulk(ctx.args[1]);
+  }
+}
+
+// ECHO message
+void CmdEcho(CommandContext& ctx) { ctx.reply.Bulk(ctx.args[1]); }
+
+// QUIT
+void CmdQuit(CommandContext& ctx) {
+  ctx.reply.Ok();
+  ctx.client.close_after_reply = true;
+}
+
+// SELECT index
+void CmdSelect(CommandContext& ctx) {
+  auto index = ParseInt64(ctx.args[1]);
+  if (!index || *index < INT32_MIN || *index > INT32_MAX) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (*index < 0 || *index >= ServerDatabases(ctx.server)) {
+    ctx.reply.Error(errors::kDbIndexOutOfRange);
+    return;
+  }
+  ctx.client.db.store(static_cast<int>(*index), std::memory_order_relaxed);
+  ctx.reply.Ok();
+}
+
+// Checks a username/password pair for the only user Keel has, "default". Without requirepass
+// the default user is "nopass" and any password is accepted for it.
+bool CheckCredentials(ServerState& server, std::string_view user, std::string_view pass) {
+  if (user != "default") return false;
+  std::string required = ServerRequirePass(server);
+  return required.empty() || required == pass;
+}
+
+// AUTH [username] password
+void CmdAuth(CommandContext& ctx) {
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  std::string_view user = "default";
+  std::string_view pass = ctx.args[1];
+  if (ctx.args.size() == 3) {
+    user = ctx.args[1];
+    pass = ctx.args[2];
+  } else if (ServerRequirePass(ctx.server).empty()) {
+    ctx.reply.Error(errors::kAuthNotSet);
+    return;
+  }
+  if (!CheckCredentials(ctx.server, user, pass)) {
+    ctx.reply.Error(errors::kWrongPass);
+    return;
+  }
+  ctx.client.authenticated = true;
+  ctx.reply.Ok();
+}
+
+// Client names are printable ASCII without spaces (Redis's rule).
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+void CmdHello(CommandContext& ctx) {
+  auto args = ctx.args;
+  int64_t proto = 2;
+  size_t i = 1;
+  if (args.size() >= 2) {
+    auto v = ParseInt64(args[1]);
+    if (!v) {
+      ctx.reply.Error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    // RESP3 is not implemented yet; clients fall back to RESP2 on this error.
+    if (*v != 2) {
+      ctx.reply.Error("NOPROTO unsupported protocol version");
+      return;
+    }
+    proto = *v;
+    i = 2;
+  }
+  std::string_view user, pass, name;
+  bool has_auth = false, has_name = false;
+  for (; i < args.size(); ++i) {
+    size_t left = args.size() - i - 1;
+    if (EqualsIgnoreCase(args[i], "auth") && left >= 2) {
+      has_auth = true;
+      user = args[i + 1];
+      pass = args[i + 2];
+      i += 2;
+    } else if (EqualsIgnoreCase(args[i], "setname") && left >= 1) {
+      has_name = true;
+      name = args[i + 1];
+      i += 1;
+    } else {
+      ctx.reply.Error("ERR Syntax error in HELLO option '" + std::string(args[i]) + "'");
+      return;
+    }
+  }
+  if (has_auth) {
+    if (!CheckCredentials(ctx.server, user, pass)) {
+      ctx.reply.Error(errors::kWrongPass);
+      return;
+    }
+    ctx.client.authenticated = true;
+  }
+  if (!ctx.client.authenticated) {
+    ctx.reply.Error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+        "RESP protocol version at the same time");
+    return;
+  }
+  if (has_name) {
+    if (!ValidClientName(name)) {
+      ctx.reply.Error(kBadClientName);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(ctx.client.mu);
+    ctx.client.name.assign(name);
+  }
+  ctx.reply.MapHeader(7);
+  ctx.reply.Bulk("server");
+  ctx.reply.Bulk("redis");
+  ctx.reply.Bulk("version");
+  ctx.reply.Bulk(kRedisVersion);
+  ctx.reply.Bulk("proto");
+  ctx.reply.Integer(proto);
+  ctx.reply.Bulk("id");
+  ctx.reply.Integer(static_cast<int64_t>(ctx.client.id));
+  ctx.reply.Bulk("mode");
+  ctx.reply.Bulk("standalone");
+  ctx.reply.Bulk("role");
+  ctx.reply.Bulk("master");
+  ctx.reply.Bulk("modules");
+  ctx.reply.EmptyArray();
+}
+
+// RESET
+void CmdReset(CommandContext& ctx) {
+  Client& c = ctx.client;
+  c.db.store(0, std::memory_order_relaxed);
+  c.reply_mode = ReplyMode::kOn;
+  c.no_evict = false;
+  c.flags.fetch_and(~kClientMonitor);
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.name.clear();
+  }
+  c.authenticated = ServerRequirePass(ctx.server).empty();
+  ctx.reply.SimpleString("RESET");
+}
+
+// ---- CLIENT ----
+
+void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
+  std::string name, lib_name, lib_ver, cmd;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    name = c.name;
+    lib_name = c.lib_name;
+    lib_ver = c.lib_ver;
+    cmd = c.last_cmd.empty() ? "NULL" : c.last_cmd;
+  }
+  uint32_t flags = c.flags.load(std::memory_order_relaxed);
+  uint64_t qbuf = c.qbuf.load(std::memory_order_relaxed);
+  uint64_t obl = c.obl.load(std::memory_order_relaxed);
+  int64_t age = (now_ms - c.ctime_ms) / 1000;
+  int64_t idle = (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000;
+  std::string flag_str = (flags & kClientMonitor) ? "O" : "N";
+  *out += "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr +
+          " fd=" + std::to_string(c.fd) + " name=" + name + " age=" + std::to_string(age) +
+          " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=" + flag_str +
+          " db=" + std::to_string(c.db.load(std::memory_order_relaxed)) +
+          " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
+          " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
+          " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) +
+          " events=r cmd=" + cmd + " user=default redir=-1 resp=2\n";
+}
+
+bool ParseClientType(std::string_view t, bool* normal) {
+  if (EqualsIgnoreCase(t, "normal")) {
+    *normal = true;
+    return true;
+  }
+  if (EqualsIgnoreCase(t, "master") || EqualsIgnoreCase(t, "replica") ||
+      EqualsIgnoreCase(t, "slave") || EqualsIgnoreCase(t, "pubsub")) {
+    *normal = false;  // Keel has no replicas, masters or (yet) pub/sub clients.
+    return true;
+  }
+  return false;
+}
+
+// CLIENT LIST [TYPE type] [ID id [id ...]]
+void CmdClientList(CommandContext& ctx) {
+  auto args = ctx.args;
+  bool match_type = true;
+  std::vector<uint64_t> ids;
+  bool filter_ids = false;
+  if (args.size() == 4 && EqualsIgnoreCase(args[2], "type")) {
+    if (!ParseClientType(args[3], &match_type)) {
+      ctx.reply.Error("ERR Unknown client type '" + std::string(args[3]) + "'");
+      return;
+    }
+  } else if (args.size() > 3 && EqualsIgnoreCase(args[2], "id")) {
+    filter_ids = true;
+    for (size_t i = 3; i < args.size(); ++i) {
+      auto id = ParseInt64(args[i]);
+      if (!id || *id <= 0) {
+        ctx.reply.Error("ERR Invalid client ID");
+        return;
+      }
+      ids.push_back(static_cast<uint64_t>(*id));
+    }
+  } else if (args.size() != 2) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  std::string out;
+  int64_t now = NowUnixMs();
+  if (match_type) {
+    ctx.server.clients.ForEach([&](Client& c) {
+      if (filter_ids && std::find(ids.begin(), ids.end(), c.id) == ids.end()) return;
+      AppendClientLine(c, now, &out);
+    });
+  }
+  ctx.reply.Bulk(out);
+}
+
+// CLIENT INFO
+void CmdClientInfo(CommandContext& ctx) {
+  std::string out;
+  AppendClientLine(ctx.client, NowUnixMs(), &out);
+  ctx.reply.Bulk(out);
+}
+
+// CLIENT ID
+void CmdClientId(CommandContext& ctx) { ctx.reply.Integer(static_cast<int64_t>(ctx.client.id)); }
+
+// CLIENT SETNAME name
+void CmdClientSetName(CommandContext& ctx) {
+  if (!ValidClientName(ctx.args[2])) {
+    ctx.reply.Error(kBadClientName);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(ctx.client.mu);
+    ctx.client.name.assign(ctx.args[2]);
+  }
+  ctx.reply.Ok();
+}
+
+// CLIENT GETNAME
+void CmdClientGetName(CommandContext& ctx) {
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(ctx.client.mu);
+    name = ctx.client.name;
+  }
+  if (name.empty()) {
+    ctx.reply.NullBulk();
+  } else {
+    ctx.reply.Bulk(name);
+  }
+}
+
+// CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2's addition, which current client libraries
+// send after connecting).
+void CmdClientSetInfo(CommandContext& ctx) {
+  std::string_view attr = ctx.args[2], value = ctx.args[3];
+  bool is_name = EqualsIgnoreCase(attr, "lib-name");
+  if (!is_name && !EqualsIgnoreCase(attr, "lib-ver")) {
+    ctx.reply.Error("ERR Unrecognized option '" + std::string(attr) + "'");
+    return;
+  }
+  for (char c : value) {
+    if (c < '!' || c > '~') {
+      ctx.reply.Error("ERR " + std::string(is_name ? "lib-name" : "lib-ver") +
+                      " cannot contain spaces, newlines or special characters.");
+      return;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(ctx.client.mu);
+    (is_name ? ctx.client.lib_name : ctx.client.lib_ver).assign(value);
+  }
+  ctx.reply.Ok();
+}
+
+// CLIENT REPLY ON|OFF|SKIP
+void CmdClientReply(CommandContext& ctx) {
+  std::string_view mode = ctx.args[2];
+  if (EqualsIgnoreCase(mode, "on")) {
+    ctx.client.reply_mode = ReplyMode::kOn;
+    ctx.reply.Ok();
+  } else if (EqualsIgnoreCase(mode, "off")) {
+    ctx.client.reply_mode = ReplyMode::kOff;
+  } else if (EqualsIgnoreCase(mode, "skip")) {
+    if (ctx.client.reply_mode == ReplyMode::kOn) ctx.client.reply_mode = ReplyMode::kSkipNext;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+  }
+}
+
+// CLIENT NO-EVICT ON|OFF
+void CmdClientNoEvict(CommandContext& ctx) {
+  if (EqualsIgnoreCase(ctx.args[2], "on")) {
+    ctx.client.no_evict = true;
+  } else if (EqualsIgnoreCase(ctx.args[2], "off")) {
+    ctx.client.no_evict = false;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// CLIENT KILL ip:port | CLIENT KILL <filter value> ...
+void CmdClientKill(CommandContext& ctx) {
+  auto args = ctx.args;
+  if (args.size() == 3) {
+    // Old form: the address of one client; an error when nobody matches.
+    std::shared_ptr<Client> victim;
+    ctx.server.clients.ForEach([&](Client& c) {
+      if (!victim && c.addr == args[2]) victim = ctx.server.clients.Find(c.id);
+    });
+    if (!victim) {
+      ctx.reply.Error("ERR No such client");
+      return;
+    }
+    ctx.reply.Ok();
+    if (victim->id == ctx.client.id) {
+      ctx.client.close_after_reply = true;
+    } else if (auto h = victim->handle.lock()) {
+      h->Kill();
+    }
+    return;
+  }
+  if (args.size() % 2 != 0) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  uint64_t id = 0;
+  bool match_type = true, skipme = true;
+  std::string_view addr, laddr, user;
+  bool has_addr = false, has_laddr = false, has_user = false;
+  for (size_t i = 2; i < args.size(); i += 2) {
+    std::string_view opt = args[i], val = args[i + 1];
+    if (EqualsIgnoreCase(opt, "id")) {
+      auto v = ParseInt64(val);
+      if (!v || *v <= 0) {
+        ctx.reply.Error("ERR client-id should be greater than 0");
+        return;
+      }
+      id = static_cast<uint64_t>(*v);
+    } else if (EqualsIgnoreCase(opt, "type")) {
+      if (!ParseClientType(val, &match_type)) {
+        ctx.reply.Error("ERR Unknown client type '" + std::string(val) + "'");
+        return;
+      }
+    } else if (EqualsIgnoreCase(opt, "addr")) {
+      addr = val;
+      has_addr = true;
+    } else if (EqualsIgnoreCase(opt, "laddr")) {
+      laddr = val;
+      has_laddr = true;
+    } else if (EqualsIgnoreCase(opt, "user")) {
+      if (val != "default") {
+        ctx.reply.Error("ERR No such user '" + std::string(val) + "'");
+        return;
+      }
+      user = val;
+      has_user = true;
+    } else if (EqualsIgnoreCase(opt, "skipme")) {
+      if (EqualsIgnoreCase(val, "yes")) {
+        skipme = true;
+      } else if (EqualsIgnoreCase(val, "no")) {
+        skipme = false;
+      } else {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  (void)user;
+  (void)has_user;
+  std::vector<std::shared_ptr<Client>> victims;
+  if (match_type) {
+    ctx.server.clients.ForEach([&](Client& c) {
+      if (id != 0 && c.id != id) return;
+      if (has_addr && c.addr != addr) return;
+      if (has_laddr && c.laddr != laddr) return;
+      if (skipme && c.id == ctx.client.id) return;
+      victims.push_back(ctx.server.clients.Find(c.id));
+    });
+  }
+  int64_t killed = 0;
+  for (auto& v : victims) {
+    if (!v) continue;
+    ++killed;
+    if (v->id == ctx.client.id) {
+      ctx.client.close_after_reply = true;
+    } else if (auto h = v->handle.lock()) {
+      h->Kill();
+    }
+  }
+  ctx.reply.Integer(killed);
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: nothing blocks yet, so no client is ever unblocked.
+void CmdClientUnblock(CommandContext& ctx) {
+  if (!ParseInt64(ctx.args[2])) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (ctx.args.size() == 4 && !EqualsIgnoreCase(ctx.args[3], "timeout") &&
+      !EqualsIgnoreCase(ctx.args[3], "error")) {
+    ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    return;
+  }
+  ctx.reply.Integer(0);
+}
+
+void ReplyHelp(ReplyBuilder& reply, std::initializer_list<std::string_view> lines) {
+  reply.ArrayHeader(lines.size());
+  for (std::string_view l : lines) reply.SimpleString(l);
+}
+
+// CLIENT HELP
+void CmdClientHelp(CommandContext& ctx) {
+  ReplyHelp(ctx.reply,
+            {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "GETNAME", "    Return the name of this connection.", "ID",
+             "    Return the id of this connection.", "INFO",
+             "    Return the CLIENT LIST line of this connection.", "KILL <ip:port>",
+             "    Close the connection from <ip:port>.",
+             "KILL <option> <value> [<option> <value> [...]]",
+             "    Close the connections matching every filter: ID, ADDR, LADDR, TYPE, USER,",
+             "    SKIPME (YES|NO, default YES).", "LIST [TYPE <type>|ID <id> [<id> ...]]",
+             "    List the connected clients.", "NO-EVICT (ON|OFF)",
+             "    Exempt this connection from client eviction.", "REPLY (ON|OFF|SKIP)",
+             "    Turn replies to this connection's commands on or off, or skip the next one.",
+             "SETINFO <LIB-NAME|LIB-VER> <value>",
+             "    Record the client library's name or version.", "SETNAME <name>",
+             "    Name this connection.", "UNBLOCK <id> [TIMEOUT|ERROR]",
+             "    Unblock a client blocked by a blocking command.", "HELP",
+             "    Print this help."});
+}
+
+}  // namespace
+
+void RegisterConnectionFamily(CommandRegistry* r) {
+  r->Register("ping", CmdPing);
+  r->Register("echo", CmdEcho);
+  r->Register("quit", CmdQuit);
+  r->Register("select", CmdSelect);
+  r->Register("auth", CmdAuth);
+  r->Register("hello", CmdHello);
+  r->Register("reset", CmdReset);
+  r->Register("client|list", CmdClientList);
+  r->Register("client|info", CmdClientInfo);
+  r->Register("client|id", CmdClientId);
+  r->Register("client|setname", CmdClientSetName);
+  r->Register("client|getname", CmdClientGetName);
+  r->Register("client|setinfo", CmdClientSetInfo);
+  r->Register("client|reply", CmdClientReply);
+  r->Register("client|no-evict", CmdClientNoEvict);
+  r->Register("client|kill", CmdClientKill);
+  r->Register("client|unblock", CmdClientUnblock);
+  r->Register("client|help", CmdClientHelp);
+  (void)kKeelVersion;
+}
+
+}  // namespace keel

@@ -1,0 +1,489 @@
+// Server commands: INFO, CONFIG, COMMAND, DBSIZE, TIME, SHUTDOWN, MONITOR.
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
+#include "keel/commands/server_bridge.h"
+#include "keel/common/clock.h"
+#include "keel/common/logging.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/protocol/errors.h"
+
+namespace keel {
+
+namespace {
+
+// ---- INFO ----
+
+std::string HumanBytes(uint64_t n) {
+  char buf[32];
+  double d = static_cast<double>(n);
+  if (n < 1024) {
+    std::snprintf(buf, sizeof(buf), "%" PRIu64 "B", n);
+  } else if (n < 1024ull * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
+  } else if (n < 1024ull * 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
+  } else if (n < 1024ull * 1024 * 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2fT", d / (1024.0 * 1024 * 1024 * 1024));
+  }
+  return buf;
+}
+
+uint64_t ProcessRss() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+uint64_t UsedMemory() {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+struct InfoWriter {
+  std::string out;
+  int sections = 0;
+  void Section(std::string_view name) {
+    if (sections++) out += "\r\n";
+    out += "# ";
+    out += name;
+    out += "\r\n";
+  }
+  template <typename T>
+  void Field(std::string_view name, const T& value) {
+    out += name;
+    out += ':';
+    if constexpr (std::is_convertible_v<T, std::string_view>) {
+      out += std::string_view(value);
+    } else {
+      out += std::to_string(value);
+    }
+    out += "\r\n";
+  }
+};
+
+std::atomic<uint64_t> g_peak_memory{0};
+
+void InfoServer(ServerState& s, InfoWriter& w) {
+  struct utsname name;
+  uname(&name);
+  int64_t now_us = NowUnixUs();
+  int64_t uptime = (now_us / 1000 - s.start_time_ms) / 1000;
+  w.Section("Server");
+  w.Field("redis_version", kRedisCompatVersion);
+  w.Field("keel_version", kKeelVersionString);
+  w.Field("redis_git_sha1", "00000000");
+  w.Field("redis_git_dirty", 0);
+  w.Field("redis_build_id", "0");
+  w.Field("redis_mode", "standalone");
+  w.Field("os", std::string(name.sysname) + " " + name.release + " " + name.machine);
+  w.Field("arch_bits", 64);
+  w.Field("monotonic_clock", "POSIX clock_gettime");
+  w.Field("multiplexing_api", "epoll");
+  w.Field("atomicvar_api", "c11-builtin");
+  w.Field("gcc_version", std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+                             std::to_string(__GNUC_PATCHLEVEL__));
+  w.Field("process_id", static_cast<int64_t>(getpid()));
+  w.Field("process_supervised", "no");
+  w.Field("run_id", s.run_id);
+  w.Field("tcp_port", s.tcp_port);
+  w.Field("server_time_usec", now_us);
+  w.Field("uptime_in_seconds", uptime);
+  w.Field("uptime_in_days", uptime / 86400);
+  w.Field("hz", 10);
+  w.Field("configured_hz", 10);
+  w.Field("lru_clock", (now_us / 1000000) & ((1 << 24) - 1));
+  w.Field("executable", s.executable);
+  w.Field("config_file", s.config_file);
+  w.Field("io_threads_active", s.io_threads > 1 ? 1 : 0);
+  w.Field("io_threads", s.io_threads);
+}
+
+void InfoClients(ServerState& s, InfoWriter& w) {
+  w.Section("Clients");
+  w.Field("connected_clients", s.clients.size());
+  w.Field("cluster_connections", 0);
+  w.Field("maxclients", s.config->maxclients());
+  w.Field("client_recent_max_input_buffer", 0);
+  w.Field("client_recent_max_output_buffer", 0);
+  w.Field("blocked_clients", 0);
+  w.Field("tracking_clients", 0);
+  w.Field("clients_in_timeout_table", 0);
+}
+
+void InfoMemory(ServerState& s, InfoWriter& w) {
+  uint64_t used = UsedMemory();
+  uint64_t rss = ProcessRss();
+  uint64_t peak = g_peak_memory.load();
+  while (used > peak && !g_peak_memory.compare_exchange_weak(peak, used)) {
+  }
+  peak = std::max(peak, used);
+  uint64_t total = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  char ratio[32];
+  std::snprintf(ratio, sizeof(ratio), "%.2f", used ? static_cast<double>(rss) / used : 0.0);
+  char peak_perc[32];
+  std::snprintf(peak_perc, sizeof(peak_perc), "%.2f%%", peak ? 100.0 * used / peak : 0.0);
+  uint64_t maxmemory = s.config->maxmemory();
+  w.Section("Memory");
+  w.Field("used_memory", used);
+  w.Field("used_memory_human", HumanBytes(used));
+  w.Field("used_memory_rss", rss);
+  w.Field("used_memory_rss_human", HumanBytes(rss));
+  w.Field("used_memory_peak", peak);
+  w.Field("used_memory_peak_human", HumanBytes(peak));
+  w.Field("used_memory_peak_perc", peak_perc);
+  w.Field("total_system_memory", total);
+  w.Field("total_system_memory_human", HumanBytes(total));
+  w.Field("used_memory_lua", 0);
+  w.Field("used_memory_scripts", 0);
+  w.Field("maxmemory", maxmemory);
+  w.Field("maxmemory_human", HumanBytes(maxmemory));
+  w.Field("maxmemory_policy", s.config->maxmemory_policy());
+  w.Field("mem_fragmentation_ratio", ratio);
+  w.Field("mem_allocator", "libc");
+  w.Field("lazyfree_pending_objects", 0);
+  w.Field("lazyfreed_objects", 0);
+}
+
+void InfoPersistence(ServerState& s, InfoWriter& w) {
+  w.Section("Persistence");
+  w.Field("loading", 0);
+  w.Field("async_loading", 0);
+  w.Field("rdb_changes_since_last_save", 0);
+  w.Field("rdb_bgsave_in_progress", 0);
+  w.Field("rdb_last_save_time", s.start_time_ms / 1000);
+  w.Field("rdb_last_bgsave_status", "ok");
+  w.Field("rdb_last_bgsave_time_sec", -1);
+  w.Field("rdb_current_bgsave_time_sec", -1);
+  w.Field("rdb_saves", 0);
+  w.Field("aof_enabled", 0);
+  w.Field("aof_rewrite_in_progress", 0);
+  w.Field("aof_rewrite_scheduled", 0);
+  w.Field("aof_last_rewrite_time_sec", -1);
+  w.Field("aof_current_rewrite_time_sec", -1);
+  w.Field("aof_last_bgrewrite_status", "ok");
+  w.Field("aof_last_write_status", "ok");
+}
+
+void InfoStats(ServerState& s, InfoWriter& w) {
+  auto& st = s.stats;
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  w.Section("Stats");
+  w.Field("total_connections_received", ld(st.total_connections_received));
+  w.Field("total_commands_processed", ld(st.total_commands_processed));
+  w.Field("instantaneous_ops_per_sec", ld(st.instantaneous_ops_per_sec));
+  w.Field("total_net_input_bytes", ld(st.total_net_input_bytes));
+  w.Field("total_net_output_bytes", ld(st.total_net_output_bytes));
+  w.Field("instantaneous_input_kbps", "0.00");
+  w.Field("instantaneous_output_kbps", "0.00");
+  w.Field("rejected_connections", ld(st.rejected_connections));
+  w.Field("sync_full", 0);
+  w.Field("sync_partial_ok", 0);
+  w.Field("sync_partial_err", 0);
+  w.Field("expired_keys", ServerExpiredKeys(s));
+  w.Field("expired_stale_perc", "0.00");
+  w.Field("expired_time_cap_reached_count", 0);
+  w.Field("evicted_keys", 0);
+  w.Field("evicted_clients", 0);
+  w.Field("keyspace_hits", ld(st.keyspace_hits));
+  w.Field("keyspace_misses", ld(st.keyspace_misses));
+  w.Field("pubsub_channels", 0);
+  w.Field("pubsub_patterns", 0);
+  w.Field("latest_fork_usec", 0);
+  w.Field("total_forks", 0);
+  w.Field("unexpected_error_replies", ld(st.unexpected_error_replies));
+  w.Field("total_error_replies", ld(st.total_error_replies));
+}
+
+void InfoReplication(ServerState& s, InfoWriter& w) {
+  w.Section("Replication");
+  w.Field("role", "master");
+  w.Field("connected_slaves", 0);
+  w.Field("master_failover_state", "no-failover");
+  w.Field("master_replid", s.run_id);
+  w.Field("master_replid2", "0000000000000000000000000000000000000000");
+  w.Field("master_repl_offset", 0);
+  w.Field("second_repl_offset", -1);
+  w.Field("repl_backlog_active", 0);
+  w.Field("repl_backlog_size", 1048576);
+  w.Field("repl_backlog_first_byte_offset", 0);
+  w.Field("repl_backlog_histlen", 0);
+}
+
+std::string Seconds(const timeval& tv) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(tv.tv_sec),
+                static_cast<long>(tv.tv_usec));
+  return buf;
+}
+
+void InfoCpu(ServerState& s, InfoWriter& w) {
+  rusage self{}, children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  w.Section("CPU");
+  w.Field("used_cpu_sys", Seconds(self.ru_stime));
+  w.Field("used_cpu_user", Seconds(self.ru_utime));
+  w.Field("used_cpu_sys_children", Seconds(children.ru_stime));
+  w.Field("used_cpu_user_children", Seconds(children.ru_utime));
+}
+
+void InfoCommandStats(ServerState& s, InfoWriter& w) {
+  w.Section("Commandstats");
+  GlobalCommandRegistry().ForEach([&](const CommandMeta& meta, size_t index) {
+    const CommandStats& cs = s.command_stats[index];
+    uint64_t calls = cs.calls.load(), usec = cs.usec.load();
+    uint64_t rejected = cs.rejected_calls.load(), failed = cs.failed_calls.load();
+    if (calls == 0 && rejected == 0 && failed == 0) return;
+    std::string name(MetaName(meta));
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "calls=%" PRIu64 ",usec=%" PRIu64 ",usec_per_call=%.2f,rejected_calls=%" PRIu64
+                  ",failed_calls=%" PRIu64,
+                  calls, usec, calls ? static_cast<double>(usec) / calls : 0.0, rejected, failed);
+    w.Field("cmdstat_" + name, buf);
+  });
+}
+
+void InfoModules(ServerState& s, InfoWriter& w) { w.Section("Modules"); }
+
+void InfoErrorStats(ServerState& s, InfoWriter& w) {
+  w.Section("Errorstats");
+  for (const auto& [code, n] : s.error_stats.Snapshot()) {
+    w.Field("errorstat_" + code, "count=" + std::to_string(n));
+  }
+}
+
+void InfoCluster(ServerState& s, InfoWriter& w) {
+  w.Section("Cluster");
+  w.Field("cluster_enabled", 0);
+}
+
+void InfoKeyspace(ServerState& s, InfoWriter& w) {
+  w.Section("Keyspace");
+  int dbs = ServerDatabases(s);
+  for (int db = 0; db < dbs; ++db) {
+    uint64_t keys = 0, expires = 0, avg_ttl = 0;
+    ServerDbStats(s, db, &keys, &expires, &avg_ttl);
+    if (keys == 0) continue;
+    w.Field("db" + std::to_string(db), "keys=" + std::to_string(keys) +
+                                           ",expires=" + std::to_string(expires) +
+                                           ",avg_ttl=" + std::to_string(avg_ttl));
+  }
+}
+
+struct InfoSection {
+  std::string_view name;
+  void (*fn)(ServerState&, InfoWriter&);
+  bool in_default;
+};
+
+constexpr InfoSection kSections[] = {
+    {"server", InfoServer, true},           {"clients", InfoClients, true},
+    {"memory", InfoMemory, true},           {"persistence", InfoPersistence, true},
+    {"stats", InfoStats, true},             {"replication", InfoReplication, true},
+    {"cpu", InfoCpu, true},                 {"modules", InfoModules, true},
+    {"commandstats", InfoCommandStats, false}, {"errorstats", InfoErrorStats, true},
+    {"cluster", InfoCluster, true},         {"keyspace", InfoKeyspace, true},
+};
+
+// INFO [section [section ...]]
+void CmdInfo(CommandContext& ctx) {
+  bool all = false, defaults = ctx.args.size() == 1;
+  std::vector<std::string> wanted;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string s = ToLower(ctx.args[i]);
+    if (s == "all" || s == "everything") {
+      all = true;
+    } else if (s == "default") {
+      defaults = true;
+    } else {
+      wanted.push_back(std::move(s));
+    }
+  }
+  InfoWriter w;
+  for (const InfoSection& sec : kSections) {
+    bool pick = all || (defaults && sec.in_default) ||
+                std::find(wanted.begin(), wanted.end(), sec.name) != wanted.end();
+    if (pick) sec.fn(ctx.server, w);
+  }
+  ctx.reply.Bulk(w.out);
+}
+
+// DBSIZE
+void CmdDbSize(CommandContext& ctx) {
+  ctx.reply.Integer(static_cast<int64_t>(ServerDbSize(ctx.server, ctx.client.db.load())));
+}
+
+// TIME
+void CmdTime(CommandContext& ctx) {
+  int64_t us = NowUnixUs();
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(us / 1000000));
+  ctx.reply.Bulk(std::to_string(us % 1000000));
+}
+
+// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+void CmdShutdown(CommandContext& ctx) {
+  bool save = false, nosave = false, abort = false;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string_view a = ctx.args[i];
+    if (EqualsIgnoreCase(a, "nosave")) {
+      nosave = true;
+    } else if (EqualsIgnoreCase(a, "save")) {
+      save = true;
+    } else if (EqualsIgnoreCase(a, "now") || EqualsIgnoreCase(a, "force")) {
+      // Nothing to wait for (no replicas) and nothing to force (no persistence yet).
+    } else if (EqualsIgnoreCase(a, "abort")) {
+      abort = true;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  if ((save && nosave) || (abort && ctx.args.size() > 2)) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  if (abort) {
+    ctx.reply.Error("ERR No shutdown in progress.");
+    return;
+  }
+  if (save) {
+    // Keel has no RDB writer yet: refusing is honest, pretending to save is not.
+    KEEL_LOG_WARNING("SHUTDOWN SAVE refused: this Keel build has no persistence");
+    ctx.reply.Error("ERR Errors trying to SHUTDOWN. Check logs.");
+    return;
+  }
+  KEEL_LOG_WARNING("User requested shutdown...");
+  ctx.client.close_after_reply = true;
+  if (ctx.server.request_shutdown) ctx.server.request_shutdown();
+}
+
+// MONITOR
+void CmdMonitor(CommandContext& ctx) {
+  if (ctx.client.flags.load() & kClientMonitor) return;
+  ctx.client.flags.fetch_or(kClientMonitor);
+  if (auto self = ctx.server.clients.Find(ctx.client.id)) ctx.server.clients.AddMonitor(self);
+  ctx.reply.Ok();
+}
+
+// COMMAND [subcommand ...]
+bool Implemented(const CommandMeta& meta) {
+  const CommandRegistry& r = GlobalCommandRegistry();
+  if (r.Find(&meta) != nullptr || r.HasRegisteredSubcommands(&meta)) return true;
+  // A subcommand of a container whose own handler serves every subcommand (COMMAND).
+  std::string_view name = MetaName(meta);
+  size_t bar = name.find('|');
+  if (bar == std::string_view::npos) return false;
+  const CommandMeta* container = FindCommandMeta(name.substr(0, bar));
+  return container != nullptr && r.Find(container) != nullptr;
+}
+
+void CmdCommand(CommandContext& ctx) { ReplyCommandCommand(ctx.args, Implemented, &ctx.reply); }
+
+// ---- CONFIG ----
+
+// CONFIG GET parameter [parameter ...]
+void CmdConfigGet(CommandContext& ctx) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  ctx.server.config->Get(ctx.args.subspan(2), &pairs);
+  ctx.reply.MapHeader(pairs.size());
+  for (const auto& [k, v] : pairs) {
+    ctx.reply.Bulk(k);
+    ctx.reply.Bulk(v);
+  }
+}
+
+// CONFIG SET parameter value [parameter value ...]
+void CmdConfigSet(CommandContext& ctx) {
+  Status st = ctx.server.config->Set(ctx.args.subspan(2));
+  if (!st.ok()) {
+    ctx.reply.Error(st.message());
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// CONFIG RESETSTAT
+void CmdConfigResetStat(CommandContext& ctx) {
+  ctx.server.stats.Reset();
+  ctx.server.error_stats.Reset();
+  GlobalCommandRegistry().ForEach([&](const CommandMeta&, size_t index) {
+    CommandStats& cs = ctx.server.command_stats[index];
+    cs.calls = 0;
+    cs.usec = 0;
+    cs.rejected_calls = 0;
+    cs.failed_calls = 0;
+  });
+  ctx.reply.Ok();
+}
+
+// CONFIG REWRITE
+void CmdConfigRewrite(CommandContext& ctx) {
+  Status st = ctx.server.config->Rewrite();
+  if (!st.ok()) {
+    ctx.reply.Error(st.message());
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// CONFIG HELP
+void CmdConfigHelp(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GET <pattern>",
+      "    Return the parameters matching the glob-like <pattern> and their values.",
+      "SET <directive> <value>",
+      "    Set the configuration <directive> to <value>.",
+      "RESETSTAT",
+      "    Reset the statistics reported by the INFO command.",
+      "REWRITE",
+      "    Rewrite the configuration file.",
+      "HELP",
+      "    Print this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (std::string_view l : kLines) ctx.reply.SimpleString(l);
+}
+
+}  // namespace
+
+void RegisterServerFamily(CommandRegistry* r) {
+  r->Register("info", CmdInfo);
+  r->Register("dbsize", CmdDbSize);
+  r->Register("time", CmdTime);
+  r->Register("shutdown", CmdShutdown);
+  r->Register("monitor", CmdMonitor);
+  r->Register("command", CmdCommand);
+  r->Register("config|get", CmdConfigGet);
+  r->Register("config|set", CmdConfigSet);
+  r->Register("config|resetstat", CmdConfigResetStat);
+  r->Register("config|rewrite", CmdConfigRewrite);
+  r->Register("config|help", CmdConfigHelp);
+}
+
+void RegisterAllCommands() {
+  CommandRegistry* r = &GlobalCommandRegistry();
+  RegisterConnectionFamily(r);
+  RegisterServerFamily(r);
+}
+
+}  // namespace keel

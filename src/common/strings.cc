@@ -1,0 +1,108 @@
+#include "keel/common/strings.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace keel {
+
+std::optional<int64_t> ParseInt64(std::string_view s) {
+  // Redis's string2ll: "0" is the only number that may start with a zero, "-0" is refused,
+  // and at most 20 characters are considered.
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  if (s.size() == 1 && s[0] == '0') return 0;
+  size_t i = 0;
+  bool negative = false;
+  if (s[0] == '-') {
+    negative = true;
+    i = 1;
+    if (s.size() == 1) return std::nullopt;
+  }
+  if (s[i] < '1' || s[i] > '9') return std::nullopt;
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (c < '0' || c > '9') return std::nullopt;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  if (negative) {
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1) return std::nullopt;
+    return static_cast<int64_t>(0 - v);
+  }
+  if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
+namespace {
+// strtold/strtod need a NUL-terminated buffer; numbers longer than this are refused, as in
+// Redis (MAX_LONG_DOUBLE_CHARS).
+constexpr size_t kMaxNumberChars = 5 * 1024;
+}  // namespace
+
+std::optional<long double> ParseLongDouble(std::string_view s) {
+  if (s.empty() || s.size() >= kMaxNumberChars) return std::nullopt;
+  if (std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
+  char buf[kMaxNumberChars];
+  s.copy(buf, s.size());
+  buf[s.size()] = '\0';
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(buf, &end);
+  if (end != buf + s.size() || std::isnan(v)) return std::nullopt;
+  if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || std::fpclassify(v) == FP_ZERO))
+    return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseDouble(std::string_view s) {
+  if (s.empty() || s.size() >= kMaxNumberChars) return std::nullopt;
+  if (std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
+  char buf[kMaxNumberChars];
+  s.copy(buf, s.size());
+  buf[s.size()] = '\0';
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(buf, &end);
+  if (end != buf + s.size() || std::isnan(v)) return std::nullopt;
+  if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::fpclassify(v) == FP_ZERO))
+    return std::nullopt;
+  return v;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  ToLowerInPlace(&out);
+  return out;
+}
+
+void ToLowerInPlace(std::string* s) {
+  for (char& c : *s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  char* p = buf + sizeof(buf);
+  uint64_t u = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  do {
+    *--p = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0) *--p = '-';
+  out->append(p, buf + sizeof(buf) - p);
+}
+
+}  // namespace keel

@@ -1,0 +1,638 @@
+#include "keel/config/config.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "keel/common/glob.h"
+#include "keel/common/strings.h"
+#include "keel/protocol/parser.h"
+
+namespace keel {
+
+namespace {
+
+enum class Kind {
+  kBool,        // yes/no
+  kInt,         // integer in [min, max]
+  kMemory,      // memory value in [min, max]
+  kEnum,        // one of `choices`, stored as its index
+  kString,      // any single string
+  kBind,        // one or more addresses
+  kSave,        // "" or <seconds> <changes> pairs (only "" is supported yet)
+  kAppendOnly,  // yes/no (only no is supported yet)
+  kDir,         // the working directory: chdir() at load, protected at run time
+};
+
+// Option ids: the index of each option in the table below.
+enum Id : size_t {
+  kBindId,
+  kPortId,
+  kIoThreadsId,
+  kDatabasesId,
+  kTimeoutId,
+  kTcpKeepaliveId,
+  kMaxclientsId,
+  kRequirepassId,
+  kLoglevelId,
+  kLogfileId,
+  kPidfileId,
+  kDaemonizeId,
+  kDirId,
+  kProtoMaxBulkLenId,
+  kClientQueryBufferLimitId,
+  kSaveId,
+  kAppendonlyId,
+  kMaxmemoryId,
+  kMaxmemoryPolicyId,
+  kReplicaReadOnlyId,
+};
+
+constexpr int64_t kIntMax = INT_MAX;
+constexpr int64_t kLongMax = LLONG_MAX;
+constexpr int64_t kMiB = 1024 * 1024;
+
+const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", "warning"};
+const std::vector<std::string_view> kMaxmemoryPolicies = {
+    "volatile-lru",  "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru",   "allkeys-lfu",  "allkeys-random",  "noeviction"};
+
+std::string JoinChoices(const std::vector<std::string_view>& choices) {
+  std::string s;
+  for (std::string_view c : choices) {
+    if (!s.empty()) s += ", ";
+    s += c;
+  }
+  return s;
+}
+
+// Quotes a value for a config line the way redis-cli and redis.conf read it back.
+std::string QuoteIfNeeded(std::string_view v) {
+  bool plain = !v.empty();
+  for (unsigned char c : v) {
+    if (c <= ' ' || c == '"' || c == '\'' || c == '\\' || c >= 0x7f) plain = false;
+  }
+  if (plain) return std::string(v);
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < ' ' || c >= 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string CurrentDir() {
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof(buf)) == nullptr) return "";
+  return buf;
+}
+
+}  // namespace
+
+struct Config::Option {
+  std::string_view name;
+  std::string_view alias;  // empty, or a second name (slave-read-only)
+  Kind kind;
+  int64_t min = 0;
+  int64_t max = 0;
+  const std::vector<std::string_view>* choices = nullptr;
+  bool immutable = false;
+  std::atomic<int64_t> num{0};
+  mutable std::mutex mu;  // guards str
+  std::string str;
+  std::string default_text;  // the value as CONFIG GET shows it before any change
+  std::function<Status(const Config&)> hook;
+
+  // Parses `args` (one value, or several for bind) into a number or a string without applying
+  // it. The message is Redis's reason text.
+  Status Parse(std::span<const std::string_view> args, int64_t* n, std::string* s) const {
+    if (kind != Kind::kBind && args.size() != 1) return Status::Error("wrong number of arguments");
+    std::string_view v = args.empty() ? std::string_view() : args[0];
+    switch (kind) {
+      case Kind::kBool:
+      case Kind::kAppendOnly:
+        if (EqualsIgnoreCase(v, "yes")) {
+          *n = 1;
+        } else if (EqualsIgnoreCase(v, "no")) {
+          *n = 0;
+        } else {
+          return Status::Error("argument must be 'yes' or 'no'");
+        }
+        if (kind == Kind::kAppendOnly && *n == 1) {
+          return Status::Error(
+              "Keel has no AOF persistence yet: only 'appendonly no' is supported");
+        }
+        return Status::Ok();
+      case Kind::kInt:
+      case Kind::kMemory: {
+        int64_t value = 0;
+        if (kind == Kind::kInt) {
+          auto parsed = ParseInt64(v);
+          if (!parsed) return Status::Error("argument couldn't be parsed into an integer");
+          value = *parsed;
+        } else if (!ParseMemoryValue(v, &value)) {
+          return Status::Error("argument must be a memory value");
+        }
+        if (value < min || value > max) {
+          return Status::Error("argument must be between " + std::to_string(min) + " and " +
+                               std::to_string(max) + " inclusive");
+        }
+        *n = value;
+        return Status::Ok();
+      }
+      case Kind::kEnum:
+        for (size_t i = 0; i < choices->size(); ++i) {
+          if (EqualsIgnoreCase((*choices)[i], v)) {
+            *n = static_cast<int64_t>(i);
+            return Status::Ok();
+          }
+        }
+        return Status::Error("argument(s) must be one of the following: " +
+                             JoinChoices(*choices));
+      case Kind::kString:
+      case Kind::kDir:
+        *s = std::string(v);
+        return Status::Ok();
+      case Kind::kBind: {
+        if (args.empty() || args.size() > 16) return Status::Error("wrong number of arguments");
+        std::string joined;
+        for (std::string_view a : args) {
+          if (!joined.empty()) joined += ' ';
+          joined += a;
+        }
+        *s = joined;
+        return Status::Ok();
+      }
+      case Kind::kSave: {
+        // "" disables snapshots; otherwise pairs of <seconds> <changes>.
+        std::vector<std::string_view> parts;
+        std::string copy(v);
+        std::vector<std::string_view> words;
+        if (!SplitArgsInPlace(copy.data(), copy.size(), &words) || words.size() % 2 != 0) {
+          return Status::Error("Invalid save parameters");
+        }
+        for (std::string_view w : words) {
+          auto x = ParseInt64(w);
+          if (!x || *x < 0) return Status::Error("Invalid save parameters");
+        }
+        if (!words.empty()) {
+          return Status::Error("Keel has no RDB persistence yet: only 'save \"\"' is supported");
+        }
+        *s = "";
+        return Status::Ok();
+      }
+    }
+    return Status::Error("unknown option kind");
+  }
+
+  std::string Format() const {
+    switch (kind) {
+      case Kind::kBool:
+      case Kind::kAppendOnly:
+        return num.load() ? "yes" : "no";
+      case Kind::kInt:
+      case Kind::kMemory:
+        return std::to_string(num.load());
+      case Kind::kEnum:
+        return std::string((*choices)[static_cast<size_t>(num.load())]);
+      case Kind::kDir:
+        return CurrentDir();
+      case Kind::kString:
+      case Kind::kBind:
+      case Kind::kSave: {
+        std::lock_guard<std::mutex> lock(mu);
+        return str;
+      }
+    }
+    return "";
+  }
+
+  // The value as it is written to a config file.
+  std::string FormatForFile() const {
+    std::string v = Format();
+    if (kind == Kind::kBind) return v;  // several words, each a plain address
+    return QuoteIfNeeded(v);
+  }
+
+  // Stores a parsed value. Dir changes the process's working directory.
+  Status Store(int64_t n, const std::string& s) {
+    switch (kind) {
+      case Kind::kString:
+      case Kind::kBind:
+      case Kind::kSave: {
+        std::lock_guard<std::mutex> lock(mu);
+        str = s;
+        return Status::Ok();
+      }
+      case Kind::kDir:
+        if (chdir(s.c_str()) != 0) return Status::Error(std::strerror(errno));
+        return Status::Ok();
+      default:
+        num.store(n);
+        return Status::Ok();
+    }
+  }
+};
+
+namespace {
+
+struct OptionSpec {
+  std::string_view name;
+  std::string_view alias;
+  Kind kind;
+  int64_t min;
+  int64_t max;
+  const std::vector<std::string_view>* choices;
+  bool immutable;
+  std::string_view default_value;  // in config-file syntax
+};
+
+// The table order must match enum Id above. Defaults are Redis 7.0's, except io-threads, which
+// Keel sets to the CPU count at start-up (see Config::Config).
+const OptionSpec kSpecs[] = {
+    {"bind", "", Kind::kBind, 0, 0, nullptr, true, "* -::*"},
+    {"port", "", Kind::kInt, 0, 65535, nullptr, true, "6379"},
+    {"io-threads", "", Kind::kInt, 1, 128, nullptr, true, "1"},
+    {"databases", "", Kind::kInt, 1, kIntMax, nullptr, true, "16"},
+    {"timeout", "", Kind::kInt, 0, kIntMax, nullptr, false, "0"},
+    {"tcp-keepalive", "", Kind::kInt, 0, kIntMax, nullptr, false, "300"},
+    {"maxclients", "", Kind::kInt, 1, 4294967295LL, nullptr, false, "10000"},
+    {"requirepass", "", Kind::kString, 0, 0, nullptr, false, ""},
+    {"loglevel", "", Kind::kEnum, 0, 0, &kLogLevels, false, "notice"},
+    {"logfile", "", Kind::kString, 0, 0, nullptr, true, ""},
+    {"pidfile", "", Kind::kString, 0, 0, nullptr, true, ""},
+    {"daemonize", "", Kind::kBool, 0, 0, nullptr, true, "no"},
+    {"dir", "", Kind::kDir, 0, 0, nullptr, false, ""},
+    {"proto-max-bulk-len", "", Kind::kMemory, kMiB, kLongMax, nullptr, false, "536870912"},
+    {"client-query-buffer-limit", "", Kind::kMemory, kMiB, kLongMax, nullptr, false,
+     "1073741824"},
+    {"save", "", Kind::kSave, 0, 0, nullptr, false, ""},
+    {"appendonly", "", Kind::kAppendOnly, 0, 0, nullptr, false, "no"},
+    {"maxmemory", "", Kind::kMemory, 0, kLongMax, nullptr, false, "0"},
+    {"maxmemory-policy", "", Kind::kEnum, 0, 0, &kMaxmemoryPolicies, false, "noeviction"},
+    {"replica-read-only", "slave-read-only", Kind::kBool, 0, 0, nullptr, false, "yes"},
+};
+
+}  // namespace
+
+bool ParseMemoryValue(std::string_view s, int64_t* out) {
+  size_t digits_end = 0;
+  if (!s.empty() && s[0] == '-') digits_end = 1;
+  while (digits_end < s.size() && s[digits_end] >= '0' && s[digits_end] <= '9') ++digits_end;
+  std::string_view number = s.substr(0, digits_end);
+  std::string unit = ToLower(s.substr(digits_end));
+  int64_t mul = 1;
+  if (unit.empty() || unit == "b") {
+    mul = 1;
+  } else if (unit == "k") {
+    mul = 1000;
+  } else if (unit == "kb") {
+    mul = 1024;
+  } else if (unit == "m") {
+    mul = 1000 * 1000;
+  } else if (unit == "mb") {
+    mul = 1024 * 1024;
+  } else if (unit == "g") {
+    mul = 1000LL * 1000 * 1000;
+  } else if (unit == "gb") {
+    mul = 1024LL * 1024 * 1024;
+  } else {
+    return false;
+  }
+  auto n = ParseInt64(number);
+  if (!n) return false;
+  if (*n != 0 && (*n > LLONG_MAX / mul || *n < LLONG_MIN / mul)) return false;
+  *out = *n * mul;
+  return true;
+}
+
+Config::Config() {
+  for (const OptionSpec& spec : kSpecs) {
+    auto o = std::make_unique<Option>();
+    o->name = spec.name;
+    o->alias = spec.alias;
+    o->kind = spec.kind;
+    o->min = spec.min;
+    o->max = spec.max;
+    o->choices = spec.choices;
+    o->immutable = spec.immutable;
+    if (spec.kind != Kind::kDir) {
+      std::string text(spec.default_value);
+      std::vector<std::string_view> words;
+      if (spec.kind == Kind::kBind) {
+        SplitArgsInPlace(text.data(), text.size(), &words);
+      } else {
+        words.push_back(text);
+      }
+      int64_t n = 0;
+      std::string s;
+      Status st = o->Parse(words, &n, &s);
+      if (st.ok()) st = o->Store(n, s);
+      if (!st.ok()) {
+        std::fprintf(stderr, "BUG: bad default for %.*s: %s\n", static_cast<int>(spec.name.size()),
+                     spec.name.data(), st.message().c_str());
+        std::abort();
+      }
+    }
+    options_.push_back(std::move(o));
+  }
+  // Keel's io-threads default is one thread per CPU.
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  options_[kIoThreadsId]->num = std::clamp<long>(cpus, 1, 128);
+  for (auto& o : options_) o->default_text = o->Format();
+}
+
+Config::~Config() = default;
+
+Config::Option* Config::Find(std::string_view name) const {
+  for (const auto& o : options_) {
+    if (EqualsIgnoreCase(o->name, name) || (!o->alias.empty() && EqualsIgnoreCase(o->alias, name)))
+      return o.get();
+  }
+  return nullptr;
+}
+
+int64_t Config::Int(size_t id) const { return options_[id]->num.load(std::memory_order_relaxed); }
+
+std::string Config::String(size_t id) const { return options_[id]->Format(); }
+
+int64_t Config::IntOption(std::string_view name) const {
+  Option* o = Find(name);
+  return o ? o->num.load(std::memory_order_relaxed) : 0;
+}
+
+std::vector<std::string> Config::bind() const {
+  std::string s = String(kBindId);
+  std::vector<std::string_view> words;
+  SplitArgsInPlace(s.data(), s.size(), &words);
+  return std::vector<std::string>(words.begin(), words.end());
+}
+int Config::port() const { return static_cast<int>(Int(kPortId)); }
+int Config::io_threads() const { return static_cast<int>(Int(kIoThreadsId)); }
+int Config::databases() const { return static_cast<int>(Int(kDatabasesId)); }
+int64_t Config::timeout() const { return Int(kTimeoutId); }
+int Config::tcp_keepalive() const { return static_cast<int>(Int(kTcpKeepaliveId)); }
+int64_t Config::maxclients() const { return Int(kMaxclientsId); }
+std::string Config::requirepass() const { return String(kRequirepassId); }
+LogLevel Config::loglevel() const { return static_cast<LogLevel>(Int(kLoglevelId)); }
+std::string Config::logfile() const { return String(kLogfileId); }
+std::string Config::pidfile() const { return String(kPidfileId); }
+bool Config::daemonize() const { return Int(kDaemonizeId) != 0; }
+int64_t Config::proto_max_bulk_len() const { return Int(kProtoMaxBulkLenId); }
+int64_t Config::client_query_buffer_limit() const { return Int(kClientQueryBufferLimitId); }
+uint64_t Config::maxmemory() const { return static_cast<uint64_t>(Int(kMaxmemoryId)); }
+std::string Config::maxmemory_policy() const { return String(kMaxmemoryPolicyId); }
+
+Status Config::ApplyLine(std::span<const std::string_view> args) {
+  Option* o = Find(args[0]);
+  if (o == nullptr) return Status::Error("Bad directive or wrong number of arguments");
+  int64_t n = 0;
+  std::string s;
+  if (Status st = o->Parse(args.subspan(1), &n, &s); !st.ok()) return st;
+  return o->Store(n, s);
+}
+
+Status Config::LoadFromString(std::string_view text, std::string_view source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string line(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    ++line_no;
+    // Trim, as Redis does, then skip comments and blank lines.
+    size_t b = line.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos || line[b] == '#') continue;
+    size_t e = line.find_last_not_of(" \t\r\n");
+    std::string trimmed = line.substr(b, e - b + 1);
+    std::string work = trimmed;
+    std::vector<std::string_view> args;
+    Status st;
+    if (!SplitArgsInPlace(work.data(), work.size(), &args)) {
+      st = Status::Error("Unbalanced quotes in configuration line");
+    } else if (!args.empty()) {
+      st = ApplyLine(args);
+    }
+    if (!st.ok()) {
+      return Status::Error("\n*** FATAL CONFIG FILE ERROR (Keel) ***\nReading the configuration " +
+                           std::string(source) + ", at line " + std::to_string(line_no) +
+                           "\n>>> '" + trimmed + "'\n" + st.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Status Config::LoadFromCommandLine(int argc, char** argv) {
+  std::string text;
+  std::string source = "command line";
+  int j = 1;
+  if (argc >= 2 && argv[1][0] != '-') {
+    char resolved[PATH_MAX];
+    config_file_ = realpath(argv[1], resolved) != nullptr ? resolved : argv[1];
+    std::ifstream in(argv[1], std::ios::binary);
+    if (!in) {
+      return Status::Error(std::string("Fatal error, can't open config file '") + argv[1] +
+                           "': " + std::strerror(errno));
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    source = "file " + config_file_;
+    j = 2;
+  }
+  // `-` as the first or last argument reads more configuration from standard input.
+  std::string options;
+  bool have_option = false;
+  for (; j < argc; ++j) {
+    std::string_view a = argv[j];
+    if (a == "-" && (j == 1 || j == argc - 1)) {
+      std::string more((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      text += "\n" + more;
+    } else if (a.size() > 2 && a.substr(0, 2) == "--") {
+      if (!options.empty()) options += "\n";
+      options += a.substr(2);
+      options += " ";
+      have_option = true;
+      // "--save" with no value means save "".
+      if (j + 1 >= argc || std::string_view(argv[j + 1]).substr(0, 2) == "--") {
+        if (a == "--save") options += "\"\"";
+      }
+    } else if (have_option) {
+      options += QuoteIfNeeded(a);
+      options += " ";
+    } else {
+      return Status::Error("\n*** FATAL CONFIG FILE ERROR (Keel) ***\nInvalid argument '" +
+                           std::string(a) + "': options are given as --name value");
+    }
+  }
+  if (!options.empty()) {
+    if (!text.empty() && text.back() != '\n') text += "\n";
+    text += options;
+    if (config_file_.empty()) {
+      source = "command line";
+    } else {
+      source += " (with the command line's options appended)";
+    }
+  }
+  return LoadFromString(text, source);
+}
+
+void Config::Get(std::span<const std::string_view> patterns,
+                 std::vector<std::pair<std::string, std::string>>* out) const {
+  std::vector<const Option*> seen;
+  auto add = [&](const Option* o, std::string_view name) {
+    out->emplace_back(std::string(name), o->Format());
+  };
+  for (std::string_view p : patterns) {
+    bool glob = p.find_first_of("*?[") != std::string_view::npos;
+    for (const auto& o : options_) {
+      for (std::string_view name : {o->name, o->alias}) {
+        if (name.empty()) continue;
+        bool match = glob ? GlobMatch(p, name, /*nocase=*/true) : EqualsIgnoreCase(p, name);
+        if (!match) continue;
+        std::string key(name);
+        bool dup = false;
+        for (const auto& [k, v] : *out) dup = dup || k == key;
+        if (!dup) add(o.get(), name);
+      }
+    }
+  }
+}
+
+Status Config::Set(std::span<const std::string_view> args) {
+  if (args.size() % 2 != 0) return Status::Error("ERR syntax error");
+  auto failed = [](std::string_view name, const std::string& why) {
+    return Status::Error("ERR CONFIG SET failed (possibly related to argument '" +
+                         std::string(name) + "') - " + why);
+  };
+  std::lock_guard<std::mutex> lock(mu_);
+  struct Change {
+    Option* option;
+    std::string_view given_name;
+    int64_t num;
+    std::string str;
+    int64_t old_num;
+    std::string old_str;
+  };
+  std::vector<Change> changes;
+  for (size_t i = 0; i < args.size(); i += 2) {
+    Option* o = Find(args[i]);
+    if (o == nullptr) {
+      return Status::Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
+                           std::string(args[i]) + "'");
+    }
+    for (const Change& c : changes) {
+      if (c.option == o) return failed(args[i], "duplicate parameter");
+    }
+    if (o->immutable) return failed(args[i], "can't set immutable config");
+    if (o->kind == Kind::kDir) return failed(args[i], "can't set protected config");
+    Change c{o, args[i], 0, "", o->num.load(), o->Format()};
+    std::vector<std::string_view> value{args[i + 1]};
+    std::string bind_copy;
+    if (o->kind == Kind::kBind) {
+      bind_copy = std::string(args[i + 1]);
+      value.clear();
+      SplitArgsInPlace(bind_copy.data(), bind_copy.size(), &value);
+    }
+    if (Status st = o->Parse(value, &c.num, &c.str); !st.ok()) return failed(args[i], st.message());
+    changes.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < changes.size(); ++i) {
+    Change& c = changes[i];
+    Status st = c.option->Store(c.num, c.str);
+    if (st.ok() && c.option->hook) st = c.option->hook(*this);
+    if (!st.ok()) {
+      for (size_t k = 0; k <= i; ++k) {
+        changes[k].option->Store(changes[k].old_num, changes[k].old_str).ok();
+        if (changes[k].option->hook) changes[k].option->hook(*this).ok();
+      }
+      return failed(c.given_name, st.message());
+    }
+  }
+  return Status::Ok();
+}
+
+void Config::SetApplyHook(std::string_view name, std::function<Status(const Config&)> hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Option* o = Find(name)) o->hook = std::move(hook);
+}
+
+Status Config::Rewrite() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (config_file_.empty()) return Status::Error("ERR The server is running without a config file");
+  std::ifstream in(config_file_, std::ios::binary);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  in.close();
+
+  std::vector<bool> written(options_.size(), false);
+  std::vector<std::string> out;
+  for (const std::string& line : lines) {
+    std::string work = line;
+    std::vector<std::string_view> args;
+    size_t b = work.find_first_not_of(" \t\r");
+    if (b == std::string::npos || work[b] == '#' ||
+        !SplitArgsInPlace(work.data(), work.size(), &args) || args.empty()) {
+      out.push_back(line);
+      continue;
+    }
+    Option* o = Find(args[0]);
+    if (o == nullptr) {
+      out.push_back(line);
+      continue;
+    }
+    size_t id = 0;
+    while (options_[id].get() != o) ++id;
+    if (written[id]) continue;  // later duplicates of an option are dropped
+    written[id] = true;
+    out.push_back(std::string(o->name) + " " + o->FormatForFile());
+  }
+  bool header = false;
+  for (size_t id = 0; id < options_.size(); ++id) {
+    const Option& o = *options_[id];
+    if (written[id] || o.kind == Kind::kDir || o.Format() == o.default_text) continue;
+    if (!header) {
+      out.push_back("# Generated by CONFIG REWRITE");
+      header = true;
+    }
+    out.push_back(std::string(o.name) + " " + o.FormatForFile());
+  }
+  std::string tmp = config_file_ + ".tmp-keel";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    for (const std::string& l : out) f << l << '\n';
+    f.flush();
+    if (!f) {
+      return Status::Error(std::string("ERR Rewriting config file: ") + std::strerror(errno));
+    }
+  }
+  if (std::rename(tmp.c_str(), config_file_.c_str()) != 0) {
+    int err = errno;
+    std::remove(tmp.c_str());
+    return Status::Error(std::string("ERR Rewriting config file: ") + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+}  // namespace keel

@@ -1,0 +1,141 @@
+// keel-server [config-file] [--option value ...]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/server_bridge.h"
+#include "keel/commands/server_state.h"
+#include "keel/common/clock.h"
+#include "keel/common/logging.h"
+#include "keel/config/config.h"
+#include "keel/keyspace/keyspace.h"
+#include "keel/net/server.h"
+
+namespace {
+
+std::string RandomHex(size_t n) {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ keel::NowUnixUs());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s(n, '0');
+  for (char& c : s) c = kHex[rng() & 15];
+  return s;
+}
+
+std::string AbsolutePath(const char* path) {
+  char buf[PATH_MAX];
+  if (path != nullptr && realpath(path, buf) != nullptr) return buf;
+  return path ? path : "";
+}
+
+void Daemonize() {
+  if (fork() != 0) std::exit(0);  // the parent exits, the child carries on
+  setsid();
+  int fd = open("/dev/null", O_RDWR);
+  if (fd >= 0) {
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > STDERR_FILENO) close(fd);
+  }
+}
+
+bool WritePidFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+  return std::fclose(f) == 0;
+}
+
+void PrintUsage() {
+  std::fprintf(stderr,
+               "Usage: ./keel-server [/path/to/keel.conf] [options] [-]\n"
+               "       ./keel-server - (read config from stdin)\n"
+               "       ./keel-server -v or --version\n"
+               "       ./keel-server -h or --help\n\n"
+               "Examples:\n"
+               "       ./keel-server (run the server with default config)\n"
+               "       ./keel-server /etc/keel/6379.conf\n"
+               "       ./keel-server --port 7777\n"
+               "       ./keel-server /etc/mykeel.conf --loglevel verbose\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace keel;
+  signal(SIGPIPE, SIG_IGN);
+  if (argc >= 2) {
+    std::string a = argv[1];
+    if (a == "-v" || a == "--version") {
+      std::printf("Keel server v=%s (Redis %s compatible) bits=64\n", kKeelVersionString,
+                  kRedisCompatVersion);
+      return 0;
+    }
+    if (a == "-h" || a == "--help") {
+      PrintUsage();
+      return 0;
+    }
+  }
+
+  Config config;
+  if (Status st = config.LoadFromCommandLine(argc, argv); !st.ok()) {
+    std::fprintf(stderr, "%s\n", st.message().c_str());
+    return 1;
+  }
+  if (config.daemonize()) Daemonize();
+  if (Status st = InitLogging(config.logfile(), config.loglevel()); !st.ok()) {
+    std::fprintf(stderr, "%s\n", st.message().c_str());
+    return 1;
+  }
+  config.SetApplyHook("loglevel", [](const Config& c) {
+    SetLogLevel(c.loglevel());
+    return Status::Ok();
+  });
+
+  Keyspace keyspace(config.databases());
+  ServerState state;
+  state.config = &config;
+  state.keyspace = &keyspace;
+  state.run_id = RandomHex(40);
+  state.executable = AbsolutePath(argv[0]);
+  state.config_file = config.config_file();
+  state.start_time_ms = NowUnixMs();
+  state.tcp_port = config.port();
+  state.io_threads = config.io_threads();
+  RegisterAllCommands();
+
+  Server::Options options;
+  options.bind = config.bind();
+  options.port = config.port();
+  options.io_threads = config.io_threads();
+  options.tcp_keepalive = config.tcp_keepalive();
+  Server server(&state, options);
+  if (Status st = server.Listen(); !st.ok()) {
+    KEEL_LOG_WARNING("{}", st.message());
+    std::fprintf(stderr, "%s\n", st.message().c_str());
+    return 1;
+  }
+  std::string pidfile = config.pidfile();
+  if (!pidfile.empty() && !WritePidFile(pidfile)) {
+    KEEL_LOG_WARNING("Failed to write PID file {}", pidfile);
+  }
+  KEEL_LOG_NOTICE("Keel {} (Redis {} compatible) pid={} port={} io-threads={}",
+                  kKeelVersionString, kRedisCompatVersion, static_cast<int>(getpid()),
+                  config.port(), config.io_threads());
+  KEEL_LOG_NOTICE("Ready to accept connections tcp");
+  server.Run();
+  if (!pidfile.empty()) unlink(pidfile.c_str());
+  KEEL_LOG_WARNING("Keel is now ready to exit, bye bye...");
+  spdlog::shutdown();
+  return 0;
+}

@@ -1,0 +1,190 @@
+#include "connection.h"
+
+#include <cstring>
+
+#include "keel/common/clock.h"
+#include "keel/common/logging.h"
+#include "keel/config/config.h"
+
+namespace keel {
+
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+// Above this much unwritten output, stop reading until the socket drains.
+constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
+// Output buffers larger than this are released after use instead of kept for reuse.
+constexpr size_t kKeepBufferCapacity = 1024 * 1024;
+
+std::string FormatEndpoint(const asio::ip::tcp::endpoint& ep) {
+  const asio::ip::address addr = ep.address();
+  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
+  return addr.to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, ConnectionEnv* env)
+    : socket_(std::move(socket)), env_(env), client_(std::make_shared<Client>()) {}
+
+Connection::~Connection() = default;
+
+void Connection::Start() {
+  ServerState& state = *env_->state;
+  Client& c = *client_;
+  c.id = state.next_client_id.fetch_add(1);
+  asio::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) c.addr = FormatEndpoint(remote);
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) c.laddr = FormatEndpoint(local);
+  c.fd = socket_.native_handle();
+  c.ctime_ms = NowUnixMs();
+  c.last_interaction_ms = c.ctime_ms;
+  c.authenticated = state.config->requirepass().empty();
+  c.handle = std::static_pointer_cast<ClientHandle>(shared_from_this());
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  state.clients.Add(client_);
+  state.stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
+  in_.resize(kReadChunk);
+  DoRead();
+}
+
+void Connection::DoRead() {
+  if (closed_ || closing_ || read_in_flight_) return;
+  if (write_in_flight_ && out_.size() + writing_.size() > kMaxPendingOutput) {
+    read_paused_ = true;
+    return;
+  }
+  read_paused_ = false;
+  // Make room: move unconsumed bytes to the front, and grow when a large command needs it.
+  if (in_start_ > 0 && (in_start_ == in_end_ || in_.size() - in_end_ < kReadChunk)) {
+    std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
+    in_end_ -= in_start_;
+    in_start_ = 0;
+  }
+  if (in_.size() - in_end_ < kReadChunk / 2) in_.resize(in_.size() * 2);
+  read_in_flight_ = true;
+  socket_.async_read_some(
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) { self->OnRead(ec, n); });
+}
+
+void Connection::OnRead(const asio::error_code& ec, size_t n) {
+  read_in_flight_ = false;
+  if (closed_) return;
+  if (ec) {
+    // The peer went away (or we were closed): drop whatever it sent half of.
+    Close();
+    return;
+  }
+  in_end_ += n;
+  ServerState& state = *env_->state;
+  state.stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+  client_->last_interaction_ms.store(NowUnixMs(), std::memory_order_relaxed);
+  ProcessInput();
+  if (closed_) return;
+  uint64_t pending = in_end_ - in_start_;
+  client_->qbuf.store(pending, std::memory_order_relaxed);
+  if (pending > static_cast<uint64_t>(state.config->client_query_buffer_limit())) {
+    KEEL_LOG_WARNING("Closing client that reached max query buffer length: id={} addr={}",
+                     client_->id, client_->addr);
+    Close();
+    return;
+  }
+  MaybeWrite();
+  DoRead();
+}
+
+void Connection::ProcessInput() {
+  ServerState& state = *env_->state;
+  ParserLimits limits;
+  limits.max_bulk_len = state.config->proto_max_bulk_len();
+  while (!closing_ && in_start_ < in_end_) {
+    limits.authenticated = client_->authenticated;
+    size_t consumed = 0;
+    RespParser::Result r =
+        parser_.Parse(in_.data() + in_start_, in_end_ - in_start_, limits, &consumed, &args_);
+    if (r == RespParser::Result::kNeedMore) {
+      in_start_ += consumed;  // empty commands skipped before the partial one
+      break;
+    }
+    if (r == RespParser::Result::kError) {
+      out_.push_back('-');
+      out_.append(parser_.error());
+      out_.append("\r\n");
+      state.stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+      state.error_stats.Count(parser_.error());
+      closing_ = true;
+      in_start_ = in_end_ = 0;
+      break;
+    }
+    env_->dispatcher->Execute(*client_, args_, &out_);
+    in_start_ += consumed;
+    if (client_->close_after_reply) closing_ = true;
+  }
+  if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+}
+
+void Connection::MaybeWrite() {
+  if (closed_ || write_in_flight_) return;
+  if (out_.empty()) {
+    if (closing_) Close();
+    return;
+  }
+  writing_.swap(out_);
+  out_.clear();
+  write_in_flight_ = true;
+  client_->obl.store(writing_.size(), std::memory_order_relaxed);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                      self->OnWrite(ec, n);
+                    });
+}
+
+void Connection::OnWrite(const asio::error_code& ec, size_t n) {
+  write_in_flight_ = false;
+  if (closed_) return;
+  if (ec) {
+    Close();
+    return;
+  }
+  env_->state->stats.total_net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+  writing_.clear();
+  if (writing_.capacity() > kKeepBufferCapacity) std::string().swap(writing_);
+  client_->obl.store(out_.size(), std::memory_order_relaxed);
+  MaybeWrite();
+  if (read_paused_) DoRead();
+}
+
+void Connection::ShutdownGracefully() {
+  if (closed_) return;
+  closing_ = true;
+  MaybeWrite();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  env_->state->clients.Remove(client_->id);
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+void Connection::Kill() {
+  std::weak_ptr<Connection> weak = weak_from_this();
+  asio::post(socket_.get_executor(), [weak] {
+    if (auto self = weak.lock()) self->Close();
+  });
+}
+
+void Connection::Deliver(std::string bytes) {
+  std::weak_ptr<Connection> weak = weak_from_this();
+  asio::post(socket_.get_executor(), [weak, bytes = std::move(bytes)]() mutable {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    self->out_.append(bytes);
+    self->MaybeWrite();
+  });
+}
+
+}  // namespace keel

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "keel/commands/client.h"
+#include "keel/commands/dispatcher.h"
+#include "keel/protocol/parser.h"
+
+namespace keel {
+
+struct ConnectionEnv;
+
+// Connection serves one client on one io thread. All members are touched only from that thread;
+// other threads use the ClientHandle methods, which post to it.
+//
+// Flow: a read appends to in_; every complete command in it is parsed in place and executed, each
+// reply appended to out_; then out_ is written with one write. While a write is in flight new
+// replies accumulate in out_ and go out in the next write. Reading pauses while too much output
+// is pending, so a client that pipelines without reading cannot grow our memory without bound.
+class Connection : public std::enable_shared_from_this<Connection>, public ClientHandle {
+ public:
+  Connection(asio::ip::tcp::socket socket, ConnectionEnv* env);
+  ~Connection() override;
+
+  // Registers the client and starts reading. Call on the connection's io thread.
+  void Start();
+  // Flushes pending output, then closes (graceful server shutdown). Io thread only.
+  void ShutdownGracefully();
+
+  // ClientHandle: thread-safe.
+  void Kill() override;
+  void Deliver(std::string bytes) override;
+
+ private:
+  void DoRead();
+  void OnRead(const asio::error_code& ec, size_t n);
+  void ProcessInput();
+  void MaybeWrite();
+  void OnWrite(const asio::error_code& ec, size_t n);
+  void Close();
+
+  asio::ip::tcp::socket socket_;
+  ConnectionEnv* env_;
+  std::shared_ptr<Client> client_;
+  RespParser parser_;
+  std::vector<std::string_view> args_;
+
+  std::vector<char> in_;  // bytes [in_start_, in_end_) are received but not yet consumed
+  size_t in_start_ = 0;
+  size_t in_end_ = 0;
+
+  std::string out_;      // replies not yet handed to the socket
+  std::string writing_;  // the buffer of the write in flight
+  bool write_in_flight_ = false;
+  bool read_in_flight_ = false;
+  bool read_paused_ = false;
+  bool closing_ = false;  // close once out_ and writing_ are flushed
+  bool closed_ = false;
+};
+
+// What connections share: set up by the Server, read-only afterwards.
+struct ConnectionEnv {
+  ServerState* state;
+  Dispatcher* dispatcher;
+};
+
+}  // namespace keel

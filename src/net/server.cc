@@ -1,0 +1,235 @@
+#include "keel/net/server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <atomic>
+#include <chrono>
+
+#include <asio.hpp>
+
+#include "connection.h"
+#include "keel/common/clock.h"
+#include "keel/common/logging.h"
+#include "keel/config/config.h"
+
+namespace keel {
+
+struct Server::Impl {
+  ServerState* state;
+  Options options;
+  Dispatcher dispatcher;
+  ConnectionEnv env;
+  // contexts[0] also runs the acceptors, the signal set and the once-a-second cron.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
+  asio::signal_set signals;
+  asio::steady_timer cron;
+  std::atomic<size_t> next_context{0};
+  std::atomic<bool> shutting_down{false};
+  int64_t shutdown_deadline_us = 0;
+
+  // Connections per io thread, so shutdown can reach each on its own thread. Each list is
+  // touched only by its thread.
+  std::vector<std::vector<std::weak_ptr<Connection>>> live;
+
+  Impl(ServerState* s, Options o)
+      : state(s),
+        options(std::move(o)),
+        dispatcher(s),
+        env{s, &dispatcher},
+        contexts(MakeContexts(options.io_threads)),
+        signals(*contexts[0]),
+        cron(*contexts[0]),
+        live(contexts.size()) {
+    for (auto& c : contexts) guards.emplace_back(asio::make_work_guard(*c));
+  }
+
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (int i = 0; i < std::max(1, n); ++i) {
+      // Concurrency hint 1: each context is run by exactly one thread, so asio can skip locking.
+      v.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return v;
+  }
+
+  void Accept(asio::ip::tcp::acceptor* acceptor) {
+    size_t index = next_context.fetch_add(1) % contexts.size();
+    asio::io_context& target = *contexts[index];
+    acceptor->async_accept(target, [this, acceptor, index](const asio::error_code& ec,
+                                                           asio::ip::tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || shutting_down.load()) return;
+      if (!ec) OnAccepted(std::move(socket), index);
+      Accept(acceptor);
+    });
+  }
+
+  void OnAccepted(asio::ip::tcp::socket socket, size_t index) {
+    if (state->clients.size() >= static_cast<size_t>(state->config->maxclients())) {
+      // Redis answers and closes; a small blocking write is fine for one short line.
+      asio::error_code ec;
+      asio::write(socket, asio::buffer(std::string_view("-ERR max number of clients reached\r\n")),
+                  ec);
+      state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      socket.close(ec);
+      return;
+    }
+    if (options.tcp_keepalive > 0) {
+      asio::error_code ec;
+      socket.set_option(asio::socket_base::keep_alive(true), ec);
+      int idle = options.tcp_keepalive;
+      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+      int interval = std::max(1, idle / 3);
+      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval,
+                   sizeof(interval));
+    }
+    // The socket already belongs to contexts[index]; start it there.
+    auto conn = std::make_shared<Connection>(std::move(socket), &env);
+    asio::post(*contexts[index], [this, conn, index] {
+      auto& list = live[index];
+      if (list.size() > 64) {
+        std::erase_if(list, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
+      }
+      list.push_back(conn);
+      if (shutting_down.load()) return;  // dropped: conn is released here
+      conn->Start();
+    });
+  }
+
+  void ScheduleCron() {
+    cron.expires_after(std::chrono::milliseconds(100));
+    cron.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      Cron();
+      ScheduleCron();
+    });
+  }
+
+  // instantaneous_ops_per_sec: the mean rate over the last 16 cron periods, as Redis reports.
+  uint64_t ops_samples[16] = {};
+  size_t ops_index = 0;
+  uint64_t last_ops = 0;
+  int64_t last_ops_us = 0;
+  void SampleOps() {
+    int64_t now = NowMonotonicUs();
+    uint64_t ops = state->stats.total_commands_processed.load(std::memory_order_relaxed);
+    if (last_ops_us != 0 && now > last_ops_us && ops >= last_ops) {
+      ops_samples[ops_index++ % 16] = (ops - last_ops) * 1000000 / (now - last_ops_us);
+      uint64_t sum = 0;
+      for (uint64_t v : ops_samples) sum += v;
+      state->stats.instantaneous_ops_per_sec.store(sum / 16, std::memory_order_relaxed);
+    }
+    last_ops = ops;
+    last_ops_us = now;
+  }
+
+  // Housekeeping at 10 Hz on context 0: statistics, idle-client timeouts.
+  void Cron() {
+    SampleOps();
+    int64_t timeout_s = state->config->timeout();
+    if (timeout_s <= 0) return;
+    int64_t now = NowUnixMs();
+    state->clients.ForEach([&](Client& c) {
+      if (c.flags.load(std::memory_order_relaxed) & kClientMonitor) return;
+      if (now - c.last_interaction_ms.load(std::memory_order_relaxed) > timeout_s * 1000) {
+        if (auto h = c.handle.lock()) h->Kill();
+      }
+    });
+  }
+
+  void BeginShutdown() {
+    if (shutting_down.exchange(true)) return;
+    KEEL_LOG_NOTICE("Received shutdown request, closing connections...");
+    asio::post(*contexts[0], [this] {
+      asio::error_code ec;
+      for (auto& a : acceptors) a->close(ec);
+      signals.cancel(ec);
+      cron.cancel();
+      for (size_t i = 0; i < contexts.size(); ++i) {
+        asio::post(*contexts[i], [this, i] {
+          for (auto& w : live[i]) {
+            if (auto c = w.lock()) c->ShutdownGracefully();
+          }
+        });
+      }
+      shutdown_deadline_us = NowMonotonicUs() + 3'000'000;
+      WaitForClients();
+    });
+  }
+
+  // Polls until every connection has flushed and closed (or a deadline passes), then lets the io
+  // threads finish.
+  void WaitForClients() {
+    if (state->clients.size() == 0 || NowMonotonicUs() > shutdown_deadline_us) {
+      for (auto& g : guards) g.reset();
+      for (auto& c : contexts) c->stop();
+      return;
+    }
+    cron.expires_after(std::chrono::milliseconds(5));
+    cron.async_wait([this](const asio::error_code&) { WaitForClients(); });
+  }
+};
+
+Server::Server(ServerState* state, Options options)
+    : impl_(std::make_unique<Impl>(state, std::move(options))) {
+  state->request_shutdown = [this] { RequestShutdown(); };
+}
+
+Server::~Server() { impl_->state->request_shutdown = nullptr; }
+
+Status Server::Listen() {
+  Impl& d = *impl_;
+  if (d.options.port == 0) return Status::Ok();  // like Redis: port 0 means no TCP listener
+  for (std::string addr : d.options.bind) {
+    bool optional = !addr.empty() && addr[0] == '-';
+    if (optional) addr.erase(0, 1);
+    if (addr == "*") addr = "0.0.0.0";
+    if (addr == "::*") addr = "::";
+    asio::error_code ec;
+    asio::ip::address ip = asio::ip::make_address(addr, ec);
+    if (ec) {
+      if (optional) continue;
+      return Status::Error("Invalid bind address '" + addr + "'");
+    }
+    asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(d.options.port));
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(*d.contexts[0]);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(511, ec);
+    if (ec) {
+      if (optional) continue;
+      return Status::Error("Could not create server TCP listening socket " + addr + ":" +
+                           std::to_string(d.options.port) + ": " + ec.message());
+    }
+    d.acceptors.push_back(std::move(acceptor));
+  }
+  if (d.acceptors.empty()) return Status::Error("Failed listening on any bind address");
+  return Status::Ok();
+}
+
+void Server::Run() {
+  Impl& d = *impl_;
+  d.signals.add(SIGINT);
+  d.signals.add(SIGTERM);
+  d.signals.async_wait([this](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    KEEL_LOG_WARNING("Received {} scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    RequestShutdown();
+  });
+  for (auto& a : d.acceptors) d.Accept(a.get());
+  d.ScheduleCron();
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < d.contexts.size(); ++i) {
+    threads.emplace_back([&d, i] { d.contexts[i]->run(); });
+  }
+  d.contexts[0]->run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::RequestShutdown() { impl_->BeginShutdown(); }
+
+}  // namespace keel

@@ -1,0 +1,223 @@
+#include "keel/protocol/parser.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "keel/common/strings.h"
+#include "keel/protocol/errors.h"
+
+namespace keel {
+
+namespace {
+// Before authentication Redis caps a request at 10 items of at most 16 KiB each, so an
+// unauthenticated peer cannot make the server buffer much.
+constexpr int64_t kUnauthMaxItems = 10;
+constexpr int64_t kUnauthMaxBulk = 16384;
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
+}
+}  // namespace
+
+void RespParser::Reset() {
+  in_multibulk_ = false;
+  expected_args_ = 0;
+  pos_ = 0;
+  pending_bulk_ = -1;
+  spans_.clear();
+}
+
+RespParser::Result RespParser::Fail(std::string_view message) {
+  Reset();
+  error_ = message;
+  return Result::kError;
+}
+
+RespParser::Result RespParser::Parse(char* data, size_t len, const ParserLimits& limits,
+                                     size_t* consumed, std::vector<std::string_view>* args) {
+  size_t skipped = 0;
+  for (;;) {
+    size_t used = 0;
+    Result r;
+    if (in_multibulk_ || (skipped < len && data[skipped] == '*')) {
+      r = ParseMultibulk(data + skipped, len - skipped, limits, &used, args);
+    } else if (skipped < len) {
+      r = ParseInline(data + skipped, len - skipped, limits, &used, args);
+    } else {
+      r = Result::kNeedMore;
+    }
+    // An empty command is reported as kCommand with no arguments: skip it and go on.
+    if (r == Result::kCommand && args->empty()) {
+      skipped += used;
+      continue;
+    }
+    *consumed = skipped + used;
+    if (r == Result::kNeedMore) *consumed = skipped;
+    return r;
+  }
+}
+
+RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const ParserLimits& limits,
+                                              size_t* consumed,
+                                              std::vector<std::string_view>* args) {
+  args->clear();
+  if (!in_multibulk_) {
+    const char* cr = static_cast<const char*>(std::memchr(data, '\r', len));
+    if (cr == nullptr) {
+      if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigMbulk);
+      return Result::kNeedMore;
+    }
+    size_t line_end = static_cast<size_t>(cr - data);
+    if (line_end + 2 > len) return Result::kNeedMore;  // the '\n' has not arrived
+    auto n = ParseInt64(std::string_view(data + 1, line_end - 1));
+    if (!n || *n > limits.max_multibulk_len) return Fail(errors::kProtoInvalidMultibulk);
+    if (*n > kUnauthMaxItems && !limits.authenticated) return Fail(errors::kProtoUnauthMultibulk);
+    pos_ = line_end + 2;
+    if (*n <= 0) {
+      *consumed = pos_;
+      pos_ = 0;
+      return Result::kCommand;  // empty command
+    }
+    in_multibulk_ = true;
+    expected_args_ = *n;
+    spans_.clear();
+    spans_.reserve(static_cast<size_t>(std::min<int64_t>(*n, 1024)));
+  }
+  while (static_cast<int64_t>(spans_.size()) < expected_args_) {
+    if (pending_bulk_ < 0) {
+      const char* cr = static_cast<const char*>(std::memchr(data + pos_, '\r', len - pos_));
+      if (cr == nullptr) {
+        if (len - pos_ > limits.max_inline_len) return Fail(errors::kProtoTooBigBulk);
+        return Result::kNeedMore;
+      }
+      size_t line_end = static_cast<size_t>(cr - data);
+      if (line_end + 2 > len) return Result::kNeedMore;
+      if (data[pos_] != '$') {
+        int n = std::snprintf(error_buf_, sizeof(error_buf_),
+                              "ERR Protocol error: expected '$', got '%c'", data[pos_]);
+        Reset();
+        error_ = std::string_view(error_buf_, static_cast<size_t>(n));
+        return Result::kError;
+      }
+      auto blen = ParseInt64(std::string_view(data + pos_ + 1, line_end - pos_ - 1));
+      if (!blen || *blen < 0 || *blen > limits.max_bulk_len) return Fail(errors::kProtoInvalidBulk);
+      if (*blen > kUnauthMaxBulk && !limits.authenticated) return Fail(errors::kProtoUnauthBulk);
+      pos_ = line_end + 2;
+      pending_bulk_ = *blen;
+    }
+    // Like Redis, the two bytes after the payload are skipped without being checked.
+    if (len - pos_ < static_cast<size_t>(pending_bulk_) + 2) return Result::kNeedMore;
+    spans_.push_back(Span{pos_, static_cast<size_t>(pending_bulk_)});
+    pos_ += static_cast<size_t>(pending_bulk_) + 2;
+    pending_bulk_ = -1;
+  }
+  args->reserve(spans_.size());
+  for (const Span& s : spans_) args->emplace_back(data + s.offset, s.length);
+  *consumed = pos_;
+  in_multibulk_ = false;
+  expected_args_ = 0;
+  pos_ = 0;
+  spans_.clear();
+  return Result::kCommand;
+}
+
+RespParser::Result RespParser::ParseInline(char* data, size_t len, const ParserLimits& limits,
+                                           size_t* consumed, std::vector<std::string_view>* args) {
+  args->clear();
+  char* nl = static_cast<char*>(std::memchr(data, '\n', len));
+  if (nl == nullptr) {
+    if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigInline);
+    return Result::kNeedMore;
+  }
+  size_t line_len = static_cast<size_t>(nl - data);
+  *consumed = line_len + 1;
+  if (line_len > 0 && data[line_len - 1] == '\r') --line_len;
+  if (!SplitArgsInPlace(data, line_len, args)) {
+    args->clear();
+    return Fail(errors::kProtoUnbalancedQuotes);
+  }
+  return Result::kCommand;
+}
+
+bool SplitArgsInPlace(char* line, size_t len, std::vector<std::string_view>* args) {
+  size_t i = 0;
+  for (;;) {
+    while (i < len && IsSpace(line[i])) ++i;
+    if (i >= len) return true;
+    char* out = line + i;  // unescaped bytes are written here, never ahead of the reader
+    char* start = out;
+    bool in_double = false, in_single = false, done = false;
+    while (!done) {
+      if (in_double) {
+        if (i >= len) return false;
+        char c = line[i];
+        if (c == '\\' && i + 3 < len && line[i + 1] == 'x' && HexValue(line[i + 2]) >= 0 &&
+            HexValue(line[i + 3]) >= 0) {
+          *out++ = static_cast<char>(HexValue(line[i + 2]) * 16 + HexValue(line[i + 3]));
+          i += 4;
+        } else if (c == '\\' && i + 1 < len) {
+          char e = line[i + 1];
+          switch (e) {
+            case 'n': *out++ = '\n'; break;
+            case 'r': *out++ = '\r'; break;
+            case 't': *out++ = '\t'; break;
+            case 'b': *out++ = '\b'; break;
+            case 'a': *out++ = '\a'; break;
+            default: *out++ = e; break;
+          }
+          i += 2;
+        } else if (c == '"') {
+          // A closing quote must be followed by a space or the end of the line.
+          if (i + 1 < len && !IsSpace(line[i + 1])) return false;
+          ++i;
+          done = true;
+        } else {
+          *out++ = c;
+          ++i;
+        }
+      } else if (in_single) {
+        if (i >= len) return false;
+        char c = line[i];
+        if (c == '\\' && i + 1 < len && line[i + 1] == '\'') {
+          *out++ = '\'';
+          i += 2;
+        } else if (c == '\'') {
+          if (i + 1 < len && !IsSpace(line[i + 1])) return false;
+          ++i;
+          done = true;
+        } else {
+          *out++ = c;
+          ++i;
+        }
+      } else {
+        if (i >= len) {
+          done = true;
+          break;
+        }
+        char c = line[i];
+        if (IsSpace(c)) {
+          done = true;
+        } else if (c == '"') {
+          in_double = true;
+          ++i;
+        } else if (c == '\'') {
+          in_single = true;
+          ++i;
+        } else {
+          *out++ = c;
+          ++i;
+        }
+      }
+    }
+    args->emplace_back(start, static_cast<size_t>(out - start));
+  }
+}
+
+}  // namespace keel

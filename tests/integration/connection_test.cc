@@ -1,0 +1,275 @@
+// Connection handling: pipelining, many concurrent clients, protocol errors, QUIT, CLIENT
+// LIST/KILL, MONITOR. Written to Redis 7.0's behaviour; they need keel-server's networking
+// layer, connection family (PING/ECHO/QUIT/SELECT/HELLO) and the CLIENT and MONITOR commands.
+
+#include <atomic>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "integration/fixture.h"
+#include "support/resp.h"
+
+namespace keel::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+class ConnectionTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer();
+  }
+};
+
+TEST_F(ConnectionTest, TenThousandPipelinedCommandsInOneWriteReplyInOrder) {
+  constexpr int kCommands = 10000;
+  std::string batch;
+  for (int i = 0; i < kCommands; ++i) {
+    batch += EncodeCommand({"ECHO", "value-" + std::to_string(i)});
+  }
+  RespConnection c = Connect();
+  // Write from another thread: while the whole batch is in flight the server is already
+  // answering, and a reader that is not reading could deadlock both sides on full buffers.
+  ::testing::AssertionResult sent = ::testing::AssertionSuccess();
+  std::thread writer([&] { sent = c.Send(batch); });
+  for (int i = 0; i < kCommands; ++i) {
+    std::string reply;
+    ASSERT_TRUE(c.ReadReply(&reply)) << "reply " << i;
+    std::string want = "value-" + std::to_string(i);
+    ASSERT_EQ(reply, "$" + std::to_string(want.size()) + "\r\n" + want + "\r\n") << "reply " << i;
+  }
+  writer.join();
+  EXPECT_TRUE(sent);
+}
+
+TEST_F(ConnectionTest, HiredisPipelineOfMixedCommandsKeepsOrder) {
+  auto ctx = HiredisConnect(server_->port());
+  ASSERT_NE(ctx, nullptr);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(HiredisAppend(ctx.get(), {"PING"}));
+    ASSERT_TRUE(HiredisAppend(ctx.get(), {"ECHO", std::to_string(i)}));
+  }
+  for (int i = 0; i < 1000; ++i) {
+    auto pong = HiredisGetReply(ctx.get());
+    ASSERT_NE(pong, nullptr) << ctx->errstr;
+    ASSERT_EQ(pong->type, REDIS_REPLY_STATUS) << DescribeReply(pong.get());
+    ASSERT_EQ(std::string(pong->str, pong->len), "PONG");
+    auto echo = HiredisGetReply(ctx.get());
+    ASSERT_NE(echo, nullptr) << ctx->errstr;
+    ASSERT_EQ(echo->type, REDIS_REPLY_STRING) << DescribeReply(echo.get());
+    ASSERT_EQ(std::string(echo->str, echo->len), std::to_string(i));
+  }
+}
+
+// Opens all connections first so 200 are open at once, then has each do round trips.
+void RunConcurrentClients(int port, int threads, int per_thread, int rounds) {
+  std::atomic<int> failures{0};
+  std::atomic<int> connected{0};
+  std::vector<std::thread> workers;
+  std::vector<std::string> errors(threads);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      std::vector<RedisContextPtr> clients;
+      for (int i = 0; i < per_thread; ++i) {
+        std::string error;
+        auto ctx = HiredisConnect(port, std::chrono::seconds(20), &error);
+        if (ctx == nullptr) {
+          errors[t] = "connect: " + error;
+          ++failures;
+          return;
+        }
+        clients.push_back(std::move(ctx));
+      }
+      ++connected;
+      while (connected.load() < threads && failures.load() == 0) {
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+      for (int r = 0; r < rounds; ++r) {
+        for (size_t i = 0; i < clients.size(); ++i) {
+          auto pong = HiredisCommand(clients[i].get(), {"PING"});
+          std::string msg =
+              "t" + std::to_string(t) + "c" + std::to_string(i) + "r" + std::to_string(r);
+          auto echo = HiredisCommand(clients[i].get(), {"ECHO", msg});
+          if (pong == nullptr || pong->type != REDIS_REPLY_STATUS ||
+              std::string(pong->str, pong->len) != "PONG" || echo == nullptr ||
+              echo->type != REDIS_REPLY_STRING || std::string(echo->str, echo->len) != msg) {
+            errors[t] = msg + ": PING -> " + DescribeReply(pong.get()) + ", ECHO -> " +
+                        DescribeReply(echo.get());
+            ++failures;
+            return;
+          }
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const auto& e : errors) {
+    if (!e.empty()) ADD_FAILURE() << e;
+  }
+}
+
+TEST_F(ConnectionTest, TwoHundredConcurrentClientsAcrossThreads) {
+  RunConcurrentClients(server_->port(), 8, 25, 20);
+}
+
+TEST_F(ConnectionTest, ProtocolErrorClosesOnlyThatClient) {
+  RespConnection bad = Connect();
+  RespConnection good = Connect();
+  EXPECT_EQ(good.Call({"PING"}), "+PONG\r\n");
+  ASSERT_TRUE(bad.Send("*abc\r\n"));
+  auto drained = bad.ReadUntilClose(milliseconds(5000));
+  EXPECT_EQ(drained.bytes, "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_TRUE(drained.closed);
+  EXPECT_EQ(good.Call({"ECHO", "still here"}), "$10\r\nstill here\r\n");
+  RespConnection fresh = Connect();
+  EXPECT_EQ(fresh.Call({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(ConnectionTest, QuitRepliesOkThenCloses) {
+  RespConnection c = Connect();
+  ASSERT_TRUE(c.Send(EncodeCommand({"QUIT"}) + EncodeCommand({"PING"})));
+  auto drained = c.ReadUntilClose(milliseconds(5000));
+  // The PING pipelined after QUIT is never answered.
+  EXPECT_EQ(drained.bytes, "+OK\r\n");
+  EXPECT_TRUE(drained.closed);
+  RespConnection other = Connect();
+  EXPECT_EQ(other.Call({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(ConnectionTest, ClientVanishingMidCommandDoesNotHurtTheServer) {
+  const std::vector<std::string> fragments = {
+      "*3\r\n$3\r\nSET\r\n$1\r\nk",                                // half a multibulk
+      "*2\r\n$4\r\nECHO\r\n$100000\r\n" + std::string(5000, 'x'),  // inside a big bulk
+      "*2\r",                                                      // inside a header line
+      "PING",                                                      // inline without newline
+      "*1\r\n$4\r\nPING\r\n*1\r\n",  // a whole command, then half of another
+  };
+  for (int round = 0; round < 20; ++round) {
+    for (const auto& f : fragments) {
+      RespConnection c = Connect();
+      ASSERT_TRUE(c.Send(f));
+      c.Close();
+    }
+  }
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
+  EXPECT_TRUE(server_->IsRunning());
+}
+
+TEST_F(ConnectionTest, ClientListShowsEachConnectionWithRedisFieldNames) {
+  RespConnection a = Connect();
+  RespConnection b = Connect();
+  ASSERT_EQ(a.Call({"CLIENT", "SETNAME", "alpha"}), "+OK\r\n");
+  ASSERT_EQ(b.Call({"CLIENT", "SETNAME", "beta"}), "+OK\r\n");
+  ASSERT_EQ(b.Call({"SELECT", "3"}), "+OK\r\n");
+  std::string reply = a.Call({"CLIENT", "LIST"});
+  RespValue v;
+  ASSERT_TRUE(ParseReply(reply, &v)) << EscapeBytes(reply);
+  ASSERT_EQ(v.type, '$') << EscapeBytes(reply);
+  const std::string& text = v.text;
+  // One line per client, each "\n"-terminated, fields in Redis 7.0's order.
+  const std::regex line_re(
+      "id=\\d+ addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:\\d+ fd=\\d+ name=(\\S*) age=\\d+ "
+      "idle=\\d+ flags=\\S+ db=(\\d+) sub=0 psub=0 ssub=0 multi=-1 qbuf=\\d+ qbuf-free=\\d+ "
+      "argv-mem=\\d+ multi-mem=0 rbs=\\d+ rbp=\\d+ obl=\\d+ oll=\\d+ omem=\\d+ tot-mem=\\d+ "
+      "events=\\S+ cmd=(\\S+) user=default redir=-1 resp=2");
+  std::map<std::string, std::pair<std::string, std::string>> by_name;  // name -> (db, cmd)
+  size_t start = 0;
+  int lines = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    ASSERT_NE(nl, std::string::npos) << "last line is not newline-terminated";
+    std::string line = text.substr(start, nl - start);
+    std::smatch m;
+    EXPECT_TRUE(std::regex_match(line, m, line_re)) << line;
+    if (!m.empty()) by_name[m[1]] = {m[2], m[3]};
+    start = nl + 1;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);
+  EXPECT_EQ(by_name["alpha"], std::make_pair(std::string("0"), std::string("client|list")));
+  EXPECT_EQ(by_name["beta"], std::make_pair(std::string("3"), std::string("select")));
+}
+
+int64_t ClientId(RespConnection& c) {
+  std::string reply = c.Call({"CLIENT", "ID"});
+  RespValue v;
+  if (!ParseReply(reply, &v) || v.type != ':') {
+    ADD_FAILURE() << "CLIENT ID -> " << EscapeBytes(reply);
+    return -1;
+  }
+  return std::stoll(v.text);
+}
+
+TEST_F(ConnectionTest, ClientKillIdClosesThatClientOnly) {
+  RespConnection victim = Connect();
+  RespConnection killer = Connect();
+  int64_t id = ClientId(victim);
+  ASSERT_GT(id, 0);
+  EXPECT_EQ(killer.Call({"CLIENT", "KILL", "ID", std::to_string(id)}), ":1\r\n");
+  std::string extra;
+  EXPECT_TRUE(victim.WaitForClose(milliseconds(5000), &extra));
+  EXPECT_EQ(extra, "");
+  EXPECT_EQ(killer.Call({"CLIENT", "KILL", "ID", std::to_string(id)}), ":0\r\n");
+  EXPECT_EQ(killer.Call({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(ConnectionTest, ClientKillSkipmeNoKillsTheCaller) {
+  RespConnection c = Connect();
+  int64_t id = ClientId(c);
+  ASSERT_TRUE(c.SendCommand({"CLIENT", "KILL", "ID", std::to_string(id), "SKIPME", "no"}));
+  auto drained = c.ReadUntilClose(milliseconds(5000));
+  // Redis answers the kill count first and closes after the reply is written.
+  EXPECT_EQ(drained.bytes, ":1\r\n");
+  EXPECT_TRUE(drained.closed);
+}
+
+TEST_F(ConnectionTest, MonitorStreamsCommandsOfAnotherClient) {
+  RespConnection monitor = Connect();
+  RespConnection other = Connect();
+  int64_t other_port = 0;
+  {
+    // The monitor line names the client's address; learn our local port from CLIENT INFO.
+    std::string info = other.Call({"CLIENT", "INFO"});
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(info, m, std::regex("addr=127\\.0\\.0\\.1:(\\d+)"))) << info;
+    other_port = std::stoll(m[1]);
+  }
+  ASSERT_EQ(monitor.Call({"MONITOR"}), "+OK\r\n");
+  ASSERT_EQ(other.Call({"ECHO", "hello world"}), "$11\r\nhello world\r\n");
+  ASSERT_EQ(other.Call({"SELECT", "2"}), "+OK\r\n");
+  ASSERT_EQ(other.Call({"PING", "x\"y"}), "$3\r\nx\"y\r\n");
+  const std::string addr = "127\\.0\\.0\\.1:" + std::to_string(other_port);
+  const std::vector<std::string> expected = {
+      "\\+\\d+\\.\\d{6} \\[0 " + addr + "\\] \"ECHO\" \"hello world\"\r\n",
+      // The line is written after the command ran, so SELECT already shows the new db.
+      "\\+\\d+\\.\\d{6} \\[2 " + addr + "\\] \"SELECT\" \"2\"\r\n",
+      "\\+\\d+\\.\\d{6} \\[2 " + addr + "\\] \"PING\" \"x\\\\\"y\"\r\n",
+  };
+  for (const auto& pattern : expected) {
+    std::string line;
+    ASSERT_TRUE(monitor.ReadReply(&line));
+    EXPECT_TRUE(std::regex_match(line, std::regex(pattern)))
+        << "line: " << EscapeBytes(line) << "\npattern: " << pattern;
+  }
+}
+
+TEST_F(ConnectionTest, Resp3HelloIsRefusedWithNoproto) {
+  if (TestingRedis()) GTEST_SKIP() << "Keel-specific: Redis 7.0 speaks RESP3";
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"HELLO", "3"}), "-NOPROTO unsupported protocol version\r\n");
+  EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
+}
+
+class IoThreadsTest : public ServerTest {};
+
+TEST_F(IoThreadsTest, TwoHundredConcurrentClientsWithFourIoThreads) {
+  StartServer({"--io-threads", "4"});
+  RunConcurrentClients(server_->port(), 8, 25, 10);
+}
+
+}  // namespace
+}  // namespace keel::test

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs Keel's whole test suite from a checkout whose dependencies are installed (see .ci/run):
+#   1. clang-format check of src/, include/ and tests/
+#   2. Release build in build/ and every ctest test (unit, integration, differential)
+#   3. ASan+UBSan build in build-asan/ and every ctest test again
+# Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
+# Environment: KEEL_JOBS (parallel build and test jobs, default 2), KEEL_SKIP_ASAN=1 to skip
+# step 3, KEEL_SKIP_FORMAT=1 to skip step 1.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+jobs=${KEEL_JOBS:-2}
+declare -a results=()
+failed=0
+
+step() {  # step <name> <command...>: runs the command, records PASS/FAIL
+  local name=$1
+  shift
+  echo
+  echo "==== ${name} ===="
+  if "$@"; then
+    results+=("PASS  ${name}")
+  else
+    results+=("FAIL  ${name}")
+    failed=1
+  fi
+}
+
+check_format() {
+  if ! command -v clang-format >/dev/null; then
+    echo "clang-format is not installed" >&2
+    return 1
+  fi
+  local files
+  mapfile -t files < <(find src include tests -type f \( -name '*.h' -o -name '*.cc' \) \
+    2>/dev/null | sort)
+  if [ ${#files[@]} -eq 0 ]; then
+    return 0
+  fi
+  clang-format --dry-run --Werror "${files[@]}"
+}
+
+# configure <build-dir> <cmake args...>: keeps the generator of an existing build directory.
+configure() {
+  local dir=$1
+  shift
+  local gen=()
+  if [ ! -f "${dir}/CMakeCache.txt" ] && command -v ninja >/dev/null; then
+    gen=(-G Ninja)
+  fi
+  cmake -S "${root}" -B "${dir}" "${gen[@]}" "$@"
+}
+
+build_and_test() {  # build_and_test <build-dir> <cmake args...>
+  local dir=$1
+  configure "$@" || return 1
+  cmake --build "${dir}" -j "${jobs}" || return 1
+  ctest --test-dir "${dir}" --output-on-failure -j "${jobs}"
+}
+
+if [ "${KEEL_SKIP_FORMAT:-0}" != 1 ]; then
+  step "clang-format" check_format
+fi
+
+step "Release build + tests (build/)" build_and_test build -DCMAKE_BUILD_TYPE=Release
+
+if [ "${KEEL_SKIP_ASAN:-0}" != 1 ]; then
+  # halt_on_error makes a sanitizer report fail the process; the test harness treats a server
+  # that does not exit 0 after SIGTERM as a failure, so server-side reports surface too.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  step "ASan+UBSan build + tests (build-asan/)" build_and_test build-asan \
+    -DKEEL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+
+echo
+echo "==== summary ===="
+for r in "${results[@]}"; do
+  echo "  ${r}"
+done
+if [ "${failed}" -ne 0 ]; then
+  echo "SOME STEPS FAILED"
+  exit 1
+fi
+echo "ALL PASSED"

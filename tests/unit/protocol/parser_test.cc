@@ -1,0 +1,274 @@
+#include "keel/protocol/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace keel {
+namespace {
+
+using Args = std::vector<std::string>;
+
+// Feeds `input` to a parser the way a connection does: bytes arrive in the given chunk sizes, the
+// consumed prefix is dropped after each command. Returns the commands, and the error if any.
+struct FeedResult {
+  std::vector<Args> commands;
+  std::string error;
+};
+
+FeedResult Feed(const std::string& input, const std::vector<size_t>& chunks,
+                const ParserLimits& limits = ParserLimits()) {
+  FeedResult result;
+  RespParser parser;
+  std::string buf;
+  std::vector<std::string_view> args;
+  size_t offset = 0;
+  auto drain = [&]() -> bool {
+    for (;;) {
+      size_t consumed = 0;
+      auto r = parser.Parse(buf.data(), buf.size(), limits, &consumed, &args);
+      if (r == RespParser::Result::kError) {
+        result.error = std::string(parser.error());
+        return false;
+      }
+      // Copy the arguments before dropping the bytes they point into.
+      if (r == RespParser::Result::kCommand) result.commands.emplace_back(args.begin(), args.end());
+      buf.erase(0, consumed);
+      if (r == RespParser::Result::kNeedMore) return true;
+    }
+  };
+  for (size_t c : chunks) {
+    buf.append(input, offset, c);
+    offset += c;
+    if (!drain()) return result;
+  }
+  if (offset < input.size()) {
+    buf.append(input, offset, std::string::npos);
+    drain();
+  }
+  return result;
+}
+
+FeedResult FeedAll(const std::string& input, const ParserLimits& limits = ParserLimits()) {
+  return Feed(input, {input.size()}, limits);
+}
+
+TEST(RespParserTest, ParsesOneMultibulkCommand) {
+  auto r = FeedAll("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"GET", "foo"}));
+}
+
+TEST(RespParserTest, BulkPayloadIsBinarySafe) {
+  std::string payload("a\0b\r\nc", 6);
+  auto r = FeedAll("*2\r\n$4\r\nECHO\r\n$6\r\n" + payload + "\r\n");
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0][1], payload);
+}
+
+TEST(RespParserTest, EmptyBulkIsAnEmptyArgument) {
+  auto r = FeedAll("*2\r\n$4\r\nECHO\r\n$0\r\n\r\n");
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"ECHO", ""}));
+}
+
+TEST(RespParserTest, ZeroAndNegativeMultibulkCountsAreSkipped) {
+  auto r = FeedAll("*0\r\n*-1\r\n*-10\r\n*1\r\n$4\r\nPING\r\n");
+  EXPECT_EQ(r.error, "");
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"PING"}));
+}
+
+TEST(RespParserTest, InlineCommandsAndBlankLines) {
+  auto r = FeedAll("PING\r\n\r\n\n  \r\nECHO hello\nSET k \"a b\"\r\n");
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.commands.size(), 3u);
+  EXPECT_EQ(r.commands[0], (Args{"PING"}));
+  EXPECT_EQ(r.commands[1], (Args{"ECHO", "hello"}));
+  EXPECT_EQ(r.commands[2], (Args{"SET", "k", "a b"}));
+}
+
+TEST(RespParserTest, InlineQuotingEscapes) {
+  auto r = FeedAll("SET \"\\x41\\n\\t\\\"q\" 'it\\'s'\r\n");
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"SET", "A\n\t\"q", "it's"}));
+}
+
+TEST(RespParserTest, InlineEmptyQuotedArgument) {
+  auto r = FeedAll("ECHO \"\"\r\n");
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"ECHO", ""}));
+}
+
+TEST(RespParserTest, InlineUnbalancedQuotesIsAnError) {
+  EXPECT_EQ(FeedAll("\"foo\r\n").error, "ERR Protocol error: unbalanced quotes in request");
+  EXPECT_EQ(FeedAll("'foo\r\n").error, "ERR Protocol error: unbalanced quotes in request");
+}
+
+TEST(RespParserTest, ClosingQuoteMustBeFollowedBySpace) {
+  EXPECT_EQ(FeedAll("\"foo\"bar\r\n").error, "ERR Protocol error: unbalanced quotes in request");
+}
+
+TEST(RespParserTest, InlineLineTooLong) {
+  EXPECT_EQ(FeedAll(std::string(70000, 'x')).error, "ERR Protocol error: too big inline request");
+}
+
+TEST(RespParserTest, LongInlineLineWithNewlineIsAccepted) {
+  // The limit applies to an unterminated line in the buffer, as in Redis.
+  std::string line = "ECHO " + std::string(1000, 'y') + "\r\n";
+  auto r = FeedAll(line);
+  ASSERT_EQ(r.commands.size(), 1u);
+}
+
+TEST(RespParserTest, MultibulkCountErrors) {
+  EXPECT_EQ(FeedAll("*abc\r\n").error, "ERR Protocol error: invalid multibulk length");
+  EXPECT_EQ(FeedAll("*01\r\n").error, "ERR Protocol error: invalid multibulk length");
+  EXPECT_EQ(FeedAll("*+1\r\n").error, "ERR Protocol error: invalid multibulk length");
+  EXPECT_EQ(FeedAll("*2147483648\r\n").error, "ERR Protocol error: invalid multibulk length");
+  EXPECT_EQ(FeedAll("*\r\n").error, "ERR Protocol error: invalid multibulk length");
+}
+
+TEST(RespParserTest, HugeMultibulkCountWaitsForData) {
+  auto r = FeedAll("*2147483647\r\n");
+  EXPECT_EQ(r.error, "");
+  EXPECT_TRUE(r.commands.empty());
+}
+
+TEST(RespParserTest, MultibulkCountLineTooLong) {
+  EXPECT_EQ(FeedAll("*" + std::string(70000, '1')).error,
+            "ERR Protocol error: too big mbulk count string");
+}
+
+TEST(RespParserTest, BulkLengthErrors) {
+  EXPECT_EQ(FeedAll("*1\r\n$-1\r\n").error, "ERR Protocol error: invalid bulk length");
+  EXPECT_EQ(FeedAll("*1\r\n$abc\r\n").error, "ERR Protocol error: invalid bulk length");
+  EXPECT_EQ(FeedAll("*1\r\n$04\r\nPING\r\n").error, "ERR Protocol error: invalid bulk length");
+  EXPECT_EQ(FeedAll("*1\r\n$536870913\r\n").error, "ERR Protocol error: invalid bulk length");
+}
+
+TEST(RespParserTest, BulkLengthHonoursProtoMaxBulkLen) {
+  ParserLimits limits;
+  limits.max_bulk_len = 10;
+  EXPECT_EQ(FeedAll("*1\r\n$11\r\n", limits).error, "ERR Protocol error: invalid bulk length");
+  EXPECT_EQ(FeedAll("*1\r\n$10\r\n0123456789\r\n", limits).commands.size(), 1u);
+}
+
+TEST(RespParserTest, BulkCountLineTooLong) {
+  EXPECT_EQ(FeedAll("*1\r\n$" + std::string(70000, '1')).error,
+            "ERR Protocol error: too big bulk count string");
+}
+
+TEST(RespParserTest, ExpectedDollar) {
+  EXPECT_EQ(FeedAll("*1\r\nfoo\r\n").error, "ERR Protocol error: expected '$', got 'f'");
+  EXPECT_EQ(FeedAll("*2\r\n$3\r\nGET\r\n:1\r\n").error,
+            "ERR Protocol error: expected '$', got ':'");
+}
+
+TEST(RespParserTest, BytesAfterBulkPayloadAreNotChecked) {
+  // Redis skips the two bytes after a payload without looking at them.
+  auto r = FeedAll("*1\r\n$3\r\nfooxx*1\r\n$4\r\nPING\r\n");
+  ASSERT_EQ(r.commands.size(), 2u);
+  EXPECT_EQ(r.commands[0], (Args{"foo"}));
+  EXPECT_EQ(r.commands[1], (Args{"PING"}));
+}
+
+TEST(RespParserTest, CommandsBeforeAnErrorAreDelivered) {
+  auto r = FeedAll("*1\r\n$4\r\nPING\r\n*x\r\n");
+  EXPECT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.error, "ERR Protocol error: invalid multibulk length");
+}
+
+TEST(RespParserTest, UnauthenticatedLimits) {
+  ParserLimits limits;
+  limits.authenticated = false;
+  EXPECT_EQ(FeedAll("*11\r\n", limits).error,
+            "ERR Protocol error: unauthenticated multibulk length");
+  EXPECT_EQ(FeedAll("*10\r\n", limits).error, "");
+  EXPECT_EQ(FeedAll("*1\r\n$16385\r\n", limits).error,
+            "ERR Protocol error: unauthenticated bulk length");
+  EXPECT_EQ(FeedAll("*1\r\n$16384\r\n", limits).error, "");
+}
+
+// A pipelined buffer mixing every request form, split at every possible point (two chunks),
+// then fed one byte at a time: the commands must always come out the same.
+const std::string kPipeline =
+    "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n"
+    "PING\r\n"
+    "*0\r\n"
+    "*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"
+    "\r\n"
+    "ECHO \"a b\" 'c'\r\n"
+    "*1\r\n$4\r\nPING\r\n";
+
+const std::vector<Args> kPipelineCommands = {
+    {"SET", "key", "value"}, {"PING"}, {"ECHO", ""}, {"ECHO", "a b", "c"}, {"PING"}};
+
+TEST(RespParserTest, EverySplitPointOfAPipelineParsesTheSame) {
+  for (size_t split = 0; split <= kPipeline.size(); ++split) {
+    auto r = Feed(kPipeline, {split, kPipeline.size() - split});
+    ASSERT_EQ(r.error, "") << "split at " << split;
+    ASSERT_EQ(r.commands, kPipelineCommands) << "split at " << split;
+  }
+}
+
+TEST(RespParserTest, OneByteAtATime) {
+  auto r = Feed(kPipeline, std::vector<size_t>(kPipeline.size(), 1));
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.commands, kPipelineCommands);
+}
+
+TEST(RespParserTest, RandomSplits) {
+  std::mt19937 rng(42);
+  for (int round = 0; round < 500; ++round) {
+    std::vector<size_t> chunks;
+    size_t left = kPipeline.size();
+    while (left > 0) {
+      size_t c = std::min<size_t>(left, 1 + rng() % 17);
+      chunks.push_back(c);
+      left -= c;
+    }
+    auto r = Feed(kPipeline, chunks);
+    ASSERT_EQ(r.commands, kPipelineCommands) << "round " << round;
+  }
+}
+
+TEST(RespParserTest, EverySplitPointOfAMalformedBufferGivesTheSameError) {
+  const std::string bad = "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\nxyz\r\n";
+  for (size_t split = 0; split <= bad.size(); ++split) {
+    auto r = Feed(bad, {split, bad.size() - split});
+    EXPECT_EQ(r.commands.size(), 1u) << "split at " << split;
+    EXPECT_EQ(r.error, "ERR Protocol error: expected '$', got 'x'") << "split at " << split;
+  }
+}
+
+TEST(RespParserTest, LargeValueAcrossManyReads) {
+  std::string value(1 << 20, 'v');
+  std::string input = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(value.size()) + "\r\n" +
+                      value + "\r\n";
+  std::vector<size_t> chunks(input.size() / 4096 + 1, 4096);
+  auto r = Feed(input, chunks);
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0][2].size(), value.size());
+}
+
+TEST(SplitArgsTest, SplitsOnAnyWhitespace) {
+  std::string line = " a\tb  c ";
+  std::vector<std::string_view> args;
+  ASSERT_TRUE(SplitArgsInPlace(line.data(), line.size(), &args));
+  ASSERT_EQ(args.size(), 3u);
+  EXPECT_EQ(args[2], "c");
+}
+
+TEST(SplitArgsTest, InvalidHexEscapeIsLiteral) {
+  std::string line = "\"\\xZZ\"";
+  std::vector<std::string_view> args;
+  ASSERT_TRUE(SplitArgsInPlace(line.data(), line.size(), &args));
+  ASSERT_EQ(args.size(), 1u);
+  EXPECT_EQ(args[0], "xZZ");
+}
+
+}  // namespace
+}  // namespace keel
