@@ -17,6 +17,10 @@ constexpr std::string_view kRedisVersion = "7.0.15";
 
 // PING [message]
 void CmdPing(CommandContext& ctx) {
+  if (ctx.args.size() > 2) {
+    ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
+    return;
+  }
   if (ctx.args.size() == 1) {
     ctx.reply.SimpleString("PONG");
   } else {
@@ -36,8 +40,12 @@ void CmdQuit(CommandContext& ctx) {
 // SELECT index
 void CmdSelect(CommandContext& ctx) {
   auto index = ParseInt64(ctx.args[1]);
-  if (!index || *index < INT32_MIN || *index > INT32_MAX) {
+  if (!index) {
     ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (*index < INT32_MIN || *index > INT32_MAX) {
+    ctx.reply.Error("ERR value is out of range, value must between -2147483648 and 2147483647");
     return;
   }
   if (*index < 0 || *index >= ServerDatabases(ctx.server)) {
@@ -137,7 +145,7 @@ void CmdHello(CommandContext& ctx) {
   if (!ctx.client.authenticated) {
     ctx.reply.Error(
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
-        "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+        "AUTH <user> <pass> option can be used to authenticate the client and select the "
         "RESP protocol version at the same time");
     return;
   }

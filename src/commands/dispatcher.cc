@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "keel/common/clock.h"
+#include "keel/commands/command_meta_table.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
 
@@ -13,7 +14,8 @@ CommandRegistry& GlobalCommandRegistry() {
   return registry;
 }
 
-void CommandRegistry::Register(std::string_view name, CommandHandler handler) {
+void CommandRegistry::Register(std::string_view name, CommandHandler handler,
+                               LockMode lock_mode) {
   const CommandMeta* meta = nullptr;
   size_t bar = name.find('|');
   if (bar == std::string_view::npos) {
@@ -27,7 +29,7 @@ void CommandRegistry::Register(std::string_view name, CommandHandler handler) {
                  static_cast<int>(name.size()), name.data());
     std::abort();
   }
-  entries_[meta] = Entry{handler, entries_.size()};
+  entries_[meta] = Entry{handler, entries_.size(), lock_mode};
 }
 
 const CommandRegistry::Entry* CommandRegistry::Find(const CommandMeta* meta) const {
@@ -106,6 +108,28 @@ Dispatcher::Dispatcher(ServerState* server)
   server_->command_stats = std::make_unique<CommandStats[]>(registry_.size() + 1);
 }
 
+void Dispatcher::LockKeys(const CommandMeta& meta, Client& client,
+                          std::span<const std::string_view> args, KeyLocks* locks) {
+  int db = client.db.load(std::memory_order_relaxed);
+  std::vector<int>& positions = positions_scratch();
+  positions.clear();
+  GetKeyPositions(meta, args, &positions);
+  if (positions.size() == 1) {
+    std::string_view key = args[static_cast<size_t>(positions[0])];
+    *locks = KeyLocks(*server_->keyspace, db, std::span<const std::string_view>(&key, 1));
+    return;
+  }
+  std::vector<std::string_view> keys;
+  keys.reserve(positions.size());
+  for (int p : positions) keys.push_back(args[static_cast<size_t>(p)]);
+  if (!keys.empty()) *locks = KeyLocks(*server_->keyspace, db, keys);
+}
+
+std::vector<int>& Dispatcher::positions_scratch() {
+  thread_local std::vector<int> v;
+  return v;
+}
+
 void Dispatcher::FeedMonitors(Client& client, std::span<const std::string_view> args) {
   int64_t us = NowUnixUs();
   char head[96];
@@ -175,7 +199,13 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     }
     int64_t start = NowMonotonicUs();
     CommandContext ctx{*server_, client, args, reply, *meta};
-    entry->handler(ctx);
+    {
+      KeyLocks locks;
+      if (entry->lock_mode == LockMode::kKeys && CommandHasKeys(*meta)) {
+        LockKeys(*meta, client, args, &locks);
+      }
+      entry->handler(ctx);
+    }
     int64_t elapsed = NowMonotonicUs() - start;
     cs.calls.fetch_add(1, std::memory_order_relaxed);
     cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);

@@ -9,15 +9,15 @@ int ServerDatabases(const ServerState& server) { return server.keyspace->databas
 
 std::string ServerRequirePass(const ServerState& server) { return server.config->requirepass(); }
 
-uint64_t ServerDbSize(const ServerState& server, int db) { return server.keyspace->DbSize(db); }
+uint64_t ServerDbSize(const ServerState& server, int db) { return server.keyspace->db(db).size(); }
 
 void ServerDbStats(const ServerState& server, int db, uint64_t* keys, uint64_t* expires,
                    uint64_t* avg_ttl) {
-  *keys = server.keyspace->DbSize(db);
-  *expires = server.keyspace->DbExpires(db);
-  *avg_ttl = 0;
+  *keys = server.keyspace->db(db).size();
+  *expires = server.keyspace->db(db).expires();
+  *avg_ttl = *expires ? server.keyspace->avg_ttl(db) : 0;
 }
 
-uint64_t ServerExpiredKeys(const ServerState& server) { return server.keyspace->ExpiredKeys(); }
+uint64_t ServerExpiredKeys(const ServerState& server) { return server.keyspace->expired_keys(); }
 
 }  // namespace keel

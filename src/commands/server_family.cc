@@ -484,6 +484,9 @@ void RegisterAllCommands() {
   CommandRegistry* r = &GlobalCommandRegistry();
   RegisterConnectionFamily(r);
   RegisterServerFamily(r);
+  RegisterKeyspaceFamily(r);
+  RegisterStringFamily(r);
+  RegisterGenericFamily(r);
 }
 
 }  // namespace keel

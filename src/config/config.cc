@@ -511,10 +511,11 @@ void Config::Get(std::span<const std::string_view> patterns,
         if (name.empty()) continue;
         bool match = glob ? GlobMatch(p, name, /*nocase=*/true) : EqualsIgnoreCase(p, name);
         if (!match) continue;
-        std::string key(name);
+        // A plain name is echoed as the client spelled it, as Redis does.
+        std::string key(glob ? name : p);
         bool dup = false;
-        for (const auto& [k, v] : *out) dup = dup || k == key;
-        if (!dup) add(o.get(), name);
+        for (const auto& [k, v] : *out) dup = dup || EqualsIgnoreCase(k, key);
+        if (!dup) add(o.get(), key);
       }
     }
   }

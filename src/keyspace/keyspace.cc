@@ -1,11 +1,570 @@
 #include "keel/keyspace/keyspace.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "keel/common/clock.h"
+
 namespace keel {
 
-Keyspace::Keyspace(int databases) : databases_(databases) {}
+// ---- hashing ----
 
-uint64_t Keyspace::DbSize(int db) const { return 0; }
-uint64_t Keyspace::DbExpires(int db) const { return 0; }
-uint64_t Keyspace::ExpiredKeys() const { return 0; }
+namespace {
+
+// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), computed bytewise from a table
+// built at start-up.
+struct Crc16Table {
+  uint16_t t[256];
+  Crc16Table() {
+    for (int i = 0; i < 256; ++i) {
+      uint16_t crc = static_cast<uint16_t>(i << 8);
+      for (int b = 0; b < 8; ++b) {
+        crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                             : static_cast<uint16_t>(crc << 1);
+      }
+      t[i] = crc;
+    }
+  }
+};
+const Crc16Table kCrc16;
+
+uint16_t Crc16(std::string_view s) {
+  uint16_t crc = 0;
+  for (unsigned char c : s) {
+    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16.t[((crc >> 8) ^ c) & 0xff]);
+  }
+  return crc;
+}
+
+uint64_t g_hash_seed = [] {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}();
+
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+uint64_t Rev(uint64_t v) {
+  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+  return __builtin_bswap64(v);
+}
+
+bool KeyEquals(const Entry* e, std::string_view key) {
+  return e->key_len == key.size() && std::memcmp(e->KeyPtr(), key.data(), key.size()) == 0;
+}
+
+}  // namespace
+
+uint16_t KeySlot(std::string_view key) {
+  size_t open = key.find('{');
+  if (open != std::string_view::npos) {
+    size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close != open + 1) {
+      key = key.substr(open + 1, close - open - 1);
+    }
+  }
+  return Crc16(key) & 16383;
+}
+
+uint64_t KeyHash(std::string_view key) {
+  uint64_t h = g_hash_seed ^ (key.size() * 0x9E3779B97F4A7C15ULL);
+  size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, key.data() + i, 8);
+    h = Mix(h ^ w) + 0x9E3779B97F4A7C15ULL;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, key.data() + i, key.size() - i);
+  return Mix(h ^ tail ^ (static_cast<uint64_t>(key.size() - i) << 56));
+}
+
+// ---- Shard ----
+
+Shard::~Shard() {
+  for (Entry* head : DetachAll()) {
+    while (head) {
+      Entry* next = head->next;
+      FreeEntry(head);
+      head = next;
+    }
+  }
+}
+
+void Shard::Count(const Entry* e, int delta) {
+  size_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+  if (e->has_expire()) expires_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+}
+
+Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
+  for (int t = 0; t < 2; ++t) {
+    if (t_[t].buckets == nullptr) continue;
+    Entry** link = &t_[t].buckets[hash & t_[t].mask];
+    while (*link != nullptr) {
+      if (KeyEquals(*link, key)) return link;
+      link = &(*link)->next;
+    }
+    if (!rehashing()) break;
+  }
+  return nullptr;
+}
+
+void Shard::StartRehash(size_t new_size) {
+  Entry** b = static_cast<Entry**>(std::calloc(new_size, sizeof(Entry*)));
+  if (b == nullptr) throw std::bad_alloc();
+  if (t_[0].buckets == nullptr) {
+    t_[0] = Table{b, new_size - 1, 0};
+    return;
+  }
+  t_[1] = Table{b, new_size - 1, 0};
+  rehash_idx_ = 0;
+}
+
+bool Shard::RehashStep(size_t buckets) {
+  if (!rehashing()) return false;
+  size_t empty_visits = buckets * 10;
+  while (buckets > 0 && t_[0].used > 0) {
+    Entry*& head = t_[0].buckets[rehash_idx_];
+    if (head == nullptr) {
+      ++rehash_idx_;
+      if (--empty_visits == 0) return true;
+      continue;
+    }
+    Entry* e = head;
+    while (e != nullptr) {
+      Entry* next = e->next;
+      size_t idx = KeyHash(e->key()) & t_[1].mask;
+      e->next = t_[1].buckets[idx];
+      t_[1].buckets[idx] = e;
+      --t_[0].used;
+      ++t_[1].used;
+      e = next;
+    }
+    head = nullptr;
+    ++rehash_idx_;
+    --buckets;
+  }
+  if (t_[0].used == 0) {
+    std::free(t_[0].buckets);
+    t_[0] = t_[1];
+    t_[1] = Table{};
+    rehash_idx_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void Shard::MaybeResize() {
+  if (rehashing()) {
+    RehashStep(2);
+    return;
+  }
+  size_t size = t_[0].buckets ? t_[0].mask + 1 : 0;
+  size_t used = t_[0].used;
+  if (size == 0) {
+    StartRehash(4);
+  } else if (used >= size) {
+    StartRehash(size * 2);
+  } else if (size > 4 && used * 8 < size) {
+    size_t target = 4;
+    while (target < used) target *= 2;
+    StartRehash(target);
+  }
+}
+
+void Shard::Insert(Entry* e, uint64_t hash) {
+  MaybeResize();
+  Table& t = rehashing() ? t_[1] : t_[0];
+  size_t idx = hash & t.mask;
+  e->next = t.buckets[idx];
+  t.buckets[idx] = e;
+  ++t.used;
+  Count(e, +1);
+}
+
+Entry* Shard::ReplaceAt(Entry** link, Entry* e) {
+  Entry* old = *link;
+  e->next = old->next;
+  *link = e;
+  Count(old, -1);
+  Count(e, +1);
+  return old;
+}
+
+Entry* Shard::UnlinkAt(Entry** link) {
+  Entry* e = *link;
+  *link = e->next;
+  e->next = nullptr;
+  // Which table held it matters for knowing when a rehash is done. Buckets of t_[0] below
+  // rehash_idx_ have moved to t_[1]; otherwise the link lives either in t_[0]'s bucket (or a
+  // chain hanging off it) or in t_[1] (an entry inserted after the rehash began).
+  bool in_new = false;
+  if (rehashing()) {
+    size_t idx0 = KeyHash(e->key()) & t_[0].mask;
+    in_new = true;
+    if (static_cast<int64_t>(idx0) >= rehash_idx_) {
+      Entry** b0 = &t_[0].buckets[idx0];
+      if (link == b0) in_new = false;
+      for (Entry* p = *b0; p != nullptr && in_new; p = p->next) {
+        if (&p->next == link) in_new = false;
+      }
+    }
+  }
+  --t_[in_new ? 1 : 0].used;
+  Count(e, -1);
+  MaybeResize();
+  return e;
+}
+
+uint64_t Shard::Scan(uint64_t v, const std::function<void(Entry*)>& fn) const {
+  if (t_[0].buckets == nullptr) return 0;
+  auto emit = [&](const Table& t, uint64_t idx) {
+    for (Entry* e = t.buckets[idx & t.mask]; e != nullptr; e = e->next) fn(e);
+  };
+  if (!rehashing()) {
+    uint64_t m0 = t_[0].mask;
+    emit(t_[0], v & m0);
+    v |= ~m0;
+    v = Rev(v);
+    ++v;
+    v = Rev(v);
+    return v;
+  }
+  const Table* small = &t_[0];
+  const Table* large = &t_[1];
+  if (small->mask > large->mask) std::swap(small, large);
+  uint64_t m0 = small->mask, m1 = large->mask;
+  emit(*small, v & m0);
+  do {
+    emit(*large, v & m1);
+    v |= ~m1;
+    v = Rev(v);
+    ++v;
+    v = Rev(v);
+  } while (v & (m0 ^ m1));
+  return v;
+}
+
+Entry* Shard::Random(std::mt19937_64& rng) const {
+  if (size() == 0 || t_[0].buckets == nullptr) return nullptr;
+  for (int tries = 0; tries < 1000; ++tries) {
+    int t = (rehashing() && (rng() & 1)) ? 1 : 0;
+    const Table& tb = t_[t];
+    if (tb.buckets == nullptr) continue;
+    Entry* head = tb.buckets[rng() & tb.mask];
+    if (head == nullptr) continue;
+    size_t len = 0;
+    for (Entry* e = head; e; e = e->next) ++len;
+    size_t pick = rng() % len;
+    while (pick--) head = head->next;
+    return head;
+  }
+  // Sparse table: walk to the first entry.
+  for (int t = 0; t < 2; ++t) {
+    const Table& tb = t_[t];
+    if (tb.buckets == nullptr) continue;
+    for (size_t i = 0; i <= tb.mask; ++i) {
+      if (tb.buckets[i]) return tb.buckets[i];
+    }
+  }
+  return nullptr;
+}
+
+std::vector<Entry*> Shard::DetachAll() {
+  std::vector<Entry*> heads;
+  for (Table& t : t_) {
+    if (t.buckets == nullptr) continue;
+    for (size_t i = 0; i <= t.mask; ++i) {
+      if (t.buckets[i]) heads.push_back(t.buckets[i]);
+    }
+    std::free(t.buckets);
+    t = Table{};
+  }
+  rehash_idx_ = -1;
+  size_.store(0, std::memory_order_relaxed);
+  expires_.store(0, std::memory_order_relaxed);
+  expire_cursor = 0;
+  return heads;
+}
+
+void Shard::SwapContents(Shard& other) {
+  std::swap(t_, other.t_);
+  std::swap(rehash_idx_, other.rehash_idx_);
+  size_t s = size_.load(), os = other.size_.load();
+  size_.store(os);
+  other.size_.store(s);
+  size_t x = expires_.load(), ox = other.expires_.load();
+  expires_.store(ox);
+  other.expires_.store(x);
+  std::swap(expire_cursor, other.expire_cursor);
+}
+
+// ---- LazyFreer ----
+
+LazyFreer::LazyFreer() : thread_([this] { Run(); }) {}
+
+LazyFreer::~LazyFreer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void LazyFreer::Free(std::vector<Entry*> chains) {
+  if (chains.empty()) return;
+  pending_.fetch_add(chains.size());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(chains));
+  }
+  cv_.notify_one();
+}
+
+void LazyFreer::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void LazyFreer::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty() && stop_) break;
+    std::vector<std::vector<Entry*>> work;
+    work.swap(queue_);
+    busy_ = true;
+    lock.unlock();
+    for (auto& chains : work) {
+      for (Entry* head : chains) {
+        while (head) {
+          Entry* next = head->next;
+          FreeEntry(head);
+          head = next;
+        }
+        pending_.fetch_sub(1);
+        freed_.fetch_add(1);
+      }
+    }
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) idle_cv_.notify_all();
+  }
+  busy_ = false;
+  idle_cv_.notify_all();
+}
+
+// ---- Db ----
+
+Db::Db() : shards_(new Shard[kShards]) {}
+
+uint64_t Db::size() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < kShards; ++i) n += shards_[i].size();
+  return n;
+}
+
+uint64_t Db::expires() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < kShards; ++i) n += shards_[i].expires();
+  return n;
+}
+
+// ---- Keyspace ----
+
+Keyspace::Keyspace(int databases) : avg_ttl_(new std::atomic<uint64_t>[databases]) {
+  for (int i = 0; i < databases; ++i) {
+    dbs_.push_back(std::make_unique<Db>());
+    avg_ttl_[i] = 0;
+  }
+}
+
+Keyspace::~Keyspace() = default;
+
+uint32_t Keyspace::LruClock() { return static_cast<uint32_t>(NowUnixMs() / 1000); }
+
+Entry** Keyspace::LookupLink(int db, std::string_view key) {
+  Shard& s = dbs_[db]->ShardFor(key);
+  uint64_t h = KeyHash(key);
+  Entry** link = s.FindLink(key, h);
+  if (link == nullptr) return nullptr;
+  Entry* e = *link;
+  if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
+    Dispose(s.UnlinkAt(link), true);
+    CountExpired();
+    return nullptr;
+  }
+  e->lru = LruClock();
+  return link;
+}
+
+Entry* Keyspace::Lookup(int db, std::string_view key) {
+  Entry** link = LookupLink(db, key);
+  return link ? *link : nullptr;
+}
+
+void Keyspace::Put(int db, Entry* e) {
+  std::string_view key = e->key();
+  Shard& s = dbs_[db]->ShardFor(key);
+  uint64_t h = KeyHash(key);
+  e->lru = LruClock();
+  if (Entry** link = s.FindLink(key, h)) {
+    Dispose(s.ReplaceAt(link, e), true);
+  } else {
+    s.Insert(e, h);
+  }
+}
+
+void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {
+  Shard& s = dbs_[db]->ShardFor(e->key());
+  e->lru = LruClock();
+  Dispose(s.ReplaceAt(link, e), true);
+}
+
+bool Keyspace::Delete(int db, std::string_view key, bool lazy) {
+  Entry** link = LookupLink(db, key);
+  if (link == nullptr) return false;
+  Dispose(dbs_[db]->ShardFor(key).UnlinkAt(link), lazy);
+  return true;
+}
+
+Entry* Keyspace::Detach(int db, std::string_view key, Entry** link) {
+  return dbs_[db]->ShardFor(key).UnlinkAt(link);
+}
+
+void Keyspace::Dispose(Entry* e, bool lazy) {
+  // Only collections with many elements are worth a trip to the freer thread.
+  if (lazy && e->storage == Entry::kObject && e->object()->ElementCount() > 64) {
+    e->next = nullptr;
+    freer_.Free(e);
+    return;
+  }
+  FreeEntry(e);
+}
+
+std::vector<std::unique_lock<std::mutex>> Keyspace::LockAll(int db) {
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(kShards);
+  for (size_t i = 0; i < kShards; ++i) locks.emplace_back(dbs_[db]->shard(i).mu);
+  return locks;
+}
+
+std::vector<Entry*> Keyspace::DetachAll(int db) {
+  std::vector<Entry*> all;
+  for (size_t i = 0; i < kShards; ++i) {
+    std::vector<Entry*> heads = dbs_[db]->shard(i).DetachAll();
+    all.insert(all.end(), heads.begin(), heads.end());
+  }
+  avg_ttl_[db] = 0;
+  return all;
+}
+
+void Keyspace::FreeDetached(std::vector<Entry*> chains, bool async) {
+  if (async) {
+    freer_.Free(std::move(chains));
+    return;
+  }
+  for (Entry* head : chains) {
+    while (head) {
+      Entry* next = head->next;
+      FreeEntry(head);
+      head = next;
+    }
+  }
+}
+
+uint64_t Keyspace::avg_ttl(int db) const { return avg_ttl_[db].load(std::memory_order_relaxed); }
+
+double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us) {
+  int64_t start = NowMonotonicUs();
+  uint64_t sampled = 0, expired = 0;
+  size_t total = dbs_.size() * kShards;
+  std::vector<Entry*> victims;
+  for (size_t flat = index; flat < total; flat += count) {
+    int db = static_cast<int>(flat / kShards);
+    Shard& s = dbs_[db]->shard(flat % kShards);
+    if (s.expires() == 0) continue;
+    std::lock_guard<std::mutex> lock(s.mu);
+    int64_t now = NowUnixMs();
+    uint64_t ttl_sum = 0, ttl_n = 0;
+    // Visit up to ~64 buckets per shard per slice, then move on, so every shard gets a turn.
+    for (int step = 0; step < 64; ++step) {
+      victims.clear();
+      s.expire_cursor = s.Scan(s.expire_cursor, [&](Entry* e) {
+        if (!e->has_expire()) return;
+        ++sampled;
+        int64_t t = e->expire_ms();
+        if (t <= now) {
+          victims.push_back(e);
+        } else {
+          ttl_sum += static_cast<uint64_t>(t - now);
+          ++ttl_n;
+        }
+      });
+      for (Entry* v : victims) {
+        Entry** link = s.FindLink(v->key(), KeyHash(v->key()));
+        if (link) {
+          Dispose(s.UnlinkAt(link), true);
+          ++expired;
+          CountExpired();
+        }
+      }
+      if (s.expire_cursor == 0) break;
+    }
+    if (ttl_n > 0) {
+      // A running estimate, like Redis's: weigh the new sample in gradually.
+      uint64_t sample = ttl_sum / ttl_n;
+      uint64_t old = avg_ttl_[db].load(std::memory_order_relaxed);
+      avg_ttl_[db].store(old == 0 ? sample : (old / 50) * 49 + sample / 50,
+                         std::memory_order_relaxed);
+    }
+    if (NowMonotonicUs() - start > budget_us) break;
+  }
+  return sampled ? static_cast<double>(expired) / static_cast<double>(sampled) : 0.0;
+}
+
+void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
+  int64_t start = NowMonotonicUs();
+  size_t total = dbs_.size() * kShards;
+  for (size_t flat = index; flat < total; flat += count) {
+    Shard& s = dbs_[flat / kShards]->shard(flat % kShards);
+    std::unique_lock<std::mutex> lock(s.mu, std::try_to_lock);
+    if (!lock.owns_lock()) continue;
+    while (s.RehashStep(100)) {
+      if (NowMonotonicUs() - start > budget_us) return;
+    }
+  }
+}
+
+// ---- KeyLocks ----
+
+KeyLocks::KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys) {
+  if (keys.size() == 1) {
+    locks_.emplace_back(ks.db(db).ShardFor(keys[0]).mu);
+    return;
+  }
+  std::vector<size_t> flat;
+  flat.reserve(keys.size());
+  for (std::string_view k : keys) flat.push_back(static_cast<size_t>(db) * kShards + ShardOf(k));
+  LockFlat(ks, std::move(flat));
+}
+
+void KeyLocks::LockFlat(Keyspace& ks, std::vector<size_t> flat) {
+  std::sort(flat.begin(), flat.end());
+  flat.erase(std::unique(flat.begin(), flat.end()), flat.end());
+  for (size_t f : flat) {
+    locks_.emplace_back(ks.db(static_cast<int>(f / kShards)).shard(f % kShards).mu);
+  }
+}
 
 }  // namespace keel

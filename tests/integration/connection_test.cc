@@ -264,6 +264,18 @@ TEST_F(ConnectionTest, Resp3HelloIsRefusedWithNoproto) {
   EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
 }
 
+// CLIENT SETINFO arrived in Redis 7.2, which current client libraries send after connecting;
+// Keel accepts it (the 7.0 oracle answers "unknown subcommand").
+TEST_F(ConnectionTest, ClientSetinfoIsAcceptedAndValidated) {
+  if (TestingRedis()) GTEST_SKIP() << "Keel-specific: Redis 7.0 has no CLIENT SETINFO";
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"CLIENT", "SETINFO", "lib-name", "mylib"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"CLIENT", "SETINFO", "LIB-VER", "1.2.3"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"CLIENT", "SETINFO", "lib-name", "has space"}),
+            "-ERR lib-name cannot contain spaces, newlines or special characters.\r\n");
+  EXPECT_EQ(c.Call({"CLIENT", "SETINFO", "bogus", "x"}), "-ERR Unrecognized option 'bogus'\r\n");
+}
+
 class IoThreadsTest : public ServerTest {};
 
 TEST_F(IoThreadsTest, TwoHundredConcurrentClientsWithFourIoThreads) {

@@ -9,6 +9,7 @@
 #include "keel/commands/client.h"
 #include "keel/commands/command_meta.h"
 #include "keel/commands/server_state.h"
+#include "keel/keyspace/keyspace.h"
 #include "keel/protocol/reply.h"
 
 namespace keel {
@@ -22,9 +23,18 @@ struct CommandContext {
   std::span<const std::string_view> args;  // args[0] is the command name as sent
   ReplyBuilder& reply;
   const CommandMeta& meta;
+
+  Keyspace& keyspace() { return *server.keyspace; }
+  int db() const { return client.db.load(std::memory_order_relaxed); }
 };
 
 using CommandHandler = void (*)(CommandContext& ctx);
+
+// Who takes the shard locks of a command's keys.
+enum class LockMode {
+  kKeys,  // the dispatcher locks the shards of the keys its key specs name (the usual case)
+  kSelf,  // the handler locks what it needs itself (MOVE, COPY ... DB, FLUSHALL, SWAPDB, SCAN)
+};
 
 // CommandRegistry maps command metadata to handlers. Built once before the server starts, then
 // read-only, so lookups need no lock.
@@ -33,10 +43,12 @@ class CommandRegistry {
   struct Entry {
     CommandHandler handler = nullptr;
     size_t index = 0;  // dense, for per-command statistics
+    LockMode lock_mode = LockMode::kKeys;
   };
 
   // `name` is "get" or "config|get". REQUIRES: the name is in the metadata table.
-  void Register(std::string_view name, CommandHandler handler);
+  void Register(std::string_view name, CommandHandler handler,
+                LockMode lock_mode = LockMode::kKeys);
   const Entry* Find(const CommandMeta* meta) const;
   // True for a container (CONFIG, CLIENT) with at least one registered subcommand.
   bool HasRegisteredSubcommands(const CommandMeta* container) const {
@@ -68,6 +80,9 @@ class Dispatcher {
 
  private:
   void FeedMonitors(Client& client, std::span<const std::string_view> args);
+  void LockKeys(const CommandMeta& meta, Client& client, std::span<const std::string_view> args,
+                KeyLocks* locks);
+  static std::vector<int>& positions_scratch();
   ServerState* server_;
   const CommandRegistry& registry_;
 };

@@ -8,5 +8,8 @@ class CommandRegistry;
 // line in the metadata table and its tests.
 void RegisterConnectionFamily(CommandRegistry* registry);
 void RegisterServerFamily(CommandRegistry* registry);
+void RegisterKeyspaceFamily(CommandRegistry* registry);  // FLUSHDB, FLUSHALL
+void RegisterStringFamily(CommandRegistry* registry);    // string_family.cc
+void RegisterGenericFamily(CommandRegistry* registry);   // generic_family.cc: keys and expiry
 
 }  // namespace keel

@@ -1,24 +1,211 @@
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
+
+#include "keel/keyspace/entry.h"
 
 namespace keel {
 
-// Keyspace: `databases` databases. The sharded hash tables, expiry and the locking order
-// described in docs/architecture.md live here; this first slice has the databases only, so
-// DBSIZE and INFO keyspace report the (empty) store truthfully.
+// Shards per database. A power of two, well above any io-threads count, so that shard locks
+// rarely contend and each shard's table stays small.
+inline constexpr size_t kShardBits = 8;
+inline constexpr size_t kShards = size_t{1} << kShardBits;
+
+// Redis Cluster's key slot: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
+uint16_t KeySlot(std::string_view key);
+inline size_t ShardOf(std::string_view key) { return KeySlot(key) & (kShards - 1); }
+// The hash that places a key in its shard's table (seeded at start-up).
+uint64_t KeyHash(std::string_view key);
+
+// Shard: a chained hash table of entries with incremental rehashing, its counters and its lock.
+// Every method except size()/expires() REQUIRES mu held.
+//
+// Growth and shrinking never move more than a few buckets per operation: while a rehash is in
+// progress the shard has two bucket arrays, inserts go to the new one, and each insert or delete
+// (and the cron's RehashStep) moves buckets from the old to the new.
+class Shard {
+ public:
+  Shard() = default;
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  std::mutex mu;
+
+  // The link (bucket slot or previous entry's `next`) that points at the entry for `key`, or
+  // nullptr. Valid until the next Insert/Unlink/RehashStep on this shard.
+  Entry** FindLink(std::string_view key, uint64_t hash);
+  Entry* Find(std::string_view key, uint64_t hash) {
+    Entry** l = FindLink(key, hash);
+    return l ? *l : nullptr;
+  }
+  // REQUIRES: no entry for e's key.
+  void Insert(Entry* e, uint64_t hash);
+  // Puts `e` (same key) where *link was; returns the old entry, which the caller frees.
+  Entry* ReplaceAt(Entry** link, Entry* e);
+  // Removes *link from the table and returns it; the caller frees it.
+  Entry* UnlinkAt(Entry** link);
+
+  // Reverse-binary cursor scan (every entry present for the whole scan is visited at least once,
+  // even across rehashes). Calls fn for each entry of the bucket(s) at `cursor`; returns the next
+  // cursor, 0 when done. fn must not change the table.
+  uint64_t Scan(uint64_t cursor, const std::function<void(Entry*)>& fn) const;
+  // A random entry, or nullptr when empty.
+  Entry* Random(std::mt19937_64& rng) const;
+  // Moves up to `buckets` buckets of an ongoing rehash; returns true if a rehash remains.
+  bool RehashStep(size_t buckets);
+  // Detaches every entry (FLUSHDB); the returned chain heads are freed by the caller.
+  std::vector<Entry*> DetachAll();
+  // Exchanges contents with another shard (SWAPDB). REQUIRES: both locks held.
+  void SwapContents(Shard& other);
+
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
+  size_t expires() const { return expires_.load(std::memory_order_relaxed); }
+  size_t bucket_count() const { return (t_[0].mask + 1) * (t_[0].buckets != nullptr) +
+                                       (t_[1].mask + 1) * (t_[1].buckets != nullptr); }
+
+  // The active expiry cycle's position in this shard's table.
+  uint64_t expire_cursor = 0;
+
+ private:
+  struct Table {
+    Entry** buckets = nullptr;
+    size_t mask = 0;
+    size_t used = 0;
+  };
+  bool rehashing() const { return rehash_idx_ >= 0; }
+  void MaybeResize();
+  void StartRehash(size_t new_size);
+  void Count(const Entry* e, int delta);
+
+  Table t_[2];
+  int64_t rehash_idx_ = -1;
+  std::atomic<size_t> size_{0};
+  std::atomic<size_t> expires_{0};
+};
+
+// LazyFreer frees detached entries on a background thread, so UNLINK, FLUSHALL ASYNC and
+// overwriting a big value never stall an event loop.
+class LazyFreer {
+ public:
+  LazyFreer();
+  ~LazyFreer();
+  void Free(std::vector<Entry*> chains);  // each element is the head of a `next` chain
+  void Free(Entry* e) { Free(std::vector<Entry*>{e}); }
+  uint64_t pending() const { return pending_.load(); }
+  uint64_t freed() const { return freed_.load(); }
+  // Waits until everything queued so far is freed (tests, shutdown).
+  void Drain();
+
+ private:
+  void Run();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::vector<std::vector<Entry*>> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::atomic<uint64_t> pending_{0};
+  std::atomic<uint64_t> freed_{0};
+  std::thread thread_;
+};
+
+// Db: one database, kShards shards.
+class Db {
+ public:
+  Db();
+  Shard& shard(size_t i) { return shards_[i]; }
+  Shard& ShardFor(std::string_view key) { return shards_[ShardOf(key)]; }
+  uint64_t size() const;
+  uint64_t expires() const;
+
+ private:
+  std::unique_ptr<Shard[]> shards_;
+};
+
+// Keyspace: `databases` databases of kShards shards each, plus expiry and lazy freeing.
+//
+// Locking order (see docs/architecture.md): shard locks are taken in ascending (db, shard)
+// order, all before a command runs, and released after its reply is built. The accessors below
+// that take a key REQUIRE the lock of the key's shard in that db.
 class Keyspace {
  public:
   explicit Keyspace(int databases);
-  int databases() const { return databases_; }
-  uint64_t DbSize(int db) const;
-  uint64_t DbExpires(int db) const;
-  uint64_t ExpiredKeys() const;
+  ~Keyspace();
+
+  int databases() const { return static_cast<int>(dbs_.size()); }
+  Db& db(int i) { return *dbs_[static_cast<size_t>(i)]; }
+
+  // Looks a key up, deleting it first if its TTL has passed (lazy expiry). Updates the entry's
+  // access clock. Returns nullptr if there is no live key.
+  Entry* Lookup(int db, std::string_view key);
+  // Like Lookup but returns the link to the entry (for replacing or deleting it).
+  Entry** LookupLink(int db, std::string_view key);
+  // Inserts or replaces the key's entry (the old one is freed).
+  void Put(int db, Entry* e);
+  // Replaces the entry at `link` (from LookupLink) with `e` and frees the old one.
+  void ReplaceAt(int db, Entry** link, Entry* e);
+  // Deletes a live key; returns false if there was none. `lazy` hands big values to the
+  // background freer.
+  bool Delete(int db, std::string_view key, bool lazy = false);
+  // Removes the entry at `link` and returns it without freeing (RENAME, MOVE).
+  Entry* Detach(int db, std::string_view key, Entry** link);
+  // Frees an entry, in the background when it owns a big collection.
+  void Dispose(Entry* e, bool lazy);
+
+  // Locks every shard of `db` (ascending), for FLUSHDB and friends. REQUIRES: no shard lock held.
+  std::vector<std::unique_lock<std::mutex>> LockAll(int db);
+  // Empties a database. REQUIRES: LockAll(db) held. The entries are freed after the locks are
+  // released by the caller through FreeDetached (sync) or the lazy freer (async).
+  std::vector<Entry*> DetachAll(int db);
+  void FreeDetached(std::vector<Entry*> chains, bool async);
+
+  // One slice of the active expiry cycle for io thread `index` of `count`: visits this thread's
+  // shards, deleting expired keys, for about `budget_us`. Returns the fraction of sampled keys
+  // with a TTL that had expired (the caller runs again soon when it is high).
+  double ActiveExpireSlice(size_t index, size_t count, int64_t budget_us);
+  // Moves rehash work forward in this thread's shards for about `budget_us`.
+  void RehashSlice(size_t index, size_t count, int64_t budget_us);
+
+  uint64_t expired_keys() const { return expired_keys_.load(std::memory_order_relaxed); }
+  // Sampled average TTL (ms) of keys with an expire in `db`, 0 when unknown.
+  uint64_t avg_ttl(int db) const;
+  void CountExpired() { expired_keys_.fetch_add(1, std::memory_order_relaxed); }
+  LazyFreer& lazy_freer() { return freer_; }
+
+  // Seconds clock for entry->lru.
+  static uint32_t LruClock();
 
  private:
-  int databases_;
+  std::vector<std::unique_ptr<Db>> dbs_;
+  std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
+  std::atomic<uint64_t> expired_keys_{0};
+  LazyFreer freer_;
+};
+
+// KeyLocks holds the shard locks of one command: acquired in ascending order, released on
+// destruction.
+class KeyLocks {
+ public:
+  KeyLocks() = default;
+  KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys);
+  // Locks one (db, shard) set given as flat indexes db * kShards + shard.
+  void LockFlat(Keyspace& ks, std::vector<size_t> flat);
+  void Release() { locks_.clear(); }
+
+ private:
+  std::vector<std::unique_lock<std::mutex>> locks_;
 };
 
 }  // namespace keel

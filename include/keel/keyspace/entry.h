@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace keel {
+
+enum class ObjType : uint8_t { kString = 0, kList = 1, kSet = 2, kHash = 3 };
+
+// What OBJECT ENCODING reports (Redis's names).
+enum class Encoding : uint8_t {
+  kInt,
+  kEmbstr,
+  kRaw,
+  kListpack,
+  kQuicklist,
+  kIntset,
+  kHashtable,
+};
+std::string_view EncodingName(Encoding e);
+std::string_view TypeName(ObjType t);
+
+// A collection value (list, set, hash): owned by its entry, destroyed with it.
+class Object {
+ public:
+  virtual ~Object() = default;
+  // Elements, for deciding whether freeing is worth handing to the lazy-free thread.
+  virtual size_t ElementCount() const = 0;
+  virtual size_t MemoryUsage() const = 0;
+  // A deep copy (COPY).
+  virtual Object* Clone() const = 0;
+};
+
+// Entry is one key with its value, in a single allocation:
+//
+//   [Entry header: 24 bytes][expire: int64, only if kHasExpire][key bytes][value]
+//
+// and the value is, by `storage`: the bytes of a short string (kInline), an int64 (kInt), a
+// pointer to a heap std::string for long strings (kHeap), or a pointer to an Object (kObject).
+// The hash table chains entries through `next`. Entries are created and destroyed only by the
+// keyspace (Shard), under the shard's lock.
+struct Entry {
+  enum Storage : uint8_t { kInline, kInt, kHeap, kObject };
+  static constexpr uint8_t kHasExpire = 1;
+
+  Entry* next;
+  uint32_t key_len;
+  uint32_t val_len;  // kInline: the string's length
+  uint32_t lru;      // seconds clock of the last access (OBJECT IDLETIME)
+  ObjType type;
+  Storage storage;
+  Encoding enc;
+  uint8_t flags;
+
+  bool has_expire() const { return flags & kHasExpire; }
+  int64_t expire_ms() const {
+    if (!has_expire()) return -1;
+    int64_t v;
+    std::memcpy(&v, Body(), sizeof(v));
+    return v;
+  }
+  void set_expire_ms(int64_t ms) {  // REQUIRES: has_expire()
+    std::memcpy(Body(), &ms, sizeof(ms));
+  }
+  std::string_view key() const { return {KeyPtr(), key_len}; }
+
+  // kInt
+  int64_t int_value() const {
+    int64_t v;
+    std::memcpy(&v, ValuePtr(), sizeof(v));
+    return v;
+  }
+  void set_int_value(int64_t v) { std::memcpy(ValuePtr(), &v, sizeof(v)); }
+  // kInline
+  char* inline_data() { return ValuePtr(); }
+  const char* inline_data() const { return ValuePtr(); }
+  // kHeap
+  std::string* heap() const {
+    std::string* p;
+    std::memcpy(&p, ValuePtr(), sizeof(p));
+    return p;
+  }
+  // kObject
+  Object* object() const {
+    Object* p;
+    std::memcpy(&p, ValuePtr(), sizeof(p));
+    return p;
+  }
+
+  // The string value (REQUIRES: type == kString). For kInt it is formatted into `buf`
+  // (at least 24 bytes).
+  std::string_view StringValue(char* buf) const;
+
+  char* Body() { return reinterpret_cast<char*>(this + 1); }
+  const char* Body() const { return reinterpret_cast<const char*>(this + 1); }
+  char* KeyPtr() { return Body() + (has_expire() ? 8 : 0); }
+  const char* KeyPtr() const { return Body() + (has_expire() ? 8 : 0); }
+  char* ValuePtr() { return KeyPtr() + key_len; }
+  const char* ValuePtr() const { return KeyPtr() + key_len; }
+};
+static_assert(sizeof(Entry) == 24);
+
+// Strings of at most this many bytes are stored inside the entry.
+inline constexpr size_t kMaxInlineString = 64;
+// Redis reports strings up to 44 bytes as embstr.
+inline constexpr size_t kEmbstrLimit = 44;
+
+// Creating and freeing entries (the only way entries come to be).
+Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expire_ms);
+// A string entry holding an integer (OBJECT ENCODING int).
+Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms);
+// An entry owning `obj`.
+Entry* NewObjectEntry(std::string_view key, ObjType type, Encoding enc, Object* obj,
+                      int64_t expire_ms);
+// A copy of `e` with another key and/or expire (RENAME, COPY, EXPIRE adding a TTL). The value
+// is moved for heap strings and objects when `steal` is true (the old entry must then be freed
+// with FreeEntryShell), deep-copied otherwise (COPY).
+Entry* CloneEntry(const Entry* e, std::string_view key, int64_t expire_ms, bool steal);
+void FreeEntry(Entry* e);
+// Frees only the entry allocation, not a heap string or object it points to.
+void FreeEntryShell(Entry* e);
+// Bytes used by the entry and what it owns (approximately: allocator rounding aside).
+size_t EntryMemory(const Entry* e);
+
+// True if `s` is what Redis would store as an integer: a canonical int64 of at most 20 chars.
+bool IsCanonicalInt(std::string_view s, int64_t* v);
+
+}  // namespace keel

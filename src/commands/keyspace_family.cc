@@ -1,0 +1,63 @@
+// Whole-keyspace commands: FLUSHDB, FLUSHALL.
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
+#include "keel/common/strings.h"
+#include "keel/protocol/errors.h"
+
+namespace keel {
+
+namespace {
+
+// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL. Returns false on a syntax error.
+bool ParseFlushMode(CommandContext& ctx, bool* async) {
+  *async = false;
+  if (ctx.args.size() == 1) return true;
+  if (ctx.args.size() == 2) {
+    if (EqualsIgnoreCase(ctx.args[1], "async")) {
+      *async = true;
+      return true;
+    }
+    if (EqualsIgnoreCase(ctx.args[1], "sync")) return true;
+  }
+  ctx.reply.Error(errors::kSyntax);
+  return false;
+}
+
+// Empties the databases [first, last]: each database's shards are all locked (ascending), its
+// entries detached, the locks released, then the entries freed here (SYNC) or by the lazy-free
+// thread (ASYNC), so other threads wait only for the detaching.
+void FlushDatabases(Keyspace& ks, int first, int last, bool async) {
+  for (int db = first; db <= last; ++db) {
+    std::vector<Entry*> detached;
+    {
+      auto locks = ks.LockAll(db);
+      detached = ks.DetachAll(db);
+    }
+    ks.FreeDetached(std::move(detached), async);
+  }
+}
+
+// FLUSHDB [ASYNC|SYNC]
+void CmdFlushDb(CommandContext& ctx) {
+  bool async;
+  if (!ParseFlushMode(ctx, &async)) return;
+  FlushDatabases(ctx.keyspace(), ctx.db(), ctx.db(), async);
+  ctx.reply.Ok();
+}
+
+// FLUSHALL [ASYNC|SYNC]
+void CmdFlushAll(CommandContext& ctx) {
+  bool async;
+  if (!ParseFlushMode(ctx, &async)) return;
+  FlushDatabases(ctx.keyspace(), 0, ctx.keyspace().databases() - 1, async);
+  ctx.reply.Ok();
+}
+
+}  // namespace
+
+void RegisterKeyspaceFamily(CommandRegistry* r) {
+  r->Register("flushdb", CmdFlushDb, LockMode::kSelf);
+  r->Register("flushall", CmdFlushAll, LockMode::kSelf);
+}
+
+}  // namespace keel

@@ -1,0 +1,165 @@
+#include "keel/keyspace/entry.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "keel/common/strings.h"
+
+namespace keel {
+
+std::string_view EncodingName(Encoding e) {
+  switch (e) {
+    case Encoding::kInt: return "int";
+    case Encoding::kEmbstr: return "embstr";
+    case Encoding::kRaw: return "raw";
+    case Encoding::kListpack: return "listpack";
+    case Encoding::kQuicklist: return "quicklist";
+    case Encoding::kIntset: return "intset";
+    case Encoding::kHashtable: return "hashtable";
+  }
+  return "unknown";
+}
+
+std::string_view TypeName(ObjType t) {
+  switch (t) {
+    case ObjType::kString: return "string";
+    case ObjType::kList: return "list";
+    case ObjType::kSet: return "set";
+    case ObjType::kHash: return "hash";
+  }
+  return "none";
+}
+
+bool IsCanonicalInt(std::string_view s, int64_t* v) {
+  if (s.size() > 20) return false;
+  auto n = ParseInt64(s);
+  if (!n) return false;
+  *v = *n;
+  return true;
+}
+
+namespace {
+
+Entry* Allocate(std::string_view key, size_t value_bytes, int64_t expire_ms) {
+  bool has_expire = expire_ms >= 0;
+  size_t size = sizeof(Entry) + (has_expire ? 8 : 0) + key.size() + value_bytes;
+  void* mem = std::malloc(size);
+  if (mem == nullptr) throw std::bad_alloc();
+  Entry* e = static_cast<Entry*>(mem);
+  e->next = nullptr;
+  e->key_len = static_cast<uint32_t>(key.size());
+  e->val_len = 0;
+  e->lru = 0;
+  e->type = ObjType::kString;
+  e->storage = Entry::kInline;
+  e->enc = Encoding::kEmbstr;
+  e->flags = has_expire ? Entry::kHasExpire : 0;
+  if (has_expire) e->set_expire_ms(expire_ms);
+  if (!key.empty()) std::memcpy(e->KeyPtr(), key.data(), key.size());
+  return e;
+}
+
+void StorePointer(Entry* e, const void* p) { std::memcpy(e->ValuePtr(), &p, sizeof(p)); }
+
+}  // namespace
+
+std::string_view Entry::StringValue(char* buf) const {
+  switch (storage) {
+    case kInline:
+      return {inline_data(), val_len};
+    case kInt: {
+      std::string s;
+      AppendInt(&s, int_value());
+      std::memcpy(buf, s.data(), s.size());
+      return {buf, s.size()};
+    }
+    case kHeap:
+      return *heap();
+    case kObject:
+      break;
+  }
+  return {};
+}
+
+Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expire_ms) {
+  int64_t iv;
+  if (IsCanonicalInt(value, &iv)) return NewIntEntry(key, iv, expire_ms);
+  Encoding enc = value.size() <= kEmbstrLimit ? Encoding::kEmbstr : Encoding::kRaw;
+  if (value.size() <= kMaxInlineString) {
+    Entry* e = Allocate(key, value.size(), expire_ms);
+    e->val_len = static_cast<uint32_t>(value.size());
+    if (!value.empty()) std::memcpy(e->inline_data(), value.data(), value.size());
+    e->enc = enc;
+    return e;
+  }
+  Entry* e = Allocate(key, sizeof(void*), expire_ms);
+  e->storage = Entry::kHeap;
+  e->enc = enc;
+  StorePointer(e, new std::string(value));
+  return e;
+}
+
+Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms) {
+  Entry* e = Allocate(key, sizeof(int64_t), expire_ms);
+  e->storage = Entry::kInt;
+  e->enc = Encoding::kInt;
+  e->set_int_value(value);
+  return e;
+}
+
+Entry* NewObjectEntry(std::string_view key, ObjType type, Encoding enc, Object* obj,
+                      int64_t expire_ms) {
+  Entry* e = Allocate(key, sizeof(void*), expire_ms);
+  e->type = type;
+  e->storage = Entry::kObject;
+  e->enc = enc;
+  StorePointer(e, obj);
+  return e;
+}
+
+Entry* CloneEntry(const Entry* src, std::string_view key, int64_t expire_ms, bool steal) {
+  size_t value_bytes = src->storage == Entry::kInline ? src->val_len : 8;
+  Entry* e = Allocate(key, value_bytes, expire_ms);
+  e->val_len = src->val_len;
+  e->lru = src->lru;
+  e->type = src->type;
+  e->storage = src->storage;
+  e->enc = src->enc;
+  switch (src->storage) {
+    case Entry::kInline:
+    case Entry::kInt:
+      if (value_bytes) std::memcpy(e->ValuePtr(), src->ValuePtr(), value_bytes);
+      break;
+    case Entry::kHeap:
+      StorePointer(e, steal ? src->heap() : new std::string(*src->heap()));
+      break;
+    case Entry::kObject:
+      StorePointer(e, steal ? src->object() : src->object()->Clone());
+      break;
+  }
+  return e;
+}
+
+void FreeEntryShell(Entry* e) { std::free(e); }
+
+void FreeEntry(Entry* e) {
+  if (e->storage == Entry::kHeap) {
+    delete e->heap();
+  } else if (e->storage == Entry::kObject) {
+    delete e->object();
+  }
+  std::free(e);
+}
+
+size_t EntryMemory(const Entry* e) {
+  size_t n = sizeof(Entry) + (e->has_expire() ? 8 : 0) + e->key_len;
+  switch (e->storage) {
+    case Entry::kInline: return n + e->val_len;
+    case Entry::kInt: return n + 8;
+    case Entry::kHeap: return n + 8 + sizeof(std::string) + e->heap()->capacity();
+    case Entry::kObject: return n + 8 + e->object()->MemoryUsage();
+  }
+  return n;
+}
+
+}  // namespace keel
