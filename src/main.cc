@@ -129,9 +129,9 @@ int main(int argc, char** argv) {
   if (!pidfile.empty() && !WritePidFile(pidfile)) {
     KEEL_LOG_WARNING("Failed to write PID file {}", pidfile);
   }
-  KEEL_LOG_NOTICE("Keel {} (Redis {} compatible) pid={} port={} io-threads={}",
-                  kKeelVersionString, kRedisCompatVersion, static_cast<int>(getpid()),
-                  config.port(), config.io_threads());
+  KEEL_LOG_NOTICE("Keel {} (Redis {} compatible) pid={} port={} io-threads={}", kKeelVersionString,
+                  kRedisCompatVersion, static_cast<int>(getpid()), config.port(),
+                  config.io_threads());
   KEEL_LOG_NOTICE("Ready to accept connections tcp");
   server.Run();
   if (!pidfile.empty()) unlink(pidfile.c_str());

@@ -228,8 +228,8 @@ void ReplyArgs(std::span<const CommandArg> args, ReplyBuilder* reply) {
   reply->ArrayHeader(args.size());
   for (const CommandArg& a : args) {
     bool is_key = a.type == ArgType::kKey;
-    size_t fields = 2 + is_key + !a.token.empty() + !a.since.empty() +
-                    !a.deprecated_since.empty() + (a.flags != 0) + !a.args.empty();
+    size_t fields = 2 + is_key + !a.token.empty() + !a.since.empty() + !a.deprecated_since.empty() +
+                    (a.flags != 0) + !a.args.empty();
     reply->MapHeader(fields);
     reply->Bulk("name");
     reply->Bulk(a.name);

@@ -212,8 +212,8 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
           " db=" + std::to_string(c.db.load(std::memory_order_relaxed)) +
           " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
           " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
-          " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) +
-          " events=r cmd=" + cmd + " user=default redir=-1 resp=2\n";
+          " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) + " events=r cmd=" + cmd +
+          " user=default redir=-1 resp=2\n";
 }
 
 bool ParseClientType(std::string_view t, bool* normal) {
@@ -471,20 +471,30 @@ void ReplyHelp(ReplyBuilder& reply, std::initializer_list<std::string_view> line
 void CmdClientHelp(CommandContext& ctx) {
   ReplyHelp(ctx.reply,
             {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             "GETNAME", "    Return the name of this connection.", "ID",
-             "    Return the id of this connection.", "INFO",
-             "    Return the CLIENT LIST line of this connection.", "KILL <ip:port>",
+             "GETNAME",
+             "    Return the name of this connection.",
+             "ID",
+             "    Return the id of this connection.",
+             "INFO",
+             "    Return the CLIENT LIST line of this connection.",
+             "KILL <ip:port>",
              "    Close the connection from <ip:port>.",
              "KILL <option> <value> [<option> <value> [...]]",
              "    Close the connections matching every filter: ID, ADDR, LADDR, TYPE, USER,",
-             "    SKIPME (YES|NO, default YES).", "LIST [TYPE <type>|ID <id> [<id> ...]]",
-             "    List the connected clients.", "NO-EVICT (ON|OFF)",
-             "    Exempt this connection from client eviction.", "REPLY (ON|OFF|SKIP)",
+             "    SKIPME (YES|NO, default YES).",
+             "LIST [TYPE <type>|ID <id> [<id> ...]]",
+             "    List the connected clients.",
+             "NO-EVICT (ON|OFF)",
+             "    Exempt this connection from client eviction.",
+             "REPLY (ON|OFF|SKIP)",
              "    Turn replies to this connection's commands on or off, or skip the next one.",
              "SETINFO <LIB-NAME|LIB-VER> <value>",
-             "    Record the client library's name or version.", "SETNAME <name>",
-             "    Name this connection.", "UNBLOCK <id> [TIMEOUT|ERROR]",
-             "    Unblock a client blocked by a blocking command.", "HELP",
+             "    Record the client library's name or version.",
+             "SETNAME <name>",
+             "    Name this connection.",
+             "UNBLOCK <id> [TIMEOUT|ERROR]",
+             "    Unblock a client blocked by a blocking command.",
+             "HELP",
              "    Print this help."});
 }
 

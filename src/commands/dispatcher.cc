@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "keel/common/clock.h"
 #include "keel/commands/command_meta_table.h"
+#include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
 
@@ -14,8 +14,7 @@ CommandRegistry& GlobalCommandRegistry() {
   return registry;
 }
 
-void CommandRegistry::Register(std::string_view name, CommandHandler handler,
-                               LockMode lock_mode) {
+void CommandRegistry::Register(std::string_view name, CommandHandler handler, LockMode lock_mode) {
   const CommandMeta* meta = nullptr;
   size_t bar = name.find('|');
   if (bar == std::string_view::npos) {
@@ -81,13 +80,27 @@ void AppendQuoted(std::string* out, std::string_view s) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '\\': out->append("\\\\"); break;
-      case '"': out->append("\\\""); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\a': out->append("\\a"); break;
-      case '\b': out->append("\\b"); break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\a':
+        out->append("\\a");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
       default:
         if (c >= 0x20 && c < 0x7f) {
           out->push_back(static_cast<char>(c));
@@ -103,8 +116,7 @@ void AppendQuoted(std::string* out, std::string_view s) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(ServerState* server)
-    : server_(server), registry_(GlobalCommandRegistry()) {
+Dispatcher::Dispatcher(ServerState* server) : server_(server), registry_(GlobalCommandRegistry()) {
   server_->command_stats = std::make_unique<CommandStats[]>(registry_.size() + 1);
 }
 
@@ -147,8 +159,7 @@ void Dispatcher::FeedMonitors(Client& client, std::span<const std::string_view> 
   server_->clients.FeedMonitors(line);
 }
 
-void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
-                         std::string* out) {
+void Dispatcher::Execute(Client& client, std::span<const std::string_view> args, std::string* out) {
   size_t reply_start = out->size();
   if (client.reply_mode == ReplyMode::kSkipNext) client.reply_mode = ReplyMode::kSkipThis;
   ReplyBuilder reply(out);
@@ -169,8 +180,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
   if (entry == nullptr) {
     if (meta != nullptr && MetaHasSubcommands(*meta) && args.size() < 2) {
       // A container alone ("CONFIG") fails its arity check, like Redis.
-      reply.Error(
-                  "ERR wrong number of arguments for '" + std::string(MetaName(*meta)) +
+      reply.Error("ERR wrong number of arguments for '" + std::string(MetaName(*meta)) +
                   "' command");
     } else {
       ReplyUnknownCommand(args, reply);

@@ -295,12 +295,18 @@ struct InfoSection {
 };
 
 constexpr InfoSection kSections[] = {
-    {"server", InfoServer, true},           {"clients", InfoClients, true},
-    {"memory", InfoMemory, true},           {"persistence", InfoPersistence, true},
-    {"stats", InfoStats, true},             {"replication", InfoReplication, true},
-    {"cpu", InfoCpu, true},                 {"modules", InfoModules, true},
-    {"commandstats", InfoCommandStats, false}, {"errorstats", InfoErrorStats, true},
-    {"cluster", InfoCluster, true},         {"keyspace", InfoKeyspace, true},
+    {"server", InfoServer, true},
+    {"clients", InfoClients, true},
+    {"memory", InfoMemory, true},
+    {"persistence", InfoPersistence, true},
+    {"stats", InfoStats, true},
+    {"replication", InfoReplication, true},
+    {"cpu", InfoCpu, true},
+    {"modules", InfoModules, true},
+    {"commandstats", InfoCommandStats, false},
+    {"errorstats", InfoErrorStats, true},
+    {"cluster", InfoCluster, true},
+    {"keyspace", InfoKeyspace, true},
 };
 
 // INFO [section [section ...]]

@@ -61,8 +61,8 @@ constexpr int64_t kMiB = 1024 * 1024;
 
 const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", "warning"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
-    "volatile-lru",  "volatile-lfu", "volatile-random", "volatile-ttl",
-    "allkeys-lru",   "allkeys-lfu",  "allkeys-random",  "noeviction"};
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
 
 std::string JoinChoices(const std::vector<std::string_view>& choices) {
   std::string s;
@@ -83,11 +83,21 @@ std::string QuoteIfNeeded(std::string_view v) {
   std::string out = "\"";
   for (unsigned char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < ' ' || c >= 0x7f) {
           char buf[8];
@@ -168,8 +178,7 @@ struct Config::Option {
             return Status::Ok();
           }
         }
-        return Status::Error("argument(s) must be one of the following: " +
-                             JoinChoices(*choices));
+        return Status::Error("argument(s) must be one of the following: " + JoinChoices(*choices));
       case Kind::kString:
       case Kind::kDir:
         *s = std::string(v);
@@ -285,8 +294,7 @@ const OptionSpec kSpecs[] = {
     {"daemonize", "", Kind::kBool, 0, 0, nullptr, true, "no"},
     {"dir", "", Kind::kDir, 0, 0, nullptr, false, ""},
     {"proto-max-bulk-len", "", Kind::kMemory, kMiB, kLongMax, nullptr, false, "536870912"},
-    {"client-query-buffer-limit", "", Kind::kMemory, kMiB, kLongMax, nullptr, false,
-     "1073741824"},
+    {"client-query-buffer-limit", "", Kind::kMemory, kMiB, kLongMax, nullptr, false, "1073741824"},
     {"save", "", Kind::kSave, 0, 0, nullptr, false, ""},
     {"appendonly", "", Kind::kAppendOnly, 0, 0, nullptr, false, "no"},
     {"maxmemory", "", Kind::kMemory, 0, kLongMax, nullptr, false, "0"},
@@ -467,7 +475,8 @@ Status Config::LoadFromCommandLine(int argc, char** argv) {
   for (; j < argc; ++j) {
     std::string_view a = argv[j];
     if (a == "-" && (j == 1 || j == argc - 1)) {
-      std::string more((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      std::string more((std::istreambuf_iterator<char>(std::cin)),
+                       std::istreambuf_iterator<char>());
       text += "\n" + more;
     } else if (a.size() > 2 && a.substr(0, 2) == "--") {
       if (!options.empty()) options += "\n";

@@ -9,23 +9,34 @@ namespace keel {
 
 std::string_view EncodingName(Encoding e) {
   switch (e) {
-    case Encoding::kInt: return "int";
-    case Encoding::kEmbstr: return "embstr";
-    case Encoding::kRaw: return "raw";
-    case Encoding::kListpack: return "listpack";
-    case Encoding::kQuicklist: return "quicklist";
-    case Encoding::kIntset: return "intset";
-    case Encoding::kHashtable: return "hashtable";
+    case Encoding::kInt:
+      return "int";
+    case Encoding::kEmbstr:
+      return "embstr";
+    case Encoding::kRaw:
+      return "raw";
+    case Encoding::kListpack:
+      return "listpack";
+    case Encoding::kQuicklist:
+      return "quicklist";
+    case Encoding::kIntset:
+      return "intset";
+    case Encoding::kHashtable:
+      return "hashtable";
   }
   return "unknown";
 }
 
 std::string_view TypeName(ObjType t) {
   switch (t) {
-    case ObjType::kString: return "string";
-    case ObjType::kList: return "list";
-    case ObjType::kSet: return "set";
-    case ObjType::kHash: return "hash";
+    case ObjType::kString:
+      return "string";
+    case ObjType::kList:
+      return "list";
+    case ObjType::kSet:
+      return "set";
+    case ObjType::kHash:
+      return "hash";
   }
   return "none";
 }
@@ -154,10 +165,14 @@ void FreeEntry(Entry* e) {
 size_t EntryMemory(const Entry* e) {
   size_t n = sizeof(Entry) + (e->has_expire() ? 8 : 0) + e->key_len;
   switch (e->storage) {
-    case Entry::kInline: return n + e->val_len;
-    case Entry::kInt: return n + 8;
-    case Entry::kHeap: return n + 8 + sizeof(std::string) + e->heap()->capacity();
-    case Entry::kObject: return n + 8 + e->object()->MemoryUsage();
+    case Entry::kInline:
+      return n + e->val_len;
+    case Entry::kInt:
+      return n + 8;
+    case Entry::kHeap:
+      return n + 8 + sizeof(std::string) + e->heap()->capacity();
+    case Entry::kObject:
+      return n + 8 + e->object()->MemoryUsage();
   }
   return n;
 }

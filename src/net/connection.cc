@@ -134,10 +134,9 @@ void Connection::MaybeWrite() {
   out_.clear();
   write_in_flight_ = true;
   client_->obl.store(writing_.size(), std::memory_order_relaxed);
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this()](const asio::error_code& ec, size_t n) {
-                      self->OnWrite(ec, n);
-                    });
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) { self->OnWrite(ec, n); });
 }
 
 void Connection::OnWrite(const asio::error_code& ec, size_t n) {

@@ -1,11 +1,10 @@
 #pragma once
 
+#include <asio.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <asio.hpp>
 
 #include "keel/commands/client.h"
 #include "keel/commands/dispatcher.h"

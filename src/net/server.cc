@@ -3,10 +3,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <asio.hpp>
 #include <atomic>
 #include <chrono>
-
-#include <asio.hpp>
 
 #include "connection.h"
 #include "keel/common/clock.h"
@@ -58,12 +57,12 @@ struct Server::Impl {
   void Accept(asio::ip::tcp::acceptor* acceptor) {
     size_t index = next_context.fetch_add(1) % contexts.size();
     asio::io_context& target = *contexts[index];
-    acceptor->async_accept(target, [this, acceptor, index](const asio::error_code& ec,
-                                                           asio::ip::tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || shutting_down.load()) return;
-      if (!ec) OnAccepted(std::move(socket), index);
-      Accept(acceptor);
-    });
+    acceptor->async_accept(
+        target, [this, acceptor, index](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || shutting_down.load()) return;
+          if (!ec) OnAccepted(std::move(socket), index);
+          Accept(acceptor);
+        });
   }
 
   void OnAccepted(asio::ip::tcp::socket socket, size_t index) {
@@ -82,8 +81,7 @@ struct Server::Impl {
       int idle = options.tcp_keepalive;
       ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
       int interval = std::max(1, idle / 3);
-      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval,
-                   sizeof(interval));
+      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
     }
     // The socket already belongs to contexts[index]; start it there.
     auto conn = std::make_shared<Connection>(std::move(socket), &env);

@@ -165,12 +165,24 @@ bool SplitArgsInPlace(char* line, size_t len, std::vector<std::string_view>* arg
         } else if (c == '\\' && i + 1 < len) {
           char e = line[i + 1];
           switch (e) {
-            case 'n': *out++ = '\n'; break;
-            case 'r': *out++ = '\r'; break;
-            case 't': *out++ = '\t'; break;
-            case 'b': *out++ = '\b'; break;
-            case 'a': *out++ = '\a'; break;
-            default: *out++ = e; break;
+            case 'n':
+              *out++ = '\n';
+              break;
+            case 'r':
+              *out++ = '\r';
+              break;
+            case 't':
+              *out++ = '\t';
+              break;
+            case 'b':
+              *out++ = '\b';
+              break;
+            case 'a':
+              *out++ = '\a';
+              break;
+            default:
+              *out++ = e;
+              break;
           }
           i += 2;
         } else if (c == '"') {

@@ -92,7 +92,7 @@ struct CommandArg {
   std::string_view token = {};
   std::string_view since = {};
   std::string_view deprecated_since = {};
-  uint8_t flags = 0;                   // ArgFlag bits
+  uint8_t flags = 0;                      // ArgFlag bits
   std::span<const CommandArg> args = {};  // kOneof and kBlock
 };
 

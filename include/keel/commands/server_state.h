@@ -75,7 +75,7 @@ class ClientRegistry {
  private:
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Client>> clients_;  // GUARDED_BY(mu_)
-  std::vector<std::weak_ptr<Client>> monitors_;                       // GUARDED_BY(mu_)
+  std::vector<std::weak_ptr<Client>> monitors_;                    // GUARDED_BY(mu_)
   std::atomic<size_t> count_{0};
   std::atomic<size_t> monitor_count_{0};
 };

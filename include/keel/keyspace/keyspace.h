@@ -72,8 +72,10 @@ class Shard {
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }
   size_t expires() const { return expires_.load(std::memory_order_relaxed); }
-  size_t bucket_count() const { return (t_[0].mask + 1) * (t_[0].buckets != nullptr) +
-                                       (t_[1].mask + 1) * (t_[1].buckets != nullptr); }
+  size_t bucket_count() const {
+    return (t_[0].mask + 1) * (t_[0].buckets != nullptr) +
+           (t_[1].mask + 1) * (t_[1].buckets != nullptr);
+  }
 
   // The active expiry cycle's position in this shard's table.
   uint64_t expire_cursor = 0;

@@ -25,13 +25,19 @@ inline constexpr std::string_view kOutOfRange = "ERR index out of range";
 inline constexpr std::string_view kInvalidExpire = "ERR invalid expire time in '{}' command";
 
 // Protocol errors: the connection is closed after the reply.
-inline constexpr std::string_view kProtoInvalidMultibulk = "ERR Protocol error: invalid multibulk length";
+inline constexpr std::string_view kProtoInvalidMultibulk =
+    "ERR Protocol error: invalid multibulk length";
 inline constexpr std::string_view kProtoInvalidBulk = "ERR Protocol error: invalid bulk length";
-inline constexpr std::string_view kProtoUnbalancedQuotes = "ERR Protocol error: unbalanced quotes in request";
+inline constexpr std::string_view kProtoUnbalancedQuotes =
+    "ERR Protocol error: unbalanced quotes in request";
 inline constexpr std::string_view kProtoTooBigInline = "ERR Protocol error: too big inline request";
-inline constexpr std::string_view kProtoTooBigMbulk = "ERR Protocol error: too big mbulk count string";
-inline constexpr std::string_view kProtoTooBigBulk = "ERR Protocol error: too big bulk count string";
-inline constexpr std::string_view kProtoUnauthMultibulk = "ERR Protocol error: unauthenticated multibulk length";
-inline constexpr std::string_view kProtoUnauthBulk = "ERR Protocol error: unauthenticated bulk length";
+inline constexpr std::string_view kProtoTooBigMbulk =
+    "ERR Protocol error: too big mbulk count string";
+inline constexpr std::string_view kProtoTooBigBulk =
+    "ERR Protocol error: too big bulk count string";
+inline constexpr std::string_view kProtoUnauthMultibulk =
+    "ERR Protocol error: unauthenticated multibulk length";
+inline constexpr std::string_view kProtoUnauthBulk =
+    "ERR Protocol error: unauthenticated bulk length";
 
 }  // namespace keel::errors

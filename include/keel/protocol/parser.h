@@ -10,10 +10,10 @@ namespace keel {
 // Limits a connection's parser enforces, as Redis does. They can change at run time (CONFIG SET
 // proto-max-bulk-len), so the connection refreshes them before each parse.
 struct ParserLimits {
-  int64_t max_bulk_len = 512ll * 1024 * 1024;    // proto-max-bulk-len
+  int64_t max_bulk_len = 512ll * 1024 * 1024;  // proto-max-bulk-len
   // Redis 7.0 accepts up to INT_MAX items per command (checked against 7.0.15).
   int64_t max_multibulk_len = 2147483647;
-  size_t max_inline_len = 64 * 1024;             // an inline line, or a '*'/'$' header line
+  size_t max_inline_len = 64 * 1024;  // an inline line, or a '*'/'$' header line
   // Before AUTH, when a password is required, Redis accepts at most 10 items of 16 KiB.
   bool authenticated = true;
 };
@@ -58,7 +58,7 @@ class RespParser {
   // State of a multibulk command in progress (all offsets relative to the data start).
   bool in_multibulk_ = false;
   int64_t expected_args_ = 0;
-  size_t pos_ = 0;           // where to continue scanning
+  size_t pos_ = 0;             // where to continue scanning
   int64_t pending_bulk_ = -1;  // length of the bulk whose header was read, -1 if none
   struct Span {
     size_t offset;

@@ -1,9 +1,9 @@
 #include "keel/common/glob.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace keel {
 namespace {

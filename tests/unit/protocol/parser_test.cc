@@ -246,8 +246,8 @@ TEST(RespParserTest, EverySplitPointOfAMalformedBufferGivesTheSameError) {
 
 TEST(RespParserTest, LargeValueAcrossManyReads) {
   std::string value(1 << 20, 'v');
-  std::string input = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(value.size()) + "\r\n" +
-                      value + "\r\n";
+  std::string input =
+      "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
   std::vector<size_t> chunks(input.size() / 4096 + 1, 4096);
   auto r = Feed(input, chunks);
   ASSERT_EQ(r.commands.size(), 1u);
