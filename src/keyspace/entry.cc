@@ -92,10 +92,9 @@ std::string_view Entry::StringValue(char* buf) const {
   return {};
 }
 
-Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expire_ms) {
-  int64_t iv;
-  if (IsCanonicalInt(value, &iv)) return NewIntEntry(key, iv, expire_ms);
-  Encoding enc = value.size() <= kEmbstrLimit ? Encoding::kEmbstr : Encoding::kRaw;
+namespace {
+Entry* NewBytesEntry(std::string_view key, std::string_view value, int64_t expire_ms,
+                     Encoding enc) {
   if (value.size() <= kMaxInlineString) {
     Entry* e = Allocate(key, value.size(), expire_ms);
     e->val_len = static_cast<uint32_t>(value.size());
@@ -108,6 +107,18 @@ Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expi
   e->enc = enc;
   StorePointer(e, new std::string(value));
   return e;
+}
+}  // namespace
+
+Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expire_ms) {
+  int64_t iv;
+  if (IsCanonicalInt(value, &iv)) return NewIntEntry(key, iv, expire_ms);
+  return NewBytesEntry(key, value, expire_ms,
+                       value.size() <= kEmbstrLimit ? Encoding::kEmbstr : Encoding::kRaw);
+}
+
+Entry* NewRawStringEntry(std::string_view key, std::string_view value, int64_t expire_ms) {
+  return NewBytesEntry(key, value, expire_ms, Encoding::kRaw);
 }
 
 Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms) {

@@ -438,6 +438,25 @@ bool Keyspace::Delete(int db, std::string_view key, bool lazy) {
   return true;
 }
 
+Entry* Keyspace::SetExpire(int db, Entry** link, int64_t expire_ms) {
+  Entry* e = *link;
+  Shard& s = dbs_[db]->ShardFor(e->key());
+  if (expire_ms >= 0 && e->has_expire()) {
+    e->set_expire_ms(expire_ms);
+    return e;
+  }
+  if (expire_ms < 0 && !e->has_expire()) return e;
+  Entry* copy = CloneEntry(e, e->key(), expire_ms, /*steal=*/true);
+  FreeEntryShell(s.ReplaceAt(link, copy));
+  return copy;
+}
+
+Entry* Keyspace::Rekey(Entry* e, std::string_view new_key, int64_t expire_ms) {
+  Entry* copy = CloneEntry(e, new_key, expire_ms, /*steal=*/true);
+  FreeEntryShell(e);
+  return copy;
+}
+
 Entry* Keyspace::Detach(int db, std::string_view key, Entry** link) {
   return dbs_[db]->ShardFor(key).UnlinkAt(link);
 }

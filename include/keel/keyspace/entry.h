@@ -109,6 +109,9 @@ inline constexpr size_t kEmbstrLimit = 44;
 
 // Creating and freeing entries (the only way entries come to be).
 Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expire_ms);
+// A string entry that is never integer-encoded and reports "raw" (what APPEND, SETRANGE and
+// SETBIT leave behind in Redis).
+Entry* NewRawStringEntry(std::string_view key, std::string_view value, int64_t expire_ms);
 // A string entry holding an integer (OBJECT ENCODING int).
 Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms);
 // An entry owning `obj`.

@@ -163,6 +163,12 @@ class Keyspace {
   bool Delete(int db, std::string_view key, bool lazy = false);
   // Removes the entry at `link` and returns it without freeing (RENAME, MOVE).
   Entry* Detach(int db, std::string_view key, Entry** link);
+  // Sets (expire_ms >= 0) or removes (-1) the TTL of the entry at `link`, reallocating it when
+  // the expire slot has to be added or dropped. Returns the entry now in the table.
+  Entry* SetExpire(int db, Entry** link, int64_t expire_ms);
+  // Moves an entry's value into a new entry with another key and expire (RENAME, MOVE); `e`
+  // must be detached, and is consumed.
+  static Entry* Rekey(Entry* e, std::string_view new_key, int64_t expire_ms);
   // Frees an entry, in the background when it owns a big collection.
   void Dispose(Entry* e, bool lazy);
 

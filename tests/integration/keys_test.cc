@@ -1,0 +1,2 @@
+// Placeholder until this family's integration tests land.
+#include "integration/fixture.h"
