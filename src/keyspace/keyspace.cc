@@ -64,6 +64,8 @@ bool KeyEquals(const Entry* e, std::string_view key) {
 
 }  // namespace
 
+uint16_t Crc16ForTest(std::string_view s) { return Crc16(s) & 16383; }
+
 uint16_t KeySlot(std::string_view key) {
   size_t open = key.find('{');
   if (open != std::string_view::npos) {

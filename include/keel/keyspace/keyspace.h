@@ -24,6 +24,8 @@ inline constexpr size_t kShards = size_t{1} << kShardBits;
 
 // Redis Cluster's key slot: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
 uint16_t KeySlot(std::string_view key);
+// CRC16 of the whole key (no hash tags, no mod), for tests.
+uint16_t Crc16ForTest(std::string_view s);
 inline size_t ShardOf(std::string_view key) { return KeySlot(key) & (kShards - 1); }
 // The hash that places a key in its shard's table (seeded at start-up).
 uint64_t KeyHash(std::string_view key);

@@ -1,0 +1,143 @@
+#include "keel/keyspace/keyspace.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "keel/common/clock.h"
+
+namespace keel {
+namespace {
+
+TEST(KeySlot, MatchesRedisClusterSlots) {
+  // CRC16/XMODEM("123456789") is 0x31C3, the check value of the algorithm.
+  EXPECT_EQ(KeySlot("123456789"), 0x31C3 & 16383);
+  EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("{user1000}.followers"));
+  EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("user1000"));
+  // An empty tag "{}" does not count: the whole key is hashed.
+  EXPECT_EQ(KeySlot("foo{}bar"), Crc16ForTest("foo{}bar"));
+}
+
+std::string Key(int i) { return "key:" + std::to_string(i); }
+
+TEST(Shard, InsertFindUnlinkAcrossRehashes) {
+  Shard s;
+  std::lock_guard<std::mutex> lock(s.mu);
+  for (int i = 0; i < 5000; ++i) {
+    std::string k = Key(i);
+    s.Insert(NewStringEntry(k, "v" + std::to_string(i), -1), KeyHash(k));
+  }
+  EXPECT_EQ(s.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) {
+    std::string k = Key(i);
+    Entry* e = s.Find(k, KeyHash(k));
+    ASSERT_NE(e, nullptr) << k;
+    char buf[24];
+    EXPECT_EQ(e->StringValue(buf), "v" + std::to_string(i));
+  }
+  for (int i = 0; i < 5000; i += 2) {
+    std::string k = Key(i);
+    Entry** link = s.FindLink(k, KeyHash(k));
+    ASSERT_NE(link, nullptr);
+    FreeEntry(s.UnlinkAt(link));
+  }
+  EXPECT_EQ(s.size(), 2500u);
+  for (int i = 0; i < 5000; ++i) {
+    std::string k = Key(i);
+    EXPECT_EQ(s.Find(k, KeyHash(k)) != nullptr, i % 2 == 1) << k;
+  }
+  // Shrinking: the table follows the key count down.
+  for (int i = 1; i < 5000; i += 2) {
+    std::string k = Key(i);
+    FreeEntry(s.UnlinkAt(s.FindLink(k, KeyHash(k))));
+  }
+  EXPECT_EQ(s.size(), 0u);
+  while (s.RehashStep(100)) {
+  }
+  EXPECT_LE(s.bucket_count(), 8u);
+}
+
+TEST(Shard, ExpiresAreCounted) {
+  Shard s;
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.Insert(NewStringEntry("a", "1", 12345), KeyHash("a"));
+  s.Insert(NewStringEntry("b", "1", -1), KeyHash("b"));
+  EXPECT_EQ(s.expires(), 1u);
+  FreeEntry(s.UnlinkAt(s.FindLink("a", KeyHash("a"))));
+  EXPECT_EQ(s.expires(), 0u);
+  EXPECT_EQ(s.size(), 1u);
+}
+
+// The SCAN guarantee: every entry present for the whole scan is returned, even when the table
+// grows and shrinks between calls.
+TEST(Shard, ScanReturnsEveryStableKeyWhileTheTableResizes) {
+  Shard s;
+  std::lock_guard<std::mutex> lock(s.mu);
+  for (int i = 0; i < 1000; ++i) s.Insert(NewStringEntry(Key(i), "x", -1), KeyHash(Key(i)));
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  int step = 0, added = 1000000;
+  do {
+    cursor = s.Scan(cursor, [&](Entry* e) { seen.insert(std::string(e->key())); });
+    // Grow hard for a while, then shrink back by deleting what was added.
+    if (step < 200) {
+      for (int j = 0; j < 50; ++j, ++added) {
+        s.Insert(NewStringEntry(Key(added), "y", -1), KeyHash(Key(added)));
+      }
+    } else if (added > 1000000) {
+      for (int j = 0; j < 200 && added > 1000000; ++j) {
+        --added;
+        FreeEntry(s.UnlinkAt(s.FindLink(Key(added), KeyHash(Key(added)))));
+      }
+    }
+    ++step;
+  } while (cursor != 0);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.count(Key(i))) << Key(i);
+}
+
+TEST(Entry, EncodingsFollowRedisRules) {
+  Entry* a = NewStringEntry("k", "12345", -1);
+  EXPECT_EQ(a->enc, Encoding::kInt);
+  Entry* b = NewStringEntry("k", "012", -1);
+  EXPECT_EQ(b->enc, Encoding::kEmbstr);
+  Entry* c = NewStringEntry("k", std::string(45, 'x'), -1);
+  EXPECT_EQ(c->enc, Encoding::kRaw);
+  Entry* d = NewStringEntry("k", std::string(100, 'y'), 99);
+  EXPECT_EQ(d->storage, Entry::kHeap);
+  EXPECT_EQ(d->expire_ms(), 99);
+  char buf[24];
+  EXPECT_EQ(d->StringValue(buf), std::string(100, 'y'));
+  EXPECT_EQ(a->StringValue(buf), "12345");
+  for (Entry* e : {a, b, c, d}) FreeEntry(e);
+}
+
+TEST(Keyspace, LazyExpiryOnLookup) {
+  Keyspace ks(2);
+  std::string k = "gone";
+  {
+    std::lock_guard<std::mutex> lock(ks.db(0).ShardFor(k).mu);
+    ks.Put(0, NewStringEntry(k, "v", NowUnixMs() - 1));
+    EXPECT_EQ(ks.Lookup(0, k), nullptr);
+  }
+  EXPECT_EQ(ks.db(0).size(), 0u);
+  EXPECT_EQ(ks.expired_keys(), 1u);
+}
+
+TEST(Keyspace, ActiveExpiryRemovesExpiredKeysWithoutLookups) {
+  Keyspace ks(1);
+  int64_t past = NowUnixMs() - 1;
+  for (int i = 0; i < 20000; ++i) {
+    std::string k = Key(i);
+    std::lock_guard<std::mutex> lock(ks.db(0).ShardFor(k).mu);
+    ks.Put(0, NewStringEntry(k, "v", i % 2 ? past : -1));
+  }
+  for (int round = 0; round < 1000 && ks.db(0).expires() > 0; ++round) {
+    ks.ActiveExpireSlice(0, 1, 1000);
+  }
+  EXPECT_EQ(ks.db(0).expires(), 0u);
+  EXPECT_EQ(ks.db(0).size(), 10000u);
+}
+
+}  // namespace
+}  // namespace keel
