@@ -493,6 +493,9 @@ void RegisterAllCommands() {
   RegisterKeyspaceFamily(r);
   RegisterStringFamily(r);
   RegisterGenericFamily(r);
+  RegisterListFamily(r);
+  RegisterSetFamily(r);
+  RegisterHashFamily(r);
 }
 
 }  // namespace keel

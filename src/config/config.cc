@@ -53,6 +53,10 @@ enum Id : size_t {
   kMaxmemoryId,
   kMaxmemoryPolicyId,
   kReplicaReadOnlyId,
+  kListMaxListpackSizeId,
+  kSetMaxIntsetEntriesId,
+  kHashMaxListpackEntriesId,
+  kHashMaxListpackValueId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -300,6 +304,13 @@ const OptionSpec kSpecs[] = {
     {"maxmemory", "", Kind::kMemory, 0, kLongMax, nullptr, false, "0"},
     {"maxmemory-policy", "", Kind::kEnum, 0, 0, &kMaxmemoryPolicies, false, "noeviction"},
     {"replica-read-only", "slave-read-only", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"list-max-listpack-size", "list-max-ziplist-size", Kind::kInt, INT_MIN, kIntMax, nullptr,
+     false, "-2"},
+    {"set-max-intset-entries", "", Kind::kInt, 0, kLongMax, nullptr, false, "512"},
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", Kind::kInt, 0, kLongMax, nullptr,
+     false, "512"},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
+     "64"},
 };
 
 }  // namespace
@@ -411,6 +422,10 @@ int64_t Config::proto_max_bulk_len() const { return Int(kProtoMaxBulkLenId); }
 int64_t Config::client_query_buffer_limit() const { return Int(kClientQueryBufferLimitId); }
 uint64_t Config::maxmemory() const { return static_cast<uint64_t>(Int(kMaxmemoryId)); }
 std::string Config::maxmemory_policy() const { return String(kMaxmemoryPolicyId); }
+int64_t Config::list_max_listpack_size() const { return Int(kListMaxListpackSizeId); }
+int64_t Config::set_max_intset_entries() const { return Int(kSetMaxIntsetEntriesId); }
+int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
+int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
 
 Status Config::ApplyLine(std::span<const std::string_view> args) {
   Option* o = Find(args[0]);

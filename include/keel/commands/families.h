@@ -11,5 +11,8 @@ void RegisterServerFamily(CommandRegistry* registry);
 void RegisterKeyspaceFamily(CommandRegistry* registry);  // FLUSHDB, FLUSHALL
 void RegisterStringFamily(CommandRegistry* registry);    // string_family.cc
 void RegisterGenericFamily(CommandRegistry* registry);   // generic_family.cc: keys and expiry
+void RegisterListFamily(CommandRegistry* registry);      // list_family.cc
+void RegisterSetFamily(CommandRegistry* registry);       // set_family.cc
+void RegisterHashFamily(CommandRegistry* registry);      // hash_family.cc
 
 }  // namespace keel

@@ -68,6 +68,11 @@ class Config {
   int64_t client_query_buffer_limit() const;
   uint64_t maxmemory() const;
   std::string maxmemory_policy() const;
+  // Compact-encoding thresholds (Redis's names).
+  int64_t list_max_listpack_size() const;
+  int64_t set_max_intset_entries() const;
+  int64_t hash_max_listpack_entries() const;
+  int64_t hash_max_listpack_value() const;
   // Any integer-valued option (bool: 0/1, enum: index) by name; for options added by later
   // modules (encodings thresholds, ...). REQUIRES: the option exists.
   int64_t IntOption(std::string_view name) const;

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the hash value type lands here.

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the list value type lands here.

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: the set value type lands here.

@@ -1,0 +1,1 @@
+#include "keel/keyspace/hash_object.h"

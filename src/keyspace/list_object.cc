@@ -1,0 +1,1 @@
+#include "keel/keyspace/list_object.h"

@@ -1,0 +1,1 @@
+#include "keel/keyspace/set_object.h"

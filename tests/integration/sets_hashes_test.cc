@@ -1,0 +1,2 @@
+// Placeholder until these integration tests land.
+#include "integration/fixture.h"
