@@ -1,6 +1,7 @@
 // Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET and CLIENT.
 #include <string>
 
+#include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
@@ -205,7 +206,12 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
   uint64_t obl = c.obl.load(std::memory_order_relaxed);
   int64_t age = (now_ms - c.ctime_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000;
-  std::string flag_str = (flags & kClientMonitor) ? "O" : "N";
+  bool blocked;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    blocked = c.waiter != nullptr;
+  }
+  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "N";
   *out += "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr +
           " fd=" + std::to_string(c.fd) + " name=" + name + " age=" + std::to_string(age) +
           " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=" + flag_str +
@@ -459,7 +465,11 @@ void CmdClientUnblock(CommandContext& ctx) {
     ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
     return;
   }
-  ctx.reply.Integer(0);
+  bool error = ctx.args.size() == 4 && EqualsIgnoreCase(ctx.args[3], "error");
+  auto id = ParseInt64(ctx.args[2]);
+  std::shared_ptr<Client> target = *id > 0 ? ctx.server.clients.Find(static_cast<uint64_t>(*id))
+                                            : nullptr;
+  ctx.reply.Integer(target && UnblockClient(ctx.server, *target, error) ? 1 : 0);
 }
 
 void ReplyHelp(ReplyBuilder& reply, std::initializer_list<std::string_view> lines) {

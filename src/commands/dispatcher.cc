@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "keel/commands/command_meta_table.h"
+#include "keel/commands/families.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -216,6 +217,9 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       }
       entry->handler(ctx);
     }
+    // A push may have made keys ready for blocked clients: serve them now that this command's
+    // locks are released (ServeReadyKeys takes the locks it needs).
+    if (!Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
     int64_t elapsed = NowMonotonicUs() - start;
     cs.calls.fetch_add(1, std::memory_order_relaxed);
     cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);

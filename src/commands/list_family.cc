@@ -1,9 +1,814 @@
-// List commands.
+// List commands, blocking pops included.
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/common/clock.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/keyspace/list_object.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
-void RegisterListFamily(CommandRegistry* r) {}
+namespace {
+
+ListObject* AsList(Entry* e) { return static_cast<ListObject*>(e->object()); }
+
+// Looks up a list. Returns nullptr when the key is missing; replies WRONGTYPE and sets *err when
+// it holds another type.
+ListObject* FindList(CommandContext& ctx, std::string_view key, bool* err) {
+  *err = false;
+  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
+  if (e == nullptr) return nullptr;
+  if (e->type != ObjType::kList) {
+    ctx.reply.Error(errors::kWrongType);
+    *err = true;
+    return nullptr;
+  }
+  return AsList(e);
+}
+
+// Counts a read as a keyspace hit or miss, as Redis does for lookups of read commands.
+void CountLookup(CommandContext& ctx, bool hit) {
+  (hit ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+ListObject* CreateList(Keyspace& ks, int db, std::string_view key, int64_t node_limit) {
+  auto* list = new ListObject(node_limit);
+  ks.Put(db, NewObjectEntry(key, ObjType::kList, Encoding::kQuicklist, list, -1));
+  return list;
+}
+
+void DeleteIfEmpty(Keyspace& ks, int db, std::string_view key, ListObject* list) {
+  if (list->empty()) ks.Delete(db, key);
+}
+
+bool ParseIndex(CommandContext& ctx, std::string_view s, int64_t* out) {
+  auto v = ParseInt64(s);
+  if (!v) {
+    ctx.reply.Error(errors::kNotInteger);
+    return false;
+  }
+  *out = *v;
+  return true;
+}
+
+// Parses LEFT|RIGHT.
+bool ParseWhere(std::string_view s, bool* left) {
+  if (EqualsIgnoreCase(s, "left")) {
+    *left = true;
+    return true;
+  }
+  if (EqualsIgnoreCase(s, "right")) {
+    *left = false;
+    return true;
+  }
+  return false;
+}
+
+// Converts [start, stop] with negative indexes to a clamped range; false when empty.
+bool ClampRange(int64_t start, int64_t stop, size_t size, size_t* from, size_t* to) {
+  int64_t n = static_cast<int64_t>(size);
+  if (start < 0) start += n;
+  if (stop < 0) stop += n;
+  if (start < 0) start = 0;
+  if (start > stop || start >= n) return false;
+  if (stop >= n) stop = n - 1;
+  *from = static_cast<size_t>(start);
+  *to = static_cast<size_t>(stop);
+  return true;
+}
+
+// ---- pushes ----
+
+// LPUSH/RPUSH/LPUSHX/RPUSHX key element [element ...]
+void Push(CommandContext& ctx, bool left, bool only_existing) {
+  std::string_view key = ctx.args[1];
+  bool err;
+  ListObject* list = FindList(ctx, key, &err);
+  if (err) return;
+  if (list == nullptr) {
+    if (only_existing) {
+      ctx.reply.Integer(0);
+      return;
+    }
+    list = CreateList(ctx.keyspace(), ctx.db(), key, ctx.server.config->list_max_listpack_size());
+  }
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    if (left) {
+      list->PushFront(ctx.args[i]);
+    } else {
+      list->PushBack(ctx.args[i]);
+    }
+  }
+  ctx.keyspace().SignalReady(ctx.db(), key);
+  ctx.reply.Integer(static_cast<int64_t>(list->size()));
+}
+
+void CmdLPush(CommandContext& ctx) { Push(ctx, true, false); }
+void CmdRPush(CommandContext& ctx) { Push(ctx, false, false); }
+void CmdLPushX(CommandContext& ctx) { Push(ctx, true, true); }
+void CmdRPushX(CommandContext& ctx) { Push(ctx, false, true); }
+
+// ---- pops ----
+
+// LPOP/RPOP key [count]
+void Pop(CommandContext& ctx, bool left) {
+  std::string_view key = ctx.args[1];
+  bool has_count = ctx.args.size() == 3;
+  int64_t count = 1;
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error("ERR wrong number of arguments for '" + std::string(left ? "lpop" : "rpop") +
+                    "' command");
+    return;
+  }
+  if (has_count) {
+    auto v = ParseInt64(ctx.args[2]);
+    if (!v || *v < 0) {
+      ctx.reply.Error("ERR value is out of range, must be positive");
+      return;
+    }
+    count = *v;
+  }
+  bool err;
+  ListObject* list = FindList(ctx, key, &err);
+  if (err) return;
+  if (list == nullptr) {
+    if (has_count) {
+      ctx.reply.NullArray();
+    } else {
+      ctx.reply.NullBulk();
+    }
+    return;
+  }
+  if (!has_count) {
+    ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+  } else {
+    size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
+    ctx.reply.ArrayHeader(n);
+    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+  }
+  DeleteIfEmpty(ctx.keyspace(), ctx.db(), key, list);
+}
+
+void CmdLPop(CommandContext& ctx) { Pop(ctx, true); }
+void CmdRPop(CommandContext& ctx) { Pop(ctx, false); }
+
+// LLEN key
+void CmdLLen(CommandContext& ctx) {
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  ctx.reply.Integer(list ? static_cast<int64_t>(list->size()) : 0);
+}
+
+// LRANGE key start stop
+void CmdLRange(CommandContext& ctx) {
+  int64_t start, stop;
+  if (!ParseIndex(ctx, ctx.args[2], &start) || !ParseIndex(ctx, ctx.args[3], &stop)) return;
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  CountLookup(ctx, list != nullptr);
+  size_t from, to;
+  if (list == nullptr || !ClampRange(start, stop, list->size(), &from, &to)) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  ctx.reply.ArrayHeader(to - from + 1);
+  list->ForRange(from, to, [&](size_t, std::string_view v) {
+    ctx.reply.Bulk(v);
+    return true;
+  });
+}
+
+// LINDEX key index
+void CmdLIndex(CommandContext& ctx) {
+  int64_t index;
+  if (!ParseIndex(ctx, ctx.args[2], &index)) return;
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  CountLookup(ctx, list != nullptr);
+  if (list == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  int64_t n = static_cast<int64_t>(list->size());
+  if (index < 0) index += n;
+  if (index < 0 || index >= n) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  ctx.reply.Bulk(list->At(static_cast<size_t>(index)));
+}
+
+// LSET key index element
+void CmdLSet(CommandContext& ctx) {
+  int64_t index;
+  if (!ParseIndex(ctx, ctx.args[2], &index)) return;
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  if (list == nullptr) {
+    ctx.reply.Error(errors::kNoSuchKey);
+    return;
+  }
+  int64_t n = static_cast<int64_t>(list->size());
+  if (index < 0) index += n;
+  if (index < 0 || index >= n) {
+    ctx.reply.Error(errors::kOutOfRange);
+    return;
+  }
+  list->Set(static_cast<size_t>(index), ctx.args[3]);
+  ctx.reply.Ok();
+}
+
+// LINSERT key BEFORE|AFTER pivot element
+void CmdLInsert(CommandContext& ctx) {
+  bool after;
+  if (EqualsIgnoreCase(ctx.args[2], "after")) {
+    after = true;
+  } else if (EqualsIgnoreCase(ctx.args[2], "before")) {
+    after = false;
+  } else {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  if (list == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (!list->Insert(ctx.args[3], ctx.args[4], after)) {
+    ctx.reply.Integer(-1);
+    return;
+  }
+  ctx.reply.Integer(static_cast<int64_t>(list->size()));
+}
+
+// LREM key count element
+void CmdLRem(CommandContext& ctx) {
+  int64_t count;
+  if (!ParseIndex(ctx, ctx.args[2], &count)) return;
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  if (list == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  size_t removed = list->Remove(ctx.args[3], count);
+  DeleteIfEmpty(ctx.keyspace(), ctx.db(), ctx.args[1], list);
+  ctx.reply.Integer(static_cast<int64_t>(removed));
+}
+
+// LTRIM key start stop
+void CmdLTrim(CommandContext& ctx) {
+  int64_t start, stop;
+  if (!ParseIndex(ctx, ctx.args[2], &start) || !ParseIndex(ctx, ctx.args[3], &stop)) return;
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  if (list != nullptr) {
+    size_t from, to;
+    if (ClampRange(start, stop, list->size(), &from, &to)) {
+      list->Trim(from, to);
+    } else {
+      list->Clear();
+    }
+    DeleteIfEmpty(ctx.keyspace(), ctx.db(), ctx.args[1], list);
+  }
+  ctx.reply.Ok();
+}
+
+// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+void CmdLPos(CommandContext& ctx) {
+  int64_t rank = 1, count = -1, maxlen = 0;
+  for (size_t i = 3; i < ctx.args.size(); i += 2) {
+    std::string_view opt = ctx.args[i];
+    if (i + 1 >= ctx.args.size()) {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+    int64_t v;
+    if (EqualsIgnoreCase(opt, "rank")) {
+      if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
+      if (v == 0) {
+        ctx.reply.Error(
+            "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+            "or use negative to start from the end of the list");
+        return;
+      }
+      rank = v;
+    } else if (EqualsIgnoreCase(opt, "count")) {
+      if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
+      if (v < 0) {
+        ctx.reply.Error("ERR COUNT can't be negative");
+        return;
+      }
+      count = v;
+    } else if (EqualsIgnoreCase(opt, "maxlen")) {
+      if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
+      if (v < 0) {
+        ctx.reply.Error("ERR MAXLEN can't be negative");
+        return;
+      }
+      maxlen = v;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  bool err;
+  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  if (err) return;
+  CountLookup(ctx, list != nullptr);
+  bool with_count = count >= 0;
+  if (list == nullptr) {
+    if (with_count) {
+      ctx.reply.EmptyArray();
+    } else {
+      ctx.reply.NullBulk();
+    }
+    return;
+  }
+  // Skip rank-1 matches, then collect up to `count` (0 = all) within maxlen comparisons.
+  uint64_t skip = rank > 0 ? static_cast<uint64_t>(rank - 1)
+                           : static_cast<uint64_t>(-(rank + 1));  // safe for INT64_MIN
+  uint64_t want = with_count ? (count == 0 ? UINT64_MAX : static_cast<uint64_t>(count)) : 1;
+  std::vector<int64_t> found;
+  int64_t seen = 0;
+  std::string_view needle = ctx.args[2];
+  auto visit = [&](size_t i, std::string_view v) {
+    if (maxlen != 0 && seen >= maxlen) return false;
+    ++seen;
+    if (v == needle) {
+      if (skip > 0) {
+        --skip;
+      } else {
+        found.push_back(static_cast<int64_t>(i));
+        if (found.size() >= want) return false;
+      }
+    }
+    return true;
+  };
+  if (rank > 0) {
+    list->ForRange(0, list->size() - 1, visit);
+  } else {
+    list->ForBackward(list->size() - 1, visit);
+  }
+  if (!with_count) {
+    if (found.empty()) {
+      ctx.reply.NullBulk();
+    } else {
+      ctx.reply.Integer(found[0]);
+    }
+    return;
+  }
+  ctx.reply.ArrayHeader(found.size());
+  for (int64_t f : found) ctx.reply.Integer(f);
+}
+
+// Pops from `src` and pushes onto `dst` (same db). REQUIRES: both shards locked, `src` a
+// non-empty list, `dst` missing or a list. Returns the moved element.
+std::string MoveElement(Keyspace& ks, int db, std::string_view src, ListObject* src_list,
+                        std::string_view dst, bool pop_left, bool push_left, int64_t node_limit) {
+  std::string v = pop_left ? src_list->PopFront() : src_list->PopBack();
+  ListObject* dst_list;
+  Entry* de = ks.Lookup(db, dst);
+  if (de == nullptr) {
+    dst_list = CreateList(ks, db, dst, node_limit);
+  } else {
+    dst_list = AsList(de);
+  }
+  if (push_left) {
+    dst_list->PushFront(v);
+  } else {
+    dst_list->PushBack(v);
+  }
+  ks.SignalReady(db, dst);
+  if (src != dst) DeleteIfEmpty(ks, db, src, src_list);
+  return v;
+}
+
+// LMOVE/RPOPLPUSH body.
+void Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool pop_left,
+          bool push_left) {
+  bool err;
+  ListObject* list = FindList(ctx, src, &err);
+  if (err) return;
+  if (list == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  Entry* de = ctx.keyspace().Lookup(ctx.db(), dst);
+  if (de != nullptr && de->type != ObjType::kList) {
+    ctx.reply.Error(errors::kWrongType);
+    return;
+  }
+  ctx.reply.Bulk(MoveElement(ctx.keyspace(), ctx.db(), src, list, dst, pop_left, push_left,
+                             ctx.server.config->list_max_listpack_size()));
+}
+
+// RPOPLPUSH source destination
+void CmdRPopLPush(CommandContext& ctx) { Move(ctx, ctx.args[1], ctx.args[2], false, true); }
+
+// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
+void CmdLMove(CommandContext& ctx) {
+  bool from_left, to_left;
+  if (!ParseWhere(ctx.args[3], &from_left) || !ParseWhere(ctx.args[4], &to_left)) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  Move(ctx, ctx.args[1], ctx.args[2], from_left, to_left);
+}
+
+// Parses "numkeys key [key ...] LEFT|RIGHT [COUNT count]" starting at args[first].
+bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>* keys,
+               bool* left, int64_t* count) {
+  auto n = ParseInt64(ctx.args[first]);
+  if (!n || *n <= 0) {
+    ctx.reply.Error("ERR numkeys should be greater than 0");
+    return false;
+  }
+  size_t nkeys = static_cast<size_t>(*n);
+  size_t where = first + 1 + nkeys;
+  if (*n > static_cast<int64_t>(ctx.args.size()) || where >= ctx.args.size()) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  for (size_t i = first + 1; i < where; ++i) keys->push_back(ctx.args[i]);
+  if (!ParseWhere(ctx.args[where], left)) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  *count = 1;
+  size_t i = where + 1;
+  bool seen_count = false;
+  while (i < ctx.args.size()) {
+    if (!seen_count && EqualsIgnoreCase(ctx.args[i], "count") && i + 1 < ctx.args.size()) {
+      auto c = ParseInt64(ctx.args[i + 1]);
+      if (!c || *c <= 0) {
+        ctx.reply.Error("ERR count should be greater than 0");
+        return false;
+      }
+      *count = *c;
+      seen_count = true;
+      i += 2;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Pops up to count elements from `list` and writes the [key, [elements]] reply.
+void ReplyMPop(ReplyBuilder& reply, std::string_view key, ListObject* list, bool left,
+               int64_t count) {
+  size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
+  reply.ArrayHeader(2);
+  reply.Bulk(key);
+  reply.ArrayHeader(n);
+  for (size_t i = 0; i < n; ++i) reply.Bulk(left ? list->PopFront() : list->PopBack());
+}
+
+// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+void CmdLMPop(CommandContext& ctx) {
+  std::vector<std::string_view> keys;
+  bool left;
+  int64_t count;
+  if (!ParseMPop(ctx, 1, &keys, &left, &count)) return;
+  for (std::string_view k : keys) {
+    bool err;
+    ListObject* list = FindList(ctx, k, &err);
+    if (err) return;
+    if (list == nullptr || list->empty()) continue;
+    ReplyMPop(ctx.reply, k, list, left, count);
+    DeleteIfEmpty(ctx.keyspace(), ctx.db(), k, list);
+    return;
+  }
+  ctx.reply.NullArray();
+}
+
+// ---- blocking ----
+
+// Parses a blocking timeout in seconds into a deadline-free duration in ms (0 = forever), with
+// Redis's errors. Returns false after replying.
+bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* ms) {
+  auto v = ParseLongDouble(s);
+  if (!v) {
+    ctx.reply.Error("ERR timeout is not a float or out of range");
+    return false;
+  }
+  long double t = std::ceil(*v * 1000.0L);
+  // Redis converts to long long: infinities and overflows come out negative.
+  if (!(t < 9.2e18L) || t < 0) {
+    ctx.reply.Error("ERR timeout is negative");
+    return false;
+  }
+  int64_t tms = static_cast<int64_t>(t);
+  if (tms > 0 && tms > std::numeric_limits<int64_t>::max() - NowUnixMs()) {
+    ctx.reply.Error("ERR timeout is out of range");
+    return false;
+  }
+  *ms = tms;
+  return true;
+}
+
+// Registers the waiter on its keys (REQUIRES: the dispatcher holds their shard locks) and
+// blocks the client until a push, the timeout, CLIENT UNBLOCK or a disconnect.
+void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeout_ms) {
+  std::shared_ptr<ClientHandle> handle = ctx.client.handle.lock();
+  if (!handle) return;
+  w->db = ctx.db();
+  w->handle = handle;
+  w->client_id = ctx.client.id;
+  Keyspace& ks = ctx.keyspace();
+  for (const std::string& k : w->keys) {
+    auto& q = ks.db(w->db).ShardFor(k).waiters[k];
+    if (q.empty() || q.back() != w) q.push_back(w);
+  }
+  {
+    std::lock_guard<std::mutex> lock(ctx.client.mu);
+    ctx.client.waiter = w;
+  }
+  ctx.server.stats.blocked_clients.fetch_add(1, std::memory_order_relaxed);
+  ctx.client.blocked = true;
+  ServerState* server = &ctx.server;
+  Client* client = &ctx.client;
+  auto finish = [server, client] {
+    {
+      std::lock_guard<std::mutex> lock(client->mu);
+      client->waiter.reset();
+    }
+    server->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+  };
+  ctx.client.on_close_blocked = [server, w, finish] {
+    w->TryClaim();
+    UnregisterWaiter(*server->keyspace, w);
+    finish();
+  };
+  if (timeout_ms > 0) {
+    std::weak_ptr<ClientHandle> weak = handle;
+    bool null_array = w->kind != BlockedWaiter::Kind::kMove;
+    handle->StartBlockTimeout(timeout_ms, [server, w, weak, finish, null_array] {
+      if (!w->TryClaim()) return;  // served (the reply is on its way) or unblocked meanwhile
+      UnregisterWaiter(*server->keyspace, w);
+      finish();
+      if (auto h = weak.lock()) h->Unblock(null_array ? "*-1\r\n" : "$-1\r\n");
+    });
+  }
+}
+
+// BLPOP/BRPOP key [key ...] timeout
+void BlockingPop(CommandContext& ctx, bool left) {
+  int64_t timeout_ms;
+  if (!ParseTimeout(ctx, ctx.args.back(), &timeout_ms)) return;
+  for (size_t i = 1; i + 1 < ctx.args.size(); ++i) {
+    bool err;
+    ListObject* list = FindList(ctx, ctx.args[i], &err);
+    if (err) return;
+    if (list == nullptr || list->empty()) continue;
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(ctx.args[i]);
+    ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+    DeleteIfEmpty(ctx.keyspace(), ctx.db(), ctx.args[i], list);
+    return;
+  }
+  auto w = std::make_shared<BlockedWaiter>();
+  w->kind = BlockedWaiter::Kind::kPop;
+  w->pop_left = left;
+  for (size_t i = 1; i + 1 < ctx.args.size(); ++i) w->keys.emplace_back(ctx.args[i]);
+  Block(ctx, std::move(w), timeout_ms);
+}
+
+void CmdBLPop(CommandContext& ctx) { BlockingPop(ctx, true); }
+void CmdBRPop(CommandContext& ctx) { BlockingPop(ctx, false); }
+
+// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+void CmdBLMPop(CommandContext& ctx) {
+  int64_t timeout_ms;
+  if (!ParseTimeout(ctx, ctx.args[1], &timeout_ms)) return;
+  std::vector<std::string_view> keys;
+  bool left;
+  int64_t count;
+  if (!ParseMPop(ctx, 2, &keys, &left, &count)) return;
+  for (std::string_view k : keys) {
+    bool err;
+    ListObject* list = FindList(ctx, k, &err);
+    if (err) return;
+    if (list == nullptr || list->empty()) continue;
+    ReplyMPop(ctx.reply, k, list, left, count);
+    DeleteIfEmpty(ctx.keyspace(), ctx.db(), k, list);
+    return;
+  }
+  auto w = std::make_shared<BlockedWaiter>();
+  w->kind = BlockedWaiter::Kind::kMPop;
+  w->pop_left = left;
+  w->count = count;
+  for (std::string_view k : keys) w->keys.emplace_back(k);
+  Block(ctx, std::move(w), timeout_ms);
+}
+
+// BLMOVE/BRPOPLPUSH body.
+void BlockingMove(CommandContext& ctx, std::string_view src, std::string_view dst, bool from_left,
+                  bool to_left, std::string_view timeout) {
+  int64_t timeout_ms;
+  if (!ParseTimeout(ctx, timeout, &timeout_ms)) return;
+  bool err;
+  ListObject* list = FindList(ctx, src, &err);
+  if (err) return;
+  if (list != nullptr && !list->empty()) {
+    Move(ctx, src, dst, from_left, to_left);
+    return;
+  }
+  auto w = std::make_shared<BlockedWaiter>();
+  w->kind = BlockedWaiter::Kind::kMove;
+  w->pop_left = from_left;
+  w->push_left = to_left;
+  w->dest = std::string(dst);
+  w->keys.emplace_back(src);
+  Block(ctx, std::move(w), timeout_ms);
+}
+
+// BRPOPLPUSH source destination timeout
+void CmdBRPopLPush(CommandContext& ctx) {
+  BlockingMove(ctx, ctx.args[1], ctx.args[2], false, true, ctx.args[3]);
+}
+
+// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+void CmdBLMove(CommandContext& ctx) {
+  bool from_left, to_left;
+  if (!ParseWhere(ctx.args[3], &from_left) || !ParseWhere(ctx.args[4], &to_left)) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  BlockingMove(ctx, ctx.args[1], ctx.args[2], from_left, to_left, ctx.args[5]);
+}
+
+// Serves the oldest live waiter of (db, key) if the key holds a non-empty list. Returns false
+// when there is nothing (more) to serve for this key.
+bool ServeOne(ServerState& server, int db, const std::string& key) {
+  Keyspace& ks = *server.keyspace;
+  std::shared_ptr<BlockedWaiter> w;
+  {
+    Shard& s = ks.db(db).ShardFor(key);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.waiters.find(key);
+    if (it == s.waiters.end()) return false;
+    auto& q = it->second;
+    while (!q.empty() && q.front()->claimed()) q.pop_front();
+    if (q.empty()) {
+      s.waiters.erase(it);
+      return false;
+    }
+    w = std::static_pointer_cast<BlockedWaiter>(q.front());
+  }
+  // Lock the source and (for moves) the destination, in the global order.
+  std::vector<std::string_view> keys{key};
+  if (w->kind == BlockedWaiter::Kind::kMove) keys.push_back(w->dest);
+  KeyLocks locks(ks, db, keys);
+  Shard& s = ks.db(db).ShardFor(key);
+  auto it = s.waiters.find(key);
+  if (it == s.waiters.end() || it->second.empty() || it->second.front() != w) return true;
+  Entry* e = ks.Lookup(db, key);
+  if (e == nullptr || e->type != ObjType::kList || AsList(e)->empty()) return false;
+  ListObject* list = AsList(e);
+  if (w->kind == BlockedWaiter::Kind::kMove) {
+    Entry* de = ks.Lookup(db, w->dest);
+    if (de != nullptr && de->type != ObjType::kList) return false;  // stays blocked
+  }
+  if (!w->TryClaim()) {
+    it->second.pop_front();
+    return true;
+  }
+  it->second.pop_front();
+  std::string out;
+  ReplyBuilder reply(&out);
+  switch (w->kind) {
+    case BlockedWaiter::Kind::kPop:
+      reply.ArrayHeader(2);
+      reply.Bulk(key);
+      reply.Bulk(w->pop_left ? list->PopFront() : list->PopBack());
+      DeleteIfEmpty(ks, db, key, list);
+      break;
+    case BlockedWaiter::Kind::kMPop:
+      ReplyMPop(reply, key, list, w->pop_left, w->count);
+      DeleteIfEmpty(ks, db, key, list);
+      break;
+    case BlockedWaiter::Kind::kMove:
+      reply.Bulk(MoveElement(ks, db, key, list, w->dest, w->pop_left, w->push_left,
+                             server.config->list_max_listpack_size()));
+      break;
+  }
+  if (auto h = w->handle.lock()) {
+    std::weak_ptr<ClientHandle> weak = h;
+    ServerState* srv = &server;
+    uint64_t id = w->client_id;
+    h->Post([srv, w, weak, id, out = std::move(out)] {
+      UnregisterWaiter(*srv->keyspace, w);
+      if (auto c = srv->clients.Find(id)) {
+        std::lock_guard<std::mutex> lock(c->mu);
+        c->waiter.reset();
+      }
+      srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+      if (auto hh = weak.lock()) hh->Unblock(out);
+    });
+  }
+  return true;
+}
+
+}  // namespace
+
+void UnregisterWaiter(Keyspace& ks, const std::shared_ptr<BlockedWaiter>& w) {
+  for (const std::string& k : w->keys) {
+    Shard& s = ks.db(w->db).ShardFor(k);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.waiters.find(k);
+    if (it == s.waiters.end()) continue;
+    auto& q = it->second;
+    for (auto qi = q.begin(); qi != q.end();) {
+      if (*qi == w) {
+        qi = q.erase(qi);
+      } else {
+        ++qi;
+      }
+    }
+    if (q.empty()) s.waiters.erase(it);
+  }
+}
+
+bool UnblockClient(ServerState& server, Client& client, bool error) {
+  std::shared_ptr<BlockedWaiter> w;
+  {
+    std::lock_guard<std::mutex> lock(client.mu);
+    w = std::static_pointer_cast<BlockedWaiter>(client.waiter);
+  }
+  if (!w || !w->TryClaim()) return false;
+  auto h = w->handle.lock();
+  if (!h) return false;
+  std::string reply = error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+                            : (w->kind == BlockedWaiter::Kind::kMove ? "$-1\r\n" : "*-1\r\n");
+  ServerState* srv = &server;
+  uint64_t id = client.id;
+  std::weak_ptr<ClientHandle> weak = h;
+  h->Post([srv, w, weak, id, reply] {
+    UnregisterWaiter(*srv->keyspace, w);
+    if (auto c = srv->clients.Find(id)) {
+      std::lock_guard<std::mutex> lock(c->mu);
+      c->waiter.reset();
+    }
+    srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (auto hh = weak.lock()) hh->Unblock(reply);
+  });
+  return true;
+}
+
+void ServeReadyKeys(ServerState& server) {
+  auto& ready = Keyspace::ReadyKeys();
+  // Serving can make more keys ready (BLMOVE pushes onto its destination): loop until empty.
+  while (!ready.empty()) {
+    auto [db, key] = std::move(ready.front());
+    ready.erase(ready.begin());
+    for (int guard = 0; guard < 100000 && ServeOne(server, db, key); ++guard) {
+    }
+  }
+}
+
+void RegisterListFamily(CommandRegistry* r) {
+  r->Register("lpush", CmdLPush);
+  r->Register("rpush", CmdRPush);
+  r->Register("lpushx", CmdLPushX);
+  r->Register("rpushx", CmdRPushX);
+  r->Register("lpop", CmdLPop);
+  r->Register("rpop", CmdRPop);
+  r->Register("llen", CmdLLen);
+  r->Register("lrange", CmdLRange);
+  r->Register("lindex", CmdLIndex);
+  r->Register("lset", CmdLSet);
+  r->Register("linsert", CmdLInsert);
+  r->Register("lrem", CmdLRem);
+  r->Register("ltrim", CmdLTrim);
+  r->Register("lpos", CmdLPos);
+  r->Register("rpoplpush", CmdRPopLPush);
+  r->Register("lmove", CmdLMove);
+  r->Register("lmpop", CmdLMPop);
+  r->Register("blpop", CmdBLPop);
+  r->Register("brpop", CmdBRPop);
+  r->Register("brpoplpush", CmdBRPopLPush);
+  r->Register("blmove", CmdBLMove);
+  r->Register("blmpop", CmdBLMPop);
+}
 
 }  // namespace keel

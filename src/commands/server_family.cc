@@ -122,7 +122,7 @@ void InfoClients(ServerState& s, InfoWriter& w) {
   w.Field("maxclients", s.config->maxclients());
   w.Field("client_recent_max_input_buffer", 0);
   w.Field("client_recent_max_output_buffer", 0);
-  w.Field("blocked_clients", 0);
+  w.Field("blocked_clients", s.stats.blocked_clients.load(std::memory_order_relaxed));
   w.Field("tracking_clients", 0);
   w.Field("clients_in_timeout_table", 0);
 }

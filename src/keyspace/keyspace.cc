@@ -425,6 +425,23 @@ void Keyspace::Put(int db, Entry* e) {
   } else {
     s.Insert(e, h);
   }
+  if (e->type == ObjType::kList) SignalReady(db, e->key());
+}
+
+void Keyspace::SignalReady(int db, std::string_view key) {
+  Shard& s = dbs_[db]->ShardFor(key);
+  if (s.waiters.empty()) return;
+  if (s.waiters.find(std::string(key)) == s.waiters.end()) return;
+  auto& ready = ReadyKeys();
+  for (const auto& [d, k] : ready) {
+    if (d == db && k == key) return;
+  }
+  ready.emplace_back(db, std::string(key));
+}
+
+std::vector<std::pair<int, std::string>>& Keyspace::ReadyKeys() {
+  thread_local std::vector<std::pair<int, std::string>> ready;
+  return ready;
 }
 
 void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {

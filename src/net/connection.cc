@@ -23,7 +23,10 @@ std::string FormatEndpoint(const asio::ip::tcp::endpoint& ep) {
 }  // namespace
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionEnv* env)
-    : socket_(std::move(socket)), env_(env), client_(std::make_shared<Client>()) {}
+    : socket_(std::move(socket)),
+      block_timer_(socket_.get_executor()),
+      env_(env),
+      client_(std::make_shared<Client>()) {}
 
 Connection::~Connection() = default;
 
@@ -41,6 +44,7 @@ void Connection::Start() {
   c.last_interaction_ms = c.ctime_ms;
   c.authenticated = state.config->requirepass().empty();
   c.handle = std::static_pointer_cast<ClientHandle>(shared_from_this());
+  c.self = c.handle;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   state.clients.Add(client_);
   state.stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
@@ -98,7 +102,7 @@ void Connection::ProcessInput() {
   ServerState& state = *env_->state;
   ParserLimits limits;
   limits.max_bulk_len = state.config->proto_max_bulk_len();
-  while (!closing_ && in_start_ < in_end_) {
+  while (!closing_ && !client_->blocked && in_start_ < in_end_) {
     limits.authenticated = client_->authenticated;
     size_t consumed = 0;
     RespParser::Result r =
@@ -119,6 +123,7 @@ void Connection::ProcessInput() {
     }
     env_->dispatcher->Execute(*client_, args_, &out_);
     in_start_ += consumed;
+    if (client_->blocked) break;  // the rest waits until the blocking command is answered
     if (client_->close_after_reply) closing_ = true;
   }
   if (in_start_ == in_end_) in_start_ = in_end_ = 0;
@@ -163,6 +168,12 @@ void Connection::ShutdownGracefully() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  if (client_->blocked) {
+    client_->blocked = false;
+    block_timer_.cancel();
+    if (client_->on_close_blocked) client_->on_close_blocked();
+    client_->on_close_blocked = nullptr;
+  }
   env_->state->clients.Remove(client_->id);
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -174,6 +185,36 @@ void Connection::Kill() {
   asio::post(socket_.get_executor(), [weak] {
     if (auto self = weak.lock()) self->Close();
   });
+}
+
+void Connection::Post(std::function<void()> fn) {
+  std::weak_ptr<Connection> weak = weak_from_this();
+  asio::post(socket_.get_executor(), [weak, fn = std::move(fn)] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    fn();
+  });
+}
+
+void Connection::StartBlockTimeout(int64_t ms, std::function<void()> fn) {
+  block_timer_.expires_after(std::chrono::milliseconds(ms));
+  std::weak_ptr<Connection> weak = weak_from_this();
+  block_timer_.async_wait([weak, fn = std::move(fn)](const asio::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_ || !self->client_->blocked) return;
+    fn();
+  });
+}
+
+void Connection::Unblock(std::string_view reply) {
+  if (closed_ || !client_->blocked) return;
+  client_->blocked = false;
+  client_->on_close_blocked = nullptr;
+  block_timer_.cancel();
+  if (client_->reply_mode == ReplyMode::kOn) out_.append(reply);
+  ProcessInput();
+  MaybeWrite();
+  DoRead();
 }
 
 void Connection::Deliver(std::string bytes) {

@@ -34,6 +34,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   // ClientHandle: thread-safe.
   void Kill() override;
   void Deliver(std::string bytes) override;
+  void Post(std::function<void()> fn) override;
+  void StartBlockTimeout(int64_t ms, std::function<void()> fn) override;
+  void Unblock(std::string_view reply) override;
 
  private:
   void DoRead();
@@ -44,6 +47,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void Close();
 
   asio::ip::tcp::socket socket_;
+  asio::steady_timer block_timer_;
   ConnectionEnv* env_;
   std::shared_ptr<Client> client_;
   RespParser parser_;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,8 +18,17 @@ class ClientHandle {
   // Closes the connection (after flushing what is already queued). CLIENT KILL, timeouts.
   virtual void Kill() = 0;
   // Appends bytes to the connection's output and writes them: MONITOR lines, later pub/sub
-  // messages and blocked-client replies.
+  // messages.
   virtual void Deliver(std::string bytes) = 0;
+  // Runs fn on the connection's io thread (dropped if the connection is gone).
+  virtual void Post(std::function<void()> fn) = 0;
+
+  // Blocking commands; io thread only. While the client is blocked (Client::blocked) the
+  // connection executes nothing more. StartBlockTimeout arms a timer that calls fn; Unblock
+  // appends the final reply of the blocking command, cancels the timer and resumes executing
+  // the client's buffered commands.
+  virtual void StartBlockTimeout(int64_t ms, std::function<void()> fn) = 0;
+  virtual void Unblock(std::string_view reply) = 0;
 };
 
 enum class ReplyMode { kOn, kOff, kSkipNext, kSkipThis };
@@ -49,12 +59,19 @@ struct Client {
   std::string lib_name;  // GUARDED_BY(mu)
   std::string lib_ver;   // GUARDED_BY(mu)
   std::string last_cmd;  // GUARDED_BY(mu), "client|list" style
+  std::shared_ptr<void> waiter;  // GUARDED_BY(mu): the BlockedWaiter while blocked
 
   // [io]
   bool authenticated = false;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
   bool no_evict = false;
+  // Blocking commands: set by the command that blocks, cleared by Unblock. `on_close_blocked`
+  // runs if the connection closes while blocked (it claims and unregisters the waiter).
+  bool blocked = false;
+  std::function<void()> on_close_blocked;
+  // This client's handle as a shared_ptr, for waiters (set with `handle`).
+  std::weak_ptr<ClientHandle> self;
 };
 
 inline constexpr uint32_t kClientMonitor = 1u << 0;

@@ -3,6 +3,10 @@
 namespace keel {
 
 class CommandRegistry;
+struct ServerState;
+
+// Serves clients blocked on the keys this thread marked ready (list_family.cc).
+void ServeReadyKeys(ServerState& server);
 
 // Each command family registers its handlers; adding a command touches its family file, its
 // line in the metadata table and its tests.

@@ -19,6 +19,7 @@ class Keyspace;
 
 // Server-wide counters reported by INFO stats. Relaxed atomics: they are statistics.
 struct ServerStats {
+  std::atomic<int64_t> blocked_clients{0};  // a gauge: not reset by CONFIG RESETSTAT
   std::atomic<uint64_t> total_connections_received{0};
   std::atomic<uint64_t> total_commands_processed{0};
   std::atomic<uint64_t> rejected_connections{0};

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <unordered_map>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,6 +31,20 @@ uint16_t Crc16ForTest(std::string_view s);
 inline size_t ShardOf(std::string_view key) { return KeySlot(key) & (kShards - 1); }
 // The hash that places a key in its shard's table (seeded at start-up).
 uint64_t KeyHash(std::string_view key);
+
+// Waiter is a client blocked on one or more keys (BLPOP and friends). It is registered in the
+// `waiters` queue of each key's shard, oldest first. Whoever serves, times out or cancels it must
+// first win TryClaim(), so a client blocked on several keys is served exactly once; queue entries
+// of a claimed waiter are dropped when met or removed by the waiter's own thread.
+struct Waiter {
+  virtual ~Waiter() = default;
+  bool TryClaim() {
+    bool expected = false;
+    return done.compare_exchange_strong(expected, true);
+  }
+  bool claimed() const { return done.load(); }
+  std::atomic<bool> done{false};
+};
 
 // Shard: a chained hash table of entries with incremental rehashing, its counters and its lock.
 // Every method except size()/expires() REQUIRES mu held.
@@ -81,6 +97,8 @@ class Shard {
 
   // The active expiry cycle's position in this shard's table.
   uint64_t expire_cursor = 0;
+  // Clients blocked on keys of this shard, per key, oldest first.
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters;
 
  private:
   struct Table {
@@ -193,6 +211,12 @@ class Keyspace {
   uint64_t avg_ttl(int db) const;
   void CountExpired() { expired_keys_.fetch_add(1, std::memory_order_relaxed); }
   LazyFreer& lazy_freer() { return freer_; }
+
+  // Blocking: records that `key` now holds a list while clients wait on it (REQUIRES the key's
+  // shard lock). The dispatcher serves this thread's ready keys after the command, once its
+  // locks are released.
+  void SignalReady(int db, std::string_view key);
+  static std::vector<std::pair<int, std::string>>& ReadyKeys();
 
   // Seconds clock for entry->lru.
   static uint32_t LruClock();
