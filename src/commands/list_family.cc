@@ -561,12 +561,12 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
   };
   if (timeout_ms > 0) {
     std::weak_ptr<ClientHandle> weak = handle;
-    bool null_array = w->kind != BlockedWaiter::Kind::kMove;
-    handle->StartBlockTimeout(timeout_ms, [server, w, weak, finish, null_array] {
+    handle->StartBlockTimeout(timeout_ms, [server, w, weak, finish] {
       if (!w->TryClaim()) return;  // served (the reply is on its way) or unblocked meanwhile
       UnregisterWaiter(*server->keyspace, w);
       finish();
-      if (auto h = weak.lock()) h->Unblock(null_array ? "*-1\r\n" : "$-1\r\n");
+      // Every blocking list command times out with a null array, BLMOVE included.
+      if (auto h = weak.lock()) h->Unblock("*-1\r\n");
     });
   }
 }
@@ -758,8 +758,7 @@ bool UnblockClient(ServerState& server, Client& client, bool error) {
   if (!w || !w->TryClaim()) return false;
   auto h = w->handle.lock();
   if (!h) return false;
-  std::string reply = error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
-                            : (w->kind == BlockedWaiter::Kind::kMove ? "$-1\r\n" : "*-1\r\n");
+  std::string reply = error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "*-1\r\n";
   ServerState* srv = &server;
   uint64_t id = client.id;
   std::weak_ptr<ClientHandle> weak = h;
