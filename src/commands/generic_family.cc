@@ -1,9 +1,690 @@
-// Generic commands.
+// Generic key commands (DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, COPY, MOVE, SWAPDB, OBJECT, ...)
+// and the expiry commands (EXPIRE and friends, TTL and friends, PERSIST).
+#include <cctype>
+#include <climits>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/common/clock.h"
+#include "keel/common/glob.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
-void RegisterGenericFamily(CommandRegistry* r) {}
+namespace {
+
+// Errors only this family sends.
+constexpr std::string_view kIntRange =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+constexpr std::string_view kSameObject = "ERR source and destination objects are the same";
+constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+constexpr std::string_view kExpireNxConflict =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+constexpr std::string_view kExpireGtLtConflict =
+    "ERR GT and LT options at the same time are not compatible";
+constexpr std::string_view kNoLfu =
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+    "when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+constexpr std::string_view kLfuNoIdle =
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+bool IsExpired(const Entry* e, int64_t now) { return e->has_expire() && e->expire_ms() <= now; }
+
+// A key lookup that does not update the access clock (EXISTS, TYPE, TTL, OBJECT), with lazy
+// expiry. REQUIRES: the key's shard lock.
+Entry* Peek(Keyspace& ks, int db, std::string_view key) {
+  Entry* e = ks.db(db).ShardFor(key).Find(key, KeyHash(key));
+  if (e == nullptr) return nullptr;
+  if (IsExpired(e, NowUnixMs())) {
+    ks.LookupLink(db, key);  // deletes it
+    return nullptr;
+  }
+  return e;
+}
+
+// Read lookups count keyspace hits and misses, as in Redis.
+Entry* CountedPeek(CommandContext& ctx, std::string_view key) {
+  Entry* e = Peek(ctx.keyspace(), ctx.db(), key);
+  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
+
+Entry* CountedLookup(CommandContext& ctx, int db, std::string_view key) {
+  Entry* e = ctx.keyspace().Lookup(db, key);
+  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
+
+// Parses a 32-bit integer argument the way Redis's getIntFromObjectOrReply does. When `msg` is
+// given it replaces both error texts.
+bool ParseIntArg(CommandContext& ctx, std::string_view s, int* out,
+                 std::string_view msg = std::string_view()) {
+  std::optional<int64_t> v = ParseInt64(s);
+  if (!v) {
+    ctx.reply.Error(msg.empty() ? errors::kNotInteger : msg);
+    return false;
+  }
+  if (*v < INT_MIN || *v > INT_MAX) {
+    ctx.reply.Error(msg.empty() ? kIntRange : msg);
+    return false;
+  }
+  *out = static_cast<int>(*v);
+  return true;
+}
+
+bool DbInRange(CommandContext& ctx, int db) { return db >= 0 && db < ctx.keyspace().databases(); }
+
+std::mt19937_64& Rng() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng;
+}
+
+bool PolicyIsLfu(CommandContext& ctx) {
+  return ctx.server.config->maxmemory_policy().find("lfu") != std::string::npos;
+}
+
+// ---- DEL, UNLINK, EXISTS, TYPE, TOUCH ----
+
+void DeleteKeys(CommandContext& ctx, bool lazy) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    if (ctx.keyspace().Delete(ctx.db(), ctx.args[i], lazy)) ++n;
+  }
+  ctx.reply.Integer(n);
+}
+
+// DEL key [key ...]
+void CmdDel(CommandContext& ctx) { DeleteKeys(ctx, false); }
+
+// UNLINK key [key ...]
+void CmdUnlink(CommandContext& ctx) { DeleteKeys(ctx, true); }
+
+// EXISTS key [key ...]
+void CmdExists(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    if (CountedPeek(ctx, ctx.args[i])) ++n;
+  }
+  ctx.reply.Integer(n);
+}
+
+// TOUCH key [key ...]
+void CmdTouch(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    if (CountedLookup(ctx, ctx.db(), ctx.args[i])) ++n;
+  }
+  ctx.reply.Integer(n);
+}
+
+// TYPE key
+void CmdType(CommandContext& ctx) {
+  Entry* e = CountedPeek(ctx, ctx.args[1]);
+  ctx.reply.SimpleString(e ? TypeName(e->type) : std::string_view("none"));
+}
+
+// ---- KEYS, SCAN, RANDOMKEY: no keys; one shard lock at a time ----
+
+// KEYS pattern
+void CmdKeys(CommandContext& ctx) {
+  std::string_view pattern = ctx.args[1];
+  bool all = pattern == "*";
+  Db& db = ctx.keyspace().db(ctx.db());
+  size_t token = ctx.reply.BeginDeferredArray();
+  size_t n = 0;
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& s = db.shard(i);
+    ShardGuard lock = ctx.keyspace().LockShard(ctx.db(), i);
+    if (s.size() == 0) continue;
+    int64_t now = NowUnixMs();
+    uint64_t cursor = 0;
+    do {
+      cursor = s.Scan(cursor, [&](Entry* e) {
+        if (IsExpired(e, now)) return;
+        std::string_view key = e->key();
+        if (!all && !GlobMatch(pattern, key)) return;
+        ctx.reply.Bulk(key);
+        ++n;
+      });
+    } while (cursor != 0);
+  }
+  ctx.reply.EndDeferredArray(token, n);
+}
+
+// Parses a SCAN cursor as Redis does (strtoul semantics: optional sign, no leading space, the
+// whole string, no overflow; an empty string is 0).
+bool ParseCursor(std::string_view s, uint64_t* out) {
+  if (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    neg = s[i] == '-';
+    ++i;
+  }
+  if (i == s.size()) {
+    // strtoul consumes nothing: only the empty string then leaves no trailing characters.
+    *out = 0;
+    return s.empty();
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = neg ? (~v + 1) : v;
+  return true;
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+//
+// The cursor is (bucket cursor << kShardBits) | shard: shards are walked in order, each with its
+// own reverse-binary bucket cursor.
+void CmdScan(CommandContext& ctx) {
+  uint64_t cursor;
+  if (!ParseCursor(ctx.args[1], &cursor)) {
+    ctx.reply.Error(kInvalidCursor);
+    return;
+  }
+  std::string_view pattern;
+  bool has_pattern = false;
+  std::string_view type;
+  bool has_type = false;
+  int64_t count = 10;
+  for (size_t i = 2; i < ctx.args.size(); i += 2) {
+    std::string_view opt = ctx.args[i];
+    bool has_value = i + 1 < ctx.args.size();
+    if (EqualsIgnoreCase(opt, "count") && has_value) {
+      std::optional<int64_t> v = ParseInt64(ctx.args[i + 1]);
+      if (!v) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (*v < 1) {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+      count = *v;
+    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
+      pattern = ctx.args[i + 1];
+      has_pattern = pattern != "*";
+    } else if (EqualsIgnoreCase(opt, "type") && has_value) {
+      type = ctx.args[i + 1];
+      has_type = true;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+
+  Db& db = ctx.keyspace().db(ctx.db());
+  size_t shard = cursor & (kShards - 1);
+  uint64_t bucket = cursor >> kShardBits;
+  std::vector<std::string> keys;
+  // Like Redis, stop after `count` keys or 10 * count visited buckets, whichever comes first.
+  uint64_t max_visits = static_cast<uint64_t>(count) > UINT64_MAX / 10
+                            ? UINT64_MAX
+                            : static_cast<uint64_t>(count) * 10;
+  uint64_t visits = 0;
+  uint64_t seen = 0;
+  bool done = false;
+  while (!done) {
+    Shard& s = db.shard(shard);
+    {
+      ShardGuard lock = ctx.keyspace().LockShard(ctx.db(), shard);
+      int64_t now = NowUnixMs();
+      if (s.size() == 0) {
+        bucket = 0;  // empty shards are skipped without counting against COUNT
+      } else {
+        do {
+          bucket = s.Scan(bucket, [&](Entry* e) {
+            ++seen;
+            if (IsExpired(e, now)) return;
+            std::string_view key = e->key();
+            if (has_pattern && !GlobMatch(pattern, key)) return;
+            if (has_type && !EqualsIgnoreCase(TypeName(e->type), type)) return;
+            keys.emplace_back(key);
+          });
+          ++visits;
+        } while (bucket != 0 && seen < static_cast<uint64_t>(count) && visits < max_visits);
+      }
+    }
+    if (bucket == 0) {
+      ++shard;
+      if (shard == kShards) {
+        cursor = 0;
+        break;
+      }
+    }
+    cursor = (bucket << kShardBits) | shard;
+    done = seen >= static_cast<uint64_t>(count) || visits >= max_visits;
+  }
+
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(cursor));
+  ctx.reply.ArrayHeader(keys.size());
+  for (const std::string& k : keys) ctx.reply.Bulk(k);
+}
+
+// RANDOMKEY
+void CmdRandomKey(CommandContext& ctx) {
+  Keyspace& ks = ctx.keyspace();
+  Db& db = ks.db(ctx.db());
+  std::mt19937_64& rng = Rng();
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    // Pick a shard weighted by its size (sizes read without locks: a hint only).
+    uint64_t sizes[kShards];
+    uint64_t total = 0;
+    for (size_t i = 0; i < kShards; ++i) {
+      sizes[i] = db.shard(i).size();
+      total += sizes[i];
+    }
+    if (total == 0) break;
+    uint64_t pick = rng() % total;
+    size_t shard = 0;
+    while (pick >= sizes[shard]) pick -= sizes[shard++];
+    Shard& s = db.shard(shard);
+    ShardGuard lock = ctx.keyspace().LockShard(ctx.db(), shard);
+    Entry* e = s.Random(rng);
+    if (e == nullptr) continue;
+    if (IsExpired(e, NowUnixMs())) {
+      std::string key(e->key());
+      ks.LookupLink(ctx.db(), key);  // deletes it
+      continue;
+    }
+    ctx.reply.Bulk(e->key());
+    return;
+  }
+  ctx.reply.NullBulk();
+}
+
+// ---- RENAME, RENAMENX, COPY, MOVE, SWAPDB ----
+
+void RenameGeneric(CommandContext& ctx, bool nx) {
+  Keyspace& ks = ctx.keyspace();
+  int db = ctx.db();
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  // The destination first: its lazy expiry may change the table, which would invalidate the
+  // source's link.
+  bool dst_exists = ks.Lookup(db, dst) != nullptr;
+  Entry** link = ks.LookupLink(db, src);
+  if (link == nullptr) {
+    ctx.reply.Error(errors::kNoSuchKey);
+    return;
+  }
+  if (src == dst) {
+    nx ? ctx.reply.Integer(0) : ctx.reply.Ok();
+    return;
+  }
+  if (nx && dst_exists) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  Entry* e = ks.Detach(db, src, link);
+  int64_t expire = e->expire_ms();
+  ks.Put(db, Keyspace::Rekey(e, dst, expire));
+  nx ? ctx.reply.Integer(1) : ctx.reply.Ok();
+}
+
+// RENAME key newkey
+void CmdRename(CommandContext& ctx) { RenameGeneric(ctx, false); }
+
+// RENAMENX key newkey
+void CmdRenameNx(CommandContext& ctx) { RenameGeneric(ctx, true); }
+
+// COPY source destination [DB destination-db] [REPLACE]. Locks for itself (the destination may
+// be in another database).
+void CmdCopy(CommandContext& ctx) {
+  int src_db = ctx.db();
+  int dst_db = src_db;
+  bool replace = false;
+  for (size_t i = 3; i < ctx.args.size(); ++i) {
+    if (EqualsIgnoreCase(ctx.args[i], "replace")) {
+      replace = true;
+    } else if (EqualsIgnoreCase(ctx.args[i], "db") && i + 1 < ctx.args.size()) {
+      if (!ParseIntArg(ctx, ctx.args[i + 1], &dst_db)) return;
+      ++i;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  if (!DbInRange(ctx, dst_db)) {
+    ctx.reply.Error(errors::kDbIndexOutOfRange);
+    return;
+  }
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  if (src_db == dst_db && src == dst) {
+    ctx.reply.Error(kSameObject);
+    return;
+  }
+  Keyspace& ks = ctx.keyspace();
+  KeyLocks locks;
+  locks.LockFlat(ks, {static_cast<size_t>(src_db) * kShards + ShardOf(src),
+                      static_cast<size_t>(dst_db) * kShards + ShardOf(dst)});
+  Entry* e = CountedLookup(ctx, src_db, src);
+  if (e == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  // Entries do not move when others are unlinked, so `e` stays valid across this lookup.
+  if (ks.Lookup(dst_db, dst) != nullptr && !replace) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
+  ctx.reply.Integer(1);
+}
+
+// MOVE key db. Locks for itself (two databases).
+void CmdMove(CommandContext& ctx) {
+  int dst_db;
+  if (!ParseIntArg(ctx, ctx.args[2], &dst_db)) return;
+  if (!DbInRange(ctx, dst_db)) {
+    ctx.reply.Error(errors::kDbIndexOutOfRange);
+    return;
+  }
+  int src_db = ctx.db();
+  if (src_db == dst_db) {
+    ctx.reply.Error(kSameObject);
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  Keyspace& ks = ctx.keyspace();
+  KeyLocks locks;
+  size_t shard = ShardOf(key);
+  locks.LockFlat(ks, {static_cast<size_t>(src_db) * kShards + shard,
+                      static_cast<size_t>(dst_db) * kShards + shard});
+  Entry** link = ks.LookupLink(src_db, key);
+  if (link == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (ks.Lookup(dst_db, key) != nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  ks.Put(dst_db, ks.Detach(src_db, key, link));
+  ctx.reply.Integer(1);
+}
+
+// SWAPDB index1 index2. Locks every shard of both databases in ascending (db, shard) order.
+void CmdSwapDb(CommandContext& ctx) {
+  int a, b;
+  if (!ParseIntArg(ctx, ctx.args[1], &a, "ERR invalid first DB index")) return;
+  if (!ParseIntArg(ctx, ctx.args[2], &b, "ERR invalid second DB index")) return;
+  if (!DbInRange(ctx, a) || !DbInRange(ctx, b)) {
+    ctx.reply.Error(errors::kDbIndexOutOfRange);
+    return;
+  }
+  if (a != b) {
+    Keyspace& ks = ctx.keyspace();
+    std::vector<size_t> flat;
+    flat.reserve(2 * kShards);
+    for (size_t i = 0; i < kShards; ++i) {
+      flat.push_back(static_cast<size_t>(a) * kShards + i);
+      flat.push_back(static_cast<size_t>(b) * kShards + i);
+    }
+    KeyLocks locks;
+    locks.LockFlat(ks, std::move(flat));
+    Db& da = ks.db(a);
+    Db& dbb = ks.db(b);
+    for (size_t i = 0; i < kShards; ++i) da.shard(i).SwapContents(dbb.shard(i));
+    // Clients blocked on a key of either database stay with their database: those whose key
+    // now holds a list can be served.
+    for (int d : {a, b}) {
+      for (size_t i = 0; i < kShards; ++i) {
+        Shard& s = ks.db(d).shard(i);
+        for (const auto& [key, queue] : s.waiters) {
+          Entry* e = s.Find(key, KeyHash(key));
+          if (e != nullptr && e->type == ObjType::kList && !IsExpired(e, NowUnixMs())) {
+            ks.SignalReady(d, key);
+          }
+        }
+      }
+    }
+  }
+  ctx.reply.Ok();
+}
+
+// ---- OBJECT ----
+
+// OBJECT ENCODING key
+void CmdObjectEncoding(CommandContext& ctx) {
+  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  if (e == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  ctx.reply.Bulk(EncodingName(e->enc));
+}
+
+// OBJECT REFCOUNT key. Redis shares the objects of the integers 0..9999 (refcount INT_MAX)
+// unless maxmemory is set with an LRU or LFU policy.
+void CmdObjectRefcount(CommandContext& ctx) {
+  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  if (e == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  bool shared = false;
+  if (e->enc == Encoding::kInt && e->storage == Entry::kInt && e->int_value() >= 0 &&
+      e->int_value() < 10000) {
+    std::string policy = ctx.server.config->maxmemory_policy();
+    bool lru_lfu =
+        policy.find("lru") != std::string::npos || policy.find("lfu") != std::string::npos;
+    shared = ctx.server.config->maxmemory() == 0 || !lru_lfu;
+  }
+  ctx.reply.Integer(shared ? INT_MAX : 1);
+}
+
+// OBJECT IDLETIME key. Reads the access clock without updating it.
+void CmdObjectIdletime(CommandContext& ctx) {
+  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  if (e == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  if (PolicyIsLfu(ctx)) {
+    ctx.reply.Error(kLfuNoIdle);
+    return;
+  }
+  uint32_t now = Keyspace::LruClock();
+  ctx.reply.Integer(now > e->lru ? static_cast<int64_t>(now - e->lru) : 0);
+}
+
+// OBJECT FREQ key. Keel keeps no LFU counter: 0 under an LFU policy.
+void CmdObjectFreq(CommandContext& ctx) {
+  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  if (e == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  if (!PolicyIsLfu(ctx)) {
+    ctx.reply.Error(kNoLfu);
+    return;
+  }
+  ctx.reply.Integer(0);
+}
+
+// OBJECT HELP
+void CmdObjectHelp(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "ENCODING <key>",
+      "    Return the kind of internal representation used in order to store the value",
+      "    associated with a <key>.",
+      "FREQ <key>",
+      "    Return the access frequency index of the <key>. The returned integer is",
+      "    proportional to the logarithm of the recent access frequency of the key.",
+      "IDLETIME <key>",
+      "    Return the idle time of the <key>, that is the approximated number of",
+      "    seconds elapsed since the last access to the key.",
+      "REFCOUNT <key>",
+      "    Return the number of references of the value associated with the specified",
+      "    <key>.",
+      "HELP",
+      "    Prints this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (std::string_view l : kLines) ctx.reply.SimpleString(l);
+}
+
+// ---- Expiry ----
+
+enum ExpireFlags : unsigned { kNx = 1, kXx = 2, kGt = 4, kLt = 8 };
+
+// EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time [NX|XX|GT|LT]
+void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string_view name) {
+  unsigned flags = 0;
+  for (size_t i = 3; i < ctx.args.size(); ++i) {
+    std::string_view o = ctx.args[i];
+    if (EqualsIgnoreCase(o, "nx")) {
+      flags |= kNx;
+    } else if (EqualsIgnoreCase(o, "xx")) {
+      flags |= kXx;
+    } else if (EqualsIgnoreCase(o, "gt")) {
+      flags |= kGt;
+    } else if (EqualsIgnoreCase(o, "lt")) {
+      flags |= kLt;
+    } else {
+      ctx.reply.Error("ERR Unsupported option " + std::string(o));
+      return;
+    }
+  }
+  if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {
+    ctx.reply.Error(kExpireNxConflict);
+    return;
+  }
+  if ((flags & kGt) && (flags & kLt)) {
+    ctx.reply.Error(kExpireGtLtConflict);
+    return;
+  }
+  std::optional<int64_t> when = ParseInt64(ctx.args[2]);
+  if (!when) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  auto invalid = [&] {
+    std::string msg = "ERR invalid expire time in '";
+    msg += name;
+    msg += "' command";
+    ctx.reply.Error(msg);
+  };
+  int64_t ms = *when;
+  if (seconds) {
+    if (ms > INT64_MAX / 1000 || ms < INT64_MIN / 1000) return invalid();
+    ms *= 1000;
+  }
+  int64_t now = NowUnixMs();
+  if (relative) {
+    if (ms > INT64_MAX - now) return invalid();
+    ms += now;
+  }
+
+  Keyspace& ks = ctx.keyspace();
+  int db = ctx.db();
+  std::string_view key = ctx.args[1];
+  Entry** link = ks.LookupLink(db, key);
+  if (link == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  int64_t current = (*link)->expire_ms();  // -1: none (an infinite TTL)
+  if (((flags & kNx) && current != -1) || ((flags & kXx) && current == -1) ||
+      ((flags & kGt) && (current == -1 || ms <= current)) ||
+      ((flags & kLt) && current != -1 && ms >= current)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (ms <= NowUnixMs()) {
+    ks.Dispose(ks.Detach(db, key, link), true);
+  } else {
+    ks.SetExpire(db, link, ms);
+  }
+  ctx.reply.Integer(1);
+}
+
+void CmdExpire(CommandContext& ctx) { ExpireGeneric(ctx, true, true, "expire"); }
+void CmdPexpire(CommandContext& ctx) { ExpireGeneric(ctx, false, true, "pexpire"); }
+void CmdExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, true, false, "expireat"); }
+void CmdPexpireAt(CommandContext& ctx) { ExpireGeneric(ctx, false, false, "pexpireat"); }
+
+// TTL / PTTL / EXPIRETIME / PEXPIRETIME key
+void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
+  Entry* e = CountedPeek(ctx, ctx.args[1]);
+  if (e == nullptr) {
+    ctx.reply.Integer(-2);
+    return;
+  }
+  if (!e->has_expire()) {
+    ctx.reply.Integer(-1);
+    return;
+  }
+  int64_t t = e->expire_ms();
+  if (!absolute) t -= NowUnixMs();
+  if (t < 0) t = 0;
+  ctx.reply.Integer(ms ? t : (t + 500) / 1000);
+}
+
+void CmdTtl(CommandContext& ctx) { TtlGeneric(ctx, false, false); }
+void CmdPttl(CommandContext& ctx) { TtlGeneric(ctx, true, false); }
+void CmdExpireTime(CommandContext& ctx) { TtlGeneric(ctx, false, true); }
+void CmdPexpireTime(CommandContext& ctx) { TtlGeneric(ctx, true, true); }
+
+// PERSIST key
+void CmdPersist(CommandContext& ctx) {
+  Keyspace& ks = ctx.keyspace();
+  Entry** link = ks.LookupLink(ctx.db(), ctx.args[1]);
+  if (link == nullptr || !(*link)->has_expire()) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  ks.SetExpire(ctx.db(), link, -1);
+  ctx.reply.Integer(1);
+}
+
+}  // namespace
+
+void RegisterGenericFamily(CommandRegistry* r) {
+  r->Register("del", CmdDel);
+  r->Register("unlink", CmdUnlink);
+  r->Register("exists", CmdExists);
+  r->Register("touch", CmdTouch);
+  r->Register("type", CmdType);
+  r->Register("keys", CmdKeys, LockMode::kSelf);
+  r->Register("scan", CmdScan, LockMode::kSelf);
+  r->Register("randomkey", CmdRandomKey, LockMode::kSelf);
+  r->Register("rename", CmdRename);
+  r->Register("renamenx", CmdRenameNx);
+  r->Register("copy", CmdCopy, LockMode::kSelf);
+  r->Register("move", CmdMove, LockMode::kSelf);
+  r->Register("swapdb", CmdSwapDb, LockMode::kSelf);
+  r->Register("object|encoding", CmdObjectEncoding);
+  r->Register("object|refcount", CmdObjectRefcount);
+  r->Register("object|idletime", CmdObjectIdletime);
+  r->Register("object|freq", CmdObjectFreq);
+  r->Register("object|help", CmdObjectHelp);
+  r->Register("expire", CmdExpire);
+  r->Register("pexpire", CmdPexpire);
+  r->Register("expireat", CmdExpireAt);
+  r->Register("pexpireat", CmdPexpireAt);
+  r->Register("ttl", CmdTtl);
+  r->Register("pttl", CmdPttl);
+  r->Register("expiretime", CmdExpireTime);
+  r->Register("pexpiretime", CmdPexpireTime);
+  r->Register("persist", CmdPersist);
+}
 
 }  // namespace keel

@@ -490,10 +490,10 @@ void Keyspace::Dispose(Entry* e, bool lazy) {
   FreeEntry(e);
 }
 
-std::vector<std::unique_lock<std::mutex>> Keyspace::LockAll(int db) {
-  std::vector<std::unique_lock<std::mutex>> locks;
+std::vector<ShardGuard> Keyspace::LockAll(int db) {
+  std::vector<ShardGuard> locks;
   locks.reserve(kShards);
-  for (size_t i = 0; i < kShards; ++i) locks.emplace_back(dbs_[db]->shard(i).mu);
+  for (size_t i = 0; i < kShards; ++i) locks.push_back(LockShard(db, i));
   return locks;
 }
 
@@ -576,6 +576,7 @@ void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
   size_t total = dbs_.size() * kShards;
   for (size_t flat = index; flat < total; flat += count) {
     Shard& s = dbs_[flat / kShards]->shard(flat % kShards);
+    if (ShardGuard::HeldByThisThread(flat)) continue;
     std::unique_lock<std::mutex> lock(s.mu, std::try_to_lock);
     if (!lock.owns_lock()) continue;
     while (s.RehashStep(100)) {
@@ -584,11 +585,44 @@ void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
   }
 }
 
-// ---- KeyLocks ----
+// ---- ShardGuard and KeyLocks ----
+
+namespace {
+// The flat shard indexes this thread holds, in acquisition order (a handful at most, except
+// while an EXEC or FLUSHALL holds many).
+thread_local std::vector<size_t> t_held;
+}  // namespace
+
+bool ShardGuard::HeldByThisThread(size_t flat) {
+  for (size_t f : t_held) {
+    if (f == flat) return true;
+  }
+  return false;
+}
+
+ShardGuard::ShardGuard(Keyspace& ks, size_t flat) : flat_(flat) {
+  if (HeldByThisThread(flat)) return;
+  std::mutex& mu = ks.FlatShard(flat).mu;
+  mu.lock();
+  mu_ = &mu;
+  t_held.push_back(flat);
+}
+
+void ShardGuard::Unlock() {
+  if (mu_ == nullptr) return;
+  for (size_t i = t_held.size(); i-- > 0;) {
+    if (t_held[i] == flat_) {
+      t_held.erase(t_held.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  mu_->unlock();
+  mu_ = nullptr;
+}
 
 KeyLocks::KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys) {
   if (keys.size() == 1) {
-    locks_.emplace_back(ks.db(db).ShardFor(keys[0]).mu);
+    guards_.emplace_back(ks, static_cast<size_t>(db) * kShards + ShardOf(keys[0]));
     return;
   }
   std::vector<size_t> flat;
@@ -600,9 +634,8 @@ KeyLocks::KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys)
 void KeyLocks::LockFlat(Keyspace& ks, std::vector<size_t> flat) {
   std::sort(flat.begin(), flat.end());
   flat.erase(std::unique(flat.begin(), flat.end()), flat.end());
-  for (size_t f : flat) {
-    locks_.emplace_back(ks.db(static_cast<int>(f / kShards)).shard(f % kShards).mu);
-  }
+  guards_.reserve(guards_.size() + flat.size());
+  for (size_t f : flat) guards_.emplace_back(ks, f);
 }
 
 }  // namespace keel

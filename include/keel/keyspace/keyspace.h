@@ -156,6 +156,37 @@ class Db {
   std::unique_ptr<Shard[]> shards_;
 };
 
+class Keyspace;
+
+// ShardGuard locks one shard (by flat index db * kShards + shard) unless this thread already
+// holds it. That makes shard locking re-entrant per thread, which EXEC needs: it locks every
+// shard its queued commands touch, then runs them, and their own locking becomes a no-op.
+class ShardGuard {
+ public:
+  ShardGuard() = default;
+  ShardGuard(Keyspace& ks, size_t flat);
+  ~ShardGuard() { Unlock(); }
+  ShardGuard(ShardGuard&& o) noexcept : mu_(o.mu_), flat_(o.flat_) { o.mu_ = nullptr; }
+  ShardGuard& operator=(ShardGuard&& o) noexcept {
+    if (this != &o) {
+      Unlock();
+      mu_ = o.mu_;
+      flat_ = o.flat_;
+      o.mu_ = nullptr;
+    }
+    return *this;
+  }
+  ShardGuard(const ShardGuard&) = delete;
+  ShardGuard& operator=(const ShardGuard&) = delete;
+  // True if this thread holds the shard (through any guard).
+  static bool HeldByThisThread(size_t flat);
+
+ private:
+  void Unlock();
+  std::mutex* mu_ = nullptr;  // set only when this guard took the lock
+  size_t flat_ = 0;
+};
+
 // Keyspace: `databases` databases of kShards shards each, plus expiry and lazy freeing.
 //
 // Locking order (see docs/architecture.md): shard locks are taken in ascending (db, shard)
@@ -193,7 +224,12 @@ class Keyspace {
   void Dispose(Entry* e, bool lazy);
 
   // Locks every shard of `db` (ascending), for FLUSHDB and friends. REQUIRES: no shard lock held.
-  std::vector<std::unique_lock<std::mutex>> LockAll(int db);
+  std::vector<ShardGuard> LockAll(int db);
+  // Locks one shard (re-entrant per thread, see ShardGuard).
+  ShardGuard LockShard(int db, size_t shard) {
+    return ShardGuard(*this, static_cast<size_t>(db) * kShards + shard);
+  }
+  Shard& FlatShard(size_t flat) { return dbs_[flat / kShards]->shard(flat % kShards); }
   // Empties a database. REQUIRES: LockAll(db) held. The entries are freed after the locks are
   // released by the caller through FreeDetached (sync) or the lazy freer (async).
   std::vector<Entry*> DetachAll(int db);
@@ -234,12 +270,12 @@ class KeyLocks {
  public:
   KeyLocks() = default;
   KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys);
-  // Locks one (db, shard) set given as flat indexes db * kShards + shard.
+  // Locks a set of shards given as flat indexes db * kShards + shard.
   void LockFlat(Keyspace& ks, std::vector<size_t> flat);
-  void Release() { locks_.clear(); }
+  void Release() { guards_.clear(); }
 
  private:
-  std::vector<std::unique_lock<std::mutex>> locks_;
+  std::vector<ShardGuard> guards_;
 };
 
 }  // namespace keel
