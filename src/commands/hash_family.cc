@@ -1,9 +1,532 @@
-// Hash commands.
+// Hash commands: HSET, HSETNX, HGET, HMGET, HMSET, HDEL, HLEN, HSTRLEN, HEXISTS, HKEYS, HVALS,
+// HGETALL, HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN.
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/common/glob.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/keyspace/hash_object.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
-void RegisterHashFamily(CommandRegistry* r) {}
+namespace {
+
+constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
+constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
+constexpr std::string_view kCountRange =
+    "ERR value is out of range, value must between -9223372036854775807 and "
+    "9223372036854775807";
+
+std::mt19937_64& Rng() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng;
+}
+
+Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
+  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
+  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
+
+bool WrongType(CommandContext& ctx, const Entry* e) {
+  if (e != nullptr && e->type != ObjType::kHash) {
+    ctx.reply.Error(errors::kWrongType);
+    return true;
+  }
+  return false;
+}
+
+struct Limits {
+  size_t entries;
+  size_t value;
+};
+
+Limits ListpackLimits(CommandContext& ctx) {
+  int64_t n = ctx.server.config->hash_max_listpack_entries();
+  int64_t v = ctx.server.config->hash_max_listpack_value();
+  return {n < 0 ? 0 : static_cast<size_t>(n), v < 0 ? 0 : static_cast<size_t>(v)};
+}
+
+// A hash being written: the key's entry (nullptr while it does not exist yet) and its value.
+// Commit() writes the value back into the entry or inserts a new key.
+struct WriteTarget {
+  Entry* e = nullptr;
+  HashValue v;
+  bool created = false;
+
+  void Commit(CommandContext& ctx, std::string_view key) {
+    if (e != nullptr) {
+      StoreHash(e, v);
+    } else {
+      ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kHash, v.enc, v.obj, -1));
+    }
+  }
+  // Discards a hash created by this command (nothing was stored in it).
+  void Abandon() {
+    if (e == nullptr && v.obj != nullptr) delete v.obj;
+  }
+};
+
+// Redis's hashTypeLookupWriteOrCreate: returns false after replying WRONGTYPE.
+bool LookupWriteOrCreate(CommandContext& ctx, std::string_view key, WriteTarget* t) {
+  t->e = ctx.keyspace().Lookup(ctx.db(), key);
+  if (WrongType(ctx, t->e)) return false;
+  t->v = t->e ? HashValue::Of(t->e) : HashValue::Create();
+  return true;
+}
+
+void ArityError(CommandContext& ctx, std::string_view name) {
+  ctx.reply.Error("ERR wrong number of arguments for '" + std::string(name) + "' command");
+}
+
+// HSET key field value [field value ...] / HMSET
+void HsetGeneric(CommandContext& ctx, bool hmset) {
+  if (ctx.args.size() % 2 == 1) {
+    ArityError(ctx, hmset ? "hmset" : "hset");
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  WriteTarget t;
+  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  Limits lim = ListpackLimits(ctx);
+  if (t.v.enc == Encoding::kListpack) {
+    for (size_t i = 2; i < ctx.args.size(); ++i) {
+      if (ctx.args[i].size() > lim.value) {
+        t.v.ConvertToHashtable();
+        break;
+      }
+    }
+  }
+  int64_t created = 0;
+  for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
+    created += t.v.Set(ctx.args[i], ctx.args[i + 1], lim.entries, lim.value);
+  }
+  t.Commit(ctx, key);
+  if (hmset) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Integer(created);
+  }
+}
+
+void CmdHset(CommandContext& ctx) { HsetGeneric(ctx, false); }
+void CmdHmset(CommandContext& ctx) { HsetGeneric(ctx, true); }
+
+// HSETNX key field value
+void CmdHsetnx(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  WriteTarget t;
+  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  Limits lim = ListpackLimits(ctx);
+  if (t.v.Get(ctx.args[2])) {
+    ctx.reply.Integer(0);  // the key exists (a new hash has no fields): nothing to store
+    return;
+  }
+  t.v.Set(ctx.args[2], ctx.args[3], lim.entries, lim.value);
+  t.Commit(ctx, key);
+  ctx.reply.Integer(1);
+}
+
+// HGET key field
+void CmdHget(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  std::optional<std::string_view> v;
+  if (e != nullptr) v = HashValue::Of(e).Get(ctx.args[2]);
+  if (v) {
+    ctx.reply.Bulk(*v);
+  } else {
+    ctx.reply.NullBulk();
+  }
+}
+
+// HMGET key field [field ...]
+void CmdHmget(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  ctx.reply.ArrayHeader(ctx.args.size() - 2);
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    std::optional<std::string_view> v;
+    if (e != nullptr) v = HashValue::Of(e).Get(ctx.args[i]);
+    if (v) {
+      ctx.reply.Bulk(*v);
+    } else {
+      ctx.reply.NullBulk();
+    }
+  }
+}
+
+// HDEL key field [field ...]
+void CmdHdel(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  HashValue v = HashValue::Of(e);
+  int64_t removed = 0;
+  for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
+  StoreHash(e, v);
+  if (v.Size() == 0) ctx.keyspace().Delete(ctx.db(), key);
+  ctx.reply.Integer(removed);
+}
+
+// HLEN key
+void CmdHlen(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  ctx.reply.Integer(e ? static_cast<int64_t>(HashValue::Of(e).Size()) : 0);
+}
+
+// HSTRLEN key field
+void CmdHstrlen(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  std::optional<std::string_view> v;
+  if (e != nullptr) v = HashValue::Of(e).Get(ctx.args[2]);
+  ctx.reply.Integer(v ? static_cast<int64_t>(v->size()) : 0);
+}
+
+// HEXISTS key field
+void CmdHexists(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  ctx.reply.Integer(e != nullptr && HashValue::Of(e).Get(ctx.args[2]) ? 1 : 0);
+}
+
+// HKEYS / HVALS / HGETALL
+void GetAllGeneric(CommandContext& ctx, bool fields, bool values) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  HashValue v = HashValue::Of(e);
+  size_t n = v.Size();
+  if (fields && values) {
+    ctx.reply.MapHeader(n);
+  } else {
+    ctx.reply.ArrayHeader(n);
+  }
+  v.ForEach([&](std::string_view f, std::string_view val) {
+    if (fields) ctx.reply.Bulk(f);
+    if (values) ctx.reply.Bulk(val);
+  });
+}
+
+void CmdHkeys(CommandContext& ctx) { GetAllGeneric(ctx, true, false); }
+void CmdHvals(CommandContext& ctx) { GetAllGeneric(ctx, false, true); }
+void CmdHgetall(CommandContext& ctx) { GetAllGeneric(ctx, true, true); }
+
+// HINCRBY key field increment
+void CmdHincrby(CommandContext& ctx) {
+  std::optional<int64_t> incr = ParseInt64(ctx.args[3]);
+  if (!incr) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  WriteTarget t;
+  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  int64_t value = 0;
+  if (auto old = t.v.Get(ctx.args[2])) {
+    std::optional<int64_t> parsed = ParseInt64(*old);
+    if (!parsed) {
+      t.Abandon();
+      ctx.reply.Error(kHashNotInteger);
+      return;
+    }
+    value = *parsed;
+  }
+  if ((*incr < 0 && value < 0 && *incr < INT64_MIN - value) ||
+      (*incr > 0 && value > 0 && *incr > INT64_MAX - value)) {
+    t.Abandon();
+    ctx.reply.Error(errors::kOverflow);
+    return;
+  }
+  value += *incr;
+  std::string text;
+  AppendInt(&text, value);
+  Limits lim = ListpackLimits(ctx);
+  t.v.Set(ctx.args[2], text, lim.entries, lim.value);
+  t.Commit(ctx, key);
+  ctx.reply.Integer(value);
+}
+
+// Formats a long double like Redis's ld2string(LD_STR_HUMAN): "%.17Lf", then trailing zeros
+// (and a bare '.') removed; "-0" becomes "0".
+std::string FormatHumanLongDouble(long double v) {
+  std::string out(6000, '\0');
+  int n = std::snprintf(out.data(), out.size(), "%.17Lf", v);
+  if (n < 0) n = 0;
+  out.resize(std::min(static_cast<size_t>(n), out.size() - 1));
+  if (out.find('.') != std::string::npos) {
+    while (!out.empty() && out.back() == '0') out.pop_back();
+    if (!out.empty() && out.back() == '.') out.pop_back();
+  }
+  if (out == "-0") out = "0";
+  return out;
+}
+
+// HINCRBYFLOAT key field increment
+void CmdHincrbyfloat(CommandContext& ctx) {
+  std::optional<long double> incr = ParseLongDouble(ctx.args[3]);
+  if (!incr) {
+    ctx.reply.Error(errors::kNotFloat);
+    return;
+  }
+  if (std::isnan(*incr) || std::isinf(*incr)) {
+    ctx.reply.Error("ERR value is NaN or Infinity");
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  WriteTarget t;
+  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  long double value = 0;
+  if (auto old = t.v.Get(ctx.args[2])) {
+    std::optional<long double> parsed = ParseLongDouble(*old);
+    if (!parsed) {
+      t.Abandon();
+      ctx.reply.Error(kHashNotFloat);
+      return;
+    }
+    value = *parsed;
+  }
+  value += *incr;
+  if (std::isnan(value) || std::isinf(value)) {
+    t.Abandon();
+    ctx.reply.Error("ERR increment would produce NaN or Infinity");
+    return;
+  }
+  std::string text = FormatHumanLongDouble(value);
+  Limits lim = ListpackLimits(ctx);
+  t.v.Set(ctx.args[2], text, lim.entries, lim.value);
+  t.Commit(ctx, key);
+  ctx.reply.Bulk(text);
+}
+
+// HRANDFIELD key [count [WITHVALUES]]
+void CmdHrandfield(CommandContext& ctx) {
+  if (ctx.args.size() == 2) {
+    Entry* e = ReadLookup(ctx, ctx.args[1]);
+    if (WrongType(ctx, e)) return;
+    if (e == nullptr) {
+      ctx.reply.NullBulk();
+      return;
+    }
+    ctx.reply.Bulk(HashValue::Of(e).RandomPair(Rng()).first);
+    return;
+  }
+  std::optional<int64_t> count = ParseInt64(ctx.args[2]);
+  if (!count) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (*count == INT64_MIN) {
+    ctx.reply.Error(kCountRange);
+    return;
+  }
+  bool withvalues = false;
+  if (ctx.args.size() > 4 ||
+      (ctx.args.size() == 4 && !EqualsIgnoreCase(ctx.args[3], "withvalues"))) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  if (ctx.args.size() == 4) {
+    withvalues = true;
+    if (*count < -(INT64_MAX / 2) || *count > INT64_MAX / 2) {
+      ctx.reply.Error("ERR value is out of range");
+      return;
+    }
+  }
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr || *count == 0) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  HashValue v = HashValue::Of(e);
+  size_t size = v.Size();
+  size_t per = withvalues ? 2 : 1;
+  auto emit = [&](std::string_view f, std::string_view val) {
+    ctx.reply.Bulk(f);
+    if (withvalues) ctx.reply.Bulk(val);
+  };
+  if (*count < 0 || *count == 1) {
+    // With repetitions (Redis serves a count of 1 the same way).
+    size_t n = static_cast<size_t>(*count < 0 ? -*count : *count);
+    ctx.reply.ArrayHeader(n * per);
+    for (size_t i = 0; i < n; ++i) {
+      auto [f, val] = v.RandomPair(Rng());
+      emit(f, val);
+    }
+    return;
+  }
+  size_t n = static_cast<size_t>(*count);
+  if (n >= size) {
+    ctx.reply.ArrayHeader(size * per);
+    v.ForEach(emit);
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> picked;
+  if (n * 3 > size) {
+    v.ForEach([&](std::string_view f, std::string_view val) {
+      picked.emplace_back(std::string(f), std::string(val));
+    });
+    for (size_t i = 0; i < n; ++i) {
+      size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(Rng());
+      std::swap(picked[i], picked[j]);
+    }
+    picked.resize(n);
+  } else {
+    std::unordered_set<std::string> seen;
+    while (picked.size() < n) {
+      auto p = v.RandomPair(Rng());
+      if (seen.insert(p.first).second) picked.push_back(std::move(p));
+    }
+  }
+  ctx.reply.ArrayHeader(n * per);
+  for (const auto& [f, val] : picked) emit(f, val);
+}
+
+// Parses a SCAN cursor as Redis does (see set_family.cc).
+bool ParseCursor(std::string_view s, uint64_t* out) {
+  if (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    neg = s[i] == '-';
+    ++i;
+  }
+  if (i == s.size()) {
+    *out = 0;
+    return s.empty();
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = neg ? (~v + 1) : v;
+  return true;
+}
+
+// HSCAN key cursor [MATCH pattern] [COUNT count]
+//
+// A listpack is returned whole with cursor 0 (like Redis). A hashtable is walked bucket by
+// bucket, the cursor being the next bucket index of the unordered_map; as for SSCAN, fields can
+// be missed or repeated if the map was resized (grown by HSET, shrunk by HDEL) between calls.
+// COUNT counts fields and values, as in Redis.
+void CmdHscan(CommandContext& ctx) {
+  uint64_t cursor;
+  if (!ParseCursor(ctx.args[2], &cursor)) {
+    ctx.reply.Error(kInvalidCursor);
+    return;
+  }
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (e == nullptr) {
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("0");
+    ctx.reply.EmptyArray();
+    return;
+  }
+  if (WrongType(ctx, e)) return;
+  std::string_view pattern;
+  bool use_pattern = false;
+  int64_t count = 10;
+  for (size_t i = 3; i < ctx.args.size(); i += 2) {
+    bool has_value = i + 1 < ctx.args.size();
+    if (EqualsIgnoreCase(ctx.args[i], "count") && has_value) {
+      std::optional<int64_t> c = ParseInt64(ctx.args[i + 1]);
+      if (!c) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (*c < 1) {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+      count = *c;
+    } else if (EqualsIgnoreCase(ctx.args[i], "match") && has_value) {
+      pattern = ctx.args[i + 1];
+      use_pattern = pattern != "*";
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  HashValue v = HashValue::Of(e);
+  std::vector<std::string> out;
+  auto take = [&](std::string_view f, std::string_view val) {
+    if (use_pattern && !GlobMatch(pattern, f)) return;
+    out.emplace_back(f);
+    out.emplace_back(val);
+  };
+  uint64_t next = 0;
+  if (v.enc == Encoding::kListpack) {
+    v.ForEach(take);
+  } else {
+    const HashtableHash::Map& map = v.table()->map;
+    size_t buckets = map.bucket_count();
+    uint64_t b = cursor;
+    uint64_t visits = 0, seen = 0;
+    uint64_t max_visits = static_cast<uint64_t>(count) * 10;
+    while (b < buckets && seen < static_cast<uint64_t>(count) && visits < max_visits) {
+      for (auto it = map.begin(b); it != map.end(b); ++it) {
+        take(it->first, it->second);
+        seen += 2;
+      }
+      ++b;
+      ++visits;
+    }
+    next = b < buckets ? b : 0;
+  }
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(next));
+  ctx.reply.ArrayHeader(out.size());
+  for (const std::string& s : out) ctx.reply.Bulk(s);
+}
+
+}  // namespace
+
+void RegisterHashFamily(CommandRegistry* r) {
+  r->Register("hset", CmdHset);
+  r->Register("hmset", CmdHmset);
+  r->Register("hsetnx", CmdHsetnx);
+  r->Register("hget", CmdHget);
+  r->Register("hmget", CmdHmget);
+  r->Register("hdel", CmdHdel);
+  r->Register("hlen", CmdHlen);
+  r->Register("hstrlen", CmdHstrlen);
+  r->Register("hexists", CmdHexists);
+  r->Register("hkeys", CmdHkeys);
+  r->Register("hvals", CmdHvals);
+  r->Register("hgetall", CmdHgetall);
+  r->Register("hincrby", CmdHincrby);
+  r->Register("hincrbyfloat", CmdHincrbyfloat);
+  r->Register("hrandfield", CmdHrandfield);
+  r->Register("hscan", CmdHscan);
+}
 
 }  // namespace keel

@@ -1,9 +1,578 @@
-// Set commands.
+// Set commands: SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SMOVE,
+// SINTER, SINTERCARD, SINTERSTORE, SUNION, SUNIONSTORE, SDIFF, SDIFFSTORE, SSCAN.
+//
+// The dispatcher has locked the shards of every key of the command, so multi-key commands
+// (SMOVE, S*STORE) are atomic. Entry pointers from Lookup stay valid until that entry is freed
+// (chained table: inserting or deleting other keys does not move entries).
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/common/glob.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/keyspace/set_object.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
-void RegisterSetFamily(CommandRegistry* r) {}
+namespace {
+
+constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
+constexpr std::string_view kCountRange =
+    "ERR value is out of range, value must between -9223372036854775807 and "
+    "9223372036854775807";
+
+std::mt19937_64& Rng() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng;
+}
+
+// A read lookup (counts a keyspace hit or miss, like Redis's lookupKeyRead).
+Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
+  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
+  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
+
+// A write lookup (no statistics, like lookupKeyWrite).
+Entry* WriteLookup(CommandContext& ctx, std::string_view key) {
+  return ctx.keyspace().Lookup(ctx.db(), key);
+}
+
+// Replies WRONGTYPE and returns true when `e` exists and is not a set.
+bool WrongType(CommandContext& ctx, const Entry* e) {
+  if (e != nullptr && e->type != ObjType::kSet) {
+    ctx.reply.Error(errors::kWrongType);
+    return true;
+  }
+  return false;
+}
+
+size_t MaxIntset(CommandContext& ctx) {
+  int64_t v = ctx.server.config->set_max_intset_entries();
+  return v < 0 ? 0 : static_cast<size_t>(v);
+}
+
+void ReplyMembers(CommandContext& ctx, const SetValue& v) {
+  ctx.reply.SetHeader(v.Size());
+  v.ForEach([&](std::string_view m) { ctx.reply.Bulk(m); });
+}
+
+// Stores `v` (owned) under `key`, replacing whatever is there and dropping its TTL, or deletes
+// the key when v is empty. Replies with the size.
+void StoreResult(CommandContext& ctx, std::string_view key, SetValue v) {
+  size_t n = v.Size();
+  if (n == 0) {
+    v.Destroy();
+    ctx.keyspace().Delete(ctx.db(), key);
+  } else {
+    ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+  }
+  ctx.reply.Integer(static_cast<int64_t>(n));
+}
+
+// SADD key member [member ...]
+void CmdSadd(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  Entry* e = WriteLookup(ctx, key);
+  if (WrongType(ctx, e)) return;
+  size_t max = MaxIntset(ctx);
+  SetValue v = e ? SetValue::Of(e) : SetValue::CreateFor(ctx.args[2]);
+  int64_t added = 0;
+  for (size_t i = 2; i < ctx.args.size(); ++i) added += v.Add(ctx.args[i], max);
+  if (e) {
+    StoreSet(e, v);
+  } else {
+    ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+  }
+  ctx.reply.Integer(added);
+}
+
+// SREM key member [member ...]
+void CmdSrem(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  Entry* e = WriteLookup(ctx, key);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  SetValue v = SetValue::Of(e);
+  int64_t removed = 0;
+  for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
+  StoreSet(e, v);
+  if (v.Size() == 0) ctx.keyspace().Delete(ctx.db(), key);
+  ctx.reply.Integer(removed);
+}
+
+// SMEMBERS key
+void CmdSmembers(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  ReplyMembers(ctx, SetValue::Of(e));
+}
+
+// SISMEMBER key member
+void CmdSismember(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  ctx.reply.Integer(e != nullptr && SetValue::Of(e).Contains(ctx.args[2]) ? 1 : 0);
+}
+
+// SMISMEMBER key member [member ...]
+void CmdSmismember(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  ctx.reply.ArrayHeader(ctx.args.size() - 2);
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    ctx.reply.Integer(e != nullptr && SetValue::Of(e).Contains(ctx.args[i]) ? 1 : 0);
+  }
+}
+
+// SCARD key
+void CmdScard(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  ctx.reply.Integer(e ? static_cast<int64_t>(SetValue::Of(e).Size()) : 0);
+}
+
+// `count` distinct random members of v. REQUIRES: count < v.Size().
+std::vector<std::string> DistinctRandom(const SetValue& v, size_t count) {
+  std::vector<std::string> out;
+  size_t size = v.Size();
+  if (count * 3 > size) {
+    // Many of them: a partial shuffle of all members.
+    out = v.Members();
+    for (size_t i = 0; i < count; ++i) {
+      size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(Rng());
+      std::swap(out[i], out[j]);
+    }
+    out.resize(count);
+    return out;
+  }
+  std::unordered_set<std::string> seen;
+  while (out.size() < count) {
+    std::string m = v.RandomMember(Rng());
+    if (seen.insert(m).second) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// SPOP key [count]
+void CmdSpop(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  if (ctx.args.size() == 2) {
+    Entry* e = WriteLookup(ctx, key);
+    if (WrongType(ctx, e)) return;
+    if (e == nullptr) {
+      ctx.reply.NullBulk();
+      return;
+    }
+    SetValue v = SetValue::Of(e);
+    std::string m = v.RandomMember(Rng());
+    v.Remove(m);
+    StoreSet(e, v);
+    if (v.Size() == 0) ctx.keyspace().Delete(ctx.db(), key);
+    ctx.reply.Bulk(m);
+    return;
+  }
+  std::optional<int64_t> count = ParseInt64(ctx.args[2]);
+  if (!count || *count < 0) {
+    ctx.reply.Error(kMustBePositive);
+    return;
+  }
+  Entry* e = WriteLookup(ctx, key);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr || *count == 0) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  SetValue v = SetValue::Of(e);
+  size_t n = static_cast<size_t>(*count);
+  if (n >= v.Size()) {
+    ReplyMembers(ctx, v);
+    ctx.keyspace().Delete(ctx.db(), key);
+    return;
+  }
+  std::vector<std::string> picked = DistinctRandom(v, n);
+  ctx.reply.SetHeader(picked.size());
+  for (const std::string& m : picked) {
+    v.Remove(m);
+    ctx.reply.Bulk(m);
+  }
+  StoreSet(e, v);
+}
+
+// SRANDMEMBER key [count]
+void CmdSrandmember(CommandContext& ctx) {
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  if (ctx.args.size() == 2) {
+    Entry* e = ReadLookup(ctx, ctx.args[1]);
+    if (WrongType(ctx, e)) return;
+    if (e == nullptr) {
+      ctx.reply.NullBulk();
+      return;
+    }
+    ctx.reply.Bulk(SetValue::Of(e).RandomMember(Rng()));
+    return;
+  }
+  std::optional<int64_t> count = ParseInt64(ctx.args[2]);
+  if (!count) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (*count == INT64_MIN) {
+    ctx.reply.Error(kCountRange);
+    return;
+  }
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr || *count == 0) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  SetValue v = SetValue::Of(e);
+  if (*count < 0) {
+    // With repetitions.
+    size_t n = static_cast<size_t>(-*count);
+    ctx.reply.ArrayHeader(n);
+    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(v.RandomMember(Rng()));
+    return;
+  }
+  size_t n = static_cast<size_t>(*count);
+  if (n >= v.Size()) {
+    ReplyMembers(ctx, v);
+    return;
+  }
+  std::vector<std::string> picked = DistinctRandom(v, n);
+  ctx.reply.SetHeader(picked.size());
+  for (const std::string& m : picked) ctx.reply.Bulk(m);
+}
+
+// SMOVE source destination member
+void CmdSmove(CommandContext& ctx) {
+  std::string_view src_key = ctx.args[1], dst_key = ctx.args[2], member = ctx.args[3];
+  Entry* src = WriteLookup(ctx, src_key);
+  Entry* dst = WriteLookup(ctx, dst_key);
+  if (src == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (WrongType(ctx, src) || WrongType(ctx, dst)) return;
+  if (src == dst) {
+    ctx.reply.Integer(SetValue::Of(src).Contains(member) ? 1 : 0);
+    return;
+  }
+  SetValue sv = SetValue::Of(src);
+  if (!sv.Remove(member)) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  StoreSet(src, sv);
+  if (sv.Size() == 0) ctx.keyspace().Delete(ctx.db(), src_key);
+  size_t max = MaxIntset(ctx);
+  if (dst == nullptr) {
+    SetValue dv = SetValue::CreateFor(member);
+    dv.Add(member, max);
+    ctx.keyspace().Put(ctx.db(), NewObjectEntry(dst_key, ObjType::kSet, dv.enc, dv.obj, -1));
+  } else {
+    SetValue dv = SetValue::Of(dst);
+    dv.Add(member, max);
+    StoreSet(dst, dv);
+  }
+  ctx.reply.Integer(1);
+}
+
+// Looks up the source sets of an algebra command; nullptr for missing keys. Every key is
+// type-checked (a missing key does not stop the checks, as in Redis 7.0). Returns false after
+// replying WRONGTYPE.
+bool LookupSets(CommandContext& ctx, std::span<const std::string_view> keys, bool store,
+                std::vector<const Entry*>* sets) {
+  sets->clear();
+  for (std::string_view k : keys) {
+    Entry* e = store ? WriteLookup(ctx, k) : ReadLookup(ctx, k);
+    if (WrongType(ctx, e)) return false;
+    sets->push_back(e);
+  }
+  return true;
+}
+
+// The intersection of `sets` (none missing). Calls fn for each member, in the iteration order
+// of the smallest set, until fn returns false.
+void Intersect(std::vector<const Entry*> sets, const std::function<bool(std::string_view)>& fn) {
+  std::sort(sets.begin(), sets.end(), [](const Entry* a, const Entry* b) {
+    return SetValue::Of(a).Size() < SetValue::Of(b).Size();
+  });
+  bool go = true;
+  SetValue first = SetValue::Of(sets[0]);
+  first.ForEach([&](std::string_view m) {
+    if (!go) return;
+    for (size_t i = 1; i < sets.size(); ++i) {
+      if (sets[i] == sets[0]) continue;
+      if (!SetValue::Of(sets[i]).Contains(m)) return;
+    }
+    go = fn(m);
+  });
+}
+
+// SINTER key [key ...] / SINTERSTORE destination key [key ...]
+void InterGeneric(CommandContext& ctx, bool store) {
+  size_t first = store ? 2 : 1;
+  std::vector<const Entry*> sets;
+  if (!LookupSets(ctx, ctx.args.subspan(first), store, &sets)) return;
+  bool empty = std::find(sets.begin(), sets.end(), nullptr) != sets.end();
+  if (!store) {
+    if (empty) {
+      ctx.reply.EmptyArray();
+      return;
+    }
+    size_t token = ctx.reply.BeginDeferredArray();
+    size_t n = 0;
+    Intersect(sets, [&](std::string_view m) {
+      ctx.reply.Bulk(m);
+      ++n;
+      return true;
+    });
+    ctx.reply.EndDeferredArray(token, n);
+    return;
+  }
+  SetValue result = SetValue::CreateIntset();
+  if (!empty) {
+    size_t max = MaxIntset(ctx);
+    Intersect(sets, [&](std::string_view m) {
+      result.Add(m, max);
+      return true;
+    });
+  }
+  StoreResult(ctx, ctx.args[1], result);
+}
+
+void CmdSinter(CommandContext& ctx) { InterGeneric(ctx, false); }
+void CmdSinterstore(CommandContext& ctx) { InterGeneric(ctx, true); }
+
+// SINTERCARD numkeys key [key ...] [LIMIT limit]
+void CmdSintercard(CommandContext& ctx) {
+  std::optional<int64_t> numkeys = ParseInt64(ctx.args[1]);
+  if (!numkeys || *numkeys < 1) {
+    ctx.reply.Error("ERR numkeys should be greater than 0");
+    return;
+  }
+  if (static_cast<uint64_t>(*numkeys) > ctx.args.size() - 2) {
+    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    return;
+  }
+  size_t nk = static_cast<size_t>(*numkeys);
+  int64_t limit = 0;
+  for (size_t i = 2 + nk; i < ctx.args.size(); i += 2) {
+    if (EqualsIgnoreCase(ctx.args[i], "limit") && i + 1 < ctx.args.size()) {
+      std::optional<int64_t> l = ParseInt64(ctx.args[i + 1]);
+      if (!l || *l < 0) {
+        ctx.reply.Error("ERR LIMIT can't be negative");
+        return;
+      }
+      limit = *l;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  std::vector<const Entry*> sets;
+  if (!LookupSets(ctx, ctx.args.subspan(2, nk), false, &sets)) return;
+  if (std::find(sets.begin(), sets.end(), nullptr) != sets.end()) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  int64_t n = 0;
+  Intersect(sets, [&](std::string_view) {
+    ++n;
+    return limit == 0 || n < limit;
+  });
+  ctx.reply.Integer(n);
+}
+
+// SUNION / SDIFF and their STORE forms. The result is built as Redis builds it (starting from an
+// intset), so its encoding and, for intsets, its order match.
+void UnionDiffGeneric(CommandContext& ctx, bool store, bool diff) {
+  size_t first = store ? 2 : 1;
+  std::vector<const Entry*> sets;
+  if (!LookupSets(ctx, ctx.args.subspan(first), store, &sets)) return;
+  SetValue result = SetValue::CreateIntset();
+  size_t max = MaxIntset(ctx);
+  if (!diff) {
+    for (const Entry* e : sets) {
+      if (e == nullptr) continue;
+      SetValue::Of(e).ForEach([&](std::string_view m) { result.Add(m, max); });
+    }
+  } else if (sets[0] != nullptr) {
+    bool same = false;
+    for (size_t i = 1; i < sets.size(); ++i) same |= sets[i] == sets[0];
+    if (!same) {
+      SetValue::Of(sets[0]).ForEach([&](std::string_view m) {
+        for (size_t i = 1; i < sets.size(); ++i) {
+          if (sets[i] != nullptr && SetValue::Of(sets[i]).Contains(m)) return;
+        }
+        result.Add(m, max);
+      });
+    }
+  }
+  if (store) {
+    StoreResult(ctx, ctx.args[1], result);
+    return;
+  }
+  ReplyMembers(ctx, result);
+  result.Destroy();
+}
+
+void CmdSunion(CommandContext& ctx) { UnionDiffGeneric(ctx, false, false); }
+void CmdSunionstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, false); }
+void CmdSdiff(CommandContext& ctx) { UnionDiffGeneric(ctx, false, true); }
+void CmdSdiffstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, true); }
+
+// Parses a SCAN cursor as Redis does (strtoul: optional sign, no leading space, the whole
+// string, no overflow; the empty string is 0).
+bool ParseCursor(std::string_view s, uint64_t* out) {
+  if (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    neg = s[i] == '-';
+    ++i;
+  }
+  if (i == s.size()) {
+    *out = 0;
+    return s.empty();
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = neg ? (~v + 1) : v;
+  return true;
+}
+
+// SSCAN key cursor [MATCH pattern] [COUNT count]
+//
+// An intset is returned whole with cursor 0 (like Redis). A hashtable is walked bucket by
+// bucket: the cursor is the next bucket index of the unordered_set. Weakness: std::unordered_set
+// rehashes to prime bucket counts and reorders buckets when it grows or shrinks (SADD, or SREM
+// via MaybeShrink), so members present for the whole scan can be missed or repeated if the set
+// was resized between two SSCAN calls; without a resize every member is returned exactly once.
+void CmdSscan(CommandContext& ctx) {
+  uint64_t cursor;
+  if (!ParseCursor(ctx.args[2], &cursor)) {
+    ctx.reply.Error(kInvalidCursor);
+    return;
+  }
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (e == nullptr) {
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("0");
+    ctx.reply.EmptyArray();
+    return;
+  }
+  if (WrongType(ctx, e)) return;
+  std::string_view pattern;
+  bool use_pattern = false;
+  int64_t count = 10;
+  for (size_t i = 3; i < ctx.args.size(); i += 2) {
+    bool has_value = i + 1 < ctx.args.size();
+    if (EqualsIgnoreCase(ctx.args[i], "count") && has_value) {
+      std::optional<int64_t> c = ParseInt64(ctx.args[i + 1]);
+      if (!c) {
+        ctx.reply.Error(errors::kNotInteger);
+        return;
+      }
+      if (*c < 1) {
+        ctx.reply.Error(errors::kSyntax);
+        return;
+      }
+      count = *c;
+    } else if (EqualsIgnoreCase(ctx.args[i], "match") && has_value) {
+      pattern = ctx.args[i + 1];
+      use_pattern = pattern != "*";
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  SetValue v = SetValue::Of(e);
+  std::vector<std::string> out;
+  auto take = [&](std::string_view m) {
+    if (!use_pattern || GlobMatch(pattern, m)) out.emplace_back(m);
+  };
+  uint64_t next = 0;
+  if (v.enc == Encoding::kIntset) {
+    v.ForEach(take);
+  } else {
+    const HashSetObject::Set& set = v.hashset()->set;
+    size_t buckets = set.bucket_count();
+    uint64_t b = cursor;
+    uint64_t visits = 0, seen = 0;
+    uint64_t max_visits = static_cast<uint64_t>(count) * 10;
+    while (b < buckets && seen < static_cast<uint64_t>(count) && visits < max_visits) {
+      for (auto it = set.begin(b); it != set.end(b); ++it) {
+        take(*it);
+        ++seen;
+      }
+      ++b;
+      ++visits;
+    }
+    next = b < buckets ? b : 0;
+  }
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(next));
+  ctx.reply.ArrayHeader(out.size());
+  for (const std::string& m : out) ctx.reply.Bulk(m);
+}
+
+}  // namespace
+
+void RegisterSetFamily(CommandRegistry* r) {
+  r->Register("sadd", CmdSadd);
+  r->Register("srem", CmdSrem);
+  r->Register("smembers", CmdSmembers);
+  r->Register("sismember", CmdSismember);
+  r->Register("smismember", CmdSmismember);
+  r->Register("scard", CmdScard);
+  r->Register("spop", CmdSpop);
+  r->Register("srandmember", CmdSrandmember);
+  r->Register("smove", CmdSmove);
+  r->Register("sinter", CmdSinter);
+  r->Register("sintercard", CmdSintercard);
+  r->Register("sinterstore", CmdSinterstore);
+  r->Register("sunion", CmdSunion);
+  r->Register("sunionstore", CmdSunionstore);
+  r->Register("sdiff", CmdSdiff);
+  r->Register("sdiffstore", CmdSdiffstore);
+  r->Register("sscan", CmdSscan);
+}
 
 }  // namespace keel
