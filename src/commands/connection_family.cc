@@ -467,8 +467,8 @@ void CmdClientUnblock(CommandContext& ctx) {
   }
   bool error = ctx.args.size() == 4 && EqualsIgnoreCase(ctx.args[3], "error");
   auto id = ParseInt64(ctx.args[2]);
-  std::shared_ptr<Client> target = *id > 0 ? ctx.server.clients.Find(static_cast<uint64_t>(*id))
-                                            : nullptr;
+  std::shared_ptr<Client> target =
+      *id > 0 ? ctx.server.clients.Find(static_cast<uint64_t>(*id)) : nullptr;
   ctx.reply.Integer(target && UnblockClient(ctx.server, *target, error) ? 1 : 0);
 }
 

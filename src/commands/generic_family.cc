@@ -10,6 +10,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/scan_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
@@ -24,7 +25,6 @@ namespace {
 constexpr std::string_view kIntRange =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
 constexpr std::string_view kSameObject = "ERR source and destination objects are the same";
-constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
 constexpr std::string_view kExpireNxConflict =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 constexpr std::string_view kExpireGtLtConflict =
@@ -161,81 +161,27 @@ void CmdKeys(CommandContext& ctx) {
   ctx.reply.EndDeferredArray(token, n);
 }
 
-// Parses a SCAN cursor as Redis does (strtoul semantics: optional sign, no leading space, the
-// whole string, no overflow; an empty string is 0).
-bool ParseCursor(std::string_view s, uint64_t* out) {
-  if (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    neg = s[i] == '-';
-    ++i;
-  }
-  if (i == s.size()) {
-    // strtoul consumes nothing: only the empty string then leaves no trailing characters.
-    *out = 0;
-    return s.empty();
-  }
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = neg ? (~v + 1) : v;
-  return true;
-}
-
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 //
 // The cursor is (bucket cursor << kShardBits) | shard: shards are walked in order, each with its
 // own reverse-binary bucket cursor.
 void CmdScan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseCursor(ctx.args[1], &cursor)) {
+  if (!ParseScanCursor(ctx.args[1], &cursor)) {
     ctx.reply.Error(kInvalidCursor);
     return;
   }
-  std::string_view pattern;
-  bool has_pattern = false;
-  std::string_view type;
-  bool has_type = false;
-  int64_t count = 10;
-  for (size_t i = 2; i < ctx.args.size(); i += 2) {
-    std::string_view opt = ctx.args[i];
-    bool has_value = i + 1 < ctx.args.size();
-    if (EqualsIgnoreCase(opt, "count") && has_value) {
-      std::optional<int64_t> v = ParseInt64(ctx.args[i + 1]);
-      if (!v) {
-        ctx.reply.Error(errors::kNotInteger);
-        return;
-      }
-      if (*v < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-      count = *v;
-    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
-      pattern = ctx.args[i + 1];
-      has_pattern = pattern != "*";
-    } else if (EqualsIgnoreCase(opt, "type") && has_value) {
-      type = ctx.args[i + 1];
-      has_type = true;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions opts;
+  if (!ParseScanOptions(ctx, 2, true, &opts)) return;
 
   Db& db = ctx.keyspace().db(ctx.db());
   size_t shard = cursor & (kShards - 1);
   uint64_t bucket = cursor >> kShardBits;
   std::vector<std::string> keys;
-  // Like Redis, stop after `count` keys or 10 * count visited buckets, whichever comes first.
-  uint64_t max_visits = static_cast<uint64_t>(count) > UINT64_MAX / 10
+  // Like Redis, stop after COUNT keys or 10 * COUNT visited buckets, whichever comes first.
+  uint64_t max_visits = static_cast<uint64_t>(opts.count) > UINT64_MAX / 10
                             ? UINT64_MAX
-                            : static_cast<uint64_t>(count) * 10;
+                            : static_cast<uint64_t>(opts.count) * 10;
   uint64_t visits = 0;
   uint64_t seen = 0;
   bool done = false;
@@ -252,12 +198,12 @@ void CmdScan(CommandContext& ctx) {
             ++seen;
             if (IsExpired(e, now)) return;
             std::string_view key = e->key();
-            if (has_pattern && !GlobMatch(pattern, key)) return;
-            if (has_type && !EqualsIgnoreCase(TypeName(e->type), type)) return;
+            if (opts.use_pattern && !GlobMatch(opts.pattern, key)) return;
+            if (opts.has_type && !EqualsIgnoreCase(TypeName(e->type), opts.type)) return;
             keys.emplace_back(key);
           });
           ++visits;
-        } while (bucket != 0 && seen < static_cast<uint64_t>(count) && visits < max_visits);
+        } while (bucket != 0 && seen < static_cast<uint64_t>(opts.count) && visits < max_visits);
       }
     }
     if (bucket == 0) {
@@ -268,7 +214,7 @@ void CmdScan(CommandContext& ctx) {
       }
     }
     cursor = (bucket << kShardBits) | shard;
-    done = seen >= static_cast<uint64_t>(count) || visits >= max_visits;
+    done = seen >= static_cast<uint64_t>(opts.count) || visits >= max_visits;
   }
 
   ctx.reply.ArrayHeader(2);

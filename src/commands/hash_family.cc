@@ -15,6 +15,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -25,7 +26,6 @@ namespace keel {
 
 namespace {
 
-constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
 constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
 constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
 constexpr std::string_view kCountRange =
@@ -272,21 +272,6 @@ void CmdHincrby(CommandContext& ctx) {
   ctx.reply.Integer(value);
 }
 
-// Formats a long double like Redis's ld2string(LD_STR_HUMAN): "%.17Lf", then trailing zeros
-// (and a bare '.') removed; "-0" becomes "0".
-std::string FormatHumanLongDouble(long double v) {
-  std::string out(6000, '\0');
-  int n = std::snprintf(out.data(), out.size(), "%.17Lf", v);
-  if (n < 0) n = 0;
-  out.resize(std::min(static_cast<size_t>(n), out.size() - 1));
-  if (out.find('.') != std::string::npos) {
-    while (!out.empty() && out.back() == '0') out.pop_back();
-    if (!out.empty() && out.back() == '.') out.pop_back();
-  }
-  if (out == "-0") out = "0";
-  return out;
-}
-
 // HINCRBYFLOAT key field increment
 void CmdHincrbyfloat(CommandContext& ctx) {
   std::optional<long double> incr = ParseLongDouble(ctx.args[3]);
@@ -317,7 +302,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
     ctx.reply.Error("ERR increment would produce NaN or Infinity");
     return;
   }
-  std::string text = FormatHumanLongDouble(value);
+  std::string text = FormatIncrFloat(value);
   Limits lim = ListpackLimits(ctx);
   t.v.Set(ctx.args[2], text, lim.entries, lim.value);
   t.Commit(ctx, key);
@@ -408,30 +393,6 @@ void CmdHrandfield(CommandContext& ctx) {
   for (const auto& [f, val] : picked) emit(f, val);
 }
 
-// Parses a SCAN cursor as Redis does (see set_family.cc).
-bool ParseCursor(std::string_view s, uint64_t* out) {
-  if (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    neg = s[i] == '-';
-    ++i;
-  }
-  if (i == s.size()) {
-    *out = 0;
-    return s.empty();
-  }
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = neg ? (~v + 1) : v;
-  return true;
-}
-
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 //
 // A listpack is returned whole with cursor 0 (like Redis). A hashtable is walked bucket by
@@ -440,7 +401,7 @@ bool ParseCursor(std::string_view s, uint64_t* out) {
 // COUNT counts fields and values, as in Redis.
 void CmdHscan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseCursor(ctx.args[2], &cursor)) {
+  if (!ParseScanCursor(ctx.args[2], &cursor)) {
     ctx.reply.Error(kInvalidCursor);
     return;
   }
@@ -452,34 +413,12 @@ void CmdHscan(CommandContext& ctx) {
     return;
   }
   if (WrongType(ctx, e)) return;
-  std::string_view pattern;
-  bool use_pattern = false;
-  int64_t count = 10;
-  for (size_t i = 3; i < ctx.args.size(); i += 2) {
-    bool has_value = i + 1 < ctx.args.size();
-    if (EqualsIgnoreCase(ctx.args[i], "count") && has_value) {
-      std::optional<int64_t> c = ParseInt64(ctx.args[i + 1]);
-      if (!c) {
-        ctx.reply.Error(errors::kNotInteger);
-        return;
-      }
-      if (*c < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-      count = *c;
-    } else if (EqualsIgnoreCase(ctx.args[i], "match") && has_value) {
-      pattern = ctx.args[i + 1];
-      use_pattern = pattern != "*";
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions opts;
+  if (!ParseScanOptions(ctx, 3, false, &opts)) return;
   HashValue v = HashValue::Of(e);
   std::vector<std::string> out;
   auto take = [&](std::string_view f, std::string_view val) {
-    if (use_pattern && !GlobMatch(pattern, f)) return;
+    if (opts.use_pattern && !GlobMatch(opts.pattern, f)) return;
     out.emplace_back(f);
     out.emplace_back(val);
   };
@@ -491,8 +430,8 @@ void CmdHscan(CommandContext& ctx) {
     size_t buckets = map.bucket_count();
     uint64_t b = cursor;
     uint64_t visits = 0, seen = 0;
-    uint64_t max_visits = static_cast<uint64_t>(count) * 10;
-    while (b < buckets && seen < static_cast<uint64_t>(count) && visits < max_visits) {
+    uint64_t max_visits = static_cast<uint64_t>(opts.count) * 10;
+    while (b < buckets && seen < static_cast<uint64_t>(opts.count) && visits < max_visits) {
       for (auto it = map.begin(b); it != map.end(b); ++it) {
         take(it->first, it->second);
         seen += 2;

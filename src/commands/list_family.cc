@@ -434,8 +434,8 @@ void CmdLMove(CommandContext& ctx) {
 }
 
 // Parses "numkeys key [key ...] LEFT|RIGHT [COUNT count]" starting at args[first].
-bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>* keys,
-               bool* left, int64_t* count) {
+bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>* keys, bool* left,
+               int64_t* count) {
   auto n = ParseInt64(ctx.args[first]);
   if (!n || *n <= 0) {
     ctx.reply.Error("ERR numkeys should be greater than 0");

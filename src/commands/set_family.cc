@@ -19,6 +19,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -29,7 +30,6 @@ namespace keel {
 
 namespace {
 
-constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
 constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
 constexpr std::string_view kCountRange =
     "ERR value is out of range, value must between -9223372036854775807 and "
@@ -453,31 +453,6 @@ void CmdSunionstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, false); }
 void CmdSdiff(CommandContext& ctx) { UnionDiffGeneric(ctx, false, true); }
 void CmdSdiffstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, true); }
 
-// Parses a SCAN cursor as Redis does (strtoul: optional sign, no leading space, the whole
-// string, no overflow; the empty string is 0).
-bool ParseCursor(std::string_view s, uint64_t* out) {
-  if (!s.empty() && std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    neg = s[i] == '-';
-    ++i;
-  }
-  if (i == s.size()) {
-    *out = 0;
-    return s.empty();
-  }
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = neg ? (~v + 1) : v;
-  return true;
-}
-
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 //
 // An intset is returned whole with cursor 0 (like Redis). A hashtable is walked bucket by
@@ -487,7 +462,7 @@ bool ParseCursor(std::string_view s, uint64_t* out) {
 // was resized between two SSCAN calls; without a resize every member is returned exactly once.
 void CmdSscan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseCursor(ctx.args[2], &cursor)) {
+  if (!ParseScanCursor(ctx.args[2], &cursor)) {
     ctx.reply.Error(kInvalidCursor);
     return;
   }
@@ -499,34 +474,12 @@ void CmdSscan(CommandContext& ctx) {
     return;
   }
   if (WrongType(ctx, e)) return;
-  std::string_view pattern;
-  bool use_pattern = false;
-  int64_t count = 10;
-  for (size_t i = 3; i < ctx.args.size(); i += 2) {
-    bool has_value = i + 1 < ctx.args.size();
-    if (EqualsIgnoreCase(ctx.args[i], "count") && has_value) {
-      std::optional<int64_t> c = ParseInt64(ctx.args[i + 1]);
-      if (!c) {
-        ctx.reply.Error(errors::kNotInteger);
-        return;
-      }
-      if (*c < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-      count = *c;
-    } else if (EqualsIgnoreCase(ctx.args[i], "match") && has_value) {
-      pattern = ctx.args[i + 1];
-      use_pattern = pattern != "*";
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions opts;
+  if (!ParseScanOptions(ctx, 3, false, &opts)) return;
   SetValue v = SetValue::Of(e);
   std::vector<std::string> out;
   auto take = [&](std::string_view m) {
-    if (!use_pattern || GlobMatch(pattern, m)) out.emplace_back(m);
+    if (!opts.use_pattern || GlobMatch(opts.pattern, m)) out.emplace_back(m);
   };
   uint64_t next = 0;
   if (v.enc == Encoding::kIntset) {
@@ -536,8 +489,8 @@ void CmdSscan(CommandContext& ctx) {
     size_t buckets = set.bucket_count();
     uint64_t b = cursor;
     uint64_t visits = 0, seen = 0;
-    uint64_t max_visits = static_cast<uint64_t>(count) * 10;
-    while (b < buckets && seen < static_cast<uint64_t>(count) && visits < max_visits) {
+    uint64_t max_visits = static_cast<uint64_t>(opts.count) * 10;
+    while (b < buckets && seen < static_cast<uint64_t>(opts.count) && visits < max_visits) {
       for (auto it = set.begin(b); it != set.end(b); ++it) {
         take(*it);
         ++seen;

@@ -582,21 +582,6 @@ void CmdDecrBy(CommandContext& ctx) {
   IncrBy(ctx, -*decr);
 }
 
-// Formats a long double as Redis stores INCRBYFLOAT results: fixed notation with 17 decimals,
-// trailing zeros (and a bare '.') removed, "-0" written as "0".
-std::string FormatLongDouble(long double v) {
-  std::string out(6000, '\0');
-  int n = std::snprintf(out.data(), out.size(), "%.17Lf", v);
-  if (n < 0) n = 0;
-  out.resize(std::min(static_cast<size_t>(n), out.size() - 1));
-  if (out.find('.') != std::string::npos) {
-    while (!out.empty() && out.back() == '0') out.pop_back();
-    if (!out.empty() && out.back() == '.') out.pop_back();
-  }
-  if (out == "-0") out = "0";
-  return out;
-}
-
 // INCRBYFLOAT key increment
 void CmdIncrByFloat(CommandContext& ctx) {
   std::string_view key = ctx.args[1];
@@ -628,7 +613,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
     ctx.reply.Error("ERR increment would produce NaN or Infinity");
     return;
   }
-  std::string text = FormatLongDouble(value);
+  std::string text = FormatIncrFloat(value);
   // Redis stores the formatted text as a plain string (embstr when short), not as an integer.
   Entry* fresh = NewRawStringEntry(key, text, e != nullptr ? e->expire_ms() : -1);
   if (text.size() <= kEmbstrLimit) fresh->enc = Encoding::kEmbstr;

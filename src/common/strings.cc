@@ -1,8 +1,10 @@
 #include "keel/common/strings.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -103,6 +105,20 @@ void AppendInt(std::string* out, int64_t v) {
   } while (u != 0);
   if (v < 0) *--p = '-';
   out->append(p, buf + sizeof(buf) - p);
+}
+
+std::string FormatIncrFloat(long double v) {
+  // %Lf of the largest long double needs about 5000 characters.
+  std::string out(6000, '\0');
+  int n = std::snprintf(out.data(), out.size(), "%.17Lf", v);
+  if (n < 0) n = 0;
+  out.resize(std::min(static_cast<size_t>(n), out.size() - 1));
+  if (out.find('.') != std::string::npos) {
+    while (!out.empty() && out.back() == '0') out.pop_back();
+    if (!out.empty() && out.back() == '.') out.pop_back();
+  }
+  if (out == "-0") out = "0";
+  return out;
 }
 
 }  // namespace keel

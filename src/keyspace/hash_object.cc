@@ -5,30 +5,17 @@
 #include <cstring>
 #include <new>
 
+#include "keel/keyspace/varint.h"
+
 namespace keel {
 
 namespace {
 
-size_t VarintSize(size_t n) {
-  size_t s = 1;
-  while (n >= 0x80) {
-    n >>= 7;
-    ++s;
-  }
-  return s;
-}
-
-size_t EncodedSize(std::string_view s) { return VarintSize(s.size()) + s.size(); }
+size_t EncodedSize(std::string_view s) { return varint::Size(s.size()) + s.size(); }
 
 // Writes (varint len, bytes) at p; returns the bytes written.
 size_t WriteString(char* p, std::string_view s) {
-  size_t n = s.size();
-  size_t i = 0;
-  while (n >= 0x80) {
-    p[i++] = static_cast<char>((n & 0x7f) | 0x80);
-    n >>= 7;
-  }
-  p[i++] = static_cast<char>(n);
+  size_t i = varint::Put(p, s.size());
   if (!s.empty()) std::memcpy(p + i, s.data(), s.size());
   return i + s.size();
 }
@@ -71,17 +58,10 @@ Object* ListpackHash::Clone() const {
 }
 
 std::string_view ListpackHash::Read(size_t* off) const {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(data()) + *off;
+  const char* p = data() + *off;
   size_t n = 0;
-  int shift = 0;
-  size_t i = 0;
-  while (true) {
-    unsigned char b = p[i++];
-    n |= static_cast<size_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) break;
-    shift += 7;
-  }
-  std::string_view s(reinterpret_cast<const char*>(p + i), n);
+  size_t i = varint::Get(p, &n);
+  std::string_view s(p + i, n);
   *off += i + n;
   return s;
 }

@@ -5,41 +5,11 @@
 #include <new>
 #include <vector>
 
+#include "keel/keyspace/varint.h"
+
 namespace keel {
 
 namespace {
-
-size_t VarintSize(size_t n) {
-  size_t s = 1;
-  while (n >= 128) {
-    n >>= 7;
-    ++s;
-  }
-  return s;
-}
-
-size_t PutVarint(char* p, size_t n) {
-  size_t i = 0;
-  while (n >= 128) {
-    p[i++] = static_cast<char>((n & 127) | 128);
-    n >>= 7;
-  }
-  p[i++] = static_cast<char>(n);
-  return i;
-}
-
-size_t GetVarint(const char* p, size_t* n) {
-  size_t v = 0, i = 0;
-  int shift = 0;
-  for (;;) {
-    unsigned char c = static_cast<unsigned char>(p[i++]);
-    v |= static_cast<size_t>(c & 127) << shift;
-    if (!(c & 128)) break;
-    shift += 7;
-  }
-  *n = v;
-  return i;
-}
 
 // The byte limit a negative list-max-listpack-size stands for.
 size_t ByteLimit(int64_t node_limit) {
@@ -81,7 +51,7 @@ size_t ListObject::ElementOffset(size_t i) const {
   size_t off = 0;
   while (i-- > 0) {
     size_t len;
-    off += GetVarint(buf_ + off, &len);
+    off += varint::Get(buf_ + off, &len);
     off += len;
   }
   return off;
@@ -112,14 +82,14 @@ void ListObject::Rebuild(const std::deque<std::string>& items) {
   buf_ = nullptr;
   used_ = cap_ = count_ = 0;
   size_t total = 0;
-  for (const auto& s : items) total += VarintSize(s.size()) + s.size();
+  for (const auto& s : items) total += varint::Size(s.size()) + s.size();
   if (total > 0) {
     buf_ = static_cast<char*>(std::malloc(total));
     if (buf_ == nullptr) throw std::bad_alloc();
     cap_ = static_cast<uint32_t>(total);
   }
   for (const auto& s : items) {
-    used_ += static_cast<uint32_t>(PutVarint(buf_ + used_, s.size()));
+    used_ += static_cast<uint32_t>(varint::Put(buf_ + used_, s.size()));
     std::memcpy(buf_ + used_, s.data(), s.size());
     used_ += static_cast<uint32_t>(s.size());
   }
@@ -131,7 +101,7 @@ void ListObject::PushFront(std::string_view v) {
     big_->emplace_front(v);
     return;
   }
-  size_t add = VarintSize(v.size()) + v.size();
+  size_t add = varint::Size(v.size()) + v.size();
   if (used_ + add > cap_) {
     size_t ncap = std::max<size_t>(used_ + add, cap_ + cap_ / 2);
     char* nb = static_cast<char*>(std::realloc(buf_, ncap));
@@ -140,7 +110,7 @@ void ListObject::PushFront(std::string_view v) {
     cap_ = static_cast<uint32_t>(ncap);
   }
   std::memmove(buf_ + add, buf_, used_);
-  size_t h = PutVarint(buf_, v.size());
+  size_t h = varint::Put(buf_, v.size());
   if (!v.empty()) std::memcpy(buf_ + h, v.data(), v.size());
   used_ += static_cast<uint32_t>(add);
   ++count_;
@@ -152,7 +122,7 @@ void ListObject::PushBack(std::string_view v) {
     big_->emplace_back(v);
     return;
   }
-  size_t add = VarintSize(v.size()) + v.size();
+  size_t add = varint::Size(v.size()) + v.size();
   if (used_ + add > cap_) {
     size_t ncap = std::max<size_t>(used_ + add, cap_ + cap_ / 2);
     char* nb = static_cast<char*>(std::realloc(buf_, ncap));
@@ -160,7 +130,7 @@ void ListObject::PushBack(std::string_view v) {
     buf_ = nb;
     cap_ = static_cast<uint32_t>(ncap);
   }
-  size_t h = PutVarint(buf_ + used_, v.size());
+  size_t h = varint::Put(buf_ + used_, v.size());
   if (!v.empty()) std::memcpy(buf_ + used_ + h, v.data(), v.size());
   used_ += static_cast<uint32_t>(add);
   ++count_;
@@ -174,7 +144,7 @@ std::string ListObject::PopFront() {
     return v;
   }
   size_t len;
-  size_t h = GetVarint(buf_, &len);
+  size_t h = varint::Get(buf_, &len);
   std::string v(buf_ + h, len);
   std::memmove(buf_, buf_ + h + len, used_ - h - len);
   used_ -= static_cast<uint32_t>(h + len);
@@ -190,7 +160,7 @@ std::string ListObject::PopBack() {
   }
   size_t off = ElementOffset(count_ - 1);
   size_t len;
-  size_t h = GetVarint(buf_ + off, &len);
+  size_t h = varint::Get(buf_ + off, &len);
   std::string v(buf_ + off + h, len);
   used_ = static_cast<uint32_t>(off);
   --count_;
@@ -201,7 +171,7 @@ std::string ListObject::At(size_t i) const {
   if (big_) return (*big_)[i];
   size_t off = ElementOffset(i);
   size_t len;
-  size_t h = GetVarint(buf_ + off, &len);
+  size_t h = varint::Get(buf_ + off, &len);
   return std::string(buf_ + off + h, len);
 }
 
@@ -231,7 +201,7 @@ void ListObject::ForRange(size_t from, size_t to,
   size_t off = ElementOffset(from);
   for (size_t i = from; i <= to; ++i) {
     size_t len;
-    off += GetVarint(buf_ + off, &len);
+    off += varint::Get(buf_ + off, &len);
     if (!fn(i, std::string_view(buf_ + off, len))) return;
     off += len;
   }
@@ -251,7 +221,7 @@ void ListObject::ForBackward(size_t from,
   size_t off = 0;
   for (size_t i = 0; i <= from; ++i) {
     size_t len;
-    off += GetVarint(buf_ + off, &len);
+    off += varint::Get(buf_ + off, &len);
     spans.emplace_back(static_cast<uint32_t>(off), static_cast<uint32_t>(len));
     off += len;
   }

@@ -55,10 +55,10 @@ struct Client {
   std::atomic<uint64_t> qbuf{0};   // bytes buffered, not yet parsed
   std::atomic<uint64_t> obl{0};    // bytes of output waiting for the socket
   mutable std::mutex mu;
-  std::string name;      // GUARDED_BY(mu)
-  std::string lib_name;  // GUARDED_BY(mu)
-  std::string lib_ver;   // GUARDED_BY(mu)
-  std::string last_cmd;  // GUARDED_BY(mu), "client|list" style
+  std::string name;              // GUARDED_BY(mu)
+  std::string lib_name;          // GUARDED_BY(mu)
+  std::string lib_ver;           // GUARDED_BY(mu)
+  std::string last_cmd;          // GUARDED_BY(mu), "client|list" style
   std::shared_ptr<void> waiter;  // GUARDED_BY(mu): the BlockedWaiter while blocked
 
   // [io]

@@ -16,6 +16,11 @@ std::optional<int64_t> ParseInt64(std::string_view s);
 std::optional<long double> ParseLongDouble(std::string_view s);
 std::optional<double> ParseDouble(std::string_view s);
 
+// Formats a long double the way Redis stores INCRBYFLOAT/HINCRBYFLOAT results (ld2string's
+// human mode): fixed notation with 17 decimals, trailing zeros and a bare '.' removed, "-0"
+// written as "0".
+std::string FormatIncrFloat(long double v);
+
 // ASCII case-insensitive equality, used for command names and option keywords.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);

@@ -2,9 +2,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
-#include <unordered_map>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "keel/keyspace/entry.h"
