@@ -178,6 +178,8 @@ void CmdHello(CommandContext& ctx) {
 // RESET
 void CmdReset(CommandContext& ctx) {
   Client& c = ctx.client;
+  ctx.server.dispatcher->DiscardTransaction(c);
+  PubsubUnsubscribeAll(ctx.server, c, /*reply=*/nullptr);
   c.db.store(0, std::memory_order_relaxed);
   c.reply_mode = ReplyMode::kOn;
   c.no_evict = false;

@@ -117,25 +117,12 @@ void AppendQuoted(std::string* out, std::string_view s) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(ServerState* server) : server_(server), registry_(GlobalCommandRegistry()) {
-  server_->command_stats = std::make_unique<CommandStats[]>(registry_.size() + 1);
-}
-
-void Dispatcher::LockKeys(const CommandMeta& meta, Client& client,
-                          std::span<const std::string_view> args, KeyLocks* locks) {
-  int db = client.db.load(std::memory_order_relaxed);
+void Dispatcher::KeysOf(const CommandMeta& meta, std::span<const std::string_view> args,
+                        std::vector<std::string_view>* keys) {
   std::vector<int>& positions = positions_scratch();
   positions.clear();
   GetKeyPositions(meta, args, &positions);
-  if (positions.size() == 1) {
-    std::string_view key = args[static_cast<size_t>(positions[0])];
-    *locks = KeyLocks(*server_->keyspace, db, std::span<const std::string_view>(&key, 1));
-    return;
-  }
-  std::vector<std::string_view> keys;
-  keys.reserve(positions.size());
-  for (int p : positions) keys.push_back(args[static_cast<size_t>(p)]);
-  if (!keys.empty()) *locks = KeyLocks(*server_->keyspace, db, keys);
+  for (int p : positions) keys->push_back(args[static_cast<size_t>(p)]);
 }
 
 std::vector<int>& Dispatcher::positions_scratch() {
@@ -160,11 +147,38 @@ void Dispatcher::FeedMonitors(Client& client, std::span<const std::string_view> 
   server_->clients.FeedMonitors(line);
 }
 
-void Dispatcher::Execute(Client& client, std::span<const std::string_view> args, std::string* out) {
-  size_t reply_start = out->size();
-  if (client.reply_mode == ReplyMode::kSkipNext) client.reply_mode = ReplyMode::kSkipThis;
-  ReplyBuilder reply(out);
+namespace {
 
+// Commands that run at once inside MULTI instead of being queued.
+bool IsTransactionControl(std::string_view name) {
+  return name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
+         name == "quit" || name == "reset";
+}
+
+// What a RESP2 client in subscribed mode may still run.
+bool AllowedWhileSubscribed(std::string_view name) {
+  return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
+         name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe" ||
+         name == "ping" || name == "quit" || name == "reset";
+}
+
+// Commands whose effect inside EXEC reaches beyond the keys their key specs name (other
+// databases, whole databases, iteration): an EXEC containing one locks every shard.
+bool NeedsAllShardsInExec(std::string_view name, LockMode mode) {
+  return mode == LockMode::kSelf || name == "select" || name == "keys" || name == "scan" ||
+         name == "randomkey" || name == "dbsize";
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(ServerState* server) : server_(server), registry_(GlobalCommandRegistry()) {
+  server_->command_stats = std::make_unique<CommandStats[]>(registry_.size() + 1);
+  server_->dispatcher = this;
+}
+
+const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_view> args,
+                                                  const CommandMeta** meta_out,
+                                                  ReplyBuilder& reply) {
   const CommandMeta* meta = FindCommandMeta(args[0]);
   const CommandRegistry::Entry* entry = meta ? registry_.Find(meta) : nullptr;
   if (entry == nullptr && meta != nullptr && MetaHasSubcommands(*meta) && args.size() >= 2) {
@@ -172,8 +186,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     const CommandRegistry::Entry* sub_entry = sub ? registry_.Find(sub) : nullptr;
     if (sub_entry == nullptr) {
       ReplyUnknownSubcommand(args, reply);
-      server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-      goto done;
+      return nullptr;
     }
     meta = sub;
     entry = sub_entry;
@@ -186,51 +199,59 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     } else {
       ReplyUnknownCommand(args, reply);
     }
+    return nullptr;
+  }
+  *meta_out = meta;
+  return entry;
+}
+
+void Dispatcher::Execute(Client& client, std::span<const std::string_view> args, std::string* out) {
+  size_t reply_start = out->size();
+  if (client.reply_mode == ReplyMode::kSkipNext) client.reply_mode = ReplyMode::kSkipThis;
+  ReplyBuilder reply(out);
+  const CommandMeta* meta = nullptr;
+  const CommandRegistry::Entry* entry = Resolve(args, &meta, reply);
+  if (entry == nullptr) {
     server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (client.in_multi) client.multi_error = true;
     goto done;
   }
   {
     CommandStats& cs = server_->command_stats[entry->index];
-    if (!ArityOk(MetaArity(*meta), args.size())) {
-      reply.Error("ERR wrong number of arguments for '" + std::string(MetaName(*meta)) +
-                  "' command");
+    std::string_view name = MetaName(*meta);
+    auto reject = [&](std::string_view msg) {
+      if (name == "exec") {
+        // A rejected EXEC aborts the transaction, saying why (Redis's execCommandAbort).
+        std::string_view why = msg.substr(0, 4) == "ERR " ? msg.substr(4) : msg;
+        reply.Error("EXECABORT Transaction discarded because of: " + std::string(why));
+        DiscardTransaction(client);
+      } else {
+        reply.Error(msg);
+      }
       cs.rejected_calls.fetch_add(1, std::memory_order_relaxed);
       server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+      if (client.in_multi) client.multi_error = true;
+    };
+    if (!ArityOk(MetaArity(*meta), args.size())) {
+      reject("ERR wrong number of arguments for '" + std::string(name) + "' command");
       goto done;
     }
     if (!client.authenticated && !(MetaFlags(*meta) & kCmdNoAuth)) {
-      reply.Error(errors::kNoAuth);
-      cs.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-      server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+      reject(errors::kNoAuth);
       goto done;
     }
-    {
-      std::lock_guard<std::mutex> lock(client.mu);
-      client.last_cmd.assign(MetaName(*meta));
+    if (client.pubsub_count > 0 && !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
+      reject("ERR Can't execute '" + std::string(name) +
+             "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+             "this context");
+      goto done;
     }
-    int64_t start = NowMonotonicUs();
-    CommandContext ctx{*server_, client, args, reply, *meta};
-    {
-      KeyLocks locks;
-      if (entry->lock_mode == LockMode::kKeys && CommandHasKeys(*meta)) {
-        LockKeys(*meta, client, args, &locks);
-      }
-      entry->handler(ctx);
+    if (client.in_multi && !IsTransactionControl(name)) {
+      client.queued.emplace_back(args.begin(), args.end());
+      reply.SimpleString("QUEUED");
+      goto done;
     }
-    // A push may have made keys ready for blocked clients: serve them now that this command's
-    // locks are released (ServeReadyKeys takes the locks it needs).
-    if (!Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
-    int64_t elapsed = NowMonotonicUs() - start;
-    cs.calls.fetch_add(1, std::memory_order_relaxed);
-    cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
-    server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
-    if (out->size() > reply_start && (*out)[reply_start] == '-') {
-      cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
-      server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (server_->clients.HasMonitors() && !(MetaFlags(*meta) & (kCmdSkipMonitor | kCmdAdmin))) {
-      FeedMonitors(client, args);
-    }
+    Run(client, *meta, *entry, args, reply);
   }
 done:
   if (out->size() > reply_start && (*out)[reply_start] == '-') {
@@ -241,5 +262,158 @@ done:
     if (client.reply_mode == ReplyMode::kSkipThis) client.reply_mode = ReplyMode::kOn;
   }
 }
+
+void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegistry::Entry& entry,
+                     std::span<const std::string_view> args, ReplyBuilder& reply) {
+  CommandStats& cs = server_->command_stats[entry.index];
+  {
+    std::lock_guard<std::mutex> lock(client.mu);
+    client.last_cmd.assign(MetaName(meta));
+  }
+  size_t reply_start = reply.size();
+  int64_t start = NowMonotonicUs();
+  CommandContext ctx{*server_, client, args, reply, meta};
+  {
+    KeyLocks locks;
+    std::vector<std::string_view> keys;
+    if (entry.lock_mode == LockMode::kKeys && CommandHasKeys(meta)) {
+      KeysOf(meta, args, &keys);
+      if (!keys.empty()) locks = KeyLocks(*server_->keyspace, ctx.db(), keys);
+    }
+    entry.handler(ctx);
+    // WATCH: a write command that did not fail touches its keys, still under their locks.
+    // (Redis touches only keys a command really changed; Keel may also touch on a no-op write,
+    // which can only make an EXEC abort that Redis would run — never the reverse.)
+    bool failed = reply.size() > reply_start && (*reply.buffer())[reply_start] == '-';
+    if ((MetaFlags(meta) & kCmdWrite) && !failed) {
+      for (std::string_view k : keys) server_->keyspace->Touch(ctx.db(), k);
+    }
+  }
+  // A push may have made keys ready for blocked clients: serve them now that this command's
+  // locks are released (ServeReadyKeys takes the locks it needs). Inside EXEC this waits for the
+  // end of the transaction, so nobody sees its middle.
+  if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
+  int64_t elapsed = NowMonotonicUs() - start;
+  cs.calls.fetch_add(1, std::memory_order_relaxed);
+  cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
+  server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  if (reply.size() > reply_start && (*reply.buffer())[reply_start] == '-') {
+    cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (server_->clients.HasMonitors() && !(MetaFlags(meta) & (kCmdSkipMonitor | kCmdAdmin))) {
+    FeedMonitors(client, args);
+  }
+}
+
+void Dispatcher::Unwatch(Client& client) {
+  Keyspace& ks = *server_->keyspace;
+  for (const auto& [db, key] : client.watched) {
+    ShardGuard guard = ks.LockShard(db, ShardOf(key));
+    Shard& s = ks.db(db).ShardFor(key);
+    auto it = s.watchers.find(key);
+    if (it == s.watchers.end()) continue;
+    std::erase(it->second, client.watch);
+    if (it->second.empty()) s.watchers.erase(it);
+  }
+  client.watched.clear();
+  client.watch.reset();
+}
+
+void Dispatcher::Watch(Client& client, std::span<const std::string_view> keys) {
+  Keyspace& ks = *server_->keyspace;
+  int db = client.db.load(std::memory_order_relaxed);
+  if (!client.watch) client.watch = std::make_shared<WatchFlag>();
+  for (std::string_view key : keys) {
+    bool already = false;
+    for (const auto& [d, k] : client.watched) already = already || (d == db && k == key);
+    if (already) continue;
+    ShardGuard guard = ks.LockShard(db, ShardOf(key));
+    // A key whose TTL already passed is deleted now, so its expiry does not count later.
+    ks.Lookup(db, key);
+    ks.db(db).ShardFor(key).watchers[std::string(key)].push_back(client.watch);
+    client.watched.emplace_back(db, std::string(key));
+  }
+}
+
+void Dispatcher::DiscardTransaction(Client& client) {
+  client.in_multi = false;
+  client.multi_error = false;
+  client.queued.clear();
+  Unwatch(client);
+}
+
+void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
+  if (!client.in_multi) {
+    reply.Error("ERR EXEC without MULTI");
+    return;
+  }
+  if (client.multi_error) {
+    DiscardTransaction(client);
+    reply.Error("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  std::vector<std::vector<std::string>> queued = std::move(client.queued);
+  client.queued.clear();
+  client.in_multi = false;
+  Keyspace& ks = *server_->keyspace;
+  int db = client.db.load(std::memory_order_relaxed);
+
+  // Lock every shard the transaction touches (plus the watched keys'), in ascending order, once.
+  std::vector<size_t> flat;
+  bool all = false;
+  std::vector<std::string_view> views, keys;
+  for (const auto& cmd : queued) {
+    views.assign(cmd.begin(), cmd.end());
+    ReplyBuilder scratch_reply(&scratch_);
+    const CommandMeta* meta = nullptr;
+    const CommandRegistry::Entry* entry = Resolve(views, &meta, scratch_reply);
+    scratch_.clear();
+    if (entry == nullptr) continue;
+    if (NeedsAllShardsInExec(MetaName(*meta), entry->lock_mode)) {
+      all = true;
+      break;
+    }
+    if (!CommandHasKeys(*meta)) continue;
+    keys.clear();
+    KeysOf(*meta, views, &keys);
+    for (std::string_view k : keys) flat.push_back(static_cast<size_t>(db) * kShards + ShardOf(k));
+  }
+  for (const auto& [d, k] : client.watched) {
+    flat.push_back(static_cast<size_t>(d) * kShards + ShardOf(k));
+  }
+  if (all) {
+    flat.clear();
+    for (size_t f = 0; f < static_cast<size_t>(ks.databases()) * kShards; ++f) flat.push_back(f);
+  }
+  {
+    KeyLocks locks;
+    locks.LockFlat(ks, std::move(flat));
+    // A watched key whose TTL passed since WATCH counts as changed: the lookup deletes it and
+    // that touches the watchers.
+    for (const auto& [d, k] : client.watched) ks.Lookup(d, k);
+    bool dirty = client.watch && client.watch->dirty.load();
+    Unwatch(client);
+    if (dirty) {
+      reply.NullArray();
+      return;
+    }
+    reply.ArrayHeader(queued.size());
+    client.in_exec = true;
+    for (const auto& cmd : queued) {
+      views.assign(cmd.begin(), cmd.end());
+      Execute(client, views, reply.buffer());
+    }
+    client.in_exec = false;
+  }
+  if (!Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
+}
+
+void Dispatcher::OnClose(Client& client) {
+  DiscardTransaction(client);
+  PubsubUnsubscribeAll(*server_, client, /*reply=*/nullptr);
+}
+
+thread_local std::string Dispatcher::scratch_;
 
 }  // namespace keel

@@ -330,6 +330,7 @@ void CmdCopy(CommandContext& ctx) {
     return;
   }
   ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
+  ks.Touch(dst_db, dst);
   ctx.reply.Integer(1);
 }
 
@@ -362,6 +363,8 @@ void CmdMove(CommandContext& ctx) {
     return;
   }
   ks.Put(dst_db, ks.Detach(src_db, key, link));
+  ks.Touch(src_db, key);
+  ks.Touch(dst_db, key);
   ctx.reply.Integer(1);
 }
 
@@ -386,6 +389,9 @@ void CmdSwapDb(CommandContext& ctx) {
     locks.LockFlat(ks, std::move(flat));
     Db& da = ks.db(a);
     Db& dbb = ks.db(b);
+    // WATCH: a watched key of either database that exists on either side changes.
+    ks.TouchAll(a, b);
+    ks.TouchAll(b, a);
     for (size_t i = 0; i < kShards; ++i) da.shard(i).SwapContents(dbb.shard(i));
     // Clients blocked on a key of either database stay with their database: those whose key
     // now holds a list can be served.

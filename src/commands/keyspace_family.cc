@@ -31,6 +31,7 @@ void FlushDatabases(Keyspace& ks, int first, int last, bool async) {
     std::vector<Entry*> detached;
     {
       auto locks = ks.LockAll(db);
+      ks.TouchAll(db);
       detached = ks.DetachAll(db);
     }
     ks.FreeDetached(std::move(detached), async);

@@ -529,6 +529,15 @@ bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* ms) {
 // Registers the waiter on its keys (REQUIRES: the dispatcher holds their shard locks) and
 // blocks the client until a push, the timeout, CLIENT UNBLOCK or a disconnect.
 void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeout_ms) {
+  // Inside MULTI/EXEC a blocking command acts as its non-blocking form: nothing to pop.
+  if (ctx.client.in_exec) {
+    if (w->kind == BlockedWaiter::Kind::kMove) {
+      ctx.reply.NullBulk();
+    } else {
+      ctx.reply.NullArray();
+    }
+    return;
+  }
   std::shared_ptr<ClientHandle> handle = ctx.client.handle.lock();
   if (!handle) return;
   w->db = ctx.db();

@@ -496,6 +496,8 @@ void RegisterAllCommands() {
   RegisterListFamily(r);
   RegisterSetFamily(r);
   RegisterHashFamily(r);
+  RegisterTransactionFamily(r);
+  RegisterPubsubFamily(r);
 }
 
 }  // namespace keel

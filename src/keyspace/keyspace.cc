@@ -404,6 +404,7 @@ Entry** Keyspace::LookupLink(int db, std::string_view key) {
   if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
     Dispose(s.UnlinkAt(link), true);
     CountExpired();
+    Touch(db, key);
     return nullptr;
   }
   e->lru = LruClock();
@@ -437,6 +438,28 @@ void Keyspace::SignalReady(int db, std::string_view key) {
     if (d == db && k == key) return;
   }
   ready.emplace_back(db, std::string(key));
+}
+
+void Keyspace::Touch(int db, std::string_view key) {
+  Shard& s = dbs_[db]->ShardFor(key);
+  if (s.watchers.empty()) return;
+  auto it = s.watchers.find(std::string(key));
+  if (it == s.watchers.end()) return;
+  for (auto& w : it->second) w->dirty.store(true);
+}
+
+void Keyspace::TouchAll(int db, int other) {
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& s = dbs_[db]->shard(i);
+    for (auto& [key, flags] : s.watchers) {
+      bool exists = s.Find(key, KeyHash(key)) != nullptr;
+      if (!exists && other >= 0) {
+        exists = dbs_[other]->shard(i).Find(key, KeyHash(key)) != nullptr;
+      }
+      if (!exists) continue;
+      for (auto& w : flags) w->dirty.store(true);
+    }
+  }
 }
 
 std::vector<std::pair<int, std::string>>& Keyspace::ReadyKeys() {
@@ -552,6 +575,7 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
       for (Entry* v : victims) {
         Entry** link = s.FindLink(v->key(), KeyHash(v->key()));
         if (link) {
+          if (!s.watchers.empty()) Touch(db, v->key());
           Dispose(s.UnlinkAt(link), true);
           ++expired;
           CountExpired();

@@ -174,6 +174,7 @@ void Connection::Close() {
     if (client_->on_close_blocked) client_->on_close_blocked();
     client_->on_close_blocked = nullptr;
   }
+  env_->dispatcher->OnClose(*client_);
   env_->state->clients.Remove(client_->id);
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

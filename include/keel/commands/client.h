@@ -6,8 +6,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace keel {
+
+struct WatchFlag;
 
 // ClientHandle is what the command layer may ask of a connection that lives on another io
 // thread. The net layer implements it. Both calls are thread-safe: they post work to the
@@ -70,6 +74,17 @@ struct Client {
   // runs if the connection closes while blocked (it claims and unregisters the waiter).
   bool blocked = false;
   std::function<void()> on_close_blocked;
+  // MULTI/EXEC: commands queued since MULTI (copies of their arguments); multi_error is set when
+  // one failed to queue (EXEC then aborts); in_exec while EXEC runs them.
+  bool in_multi = false;
+  bool multi_error = false;
+  bool in_exec = false;
+  std::vector<std::vector<std::string>> queued;
+  // WATCH: the keys watched (db, key) and the flag writers set.
+  std::vector<std::pair<int, std::string>> watched;
+  std::shared_ptr<WatchFlag> watch;
+  // Pub/sub: channels plus patterns subscribed to (subscribed mode while > 0).
+  int pubsub_count = 0;
   // This client's handle as a shared_ptr, for waiters (set with `handle`).
   std::weak_ptr<ClientHandle> self;
 };

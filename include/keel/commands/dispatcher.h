@@ -71,20 +71,37 @@ CommandRegistry& GlobalCommandRegistry();
 void RegisterAllCommands();
 
 // Dispatcher executes parsed commands for a client. Thread-safe: one instance is shared by all io
-// threads (it holds no mutable state of its own).
+// threads (it holds no mutable state of its own beyond thread-local scratch).
 class Dispatcher {
  public:
   explicit Dispatcher(ServerState* server);
-  // Executes one command and appends its reply (if any, see CLIENT REPLY) to *out.
+  // Executes one command and appends its reply (if any, see CLIENT REPLY) to *out. Inside
+  // MULTI the command is queued instead.
   void Execute(Client& client, std::span<const std::string_view> args, std::string* out);
 
+  // Transactions (see docs/architecture.md): EXEC runs the queued commands with every shard they
+  // touch locked; WATCH registers the client on keys; both on the client's io thread.
+  void Exec(Client& client, ReplyBuilder& reply);
+  void Watch(Client& client, std::span<const std::string_view> keys);
+  void Unwatch(Client& client);
+  void DiscardTransaction(Client& client);
+
+  // Called by the net layer when a connection closes: drops its transaction, WATCHes and
+  // subscriptions.
+  void OnClose(Client& client);
+
  private:
+  const CommandRegistry::Entry* Resolve(std::span<const std::string_view> args,
+                                        const CommandMeta** meta, ReplyBuilder& reply);
+  void Run(Client& client, const CommandMeta& meta, const CommandRegistry::Entry& entry,
+           std::span<const std::string_view> args, ReplyBuilder& reply);
+  static void KeysOf(const CommandMeta& meta, std::span<const std::string_view> args,
+                     std::vector<std::string_view>* keys);
   void FeedMonitors(Client& client, std::span<const std::string_view> args);
-  void LockKeys(const CommandMeta& meta, Client& client, std::span<const std::string_view> args,
-                KeyLocks* locks);
   static std::vector<int>& positions_scratch();
   ServerState* server_;
   const CommandRegistry& registry_;
+  static thread_local std::string scratch_;
 };
 
 }  // namespace keel

@@ -8,15 +8,23 @@ struct ServerState;
 // Serves clients blocked on the keys this thread marked ready (list_family.cc).
 void ServeReadyKeys(ServerState& server);
 
+// Drops every channel and pattern subscription of the client (pubsub_family.cc): on RESET and
+// when the connection closes. With a reply builder, writes the unsubscribe replies.
+class ReplyBuilder;
+struct Client;
+void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply);
+
 // Each command family registers its handlers; adding a command touches its family file, its
 // line in the metadata table and its tests.
 void RegisterConnectionFamily(CommandRegistry* registry);
 void RegisterServerFamily(CommandRegistry* registry);
-void RegisterKeyspaceFamily(CommandRegistry* registry);  // FLUSHDB, FLUSHALL
-void RegisterStringFamily(CommandRegistry* registry);    // string_family.cc
-void RegisterGenericFamily(CommandRegistry* registry);   // generic_family.cc: keys and expiry
-void RegisterListFamily(CommandRegistry* registry);      // list_family.cc
-void RegisterSetFamily(CommandRegistry* registry);       // set_family.cc
-void RegisterHashFamily(CommandRegistry* registry);      // hash_family.cc
+void RegisterKeyspaceFamily(CommandRegistry* registry);     // FLUSHDB, FLUSHALL
+void RegisterStringFamily(CommandRegistry* registry);       // string_family.cc
+void RegisterGenericFamily(CommandRegistry* registry);      // generic_family.cc: keys and expiry
+void RegisterListFamily(CommandRegistry* registry);         // list_family.cc
+void RegisterSetFamily(CommandRegistry* registry);          // set_family.cc
+void RegisterHashFamily(CommandRegistry* registry);         // hash_family.cc
+void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISCARD, WATCH
+void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
 
 }  // namespace keel

@@ -15,6 +15,7 @@
 namespace keel {
 
 class Config;
+class Dispatcher;
 class Keyspace;
 
 // Server-wide counters reported by INFO stats. Relaxed atomics: they are statistics.
@@ -86,6 +87,7 @@ class ClientRegistry {
 struct ServerState {
   Config* config = nullptr;
   Keyspace* keyspace = nullptr;
+  Dispatcher* dispatcher = nullptr;  // set by the Dispatcher (EXEC runs queued commands)
   ClientRegistry clients;
   ServerStats stats;
   ErrorStats error_stats;

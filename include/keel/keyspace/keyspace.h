@@ -46,6 +46,12 @@ struct Waiter {
   std::atomic<bool> done{false};
 };
 
+// WatchFlag is one client's WATCH state: any write to a key it watches (on any thread) sets it,
+// and EXEC then fails.
+struct WatchFlag {
+  std::atomic<bool> dirty{false};
+};
+
 // Shard: a chained hash table of entries with incremental rehashing, its counters and its lock.
 // Every method except size()/expires() REQUIRES mu held.
 //
@@ -97,6 +103,8 @@ class Shard {
 
   // The active expiry cycle's position in this shard's table.
   uint64_t expire_cursor = 0;
+  // Clients watching keys of this shard (WATCH), per key.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<WatchFlag>>> watchers;
   // Clients blocked on keys of this shard, per key, oldest first.
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters;
 
@@ -253,6 +261,12 @@ class Keyspace {
   // locks are released.
   void SignalReady(int db, std::string_view key);
   static std::vector<std::pair<int, std::string>>& ReadyKeys();
+
+  // WATCH: marks the watchers of `key` dirty (REQUIRES the key's shard lock).
+  void Touch(int db, std::string_view key);
+  // Marks the watchers of every key of `db` that exists in `db` or, when other >= 0, in
+  // `other` (FLUSHDB, FLUSHALL, SWAPDB). REQUIRES: every shard of both databases locked.
+  void TouchAll(int db, int other = -1);
 
   // Seconds clock for entry->lru.
   static uint32_t LruClock();
