@@ -1,11 +1,280 @@
-// Publish/subscribe commands.
+// Publish/subscribe: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB, and
+// keyspace notifications.
+#include <algorithm>
+
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/pubsub.h"
+#include "keel/common/glob.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
-void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply) {}
+namespace {
 
-void RegisterPubsubFamily(CommandRegistry* r) {}
+bool AddTo(std::unordered_map<std::string, std::vector<PubsubRegistry::Subscriber>>& map,
+           std::string_view name, const PubsubRegistry::Subscriber& s) {
+  auto& subs = map[std::string(name)];
+  for (const auto& x : subs) {
+    if (x.id == s.id) return false;
+  }
+  subs.push_back(s);
+  return true;
+}
+
+bool RemoveFrom(std::unordered_map<std::string, std::vector<PubsubRegistry::Subscriber>>& map,
+                std::string_view name, uint64_t id) {
+  auto it = map.find(std::string(name));
+  if (it == map.end()) return false;
+  auto& subs = it->second;
+  auto pos = std::find_if(subs.begin(), subs.end(), [id](const auto& x) { return x.id == id; });
+  if (pos == subs.end()) return false;
+  subs.erase(pos);
+  if (subs.empty()) map.erase(it);
+  return true;
+}
+
+void AppendBulk(std::string* out, std::string_view s) {
+  out->push_back('$');
+  AppendInt(out, static_cast<int64_t>(s.size()));
+  out->append("\r\n");
+  out->append(s);
+  out->append("\r\n");
+}
+
+}  // namespace
+
+bool PubsubRegistry::Subscribe(std::string_view channel, const Subscriber& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return AddTo(channels_, channel, s);
+}
+
+bool PubsubRegistry::Unsubscribe(std::string_view channel, uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RemoveFrom(channels_, channel, id);
+}
+
+bool PubsubRegistry::PSubscribe(std::string_view pattern, const Subscriber& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return AddTo(patterns_, pattern, s);
+}
+
+bool PubsubRegistry::PUnsubscribe(std::string_view pattern, uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RemoveFrom(patterns_, pattern, id);
+}
+
+int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view message) {
+  std::vector<std::pair<std::shared_ptr<ClientHandle>, std::string>> deliveries;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = channels_.find(std::string(channel));
+    if (it != channels_.end()) {
+      std::string msg = "*3\r\n$7\r\nmessage\r\n";
+      AppendBulk(&msg, channel);
+      AppendBulk(&msg, message);
+      for (const auto& s : it->second) {
+        if (auto h = s.handle.lock()) deliveries.emplace_back(std::move(h), msg);
+      }
+    }
+    for (const auto& [pattern, subs] : patterns_) {
+      if (!GlobMatch(pattern, channel)) continue;
+      std::string msg = "*4\r\n$8\r\npmessage\r\n";
+      AppendBulk(&msg, pattern);
+      AppendBulk(&msg, channel);
+      AppendBulk(&msg, message);
+      for (const auto& s : subs) {
+        if (auto h = s.handle.lock()) deliveries.emplace_back(std::move(h), msg);
+      }
+    }
+  }
+  for (auto& [h, msg] : deliveries) h->Deliver(std::move(msg));
+  return static_cast<int64_t>(deliveries.size());
+}
+
+std::vector<std::string> PubsubRegistry::Channels(std::string_view pattern, bool all) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, subs] : channels_) {
+    if (all || GlobMatch(pattern, name)) out.push_back(name);
+  }
+  return out;
+}
+
+int64_t PubsubRegistry::NumSub(std::string_view channel) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = channels_.find(std::string(channel));
+  return it == channels_.end() ? 0 : static_cast<int64_t>(it->second.size());
+}
+
+int64_t PubsubRegistry::NumPat() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Redis counts distinct patterns.
+  return static_cast<int64_t>(patterns_.size());
+}
+
+PubsubRegistry& GlobalPubsub() {
+  static PubsubRegistry registry;
+  return registry;
+}
+
+namespace {
+
+// The [p]subscribe/[p]unsubscribe confirmation: kind, name (or null), subscription count.
+void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::string* name,
+                       int count) {
+  reply.ArrayHeader(3);
+  reply.Bulk(kind);
+  if (name) {
+    reply.Bulk(*name);
+  } else {
+    reply.NullBulk();
+  }
+  reply.Integer(count);
+}
+
+void UpdateCount(Client& c) {
+  c.pubsub_count = static_cast<int>(c.channels.size() + c.patterns.size());
+}
+
+PubsubRegistry::Subscriber Me(CommandContext& ctx) {
+  return PubsubRegistry::Subscriber{ctx.client.id, ctx.client.handle};
+}
+
+// SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]
+void Subscribe(CommandContext& ctx, bool pattern) {
+  Client& c = ctx.client;
+  auto& mine = pattern ? c.patterns : c.channels;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string name(ctx.args[i]);
+    bool added = pattern ? GlobalPubsub().PSubscribe(name, Me(ctx))
+                         : GlobalPubsub().Subscribe(name, Me(ctx));
+    if (added) mine.push_back(name);
+    UpdateCount(c);
+    ReplySubscription(ctx.reply, pattern ? "psubscribe" : "subscribe", &name, c.pubsub_count);
+  }
+}
+
+// UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]; no names means all.
+void Unsubscribe(CommandContext& ctx, bool pattern) {
+  Client& c = ctx.client;
+  auto& mine = pattern ? c.patterns : c.channels;
+  std::string_view kind = pattern ? "punsubscribe" : "unsubscribe";
+  std::vector<std::string> names;
+  if (ctx.args.size() == 1) {
+    names = mine;
+    if (names.empty()) {
+      ReplySubscription(ctx.reply, kind, nullptr, c.pubsub_count);
+      return;
+    }
+  } else {
+    names.assign(ctx.args.begin() + 1, ctx.args.end());
+  }
+  for (const std::string& name : names) {
+    if (pattern) {
+      GlobalPubsub().PUnsubscribe(name, c.id);
+    } else {
+      GlobalPubsub().Unsubscribe(name, c.id);
+    }
+    std::erase(mine, name);
+    UpdateCount(c);
+    ReplySubscription(ctx.reply, kind, &name, c.pubsub_count);
+  }
+}
+
+void CmdSubscribe(CommandContext& ctx) { Subscribe(ctx, false); }
+void CmdPSubscribe(CommandContext& ctx) { Subscribe(ctx, true); }
+void CmdUnsubscribe(CommandContext& ctx) { Unsubscribe(ctx, false); }
+void CmdPUnsubscribe(CommandContext& ctx) { Unsubscribe(ctx, true); }
+
+// PUBLISH channel message
+void CmdPublish(CommandContext& ctx) {
+  ctx.reply.Integer(GlobalPubsub().Publish(ctx.args[1], ctx.args[2]));
+}
+
+// PUBSUB CHANNELS [pattern]
+void CmdPubsubChannels(CommandContext& ctx) {
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error(
+        "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.");
+    return;
+  }
+  bool all = ctx.args.size() == 2;
+  std::vector<std::string> names =
+      GlobalPubsub().Channels(all ? std::string_view() : ctx.args[2], all);
+  ctx.reply.ArrayHeader(names.size());
+  for (const std::string& n : names) ctx.reply.Bulk(n);
+}
+
+// PUBSUB NUMSUB [channel ...]
+void CmdPubsubNumsub(CommandContext& ctx) {
+  ctx.reply.ArrayHeader(2 * (ctx.args.size() - 2));
+  for (size_t i = 2; i < ctx.args.size(); ++i) {
+    ctx.reply.Bulk(ctx.args[i]);
+    ctx.reply.Integer(GlobalPubsub().NumSub(ctx.args[i]));
+  }
+}
+
+// PUBSUB NUMPAT
+void CmdPubsubNumpat(CommandContext& ctx) { ctx.reply.Integer(GlobalPubsub().NumPat()); }
+
+// PUBSUB HELP
+void CmdPubsubHelp(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "CHANNELS [<pattern>]",
+      "    Return the currently active channels matching a <pattern> (default: '*').",
+      "NUMPAT",
+      "    Return number of subscriptions to patterns.",
+      "NUMSUB [<channel> ...]",
+      "    Return the number of subscribers for the specified channels, excluding",
+      "    pattern subscriptions(default: no channels).",
+      "HELP",
+      "    Prints this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (std::string_view l : kLines) ctx.reply.SimpleString(l);
+}
+
+}  // namespace
+
+void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply) {
+  for (const std::string& ch : client.channels) GlobalPubsub().Unsubscribe(ch, client.id);
+  for (const std::string& p : client.patterns) GlobalPubsub().PUnsubscribe(p, client.id);
+  client.channels.clear();
+  client.patterns.clear();
+  client.pubsub_count = 0;
+}
+
+void NotifyKeyspaceEvent(ServerState& server, char type, std::string_view event,
+                         std::string_view key, int db) {
+  uint32_t flags = server.config->notify_keyspace_flags();
+  if (flags == 0 || !(flags & NotifyFlag(type))) return;
+  std::string dbs = std::to_string(db);
+  if (flags & NotifyFlag('K')) {
+    std::string channel = "__keyspace@" + dbs + "__:";
+    channel.append(key);
+    GlobalPubsub().Publish(channel, event);
+  }
+  if (flags & NotifyFlag('E')) {
+    std::string channel = "__keyevent@" + dbs + "__:";
+    channel.append(event);
+    GlobalPubsub().Publish(channel, key);
+  }
+}
+
+void RegisterPubsubFamily(CommandRegistry* r) {
+  r->Register("subscribe", CmdSubscribe, LockMode::kSelf);
+  r->Register("unsubscribe", CmdUnsubscribe, LockMode::kSelf);
+  r->Register("psubscribe", CmdPSubscribe, LockMode::kSelf);
+  r->Register("punsubscribe", CmdPUnsubscribe, LockMode::kSelf);
+  r->Register("publish", CmdPublish, LockMode::kSelf);
+  r->Register("pubsub|channels", CmdPubsubChannels, LockMode::kSelf);
+  r->Register("pubsub|numsub", CmdPubsubNumsub, LockMode::kSelf);
+  r->Register("pubsub|numpat", CmdPubsubNumpat, LockMode::kSelf);
+  r->Register("pubsub|help", CmdPubsubHelp, LockMode::kSelf);
+}
 
 }  // namespace keel

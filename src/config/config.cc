@@ -29,7 +29,15 @@ enum class Kind {
   kSave,        // "" or <seconds> <changes> pairs (only "" is supported yet)
   kAppendOnly,  // yes/no (only no is supported yet)
   kDir,         // the working directory: chdir() at load, protected at run time
+  kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
+  kObufLimit,   // client-output-buffer-limit <class> <hard> <soft> <seconds> groups
 };
+
+// Kinds whose value is several words (a config line's arguments, or one CONFIG SET string).
+bool MultiWord(Kind k) { return k == Kind::kBind || k == Kind::kObufLimit; }
+
+constexpr std::string_view kNotifyLetters = "g$lshzxetdmnKE";
+constexpr std::string_view kObufClasses[] = {"normal", "slave", "pubsub"};
 
 // Option ids: the index of each option in the table below.
 enum Id : size_t {
@@ -57,6 +65,8 @@ enum Id : size_t {
   kSetMaxIntsetEntriesId,
   kHashMaxListpackEntriesId,
   kHashMaxListpackValueId,
+  kNotifyKeyspaceEventsId,
+  kClientOutputBufferLimitId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -135,13 +145,25 @@ struct Config::Option {
   std::atomic<int64_t> num{0};
   mutable std::mutex mu;  // guards str
   std::string str;
-  std::string default_text;  // the value as CONFIG GET shows it before any change
+  std::string default_text;           // the value as CONFIG GET shows it before any change
+  std::atomic<int64_t> obuf[9] = {};  // kObufLimit: hard, soft, seconds for each class
   std::function<Status(const Config&)> hook;
 
   // Parses `args` (one value, or several for bind) into a number or a string without applying
   // it. The message is Redis's reason text.
   Status Parse(std::span<const std::string_view> args, int64_t* n, std::string* s) const {
-    if (kind != Kind::kBind && args.size() != 1) return Status::Error("wrong number of arguments");
+    if (!MultiWord(kind) && args.size() != 1) return Status::Error("wrong number of arguments");
+    // A multi-word option given as one argument ("--bind '1.2.3.4 ::1'") is split on spaces, as
+    // Redis does.
+    std::string joined;
+    std::vector<std::string_view> split;
+    if (MultiWord(kind) && args.size() == 1 && !args[0].empty()) {
+      joined = std::string(args[0]);
+      if (!SplitArgsInPlace(joined.data(), joined.size(), &split)) {
+        return Status::Error("wrong number of arguments");
+      }
+      args = split;
+    }
     std::string_view v = args.empty() ? std::string_view() : args[0];
     switch (kind) {
       case Kind::kBool:
@@ -197,6 +219,56 @@ struct Config::Option {
         *s = joined;
         return Status::Ok();
       }
+      case Kind::kNotify: {
+        uint32_t flags = 0;
+        for (char c : v) {
+          if (c == 'A') {
+            flags |= kNotifyAll;
+          } else if (kNotifyLetters.find(c) != std::string_view::npos) {
+            flags |= NotifyFlag(c);
+          } else {
+            return Status::Error("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+          }
+        }
+        *n = flags;
+        return Status::Ok();
+      }
+      case Kind::kObufLimit: {
+        if (args.empty() || args.size() % 4 != 0) {
+          return Status::Error("Wrong number of arguments in buffer limit configuration.");
+        }
+        int64_t values[9];
+        for (int i = 0; i < 9; ++i) values[i] = obuf[i].load();
+        for (size_t i = 0; i < args.size(); i += 4) {
+          int cls = -1;
+          std::string_view name = args[i];
+          if (EqualsIgnoreCase(name, "replica")) name = "slave";
+          for (int c = 0; c < 3; ++c) {
+            if (EqualsIgnoreCase(kObufClasses[c], name)) cls = c;
+          }
+          if (cls < 0) {
+            return Status::Error("Invalid client class specified in buffer limit configuration.");
+          }
+          int64_t hard, soft;
+          auto secs = ParseInt64(args[i + 3]);
+          if (!ParseMemoryValue(args[i + 1], &hard) || !ParseMemoryValue(args[i + 2], &soft) ||
+              !secs || hard < 0 || soft < 0 || *secs < 0) {
+            return Status::Error(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+          }
+          values[cls * 3] = hard;
+          values[cls * 3 + 1] = soft;
+          values[cls * 3 + 2] = *secs;
+        }
+        std::string text;
+        for (int c = 0; c < 3; ++c) {
+          if (!text.empty()) text += ' ';
+          text += std::string(kObufClasses[c]) + " " + std::to_string(values[c * 3]) + " " +
+                  std::to_string(values[c * 3 + 1]) + " " + std::to_string(values[c * 3 + 2]);
+        }
+        *s = text;
+        return Status::Ok();
+      }
       case Kind::kSave: {
         // "" disables snapshots; otherwise pairs of <seconds> <changes>.
         std::vector<std::string_view> parts;
@@ -231,6 +303,9 @@ struct Config::Option {
         return std::string((*choices)[static_cast<size_t>(num.load())]);
       case Kind::kDir:
         return CurrentDir();
+      case Kind::kNotify:
+        return NotifyFlagsToString(static_cast<uint32_t>(num.load()));
+      case Kind::kObufLimit:
       case Kind::kString:
       case Kind::kBind:
       case Kind::kSave: {
@@ -244,13 +319,25 @@ struct Config::Option {
   // The value as it is written to a config file.
   std::string FormatForFile() const {
     std::string v = Format();
-    if (kind == Kind::kBind) return v;  // several words, each a plain address
+    if (MultiWord(kind)) return v;  // several plain words
     return QuoteIfNeeded(v);
   }
 
   // Stores a parsed value. Dir changes the process's working directory.
   Status Store(int64_t n, const std::string& s) {
     switch (kind) {
+      case Kind::kObufLimit: {
+        std::string copy = s;
+        std::vector<std::string_view> words;
+        SplitArgsInPlace(copy.data(), copy.size(), &words);
+        for (size_t i = 0; i + 3 < words.size(); i += 4) {
+          int cls = words[i] == "normal" ? 0 : words[i] == "slave" ? 1 : 2;
+          for (int k = 0; k < 3; ++k) obuf[cls * 3 + k] = *ParseInt64(words[i + 1 + k]);
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        str = s;
+        return Status::Ok();
+      }
       case Kind::kString:
       case Kind::kBind:
       case Kind::kSave: {
@@ -311,6 +398,9 @@ const OptionSpec kSpecs[] = {
      false, "512"},
     {"hash-max-listpack-value", "hash-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
      "64"},
+    {"notify-keyspace-events", "", Kind::kNotify, 0, 0, nullptr, false, ""},
+    {"client-output-buffer-limit", "", Kind::kObufLimit, 0, 0, nullptr, false,
+     "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
 };
 
 }  // namespace
@@ -359,7 +449,7 @@ Config::Config() {
     if (spec.kind != Kind::kDir) {
       std::string text(spec.default_value);
       std::vector<std::string_view> words;
-      if (spec.kind == Kind::kBind) {
+      if (MultiWord(spec.kind)) {
         SplitArgsInPlace(text.data(), text.size(), &words);
       } else {
         words.push_back(text);
@@ -426,6 +516,38 @@ int64_t Config::list_max_listpack_size() const { return Int(kListMaxListpackSize
 int64_t Config::set_max_intset_entries() const { return Int(kSetMaxIntsetEntriesId); }
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
+uint32_t Config::notify_keyspace_flags() const {
+  return static_cast<uint32_t>(Int(kNotifyKeyspaceEventsId));
+}
+void Config::output_buffer_limit(ClientClass cls, int64_t* hard, int64_t* soft,
+                                 int64_t* seconds) const {
+  const Option& o = *options_[kClientOutputBufferLimitId];
+  int c = static_cast<int>(cls);
+  *hard = o.obuf[c * 3].load(std::memory_order_relaxed);
+  *soft = o.obuf[c * 3 + 1].load(std::memory_order_relaxed);
+  *seconds = o.obuf[c * 3 + 2].load(std::memory_order_relaxed);
+}
+
+uint32_t NotifyFlag(char c) {
+  size_t i = kNotifyLetters.find(c);
+  return i == std::string_view::npos ? 0 : 1u << i;
+}
+
+std::string NotifyFlagsToString(uint32_t flags) {
+  // Redis's order: A (or its letters, with n), then K, E, m.
+  std::string out;
+  if ((flags & kNotifyAll) == kNotifyAll) {
+    out += 'A';
+  } else {
+    for (char c : std::string_view("g$lshzxetdn")) {
+      if (flags & NotifyFlag(c)) out += c;
+    }
+  }
+  for (char c : std::string_view("KEm")) {
+    if (flags & NotifyFlag(c)) out += c;
+  }
+  return out;
+}
 
 Status Config::ApplyLine(std::span<const std::string_view> args) {
   Option* o = Find(args[0]);
@@ -575,7 +697,7 @@ Status Config::Set(std::span<const std::string_view> args) {
     Change c{o, args[i], 0, "", o->num.load(), o->Format()};
     std::vector<std::string_view> value{args[i + 1]};
     std::string bind_copy;
-    if (o->kind == Kind::kBind) {
+    if (MultiWord(o->kind)) {
       bind_copy = std::string(args[i + 1]);
       value.clear();
       SplitArgsInPlace(bind_copy.data(), bind_copy.size(), &value);

@@ -85,7 +85,7 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   state.stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
   client_->last_interaction_ms.store(NowUnixMs(), std::memory_order_relaxed);
   ProcessInput();
-  if (closed_) return;
+  if (closed_ || OverOutputLimit()) return;
   uint64_t pending = in_end_ - in_start_;
   client_->qbuf.store(pending, std::memory_order_relaxed);
   if (pending > static_cast<uint64_t>(state.config->client_query_buffer_limit())) {
@@ -224,8 +224,35 @@ void Connection::Deliver(std::string bytes) {
     auto self = weak.lock();
     if (!self || self->closed_) return;
     self->out_.append(bytes);
+    if (self->OverOutputLimit()) return;
     self->MaybeWrite();
   });
+}
+
+bool Connection::OverOutputLimit() {
+  Config::ClientClass cls =
+      client_->pubsub_count > 0 ? Config::ClientClass::kPubsub : Config::ClientClass::kNormal;
+  int64_t hard, soft, seconds;
+  env_->state->config->output_buffer_limit(cls, &hard, &soft, &seconds);
+  uint64_t pending = out_.size() + writing_.size();
+  client_->obl.store(pending, std::memory_order_relaxed);
+  bool over_hard = hard > 0 && pending >= static_cast<uint64_t>(hard);
+  bool over_soft = false;
+  if (soft > 0 && pending >= static_cast<uint64_t>(soft)) {
+    int64_t now = NowMonotonicUs();
+    if (soft_limit_since_us_ == 0) soft_limit_since_us_ = now;
+    over_soft = now - soft_limit_since_us_ >= seconds * 1000000;
+  } else {
+    soft_limit_since_us_ = 0;
+  }
+  if (!over_hard && !over_soft) return false;
+  KEEL_LOG_WARNING(
+      "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+      client_->id, client_->addr);
+  // Drop what it could not take: the connection goes away, and its memory with it.
+  std::string().swap(out_);
+  Close();
+  return true;
 }
 
 }  // namespace keel

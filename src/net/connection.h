@@ -45,6 +45,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void MaybeWrite();
   void OnWrite(const asio::error_code& ec, size_t n);
   void Close();
+  // client-output-buffer-limit: closes the connection (and returns true) when its pending output
+  // passed the hard limit, or the soft limit for longer than allowed.
+  bool OverOutputLimit();
+  int64_t soft_limit_since_us_ = 0;
 
   asio::ip::tcp::socket socket_;
   asio::steady_timer block_timer_;

@@ -83,7 +83,10 @@ struct Client {
   // WATCH: the keys watched (db, key) and the flag writers set.
   std::vector<std::pair<int, std::string>> watched;
   std::shared_ptr<WatchFlag> watch;
-  // Pub/sub: channels plus patterns subscribed to (subscribed mode while > 0).
+  // Pub/sub: channels and patterns subscribed to, in subscription order; pubsub_count is their
+  // total (subscribed mode while > 0).
+  std::vector<std::string> channels;
+  std::vector<std::string> patterns;
   int pubsub_count = 0;
   // This client's handle as a shared_ptr, for waiters (set with `handle`).
   std::weak_ptr<ClientHandle> self;

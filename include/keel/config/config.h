@@ -73,6 +73,11 @@ class Config {
   int64_t set_max_intset_entries() const;
   int64_t hash_max_listpack_entries() const;
   int64_t hash_max_listpack_value() const;
+  // notify-keyspace-events as NotifyFlag bits.
+  uint32_t notify_keyspace_flags() const;
+  // client-output-buffer-limit for one class (0 = no limit).
+  enum class ClientClass { kNormal = 0, kReplica = 1, kPubsub = 2 };
+  void output_buffer_limit(ClientClass cls, int64_t* hard, int64_t* soft, int64_t* seconds) const;
   // Any integer-valued option (bool: 0/1, enum: index) by name; for options added by later
   // modules (encodings thresholds, ...). REQUIRES: the option exists.
   int64_t IntOption(std::string_view name) const;
@@ -90,6 +95,12 @@ class Config {
   mutable std::mutex mu_;
   std::string config_file_;  // absolute path, empty without a file
 };
+
+// notify-keyspace-events letters: g $ l s h z x e t d m n K E, one bit each; 'A' is the
+// alias of g$lshzxetd.
+uint32_t NotifyFlag(char c);
+inline constexpr uint32_t kNotifyAll = 0x3ff;  // g $ l s h z x e t d
+std::string NotifyFlagsToString(uint32_t flags);
 
 // Redis's memory-value syntax: "100", "1k" (1000), "1kb" (1024), "1m", "1mb", "1g", "1gb",
 // case-insensitive. Returns false for anything else.
