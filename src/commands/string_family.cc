@@ -1062,7 +1062,7 @@ void CmdBitOp(CommandContext& ctx) {
     return;
   }
   std::string result(max_len, '\0');
-  std::memcpy(result.data(), src[0].data(), src[0].size());
+  if (!src[0].empty()) std::memcpy(result.data(), src[0].data(), src[0].size());
   if (op == Op::kNot) {
     for (char& c : result) c = static_cast<char>(~static_cast<uint8_t>(c));
   } else {
