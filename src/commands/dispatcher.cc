@@ -294,6 +294,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   // end of the transaction, so nobody sees its middle.
   if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
   int64_t elapsed = NowMonotonicUs() - start;
+  ServerStats::RaiseMax(server_->stats.max_command_usec, static_cast<uint64_t>(elapsed));
   cs.calls.fetch_add(1, std::memory_order_relaxed);
   cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
   server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);

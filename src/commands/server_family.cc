@@ -209,6 +209,8 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("total_forks", 0);
   w.Field("unexpected_error_replies", ld(st.unexpected_error_replies));
   w.Field("total_error_replies", ld(st.total_error_replies));
+  w.Field("keel_max_command_usec", ld(st.max_command_usec));
+  w.Field("keel_max_housekeeping_usec", ld(st.max_housekeeping_usec));
 }
 
 void InfoReplication(ServerState& s, InfoWriter& w) {

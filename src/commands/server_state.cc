@@ -14,6 +14,8 @@ void ServerStats::Reset() {
   unexpected_error_replies = 0;
   keyspace_hits = 0;
   keyspace_misses = 0;
+  max_command_usec = 0;
+  max_housekeeping_usec = 0;
 }
 
 void ErrorStats::Count(std::string_view reply_line) {

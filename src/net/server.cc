@@ -122,8 +122,11 @@ struct Server::Impl {
     t.async_wait([this, index](const asio::error_code& ec) {
       if (ec || shutting_down.load()) return;
       Keyspace& ks = *state->keyspace;
+      int64_t start = NowMonotonicUs();
       double expired_ratio = ks.ActiveExpireSlice(index, contexts.size(), kSliceBudgetUs);
       ks.RehashSlice(index, contexts.size(), kSliceBudgetUs / 4);
+      ServerStats::RaiseMax(state->stats.max_housekeeping_usec,
+                            static_cast<uint64_t>(NowMonotonicUs() - start));
       bool busy = expired_ratio > 0.10;
       ScheduleHousekeeping(index, std::chrono::milliseconds(busy ? 10 : 100));
     });

@@ -30,6 +30,16 @@ struct ServerStats {
   std::atomic<uint64_t> unexpected_error_replies{0};
   std::atomic<uint64_t> keyspace_hits{0};
   std::atomic<uint64_t> keyspace_misses{0};
+  // The longest single command execution and the longest housekeeping slice (expiry, rehash)
+  // seen, in microseconds: Keel's own stall indicators (INFO stats keel_max_command_usec,
+  // keel_max_housekeeping_usec; reset by CONFIG RESETSTAT).
+  std::atomic<uint64_t> max_command_usec{0};
+  std::atomic<uint64_t> max_housekeeping_usec{0};
+  static void RaiseMax(std::atomic<uint64_t>& m, uint64_t v) {
+    uint64_t cur = m.load(std::memory_order_relaxed);
+    while (v > cur && !m.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+    }
+  }
   // Maintained by the net layer's cron from samples of total_commands_processed.
   std::atomic<uint64_t> instantaneous_ops_per_sec{0};
   void Reset();
