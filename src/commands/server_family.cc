@@ -1,5 +1,8 @@
 // Server commands: INFO, CONFIG, COMMAND, DBSIZE, TIME, SHUTDOWN, MONITOR.
 #include <malloc.h>
+#ifdef KEEL_HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -51,10 +54,25 @@ uint64_t ProcessRss() {
   return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+#ifdef KEEL_HAVE_JEMALLOC
+constexpr std::string_view kAllocatorName = "jemalloc-5.3.0";
+// Bytes the process has allocated through jemalloc (refreshing its statistics first).
+uint64_t UsedMemory() {
+  uint64_t epoch = 1;
+  size_t len = sizeof(epoch);
+  mallctl("epoch", &epoch, &len, &epoch, len);
+  size_t allocated = 0;
+  len = sizeof(allocated);
+  if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) return 0;
+  return allocated;
+}
+#else
+constexpr std::string_view kAllocatorName = "libc";
 uint64_t UsedMemory() {
   struct mallinfo2 mi = mallinfo2();
   return mi.uordblks + mi.hblkhd;
 }
+#endif
 
 struct InfoWriter {
   std::string out;
@@ -156,7 +174,7 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("maxmemory_human", HumanBytes(maxmemory));
   w.Field("maxmemory_policy", s.config->maxmemory_policy());
   w.Field("mem_fragmentation_ratio", ratio);
-  w.Field("mem_allocator", "libc");
+  w.Field("mem_allocator", kAllocatorName);
   w.Field("lazyfree_pending_objects", 0);
   w.Field("lazyfreed_objects", 0);
 }
