@@ -1845,7 +1845,16 @@ bool GetKeysWithFlags(const CommandMeta& m, std::span<const std::string_view> ar
 
 bool GetKeyPositions(const CommandMeta& m, std::span<const std::string_view> args,
                      std::vector<int>* positions) {
-  std::vector<KeyRef> keys;
+  // Fast path for the dispatcher: commands whose keys do not move are described exactly by the
+  // legacy (first, last, step) triple, with a negative last counting from the end.
+  if (!(m.flags & kCmdMovableKeys) && m.first_key > 0 && m.key_step > 0) {
+    positions->clear();
+    int argc = static_cast<int>(args.size());
+    int last = m.last_key < 0 ? argc + m.last_key : m.last_key;
+    for (int i = m.first_key; i <= last && i < argc; i += m.key_step) positions->push_back(i);
+    return true;
+  }
+  thread_local std::vector<KeyRef> keys;
   bool ok = GetKeysWithFlags(m, args, &keys);
   positions->clear();
   for (const KeyRef& k : keys) positions->push_back(k.pos);

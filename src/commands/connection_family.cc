@@ -208,7 +208,8 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
     name = c.name;
     lib_name = c.lib_name;
     lib_ver = c.lib_ver;
-    cmd = c.last_cmd.empty() ? "NULL" : c.last_cmd;
+    const char* last = c.last_cmd.load(std::memory_order_acquire);
+    cmd = last == nullptr ? "NULL" : std::string(last, c.last_cmd_len.load());
   }
   uint32_t flags = c.flags.load(std::memory_order_relaxed);
   uint64_t qbuf = c.qbuf.load(std::memory_order_relaxed);

@@ -266,10 +266,9 @@ done:
 void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegistry::Entry& entry,
                      std::span<const std::string_view> args, ReplyBuilder& reply) {
   CommandStats& cs = server_->command_stats[entry.index];
-  {
-    std::lock_guard<std::mutex> lock(client.mu);
-    client.last_cmd.assign(MetaName(meta));
-  }
+  std::string_view name = MetaName(meta);
+  client.last_cmd_len.store(name.size(), std::memory_order_relaxed);
+  client.last_cmd.store(name.data(), std::memory_order_release);
   size_t reply_start = reply.size();
   int64_t start = NowMonotonicUs();
   CommandContext ctx{*server_, client, args, reply, meta};

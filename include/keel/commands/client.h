@@ -62,7 +62,9 @@ struct Client {
   std::string name;              // GUARDED_BY(mu)
   std::string lib_name;          // GUARDED_BY(mu)
   std::string lib_ver;           // GUARDED_BY(mu)
-  std::string last_cmd;          // GUARDED_BY(mu), "client|list" style
+  // The last command run ("client|list" style name; the metadata table outlives clients).
+  std::atomic<const char*> last_cmd{nullptr};
+  std::atomic<size_t> last_cmd_len{0};
   std::shared_ptr<void> waiter;  // GUARDED_BY(mu): the BlockedWaiter while blocked
 
   // [io]
