@@ -1,6 +1,7 @@
 #include "keel/commands/dispatcher.h"
 
 #include <cstdio>
+#include <deque>
 
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/families.h"
@@ -274,7 +275,17 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   CommandContext ctx{*server_, client, args, reply, meta};
   {
     KeyLocks locks;
-    std::vector<std::string_view> keys;
+    // Scratch for the key list without a heap allocation per command; EXEC nests Run, hence a
+    // stack of vectors (a deque, so that growing it keeps the outer ones in place).
+    thread_local std::deque<std::vector<std::string_view>> key_stack;
+    thread_local size_t depth = 0;
+    if (key_stack.size() <= depth) key_stack.emplace_back();
+    std::vector<std::string_view>& keys = key_stack[depth++];
+    keys.clear();
+    struct Pop {
+      size_t& d;
+      ~Pop() { --d; }
+    } pop{depth};
     if (entry.lock_mode == LockMode::kKeys && CommandHasKeys(meta)) {
       KeysOf(meta, args, &keys);
       if (!keys.empty()) locks = KeyLocks(*server_->keyspace, ctx.db(), keys);
