@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "keel/commands/dispatcher.h"
+#include "keel/commands/pubsub.h"
 #include "keel/commands/server_bridge.h"
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
@@ -112,6 +114,10 @@ int main(int argc, char** argv) {
   state.start_time_ms = NowUnixMs();
   state.tcp_port = config.port();
   state.io_threads = config.io_threads();
+  // Keyspace notifications for keys removed by expiry, lazily or by the active cycle.
+  keyspace.SetExpiredHook([&state](int db, std::string_view key) {
+    NotifyKeyspaceEvent(state, 'x', "expired", key, db);
+  });
   RegisterAllCommands();
 
   Server::Options options;

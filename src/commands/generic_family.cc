@@ -10,6 +10,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"
@@ -50,11 +51,13 @@ Entry* Peek(Keyspace& ks, int db, std::string_view key) {
   return e;
 }
 
-// Read lookups count keyspace hits and misses, as in Redis.
-Entry* CountedPeek(CommandContext& ctx, std::string_view key) {
+// Read lookups count keyspace hits and misses and notify "keymiss", as in Redis. OBJECT's
+// lookups count but do not notify (Redis's LOOKUP_NONOTIFY).
+Entry* CountedPeek(CommandContext& ctx, std::string_view key, bool notify_miss = true) {
   Entry* e = Peek(ctx.keyspace(), ctx.db(), key);
   (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
+  if (e == nullptr && notify_miss) KeyMissEvent(ctx, key);
   return e;
 }
 
@@ -62,6 +65,7 @@ Entry* CountedLookup(CommandContext& ctx, int db, std::string_view key) {
   Entry* e = ctx.keyspace().Lookup(db, key);
   (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
+  if (e == nullptr) KeyEvent(ctx.server, 'm', "keymiss", key, db);
   return e;
 }
 
@@ -98,7 +102,10 @@ bool PolicyIsLfu(CommandContext& ctx) {
 void DeleteKeys(CommandContext& ctx, bool lazy) {
   int64_t n = 0;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
-    if (ctx.keyspace().Delete(ctx.db(), ctx.args[i], lazy)) ++n;
+    if (ctx.keyspace().Delete(ctx.db(), ctx.args[i], lazy)) {
+      ++n;
+      DelEvent(ctx, ctx.args[i]);
+    }
   }
   ctx.reply.Integer(n);
 }
@@ -185,6 +192,8 @@ void CmdScan(CommandContext& ctx) {
   uint64_t visits = 0;
   uint64_t seen = 0;
   bool done = false;
+  std::vector<std::string> stale;  // expired keys met (and matching the pattern)
+  auto& stats = ctx.server.stats;
   while (!done) {
     Shard& s = db.shard(shard);
     {
@@ -196,14 +205,32 @@ void CmdScan(CommandContext& ctx) {
         do {
           bucket = s.Scan(bucket, [&](Entry* e) {
             ++seen;
-            if (IsExpired(e, now)) return;
             std::string_view key = e->key();
             if (opts.use_pattern && !GlobMatch(opts.pattern, key)) return;
-            if (opts.has_type && !EqualsIgnoreCase(TypeName(e->type), opts.type)) return;
+            if (IsExpired(e, now)) {
+              stale.emplace_back(key);
+              return;
+            }
+            if (opts.has_type) {
+              // Redis looks each candidate up to learn its type: a keyspace hit.
+              stats.keyspace_hits.fetch_add(1, std::memory_order_relaxed);
+              if (!EqualsIgnoreCase(TypeName(e->type), opts.type)) return;
+            }
             keys.emplace_back(key);
           });
           ++visits;
         } while (bucket != 0 && seen < static_cast<uint64_t>(opts.count) && visits < max_visits);
+        // Like Redis, SCAN deletes the expired keys it meets ("expired"); with TYPE, Redis's
+        // type lookup is what deletes them, which also counts a miss and notifies "keymiss".
+        // The table changes only after the walk, and the cursor survives the change.
+        for (const std::string& k : stale) {
+          ctx.keyspace().LookupLink(ctx.db(), k);
+          if (opts.has_type) {
+            stats.keyspace_misses.fetch_add(1, std::memory_order_relaxed);
+            KeyMissEvent(ctx, k);
+          }
+        }
+        stale.clear();
       }
     }
     if (bucket == 0) {
@@ -261,11 +288,10 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   Keyspace& ks = ctx.keyspace();
   int db = ctx.db();
   std::string_view src = ctx.args[1], dst = ctx.args[2];
-  // The destination first: its lazy expiry may change the table, which would invalidate the
-  // source's link.
-  bool dst_exists = ks.Lookup(db, dst) != nullptr;
-  Entry** link = ks.LookupLink(db, src);
-  if (link == nullptr) {
+  // The source first, as in Redis (so lazy expiry notifications come in its order), then the
+  // destination, then the source's link again: the destination's lazy expiry may have changed
+  // the table, which would invalidate a link taken earlier.
+  if (ks.Lookup(db, src) == nullptr) {
     ctx.reply.Error(errors::kNoSuchKey);
     return;
   }
@@ -273,13 +299,23 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     nx ? ctx.reply.Integer(0) : ctx.reply.Ok();
     return;
   }
+  bool dst_exists = ks.Lookup(db, dst) != nullptr;
   if (nx && dst_exists) {
     ctx.reply.Integer(0);
+    return;
+  }
+  Entry** link = ks.LookupLink(db, src);
+  if (link == nullptr) {  // expired in the meantime
+    ctx.reply.Error(errors::kNoSuchKey);
     return;
   }
   Entry* e = ks.Detach(db, src, link);
   int64_t expire = e->expire_ms();
   ks.Put(db, Keyspace::Rekey(e, dst, expire));
+  // Redis deletes an existing destination and adds the key anew, so "new" always comes.
+  NewKeyEvent(ctx, dst);
+  KeyEvent(ctx, 'g', "rename_from", src);
+  KeyEvent(ctx, 'g', "rename_to", dst);
   nx ? ctx.reply.Integer(1) : ctx.reply.Ok();
 }
 
@@ -331,6 +367,8 @@ void CmdCopy(CommandContext& ctx) {
   }
   ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
   ks.Touch(dst_db, dst);
+  NewKeyEvent(ctx.server, dst, dst_db);
+  KeyEvent(ctx.server, 'g', "copy_to", dst, dst_db);
   ctx.reply.Integer(1);
 }
 
@@ -365,6 +403,9 @@ void CmdMove(CommandContext& ctx) {
   ks.Put(dst_db, ks.Detach(src_db, key, link));
   ks.Touch(src_db, key);
   ks.Touch(dst_db, key);
+  NewKeyEvent(ctx.server, key, dst_db);
+  KeyEvent(ctx.server, 'g', "move_from", key, src_db);
+  KeyEvent(ctx.server, 'g', "move_to", key, dst_db);
   ctx.reply.Integer(1);
 }
 
@@ -414,7 +455,7 @@ void CmdSwapDb(CommandContext& ctx) {
 
 // OBJECT ENCODING key
 void CmdObjectEncoding(CommandContext& ctx) {
-  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  Entry* e = CountedPeek(ctx, ctx.args[2], /*notify_miss=*/false);
   if (e == nullptr) {
     ctx.reply.NullBulk();
     return;
@@ -425,7 +466,7 @@ void CmdObjectEncoding(CommandContext& ctx) {
 // OBJECT REFCOUNT key. Redis shares the objects of the integers 0..9999 (refcount INT_MAX)
 // unless maxmemory is set with an LRU or LFU policy.
 void CmdObjectRefcount(CommandContext& ctx) {
-  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  Entry* e = CountedPeek(ctx, ctx.args[2], /*notify_miss=*/false);
   if (e == nullptr) {
     ctx.reply.NullBulk();
     return;
@@ -443,7 +484,7 @@ void CmdObjectRefcount(CommandContext& ctx) {
 
 // OBJECT IDLETIME key. Reads the access clock without updating it.
 void CmdObjectIdletime(CommandContext& ctx) {
-  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  Entry* e = CountedPeek(ctx, ctx.args[2], /*notify_miss=*/false);
   if (e == nullptr) {
     ctx.reply.NullBulk();
     return;
@@ -458,7 +499,7 @@ void CmdObjectIdletime(CommandContext& ctx) {
 
 // OBJECT FREQ key. Keel keeps no LFU counter: 0 under an LFU policy.
 void CmdObjectFreq(CommandContext& ctx) {
-  Entry* e = CountedPeek(ctx, ctx.args[2]);
+  Entry* e = CountedPeek(ctx, ctx.args[2], /*notify_miss=*/false);
   if (e == nullptr) {
     ctx.reply.NullBulk();
     return;
@@ -562,8 +603,10 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
   }
   if (ms <= NowUnixMs()) {
     ks.Dispose(ks.Detach(db, key, link), true);
+    DelEvent(ctx, key);
   } else {
     ks.SetExpire(db, link, ms);
+    KeyEvent(ctx, 'g', "expire", key);
   }
   ctx.reply.Integer(1);
 }
@@ -604,6 +647,7 @@ void CmdPersist(CommandContext& ctx) {
     return;
   }
   ks.SetExpire(ctx.db(), link, -1);
+  KeyEvent(ctx, 'g', "persist", ctx.args[1]);
   ctx.reply.Integer(1);
 }
 

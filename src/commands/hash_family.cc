@@ -15,6 +15,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
@@ -37,10 +38,12 @@ std::mt19937_64& Rng() {
   return rng;
 }
 
+// A read lookup: counts a keyspace hit or miss and notifies "keymiss", like lookupKeyRead.
 Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
   Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
   (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
+  if (e == nullptr) KeyMissEvent(ctx, key);
   return e;
 }
 
@@ -64,18 +67,21 @@ Limits ListpackLimits(CommandContext& ctx) {
 }
 
 // A hash being written: the key's entry (nullptr while it does not exist yet) and its value.
-// Commit() writes the value back into the entry or inserts a new key.
+// Commit() writes the value back into the entry or inserts a new key, then notifies `event`
+// (after "new" for a new key).
 struct WriteTarget {
   Entry* e = nullptr;
   HashValue v;
   bool created = false;
 
-  void Commit(CommandContext& ctx, std::string_view key) {
+  void Commit(CommandContext& ctx, std::string_view key, std::string_view event) {
     if (e != nullptr) {
       StoreHash(e, v);
     } else {
       ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kHash, v.enc, v.obj, -1));
+      NewKeyEvent(ctx, key);
     }
+    KeyEvent(ctx, 'h', event, key);
   }
   // Discards a hash created by this command (nothing was stored in it).
   void Abandon() {
@@ -117,7 +123,7 @@ void HsetGeneric(CommandContext& ctx, bool hmset) {
   for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
     created += t.v.Set(ctx.args[i], ctx.args[i + 1], lim.entries, lim.value);
   }
-  t.Commit(ctx, key);
+  t.Commit(ctx, key, "hset");
   if (hmset) {
     ctx.reply.Ok();
   } else {
@@ -139,7 +145,7 @@ void CmdHsetnx(CommandContext& ctx) {
     return;
   }
   t.v.Set(ctx.args[2], ctx.args[3], lim.entries, lim.value);
-  t.Commit(ctx, key);
+  t.Commit(ctx, key, "hset");
   ctx.reply.Integer(1);
 }
 
@@ -185,7 +191,10 @@ void CmdHdel(CommandContext& ctx) {
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
   StoreHash(e, v);
-  if (v.Size() == 0) ctx.keyspace().Delete(ctx.db(), key);
+  if (removed > 0) {
+    KeyEvent(ctx, 'h', "hdel", key);
+    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
+  }
   ctx.reply.Integer(removed);
 }
 
@@ -268,7 +277,7 @@ void CmdHincrby(CommandContext& ctx) {
   AppendInt(&text, value);
   Limits lim = ListpackLimits(ctx);
   t.v.Set(ctx.args[2], text, lim.entries, lim.value);
-  t.Commit(ctx, key);
+  t.Commit(ctx, key, "hincrby");
   ctx.reply.Integer(value);
 }
 
@@ -305,7 +314,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
   std::string text = FormatIncrFloat(value);
   Limits lim = ListpackLimits(ctx);
   t.v.Set(ctx.args[2], text, lim.entries, lim.value);
-  t.Commit(ctx, key);
+  t.Commit(ctx, key, "hincrbyfloat");
   ctx.reply.Bulk(text);
 }
 

@@ -8,6 +8,7 @@
 #include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/notify.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -34,20 +35,33 @@ ListObject* FindList(CommandContext& ctx, std::string_view key, bool* err) {
   return AsList(e);
 }
 
-// Counts a read as a keyspace hit or miss, as Redis does for lookups of read commands.
-void CountLookup(CommandContext& ctx, bool hit) {
+// Counts a read as a keyspace hit or miss and notifies "keymiss", as Redis does for lookups of
+// read commands.
+void CountLookup(CommandContext& ctx, std::string_view key, bool hit) {
   (hit ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
+  if (!hit) KeyMissEvent(ctx, key);
 }
 
-ListObject* CreateList(Keyspace& ks, int db, std::string_view key, int64_t node_limit) {
+// Creates an empty list under `key` and notifies "new".
+ListObject* CreateList(ServerState& server, int db, std::string_view key, int64_t node_limit) {
   auto* list = new ListObject(node_limit);
-  ks.Put(db, NewObjectEntry(key, ObjType::kList, Encoding::kQuicklist, list, -1));
+  server.keyspace->Put(db, NewObjectEntry(key, ObjType::kList, Encoding::kQuicklist, list, -1));
+  NewKeyEvent(server, key, db);
   return list;
 }
 
-void DeleteIfEmpty(Keyspace& ks, int db, std::string_view key, ListObject* list) {
-  if (list->empty()) ks.Delete(db, key);
+// Deletes the key of a list left empty, notifying "del".
+void DeleteIfEmpty(ServerState& server, int db, std::string_view key, ListObject* list) {
+  if (list->empty() && server.keyspace->Delete(db, key)) DelEvent(server, key, db);
+}
+
+void PushEvent(ServerState& server, int db, std::string_view key, bool left) {
+  KeyEvent(server, 'l', left ? "lpush" : "rpush", key, db);
+}
+
+void PopEvent(ServerState& server, int db, std::string_view key, bool left) {
+  KeyEvent(server, 'l', left ? "lpop" : "rpop", key, db);
 }
 
 bool ParseIndex(CommandContext& ctx, std::string_view s, int64_t* out) {
@@ -99,7 +113,7 @@ void Push(CommandContext& ctx, bool left, bool only_existing) {
       ctx.reply.Integer(0);
       return;
     }
-    list = CreateList(ctx.keyspace(), ctx.db(), key, ctx.server.config->list_max_listpack_size());
+    list = CreateList(ctx.server, ctx.db(), key, ctx.server.config->list_max_listpack_size());
   }
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     if (left) {
@@ -109,6 +123,7 @@ void Push(CommandContext& ctx, bool left, bool only_existing) {
     }
   }
   ctx.keyspace().SignalReady(ctx.db(), key);
+  PushEvent(ctx.server, ctx.db(), key, left);
   ctx.reply.Integer(static_cast<int64_t>(list->size()));
 }
 
@@ -154,8 +169,10 @@ void Pop(CommandContext& ctx, bool left) {
     size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
     ctx.reply.ArrayHeader(n);
     for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+    if (n == 0) return;  // LPOP key 0: nothing popped, nothing notified
   }
-  DeleteIfEmpty(ctx.keyspace(), ctx.db(), key, list);
+  PopEvent(ctx.server, ctx.db(), key, left);
+  DeleteIfEmpty(ctx.server, ctx.db(), key, list);
 }
 
 void CmdLPop(CommandContext& ctx) { Pop(ctx, true); }
@@ -166,6 +183,7 @@ void CmdLLen(CommandContext& ctx) {
   bool err;
   ListObject* list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
+  CountLookup(ctx, ctx.args[1], list != nullptr);
   ctx.reply.Integer(list ? static_cast<int64_t>(list->size()) : 0);
 }
 
@@ -176,7 +194,7 @@ void CmdLRange(CommandContext& ctx) {
   bool err;
   ListObject* list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, list != nullptr);
+  CountLookup(ctx, ctx.args[1], list != nullptr);
   size_t from, to;
   if (list == nullptr || !ClampRange(start, stop, list->size(), &from, &to)) {
     ctx.reply.EmptyArray();
@@ -196,7 +214,7 @@ void CmdLIndex(CommandContext& ctx) {
   bool err;
   ListObject* list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, list != nullptr);
+  CountLookup(ctx, ctx.args[1], list != nullptr);
   if (list == nullptr) {
     ctx.reply.NullBulk();
     return;
@@ -228,6 +246,7 @@ void CmdLSet(CommandContext& ctx) {
     return;
   }
   list->Set(static_cast<size_t>(index), ctx.args[3]);
+  KeyEvent(ctx, 'l', "lset", ctx.args[1]);
   ctx.reply.Ok();
 }
 
@@ -253,6 +272,7 @@ void CmdLInsert(CommandContext& ctx) {
     ctx.reply.Integer(-1);
     return;
   }
+  KeyEvent(ctx, 'l', "linsert", ctx.args[1]);
   ctx.reply.Integer(static_cast<int64_t>(list->size()));
 }
 
@@ -268,7 +288,10 @@ void CmdLRem(CommandContext& ctx) {
     return;
   }
   size_t removed = list->Remove(ctx.args[3], count);
-  DeleteIfEmpty(ctx.keyspace(), ctx.db(), ctx.args[1], list);
+  if (removed > 0) {
+    KeyEvent(ctx, 'l', "lrem", ctx.args[1]);
+    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], list);
+  }
   ctx.reply.Integer(static_cast<int64_t>(removed));
 }
 
@@ -286,7 +309,8 @@ void CmdLTrim(CommandContext& ctx) {
     } else {
       list->Clear();
     }
-    DeleteIfEmpty(ctx.keyspace(), ctx.db(), ctx.args[1], list);
+    KeyEvent(ctx, 'l', "ltrim", ctx.args[1]);
+    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], list);
   }
   ctx.reply.Ok();
 }
@@ -332,7 +356,7 @@ void CmdLPos(CommandContext& ctx) {
   bool err;
   ListObject* list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, list != nullptr);
+  CountLookup(ctx, ctx.args[1], list != nullptr);
   bool with_count = count >= 0;
   if (list == nullptr) {
     if (with_count) {
@@ -380,14 +404,16 @@ void CmdLPos(CommandContext& ctx) {
 }
 
 // Pops from `src` and pushes onto `dst` (same db). REQUIRES: both shards locked, `src` a
-// non-empty list, `dst` missing or a list. Returns the moved element.
-std::string MoveElement(Keyspace& ks, int db, std::string_view src, ListObject* src_list,
+// non-empty list, `dst` missing or a list. Returns the moved element. Notifies as Redis does:
+// the push on `dst` (after "new" when created), then the pop on `src`, then its "del".
+std::string MoveElement(ServerState& server, int db, std::string_view src, ListObject* src_list,
                         std::string_view dst, bool pop_left, bool push_left, int64_t node_limit) {
+  Keyspace& ks = *server.keyspace;
   std::string v = pop_left ? src_list->PopFront() : src_list->PopBack();
   ListObject* dst_list;
   Entry* de = ks.Lookup(db, dst);
   if (de == nullptr) {
-    dst_list = CreateList(ks, db, dst, node_limit);
+    dst_list = CreateList(server, db, dst, node_limit);
   } else {
     dst_list = AsList(de);
   }
@@ -397,7 +423,9 @@ std::string MoveElement(Keyspace& ks, int db, std::string_view src, ListObject* 
     dst_list->PushBack(v);
   }
   ks.SignalReady(db, dst);
-  if (src != dst) DeleteIfEmpty(ks, db, src, src_list);
+  PushEvent(server, db, dst, push_left);
+  PopEvent(server, db, src, pop_left);
+  if (src != dst) DeleteIfEmpty(server, db, src, src_list);
   return v;
 }
 
@@ -416,7 +444,7 @@ void Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool 
     ctx.reply.Error(errors::kWrongType);
     return;
   }
-  ctx.reply.Bulk(MoveElement(ctx.keyspace(), ctx.db(), src, list, dst, pop_left, push_left,
+  ctx.reply.Bulk(MoveElement(ctx.server, ctx.db(), src, list, dst, pop_left, push_left,
                              ctx.server.config->list_max_listpack_size()));
 }
 
@@ -495,7 +523,8 @@ void CmdLMPop(CommandContext& ctx) {
     if (err) return;
     if (list == nullptr || list->empty()) continue;
     ReplyMPop(ctx.reply, k, list, left, count);
-    DeleteIfEmpty(ctx.keyspace(), ctx.db(), k, list);
+    PopEvent(ctx.server, ctx.db(), k, left);
+    DeleteIfEmpty(ctx.server, ctx.db(), k, list);
     return;
   }
   ctx.reply.NullArray();
@@ -592,7 +621,8 @@ void BlockingPop(CommandContext& ctx, bool left) {
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk(ctx.args[i]);
     ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
-    DeleteIfEmpty(ctx.keyspace(), ctx.db(), ctx.args[i], list);
+    PopEvent(ctx.server, ctx.db(), ctx.args[i], left);
+    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[i], list);
     return;
   }
   auto w = std::make_shared<BlockedWaiter>();
@@ -619,7 +649,8 @@ void CmdBLMPop(CommandContext& ctx) {
     if (err) return;
     if (list == nullptr || list->empty()) continue;
     ReplyMPop(ctx.reply, k, list, left, count);
-    DeleteIfEmpty(ctx.keyspace(), ctx.db(), k, list);
+    PopEvent(ctx.server, ctx.db(), k, left);
+    DeleteIfEmpty(ctx.server, ctx.db(), k, list);
     return;
   }
   auto w = std::make_shared<BlockedWaiter>();
@@ -710,14 +741,16 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
       reply.ArrayHeader(2);
       reply.Bulk(key);
       reply.Bulk(w->pop_left ? list->PopFront() : list->PopBack());
-      DeleteIfEmpty(ks, db, key, list);
+      PopEvent(server, db, key, w->pop_left);
+      DeleteIfEmpty(server, db, key, list);
       break;
     case BlockedWaiter::Kind::kMPop:
       ReplyMPop(reply, key, list, w->pop_left, w->count);
-      DeleteIfEmpty(ks, db, key, list);
+      PopEvent(server, db, key, w->pop_left);
+      DeleteIfEmpty(server, db, key, list);
       break;
     case BlockedWaiter::Kind::kMove:
-      reply.Bulk(MoveElement(ks, db, key, list, w->dest, w->pop_left, w->push_left,
+      reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left,
                              server.config->list_max_listpack_size()));
       break;
   }

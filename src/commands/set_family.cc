@@ -19,6 +19,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
@@ -40,11 +41,13 @@ std::mt19937_64& Rng() {
   return rng;
 }
 
-// A read lookup (counts a keyspace hit or miss, like Redis's lookupKeyRead).
+// A read lookup (counts a keyspace hit or miss and notifies "keymiss", like Redis's
+// lookupKeyRead).
 Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
   Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
   (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
+  if (e == nullptr) KeyMissEvent(ctx, key);
   return e;
 }
 
@@ -73,14 +76,19 @@ void ReplyMembers(CommandContext& ctx, const SetValue& v) {
 }
 
 // Stores `v` (owned) under `key`, replacing whatever is there and dropping its TTL, or deletes
-// the key when v is empty. Replies with the size.
-void StoreResult(CommandContext& ctx, std::string_view key, SetValue v) {
+// the key when v is empty. Notifies `event` (or "del"). Replies with the size.
+void StoreResult(CommandContext& ctx, std::string_view key, SetValue v, std::string_view event) {
   size_t n = v.Size();
+  Keyspace& ks = ctx.keyspace();
   if (n == 0) {
     v.Destroy();
-    ctx.keyspace().Delete(ctx.db(), key);
+    if (ks.Delete(ctx.db(), key)) DelEvent(ctx, key);
   } else {
-    ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+    // The sources are no longer read, so this lookup may free an entry they pointed into.
+    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), key) != nullptr;
+    ks.Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+    if (!existed) NewKeyEvent(ctx, key);
+    KeyEvent(ctx, 's', event, key);
   }
   ctx.reply.Integer(static_cast<int64_t>(n));
 }
@@ -98,7 +106,9 @@ void CmdSadd(CommandContext& ctx) {
     StoreSet(e, v);
   } else {
     ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+    NewKeyEvent(ctx, key);
   }
+  if (added > 0) KeyEvent(ctx, 's', "sadd", key);
   ctx.reply.Integer(added);
 }
 
@@ -115,7 +125,10 @@ void CmdSrem(CommandContext& ctx) {
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
   StoreSet(e, v);
-  if (v.Size() == 0) ctx.keyspace().Delete(ctx.db(), key);
+  if (removed > 0) {
+    KeyEvent(ctx, 's', "srem", key);
+    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
+  }
   ctx.reply.Integer(removed);
 }
 
@@ -194,7 +207,8 @@ void CmdSpop(CommandContext& ctx) {
     std::string m = v.RandomMember(Rng());
     v.Remove(m);
     StoreSet(e, v);
-    if (v.Size() == 0) ctx.keyspace().Delete(ctx.db(), key);
+    KeyEvent(ctx, 's', "spop", key);
+    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
     ctx.reply.Bulk(m);
     return;
   }
@@ -211,9 +225,10 @@ void CmdSpop(CommandContext& ctx) {
   }
   SetValue v = SetValue::Of(e);
   size_t n = static_cast<size_t>(*count);
+  KeyEvent(ctx, 's', "spop", key);
   if (n >= v.Size()) {
     ReplyMembers(ctx, v);
-    ctx.keyspace().Delete(ctx.db(), key);
+    if (ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
     return;
   }
   std::vector<std::string> picked = DistinctRandom(v, n);
@@ -294,28 +309,33 @@ void CmdSmove(CommandContext& ctx) {
     return;
   }
   StoreSet(src, sv);
-  if (sv.Size() == 0) ctx.keyspace().Delete(ctx.db(), src_key);
+  KeyEvent(ctx, 's', "srem", src_key);
+  if (sv.Size() == 0 && ctx.keyspace().Delete(ctx.db(), src_key)) DelEvent(ctx, src_key);
   size_t max = MaxIntset(ctx);
+  bool added;
   if (dst == nullptr) {
     SetValue dv = SetValue::CreateFor(member);
-    dv.Add(member, max);
+    added = dv.Add(member, max);
     ctx.keyspace().Put(ctx.db(), NewObjectEntry(dst_key, ObjType::kSet, dv.enc, dv.obj, -1));
+    NewKeyEvent(ctx, dst_key);
   } else {
     SetValue dv = SetValue::Of(dst);
-    dv.Add(member, max);
+    added = dv.Add(member, max);
     StoreSet(dst, dv);
   }
+  if (added) KeyEvent(ctx, 's', "sadd", dst_key);
   ctx.reply.Integer(1);
 }
 
 // Looks up the source sets of an algebra command; nullptr for missing keys. Every key is
 // type-checked (a missing key does not stop the checks, as in Redis 7.0). Returns false after
-// replying WRONGTYPE.
-bool LookupSets(CommandContext& ctx, std::span<const std::string_view> keys, bool store,
+// replying WRONGTYPE. The STORE forms read their sources like the others (Redis 7.0 counts
+// their misses and notifies "keymiss" for them).
+bool LookupSets(CommandContext& ctx, std::span<const std::string_view> keys,
                 std::vector<const Entry*>* sets) {
   sets->clear();
   for (std::string_view k : keys) {
-    Entry* e = store ? WriteLookup(ctx, k) : ReadLookup(ctx, k);
+    Entry* e = ReadLookup(ctx, k);
     if (WrongType(ctx, e)) return false;
     sets->push_back(e);
   }
@@ -344,7 +364,7 @@ void Intersect(std::vector<const Entry*> sets, const std::function<bool(std::str
 void InterGeneric(CommandContext& ctx, bool store) {
   size_t first = store ? 2 : 1;
   std::vector<const Entry*> sets;
-  if (!LookupSets(ctx, ctx.args.subspan(first), store, &sets)) return;
+  if (!LookupSets(ctx, ctx.args.subspan(first), &sets)) return;
   bool empty = std::find(sets.begin(), sets.end(), nullptr) != sets.end();
   if (!store) {
     if (empty) {
@@ -369,7 +389,7 @@ void InterGeneric(CommandContext& ctx, bool store) {
       return true;
     });
   }
-  StoreResult(ctx, ctx.args[1], result);
+  StoreResult(ctx, ctx.args[1], result, "sinterstore");
 }
 
 void CmdSinter(CommandContext& ctx) { InterGeneric(ctx, false); }
@@ -402,7 +422,7 @@ void CmdSintercard(CommandContext& ctx) {
     }
   }
   std::vector<const Entry*> sets;
-  if (!LookupSets(ctx, ctx.args.subspan(2, nk), false, &sets)) return;
+  if (!LookupSets(ctx, ctx.args.subspan(2, nk), &sets)) return;
   if (std::find(sets.begin(), sets.end(), nullptr) != sets.end()) {
     ctx.reply.Integer(0);
     return;
@@ -420,7 +440,7 @@ void CmdSintercard(CommandContext& ctx) {
 void UnionDiffGeneric(CommandContext& ctx, bool store, bool diff) {
   size_t first = store ? 2 : 1;
   std::vector<const Entry*> sets;
-  if (!LookupSets(ctx, ctx.args.subspan(first), store, &sets)) return;
+  if (!LookupSets(ctx, ctx.args.subspan(first), &sets)) return;
   SetValue result = SetValue::CreateIntset();
   size_t max = MaxIntset(ctx);
   if (!diff) {
@@ -441,7 +461,7 @@ void UnionDiffGeneric(CommandContext& ctx, bool store, bool diff) {
     }
   }
   if (store) {
-    StoreResult(ctx, ctx.args[1], result);
+    StoreResult(ctx, ctx.args[1], result, diff ? "sdiffstore" : "sunionstore");
     return;
   }
   ReplyMembers(ctx, result);

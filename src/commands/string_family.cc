@@ -12,6 +12,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/notify.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -32,13 +33,28 @@ constexpr std::string_view kBitValueError = "ERR bit is not an integer or out of
 // ---------------------------------------------------------------------------------------------
 // Small helpers shared by the handlers.
 
-// A read lookup: counts a keyspace hit or miss, as Redis's lookupKeyRead does.
+// A read lookup: counts a keyspace hit or miss and notifies "keymiss", as Redis's lookupKeyRead
+// does.
 Entry** ReadLookupLink(CommandContext& ctx, std::string_view key) {
   Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
   auto& counter =
       link != nullptr ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses;
   counter.fetch_add(1, std::memory_order_relaxed);
+  if (link == nullptr) KeyMissEvent(ctx, key);
   return link;
+}
+
+// Puts a string entry for `key` (args or entry bytes that outlive the call) and notifies "new"
+// when it did not exist, then `event`. The existence check is only made when notifications are
+// on; it also expires a stale key first, as Redis's setKey does.
+void PutNotify(CommandContext& ctx, Entry* fresh, std::string_view key, std::string_view event) {
+  Keyspace& ks = ctx.keyspace();
+  bool notify = NotifyOn(ctx);
+  bool existed = notify && ks.Lookup(ctx.db(), key) != nullptr;
+  ks.Put(ctx.db(), fresh);
+  if (!notify) return;
+  if (!existed) NewKeyEvent(ctx, key);
+  KeyEvent(ctx, '$', event, key);
 }
 
 Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
@@ -245,6 +261,11 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
   }
   if ((o.flags & kKeepTtl) && found) when = old->expire_ms();
   ks.Put(ctx.db(), NewStringEntry(key, value, when));
+  if (NotifyOn(ctx)) {
+    if (!found) NewKeyEvent(ctx, key);
+    KeyEvent(ctx, '$', "set", key);
+    if (o.expire) KeyEvent(ctx, 'g', "expire", key);
+  }
   if (!(o.flags & kGetOld)) {
     if (style == SetReply::kOk) {
       ctx.reply.Ok();
@@ -307,6 +328,8 @@ void CmdGetSet(CommandContext& ctx) {
     ctx.reply.Bulk(StringOf(e, &buf));
   }
   ctx.keyspace().Put(ctx.db(), NewStringEntry(ctx.args[1], ctx.args[2], -1));
+  if (e == nullptr) NewKeyEvent(ctx, ctx.args[1]);
+  KeyEvent(ctx, '$', "set", ctx.args[1]);
 }
 
 // GETDEL key
@@ -320,6 +343,7 @@ void CmdGetDel(CommandContext& ctx) {
   ValueBuf buf;
   ctx.reply.Bulk(StringOf(e, &buf));
   ctx.keyspace().Delete(ctx.db(), ctx.args[1]);
+  DelEvent(ctx, ctx.args[1]);
 }
 
 // GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
@@ -341,10 +365,13 @@ void CmdGetEx(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   if ((o.flags & (kExAt | kPxAt)) && when <= NowUnixMs()) {
     ks.Delete(ctx.db(), ctx.args[1]);
+    DelEvent(ctx, ctx.args[1]);
   } else if (o.expire) {
     ks.SetExpire(ctx.db(), link, when);
+    KeyEvent(ctx, 'g', "expire", ctx.args[1]);
   } else if ((o.flags & kPersist) && (*link)->has_expire()) {
     ks.SetExpire(ctx.db(), link, -1);
+    KeyEvent(ctx, 'g', "persist", ctx.args[1]);
   }
 }
 
@@ -369,7 +396,7 @@ void CmdMSet(CommandContext& ctx) {
     return;
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    ctx.keyspace().Put(ctx.db(), NewStringEntry(ctx.args[i], ctx.args[i + 1], -1));
+    PutNotify(ctx, NewStringEntry(ctx.args[i], ctx.args[i + 1], -1), ctx.args[i], "set");
   }
   ctx.reply.Ok();
 }
@@ -387,7 +414,7 @@ void CmdMSetNx(CommandContext& ctx) {
     }
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    ctx.keyspace().Put(ctx.db(), NewStringEntry(ctx.args[i], ctx.args[i + 1], -1));
+    PutNotify(ctx, NewStringEntry(ctx.args[i], ctx.args[i + 1], -1), ctx.args[i], "set");
   }
   ctx.reply.Integer(1);
 }
@@ -402,6 +429,8 @@ void CmdAppend(CommandContext& ctx) {
   Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
   if (link == nullptr) {
     ctx.keyspace().Put(ctx.db(), NewStringEntry(key, tail, -1));
+    NewKeyEvent(ctx, key);
+    KeyEvent(ctx, '$', "append", key);
     ctx.reply.Integer(static_cast<int64_t>(tail.size()));
     return;
   }
@@ -418,6 +447,7 @@ void CmdAppend(CommandContext& ctx) {
     value.append(tail);
     StoreRaw(ctx, link, std::move(value));
   }
+  KeyEvent(ctx, '$', "append", key);
   ctx.reply.Integer(static_cast<int64_t>(old_len + tail.size()));
 }
 
@@ -491,6 +521,8 @@ void CmdSetRange(CommandContext& ctx) {
     std::string value(offset + patch.size(), '\0');
     std::memcpy(value.data() + offset, patch.data(), patch.size());
     ks.Put(ctx.db(), NewRawStringEntry(key, value, -1));
+    NewKeyEvent(ctx, key);
+    KeyEvent(ctx, '$', "setrange", key);
     ctx.reply.Integer(static_cast<int64_t>(value.size()));
     return;
   }
@@ -515,6 +547,7 @@ void CmdSetRange(CommandContext& ctx) {
     std::memcpy(value.data() + offset, patch.data(), patch.size());
     StoreRaw(ctx, link, std::move(value));
   }
+  KeyEvent(ctx, '$', "setrange", key);
   ctx.reply.Integer(static_cast<int64_t>(new_len));
 }
 
@@ -549,11 +582,14 @@ void IncrBy(CommandContext& ctx, int64_t incr) {
   value += incr;
   if (e == nullptr) {
     ks.Put(ctx.db(), NewIntEntry(key, value, -1));
+    NewKeyEvent(ctx, key);
   } else if (e->storage == Entry::kInt) {
     e->set_int_value(value);
   } else {
     ks.ReplaceAt(ctx.db(), link, NewIntEntry(key, value, e->expire_ms()));
   }
+  // INCR, DECR and DECRBY all report "incrby", as in Redis.
+  KeyEvent(ctx, '$', "incrby", key);
   ctx.reply.Integer(value);
 }
 
@@ -621,7 +657,9 @@ void CmdIncrByFloat(CommandContext& ctx) {
     ks.ReplaceAt(ctx.db(), link, fresh);
   } else {
     ks.Put(ctx.db(), fresh);
+    NewKeyEvent(ctx, key);
   }
+  KeyEvent(ctx, '$', "incrbyfloat", key);
   ctx.reply.Bulk(text);
 }
 
@@ -787,11 +825,16 @@ void CmdSetBit(CommandContext& ctx) {
   if (link != nullptr && WrongType(ctx, *link)) return;
   const size_t byte = offset >> 3;
   const uint8_t mask = static_cast<uint8_t>(0x80u >> (offset & 7));
+  bool changed = false;  // created, grown or the bit flipped: Redis notifies only then
   auto flip = [&](std::string* s) {
-    if (s->size() < byte + 1) s->resize(byte + 1, '\0');
+    if (s->size() < byte + 1) {
+      s->resize(byte + 1, '\0');
+      changed = true;
+    }
     uint8_t old = static_cast<uint8_t>((*s)[byte]);
     uint8_t now = *on ? (old | mask) : (old & ~mask);
     (*s)[byte] = static_cast<char>(now);
+    if (now != old) changed = true;
     return (old & mask) != 0;
   };
   bool was_set;
@@ -799,6 +842,8 @@ void CmdSetBit(CommandContext& ctx) {
     std::string value(byte + 1, '\0');
     was_set = flip(&value);
     ks.Put(ctx.db(), NewRawStringEntry(key, value, -1));
+    NewKeyEvent(ctx, key);
+    changed = true;
   } else if ((*link)->storage == Entry::kHeap) {
     was_set = flip((*link)->heap());
     (*link)->enc = Encoding::kRaw;
@@ -808,6 +853,7 @@ void CmdSetBit(CommandContext& ctx) {
     was_set = flip(&value);
     StoreRaw(ctx, link, std::move(value));
   }
+  if (changed) KeyEvent(ctx, '$', "setbit", key);
   ctx.reply.Integer(was_set ? 1 : 0);
 }
 
@@ -1057,7 +1103,7 @@ void CmdBitOp(CommandContext& ctx) {
   }
   std::string_view dest = ctx.args[2];
   if (max_len == 0) {
-    ctx.keyspace().Delete(ctx.db(), dest);
+    if (ctx.keyspace().Delete(ctx.db(), dest)) DelEvent(ctx, dest);
     ctx.reply.Integer(0);
     return;
   }
@@ -1085,7 +1131,9 @@ void CmdBitOp(CommandContext& ctx) {
       }
     }
   }
-  ctx.keyspace().Put(ctx.db(), NewRawStringEntry(dest, result, -1));
+  // The sources are no longer read, so the lookup of the destination inside PutNotify may free
+  // an entry they pointed into.
+  PutNotify(ctx, NewRawStringEntry(dest, result, -1), dest, "set");
   ctx.reply.Integer(static_cast<int64_t>(max_len));
 }
 

@@ -402,9 +402,11 @@ Entry** Keyspace::LookupLink(int db, std::string_view key) {
   if (link == nullptr) return nullptr;
   Entry* e = *link;
   if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
-    Dispose(s.UnlinkAt(link), true);
+    Entry* gone = s.UnlinkAt(link);
     CountExpired();
     Touch(db, key);
+    if (expired_hook_) expired_hook_(db, gone->key());
+    Dispose(gone, true);
     return nullptr;
   }
   e->lru = LruClock();
@@ -576,9 +578,11 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
         Entry** link = s.FindLink(v->key(), KeyHash(v->key()));
         if (link) {
           if (!s.watchers.empty()) Touch(db, v->key());
-          Dispose(s.UnlinkAt(link), true);
+          Entry* gone = s.UnlinkAt(link);
           ++expired;
           CountExpired();
+          if (expired_hook_) expired_hook_(db, gone->key());
+          Dispose(gone, true);
         }
       }
       if (s.expire_cursor == 0) break;

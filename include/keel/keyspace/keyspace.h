@@ -256,6 +256,13 @@ class Keyspace {
   void CountExpired() { expired_keys_.fetch_add(1, std::memory_order_relaxed); }
   LazyFreer& lazy_freer() { return freer_; }
 
+  // Called for every key removed because its TTL passed, by a lookup (lazy expiry) or by the
+  // active cycle, right after it left the table and while its shard lock is held (keyspace
+  // notifications: "expired"). Set once at start-up, before any command runs; `key` is valid
+  // only during the call.
+  using ExpiredHook = std::function<void(int db, std::string_view key)>;
+  void SetExpiredHook(ExpiredHook hook) { expired_hook_ = std::move(hook); }
+
   // Blocking: records that `key` now holds a list while clients wait on it (REQUIRES the key's
   // shard lock). The dispatcher serves this thread's ready keys after the command, once its
   // locks are released.
@@ -275,6 +282,7 @@ class Keyspace {
   std::vector<std::unique_ptr<Db>> dbs_;
   std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
   std::atomic<uint64_t> expired_keys_{0};
+  ExpiredHook expired_hook_;
   LazyFreer freer_;
 };
 
