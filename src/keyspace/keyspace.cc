@@ -66,7 +66,9 @@ bool KeyEquals(const Entry* e, std::string_view key) {
 
 uint16_t Crc16ForTest(std::string_view s) { return Crc16(s) & 16383; }
 
-uint16_t KeySlot(std::string_view key) {
+namespace {
+
+uint16_t ComputeSlot(std::string_view key) {
   size_t open = key.find('{');
   if (open != std::string_view::npos) {
     size_t close = key.find('}', open + 1);
@@ -77,7 +79,7 @@ uint16_t KeySlot(std::string_view key) {
   return Crc16(key) & 16383;
 }
 
-uint64_t KeyHash(std::string_view key) {
+uint64_t ComputeHash(std::string_view key) {
   uint64_t h = g_hash_seed ^ (key.size() * 0x9E3779B97F4A7C15ULL);
   size_t i = 0;
   for (; i + 8 <= key.size(); i += 8) {
@@ -86,8 +88,56 @@ uint64_t KeyHash(std::string_view key) {
     h = Mix(h ^ w) + 0x9E3779B97F4A7C15ULL;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, key.data() + i, key.size() - i);
+  if (key.size() > i) std::memcpy(&tail, key.data() + i, key.size() - i);
   return Mix(h ^ tail ^ (static_cast<uint64_t>(key.size() - i) << 56));
+}
+
+// One command looks the same key up several times (the dispatcher's locking, the lookup, the
+// store, WATCH and blocking checks), so each thread remembers the slot and hash of the last few
+// short keys it saw. Entries are matched by content, never by address.
+struct KeyMemo {
+  static constexpr size_t kMaxKey = 32;
+  static constexpr size_t kWays = 4;
+  struct Way {
+    uint8_t len = 0xff;  // 0xff: empty
+    char bytes[kMaxKey];
+    uint16_t slot;
+    uint64_t hash;
+  };
+  Way ways[kWays];
+  unsigned next = 0;
+
+  const Way* Find(std::string_view key) const {
+    for (const Way& w : ways) {
+      if (w.len == key.size() && std::memcmp(w.bytes, key.data(), key.size()) == 0) return &w;
+    }
+    return nullptr;
+  }
+  const Way& Insert(std::string_view key) {
+    Way& w = ways[next++ % kWays];
+    w.len = static_cast<uint8_t>(key.size());
+    if (!key.empty()) std::memcpy(w.bytes, key.data(), key.size());
+    w.slot = ComputeSlot(key);
+    w.hash = ComputeHash(key);
+    return w;
+  }
+  const Way& Get(std::string_view key) {
+    const Way* w = Find(key);
+    return w ? *w : Insert(key);
+  }
+};
+thread_local KeyMemo t_memo;
+
+}  // namespace
+
+uint16_t KeySlot(std::string_view key) {
+  if (key.size() > KeyMemo::kMaxKey) return ComputeSlot(key);
+  return t_memo.Get(key).slot;
+}
+
+uint64_t KeyHash(std::string_view key) {
+  if (key.size() > KeyMemo::kMaxKey) return ComputeHash(key);
+  return t_memo.Get(key).hash;
 }
 
 // ---- Shard ----
@@ -144,7 +194,7 @@ bool Shard::RehashStep(size_t buckets) {
     Entry* e = head;
     while (e != nullptr) {
       Entry* next = e->next;
-      size_t idx = KeyHash(e->key()) & t_[1].mask;
+      size_t idx = ComputeHash(e->key()) & t_[1].mask;
       e->next = t_[1].buckets[idx];
       t_[1].buckets[idx] = e;
       --t_[0].used;
@@ -211,7 +261,7 @@ Entry* Shard::UnlinkAt(Entry** link) {
   // chain hanging off it) or in t_[1] (an entry inserted after the rehash began).
   bool in_new = false;
   if (rehashing()) {
-    size_t idx0 = KeyHash(e->key()) & t_[0].mask;
+    size_t idx0 = ComputeHash(e->key()) & t_[0].mask;
     in_new = true;
     if (static_cast<int64_t>(idx0) >= rehash_idx_) {
       Entry** b0 = &t_[0].buckets[idx0];
@@ -454,9 +504,9 @@ void Keyspace::TouchAll(int db, int other) {
   for (size_t i = 0; i < kShards; ++i) {
     Shard& s = dbs_[db]->shard(i);
     for (auto& [key, flags] : s.watchers) {
-      bool exists = s.Find(key, KeyHash(key)) != nullptr;
+      bool exists = s.Find(key, ComputeHash(key)) != nullptr;
       if (!exists && other >= 0) {
-        exists = dbs_[other]->shard(i).Find(key, KeyHash(key)) != nullptr;
+        exists = dbs_[other]->shard(i).Find(key, ComputeHash(key)) != nullptr;
       }
       if (!exists) continue;
       for (auto& w : flags) w->dirty.store(true);
@@ -575,7 +625,7 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
         }
       });
       for (Entry* v : victims) {
-        Entry** link = s.FindLink(v->key(), KeyHash(v->key()));
+        Entry** link = s.FindLink(v->key(), ComputeHash(v->key()));
         if (link) {
           if (!s.watchers.empty()) Touch(db, v->key());
           Entry* gone = s.UnlinkAt(link);
@@ -648,22 +698,40 @@ void ShardGuard::Unlock() {
   mu_ = nullptr;
 }
 
+void KeyLocks::Add(Keyspace& ks, size_t flat) {
+  if (n_ < kInline) {
+    inline_[n_++] = ShardGuard(ks, flat);
+  } else {
+    more_.emplace_back(ks, flat);
+  }
+}
+
 KeyLocks::KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys) {
+  size_t base = static_cast<size_t>(db) * kShards;
   if (keys.size() == 1) {
-    guards_.emplace_back(ks, static_cast<size_t>(db) * kShards + ShardOf(keys[0]));
+    Add(ks, base + ShardOf(keys[0]));
+    return;
+  }
+  if (keys.size() <= kInline) {
+    size_t flat[kInline];
+    size_t n = 0;
+    for (std::string_view k : keys) flat[n++] = base + ShardOf(k);
+    std::sort(flat, flat + n);
+    n = static_cast<size_t>(std::unique(flat, flat + n) - flat);
+    for (size_t i = 0; i < n; ++i) Add(ks, flat[i]);
     return;
   }
   std::vector<size_t> flat;
   flat.reserve(keys.size());
-  for (std::string_view k : keys) flat.push_back(static_cast<size_t>(db) * kShards + ShardOf(k));
+  for (std::string_view k : keys) flat.push_back(base + ShardOf(k));
   LockFlat(ks, std::move(flat));
 }
 
 void KeyLocks::LockFlat(Keyspace& ks, std::vector<size_t> flat) {
   std::sort(flat.begin(), flat.end());
   flat.erase(std::unique(flat.begin(), flat.end()), flat.end());
-  guards_.reserve(guards_.size() + flat.size());
-  for (size_t f : flat) guards_.emplace_back(ks, f);
+  if (flat.size() > kInline) more_.reserve(flat.size() - kInline);
+  for (size_t f : flat) Add(ks, f);
 }
 
 }  // namespace keel

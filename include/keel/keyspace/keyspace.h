@@ -292,12 +292,33 @@ class KeyLocks {
  public:
   KeyLocks() = default;
   KeyLocks(Keyspace& ks, int db, std::span<const std::string_view> keys);
+  KeyLocks(KeyLocks&& o) noexcept { *this = std::move(o); }
+  KeyLocks& operator=(KeyLocks&& o) noexcept {
+    if (this != &o) {
+      Release();
+      for (size_t i = 0; i < o.n_; ++i) inline_[i] = std::move(o.inline_[i]);
+      n_ = o.n_;
+      more_ = std::move(o.more_);
+      o.n_ = 0;
+    }
+    return *this;
+  }
+  ~KeyLocks() { Release(); }
   // Locks a set of shards given as flat indexes db * kShards + shard.
   void LockFlat(Keyspace& ks, std::vector<size_t> flat);
-  void Release() { guards_.clear(); }
+  // Releases in reverse order of acquisition.
+  void Release() {
+    more_.clear();
+    while (n_ > 0) inline_[--n_] = ShardGuard();
+  }
 
  private:
-  std::vector<ShardGuard> guards_;
+  void Add(Keyspace& ks, size_t flat);
+  // Most commands lock one to four shards: those guards live here, without a heap allocation.
+  static constexpr size_t kInline = 4;
+  ShardGuard inline_[kInline];
+  size_t n_ = 0;
+  std::vector<ShardGuard> more_;
 };
 
 }  // namespace keel
