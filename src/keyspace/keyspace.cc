@@ -94,36 +94,37 @@ uint64_t ComputeHash(std::string_view key) {
 
 // One command looks the same key up several times (the dispatcher's locking, the lookup, the
 // store, WATCH and blocking checks), so each thread remembers the slot and hash of the last few
-// short keys it saw. Entries are matched by content, never by address.
+// short keys it saw. Entries are matched by content (the key zero-padded to four words, and its
+// length), never by address.
 struct KeyMemo {
   static constexpr size_t kMaxKey = 32;
   static constexpr size_t kWays = 4;
   struct Way {
-    uint8_t len = 0xff;  // 0xff: empty
-    char bytes[kMaxKey];
-    uint16_t slot;
+    uint64_t w[4];
+    uint64_t len = ~uint64_t{0};  // never matches until filled
     uint64_t hash;
+    uint16_t slot;
   };
   Way ways[kWays];
-  unsigned next = 0;
+  unsigned last = 0;  // the most recently filled way, tried first
 
-  const Way* Find(std::string_view key) const {
-    for (const Way& w : ways) {
-      if (w.len == key.size() && std::memcmp(w.bytes, key.data(), key.size()) == 0) return &w;
-    }
-    return nullptr;
-  }
-  const Way& Insert(std::string_view key) {
-    Way& w = ways[next++ % kWays];
-    w.len = static_cast<uint8_t>(key.size());
-    if (!key.empty()) std::memcpy(w.bytes, key.data(), key.size());
-    w.slot = ComputeSlot(key);
-    w.hash = ComputeHash(key);
-    return w;
-  }
   const Way& Get(std::string_view key) {
-    const Way* w = Find(key);
-    return w ? *w : Insert(key);
+    uint64_t w[4] = {0, 0, 0, 0};
+    if (!key.empty()) std::memcpy(w, key.data(), key.size());
+    for (unsigned i = 0; i < kWays; ++i) {
+      const Way& way = ways[(last + kWays - i) % kWays];
+      if (way.len == key.size() && way.w[0] == w[0] && way.w[1] == w[1] && way.w[2] == w[2] &&
+          way.w[3] == w[3]) {
+        return way;
+      }
+    }
+    last = (last + 1) % kWays;
+    Way& way = ways[last];
+    std::memcpy(way.w, w, sizeof(w));
+    way.len = key.size();
+    way.slot = ComputeSlot(key);
+    way.hash = ComputeHash(key);
+    return way;
   }
 };
 thread_local KeyMemo t_memo;
