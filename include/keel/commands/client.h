@@ -59,9 +59,9 @@ struct Client {
   std::atomic<uint64_t> qbuf{0};   // bytes buffered, not yet parsed
   std::atomic<uint64_t> obl{0};    // bytes of output waiting for the socket
   mutable std::mutex mu;
-  std::string name;              // GUARDED_BY(mu)
-  std::string lib_name;          // GUARDED_BY(mu)
-  std::string lib_ver;           // GUARDED_BY(mu)
+  std::string name;      // GUARDED_BY(mu)
+  std::string lib_name;  // GUARDED_BY(mu)
+  std::string lib_ver;   // GUARDED_BY(mu)
   // The last command run ("client|list" style name; the metadata table outlives clients).
   std::atomic<const char*> last_cmd{nullptr};
   std::atomic<size_t> last_cmd_len{0};
