@@ -704,7 +704,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
   std::shared_ptr<BlockedWaiter> w;
   {
     Shard& s = ks.db(db).ShardFor(key);
-    std::lock_guard<std::mutex> lock(s.mu);
+    ShardGuard lock = ks.LockShard(db, ShardOf(key));
     auto it = s.waiters.find(key);
     if (it == s.waiters.end()) return false;
     auto& q = it->second;
@@ -776,7 +776,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
 void UnregisterWaiter(Keyspace& ks, const std::shared_ptr<BlockedWaiter>& w) {
   for (const std::string& k : w->keys) {
     Shard& s = ks.db(w->db).ShardFor(k);
-    std::lock_guard<std::mutex> lock(s.mu);
+    ShardGuard lock = ks.LockShard(w->db, ShardOf(k));
     auto it = s.waiters.find(k);
     if (it == s.waiters.end()) continue;
     auto& q = it->second;

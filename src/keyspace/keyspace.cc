@@ -608,7 +608,7 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
     int db = static_cast<int>(flat / kShards);
     Shard& s = dbs_[db]->shard(flat % kShards);
     if (s.expires() == 0) continue;
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::lock_guard<ShardMutex> lock(s.mu);
     int64_t now = NowUnixMs();
     uint64_t ttl_sum = 0, ttl_n = 0;
     // Visit up to ~64 buckets per shard per slice, then move on, so every shard gets a turn.
@@ -656,7 +656,7 @@ void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
   for (size_t flat = index; flat < total; flat += count) {
     Shard& s = dbs_[flat / kShards]->shard(flat % kShards);
     if (ShardGuard::HeldByThisThread(flat)) continue;
-    std::unique_lock<std::mutex> lock(s.mu, std::try_to_lock);
+    std::unique_lock<ShardMutex> lock(s.mu, std::try_to_lock);
     if (!lock.owns_lock()) continue;
     while (s.RehashStep(100)) {
       if (NowMonotonicUs() - start > budget_us) return;
@@ -681,7 +681,7 @@ bool ShardGuard::HeldByThisThread(size_t flat) {
 
 ShardGuard::ShardGuard(Keyspace& ks, size_t flat) : flat_(flat) {
   if (HeldByThisThread(flat)) return;
-  std::mutex& mu = ks.FlatShard(flat).mu;
+  ShardMutex& mu = ks.FlatShard(flat).mu;
   mu.lock();
   mu_ = &mu;
   t_held.push_back(flat);

@@ -23,7 +23,7 @@ std::string Key(int i) { return "key:" + std::to_string(i); }
 
 TEST(Shard, InsertFindUnlinkAcrossRehashes) {
   Shard s;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<ShardMutex> lock(s.mu);
   for (int i = 0; i < 5000; ++i) {
     std::string k = Key(i);
     s.Insert(NewStringEntry(k, "v" + std::to_string(i), -1), KeyHash(k));
@@ -60,7 +60,7 @@ TEST(Shard, InsertFindUnlinkAcrossRehashes) {
 
 TEST(Shard, ExpiresAreCounted) {
   Shard s;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<ShardMutex> lock(s.mu);
   s.Insert(NewStringEntry("a", "1", 12345), KeyHash("a"));
   s.Insert(NewStringEntry("b", "1", -1), KeyHash("b"));
   EXPECT_EQ(s.expires(), 1u);
@@ -73,7 +73,7 @@ TEST(Shard, ExpiresAreCounted) {
 // grows and shrinks between calls.
 TEST(Shard, ScanReturnsEveryStableKeyWhileTheTableResizes) {
   Shard s;
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<ShardMutex> lock(s.mu);
   for (int i = 0; i < 1000; ++i) s.Insert(NewStringEntry(Key(i), "x", -1), KeyHash(Key(i)));
   std::set<std::string> seen;
   uint64_t cursor = 0;
@@ -116,7 +116,7 @@ TEST(Keyspace, LazyExpiryOnLookup) {
   Keyspace ks(2);
   std::string k = "gone";
   {
-    std::lock_guard<std::mutex> lock(ks.db(0).ShardFor(k).mu);
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor(k).mu);
     ks.Put(0, NewStringEntry(k, "v", NowUnixMs() - 1));
     EXPECT_EQ(ks.Lookup(0, k), nullptr);
   }
@@ -129,7 +129,7 @@ TEST(Keyspace, ActiveExpiryRemovesExpiredKeysWithoutLookups) {
   int64_t past = NowUnixMs() - 1;
   for (int i = 0; i < 20000; ++i) {
     std::string k = Key(i);
-    std::lock_guard<std::mutex> lock(ks.db(0).ShardFor(k).mu);
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor(k).mu);
     ks.Put(0, NewStringEntry(k, "v", i % 2 ? past : -1));
   }
   for (int round = 0; round < 1000 && ks.db(0).expires() > 0; ++round) {
