@@ -324,7 +324,8 @@ void Dispatcher::Unwatch(Client& client) {
     Shard& s = ks.db(db).ShardFor(key);
     auto it = s.watchers.find(key);
     if (it == s.watchers.end()) continue;
-    std::erase(it->second, client.watch);
+    size_t removed = std::erase(it->second, client.watch);
+    ks.AddWatchers(-static_cast<int64_t>(removed));
     if (it->second.empty()) s.watchers.erase(it);
   }
   client.watched.clear();
@@ -343,6 +344,7 @@ void Dispatcher::Watch(Client& client, std::span<const std::string_view> keys) {
     // A key whose TTL already passed is deleted now, so its expiry does not count later.
     ks.Lookup(db, key);
     ks.db(db).ShardFor(key).watchers[std::string(key)].push_back(client.watch);
+    ks.AddWatchers(1);
     client.watched.emplace_back(db, std::string(key));
   }
 }

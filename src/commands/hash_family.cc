@@ -404,9 +404,9 @@ void CmdHrandfield(CommandContext& ctx) {
 
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 //
-// A listpack is returned whole with cursor 0 (like Redis). A hashtable is walked bucket by
-// bucket, the cursor being the next bucket index of the unordered_map; as for SSCAN, fields can
-// be missed or repeated if the map was resized (grown by HSET, shrunk by HDEL) between calls.
+// A listpack is returned whole with cursor 0 (like Redis). A hashtable is walked with the
+// reverse-binary cursor of its ChainedTable; as for SSCAN, every field present for the whole
+// scan is returned at least once across resizes (possibly repeated).
 // COUNT counts fields and values, as in Redis.
 void CmdHscan(CommandContext& ctx) {
   uint64_t cursor;
@@ -435,20 +435,17 @@ void CmdHscan(CommandContext& ctx) {
   if (v.enc == Encoding::kListpack) {
     v.ForEach(take);
   } else {
-    const HashtableHash::Map& map = v.table()->map;
-    size_t buckets = map.bucket_count();
-    uint64_t b = cursor;
-    uint64_t visits = 0, seen = 0;
-    uint64_t max_visits = static_cast<uint64_t>(opts.count) * 10;
-    while (b < buckets && seen < static_cast<uint64_t>(opts.count) && visits < max_visits) {
-      for (auto it = map.begin(b); it != map.end(b); ++it) {
-        take(it->first, it->second);
+    // Reverse-binary cursor steps until COUNT was reached (or 10*COUNT steps).
+    const HashtableHash* h = v.table();
+    uint64_t seen = 0;
+    uint64_t steps = static_cast<uint64_t>(opts.count) * 10;
+    next = cursor;
+    do {
+      next = h->Scan(next, [&](std::string_view f, std::string_view val) {
+        take(f, val);
         seen += 2;
-      }
-      ++b;
-      ++visits;
-    }
-    next = b < buckets ? b : 0;
+      });
+    } while (next != 0 && --steps > 0 && seen < static_cast<uint64_t>(opts.count));
   }
   ctx.reply.ArrayHeader(2);
   ctx.reply.Bulk(std::to_string(next));

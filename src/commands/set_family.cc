@@ -475,11 +475,10 @@ void CmdSdiffstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, true); }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 //
-// An intset is returned whole with cursor 0 (like Redis). A hashtable is walked bucket by
-// bucket: the cursor is the next bucket index of the unordered_set. Weakness: std::unordered_set
-// rehashes to prime bucket counts and reorders buckets when it grows or shrinks (SADD, or SREM
-// via MaybeShrink), so members present for the whole scan can be missed or repeated if the set
-// was resized between two SSCAN calls; without a resize every member is returned exactly once.
+// An intset is returned whole with cursor 0 (like Redis). A hashtable is walked with the
+// reverse-binary cursor of its ChainedTable: every member present for the whole scan is returned
+// at least once even if the set grew, shrank or was mid-rehash between calls (members can be
+// repeated after a resize).
 void CmdSscan(CommandContext& ctx) {
   uint64_t cursor;
   if (!ParseScanCursor(ctx.args[2], &cursor)) {
@@ -505,20 +504,17 @@ void CmdSscan(CommandContext& ctx) {
   if (v.enc == Encoding::kIntset) {
     v.ForEach(take);
   } else {
-    const HashSetObject::Set& set = v.hashset()->set;
-    size_t buckets = set.bucket_count();
-    uint64_t b = cursor;
-    uint64_t visits = 0, seen = 0;
-    uint64_t max_visits = static_cast<uint64_t>(opts.count) * 10;
-    while (b < buckets && seen < static_cast<uint64_t>(opts.count) && visits < max_visits) {
-      for (auto it = set.begin(b); it != set.end(b); ++it) {
-        take(*it);
+    // Reverse-binary cursor steps until COUNT members were seen (or 10*COUNT steps).
+    const HashSetObject* h = v.hashset();
+    uint64_t seen = 0;
+    uint64_t steps = static_cast<uint64_t>(opts.count) * 10;
+    next = cursor;
+    do {
+      next = h->Scan(next, [&](std::string_view m) {
+        take(m);
         ++seen;
-      }
-      ++b;
-      ++visits;
-    }
-    next = b < buckets ? b : 0;
+      });
+    } while (next != 0 && --steps > 0 && seen < static_cast<uint64_t>(opts.count));
   }
   ctx.reply.ArrayHeader(2);
   ctx.reply.Bulk(std::to_string(next));

@@ -154,61 +154,74 @@ std::pair<std::string_view, std::string_view> ListpackHash::At(size_t index) con
   return {f, v};
 }
 
-// ---- HashtableHash ----
+// ---- HashNode / HashtableHash ----
 
-size_t HashtableHash::MemoryUsage() const {
-  size_t n = sizeof(*this) + map.bucket_count() * sizeof(void*);
-  for (const auto& [f, v] : map) {
-    n += sizeof(void*) + 2 * sizeof(std::string) + sizeof(size_t);
-    if (f.capacity() > 15) n += f.capacity() + 1;
-    if (v.capacity() > 15) n += v.capacity() + 1;
-  }
+HashNode* HashNode::Make(std::string_view field, std::string_view value) {
+  void* mem = std::malloc(sizeof(HashNode) + field.size() + value.size());
+  if (mem == nullptr) throw std::bad_alloc();
+  auto* n = ::new (mem)
+      HashNode{nullptr, static_cast<uint32_t>(field.size()), static_cast<uint32_t>(value.size())};
+  char* p = reinterpret_cast<char*>(n + 1);
+  if (!field.empty()) std::memcpy(p, field.data(), field.size());
+  if (!value.empty()) std::memcpy(p + field.size(), value.data(), value.size());
   return n;
 }
 
+HashNode* HashNode::SetValue(HashNode* n, std::string_view value) {
+  size_t need = sizeof(HashNode) + n->flen + value.size();
+  size_t have = n->Bytes();
+  if (need > have || (have > 64 && need * 2 < have)) {
+    HashNode* c = Make(n->key(), value);
+    c->next = n->next;
+    std::free(n);
+    return c;
+  }
+  // value may alias the old value's bytes.
+  if (!value.empty())
+    std::memmove(reinterpret_cast<char*>(n + 1) + n->flen, value.data(), value.size());
+  n->vlen = static_cast<uint32_t>(value.size());
+  return n;
+}
+
+size_t HashNode::Bytes() const { return malloc_usable_size(const_cast<HashNode*>(this)); }
+
+size_t HashtableHash::MemoryUsage() const { return sizeof(*this) + table.MemoryBytes(); }
+
 Object* HashtableHash::Clone() const {
   auto* c = new HashtableHash();
-  c->map = map;
+  c->table.Reserve(table.size());
+  table.ForEach([&](const HashNode* n) {
+    c->table.Insert(HashNode::Make(n->key(), n->value()), ht::Hash(n->key()));
+  });
   return c;
 }
 
-void HashtableHash::MaybeShrink() {
-  size_t buckets = map.bucket_count();
-  if (buckets > 64 && map.size() * 8 < buckets) map.rehash(map.size() * 2);
-}
-
-HashtableHash::Map::const_iterator HashtableHash::Random(std::mt19937_64& rng) const {
-  size_t buckets = map.bucket_count();
-  std::uniform_int_distribution<size_t> pick(0, buckets - 1);
-  for (int tries = 0; tries < 100; ++tries) {
-    size_t b = pick(rng);
-    size_t n = map.bucket_size(b);
-    if (n == 0) continue;
-    auto it = map.begin(b);
-    std::advance(it, std::uniform_int_distribution<size_t>(0, n - 1)(rng));
-    return map.find(it->first);
+bool HashtableHash::Set(std::string_view field, std::string_view value) {
+  uint64_t h = ht::Hash(field);
+  int t;
+  HashNode** link = table.FindLink(field, h, &t);
+  if (link != nullptr) {
+    *link = HashNode::SetValue(*link, value);
+    return false;
   }
-  auto it = map.begin();
-  std::advance(it, std::uniform_int_distribution<size_t>(0, map.size() - 1)(rng));
-  return it;
+  table.Insert(HashNode::Make(field, value), h);
+  return true;
 }
 
 // ---- HashValue ----
 
 std::optional<std::string_view> HashValue::Get(std::string_view field) const {
   if (enc == Encoding::kListpack) return listpack()->Get(field);
-  auto it = table()->map.find(field);
-  if (it == table()->map.end()) return std::nullopt;
-  return std::string_view(it->second);
+  return table()->Get(field);
 }
 
 void HashValue::ConvertToHashtable() {
   if (enc != Encoding::kListpack) return;
   auto* t = new HashtableHash();
   ListpackHash* lp = listpack();
-  t->map.reserve(lp->size() + 1);
+  t->table.Reserve(lp->size() + 1);
   lp->ForEach([&](std::string_view f, std::string_view v) {
-    t->map.emplace(std::string(f), std::string(v));
+    t->Set(f, v);
     return true;
   });
   delete lp;
@@ -235,9 +248,7 @@ bool HashValue::Set(std::string_view field, std::string_view value, size_t max_e
     if (listpack()->size() > max_entries) ConvertToHashtable();
     return inserted;
   }
-  auto [it, inserted] = table()->map.try_emplace(std::string(field));
-  it->second.assign(value);
-  return inserted;
+  return table()->Set(field, value);
 }
 
 bool HashValue::Remove(std::string_view field) {
@@ -246,11 +257,7 @@ bool HashValue::Remove(std::string_view field) {
     obj = ListpackHash::Remove(listpack(), field, &removed);
     return removed;
   }
-  auto it = table()->map.find(field);
-  if (it == table()->map.end()) return false;
-  table()->map.erase(it);
-  table()->MaybeShrink();
-  return true;
+  return table()->Remove(field);
 }
 
 void HashValue::ForEach(const std::function<void(std::string_view, std::string_view)>& fn) const {
@@ -261,7 +268,7 @@ void HashValue::ForEach(const std::function<void(std::string_view, std::string_v
     });
     return;
   }
-  for (const auto& [f, v] : table()->map) fn(f, v);
+  table()->table.ForEach([&](const HashNode* n) { fn(n->key(), n->value()); });
 }
 
 std::pair<std::string, std::string> HashValue::RandomPair(std::mt19937_64& rng) const {
@@ -270,8 +277,8 @@ std::pair<std::string, std::string> HashValue::RandomPair(std::mt19937_64& rng) 
     auto [f, v] = listpack()->At(i);
     return {std::string(f), std::string(v)};
   }
-  auto it = table()->Random(rng);
-  return {it->first, it->second};
+  auto [f, v] = table()->Random(rng);
+  return {std::string(f), std::string(v)};
 }
 
 void StoreHash(Entry* e, const HashValue& v) {

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "keel/common/clock.h"
+#include "keel/keyspace/hashing.h"
 
 namespace keel {
 
@@ -12,10 +13,13 @@ namespace keel {
 
 namespace {
 
-// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), computed bytewise from a table
-// built at start-up.
+// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), two bytes per step: t0 is the
+// classic bytewise table, t1[i] the CRC of byte i followed by a zero byte. Because the CRC is
+// linear over XOR, the register after bytes b0 b1 is t1[high ^ b0] ^ t0[low ^ b1], with two
+// independent lookups instead of a chain of two.
 struct Crc16Table {
-  uint16_t t[256];
+  uint16_t t0[256];
+  uint16_t t1[256];
   Crc16Table() {
     for (int i = 0; i < 256; ++i) {
       uint16_t crc = static_cast<uint16_t>(i << 8);
@@ -23,17 +27,31 @@ struct Crc16Table {
         crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
                              : static_cast<uint16_t>(crc << 1);
       }
-      t[i] = crc;
+      t0[i] = crc;
+    }
+    for (int i = 0; i < 256; ++i) {
+      t1[i] = static_cast<uint16_t>(((t0[i] & 0xff) << 8) ^ t0[t0[i] >> 8]);
     }
   }
 };
 const Crc16Table kCrc16;
 
-uint16_t Crc16(std::string_view s) {
+uint16_t Crc16Bytewise(std::string_view s) {
   uint16_t crc = 0;
   for (unsigned char c : s) {
-    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16.t[((crc >> 8) ^ c) & 0xff]);
+    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16.t0[((crc >> 8) ^ c) & 0xff]);
   }
+  return crc;
+}
+
+uint16_t Crc16(std::string_view s) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  uint16_t crc = 0;
+  for (; n >= 2; n -= 2, p += 2) {
+    crc = static_cast<uint16_t>(kCrc16.t1[(crc >> 8) ^ p[0]] ^ kCrc16.t0[(crc & 0xff) ^ p[1]]);
+  }
+  if (n) crc = static_cast<uint16_t>((crc << 8) ^ kCrc16.t0[((crc >> 8) ^ p[0]) & 0xff]);
   return crc;
 }
 
@@ -42,22 +60,6 @@ uint64_t g_hash_seed = [] {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }();
 
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
-uint64_t Rev(uint64_t v) {
-  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
-  return __builtin_bswap64(v);
-}
-
 bool KeyEquals(const Entry* e, std::string_view key) {
   return e->key_len == key.size() && std::memcmp(e->KeyPtr(), key.data(), key.size()) == 0;
 }
@@ -65,6 +67,7 @@ bool KeyEquals(const Entry* e, std::string_view key) {
 }  // namespace
 
 uint16_t Crc16ForTest(std::string_view s) { return Crc16(s) & 16383; }
+uint16_t Crc16BytewiseForTest(std::string_view s) { return Crc16Bytewise(s) & 16383; }
 
 namespace {
 
@@ -79,18 +82,7 @@ uint16_t ComputeSlot(std::string_view key) {
   return Crc16(key) & 16383;
 }
 
-uint64_t ComputeHash(std::string_view key) {
-  uint64_t h = g_hash_seed ^ (key.size() * 0x9E3779B97F4A7C15ULL);
-  size_t i = 0;
-  for (; i + 8 <= key.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, key.data() + i, 8);
-    h = Mix(h ^ w) + 0x9E3779B97F4A7C15ULL;
-  }
-  uint64_t tail = 0;
-  if (key.size() > i) std::memcpy(&tail, key.data() + i, key.size() - i);
-  return Mix(h ^ tail ^ (static_cast<uint64_t>(key.size() - i) << 56));
-}
+uint64_t ComputeHash(std::string_view key) { return hashing::Hash(key, g_hash_seed); }
 
 // One command looks the same key up several times (the dispatcher's locking, the lookup, the
 // store, WATCH and blocking checks), so each thread remembers the slot and hash of the last few
@@ -180,6 +172,7 @@ void Shard::StartRehash(size_t new_size) {
   }
   t_[1] = Table{b, new_size - 1, 0};
   rehash_idx_ = 0;
+  rehash_pending_.store(true, std::memory_order_relaxed);
 }
 
 bool Shard::RehashStep(size_t buckets) {
@@ -211,6 +204,7 @@ bool Shard::RehashStep(size_t buckets) {
     t_[0] = t_[1];
     t_[1] = Table{};
     rehash_idx_ = -1;
+    rehash_pending_.store(false, std::memory_order_relaxed);
     return false;
   }
   return true;
@@ -286,11 +280,7 @@ uint64_t Shard::Scan(uint64_t v, const std::function<void(Entry*)>& fn) const {
   if (!rehashing()) {
     uint64_t m0 = t_[0].mask;
     emit(t_[0], v & m0);
-    v |= ~m0;
-    v = Rev(v);
-    ++v;
-    v = Rev(v);
-    return v;
+    return hashing::NextCursor(v, m0);
   }
   const Table* small = &t_[0];
   const Table* large = &t_[1];
@@ -299,10 +289,7 @@ uint64_t Shard::Scan(uint64_t v, const std::function<void(Entry*)>& fn) const {
   emit(*small, v & m0);
   do {
     emit(*large, v & m1);
-    v |= ~m1;
-    v = Rev(v);
-    ++v;
-    v = Rev(v);
+    v = hashing::NextCursor(v, m1);
   } while (v & (m0 ^ m1));
   return v;
 }
@@ -494,6 +481,7 @@ void Keyspace::SignalReady(int db, std::string_view key) {
 }
 
 void Keyspace::Touch(int db, std::string_view key) {
+  if (watchers_.load(std::memory_order_relaxed) == 0) return;
   Shard& s = dbs_[db]->ShardFor(key);
   if (s.watchers.empty()) return;
   auto it = s.watchers.find(std::string(key));
@@ -655,7 +643,7 @@ void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
   size_t total = dbs_.size() * kShards;
   for (size_t flat = index; flat < total; flat += count) {
     Shard& s = dbs_[flat / kShards]->shard(flat % kShards);
-    if (ShardGuard::HeldByThisThread(flat)) continue;
+    if (!s.rehash_pending() || ShardGuard::HeldByThisThread(flat)) continue;
     std::unique_lock<ShardMutex> lock(s.mu, std::try_to_lock);
     if (!lock.owns_lock()) continue;
     while (s.RehashStep(100)) {

@@ -2,9 +2,12 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <new>
+
+#include "keel/keyspace/hashing.h"
 
 namespace keel {
 
@@ -16,7 +19,20 @@ unsigned WidthFor(int64_t v) {
   return 8;
 }
 
+const uint64_t g_member_hash_seed = [] {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}();
+
 }  // namespace
+
+namespace ht {
+
+uint64_t Hash(std::string_view s) { return hashing::Hash(s, g_member_hash_seed); }
+
+uint64_t NextCursor(uint64_t v, uint64_t mask) { return hashing::NextCursor(v, mask); }
+
+}  // namespace ht
 
 std::string_view FormatInt(int64_t v, char* buf) {
   auto r = std::to_chars(buf, buf + 21, v);
@@ -158,45 +174,36 @@ IntsetObject* IntsetObject::Remove(IntsetObject* s, int64_t v, bool* removed) {
   return s;
 }
 
-// ---- HashSetObject ----
+// ---- SetNode / HashSetObject ----
 
-size_t HashSetObject::MemoryUsage() const {
-  // Node: next pointer, the string, the cached hash; plus the bucket array and long strings.
-  size_t n = sizeof(*this) + set.bucket_count() * sizeof(void*);
-  for (const std::string& s : set) {
-    n += sizeof(void*) + sizeof(std::string) + sizeof(size_t);
-    if (s.capacity() > 15) n += s.capacity() + 1;
-  }
+SetNode* SetNode::Make(std::string_view m) {
+  void* mem = std::malloc(std::max(sizeof(SetNode), kHeader + m.size()));
+  if (mem == nullptr) throw std::bad_alloc();
+  auto* n = ::new (mem) SetNode{nullptr, static_cast<uint32_t>(m.size())};
+  if (!m.empty()) std::memcpy(reinterpret_cast<char*>(n) + kHeader, m.data(), m.size());
   return n;
 }
 
+size_t SetNode::Bytes() const { return malloc_usable_size(const_cast<SetNode*>(this)); }
+
+size_t HashSetObject::MemoryUsage() const { return sizeof(*this) + table.MemoryBytes(); }
+
 Object* HashSetObject::Clone() const {
   auto* c = new HashSetObject();
-  c->set = set;
+  c->table.Reserve(table.size());
+  table.ForEach([&](const SetNode* n) {
+    std::string_view m = n->key();
+    c->table.Insert(SetNode::Make(m), ht::Hash(m));
+  });
   return c;
 }
 
-void HashSetObject::MaybeShrink() {
-  size_t buckets = set.bucket_count();
-  if (buckets > 64 && set.size() * 8 < buckets) set.rehash(set.size() * 2);
-}
-
-HashSetObject::Set::const_iterator HashSetObject::Random(std::mt19937_64& rng) const {
-  size_t buckets = set.bucket_count();
-  std::uniform_int_distribution<size_t> pick(0, buckets - 1);
-  // The load factor stays between 1/8 and 1 (MaybeShrink), so few tries are needed; after
-  // many misses fall back to a uniform walk.
-  for (int tries = 0; tries < 100; ++tries) {
-    size_t b = pick(rng);
-    size_t n = set.bucket_size(b);
-    if (n == 0) continue;
-    auto it = set.begin(b);
-    std::advance(it, std::uniform_int_distribution<size_t>(0, n - 1)(rng));
-    return set.find(*it);
-  }
-  auto it = set.begin();
-  std::advance(it, std::uniform_int_distribution<size_t>(0, set.size() - 1)(rng));
-  return it;
+bool HashSetObject::Add(std::string_view member) {
+  uint64_t h = ht::Hash(member);
+  int t;
+  if (table.FindLink(member, h, &t) != nullptr) return false;
+  table.Insert(SetNode::Make(member), h);
+  return true;
 }
 
 // ---- SetValue ----
@@ -216,16 +223,16 @@ bool SetValue::Contains(std::string_view member) const {
     int64_t v;
     return IsCanonicalInt(member, &v) && intset()->Contains(v);
   }
-  return hashset()->set.find(member) != hashset()->set.end();
+  return hashset()->Contains(member);
 }
 
 void SetValue::ConvertToHashtable() {
   if (enc != Encoding::kIntset) return;
   auto* h = new HashSetObject();
   IntsetObject* is = intset();
-  h->set.reserve(is->size() + 1);
+  h->table.Reserve(is->size() + 1);
   char buf[24];
-  for (size_t i = 0; i < is->size(); ++i) h->set.emplace(FormatInt(is->At(i), buf));
+  for (size_t i = 0; i < is->size(); ++i) h->Add(FormatInt(is->At(i), buf));
   delete is;
   obj = h;
   enc = Encoding::kHashtable;
@@ -242,7 +249,7 @@ bool SetValue::Add(std::string_view member, size_t max_intset) {
     }
     ConvertToHashtable();
   }
-  return hashset()->set.emplace(member).second;
+  return hashset()->Add(member);
 }
 
 bool SetValue::Remove(std::string_view member) {
@@ -253,11 +260,7 @@ bool SetValue::Remove(std::string_view member) {
     obj = IntsetObject::Remove(intset(), v, &removed);
     return removed;
   }
-  auto it = hashset()->set.find(member);
-  if (it == hashset()->set.end()) return false;
-  hashset()->set.erase(it);
-  hashset()->MaybeShrink();
-  return true;
+  return hashset()->Remove(member);
 }
 
 void SetValue::ForEach(const std::function<void(std::string_view)>& fn) const {
@@ -267,7 +270,7 @@ void SetValue::ForEach(const std::function<void(std::string_view)>& fn) const {
     for (size_t i = 0; i < is->size(); ++i) fn(FormatInt(is->At(i), buf));
     return;
   }
-  for (const std::string& s : hashset()->set) fn(s);
+  hashset()->table.ForEach([&](const SetNode* n) { fn(n->key()); });
 }
 
 std::vector<std::string> SetValue::Members() const {
@@ -284,7 +287,7 @@ std::string SetValue::RandomMember(std::mt19937_64& rng) const {
     size_t i = std::uniform_int_distribution<size_t>(0, is->size() - 1)(rng);
     return std::string(FormatInt(is->At(i), buf));
   }
-  return *hashset()->Random(rng);
+  return std::string(hashset()->Random(rng));
 }
 
 void StoreSet(Entry* e, const SetValue& v) {

@@ -6,7 +6,8 @@
 //   pairs packed in insertion order, each string as a varint length (1 byte up to 127 bytes)
 //   followed by its bytes. Used while the hash has at most hash-max-listpack-entries fields and
 //   no field or value is longer than hash-max-listpack-value bytes.
-// * HashtableHash ("hashtable"): an unordered_map, from then on (never back).
+// * HashtableHash ("hashtable"): a ChainedTable (see set_object.h) of one-allocation
+//   field+value nodes, from then on (never back).
 //
 // HashValue is the encoding-independent handle the commands use (see SetValue).
 
@@ -17,7 +18,6 @@
 #include <random>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,17 +65,48 @@ class ListpackHash final : public Object {
 };
 static_assert(sizeof(ListpackHash) == 16);
 
+// A field and its value: ONE malloc block [next 8][field len 4][value len 4][field][value].
+struct HashNode {
+  HashNode* next;
+  uint32_t flen;
+  uint32_t vlen;
+
+  static HashNode* Make(std::string_view field, std::string_view value);
+  // Replaces the value, reallocating when it does not fit (or would waste much of the block):
+  // returns the node to use from now on (the old one is freed when it differs).
+  static HashNode* SetValue(HashNode* n, std::string_view value);
+  const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view key() const { return {bytes(), flen}; }
+  std::string_view value() const { return {bytes() + flen, vlen}; }
+  size_t Bytes() const;
+};
+static_assert(sizeof(HashNode) == 16);
+
 class HashtableHash final : public Object {
  public:
-  using Map = std::unordered_map<std::string, std::string, StringViewHash, std::equal_to<>>;
-  size_t ElementCount() const override { return map.size(); }
+  size_t ElementCount() const override { return table.size(); }
   size_t MemoryUsage() const override;
   Object* Clone() const override;
-  void MaybeShrink();
-  // See HashSetObject::Random. REQUIRES: !map.empty().
-  Map::const_iterator Random(std::mt19937_64& rng) const;
+  std::optional<std::string_view> Get(std::string_view field) const {
+    const HashNode* n = table.Find(field);
+    if (n == nullptr) return std::nullopt;
+    return n->value();
+  }
+  // Sets field to value; returns true if the field is new.
+  bool Set(std::string_view field, std::string_view value);
+  bool Remove(std::string_view field) { return table.Erase(field); }
+  // See HashSetObject::Random. REQUIRES: ElementCount() > 0.
+  std::pair<std::string_view, std::string_view> Random(std::mt19937_64& rng) const {
+    const HashNode* n = table.Random(rng);
+    return {n->key(), n->value()};
+  }
+  // One HSCAN step (see ChainedTable::Scan): fn(field, value).
+  template <typename F>
+  uint64_t Scan(uint64_t cursor, F&& fn) const {
+    return table.Scan(cursor, [&](const HashNode* n) { fn(n->key(), n->value()); });
+  }
 
-  Map map;
+  ChainedTable<HashNode> table;
 };
 
 struct HashValue {

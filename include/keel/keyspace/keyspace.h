@@ -30,6 +30,7 @@ inline constexpr size_t kShards = size_t{1} << kShardBits;
 uint16_t KeySlot(std::string_view key);
 // CRC16 of the whole key (no hash tags, no mod), for tests.
 uint16_t Crc16ForTest(std::string_view s);
+uint16_t Crc16BytewiseForTest(std::string_view s);
 inline size_t ShardOf(std::string_view key) { return KeySlot(key) & (kShards - 1); }
 // The hash that places a key in its shard's table (seeded at start-up).
 uint64_t KeyHash(std::string_view key);
@@ -120,6 +121,8 @@ class Shard {
   void SwapContents(Shard& other);
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }
+  // Whether a rehash is in progress, readable without the lock (housekeeping skips the others).
+  bool rehash_pending() const { return rehash_pending_.load(std::memory_order_relaxed); }
   size_t expires() const { return expires_.load(std::memory_order_relaxed); }
   size_t bucket_count() const {
     return (t_[0].mask + 1) * (t_[0].buckets != nullptr) +
@@ -146,6 +149,7 @@ class Shard {
 
   Table t_[2];
   int64_t rehash_idx_ = -1;
+  std::atomic<bool> rehash_pending_{false};
   std::atomic<size_t> size_{0};
   std::atomic<size_t> expires_{0};
 };
@@ -296,6 +300,9 @@ class Keyspace {
 
   // WATCH: marks the watchers of `key` dirty (REQUIRES the key's shard lock).
   void Touch(int db, std::string_view key);
+  // Counts WATCH registrations (REQUIRES the key's shard lock), so that Touch costs nothing while
+  // nobody watches anything.
+  void AddWatchers(int64_t delta) { watchers_.fetch_add(delta, std::memory_order_relaxed); }
   // Marks the watchers of every key of `db` that exists in `db` or, when other >= 0, in
   // `other` (FLUSHDB, FLUSHALL, SWAPDB). REQUIRES: every shard of both databases locked.
   void TouchAll(int db, int other = -1);
@@ -307,6 +314,7 @@ class Keyspace {
   std::vector<std::unique_ptr<Db>> dbs_;
   std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
   std::atomic<uint64_t> expired_keys_{0};
+  std::atomic<int64_t> watchers_{0};
   ExpiredHook expired_hook_;
   LazyFreer freer_;
 };

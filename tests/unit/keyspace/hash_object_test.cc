@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -157,6 +158,71 @@ TEST(HashValue, RandomPairAndEntryStorage) {
   }
   EXPECT_EQ(seen.size(), 200u);
   FreeEntry(e);
+}
+
+// Random sets (values of changing lengths: in place and reallocated) and removes across
+// grow/shrink cycles, checked against std::map; then a scan while the table resizes.
+TEST(HashtableHash, MatchesStdMapAcrossCyclesAndScansAcrossResizes) {
+  std::mt19937_64 rng(7);
+  HashtableHash h;
+  std::map<std::string, std::string> ref;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    size_t target = 5000 + 5000 * cycle;
+    while (ref.size() < target) {
+      std::string f = "f" + std::to_string(rng() % (target * 2));
+      if (rng() % 5 == 0) {
+        ASSERT_EQ(h.Remove(f), ref.erase(f) == 1);
+      } else {
+        std::string val(rng() % 3 == 0 ? rng() % 200 : rng() % 8,
+                        static_cast<char>('a' + rng() % 26));
+        ASSERT_EQ(h.Set(f, val), ref.count(f) == 0);
+        ref[f] = val;
+      }
+    }
+    while (ref.size() > 3) {
+      std::string f = ref.begin()->first;
+      ASSERT_TRUE(h.Remove(f));
+      ref.erase(ref.begin());
+    }
+    EXPECT_LE(h.table.bucket_count(), 128u);
+    ASSERT_EQ(h.ElementCount(), ref.size());
+    for (const auto& [f, val] : ref) EXPECT_EQ(*h.Get(f), val);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    std::string f = "g" + std::to_string(i);
+    h.Set(f, f + "v");
+    ref[f] = f + "v";
+  }
+  std::map<std::string, std::string> got;
+  h.table.ForEach([&](const HashNode* n) { got[std::string(n->key())] = n->value(); });
+  EXPECT_EQ(got, ref);
+  std::unique_ptr<Object> c(h.Clone());
+  auto* hc = static_cast<HashtableHash*>(c.get());
+  for (const auto& [f, val] : ref) EXPECT_EQ(*hc->Get(f), val);
+  EXPECT_GT(h.MemoryUsage(), h.ElementCount() * sizeof(HashNode));
+  // Scan while growing past 30000 fields and shrinking back.
+  std::map<std::string, std::string> returned;
+  std::vector<std::string> churn;
+  bool growing = true;
+  size_t peak = 0;
+  uint64_t cursor = 0;
+  do {
+    cursor = h.Scan(cursor,
+                    [&](std::string_view f, std::string_view v) { returned[std::string(f)] = v; });
+    for (int k = 0; k < 50; ++k) {
+      if (growing) {
+        churn.push_back("c" + std::to_string(rng()));
+        h.Set(churn.back(), "x");
+        if (churn.size() >= 30000) growing = false;
+      } else if (!churn.empty()) {
+        ASSERT_TRUE(h.Remove(churn.back()));
+        churn.pop_back();
+      }
+    }
+    peak = std::max(peak, h.ElementCount());
+  } while (cursor != 0);
+  EXPECT_GE(peak, 30000u);
+  for (const auto& [f, val] : ref) EXPECT_EQ(returned[f], val) << f;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 #include <string>
 
@@ -17,6 +18,15 @@ TEST(KeySlot, MatchesRedisClusterSlots) {
   EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("user1000"));
   // An empty tag "{}" does not count: the whole key is hashed.
   EXPECT_EQ(KeySlot("foo{}bar"), Crc16ForTest("foo{}bar"));
+}
+
+TEST(KeySlot, TwoBytesAtATimeMatchesTheBytewiseCrc) {
+  std::mt19937_64 rng(42);
+  for (int n = 0; n < 2000; ++n) {
+    std::string s(rng() % 40, '\0');
+    for (char& c : s) c = static_cast<char>(rng());
+    ASSERT_EQ(Crc16ForTest(s), Crc16BytewiseForTest(s)) << n;
+  }
 }
 
 std::string Key(int i) { return "key:" + std::to_string(i); }
