@@ -511,22 +511,30 @@ void ReplyMPop(ReplyBuilder& reply, std::string_view key, ListObject* list, bool
   for (size_t i = 0; i < n; ++i) reply.Bulk(left ? list->PopFront() : list->PopBack());
 }
 
+// LMPOP/BLMPOP without blocking: pops from the first non-empty list of `keys` and replies.
+// Returns true when it replied (elements, or WRONGTYPE), false when every list was empty.
+bool PopFromFirstNonEmpty(CommandContext& ctx, const std::vector<std::string_view>& keys, bool left,
+                          int64_t count) {
+  for (std::string_view k : keys) {
+    bool err;
+    ListObject* list = FindList(ctx, k, &err);
+    if (err) return true;
+    if (list == nullptr || list->empty()) continue;
+    ReplyMPop(ctx.reply, k, list, left, count);
+    PopEvent(ctx.server, ctx.db(), k, left);
+    DeleteIfEmpty(ctx.server, ctx.db(), k, list);
+    return true;
+  }
+  return false;
+}
+
 // LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
 void CmdLMPop(CommandContext& ctx) {
   std::vector<std::string_view> keys;
   bool left;
   int64_t count;
   if (!ParseMPop(ctx, 1, &keys, &left, &count)) return;
-  for (std::string_view k : keys) {
-    bool err;
-    ListObject* list = FindList(ctx, k, &err);
-    if (err) return;
-    if (list == nullptr || list->empty()) continue;
-    ReplyMPop(ctx.reply, k, list, left, count);
-    PopEvent(ctx.server, ctx.db(), k, left);
-    DeleteIfEmpty(ctx.server, ctx.db(), k, list);
-    return;
-  }
+  if (PopFromFirstNonEmpty(ctx, keys, left, count)) return;
   ctx.reply.NullArray();
 }
 
@@ -643,16 +651,7 @@ void CmdBLMPop(CommandContext& ctx) {
   bool left;
   int64_t count;
   if (!ParseMPop(ctx, 2, &keys, &left, &count)) return;
-  for (std::string_view k : keys) {
-    bool err;
-    ListObject* list = FindList(ctx, k, &err);
-    if (err) return;
-    if (list == nullptr || list->empty()) continue;
-    ReplyMPop(ctx.reply, k, list, left, count);
-    PopEvent(ctx.server, ctx.db(), k, left);
-    DeleteIfEmpty(ctx.server, ctx.db(), k, list);
-    return;
-  }
+  if (PopFromFirstNonEmpty(ctx, keys, left, count)) return;
   auto w = std::make_shared<BlockedWaiter>();
   w->kind = BlockedWaiter::Kind::kMPop;
   w->pop_left = left;

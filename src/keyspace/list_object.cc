@@ -96,19 +96,22 @@ void ListObject::Rebuild(const std::deque<std::string>& items) {
   count_ = static_cast<uint32_t>(items.size());
 }
 
+void ListObject::Reserve(size_t add) {
+  if (used_ + add <= cap_) return;
+  size_t ncap = std::max<size_t>(used_ + add, cap_ + cap_ / 2);
+  char* nb = static_cast<char*>(std::realloc(buf_, ncap));
+  if (nb == nullptr) throw std::bad_alloc();
+  buf_ = nb;
+  cap_ = static_cast<uint32_t>(ncap);
+}
+
 void ListObject::PushFront(std::string_view v) {
   if (big_) {
     big_->emplace_front(v);
     return;
   }
   size_t add = varint::Size(v.size()) + v.size();
-  if (used_ + add > cap_) {
-    size_t ncap = std::max<size_t>(used_ + add, cap_ + cap_ / 2);
-    char* nb = static_cast<char*>(std::realloc(buf_, ncap));
-    if (nb == nullptr) throw std::bad_alloc();
-    buf_ = nb;
-    cap_ = static_cast<uint32_t>(ncap);
-  }
+  Reserve(add);
   std::memmove(buf_ + add, buf_, used_);
   size_t h = varint::Put(buf_, v.size());
   if (!v.empty()) std::memcpy(buf_ + h, v.data(), v.size());
@@ -123,13 +126,7 @@ void ListObject::PushBack(std::string_view v) {
     return;
   }
   size_t add = varint::Size(v.size()) + v.size();
-  if (used_ + add > cap_) {
-    size_t ncap = std::max<size_t>(used_ + add, cap_ + cap_ / 2);
-    char* nb = static_cast<char*>(std::realloc(buf_, ncap));
-    if (nb == nullptr) throw std::bad_alloc();
-    buf_ = nb;
-    cap_ = static_cast<uint32_t>(ncap);
-  }
+  Reserve(add);
   size_t h = varint::Put(buf_ + used_, v.size());
   if (!v.empty()) std::memcpy(buf_ + used_ + h, v.data(), v.size());
   used_ += static_cast<uint32_t>(add);

@@ -56,6 +56,8 @@ class ListObject : public Object {
 
  private:
   void MaybeConvert();
+  // Makes room in the packed buffer for `add` more bytes.
+  void Reserve(size_t add);
   void ToBig();
   // Packed buffer helpers.
   size_t ElementOffset(size_t i) const;
