@@ -18,7 +18,8 @@ struct ConnectionEnv;
 // other threads use the ClientHandle methods, which post to it.
 //
 // Flow: a read appends to in_; every complete command in it is parsed in place and executed, each
-// reply appended to out_; then out_ is written with one write. While a write is in flight new
+// reply appended to out_; then out_ is written with one write, in a burst with the other
+// connections of the thread that have output (see ScheduleWrite). While a write is in flight new
 // replies accumulate in out_ and go out in the next write. Reading pauses while too much output
 // is pending, so a client that pipelines without reading cannot grow our memory without bound.
 class Connection : public std::enable_shared_from_this<Connection>, public ClientHandle {
@@ -43,6 +44,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void OnRead(const asio::error_code& ec, size_t n);
   void ProcessInput();
   void MaybeWrite();
+  // Queues this connection's output for the thread's next burst of writes.
+  void ScheduleWrite();
   void OnWrite(const asio::error_code& ec, size_t n);
   void Close();
   // client-output-buffer-limit: closes the connection (and returns true) when its pending output
@@ -64,6 +67,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // the buffer of the write in flight
   bool write_in_flight_ = false;
+  bool flush_scheduled_ = false;  // on this thread's flush list
   bool read_in_flight_ = false;
   bool read_paused_ = false;
   bool closing_ = false;  // close once out_ and writing_ are flushed
