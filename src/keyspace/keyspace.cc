@@ -163,6 +163,26 @@ Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
   return nullptr;
 }
 
+void Shard::PrefetchBucket(uint64_t hash) {
+  if (!mu.try_lock()) return;
+  for (const Table& t : t_) {
+    if (t.buckets != nullptr) __builtin_prefetch(&t.buckets[hash & t.mask]);
+  }
+  mu.unlock();
+}
+
+void Shard::PrefetchChain(uint64_t hash) {
+  if (!mu.try_lock()) return;
+  for (const Table& t : t_) {
+    if (t.buckets == nullptr) continue;
+    if (const Entry* e = t.buckets[hash & t.mask]) {
+      __builtin_prefetch(e);
+      __builtin_prefetch(reinterpret_cast<const char*>(e) + 64);
+    }
+  }
+  mu.unlock();
+}
+
 void Shard::StartRehash(size_t new_size) {
   Entry** b = static_cast<Entry**>(std::calloc(new_size, sizeof(Entry*)));
   if (b == nullptr) throw std::bad_alloc();
@@ -432,6 +452,13 @@ Keyspace::Keyspace(int databases) : avg_ttl_(new std::atomic<uint64_t>[databases
 Keyspace::~Keyspace() = default;
 
 uint32_t Keyspace::LruClock() { return static_cast<uint32_t>(NowUnixMs() / 1000); }
+
+Keyspace::PrefetchHint Keyspace::PrefetchBucket(int db, std::string_view key) {
+  if (db < 0 || db >= databases()) return {};
+  PrefetchHint hint{&dbs_[static_cast<size_t>(db)]->ShardFor(key), KeyHash(key)};
+  hint.shard->PrefetchBucket(hint.hash);
+  return hint;
+}
 
 Entry** Keyspace::LookupLink(int db, std::string_view key) {
   Shard& s = dbs_[db]->ShardFor(key);

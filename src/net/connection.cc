@@ -132,15 +132,39 @@ void Connection::ProcessInput() {
   ParserLimits limits;
   limits.max_bulk_len = state.config->proto_max_bulk_len();
   while (!closing_ && !client_->blocked && in_start_ < in_end_) {
-    limits.authenticated = client_->authenticated;
-    size_t consumed = 0;
-    RespParser::Result r =
-        parser_.Parse(in_.data() + in_start_, in_end_ - in_start_, limits, &consumed, &args_);
-    if (r == RespParser::Result::kNeedMore) {
-      in_start_ += consumed;  // empty commands skipped before the partial one
-      break;
-    }
-    if (r == RespParser::Result::kError) {
+    // Parse a batch of pipelined commands ahead of running them, so that the keys they will
+    // look up can be prefetched: a big keyspace makes every lookup a cache miss, and prefetching
+    // overlaps those misses instead of taking them one after the other.
+    size_t n = 0;
+    size_t pos = in_start_;
+    size_t skipped = 0;  // empty commands before a trailing partial one
+    bool partial = false;
+    while (n < kParseAhead && pos < in_end_) {
+      // Only multibulk commands are parsed ahead: inline ones are unescaped in place, so they
+      // must not be parsed twice, and before AUTH the limits may change after each command.
+      if (n > 0 && (in_[pos] != '*' || !client_->authenticated)) break;
+      limits.authenticated = client_->authenticated;
+      size_t consumed = 0;
+      Parsed& cmd = batch_[n];
+      RespParser::Result r =
+          parser_.Parse(in_.data() + pos, in_end_ - pos, limits, &consumed, &cmd.args);
+      if (r == RespParser::Result::kCommand) {
+        pos += consumed;
+        cmd.end = pos;
+        ++n;
+        continue;
+      }
+      if (r == RespParser::Result::kNeedMore) {
+        skipped = consumed;
+        partial = true;
+        break;
+      }
+      if (n > 0) {
+        // A bad command after good ones: the good ones run first, and it is met again at the
+        // head of the next round.
+        parser_.Reset();
+        break;
+      }
       out_.push_back('-');
       out_.append(parser_.error());
       out_.append("\r\n");
@@ -148,12 +172,33 @@ void Connection::ProcessInput() {
       state.error_stats.Count(parser_.error());
       closing_ = true;
       in_start_ = in_end_ = 0;
+      return;
+    }
+    if (n > 1) {
+      int db = client_->db.load(std::memory_order_relaxed);
+      for (size_t i = 0; i < n; ++i) {
+        const auto& args = batch_[i].args;
+        hints_[i] = args.size() >= 2 ? state.keyspace->PrefetchBucket(db, args[1])
+                                     : Keyspace::PrefetchHint{};
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (n > 1 && i + 1 < n) Keyspace::PrefetchChain(hints_[i + 1]);
+      env_->dispatcher->Execute(*client_, batch_[i].args, &out_);
+      in_start_ = batch_[i].end;
+      if (client_->close_after_reply) closing_ = true;
+      if (closing_ || client_->blocked) {
+        // The rest waits (a blocking command) or never runs; what was parsed of it is parsed
+        // again from in_start_.
+        if (i + 1 < n || partial) parser_.Reset();
+        if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+        return;
+      }
+    }
+    if (partial) {
+      in_start_ += skipped;
       break;
     }
-    env_->dispatcher->Execute(*client_, args_, &out_);
-    in_start_ += consumed;
-    if (client_->blocked) break;  // the rest waits until the blocking command is answered
-    if (client_->close_after_reply) closing_ = true;
   }
   if (in_start_ == in_end_) in_start_ = in_end_ = 0;
 }

@@ -8,6 +8,7 @@
 
 #include "keel/commands/client.h"
 #include "keel/commands/dispatcher.h"
+#include "keel/keyspace/keyspace.h"
 #include "keel/protocol/parser.h"
 
 namespace keel {
@@ -58,7 +59,14 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   ConnectionEnv* env_;
   std::shared_ptr<Client> client_;
   RespParser parser_;
-  std::vector<std::string_view> args_;
+  // Commands parsed ahead of running them (ProcessInput), and where their first keys live.
+  static constexpr size_t kParseAhead = 16;
+  struct Parsed {
+    std::vector<std::string_view> args;
+    size_t end = 0;  // offset in in_ just past the command
+  };
+  Parsed batch_[kParseAhead];
+  Keyspace::PrefetchHint hints_[kParseAhead];
 
   std::vector<char> in_;  // bytes [in_start_, in_end_) are received but not yet consumed
   size_t in_start_ = 0;

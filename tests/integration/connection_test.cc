@@ -128,6 +128,65 @@ TEST_F(ConnectionTest, ProtocolErrorClosesOnlyThatClient) {
   EXPECT_EQ(fresh.Call({"PING"}), "+PONG\r\n");
 }
 
+// The connection parses a pipelined batch ahead of running it (to prefetch keys): what runs,
+// and in which order, must be exactly what one-at-a-time parsing gives.
+TEST_F(ConnectionTest, ProtocolErrorInsidePipelinedBatchRunsTheCommandsBeforeIt) {
+  RespConnection c = Connect();
+  std::string batch;
+  for (int i = 0; i < 5; ++i) batch += EncodeCommand({"SET", "k" + std::to_string(i), "v"});
+  batch += "*1\r\n$x\r\n";  // bad bulk length
+  batch += EncodeCommand({"SET", "after", "v"});
+  ASSERT_TRUE(c.Send(batch));
+  auto drained = c.ReadUntilClose(milliseconds(5000));
+  std::string want;
+  for (int i = 0; i < 5; ++i) want += "+OK\r\n";
+  want += "-ERR Protocol error: invalid bulk length\r\n";
+  EXPECT_EQ(drained.bytes, want);
+  RespConnection other = Connect();
+  EXPECT_EQ(other.Call({"EXISTS", "k0", "k4", "after"}), ":2\r\n");
+}
+
+TEST_F(ConnectionTest, InlineAndMultibulkCommandsMixedInOneBatchKeepOrder) {
+  RespConnection c = Connect();
+  std::string batch = EncodeCommand({"SET", "a", "1"}) + "SET b \"two words\"\r\n" +
+                      EncodeCommand({"GET", "b"}) + "GET a\r\n" +
+                      EncodeCommand({"APPEND", "a", "x"});
+  ASSERT_TRUE(c.Send(batch));
+  std::string want = "+OK\r\n+OK\r\n$9\r\ntwo words\r\n$1\r\n1\r\n:2\r\n";
+  std::string got;
+  for (int i = 0; i < 5; ++i) {
+    std::string reply;
+    ASSERT_TRUE(c.ReadReply(&reply)) << "reply " << i;
+    got += reply;
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(ConnectionTest, BlockingCommandInsidePipelinedBatchHoldsBackTheRest) {
+  RespConnection c = Connect();
+  std::string batch = EncodeCommand({"SET", "x", "1"}) + EncodeCommand({"BLPOP", "q", "0"}) +
+                      EncodeCommand({"INCR", "x"}) + EncodeCommand({"INCR", "x"}) +
+                      "*2\r\n$3\r\nGET\r\n$1\r";  // and half of a GET x
+  ASSERT_TRUE(c.Send(batch));
+  std::string reply;
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, "+OK\r\n");
+  // The INCRs wait behind the blocked BLPOP.
+  RespConnection other = Connect();
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(other.Call({"GET", "x"}), "$1\r\n1\r\n");
+  EXPECT_EQ(other.Call({"RPUSH", "q", "job"}), ":1\r\n");
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, "*2\r\n$1\r\nq\r\n$3\r\njob\r\n");
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, ":2\r\n");
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, ":3\r\n");
+  ASSERT_TRUE(c.Send("\nx\r\n"));  // the rest of the GET
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, "$1\r\n3\r\n");
+}
+
 TEST_F(ConnectionTest, QuitRepliesOkThenCloses) {
   RespConnection c = Connect();
   ASSERT_TRUE(c.Send(EncodeCommand({"QUIT"}) + EncodeCommand({"PING"})));

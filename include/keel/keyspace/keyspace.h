@@ -107,6 +107,12 @@ class Shard {
   // Removes *link from the table and returns it; the caller frees it.
   Entry* UnlinkAt(Entry** link);
 
+  // Prefetching for pipelined commands, before their locks are taken: the bucket slot(s) of
+  // `hash`, then (once the slot is likely cached) the first entry of its chain. Both only touch
+  // the table under the lock, and skip the work when the lock is busy: they are hints.
+  void PrefetchBucket(uint64_t hash);
+  void PrefetchChain(uint64_t hash);
+
   // Reverse-binary cursor scan (every entry present for the whole scan is visited at least once,
   // even across rehashes). Calls fn for each entry of the bucket(s) at `cursor`; returns the next
   // cursor, 0 when done. fn must not change the table.
@@ -236,6 +242,17 @@ class Keyspace {
 
   int databases() const { return static_cast<int>(dbs_.size()); }
   Db& db(int i) { return *dbs_[static_cast<size_t>(i)]; }
+
+  // Where a key's entry lives, for prefetching it ahead of the command that will look it up
+  // (see Shard::PrefetchBucket). Needs no lock.
+  struct PrefetchHint {
+    Shard* shard = nullptr;
+    uint64_t hash = 0;
+  };
+  PrefetchHint PrefetchBucket(int db, std::string_view key);
+  static void PrefetchChain(const PrefetchHint& hint) {
+    if (hint.shard != nullptr) hint.shard->PrefetchChain(hint.hash);
+  }
 
   // Looks a key up, deleting it first if its TTL has passed (lazy expiry). Updates the entry's
   // access clock. Returns nullptr if there is no live key.
