@@ -206,7 +206,8 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
   return entry;
 }
 
-void Dispatcher::Execute(Client& client, std::span<const std::string_view> args, std::string* out) {
+void Dispatcher::Execute(Client& client, std::span<const std::string_view> args, std::string* out,
+                         int64_t* clock_us) {
   size_t reply_start = out->size();
   if (client.reply_mode == ReplyMode::kSkipNext) client.reply_mode = ReplyMode::kSkipThis;
   ReplyBuilder reply(out);
@@ -252,9 +253,11 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reply.SimpleString("QUEUED");
       goto done;
     }
-    Run(client, *meta, *entry, args, reply);
+    Run(client, *meta, *entry, args, reply, clock_us);
+    clock_us = nullptr;  // consumed by Run
   }
 done:
+  if (clock_us != nullptr) *clock_us = 0;  // no command ran: the next one reads the clock
   if (out->size() > reply_start && (*out)[reply_start] == '-') {
     server_->error_stats.Count(std::string_view(*out).substr(reply_start + 1, 64));
   }
@@ -265,13 +268,14 @@ done:
 }
 
 void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegistry::Entry& entry,
-                     std::span<const std::string_view> args, ReplyBuilder& reply) {
+                     std::span<const std::string_view> args, ReplyBuilder& reply,
+                     int64_t* clock_us) {
   CommandStats& cs = server_->command_stats[entry.index];
   std::string_view name = MetaName(meta);
   client.last_cmd_len.store(name.size(), std::memory_order_relaxed);
   client.last_cmd.store(name.data(), std::memory_order_release);
   size_t reply_start = reply.size();
-  int64_t start = NowMonotonicUs();
+  int64_t start = clock_us != nullptr && *clock_us != 0 ? *clock_us : NowMonotonicUs();
   CommandContext ctx{*server_, client, args, reply, meta};
   {
     KeyLocks locks;
@@ -303,7 +307,9 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   // locks are released (ServeReadyKeys takes the locks it needs). Inside EXEC this waits for the
   // end of the transaction, so nobody sees its middle.
   if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
-  int64_t elapsed = NowMonotonicUs() - start;
+  int64_t end = NowMonotonicUs();
+  if (clock_us != nullptr) *clock_us = end;
+  int64_t elapsed = end - start;
   ServerStats::RaiseMax(server_->stats.max_command_usec, static_cast<uint64_t>(elapsed));
   cs.calls.fetch_add(1, std::memory_order_relaxed);
   cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);

@@ -1,5 +1,7 @@
 #include "keel/common/clock.h"
 
+#include <time.h>
+
 #include <chrono>
 
 namespace keel {
@@ -12,6 +14,12 @@ int64_t NowUnixMs() {
 int64_t NowUnixUs() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t NowUnixSecondsCoarse() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return ts.tv_sec;
 }
 
 int64_t NowMonotonicUs() {

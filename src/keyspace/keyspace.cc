@@ -85,12 +85,13 @@ uint16_t ComputeSlot(std::string_view key) {
 uint64_t ComputeHash(std::string_view key) { return hashing::Hash(key, g_hash_seed); }
 
 // One command looks the same key up several times (the dispatcher's locking, the lookup, the
-// store, WATCH and blocking checks), so each thread remembers the slot and hash of the last few
-// short keys it saw. Entries are matched by content (the key zero-padded to four words, and its
-// length), never by address.
+// store, WATCH and blocking checks), and a pipelined batch is prefetched before it runs, so each
+// thread remembers the slot and hash of recent short keys: a direct-mapped table indexed by a
+// cheap mix of the key's words, large enough for a whole prefetched batch. Entries are matched
+// by content (the key zero-padded to four words, and its length), never by address.
 struct KeyMemo {
   static constexpr size_t kMaxKey = 32;
-  static constexpr size_t kWays = 4;
+  static constexpr size_t kWays = 64;  // a power of two
   struct Way {
     uint64_t w[4];
     uint64_t len = ~uint64_t{0};  // never matches until filled
@@ -98,20 +99,18 @@ struct KeyMemo {
     uint16_t slot;
   };
   Way ways[kWays];
-  unsigned last = 0;  // the most recently filled way, tried first
 
   const Way& Get(std::string_view key) {
     uint64_t w[4] = {0, 0, 0, 0};
     if (!key.empty()) std::memcpy(w, key.data(), key.size());
-    for (unsigned i = 0; i < kWays; ++i) {
-      const Way& way = ways[(last + kWays - i) % kWays];
-      if (way.len == key.size() && way.w[0] == w[0] && way.w[1] == w[1] && way.w[2] == w[2] &&
-          way.w[3] == w[3]) {
-        return way;
-      }
+    uint64_t mix = (w[0] ^ (w[1] * 0x9E3779B97F4A7C15ull) ^ w[2] ^ (w[3] >> 7) ^ key.size()) *
+                   0xC2B2AE3D27D4EB4Full;
+    Way& way = ways[mix >> (64 - 6)];
+    static_assert(kWays == 64);
+    if (way.len == key.size() && way.w[0] == w[0] && way.w[1] == w[1] && way.w[2] == w[2] &&
+        way.w[3] == w[3]) {
+      return way;
     }
-    last = (last + 1) % kWays;
-    Way& way = ways[last];
     std::memcpy(way.w, w, sizeof(w));
     way.len = key.size();
     way.slot = ComputeSlot(key);
@@ -451,7 +450,7 @@ Keyspace::Keyspace(int databases) : avg_ttl_(new std::atomic<uint64_t>[databases
 
 Keyspace::~Keyspace() = default;
 
-uint32_t Keyspace::LruClock() { return static_cast<uint32_t>(NowUnixMs() / 1000); }
+uint32_t Keyspace::LruClock() { return static_cast<uint32_t>(NowUnixSecondsCoarse()); }
 
 Keyspace::PrefetchHint Keyspace::PrefetchBucket(int db, std::string_view key) {
   if (db < 0 || db >= databases()) return {};
