@@ -115,7 +115,7 @@ void ReplyInvalidExpire(CommandContext& ctx, std::string_view command) {
 // TTL. Heap strings are changed in place.
 void StoreRaw(CommandContext& ctx, Entry** link, std::string value) {
   Entry* e = *link;
-  if (e->storage == Entry::kHeap && value.size() > kMaxInlineString) {
+  if (e->storage == Entry::kHeap && value.size() > kMaxGrowableInline) {
     *e->heap() = std::move(value);
     e->enc = Encoding::kRaw;
     return;

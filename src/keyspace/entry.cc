@@ -94,8 +94,8 @@ std::string_view Entry::StringValue(char* buf) const {
 
 namespace {
 Entry* NewBytesEntry(std::string_view key, std::string_view value, int64_t expire_ms,
-                     Encoding enc) {
-  if (value.size() <= kMaxInlineString) {
+                     Encoding enc, size_t inline_limit) {
+  if (value.size() <= inline_limit) {
     Entry* e = Allocate(key, value.size(), expire_ms);
     e->val_len = static_cast<uint32_t>(value.size());
     if (!value.empty()) std::memcpy(e->inline_data(), value.data(), value.size());
@@ -114,11 +114,12 @@ Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expi
   int64_t iv;
   if (IsCanonicalInt(value, &iv)) return NewIntEntry(key, iv, expire_ms);
   return NewBytesEntry(key, value, expire_ms,
-                       value.size() <= kEmbstrLimit ? Encoding::kEmbstr : Encoding::kRaw);
+                       value.size() <= kEmbstrLimit ? Encoding::kEmbstr : Encoding::kRaw,
+                       kMaxInlineString);
 }
 
 Entry* NewRawStringEntry(std::string_view key, std::string_view value, int64_t expire_ms) {
-  return NewBytesEntry(key, value, expire_ms, Encoding::kRaw);
+  return NewBytesEntry(key, value, expire_ms, Encoding::kRaw, kMaxGrowableInline);
 }
 
 Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms) {

@@ -10,6 +10,8 @@ namespace keel {
 
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
+// The read buffer grows past kReadChunk while reads keep filling it, up to this.
+constexpr size_t kMaxReadBuffer = 256 * 1024;
 // Above this much unwritten output, stop reading until the socket drains.
 constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 // Output buffers larger than this are released after use instead of kept for reuse.
@@ -76,7 +78,17 @@ void Connection::DoRead() {
     in_end_ -= in_start_;
     in_start_ = 0;
   }
-  if (in_.size() - in_end_ < kReadChunk / 2) in_.resize(in_.size() * 2);
+  if (in_.size() - in_end_ < kReadChunk / 2) {
+    in_.resize(in_.size() * 2);
+  } else if (last_read_filled_ && in_.size() < kMaxReadBuffer) {
+    // The last read filled all the room there was, so more was probably waiting: grow, so that
+    // one read takes a whole pipelined batch (one read and one write per batch, not two each).
+    in_.resize(in_.size() * 2);
+  } else if (in_start_ == in_end_ && in_.size() > kReadChunk && small_reads_ >= 64) {
+    // Traffic went back to small requests for a while: give the big buffer back.
+    std::vector<char>(kReadChunk).swap(in_);
+    small_reads_ = 0;
+  }
   read_in_flight_ = true;
   socket_.async_read_some(
       asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
@@ -91,6 +103,8 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     Close();
     return;
   }
+  last_read_filled_ = in_end_ + n == in_.size();
+  small_reads_ = n < in_.size() / 8 ? small_reads_ + 1 : 0;
   in_end_ += n;
   ServerState& state = *env_->state;
   state.stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);

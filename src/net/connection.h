@@ -71,6 +71,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::vector<char> in_;  // bytes [in_start_, in_end_) are received but not yet consumed
   size_t in_start_ = 0;
   size_t in_end_ = 0;
+  bool last_read_filled_ = false;  // the last read filled all the room it had
+  int small_reads_ = 0;            // reads in a row that used under 1/8 of the buffer
 
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // the buffer of the write in flight

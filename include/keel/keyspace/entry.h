@@ -37,10 +37,10 @@ class Object {
 //
 //   [Entry header: 24 bytes][expire: int64, only if kHasExpire][key bytes][value]
 //
-// and the value is, by `storage`: the bytes of a short string (kInline), an int64 (kInt), a
-// pointer to a heap std::string for long strings (kHeap), or a pointer to an Object (kObject).
-// The hash table chains entries through `next`. Entries are created and destroyed only by the
-// keyspace (Shard), under the shard's lock.
+// and the value is, by `storage`: the bytes of a string (kInline, see kMaxInlineString), an int64
+// (kInt), a pointer to a heap std::string for long strings (kHeap), or a pointer to an Object
+// (kObject). The hash table chains entries through `next`. Entries are created and destroyed only
+// by the keyspace (Shard), under the shard's lock.
 struct Entry {
   enum Storage : uint8_t { kInline, kInt, kHeap, kObject };
   static constexpr uint8_t kHasExpire = 1;
@@ -102,8 +102,13 @@ struct Entry {
 };
 static_assert(sizeof(Entry) == 24);
 
-// Strings of at most this many bytes are stored inside the entry.
-inline constexpr size_t kMaxInlineString = 64;
+// Strings written whole (SET and friends) of at most kMaxInlineString bytes are stored inside the
+// entry: one allocation per key, whatever the value size up to there. Past it, and for strings
+// that APPEND, SETRANGE or SETBIT change (kept on the heap past kMaxGrowableInline, so that they
+// grow in place), the entry points to a heap std::string. The upper bound keeps the copies that
+// RENAME or a new TTL make of an entry short.
+inline constexpr size_t kMaxInlineString = 16 * 1024;
+inline constexpr size_t kMaxGrowableInline = 64;
 // Redis reports strings up to 44 bytes as embstr.
 inline constexpr size_t kEmbstrLimit = 44;
 

@@ -113,13 +113,22 @@ TEST(Entry, EncodingsFollowRedisRules) {
   EXPECT_EQ(b->enc, Encoding::kEmbstr);
   Entry* c = NewStringEntry("k", std::string(45, 'x'), -1);
   EXPECT_EQ(c->enc, Encoding::kRaw);
-  Entry* d = NewStringEntry("k", std::string(100, 'y'), 99);
-  EXPECT_EQ(d->storage, Entry::kHeap);
+  // A SET value lives inside the entry up to kMaxInlineString bytes, then on the heap.
+  Entry* d = NewStringEntry("k", std::string(kMaxInlineString, 'y'), 99);
+  EXPECT_EQ(d->storage, Entry::kInline);
+  EXPECT_EQ(d->enc, Encoding::kRaw);
   EXPECT_EQ(d->expire_ms(), 99);
+  Entry* f = NewStringEntry("k", std::string(kMaxInlineString + 1, 'z'), 99);
+  EXPECT_EQ(f->storage, Entry::kHeap);
+  // What APPEND and SETRANGE make goes to the heap sooner, to grow in place.
+  Entry* g = NewRawStringEntry("k", std::string(kMaxGrowableInline + 1, 'w'), -1);
+  EXPECT_EQ(g->storage, Entry::kHeap);
   char buf[24];
-  EXPECT_EQ(d->StringValue(buf), std::string(100, 'y'));
+  EXPECT_EQ(d->StringValue(buf), std::string(kMaxInlineString, 'y'));
+  EXPECT_EQ(f->StringValue(buf), std::string(kMaxInlineString + 1, 'z'));
+  EXPECT_EQ(g->StringValue(buf), std::string(kMaxGrowableInline + 1, 'w'));
   EXPECT_EQ(a->StringValue(buf), "12345");
-  for (Entry* e : {a, b, c, d}) FreeEntry(e);
+  for (Entry* e : {a, b, c, d, f, g}) FreeEntry(e);
 }
 
 TEST(Keyspace, LazyExpiryOnLookup) {
