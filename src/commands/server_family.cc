@@ -201,7 +201,7 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
 
 void InfoStats(ServerState& s, InfoWriter& w) {
   auto& st = s.stats;
-  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
   w.Section("Stats");
   w.Field("total_connections_received", ld(st.total_connections_received));
   w.Field("total_commands_processed", ld(st.total_commands_processed));

@@ -4,6 +4,12 @@
 
 namespace keel {
 
+size_t StatCounter::Slot() {
+  static std::atomic<size_t> next{0};
+  thread_local size_t slot = next.fetch_add(1, std::memory_order_relaxed) % kSlots;
+  return slot;
+}
+
 void ServerStats::Reset() {
   total_connections_received = 0;
   total_commands_processed = 0;
