@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,7 +39,32 @@ class ServerTest : public ::testing::Test {
 
   bool TestingRedis() const { return IsRedisBinary(KeelServerBinary()); }
 
+  // A hiredis connection to the server (generous timeout: tests run under sanitizers too),
+  // failing the test if it cannot connect.
+  RedisContextPtr Client(std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    std::string error;
+    auto c = HiredisConnect(server_->port(), timeout, &error);
+    EXPECT_NE(c, nullptr) << error;
+    return c;
+  }
+
+  // Runs one command and returns its reply, failing the test on an I/O error.
+  RedisReplyPtr Run(redisContext* ctx, const std::vector<std::string>& args) {
+    auto r = HiredisCommand(ctx, args);
+    EXPECT_NE(r, nullptr) << args[0] << ": " << ctx->errstr;
+    return r;
+  }
+
   std::unique_ptr<ServerProcess> server_;
+};
+
+// A server with four io threads, so that concurrent clients land on different threads.
+class ThreadedServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer({"--io-threads", "4"});
+  }
 };
 
 }  // namespace keel::test

@@ -13,18 +13,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class ListsTest : public ServerTest {
+class ListsTest : public ThreadedServerTest {
  protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    StartServer({"--io-threads", "4"});
-  }
-  RedisContextPtr Client() {
-    std::string error;
-    auto c = HiredisConnect(server_->port(), std::chrono::seconds(30), &error);
-    EXPECT_NE(c, nullptr) << error;
-    return c;
-  }
   // Waits until INFO reports `n` blocked clients (or fails after 10 s).
   void WaitBlocked(redisContext* c, int n) {
     std::string want = "blocked_clients:" + std::to_string(n) + "\r\n";

@@ -14,12 +14,6 @@ using std::chrono::milliseconds;
 
 class PubsubTest : public ServerTest {
  protected:
-  RedisContextPtr Client() {
-    std::string error;
-    auto c = HiredisConnect(server_->port(), std::chrono::seconds(60), &error);
-    EXPECT_NE(c, nullptr) << error;
-    return c;
-  }
   int64_t NumSub(redisContext* c, const std::string& channel) {
     auto r = HiredisCommand(c, {"PUBSUB", "NUMSUB", channel});
     return r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[1]->integer : -1;

@@ -13,19 +13,8 @@
 namespace keel::test {
 namespace {
 
-class SetsHashesTest : public ServerTest {
+class SetsHashesTest : public ThreadedServerTest {
  protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    StartServer({"--io-threads", "4"});
-  }
-
-  RedisReplyPtr Run(redisContext* ctx, const std::vector<std::string>& args) {
-    auto r = HiredisCommand(ctx, args);
-    EXPECT_NE(r, nullptr) << args[0] << ": " << ctx->errstr;
-    return r;
-  }
-
   // Runs `body(ctx, index)` on `n` clients in parallel, started together.
   template <typename Fn>
   void Parallel(int n, Fn body) {

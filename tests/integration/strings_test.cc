@@ -11,20 +11,7 @@
 namespace keel::test {
 namespace {
 
-class StringsTest : public ServerTest {
- protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    StartServer({"--io-threads", "4"});
-  }
-
-  // Runs one command on a fresh-enough connection and returns its reply (failing on I/O errors).
-  RedisReplyPtr Run(redisContext* ctx, const std::vector<std::string>& args) {
-    auto r = HiredisCommand(ctx, args);
-    EXPECT_NE(r, nullptr) << args[0] << ": " << ctx->errstr;
-    return r;
-  }
-};
+using StringsTest = ThreadedServerTest;
 
 std::string Str(const redisReply* r) {
   return r != nullptr && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len)

@@ -8,19 +8,7 @@
 namespace keel::test {
 namespace {
 
-class TransactionsTest : public ServerTest {
- protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    StartServer({"--io-threads", "4"});
-  }
-  RedisContextPtr Client() {
-    std::string error;
-    auto c = HiredisConnect(server_->port(), std::chrono::seconds(30), &error);
-    EXPECT_NE(c, nullptr) << error;
-    return c;
-  }
-};
+using TransactionsTest = ThreadedServerTest;
 
 int64_t AsInt(const redisReply* r) {
   if (r == nullptr || r->type == REDIS_REPLY_NIL) return 0;
