@@ -305,17 +305,33 @@ void CmdPSetEx(CommandContext& ctx) {
   SetGeneric(ctx, o, ctx.args[1], ctx.args[3], "psetex", SetReply::kOk);
 }
 
-// GET key
-void CmdGet(CommandContext& ctx) {
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
+// Replies the string value of `key`: nil when there is none, WRONGTYPE when it is no string.
+// Returns true when it replied a value.
+bool ReplyStringValue(CommandContext& ctx, std::string_view key) {
+  Entry* e = ReadLookup(ctx, key);
   if (e == nullptr) {
     ctx.reply.NullBulk();
-    return;
+    return false;
   }
-  if (WrongType(ctx, e)) return;
+  if (WrongType(ctx, e)) return false;
   ValueBuf buf;
   ctx.reply.Bulk(StringOf(e, &buf));
+  return true;
 }
+
+// The string at the command's key for a read-only command that answers 0 for a missing key:
+// nullptr after replying 0, or WRONGTYPE.
+Entry* ReadStringOrZero(CommandContext& ctx) {
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (e == nullptr) {
+    ctx.reply.Integer(0);
+    return nullptr;
+  }
+  return WrongType(ctx, e) ? nullptr : e;
+}
+
+// GET key
+void CmdGet(CommandContext& ctx) { ReplyStringValue(ctx, ctx.args[1]); }
 
 // GETSET key value
 void CmdGetSet(CommandContext& ctx) {
@@ -334,14 +350,7 @@ void CmdGetSet(CommandContext& ctx) {
 
 // GETDEL key
 void CmdGetDel(CommandContext& ctx) {
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (e == nullptr) {
-    ctx.reply.NullBulk();
-    return;
-  }
-  if (WrongType(ctx, e)) return;
-  ValueBuf buf;
-  ctx.reply.Bulk(StringOf(e, &buf));
+  if (!ReplyStringValue(ctx, ctx.args[1])) return;
   ctx.keyspace().Delete(ctx.db(), ctx.args[1]);
   DelEvent(ctx, ctx.args[1]);
 }
@@ -422,43 +431,60 @@ void CmdMSetNx(CommandContext& ctx) {
 // ---------------------------------------------------------------------------------------------
 // APPEND, STRLEN, GETRANGE, SETRANGE.
 
+// Writes `patch` at `offset` into the string at `link` (of `old_len` bytes), zero-filling any
+// gap, and returns the new length. Heap strings change in place; inline and integer ones are
+// copied and stored back as "raw", as APPEND and SETRANGE leave them in Redis.
+size_t WritePatch(CommandContext& ctx, Entry** link, size_t old_len, size_t offset,
+                  std::string_view patch) {
+  Entry* e = *link;
+  size_t new_len = std::max<size_t>(old_len, offset + patch.size());
+  if (e->storage == Entry::kHeap) {
+    std::string* s = e->heap();
+    if (s->size() < new_len) s->resize(new_len, '\0');
+    std::memcpy(s->data() + offset, patch.data(), patch.size());
+    e->enc = Encoding::kRaw;
+  } else {
+    ValueBuf buf;
+    std::string value(StringOf(e, &buf));
+    value.resize(new_len, '\0');
+    std::memcpy(value.data() + offset, patch.data(), patch.size());
+    StoreRaw(ctx, link, std::move(value));
+  }
+  return new_len;
+}
+
+// Adds the key that APPEND or SETRANGE created, with its events, and replies its length.
+void AddPatchedKey(CommandContext& ctx, Entry* e, std::string_view event) {
+  std::string_view key = ctx.args[1];
+  size_t len = StringLength(e);
+  ctx.keyspace().Put(ctx.db(), e);
+  NewKeyEvent(ctx, key);
+  KeyEvent(ctx, '$', event, key);
+  ctx.reply.Integer(static_cast<int64_t>(len));
+}
+
 // APPEND key value
 void CmdAppend(CommandContext& ctx) {
   std::string_view key = ctx.args[1];
   std::string_view tail = ctx.args[2];
   Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
   if (link == nullptr) {
-    ctx.keyspace().Put(ctx.db(), NewStringEntry(key, tail, -1));
-    NewKeyEvent(ctx, key);
-    KeyEvent(ctx, '$', "append", key);
-    ctx.reply.Integer(static_cast<int64_t>(tail.size()));
+    AddPatchedKey(ctx, NewStringEntry(key, tail, -1), "append");
     return;
   }
   Entry* e = *link;
   if (WrongType(ctx, e)) return;
   size_t old_len = StringLength(e);
   if (TooLong(ctx, old_len, tail.size())) return;
-  if (e->storage == Entry::kHeap) {
-    e->heap()->append(tail);
-    e->enc = Encoding::kRaw;
-  } else {
-    ValueBuf buf;
-    std::string value(StringOf(e, &buf));
-    value.append(tail);
-    StoreRaw(ctx, link, std::move(value));
-  }
+  WritePatch(ctx, link, old_len, old_len, tail);
   KeyEvent(ctx, '$', "append", key);
   ctx.reply.Integer(static_cast<int64_t>(old_len + tail.size()));
 }
 
 // STRLEN key
 void CmdStrLen(CommandContext& ctx) {
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (e == nullptr) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  if (WrongType(ctx, e)) return;
+  Entry* e = ReadStringOrZero(ctx);
+  if (e == nullptr) return;
   ctx.reply.Integer(static_cast<int64_t>(StringLength(e)));
 }
 
@@ -520,10 +546,7 @@ void CmdSetRange(CommandContext& ctx) {
     if (TooLong(ctx, offset, patch.size())) return;
     std::string value(offset + patch.size(), '\0');
     std::memcpy(value.data() + offset, patch.data(), patch.size());
-    ks.Put(ctx.db(), NewRawStringEntry(key, value, -1));
-    NewKeyEvent(ctx, key);
-    KeyEvent(ctx, '$', "setrange", key);
-    ctx.reply.Integer(static_cast<int64_t>(value.size()));
+    AddPatchedKey(ctx, NewRawStringEntry(key, value, -1), "setrange");
     return;
   }
   Entry* e = *link;
@@ -534,25 +557,34 @@ void CmdSetRange(CommandContext& ctx) {
     return;
   }
   if (TooLong(ctx, offset, patch.size())) return;
-  size_t new_len = std::max<size_t>(old_len, offset + patch.size());
-  if (e->storage == Entry::kHeap) {
-    std::string* s = e->heap();
-    if (s->size() < new_len) s->resize(new_len, '\0');
-    std::memcpy(s->data() + offset, patch.data(), patch.size());
-    e->enc = Encoding::kRaw;
-  } else {
-    ValueBuf buf;
-    std::string value(StringOf(e, &buf));
-    value.resize(new_len, '\0');
-    std::memcpy(value.data() + offset, patch.data(), patch.size());
-    StoreRaw(ctx, link, std::move(value));
-  }
+  size_t new_len = WritePatch(ctx, link, old_len, offset, patch);
   KeyEvent(ctx, '$', "setrange", key);
   ctx.reply.Integer(static_cast<int64_t>(new_len));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Counters.
+
+// The number a counter command starts from: 0 for a missing key, else the string parsed by
+// `parse` (integers stored as such are taken directly). Replies `error` and returns false when
+// the value is not a number.
+template <typename T, typename Parse>
+bool CounterValue(CommandContext& ctx, const Entry* e, Parse parse, std::string_view error,
+                  T* value) {
+  if (e == nullptr) return true;
+  if (e->storage == Entry::kInt) {
+    *value = static_cast<T>(e->int_value());
+    return true;
+  }
+  ValueBuf buf;
+  auto parsed = parse(StringOf(e, &buf));
+  if (!parsed) {
+    ctx.reply.Error(error);
+    return false;
+  }
+  *value = *parsed;
+  return true;
+}
 
 void IncrBy(CommandContext& ctx, int64_t incr) {
   std::string_view key = ctx.args[1];
@@ -561,19 +593,7 @@ void IncrBy(CommandContext& ctx, int64_t incr) {
   Entry* e = link != nullptr ? *link : nullptr;
   if (WrongType(ctx, e)) return;
   int64_t value = 0;
-  if (e != nullptr) {
-    if (e->storage == Entry::kInt) {
-      value = e->int_value();
-    } else {
-      ValueBuf buf;
-      auto parsed = ParseInt64(StringOf(e, &buf));
-      if (!parsed) {
-        ctx.reply.Error(errors::kNotInteger);
-        return;
-      }
-      value = *parsed;
-    }
-  }
+  if (!CounterValue(ctx, e, ParseInt64, errors::kNotInteger, &value)) return;
   if ((incr < 0 && value < 0 && incr < kInt64Min - value) ||
       (incr > 0 && value > 0 && incr > kInt64Max - value)) {
     ctx.reply.Error(errors::kOverflow);
@@ -626,19 +646,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
   Entry* e = link != nullptr ? *link : nullptr;
   if (WrongType(ctx, e)) return;
   long double value = 0;
-  if (e != nullptr) {
-    if (e->storage == Entry::kInt) {
-      value = static_cast<long double>(e->int_value());
-    } else {
-      ValueBuf buf;
-      auto parsed = ParseLongDouble(StringOf(e, &buf));
-      if (!parsed) {
-        ctx.reply.Error(errors::kNotFloat);
-        return;
-      }
-      value = *parsed;
-    }
-  }
+  if (!CounterValue(ctx, e, ParseLongDouble, errors::kNotFloat, &value)) return;
   auto incr = ParseLongDouble(ctx.args[2]);
   if (!incr) {
     ctx.reply.Error(errors::kNotFloat);
@@ -861,12 +869,8 @@ void CmdSetBit(CommandContext& ctx) {
 void CmdGetBit(CommandContext& ctx) {
   uint64_t offset;
   if (!ParseBitOffset(ctx, ctx.args[2], &offset)) return;
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (e == nullptr) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  if (WrongType(ctx, e)) return;
+  Entry* e = ReadStringOrZero(ctx);
+  if (e == nullptr) return;
   ValueBuf buf;
   std::string_view s = StringOf(e, &buf);
   size_t byte = offset >> 3;
@@ -923,12 +927,8 @@ bool ParseBitUnit(CommandContext& ctx, std::string_view arg, bool* in_bits) {
 
 // BITCOUNT key [start end [BYTE|BIT]]
 void CmdBitCount(CommandContext& ctx) {
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (e == nullptr) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  if (WrongType(ctx, e)) return;
+  Entry* e = ReadStringOrZero(ctx);
+  if (e == nullptr) return;
   ValueBuf buf;
   std::string_view s = StringOf(e, &buf);
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
