@@ -1,6 +1,7 @@
 #include "keel/commands/dispatcher.h"
 
 #include <cstdio>
+#include <cstring>
 #include <deque>
 
 #include "keel/commands/command_meta_table.h"
@@ -180,8 +181,35 @@ Dispatcher::Dispatcher(ServerState* server) : server_(server), registry_(GlobalC
 const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_view> args,
                                                   const CommandMeta** meta_out,
                                                   ReplyBuilder& reply) {
-  const CommandMeta* meta = FindCommandMeta(args[0]);
+  // Each thread remembers the last few command names it resolved, byte for byte as the client
+  // sent them: a pipeline mostly repeats a handful of commands, and this skips both table
+  // lookups for them. Containers (CONFIG GET ...) always take the full path. The entries belong
+  // to the process-wide registry, so they outlive any cache slot.
+  struct Cached {
+    char name[16];
+    size_t len = 0;
+    const CommandMeta* meta = nullptr;
+    const CommandRegistry::Entry* entry = nullptr;
+  };
+  thread_local Cached cache[8];
+  std::string_view name = args[0];
+  Cached* slot = nullptr;
+  if (!name.empty() && name.size() <= sizeof(Cached::name)) {
+    slot = &cache[((static_cast<unsigned char>(name[0]) | 0x20u) * 7u + name.size()) & 7u];
+    if (slot->len == name.size() && slot->entry != nullptr &&
+        std::memcmp(slot->name, name.data(), name.size()) == 0) {
+      *meta_out = slot->meta;
+      return slot->entry;
+    }
+  }
+  const CommandMeta* meta = FindCommandMeta(name);
   const CommandRegistry::Entry* entry = meta ? registry_.Find(meta) : nullptr;
+  if (entry != nullptr && slot != nullptr) {
+    std::memcpy(slot->name, name.data(), name.size());
+    slot->len = name.size();
+    slot->meta = meta;
+    slot->entry = entry;
+  }
   if (entry == nullptr && meta != nullptr && MetaHasSubcommands(*meta) && args.size() >= 2) {
     const CommandMeta* sub = FindSubcommandMeta(*meta, args[1]);
     const CommandRegistry::Entry* sub_entry = sub ? registry_.Find(sub) : nullptr;
