@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,20 +20,26 @@ namespace keel {
 
 namespace {
 
-ListObject* AsList(Entry* e) { return static_cast<ListObject*>(e->object()); }
+using OptList = std::optional<ListRef>;
 
-// Looks up a list. Returns nullptr when the key is missing; replies WRONGTYPE and sets *err when
-// it holds another type.
-ListObject* FindList(CommandContext& ctx, std::string_view key, bool* err) {
+int64_t NodeLimit(ServerState& server) { return server.config->list_max_listpack_size(); }
+
+ListRef AsList(ServerState& server, int db, Entry* e) {
+  return ListRef(*server.keyspace, db, e, NodeLimit(server));
+}
+
+// Looks up a list. Returns nothing when the key is missing; replies WRONGTYPE and sets *err
+// when it holds another type.
+OptList FindList(CommandContext& ctx, std::string_view key, bool* err) {
   *err = false;
   Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
-  if (e == nullptr) return nullptr;
+  if (e == nullptr) return std::nullopt;
   if (e->type != ObjType::kList) {
     ctx.reply.Error(errors::kWrongType);
     *err = true;
-    return nullptr;
+    return std::nullopt;
   }
-  return AsList(e);
+  return AsList(ctx.server, ctx.db(), e);
 }
 
 // Counts a read as a keyspace hit or miss and notifies "keymiss", as Redis does for lookups of
@@ -44,16 +51,16 @@ void CountLookup(CommandContext& ctx, std::string_view key, bool hit) {
 }
 
 // Creates an empty list under `key` and notifies "new".
-ListObject* CreateList(ServerState& server, int db, std::string_view key, int64_t node_limit) {
-  auto* list = new ListObject(node_limit);
-  server.keyspace->Put(db, NewObjectEntry(key, ObjType::kList, Encoding::kQuicklist, list, -1));
+ListRef CreateList(ServerState& server, int db, std::string_view key) {
+  Entry* e = ListRef::NewEntry(key);
+  server.keyspace->Put(db, e);
   NewKeyEvent(server, key, db);
-  return list;
+  return AsList(server, db, e);
 }
 
 // Deletes the key of a list left empty, notifying "del".
-void DeleteIfEmpty(ServerState& server, int db, std::string_view key, ListObject* list) {
-  if (list->empty() && server.keyspace->Delete(db, key)) DelEvent(server, key, db);
+void DeleteIfEmpty(ServerState& server, int db, std::string_view key, const ListRef& list) {
+  if (list.empty() && server.keyspace->Delete(db, key)) DelEvent(server, key, db);
 }
 
 void PushEvent(ServerState& server, int db, std::string_view key, bool left) {
@@ -106,22 +113,16 @@ bool ClampRange(int64_t start, int64_t stop, size_t size, size_t* from, size_t* 
 void Push(CommandContext& ctx, bool left, bool only_existing) {
   std::string_view key = ctx.args[1];
   bool err;
-  ListObject* list = FindList(ctx, key, &err);
+  OptList list = FindList(ctx, key, &err);
   if (err) return;
-  if (list == nullptr) {
+  if (!list) {
     if (only_existing) {
       ctx.reply.Integer(0);
       return;
     }
-    list = CreateList(ctx.server, ctx.db(), key, ctx.server.config->list_max_listpack_size());
+    list = CreateList(ctx.server, ctx.db(), key);
   }
-  for (size_t i = 2; i < ctx.args.size(); ++i) {
-    if (left) {
-      list->PushFront(ctx.args[i]);
-    } else {
-      list->PushBack(ctx.args[i]);
-    }
-  }
+  list->Push(left, ctx.args.subspan(2));
   ctx.keyspace().SignalReady(ctx.db(), key);
   PushEvent(ctx.server, ctx.db(), key, left);
   ctx.reply.Integer(static_cast<int64_t>(list->size()));
@@ -153,9 +154,9 @@ void Pop(CommandContext& ctx, bool left) {
     count = *v;
   }
   bool err;
-  ListObject* list = FindList(ctx, key, &err);
+  OptList list = FindList(ctx, key, &err);
   if (err) return;
-  if (list == nullptr) {
+  if (!list) {
     if (has_count) {
       ctx.reply.NullArray();
     } else {
@@ -164,15 +165,15 @@ void Pop(CommandContext& ctx, bool left) {
     return;
   }
   if (!has_count) {
-    ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+    ctx.reply.Bulk(list->Pop(left));
   } else {
     size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
     ctx.reply.ArrayHeader(n);
-    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(list->Pop(left));
     if (n == 0) return;  // LPOP key 0: nothing popped, nothing notified
   }
   PopEvent(ctx.server, ctx.db(), key, left);
-  DeleteIfEmpty(ctx.server, ctx.db(), key, list);
+  DeleteIfEmpty(ctx.server, ctx.db(), key, *list);
 }
 
 void CmdLPop(CommandContext& ctx) { Pop(ctx, true); }
@@ -181,9 +182,9 @@ void CmdRPop(CommandContext& ctx) { Pop(ctx, false); }
 // LLEN key
 void CmdLLen(CommandContext& ctx) {
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list != nullptr);
+  CountLookup(ctx, ctx.args[1], list.has_value());
   ctx.reply.Integer(list ? static_cast<int64_t>(list->size()) : 0);
 }
 
@@ -192,11 +193,11 @@ void CmdLRange(CommandContext& ctx) {
   int64_t start, stop;
   if (!ParseIndex(ctx, ctx.args[2], &start) || !ParseIndex(ctx, ctx.args[3], &stop)) return;
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list != nullptr);
+  CountLookup(ctx, ctx.args[1], list.has_value());
   size_t from, to;
-  if (list == nullptr || !ClampRange(start, stop, list->size(), &from, &to)) {
+  if (!list || !ClampRange(start, stop, list->size(), &from, &to)) {
     ctx.reply.EmptyArray();
     return;
   }
@@ -212,10 +213,10 @@ void CmdLIndex(CommandContext& ctx) {
   int64_t index;
   if (!ParseIndex(ctx, ctx.args[2], &index)) return;
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list != nullptr);
-  if (list == nullptr) {
+  CountLookup(ctx, ctx.args[1], list.has_value());
+  if (!list) {
     ctx.reply.NullBulk();
     return;
   }
@@ -233,9 +234,9 @@ void CmdLSet(CommandContext& ctx) {
   int64_t index;
   if (!ParseIndex(ctx, ctx.args[2], &index)) return;
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  if (list == nullptr) {
+  if (!list) {
     ctx.reply.Error(errors::kNoSuchKey);
     return;
   }
@@ -262,9 +263,9 @@ void CmdLInsert(CommandContext& ctx) {
     return;
   }
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  if (list == nullptr) {
+  if (!list) {
     ctx.reply.Integer(0);
     return;
   }
@@ -281,16 +282,16 @@ void CmdLRem(CommandContext& ctx) {
   int64_t count;
   if (!ParseIndex(ctx, ctx.args[2], &count)) return;
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  if (list == nullptr) {
+  if (!list) {
     ctx.reply.Integer(0);
     return;
   }
   size_t removed = list->Remove(ctx.args[3], count);
   if (removed > 0) {
     KeyEvent(ctx, 'l', "lrem", ctx.args[1]);
-    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], list);
+    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], *list);
   }
   ctx.reply.Integer(static_cast<int64_t>(removed));
 }
@@ -300,9 +301,9 @@ void CmdLTrim(CommandContext& ctx) {
   int64_t start, stop;
   if (!ParseIndex(ctx, ctx.args[2], &start) || !ParseIndex(ctx, ctx.args[3], &stop)) return;
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  if (list != nullptr) {
+  if (list) {
     size_t from, to;
     if (ClampRange(start, stop, list->size(), &from, &to)) {
       list->Trim(from, to);
@@ -310,7 +311,7 @@ void CmdLTrim(CommandContext& ctx) {
       list->Clear();
     }
     KeyEvent(ctx, 'l', "ltrim", ctx.args[1]);
-    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], list);
+    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], *list);
   }
   ctx.reply.Ok();
 }
@@ -354,11 +355,11 @@ void CmdLPos(CommandContext& ctx) {
     }
   }
   bool err;
-  ListObject* list = FindList(ctx, ctx.args[1], &err);
+  OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list != nullptr);
+  CountLookup(ctx, ctx.args[1], list.has_value());
   bool with_count = count >= 0;
-  if (list == nullptr) {
+  if (!list) {
     if (with_count) {
       ctx.reply.EmptyArray();
     } else {
@@ -406,21 +407,17 @@ void CmdLPos(CommandContext& ctx) {
 // Pops from `src` and pushes onto `dst` (same db). REQUIRES: both shards locked, `src` a
 // non-empty list, `dst` missing or a list. Returns the moved element. Notifies as Redis does:
 // the push on `dst` (after "new" when created), then the pop on `src`, then its "del".
-std::string MoveElement(ServerState& server, int db, std::string_view src, ListObject* src_list,
-                        std::string_view dst, bool pop_left, bool push_left, int64_t node_limit) {
+// (When src == dst the source handle is not used after the pop: the push may move the entry.)
+std::string MoveElement(ServerState& server, int db, std::string_view src, ListRef& src_list,
+                        std::string_view dst, bool pop_left, bool push_left) {
   Keyspace& ks = *server.keyspace;
-  std::string v = pop_left ? src_list->PopFront() : src_list->PopBack();
-  ListObject* dst_list;
+  std::string v = src_list.Pop(pop_left);
   Entry* de = ks.Lookup(db, dst);
-  if (de == nullptr) {
-    dst_list = CreateList(server, db, dst, node_limit);
-  } else {
-    dst_list = AsList(de);
-  }
+  ListRef dst_list = de == nullptr ? CreateList(server, db, dst) : AsList(server, db, de);
   if (push_left) {
-    dst_list->PushFront(v);
+    dst_list.PushFront(v);
   } else {
-    dst_list->PushBack(v);
+    dst_list.PushBack(v);
   }
   ks.SignalReady(db, dst);
   PushEvent(server, db, dst, push_left);
@@ -433,9 +430,9 @@ std::string MoveElement(ServerState& server, int db, std::string_view src, ListO
 void Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool pop_left,
           bool push_left) {
   bool err;
-  ListObject* list = FindList(ctx, src, &err);
+  OptList list = FindList(ctx, src, &err);
   if (err) return;
-  if (list == nullptr) {
+  if (!list) {
     ctx.reply.NullBulk();
     return;
   }
@@ -444,8 +441,7 @@ void Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool 
     ctx.reply.Error(errors::kWrongType);
     return;
   }
-  ctx.reply.Bulk(MoveElement(ctx.server, ctx.db(), src, list, dst, pop_left, push_left,
-                             ctx.server.config->list_max_listpack_size()));
+  ctx.reply.Bulk(MoveElement(ctx.server, ctx.db(), src, *list, dst, pop_left, push_left));
 }
 
 // RPOPLPUSH source destination
@@ -502,13 +498,12 @@ bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>*
 }
 
 // Pops up to count elements from `list` and writes the [key, [elements]] reply.
-void ReplyMPop(ReplyBuilder& reply, std::string_view key, ListObject* list, bool left,
-               int64_t count) {
-  size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
+void ReplyMPop(ReplyBuilder& reply, std::string_view key, ListRef& list, bool left, int64_t count) {
+  size_t n = std::min<size_t>(static_cast<size_t>(count), list.size());
   reply.ArrayHeader(2);
   reply.Bulk(key);
   reply.ArrayHeader(n);
-  for (size_t i = 0; i < n; ++i) reply.Bulk(left ? list->PopFront() : list->PopBack());
+  for (size_t i = 0; i < n; ++i) reply.Bulk(list.Pop(left));
 }
 
 // LMPOP/BLMPOP without blocking: pops from the first non-empty list of `keys` and replies.
@@ -517,12 +512,12 @@ bool PopFromFirstNonEmpty(CommandContext& ctx, const std::vector<std::string_vie
                           int64_t count) {
   for (std::string_view k : keys) {
     bool err;
-    ListObject* list = FindList(ctx, k, &err);
+    OptList list = FindList(ctx, k, &err);
     if (err) return true;
-    if (list == nullptr || list->empty()) continue;
-    ReplyMPop(ctx.reply, k, list, left, count);
+    if (!list || list->empty()) continue;
+    ReplyMPop(ctx.reply, k, *list, left, count);
     PopEvent(ctx.server, ctx.db(), k, left);
-    DeleteIfEmpty(ctx.server, ctx.db(), k, list);
+    DeleteIfEmpty(ctx.server, ctx.db(), k, *list);
     return true;
   }
   return false;
@@ -623,14 +618,14 @@ void BlockingPop(CommandContext& ctx, bool left) {
   if (!ParseTimeout(ctx, ctx.args.back(), &timeout_ms)) return;
   for (size_t i = 1; i + 1 < ctx.args.size(); ++i) {
     bool err;
-    ListObject* list = FindList(ctx, ctx.args[i], &err);
+    OptList list = FindList(ctx, ctx.args[i], &err);
     if (err) return;
-    if (list == nullptr || list->empty()) continue;
+    if (!list || list->empty()) continue;
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk(ctx.args[i]);
-    ctx.reply.Bulk(left ? list->PopFront() : list->PopBack());
+    ctx.reply.Bulk(list->Pop(left));
     PopEvent(ctx.server, ctx.db(), ctx.args[i], left);
-    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[i], list);
+    DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[i], *list);
     return;
   }
   auto w = std::make_shared<BlockedWaiter>();
@@ -666,9 +661,9 @@ void BlockingMove(CommandContext& ctx, std::string_view src, std::string_view ds
   int64_t timeout_ms;
   if (!ParseTimeout(ctx, timeout, &timeout_ms)) return;
   bool err;
-  ListObject* list = FindList(ctx, src, &err);
+  OptList list = FindList(ctx, src, &err);
   if (err) return;
-  if (list != nullptr && !list->empty()) {
+  if (list && !list->empty()) {
     Move(ctx, src, dst, from_left, to_left);
     return;
   }
@@ -722,8 +717,9 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
   auto it = s.waiters.find(key);
   if (it == s.waiters.end() || it->second.empty() || it->second.front() != w) return true;
   Entry* e = ks.Lookup(db, key);
-  if (e == nullptr || e->type != ObjType::kList || AsList(e)->empty()) return false;
-  ListObject* list = AsList(e);
+  if (e == nullptr || e->type != ObjType::kList) return false;
+  ListRef list = AsList(server, db, e);
+  if (list.empty()) return false;
   if (w->kind == BlockedWaiter::Kind::kMove) {
     Entry* de = ks.Lookup(db, w->dest);
     if (de != nullptr && de->type != ObjType::kList) return false;  // stays blocked
@@ -739,7 +735,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
     case BlockedWaiter::Kind::kPop:
       reply.ArrayHeader(2);
       reply.Bulk(key);
-      reply.Bulk(w->pop_left ? list->PopFront() : list->PopBack());
+      reply.Bulk(list.Pop(w->pop_left));
       PopEvent(server, db, key, w->pop_left);
       DeleteIfEmpty(server, db, key, list);
       break;
@@ -749,8 +745,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
       DeleteIfEmpty(server, db, key, list);
       break;
     case BlockedWaiter::Kind::kMove:
-      reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left,
-                             server.config->list_max_listpack_size()));
+      reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left));
       break;
   }
   if (auto h = w->handle.lock()) {

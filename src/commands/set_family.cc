@@ -70,23 +70,25 @@ size_t MaxIntset(CommandContext& ctx) {
   return v < 0 ? 0 : static_cast<size_t>(v);
 }
 
-void ReplyMembers(CommandContext& ctx, const SetValue& v) {
+SetRef Ref(CommandContext& ctx, Entry* e) { return SetRef(ctx.keyspace(), ctx.db(), e); }
+
+void ReplyMembers(CommandContext& ctx, const SetRef& v) {
   ctx.reply.SetHeader(v.Size());
   v.ForEach([&](std::string_view m) { ctx.reply.Bulk(m); });
 }
 
-// Stores `v` (owned) under `key`, replacing whatever is there and dropping its TTL, or deletes
-// the key when v is empty. Notifies `event` (or "del"). Replies with the size.
-void StoreResult(CommandContext& ctx, std::string_view key, SetValue v, std::string_view event) {
+// Stores `v` (a detached entry for `key`, owned) in place of whatever is there, dropping its
+// TTL, or deletes the key when v is empty. Notifies `event` (or "del"). Replies with the size.
+void StoreResult(CommandContext& ctx, std::string_view key, SetRef v, std::string_view event) {
   size_t n = v.Size();
   Keyspace& ks = ctx.keyspace();
   if (n == 0) {
-    v.Destroy();
+    FreeEntry(v.entry());
     if (ks.Delete(ctx.db(), key)) DelEvent(ctx, key);
   } else {
     // The sources are no longer read, so this lookup may free an entry they pointed into.
     bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), key) != nullptr;
-    ks.Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+    ks.Put(ctx.db(), v.entry());
     if (!existed) NewKeyEvent(ctx, key);
     KeyEvent(ctx, 's', event, key);
   }
@@ -99,13 +101,12 @@ void CmdSadd(CommandContext& ctx) {
   Entry* e = WriteLookup(ctx, key);
   if (WrongType(ctx, e)) return;
   size_t max = MaxIntset(ctx);
-  SetValue v = e ? SetValue::Of(e) : SetValue::CreateFor(ctx.args[2]);
+  // A new set is built detached and then put in the table.
+  SetRef v = e ? Ref(ctx, e) : SetRef(SetRef::NewEntry(key, ctx.args[2]));
   int64_t added = 0;
   for (size_t i = 2; i < ctx.args.size(); ++i) added += v.Add(ctx.args[i], max);
-  if (e) {
-    StoreSet(e, v);
-  } else {
-    ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kSet, v.enc, v.obj, -1));
+  if (e == nullptr) {
+    ctx.keyspace().Put(ctx.db(), v.entry());
     NewKeyEvent(ctx, key);
   }
   if (added > 0) KeyEvent(ctx, 's', "sadd", key);
@@ -121,10 +122,9 @@ void CmdSrem(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
-  SetValue v = SetValue::Of(e);
+  SetRef v = Ref(ctx, e);
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
-  StoreSet(e, v);
   if (removed > 0) {
     KeyEvent(ctx, 's', "srem", key);
     if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
@@ -140,14 +140,14 @@ void CmdSmembers(CommandContext& ctx) {
     ctx.reply.EmptyArray();
     return;
   }
-  ReplyMembers(ctx, SetValue::Of(e));
+  ReplyMembers(ctx, SetRef::Read(e));
 }
 
 // SISMEMBER key member
 void CmdSismember(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
-  ctx.reply.Integer(e != nullptr && SetValue::Of(e).Contains(ctx.args[2]) ? 1 : 0);
+  ctx.reply.Integer(e != nullptr && SetRef::Read(e).Contains(ctx.args[2]) ? 1 : 0);
 }
 
 // SMISMEMBER key member [member ...]
@@ -156,7 +156,7 @@ void CmdSmismember(CommandContext& ctx) {
   if (WrongType(ctx, e)) return;
   ctx.reply.ArrayHeader(ctx.args.size() - 2);
   for (size_t i = 2; i < ctx.args.size(); ++i) {
-    ctx.reply.Integer(e != nullptr && SetValue::Of(e).Contains(ctx.args[i]) ? 1 : 0);
+    ctx.reply.Integer(e != nullptr && SetRef::Read(e).Contains(ctx.args[i]) ? 1 : 0);
   }
 }
 
@@ -164,11 +164,11 @@ void CmdSmismember(CommandContext& ctx) {
 void CmdScard(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
-  ctx.reply.Integer(e ? static_cast<int64_t>(SetValue::Of(e).Size()) : 0);
+  ctx.reply.Integer(e ? static_cast<int64_t>(SetRef::Read(e).Size()) : 0);
 }
 
 // `count` distinct random members of v. REQUIRES: count < v.Size().
-std::vector<std::string> DistinctRandom(const SetValue& v, size_t count) {
+std::vector<std::string> DistinctRandom(const SetRef& v, size_t count) {
   std::vector<std::string> out;
   size_t size = v.Size();
   if (count * 3 > size) {
@@ -203,10 +203,9 @@ void CmdSpop(CommandContext& ctx) {
       ctx.reply.NullBulk();
       return;
     }
-    SetValue v = SetValue::Of(e);
+    SetRef v = Ref(ctx, e);
     std::string m = v.RandomMember(Rng());
     v.Remove(m);
-    StoreSet(e, v);
     KeyEvent(ctx, 's', "spop", key);
     if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
     ctx.reply.Bulk(m);
@@ -223,7 +222,7 @@ void CmdSpop(CommandContext& ctx) {
     ctx.reply.EmptyArray();
     return;
   }
-  SetValue v = SetValue::Of(e);
+  SetRef v = Ref(ctx, e);
   size_t n = static_cast<size_t>(*count);
   KeyEvent(ctx, 's', "spop", key);
   if (n >= v.Size()) {
@@ -237,7 +236,6 @@ void CmdSpop(CommandContext& ctx) {
     v.Remove(m);
     ctx.reply.Bulk(m);
   }
-  StoreSet(e, v);
 }
 
 // SRANDMEMBER key [count]
@@ -253,7 +251,7 @@ void CmdSrandmember(CommandContext& ctx) {
       ctx.reply.NullBulk();
       return;
     }
-    ctx.reply.Bulk(SetValue::Of(e).RandomMember(Rng()));
+    ctx.reply.Bulk(SetRef::Read(e).RandomMember(Rng()));
     return;
   }
   std::optional<int64_t> count = ParseInt64(ctx.args[2]);
@@ -271,7 +269,7 @@ void CmdSrandmember(CommandContext& ctx) {
     ctx.reply.EmptyArray();
     return;
   }
-  SetValue v = SetValue::Of(e);
+  const SetRef v = SetRef::Read(e);
   if (*count < 0) {
     // With repetitions.
     size_t n = static_cast<size_t>(-*count);
@@ -300,28 +298,25 @@ void CmdSmove(CommandContext& ctx) {
   }
   if (WrongType(ctx, src) || WrongType(ctx, dst)) return;
   if (src == dst) {
-    ctx.reply.Integer(SetValue::Of(src).Contains(member) ? 1 : 0);
+    ctx.reply.Integer(SetRef::Read(src).Contains(member) ? 1 : 0);
     return;
   }
-  SetValue sv = SetValue::Of(src);
+  SetRef sv = Ref(ctx, src);
   if (!sv.Remove(member)) {
     ctx.reply.Integer(0);
     return;
   }
-  StoreSet(src, sv);
   KeyEvent(ctx, 's', "srem", src_key);
   if (sv.Size() == 0 && ctx.keyspace().Delete(ctx.db(), src_key)) DelEvent(ctx, src_key);
   size_t max = MaxIntset(ctx);
   bool added;
   if (dst == nullptr) {
-    SetValue dv = SetValue::CreateFor(member);
+    SetRef dv(SetRef::NewEntry(dst_key, member));
     added = dv.Add(member, max);
-    ctx.keyspace().Put(ctx.db(), NewObjectEntry(dst_key, ObjType::kSet, dv.enc, dv.obj, -1));
+    ctx.keyspace().Put(ctx.db(), dv.entry());
     NewKeyEvent(ctx, dst_key);
   } else {
-    SetValue dv = SetValue::Of(dst);
-    added = dv.Add(member, max);
-    StoreSet(dst, dv);
+    added = Ref(ctx, dst).Add(member, max);
   }
   if (added) KeyEvent(ctx, 's', "sadd", dst_key);
   ctx.reply.Integer(1);
@@ -346,15 +341,15 @@ bool LookupSets(CommandContext& ctx, std::span<const std::string_view> keys,
 // of the smallest set, until fn returns false.
 void Intersect(std::vector<const Entry*> sets, const std::function<bool(std::string_view)>& fn) {
   std::sort(sets.begin(), sets.end(), [](const Entry* a, const Entry* b) {
-    return SetValue::Of(a).Size() < SetValue::Of(b).Size();
+    return SetRef::Read(a).Size() < SetRef::Read(b).Size();
   });
   bool go = true;
-  SetValue first = SetValue::Of(sets[0]);
+  const SetRef first = SetRef::Read(sets[0]);
   first.ForEach([&](std::string_view m) {
     if (!go) return;
     for (size_t i = 1; i < sets.size(); ++i) {
       if (sets[i] == sets[0]) continue;
-      if (!SetValue::Of(sets[i]).Contains(m)) return;
+      if (!SetRef::Read(sets[i]).Contains(m)) return;
     }
     go = fn(m);
   });
@@ -381,7 +376,7 @@ void InterGeneric(CommandContext& ctx, bool store) {
     ctx.reply.EndDeferredArray(token, n);
     return;
   }
-  SetValue result = SetValue::CreateIntset();
+  SetRef result(SetRef::NewIntsetEntry(ctx.args[1]));
   if (!empty) {
     size_t max = MaxIntset(ctx);
     Intersect(sets, [&](std::string_view m) {
@@ -441,20 +436,20 @@ void UnionDiffGeneric(CommandContext& ctx, bool store, bool diff) {
   size_t first = store ? 2 : 1;
   std::vector<const Entry*> sets;
   if (!LookupSets(ctx, ctx.args.subspan(first), &sets)) return;
-  SetValue result = SetValue::CreateIntset();
+  SetRef result(SetRef::NewIntsetEntry(store ? ctx.args[1] : std::string_view()));
   size_t max = MaxIntset(ctx);
   if (!diff) {
     for (const Entry* e : sets) {
       if (e == nullptr) continue;
-      SetValue::Of(e).ForEach([&](std::string_view m) { result.Add(m, max); });
+      SetRef::Read(e).ForEach([&](std::string_view m) { result.Add(m, max); });
     }
   } else if (sets[0] != nullptr) {
     bool same = false;
     for (size_t i = 1; i < sets.size(); ++i) same |= sets[i] == sets[0];
     if (!same) {
-      SetValue::Of(sets[0]).ForEach([&](std::string_view m) {
+      SetRef::Read(sets[0]).ForEach([&](std::string_view m) {
         for (size_t i = 1; i < sets.size(); ++i) {
-          if (sets[i] != nullptr && SetValue::Of(sets[i]).Contains(m)) return;
+          if (sets[i] != nullptr && SetRef::Read(sets[i]).Contains(m)) return;
         }
         result.Add(m, max);
       });
@@ -465,7 +460,7 @@ void UnionDiffGeneric(CommandContext& ctx, bool store, bool diff) {
     return;
   }
   ReplyMembers(ctx, result);
-  result.Destroy();
+  FreeEntry(result.entry());
 }
 
 void CmdSunion(CommandContext& ctx) { UnionDiffGeneric(ctx, false, false); }
@@ -475,8 +470,9 @@ void CmdSdiffstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, true); }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 //
-// An intset is returned whole with cursor 0 (like Redis). A hashtable is walked with the
-// reverse-binary cursor of its ChainedTable: every member present for the whole scan is returned
+// A packed set (an intset, or a small set of strings) is returned whole with cursor 0, as
+// Redis returns its small encodings. A table is walked with the reverse-binary cursor of its
+// ChainedTable: every member present for the whole scan is returned
 // at least once even if the set grew, shrank or was mid-rehash between calls (members can be
 // repeated after a resize).
 void CmdSscan(CommandContext& ctx) {
@@ -495,13 +491,13 @@ void CmdSscan(CommandContext& ctx) {
   if (WrongType(ctx, e)) return;
   ScanOptions opts;
   if (!ParseScanOptions(ctx, 3, false, &opts)) return;
-  SetValue v = SetValue::Of(e);
+  const SetRef v = SetRef::Read(e);
   std::vector<std::string> out;
   auto take = [&](std::string_view m) {
     if (!opts.use_pattern || GlobMatch(opts.pattern, m)) out.emplace_back(m);
   };
   uint64_t next = 0;
-  if (v.enc == Encoding::kIntset) {
+  if (v.packed()) {
     v.ForEach(take);
   } else {
     // Reverse-binary cursor steps until COUNT members were seen (or 10*COUNT steps).

@@ -1,5 +1,8 @@
 #include "keel/keyspace/entry.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -87,6 +90,7 @@ std::string_view Entry::StringValue(char* buf) const {
     case kHeap:
       return *heap();
     case kObject:
+    case kPacked:
       break;
   }
   return {};
@@ -140,8 +144,37 @@ Entry* NewObjectEntry(std::string_view key, ObjType type, Encoding enc, Object* 
   return e;
 }
 
+Entry* NewPackedEntry(std::string_view key, ObjType type, Encoding enc, std::string_view bytes,
+                      int64_t expire_ms) {
+  Entry* e = Allocate(key, bytes.size(), expire_ms);
+  e->type = type;
+  e->storage = Entry::kPacked;
+  e->enc = enc;
+  e->val_len = static_cast<uint32_t>(bytes.size());
+  if (!bytes.empty()) std::memcpy(e->ValuePtr(), bytes.data(), bytes.size());
+  return e;
+}
+
+Entry* ResizePacked(Entry* e, size_t bytes) {
+  size_t off = e->ValueOffset();
+  size_t need = off + bytes;
+  size_t usable = malloc_usable_size(e);
+  // Shrinking moves only when it gives back a good part of the block.
+  bool wasteful = usable >= 2 * need && usable - need >= 64;
+  if (need <= usable && !wasteful) {
+    e->val_len = static_cast<uint32_t>(bytes);
+    return e;
+  }
+  auto* copy = static_cast<Entry*>(std::malloc(need));
+  if (copy == nullptr) throw std::bad_alloc();
+  std::memcpy(copy, e, off + std::min<size_t>(e->val_len, bytes));
+  copy->val_len = static_cast<uint32_t>(bytes);
+  return copy;
+}
+
 Entry* CloneEntry(const Entry* src, std::string_view key, int64_t expire_ms, bool steal) {
-  size_t value_bytes = src->storage == Entry::kInline ? src->val_len : 8;
+  bool bytes = src->storage == Entry::kInline || src->storage == Entry::kPacked;
+  size_t value_bytes = bytes ? src->val_len : 8;
   Entry* e = Allocate(key, value_bytes, expire_ms);
   e->val_len = src->val_len;
   e->lru = src->lru;
@@ -151,6 +184,7 @@ Entry* CloneEntry(const Entry* src, std::string_view key, int64_t expire_ms, boo
   switch (src->storage) {
     case Entry::kInline:
     case Entry::kInt:
+    case Entry::kPacked:
       if (value_bytes) std::memcpy(e->ValuePtr(), src->ValuePtr(), value_bytes);
       break;
     case Entry::kHeap:
@@ -178,6 +212,7 @@ size_t EntryMemory(const Entry* e) {
   size_t n = sizeof(Entry) + (e->has_expire() ? 8 : 0) + e->key_len;
   switch (e->storage) {
     case Entry::kInline:
+    case Entry::kPacked:
       return n + e->val_len;
     case Entry::kInt:
       return n + 8;

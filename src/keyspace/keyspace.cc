@@ -1,6 +1,7 @@
 #include "keel/keyspace/keyspace.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <new>
 
@@ -538,6 +539,14 @@ void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {
   Shard& s = dbs_[db]->ShardFor(e->key());
   e->lru = LruClock();
   Dispose(s.ReplaceAt(link, e), true);
+}
+
+void Keyspace::Relocate(int db, const Entry* old, Entry* moved) {
+  std::string_view key = old->key();
+  Shard& s = dbs_[db]->ShardFor(key);
+  Entry** link = s.FindLink(key, KeyHash(key));
+  assert(link != nullptr && *link == old);
+  s.ReplaceAt(link, moved);
 }
 
 bool Keyspace::Delete(int db, std::string_view key, bool lazy) {

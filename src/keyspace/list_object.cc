@@ -1,11 +1,8 @@
 #include "keel/keyspace/list_object.h"
 
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
-#include <new>
 #include <vector>
-
-#include "keel/keyspace/varint.h"
 
 namespace keel {
 
@@ -22,245 +19,177 @@ size_t ByteLimit(int64_t node_limit) {
 
 }  // namespace
 
-ListObject::ListObject(int64_t node_limit) : node_limit_(node_limit) {}
-
-ListObject::~ListObject() { std::free(buf_); }
-
 size_t ListObject::MemoryUsage() const {
-  if (!big_) return sizeof(*this) + cap_;
-  size_t n = sizeof(*this) + sizeof(*big_);
-  for (const std::string& s : *big_) n += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
+  size_t n = sizeof(*this);
+  for (const std::string& s : items) n += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
   return n;
 }
 
 Object* ListObject::Clone() const {
-  auto* c = new ListObject(node_limit_);
-  if (big_) {
-    c->big_ = std::make_unique<std::deque<std::string>>(*big_);
-  } else if (used_ > 0) {
-    c->buf_ = static_cast<char*>(std::malloc(used_));
-    if (c->buf_ == nullptr) throw std::bad_alloc();
-    std::memcpy(c->buf_, buf_, used_);
-    c->used_ = c->cap_ = used_;
-    c->count_ = count_;
-  }
+  auto* c = new ListObject();
+  c->items = items;
   return c;
 }
 
-size_t ListObject::ElementOffset(size_t i) const {
+Entry* ListRef::NewEntry(std::string_view key) {
+  return NewPackedEntry(key, ObjType::kList, Encoding::kQuicklist, {}, -1);
+}
+
+size_t ListRef::size() const { return packed() ? packed::CountElems(bytes()) : items().size(); }
+
+bool ListRef::empty() const { return packed() ? bytes().empty() : items().empty(); }
+
+size_t ListRef::Offset(size_t i) const {
+  size_t at = bytes().size();
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view) {
+    if (i-- > 0) return true;
+    at = off;
+    return false;
+  });
+  return at;
+}
+
+bool ListRef::Over(size_t bytes, size_t count) const {
+  return node_limit_ > 0 ? count > static_cast<uint64_t>(node_limit_)
+                         : bytes > ByteLimit(node_limit_);
+}
+
+void ListRef::ToObject() {
+  auto* obj = new ListObject();
+  packed::ForEachElem(bytes(), [&](size_t, std::string_view v) {
+    obj->items.emplace_back(v);
+    return true;
+  });
+  Adopt(obj, Encoding::kQuicklist);
+}
+
+void ListRef::Push(bool left, std::span<const std::string_view> values) {
+  if (packed()) {
+    size_t add = 0;
+    for (std::string_view v : values) add += packed::ElemSize(v);
+    if (Over(bytes().size() + add, size() + values.size())) {
+      ToObject();
+    } else {
+      // One splice for all of them: at the head they land in reverse order.
+      char* p = Splice(left ? 0 : bytes().size(), 0, add);
+      for (size_t i = 0; i < values.size(); ++i) {
+        p += packed::PutElem(p, values[left ? values.size() - 1 - i : i]);
+      }
+      return;
+    }
+  }
+  for (std::string_view v : values) {
+    if (left) {
+      items().emplace_front(v);
+    } else {
+      items().emplace_back(v);
+    }
+  }
+}
+
+std::string ListRef::Pop(bool left) {
+  if (!packed()) {
+    auto& d = items();
+    std::string v = std::move(left ? d.front() : d.back());
+    if (left) {
+      d.pop_front();
+    } else {
+      d.pop_back();
+    }
+    return v;
+  }
   size_t off = 0;
-  while (i-- > 0) {
-    size_t len;
-    off += varint::Get(buf_ + off, &len);
-    off += len;
+  if (!left) {
+    packed::ForEachElem(bytes(), [&](size_t o, std::string_view) {
+      off = o;
+      return true;
+    });
   }
-  return off;
-}
-
-void ListObject::ToBig() {
-  auto big = std::make_unique<std::deque<std::string>>();
-  ForRange(0, count_ ? count_ - 1 : 0, [&](size_t, std::string_view v) {
-    big->emplace_back(v);
-    return true;
-  });
-  if (count_ == 0) big->clear();
-  std::free(buf_);
-  buf_ = nullptr;
-  used_ = cap_ = count_ = 0;
-  big_ = std::move(big);
-}
-
-void ListObject::MaybeConvert() {
-  if (big_) return;
-  bool over = node_limit_ > 0 ? count_ > static_cast<uint64_t>(node_limit_)
-                              : used_ > ByteLimit(node_limit_);
-  if (over) ToBig();
-}
-
-void ListObject::Rebuild(const std::deque<std::string>& items) {
-  std::free(buf_);
-  buf_ = nullptr;
-  used_ = cap_ = count_ = 0;
-  size_t total = 0;
-  for (const auto& s : items) total += varint::Size(s.size()) + s.size();
-  if (total > 0) {
-    buf_ = static_cast<char*>(std::malloc(total));
-    if (buf_ == nullptr) throw std::bad_alloc();
-    cap_ = static_cast<uint32_t>(total);
-  }
-  for (const auto& s : items) {
-    used_ += static_cast<uint32_t>(varint::Put(buf_ + used_, s.size()));
-    std::memcpy(buf_ + used_, s.data(), s.size());
-    used_ += static_cast<uint32_t>(s.size());
-  }
-  count_ = static_cast<uint32_t>(items.size());
-}
-
-void ListObject::Reserve(size_t add) {
-  if (used_ + add <= cap_) return;
-  size_t ncap = std::max<size_t>(used_ + add, cap_ + cap_ / 2);
-  char* nb = static_cast<char*>(std::realloc(buf_, ncap));
-  if (nb == nullptr) throw std::bad_alloc();
-  buf_ = nb;
-  cap_ = static_cast<uint32_t>(ncap);
-}
-
-void ListObject::PushFront(std::string_view v) {
-  if (big_) {
-    big_->emplace_front(v);
-    return;
-  }
-  size_t add = varint::Size(v.size()) + v.size();
-  Reserve(add);
-  std::memmove(buf_ + add, buf_, used_);
-  size_t h = varint::Put(buf_, v.size());
-  if (!v.empty()) std::memcpy(buf_ + h, v.data(), v.size());
-  used_ += static_cast<uint32_t>(add);
-  ++count_;
-  MaybeConvert();
-}
-
-void ListObject::PushBack(std::string_view v) {
-  if (big_) {
-    big_->emplace_back(v);
-    return;
-  }
-  size_t add = varint::Size(v.size()) + v.size();
-  Reserve(add);
-  size_t h = varint::Put(buf_ + used_, v.size());
-  if (!v.empty()) std::memcpy(buf_ + used_ + h, v.data(), v.size());
-  used_ += static_cast<uint32_t>(add);
-  ++count_;
-  MaybeConvert();
-}
-
-std::string ListObject::PopFront() {
-  if (big_) {
-    std::string v = std::move(big_->front());
-    big_->pop_front();
-    return v;
-  }
-  size_t len;
-  size_t h = varint::Get(buf_, &len);
-  std::string v(buf_ + h, len);
-  std::memmove(buf_, buf_ + h + len, used_ - h - len);
-  used_ -= static_cast<uint32_t>(h + len);
-  --count_;
+  size_t sz;
+  std::string v(packed::GetElem(bytes().data() + off, &sz));
+  Splice(off, sz, 0);
   return v;
 }
 
-std::string ListObject::PopBack() {
-  if (big_) {
-    std::string v = std::move(big_->back());
-    big_->pop_back();
-    return v;
-  }
-  size_t off = ElementOffset(count_ - 1);
-  size_t len;
-  size_t h = varint::Get(buf_ + off, &len);
-  std::string v(buf_ + off + h, len);
-  used_ = static_cast<uint32_t>(off);
-  --count_;
-  return v;
+std::string ListRef::At(size_t i) const {
+  if (!packed()) return items()[i];
+  size_t sz;
+  return std::string(packed::GetElem(bytes().data() + Offset(i), &sz));
 }
 
-std::string ListObject::At(size_t i) const {
-  if (big_) return (*big_)[i];
-  size_t off = ElementOffset(i);
-  size_t len;
-  size_t h = varint::Get(buf_ + off, &len);
-  return std::string(buf_ + off + h, len);
-}
-
-void ListObject::Set(size_t i, std::string_view v) {
-  if (big_) {
-    (*big_)[i].assign(v);
+void ListRef::Set(size_t i, std::string_view v) {
+  if (!packed()) {
+    items()[i].assign(v);
     return;
   }
-  std::deque<std::string> items;
-  ForRange(0, count_ - 1, [&](size_t idx, std::string_view e) {
-    items.emplace_back(idx == i ? v : e);
-    return true;
-  });
-  Rebuild(items);
-  MaybeConvert();
+  size_t off = Offset(i);
+  size_t old;
+  packed::GetElem(bytes().data() + off, &old);
+  packed::PutElem(Splice(off, old, packed::ElemSize(v)), v);
+  if (Over(bytes().size(), size())) ToObject();
 }
 
-void ListObject::ForRange(size_t from, size_t to,
-                          const std::function<bool(size_t, std::string_view)>& fn) const {
-  if (size() == 0) return;
-  if (big_) {
+void ListRef::ForRange(size_t from, size_t to,
+                       const std::function<bool(size_t, std::string_view)>& fn) const {
+  if (empty()) return;
+  if (!packed()) {
     for (size_t i = from; i <= to; ++i) {
-      if (!fn(i, (*big_)[i])) return;
+      if (!fn(i, items()[i])) return;
     }
     return;
   }
-  size_t off = ElementOffset(from);
-  for (size_t i = from; i <= to; ++i) {
-    size_t len;
-    off += varint::Get(buf_ + off, &len);
-    if (!fn(i, std::string_view(buf_ + off, len))) return;
-    off += len;
-  }
+  size_t i = from;
+  packed::ForEachElem(bytes().substr(Offset(from)), [&](size_t, std::string_view v) {
+    if (i > to || !fn(i, v)) return false;
+    ++i;
+    return true;
+  });
 }
 
-void ListObject::ForBackward(size_t from,
-                             const std::function<bool(size_t, std::string_view)>& fn) const {
-  if (size() == 0) return;
-  if (big_) {
+void ListRef::ForBackward(size_t from,
+                          const std::function<bool(size_t, std::string_view)>& fn) const {
+  if (empty()) return;
+  if (!packed()) {
     for (size_t i = from + 1; i-- > 0;) {
-      if (!fn(i, (*big_)[i])) return;
+      if (!fn(i, items()[i])) return;
     }
     return;
   }
-  std::vector<std::pair<uint32_t, uint32_t>> spans;  // small lists only: offsets are cheap
-  spans.reserve(from + 1);
-  size_t off = 0;
-  for (size_t i = 0; i <= from; ++i) {
-    size_t len;
-    off += varint::Get(buf_ + off, &len);
-    spans.emplace_back(static_cast<uint32_t>(off), static_cast<uint32_t>(len));
-    off += len;
-  }
+  std::vector<std::string_view> elems;  // small lists only: collecting them is cheap
+  elems.reserve(from + 1);
+  packed::ForEachElem(bytes(), [&](size_t, std::string_view v) {
+    elems.push_back(v);
+    return elems.size() <= from;
+  });
   for (size_t i = from + 1; i-- > 0;) {
-    if (!fn(i, std::string_view(buf_ + spans[i].first, spans[i].second))) return;
+    if (!fn(i, elems[i])) return;
   }
 }
 
-bool ListObject::Insert(std::string_view pivot, std::string_view v, bool after) {
-  if (big_) {
-    for (auto it = big_->begin(); it != big_->end(); ++it) {
+bool ListRef::Insert(std::string_view pivot, std::string_view v, bool after) {
+  if (!packed()) {
+    auto& d = items();
+    for (auto it = d.begin(); it != d.end(); ++it) {
       if (*it == pivot) {
-        big_->insert(after ? it + 1 : it, std::string(v));
+        d.insert(after ? it + 1 : it, std::string(v));
         return true;
       }
     }
     return false;
   }
-  std::deque<std::string> items;
-  bool found = false;
-  ForRange(0, count_ ? count_ - 1 : 0, [&](size_t, std::string_view e) {
-    if (!found && e == pivot) {
-      found = true;
-      if (after) {
-        items.emplace_back(e);
-        items.emplace_back(v);
-      } else {
-        items.emplace_back(v);
-        items.emplace_back(e);
-      }
-    } else {
-      items.emplace_back(e);
-    }
-    return true;
+  size_t at = SIZE_MAX;
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view e) {
+    if (e != pivot) return true;
+    at = after ? off + packed::ElemSize(e) : off;
+    return false;
   });
-  if (!found) return false;
-  Rebuild(items);
-  MaybeConvert();
+  if (at == SIZE_MAX) return false;
+  packed::PutElem(Splice(at, 0, packed::ElemSize(v)), v);
+  if (Over(bytes().size(), size())) ToObject();
   return true;
 }
 
-size_t ListObject::Remove(std::string_view v, int64_t count) {
+size_t ListRef::Remove(std::string_view v, int64_t count) {
   size_t n = size();
   if (n == 0) return 0;
   std::vector<bool> drop(n, false);
@@ -279,46 +208,48 @@ size_t ListObject::Remove(std::string_view v, int64_t count) {
     ForBackward(n - 1, mark);
   }
   if (removed == 0) return 0;
-  if (big_) {
+  if (!packed()) {
+    auto& d = items();
     std::deque<std::string> kept;
     for (size_t i = 0; i < n; ++i) {
-      if (!drop[i]) kept.push_back(std::move((*big_)[i]));
+      if (!drop[i]) kept.push_back(std::move(d[i]));
     }
-    big_->swap(kept);
+    d.swap(kept);
     return removed;
   }
-  std::deque<std::string> kept;
-  ForRange(0, n - 1, [&](size_t i, std::string_view e) {
-    if (!drop[i]) kept.emplace_back(e);
+  // Compact the kept elements in place, then drop the tail.
+  char* d = data();
+  size_t w = 0, i = 0;
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view e) {
+    size_t sz = packed::ElemSize(e);
+    if (!drop[i++]) {
+      std::memmove(d + w, d + off, sz);
+      w += sz;
+    }
     return true;
   });
-  Rebuild(kept);
+  Splice(w, bytes().size() - w, 0);
   return removed;
 }
 
-void ListObject::Trim(size_t start, size_t stop) {
-  if (start > stop || size() == 0) {
-    Clear();
+void ListRef::Trim(size_t start, size_t stop) {
+  if (!packed()) {
+    auto& d = items();
+    d.erase(d.begin() + static_cast<std::ptrdiff_t>(stop + 1), d.end());
+    d.erase(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(start));
     return;
   }
-  if (big_) {
-    big_->erase(big_->begin() + static_cast<std::ptrdiff_t>(stop + 1), big_->end());
-    big_->erase(big_->begin(), big_->begin() + static_cast<std::ptrdiff_t>(start));
-    return;
-  }
-  std::deque<std::string> kept;
-  ForRange(start, stop, [&](size_t, std::string_view e) {
-    kept.emplace_back(e);
-    return true;
-  });
-  Rebuild(kept);
+  size_t end = Offset(stop + 1);
+  Splice(end, bytes().size() - end, 0);
+  Splice(0, Offset(start), 0);
 }
 
-void ListObject::Clear() {
-  std::free(buf_);
-  buf_ = nullptr;
-  used_ = cap_ = count_ = 0;
-  if (big_) big_->clear();
+void ListRef::Clear() {
+  if (!packed()) {
+    items().clear();
+    return;
+  }
+  Splice(0, bytes().size(), 0);
 }
 
 }  // namespace keel

@@ -39,141 +39,6 @@ std::string_view FormatInt(int64_t v, char* buf) {
   return {buf, static_cast<size_t>(r.ptr - buf)};
 }
 
-// ---- IntsetObject ----
-
-IntsetObject* IntsetObject::Allocate(size_t data_bytes) {
-  void* mem = std::malloc(sizeof(IntsetObject) + data_bytes);
-  if (mem == nullptr) throw std::bad_alloc();
-  return ::new (mem) IntsetObject();
-}
-
-IntsetObject* IntsetObject::New() { return Allocate(0); }
-
-size_t IntsetObject::CapacityBytes() const {
-  return malloc_usable_size(const_cast<IntsetObject*>(this)) - sizeof(IntsetObject);
-}
-
-size_t IntsetObject::MemoryUsage() const {
-  return malloc_usable_size(const_cast<IntsetObject*>(this));
-}
-
-Object* IntsetObject::Clone() const {
-  IntsetObject* c = Allocate(size_t{len_} * width_);
-  c->len_ = len_;
-  c->width_ = width_;
-  std::memcpy(c->data(), data(), size_t{len_} * width_);
-  return c;
-}
-
-// A copy of s in a block with room for data_bytes; s is freed.
-IntsetObject* IntsetObject::Resized(IntsetObject* s, size_t data_bytes) {
-  IntsetObject* c = Allocate(data_bytes);
-  c->len_ = s->len_;
-  c->width_ = s->width_;
-  std::memcpy(c->data(), s->data(), std::min(data_bytes, size_t{s->len_} * s->width_));
-  delete s;
-  return c;
-}
-
-int64_t IntsetObject::At(size_t i) const {
-  const char* p = data() + i * width_;
-  switch (width_) {
-    case 2: {
-      int16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case 4: {
-      int32_t v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    default: {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      return v;
-    }
-  }
-}
-
-void IntsetObject::Put(size_t i, int64_t v) {
-  char* p = data() + i * width_;
-  switch (width_) {
-    case 2: {
-      int16_t x = static_cast<int16_t>(v);
-      std::memcpy(p, &x, 2);
-      break;
-    }
-    case 4: {
-      int32_t x = static_cast<int32_t>(v);
-      std::memcpy(p, &x, 4);
-      break;
-    }
-    default:
-      std::memcpy(p, &v, 8);
-  }
-}
-
-bool IntsetObject::Find(int64_t v, size_t* pos) const {
-  size_t lo = 0, hi = len_;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (At(mid) < v) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  *pos = lo;
-  return lo < len_ && At(lo) == v;
-}
-
-IntsetObject* IntsetObject::Add(IntsetObject* s, int64_t v, bool* added) {
-  unsigned w = WidthFor(v);
-  if (w > s->width_) {
-    // A wider value lies outside the current range: it goes first (negative) or last.
-    size_t n = s->len_;
-    IntsetObject* c = Allocate((n + 1) * w);
-    c->width_ = static_cast<uint8_t>(w);
-    c->len_ = static_cast<uint32_t>(n + 1);
-    size_t shift = v < 0 ? 1 : 0;
-    for (size_t i = 0; i < n; ++i) c->Put(i + shift, s->At(i));
-    c->Put(v < 0 ? 0 : n, v);
-    delete s;
-    *added = true;
-    return c;
-  }
-  size_t pos;
-  if (s->Find(v, &pos)) {
-    *added = false;
-    return s;
-  }
-  size_t need = (size_t{s->len_} + 1) * s->width_;
-  if (need > s->CapacityBytes()) s = Resized(s, need);
-  char* at = s->data() + pos * s->width_;
-  std::memmove(at + s->width_, at, (s->len_ - pos) * s->width_);
-  ++s->len_;
-  s->Put(pos, v);
-  *added = true;
-  return s;
-}
-
-IntsetObject* IntsetObject::Remove(IntsetObject* s, int64_t v, bool* removed) {
-  size_t pos;
-  if (WidthFor(v) > s->width_ || !s->Find(v, &pos)) {
-    *removed = false;
-    return s;
-  }
-  char* at = s->data() + pos * s->width_;
-  std::memmove(at, at + s->width_, (s->len_ - pos - 1) * s->width_);
-  --s->len_;
-  *removed = true;
-  size_t used = size_t{s->len_} * s->width_;
-  size_t cap = s->CapacityBytes();
-  if (cap > 64 && used * 2 < cap) s = Resized(s, used);
-  return s;
-}
-
 // ---- SetNode / HashSetObject ----
 
 SetNode* SetNode::Make(std::string_view m) {
@@ -206,94 +71,234 @@ bool HashSetObject::Add(std::string_view member) {
   return true;
 }
 
-// ---- SetValue ----
+// ---- SetRef ----
 
-SetValue SetValue::CreateFor(std::string_view first) {
-  int64_t v;
-  if (IsCanonicalInt(first, &v)) return CreateIntset();
-  return {Encoding::kHashtable, new HashSetObject()};
+namespace {
+
+std::string_view IntsetHeader(unsigned width) {
+  static const char kWidths[] = {0, 0, 2, 0, 4, 0, 0, 0, 8};
+  return {&kWidths[width], 1};
 }
 
-SetValue SetValue::CreateIntset() { return {Encoding::kIntset, IntsetObject::New()}; }
-
-size_t SetValue::Size() const { return obj->ElementCount(); }
-
-bool SetValue::Contains(std::string_view member) const {
-  if (enc == Encoding::kIntset) {
-    int64_t v;
-    return IsCanonicalInt(member, &v) && intset()->Contains(v);
+void PutInt(char* p, unsigned width, int64_t v) {
+  switch (width) {
+    case 2: {
+      int16_t x = static_cast<int16_t>(v);
+      std::memcpy(p, &x, 2);
+      break;
+    }
+    case 4: {
+      int32_t x = static_cast<int32_t>(v);
+      std::memcpy(p, &x, 4);
+      break;
+    }
+    default:
+      std::memcpy(p, &v, 8);
   }
+}
+
+}  // namespace
+
+Entry* SetRef::NewEntry(std::string_view key, std::string_view first) {
+  int64_t v;
+  if (IsCanonicalInt(first, &v)) return NewIntsetEntry(key);
+  if (first.size() > kMaxPackedMember) {
+    return NewObjectEntry(key, ObjType::kSet, Encoding::kHashtable, new HashSetObject(), -1);
+  }
+  return NewPackedEntry(key, ObjType::kSet, Encoding::kHashtable, {}, -1);
+}
+
+Entry* SetRef::NewIntsetEntry(std::string_view key) {
+  return NewPackedEntry(key, ObjType::kSet, Encoding::kIntset, IntsetHeader(2), -1);
+}
+
+int64_t SetRef::IntAt(size_t i) const {
+  const char* p = bytes().data() + 1 + i * width();
+  switch (width()) {
+    case 2: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case 4: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    default: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+  }
+}
+
+bool SetRef::FindInt(int64_t v, size_t* pos) const {
+  size_t lo = 0, hi = IntCount();
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (IntAt(mid) < v) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *pos = lo;
+  return lo < IntCount() && IntAt(lo) == v;
+}
+
+bool SetRef::AddInt(int64_t v) {
+  unsigned w = WidthFor(v);
+  if (w > width()) {
+    // A wider value lies outside the current range: it goes first (negative) or last.
+    size_t n = IntCount();
+    std::string wide(IntsetHeader(w));
+    wide.resize(1 + (n + 1) * w);
+    size_t shift = v < 0 ? 1 : 0;
+    for (size_t i = 0; i < n; ++i) PutInt(&wide[1 + (i + shift) * w], w, IntAt(i));
+    PutInt(&wide[1 + (v < 0 ? 0 : n) * w], w, v);
+    Assign(wide, Encoding::kIntset);
+    return true;
+  }
+  size_t pos;
+  if (FindInt(v, &pos)) return false;
+  w = width();
+  PutInt(Splice(1 + pos * w, 0, w), w, v);
+  return true;
+}
+
+bool SetRef::RemoveInt(int64_t v) {
+  size_t pos;
+  if (WidthFor(v) > width() || !FindInt(v, &pos)) return false;
+  Splice(1 + pos * width(), width(), 0);
+  return true;
+}
+
+size_t SetRef::FindPacked(std::string_view member) const {
+  size_t at = std::string_view::npos;
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view m) {
+    if (m != member) return true;
+    at = off;
+    return false;
+  });
+  return at;
+}
+
+void SetRef::ConvertIntset(size_t packed_room) {
+  size_t n = IntCount();
+  char buf[24];
+  if (n <= packed_room) {
+    std::string run;
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view m = FormatInt(IntAt(i), buf);
+      run.resize(run.size() + packed::ElemSize(m));
+      packed::PutElem(&run[run.size() - packed::ElemSize(m)], m);
+    }
+    Assign(run, Encoding::kHashtable);
+    return;
+  }
+  auto* h = new HashSetObject();
+  h->table.Reserve(n + 1);
+  for (size_t i = 0; i < n; ++i) h->Add(FormatInt(IntAt(i), buf));
+  Adopt(h, Encoding::kHashtable);
+}
+
+void SetRef::ToTable() {
+  auto* h = new HashSetObject();
+  h->table.Reserve(packed::CountElems(bytes()) + 1);
+  packed::ForEachElem(bytes(), [&](size_t, std::string_view m) {
+    h->Add(m);
+    return true;
+  });
+  Adopt(h, Encoding::kHashtable);
+}
+
+size_t SetRef::Size() const {
+  if (!packed()) return hashset()->ElementCount();
+  return intset() ? IntCount() : packed::CountElems(bytes());
+}
+
+bool SetRef::Contains(std::string_view member) const {
+  if (intset()) {
+    int64_t v;
+    size_t pos;
+    return IsCanonicalInt(member, &v) && WidthFor(v) <= width() && FindInt(v, &pos);
+  }
+  if (packed()) return FindPacked(member) != std::string_view::npos;
   return hashset()->Contains(member);
 }
 
-void SetValue::ConvertToHashtable() {
-  if (enc != Encoding::kIntset) return;
-  auto* h = new HashSetObject();
-  IntsetObject* is = intset();
-  h->table.Reserve(is->size() + 1);
-  char buf[24];
-  for (size_t i = 0; i < is->size(); ++i) h->Add(FormatInt(is->At(i), buf));
-  delete is;
-  obj = h;
-  enc = Encoding::kHashtable;
-}
-
-bool SetValue::Add(std::string_view member, size_t max_intset) {
-  if (enc == Encoding::kIntset) {
+bool SetRef::Add(std::string_view member, size_t max_intset) {
+  if (intset()) {
     int64_t v;
     if (IsCanonicalInt(member, &v)) {
-      bool added;
-      obj = IntsetObject::Add(intset(), v, &added);
-      if (added && intset()->size() > max_intset) ConvertToHashtable();
-      return added;
+      if (!AddInt(v)) return false;
+      if (IntCount() > max_intset) ConvertIntset(kMaxPackedMembers);
+      return true;
     }
-    ConvertToHashtable();
+    // Room for the new member too, or it would convert again right away.
+    ConvertIntset(member.size() <= kMaxPackedMember ? kMaxPackedMembers - 1 : 0);
   }
-  return hashset()->Add(member);
+  if (packed()) {
+    if (FindPacked(member) != std::string_view::npos) return false;
+    if (member.size() <= kMaxPackedMember && Size() < kMaxPackedMembers) {
+      packed::PutElem(Splice(bytes().size(), 0, packed::ElemSize(member)), member);
+      return true;
+    }
+    ToTable();
+  }
+  return table()->Add(member);
 }
 
-bool SetValue::Remove(std::string_view member) {
-  if (enc == Encoding::kIntset) {
+bool SetRef::Remove(std::string_view member) {
+  if (intset()) {
     int64_t v;
-    if (!IsCanonicalInt(member, &v)) return false;
-    bool removed;
-    obj = IntsetObject::Remove(intset(), v, &removed);
-    return removed;
+    return IsCanonicalInt(member, &v) && RemoveInt(v);
   }
-  return hashset()->Remove(member);
+  if (packed()) {
+    size_t at = FindPacked(member);
+    if (at == std::string_view::npos) return false;
+    Splice(at, packed::ElemSize(member), 0);
+    return true;
+  }
+  return table()->Remove(member);
 }
 
-void SetValue::ForEach(const std::function<void(std::string_view)>& fn) const {
-  if (enc == Encoding::kIntset) {
+void SetRef::ForEach(const std::function<void(std::string_view)>& fn) const {
+  if (intset()) {
     char buf[24];
-    IntsetObject* is = intset();
-    for (size_t i = 0; i < is->size(); ++i) fn(FormatInt(is->At(i), buf));
-    return;
+    for (size_t i = 0; i < IntCount(); ++i) fn(FormatInt(IntAt(i), buf));
+  } else if (packed()) {
+    packed::ForEachElem(bytes(), [&](size_t, std::string_view m) {
+      fn(m);
+      return true;
+    });
+  } else {
+    hashset()->table.ForEach([&](const SetNode* n) { fn(n->key()); });
   }
-  hashset()->table.ForEach([&](const SetNode* n) { fn(n->key()); });
 }
 
-std::vector<std::string> SetValue::Members() const {
+std::vector<std::string> SetRef::Members() const {
   std::vector<std::string> out;
   out.reserve(Size());
   ForEach([&](std::string_view m) { out.emplace_back(m); });
   return out;
 }
 
-std::string SetValue::RandomMember(std::mt19937_64& rng) const {
-  if (enc == Encoding::kIntset) {
-    IntsetObject* is = intset();
+std::string SetRef::RandomMember(std::mt19937_64& rng) const {
+  if (!packed()) return std::string(hashset()->Random(rng));
+  size_t i = std::uniform_int_distribution<size_t>(0, Size() - 1)(rng);
+  if (intset()) {
     char buf[24];
-    size_t i = std::uniform_int_distribution<size_t>(0, is->size() - 1)(rng);
-    return std::string(FormatInt(is->At(i), buf));
+    return std::string(FormatInt(IntAt(i), buf));
   }
-  return std::string(hashset()->Random(rng));
-}
-
-void StoreSet(Entry* e, const SetValue& v) {
-  Object* o = v.obj;
-  std::memcpy(e->ValuePtr(), &o, sizeof(o));
-  e->enc = v.enc;
+  std::string out;
+  packed::ForEachElem(bytes(), [&](size_t, std::string_view m) {
+    if (i-- > 0) return true;
+    out = m;
+    return false;
+  });
+  return out;
 }
 
 }  // namespace keel

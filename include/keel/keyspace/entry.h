@@ -38,16 +38,19 @@ class Object {
 //   [Entry header: 24 bytes][expire: int64, only if kHasExpire][key bytes][value]
 //
 // and the value is, by `storage`: the bytes of a string (kInline, see kMaxInlineString), an int64
-// (kInt), a pointer to a heap std::string for long strings (kHeap), or a pointer to an Object
-// (kObject). The hash table chains entries through `next`. Entries are created and destroyed only
-// by the keyspace (Shard), under the shard's lock.
+// (kInt), a pointer to a heap std::string for long strings (kHeap), a pointer to an Object
+// (kObject), or a small collection packed into the value bytes themselves (kPacked: val_len
+// bytes, encoded as list_object.h and set_object.h describe), so that a small list or set is one
+// allocation. Growing a packed value can move the entry to a bigger block (see ValueRef). The
+// hash table chains entries through `next`. Entries are created and destroyed only by the
+// keyspace (Shard), under the shard's lock.
 struct Entry {
-  enum Storage : uint8_t { kInline, kInt, kHeap, kObject };
+  enum Storage : uint8_t { kInline, kInt, kHeap, kObject, kPacked };
   static constexpr uint8_t kHasExpire = 1;
 
   Entry* next;
   uint32_t key_len;
-  uint32_t val_len;  // kInline: the string's length
+  uint32_t val_len;  // kInline: the string's length; kPacked: the packed value's bytes
   uint32_t lru;      // seconds clock of the last access (OBJECT IDLETIME)
   ObjType type;
   Storage storage;
@@ -88,6 +91,8 @@ struct Entry {
     std::memcpy(&p, ValuePtr(), sizeof(p));
     return p;
   }
+  // kPacked
+  std::string_view packed() const { return {ValuePtr(), val_len}; }
 
   // The string value (REQUIRES: type == kString). For kInt it is formatted into `buf`
   // (at least 24 bytes).
@@ -99,6 +104,8 @@ struct Entry {
   const char* KeyPtr() const { return Body() + (has_expire() ? 8 : 0); }
   char* ValuePtr() { return KeyPtr() + key_len; }
   const char* ValuePtr() const { return KeyPtr() + key_len; }
+  // Bytes before the value (header, expire, key).
+  size_t ValueOffset() const { return sizeof(Entry) + (has_expire() ? 8 : 0) + key_len; }
 };
 static_assert(sizeof(Entry) == 24);
 
@@ -122,6 +129,14 @@ Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms);
 // An entry owning `obj`.
 Entry* NewObjectEntry(std::string_view key, ObjType type, Encoding enc, Object* obj,
                       int64_t expire_ms);
+// A packed collection entry (type kList or kSet) whose value bytes are `bytes`; `enc` is what
+// OBJECT ENCODING reports for it.
+Entry* NewPackedEntry(std::string_view key, ObjType type, Encoding enc, std::string_view bytes,
+                      int64_t expire_ms);
+// Gives a packed entry `bytes` value bytes (the first min(val_len, bytes) are kept) and sets
+// val_len. Returns `e` itself when its block fits (and would not waste half of itself), else a
+// resized copy: the caller puts the copy in e's place and frees `e` with FreeEntryShell.
+Entry* ResizePacked(Entry* e, size_t bytes);
 // A copy of `e` with another key and/or expire (RENAME, COPY, EXPIRE adding a TTL). The value
 // is moved for heap strings and objects when `steal` is true (the old entry must then be freed
 // with FreeEntryShell), deep-copied otherwise (COPY).

@@ -263,6 +263,10 @@ class Keyspace {
   void Put(int db, Entry* e);
   // Replaces the entry at `link` (from LookupLink) with `e` and frees the old one.
   void ReplaceAt(int db, Entry** link, Entry* e);
+  // Puts `moved`, a new block for the same key (a resized or re-encoded copy of `old`, with its
+  // TTL, access clock and flags), in the place of `old`, which must be in db's table. Nothing is
+  // freed and nobody is notified: the value is the same (ValueRef).
+  void Relocate(int db, const Entry* old, Entry* moved);
   // Deletes a live key; returns false if there was none. `lazy` hands big values to the
   // background freer.
   bool Delete(int db, std::string_view key, bool lazy = false);

@@ -3,40 +3,53 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "keel/keyspace/entry.h"
+#include "keel/keyspace/value_ref.h"
 
 namespace keel {
 
-// ListObject is a list value. Small lists are one packed allocation (a listpack-like buffer of
-// length-prefixed elements); a list whose packed form outgrows the list-max-listpack-size limit
-// becomes a deque of strings. Redis 7.0 reports every list as "quicklist", so the entry's
-// encoding stays kQuicklist either way.
-class ListObject : public Object {
+// The list value type. A small list is packed inside its entry (Entry::kPacked): the value bytes
+// are its elements in order, each a varint length then the bytes (packed::ForEachElem). A list
+// whose packed form outgrows list-max-listpack-size becomes a ListObject, a deque of strings,
+// and stays one. Redis 7.0 reports every list as "quicklist", so the entry's encoding is
+// kQuicklist either way.
+class ListObject final : public Object {
  public:
-  // `node_limit` is list-max-listpack-size: negative = a byte limit class (-1: 4 KiB ... -5:
-  // 64 KiB), positive = an element count.
-  explicit ListObject(int64_t node_limit);
-  ~ListObject() override;
-  ListObject(const ListObject&) = delete;
-  ListObject& operator=(const ListObject&) = delete;
-
-  size_t ElementCount() const override { return size(); }
+  size_t ElementCount() const override { return items.size(); }
   size_t MemoryUsage() const override;
   Object* Clone() const override;
 
-  size_t size() const { return big_ ? big_->size() : count_; }
-  bool empty() const { return size() == 0; }
-  bool packed() const { return big_ == nullptr; }
+  std::deque<std::string> items;
+};
 
-  void PushFront(std::string_view v);
-  void PushBack(std::string_view v);
+// ListRef is the handle the list commands use on a list entry, packed or not (see ValueRef for
+// the entry's lifetime). REQUIRES for the indexes: as documented per method.
+class ListRef : public ValueRef {
+ public:
+  // `node_limit` is list-max-listpack-size (negative: a byte limit class, -1: 4 KiB ... -5:
+  // 64 KiB; positive: an element count); it decides when a growing packed list converts.
+  ListRef(Keyspace& ks, int db, Entry* e, int64_t node_limit)
+      : ValueRef(&ks, db, e), node_limit_(node_limit) {}
+  // A handle on a detached entry (tests).
+  ListRef(Entry* e, int64_t node_limit) : ValueRef(nullptr, 0, e), node_limit_(node_limit) {}
+  // An empty list entry for `key` (packed), to Put into a database.
+  static Entry* NewEntry(std::string_view key);
+
+  size_t size() const;
+  bool empty() const;
+
+  // Pushes the values one after another at the head (LPUSH: the last ends up first) or tail.
+  void Push(bool left, std::span<const std::string_view> values);
+  void PushFront(std::string_view v) { Push(true, {&v, 1}); }
+  void PushBack(std::string_view v) { Push(false, {&v, 1}); }
   // REQUIRES: !empty().
-  std::string PopFront();
-  std::string PopBack();
+  std::string Pop(bool left);
+  std::string PopFront() { return Pop(true); }
+  std::string PopBack() { return Pop(false); }
   // Index from the front (0-based). REQUIRES: i < size().
   std::string At(size_t i) const;
   void Set(size_t i, std::string_view v);
@@ -50,26 +63,22 @@ class ListObject : public Object {
   bool Insert(std::string_view pivot, std::string_view v, bool after);
   // LREM semantics: count > 0 from the head, < 0 from the tail, 0 all. Returns removed count.
   size_t Remove(std::string_view v, int64_t count);
-  // Keeps [start, stop] (already clamped, start <= stop < size()), or clears when start > stop.
+  // Keeps [start, stop] (already clamped, start <= stop < size()).
   void Trim(size_t start, size_t stop);
   void Clear();
 
  private:
-  void MaybeConvert();
-  // Makes room in the packed buffer for `add` more bytes.
-  void Reserve(size_t add);
-  void ToBig();
-  // Packed buffer helpers.
-  size_t ElementOffset(size_t i) const;
-  void Rebuild(const std::deque<std::string>& items);
+  std::deque<std::string>& items() const {
+    return static_cast<ListObject*>(entry()->object())->items;
+  }
+  // Byte offset of element i of the packed run (its size when i == size()).
+  size_t Offset(size_t i) const;
+  // Whether a packed list of `bytes` bytes and `count` elements is over the node limit.
+  bool Over(size_t bytes, size_t count) const;
+  // Converts a packed list to a ListObject.
+  void ToObject();
 
   int64_t node_limit_;
-  // Packed form: buf_[0, used_) holds count_ elements, each a LEB128 length then the bytes.
-  char* buf_ = nullptr;
-  uint32_t used_ = 0;
-  uint32_t cap_ = 0;
-  uint32_t count_ = 0;
-  std::unique_ptr<std::deque<std::string>> big_;
 };
 
 }  // namespace keel

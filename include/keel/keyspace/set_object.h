@@ -1,17 +1,19 @@
 #pragma once
 
-// The set value type, in Redis 7.0's two encodings:
+// The set value type, in Redis 7.0's two encodings, stored three ways:
 //
-// * IntsetObject ("intset"): ONE malloc block holding the object header and a sorted array of
-//   integers of a single width (2, 4 or 8 bytes), widened when a member needs it and never
+// * "intset": packed in the entry (Entry::kPacked), a width byte then a sorted array of
+//   integers of that width (2, 4 or 8 bytes), widened when a member needs it and never
 //   narrowed. Used while every member is a canonical int64 and the set has at most
 //   set-max-intset-entries members.
-// * HashSetObject ("hashtable"): a ChainedTable of one-allocation member nodes, used from then
-//   on (never back).
+// * "hashtable" while small: packed in the entry as a run of varint-length members in insertion
+//   order (at most SetRef::kMaxPackedMembers members of at most kMaxPackedMember bytes). Redis
+//   7.0 has no such encoding, so it reports "hashtable" and behaves as one: SMEMBERS order is
+//   unspecified, and SSCAN returns everything in one call (as for any small Redis set).
+// * "hashtable": a HashSetObject, a ChainedTable of one-allocation member nodes.
 //
-// SetValue is the encoding-independent handle the commands use: it carries the encoding and
-// the object pointer, converts where Redis converts, and is written back into the entry with
-// StoreSet() when an operation replaced the object (intset growth, conversion).
+// Conversions go one way (intset -> packed strings -> table, or straight to the table).
+// SetRef is the encoding-independent handle the commands use.
 
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "keel/keyspace/entry.h"
+#include "keel/keyspace/value_ref.h"
 
 namespace keel {
 
@@ -270,47 +273,6 @@ struct SetNode {
   size_t Bytes() const;
 };
 
-// Layout: [vptr 8][len 4][width 1][pad 3] then len * width bytes of sorted integers (native byte
-// order), with spare room up to what malloc actually gave the block (malloc_usable_size).
-class IntsetObject final : public Object {
- public:
-  static IntsetObject* New();
-  // Memory comes from malloc (one block with the header), so delete must go back to free.
-  static void operator delete(void* p) { std::free(p); }
-
-  size_t ElementCount() const override { return len_; }
-  size_t MemoryUsage() const override;
-  Object* Clone() const override;
-
-  size_t size() const { return len_; }
-  unsigned width() const { return width_; }
-  int64_t At(size_t i) const;
-  bool Contains(int64_t v) const {
-    size_t pos;
-    return Find(v, &pos);
-  }
-  // Adds v. The block may be reallocated: returns the object to use from now on (the old one is
-  // freed when it differs).
-  static IntsetObject* Add(IntsetObject* s, int64_t v, bool* added);
-  // Removes v (returns false if absent). May shrink the block: returns the object to use.
-  static IntsetObject* Remove(IntsetObject* s, int64_t v, bool* removed);
-  // Bytes of integer storage available without reallocating.
-  size_t CapacityBytes() const;
-
- private:
-  IntsetObject() = default;
-  static IntsetObject* Allocate(size_t data_bytes);
-  static IntsetObject* Resized(IntsetObject* s, size_t data_bytes);
-  bool Find(int64_t v, size_t* pos) const;  // lower bound in *pos
-  void Put(size_t i, int64_t v);
-  char* data() { return reinterpret_cast<char*>(this + 1); }
-  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-
-  uint32_t len_ = 0;
-  uint8_t width_ = 2;
-};
-static_assert(sizeof(IntsetObject) == 16);
-
 class HashSetObject final : public Object {
  public:
   size_t ElementCount() const override { return table.size(); }
@@ -332,40 +294,61 @@ class HashSetObject final : public Object {
   ChainedTable<SetNode> table;
 };
 
-// The set value of an entry, as a (encoding, object) pair. Does not own the object.
-struct SetValue {
-  Encoding enc = Encoding::kIntset;
-  Object* obj = nullptr;
+// SetRef is the handle the set commands use on a set entry, whatever its encoding (see
+// ValueRef for the entry's lifetime). Adds convert where Redis 7.0 converts: an intset becomes
+// a hashtable when a member is not an integer or when it would exceed set-max-intset-entries;
+// a packed string set becomes a real table past kMaxPackedMembers or kMaxPackedMember.
+class SetRef : public ValueRef {
+ public:
+  // A packed string set holds at most this many members, of at most this many bytes.
+  static constexpr size_t kMaxPackedMembers = 128;
+  static constexpr size_t kMaxPackedMember = 64;
 
-  // Redis's setTypeCreate(first): an intset when `first` is an integer, else a hashtable.
-  static SetValue CreateFor(std::string_view first);
-  // An empty intset (what *STORE results start from).
-  static SetValue CreateIntset();
-  static SetValue Of(const Entry* e) { return {e->enc, e->object()}; }
+  SetRef(Keyspace& ks, int db, Entry* e) : ValueRef(&ks, db, e) {}
+  // A handle on a detached entry (a result being built) or, for reading only, on any entry.
+  explicit SetRef(Entry* e) : ValueRef(nullptr, 0, e) {}
+  static const SetRef Read(const Entry* e) { return SetRef(const_cast<Entry*>(e)); }
 
-  IntsetObject* intset() const { return static_cast<IntsetObject*>(obj); }
-  HashSetObject* hashset() const { return static_cast<HashSetObject*>(obj); }
+  // Redis's setTypeCreate(first): an empty set entry for `key` that is an intset when `first`
+  // is an integer, else a (packed) hashtable. Not in any table yet.
+  static Entry* NewEntry(std::string_view key, std::string_view first);
+  // An empty intset entry (what *STORE results start from).
+  static Entry* NewIntsetEntry(std::string_view key);
 
+  // What OBJECT ENCODING reports (kIntset or kHashtable).
+  Encoding encoding() const { return entry()->enc; }
   size_t Size() const;
   bool Contains(std::string_view member) const;
-  // Adds `member`, converting to a hashtable when it is not an integer or when the intset
-  // would exceed max_intset members. Returns true if it was added.
+  // Adds `member`; `max_intset` is set-max-intset-entries. Returns true if it was added.
   bool Add(std::string_view member, size_t max_intset);
   bool Remove(std::string_view member);
-  // Every member, in the encoding's order (intset: ascending).
+  // Every member, in the encoding's order (intset: ascending; packed: insertion order).
   void ForEach(const std::function<void(std::string_view)>& fn) const;
   std::vector<std::string> Members() const;
   // A random member. REQUIRES: Size() > 0.
   std::string RandomMember(std::mt19937_64& rng) const;
-  void ConvertToHashtable();
-  void Destroy() {
-    delete obj;
-    obj = nullptr;
+  // The table of an unpacked set (SSCAN). REQUIRES: !packed().
+  const HashSetObject* hashset() const {
+    return static_cast<const HashSetObject*>(entry()->object());
   }
-};
 
-// Writes v's object pointer and encoding into the entry (after v changed them).
-void StoreSet(Entry* e, const SetValue& v);
+ private:
+  HashSetObject* table() { return static_cast<HashSetObject*>(entry()->object()); }
+  bool intset() const { return packed() && encoding() == Encoding::kIntset; }
+  // Intset: [width 1][members, `width` bytes each, ascending].
+  unsigned width() const { return static_cast<unsigned char>(bytes()[0]); }
+  size_t IntCount() const { return (bytes().size() - 1) / width(); }
+  int64_t IntAt(size_t i) const;
+  bool FindInt(int64_t v, size_t* pos) const;  // lower bound in *pos
+  bool AddInt(int64_t v);
+  bool RemoveInt(int64_t v);
+  // Packed strings: the byte offset of `member`, or npos.
+  size_t FindPacked(std::string_view member) const;
+  // Intset -> hashtable (packed when it has at most `packed_room` members).
+  void ConvertIntset(size_t packed_room);
+  // Packed strings -> a table.
+  void ToTable();
+};
 
 // Formats an integer member (buffer of at least 21 bytes); returns its text.
 std::string_view FormatInt(int64_t v, char* buf);
