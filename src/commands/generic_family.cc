@@ -494,7 +494,8 @@ void CmdObjectIdletime(CommandContext& ctx) {
     return;
   }
   uint32_t now = Keyspace::LruClock();
-  ctx.reply.Integer(now > e->lru ? static_cast<int64_t>(now - e->lru) : 0);
+  // The clock wraps every 2^23 seconds: the distance is taken mod 2^23.
+  ctx.reply.Integer(static_cast<int64_t>((now - static_cast<uint32_t>(e->lru)) & Entry::kLruMask));
 }
 
 // OBJECT FREQ key. Keel keeps no LFU counter: 0 under an LFU policy.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <stdexcept>
 
 #include "keel/common/strings.h"
 
@@ -56,12 +57,14 @@ namespace {
 
 Entry* Allocate(std::string_view key, size_t value_bytes, int64_t expire_ms) {
   bool has_expire = expire_ms >= 0;
-  size_t size = sizeof(Entry) + (has_expire ? 8 : 0) + key.size() + value_bytes;
+  bool long_key = key.size() >= Entry::kLongKey;
+  size_t size =
+      sizeof(Entry) + (has_expire ? 8 : 0) + (long_key ? 4 : 0) + key.size() + value_bytes;
   void* mem = std::malloc(size);
   if (mem == nullptr) throw std::bad_alloc();
   Entry* e = static_cast<Entry*>(mem);
   e->next = nullptr;
-  e->key_len = static_cast<uint32_t>(key.size());
+  e->key_len8 = long_key ? Entry::kLongKey : key.size();
   e->val_len = 0;
   e->lru = 0;
   e->type = ObjType::kString;
@@ -69,6 +72,10 @@ Entry* Allocate(std::string_view key, size_t value_bytes, int64_t expire_ms) {
   e->enc = Encoding::kEmbstr;
   e->flags = has_expire ? Entry::kHasExpire : 0;
   if (has_expire) e->set_expire_ms(expire_ms);
+  if (long_key) {
+    auto n = static_cast<uint32_t>(key.size());
+    std::memcpy(e->ExpireEnd(), &n, sizeof(n));
+  }
   if (!key.empty()) std::memcpy(e->KeyPtr(), key.data(), key.size());
   return e;
 }
@@ -97,8 +104,8 @@ std::string_view Entry::StringValue(char* buf) const {
 }
 
 namespace {
-Entry* NewBytesEntry(std::string_view key, std::string_view value, int64_t expire_ms,
-                     Encoding enc, size_t inline_limit) {
+Entry* NewBytesEntry(std::string_view key, std::string_view value, int64_t expire_ms, Encoding enc,
+                     size_t inline_limit) {
   if (value.size() <= inline_limit) {
     Entry* e = Allocate(key, value.size(), expire_ms);
     e->val_len = static_cast<uint32_t>(value.size());
@@ -146,6 +153,7 @@ Entry* NewObjectEntry(std::string_view key, ObjType type, Encoding enc, Object* 
 
 Entry* NewPackedEntry(std::string_view key, ObjType type, Encoding enc, std::string_view bytes,
                       int64_t expire_ms) {
+  if (bytes.size() > kMaxValueBytes) throw std::length_error("packed value too long");
   Entry* e = Allocate(key, bytes.size(), expire_ms);
   e->type = type;
   e->storage = Entry::kPacked;
@@ -156,6 +164,7 @@ Entry* NewPackedEntry(std::string_view key, ObjType type, Encoding enc, std::str
 }
 
 Entry* ResizePacked(Entry* e, size_t bytes) {
+  if (bytes > kMaxValueBytes) throw std::length_error("packed value too long");
   size_t off = e->ValueOffset();
   size_t need = off + bytes;
   size_t usable = malloc_usable_size(e);
@@ -209,7 +218,7 @@ void FreeEntry(Entry* e) {
 }
 
 size_t EntryMemory(const Entry* e) {
-  size_t n = sizeof(Entry) + (e->has_expire() ? 8 : 0) + e->key_len;
+  size_t n = e->ValueOffset();
   switch (e->storage) {
     case Entry::kInline:
     case Entry::kPacked:

@@ -62,7 +62,7 @@ uint64_t g_hash_seed = [] {
 }();
 
 bool KeyEquals(const Entry* e, std::string_view key) {
-  return e->key_len == key.size() && std::memcmp(e->KeyPtr(), key.data(), key.size()) == 0;
+  return e->key_len() == key.size() && std::memcmp(e->KeyPtr(), key.data(), key.size()) == 0;
 }
 
 }  // namespace
@@ -451,7 +451,9 @@ Keyspace::Keyspace(int databases) : avg_ttl_(new std::atomic<uint64_t>[databases
 
 Keyspace::~Keyspace() = default;
 
-uint32_t Keyspace::LruClock() { return static_cast<uint32_t>(NowUnixSecondsCoarse()); }
+uint32_t Keyspace::LruClock() {
+  return static_cast<uint32_t>(NowUnixSecondsCoarse()) & Entry::kLruMask;
+}
 
 Keyspace::PrefetchHint Keyspace::PrefetchBucket(int db, std::string_view key) {
   if (db < 0 || db >= databases()) return {};

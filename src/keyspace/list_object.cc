@@ -8,6 +8,8 @@ namespace keel {
 
 namespace {
 
+constexpr size_t kSafetyBytes = 8192;
+
 // The byte limit a negative list-max-listpack-size stands for.
 size_t ByteLimit(int64_t node_limit) {
   static constexpr size_t kLimits[] = {4096, 8192, 16384, 32768, 65536};
@@ -50,7 +52,9 @@ size_t ListRef::Offset(size_t i) const {
 }
 
 bool ListRef::Over(size_t bytes, size_t count) const {
-  return node_limit_ > 0 ? count > static_cast<uint64_t>(node_limit_)
+  // A count limit still keeps a packed list under 8 KiB, as Redis's quicklist caps a node by
+  // count and that safety size (so a packed list always fits its entry).
+  return node_limit_ > 0 ? count > static_cast<uint64_t>(node_limit_) || bytes > kSafetyBytes
                          : bytes > ByteLimit(node_limit_);
 }
 

@@ -233,7 +233,11 @@ bool SetRef::Add(std::string_view member, size_t max_intset) {
     int64_t v;
     if (IsCanonicalInt(member, &v)) {
       if (!AddInt(v)) return false;
-      if (IntCount() > max_intset) ConvertIntset(kMaxPackedMembers);
+      // Past set-max-intset-entries it converts, as in Redis; the byte bound only matters for
+      // a set-max-intset-entries in the millions, which the entry's value length cannot hold.
+      if (IntCount() > max_intset || bytes().size() > kMaxIntsetBytes) {
+        ConvertIntset(kMaxPackedMembers);
+      }
       return true;
     }
     // Room for the new member too, or it would convert again right away.

@@ -35,7 +35,8 @@ class Object {
 
 // Entry is one key with its value, in a single allocation:
 //
-//   [Entry header: 24 bytes][expire: int64, only if kHasExpire][key bytes][value]
+//   [header: 16 bytes][expire: int64, only if kHasExpire][key length: uint32, only for keys of
+//   kLongKey bytes or more][key bytes][value]
 //
 // and the value is, by `storage`: the bytes of a string (kInline, see kMaxInlineString), an int64
 // (kInt), a pointer to a heap std::string for long strings (kHeap), a pointer to an Object
@@ -44,19 +45,32 @@ class Object {
 // allocation. Growing a packed value can move the entry to a bigger block (see ValueRef). The
 // hash table chains entries through `next`. Entries are created and destroyed only by the
 // keyspace (Shard), under the shard's lock.
+//
+// The header is the chain pointer and one 64-bit word of bit fields: a key length that covers
+// the usual short keys (longer ones keep theirs in the body), the inline/packed value length
+// (at most kMaxValueBytes), a 23-bit seconds LRU clock that wraps every 97 days (Redis's is 24
+// bits), and type, storage and encoding. Every key pays 16 bytes of header, not 24.
 struct Entry {
   enum Storage : uint8_t { kInline, kInt, kHeap, kObject, kPacked };
   static constexpr uint8_t kHasExpire = 1;
+  static constexpr size_t kLongKey = 255;  // key_len8 value: the length is stored in the body
+  static constexpr uint32_t kLruMask = (1u << 23) - 1;
 
   Entry* next;
-  uint32_t key_len;
-  uint32_t val_len;  // kInline: the string's length; kPacked: the packed value's bytes
-  uint32_t lru;      // seconds clock of the last access (OBJECT IDLETIME)
-  ObjType type;
-  Storage storage;
-  Encoding enc;
-  uint8_t flags;
+  uint64_t key_len8 : 8;  // the key's length, or kLongKey (see key_len())
+  uint64_t val_len : 24;  // kInline: the string's length; kPacked: the packed value's bytes
+  uint64_t lru : 23;      // seconds clock of the last access, mod 2^23 (OBJECT IDLETIME)
+  uint64_t flags : 1;
+  ObjType type : 2;
+  Storage storage : 3;
+  Encoding enc : 3;
 
+  size_t key_len() const {
+    if (key_len8 != kLongKey) return key_len8;
+    uint32_t n;
+    std::memcpy(&n, ExpireEnd(), sizeof(n));
+    return n;
+  }
   bool has_expire() const { return flags & kHasExpire; }
   int64_t expire_ms() const {
     if (!has_expire()) return -1;
@@ -67,7 +81,7 @@ struct Entry {
   void set_expire_ms(int64_t ms) {  // REQUIRES: has_expire()
     std::memcpy(Body(), &ms, sizeof(ms));
   }
-  std::string_view key() const { return {KeyPtr(), key_len}; }
+  std::string_view key() const { return {KeyPtr(), key_len()}; }
 
   // kInt
   int64_t int_value() const {
@@ -100,14 +114,21 @@ struct Entry {
 
   char* Body() { return reinterpret_cast<char*>(this + 1); }
   const char* Body() const { return reinterpret_cast<const char*>(this + 1); }
-  char* KeyPtr() { return Body() + (has_expire() ? 8 : 0); }
-  const char* KeyPtr() const { return Body() + (has_expire() ? 8 : 0); }
-  char* ValuePtr() { return KeyPtr() + key_len; }
-  const char* ValuePtr() const { return KeyPtr() + key_len; }
-  // Bytes before the value (header, expire, key).
-  size_t ValueOffset() const { return sizeof(Entry) + (has_expire() ? 8 : 0) + key_len; }
+  char* ExpireEnd() { return Body() + (has_expire() ? 8 : 0); }
+  const char* ExpireEnd() const { return Body() + (has_expire() ? 8 : 0); }
+  char* KeyPtr() { return ExpireEnd() + (key_len8 == kLongKey ? 4 : 0); }
+  const char* KeyPtr() const { return ExpireEnd() + (key_len8 == kLongKey ? 4 : 0); }
+  char* ValuePtr() { return KeyPtr() + key_len(); }
+  const char* ValuePtr() const { return KeyPtr() + key_len(); }
+  // Bytes before the value (header, expire, key length, key).
+  size_t ValueOffset() const {
+    return static_cast<size_t>(ValuePtr() - reinterpret_cast<const char*>(this));
+  }
 };
-static_assert(sizeof(Entry) == 24);
+static_assert(sizeof(Entry) == 16);
+
+// The longest inline or packed value an entry can describe (its val_len field).
+inline constexpr size_t kMaxValueBytes = (size_t{1} << 24) - 1;
 
 // Strings written whole (SET and friends) of at most kMaxInlineString bytes are stored inside the
 // entry: one allocation per key, whatever the value size up to there. Past it, and for strings

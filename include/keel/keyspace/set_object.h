@@ -303,6 +303,8 @@ class SetRef : public ValueRef {
   // A packed string set holds at most this many members, of at most this many bytes.
   static constexpr size_t kMaxPackedMembers = 128;
   static constexpr size_t kMaxPackedMember = 64;
+  // An intset never grows past this many bytes inside its entry (see Entry::val_len).
+  static constexpr size_t kMaxIntsetBytes = 8 * 1024 * 1024;
 
   SetRef(Keyspace& ks, int db, Entry* e) : ValueRef(&ks, db, e) {}
   // A handle on a detached entry (a result being built) or, for reading only, on any entry.

@@ -131,6 +131,58 @@ TEST(Entry, EncodingsFollowRedisRules) {
   for (Entry* e : {a, b, c, d, f, g}) FreeEntry(e);
 }
 
+// The header keeps short key lengths in a byte; keys of Entry::kLongKey bytes and more carry
+// their length in the body. Both layouts, with and without a TTL, and every storage kind that
+// follows the key, must read back what was written.
+TEST(Entry, ShortAndLongKeysWithAndWithoutExpire) {
+  EXPECT_EQ(sizeof(Entry), 16u);
+  for (size_t len : {size_t{0}, size_t{1}, size_t{254}, size_t{255}, size_t{256}, size_t{70000}}) {
+    std::string key(len, 'k');
+    if (len > 0) key.back() = 'z';
+    for (int64_t expire : {int64_t{-1}, int64_t{123456789}}) {
+      Entry* s = NewStringEntry(key, "value", expire);
+      Entry* i = NewIntEntry(key, -42, expire);
+      Entry* h = NewStringEntry(key, std::string(kMaxInlineString + 1, 'h'), expire);
+      char buf[24];
+      for (Entry* e : {s, i, h}) {
+        EXPECT_EQ(e->key(), key) << len;
+        EXPECT_EQ(e->key_len(), len);
+        EXPECT_EQ(e->expire_ms(), expire);
+      }
+      EXPECT_EQ(s->StringValue(buf), "value");
+      EXPECT_EQ(i->int_value(), -42);
+      EXPECT_EQ(h->StringValue(buf).size(), kMaxInlineString + 1);
+      // A copy under another key (RENAME) and with a TTL added (EXPIRE) keeps the value.
+      std::string other = key + "-renamed";
+      Entry* c = CloneEntry(s, other, 99, /*steal=*/false);
+      EXPECT_EQ(c->key(), other);
+      EXPECT_EQ(c->expire_ms(), 99);
+      EXPECT_EQ(c->StringValue(buf), "value");
+      EXPECT_EQ(EntryMemory(s),
+                sizeof(Entry) + (expire >= 0 ? 8 : 0) + (len >= Entry::kLongKey ? 4 : 0) + len + 5);
+      for (Entry* e : {s, i, h, c}) FreeEntry(e);
+    }
+  }
+}
+
+TEST(Keyspace, LongKeysAreFoundReplacedAndDeleted) {
+  Keyspace ks(1);
+  std::string a(300, 'a'), b(300, 'a');
+  b.back() = 'b';  // same length and shard-independent prefix: only the last byte differs
+  for (const std::string& k : {a, b}) {
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor(k).mu);
+    ks.Put(0, NewStringEntry(k, k.substr(299), -1));
+  }
+  for (const std::string& k : {a, b}) {
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor(k).mu);
+    Entry* e = ks.Lookup(0, k);
+    ASSERT_NE(e, nullptr);
+    char buf[24];
+    EXPECT_EQ(e->StringValue(buf), k.substr(299));
+  }
+  EXPECT_EQ(ks.db(0).size(), 2u);
+}
+
 TEST(Keyspace, LazyExpiryOnLookup) {
   Keyspace ks(2);
   std::string k = "gone";
