@@ -10,6 +10,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
 #include "keel/common/clock.h"
@@ -88,10 +89,7 @@ bool ParseIntArg(CommandContext& ctx, std::string_view s, int* out,
 
 bool DbInRange(CommandContext& ctx, int db) { return db >= 0 && db < ctx.keyspace().databases(); }
 
-std::mt19937_64& Rng() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng;
-}
+std::mt19937_64& Rng() { return CommandRng(); }
 
 bool PolicyIsLfu(CommandContext& ctx) {
   return ctx.server.config->maxmemory_policy().find("lfu") != std::string::npos;

@@ -15,6 +15,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
@@ -29,30 +30,10 @@ namespace {
 
 constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
 constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
-constexpr std::string_view kCountRange =
-    "ERR value is out of range, value must between -9223372036854775807 and "
-    "9223372036854775807";
-
-std::mt19937_64& Rng() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return rng;
-}
-
-// A read lookup: counts a keyspace hit or miss and notifies "keymiss", like lookupKeyRead.
-Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
-  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
-  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (e == nullptr) KeyMissEvent(ctx, key);
-  return e;
-}
+std::mt19937_64& Rng() { return CommandRng(); }
 
 bool WrongType(CommandContext& ctx, const Entry* e) {
-  if (e != nullptr && e->type != ObjType::kHash) {
-    ctx.reply.Error(errors::kWrongType);
-    return true;
-  }
-  return false;
+  return keel::WrongType(ctx, e, ObjType::kHash);
 }
 
 struct Limits {
@@ -336,7 +317,7 @@ void CmdHrandfield(CommandContext& ctx) {
     return;
   }
   if (*count == INT64_MIN) {
-    ctx.reply.Error(kCountRange);
+    ctx.reply.Error(errors::kCountRange);
     return;
   }
   bool withvalues = false;
@@ -410,20 +391,9 @@ void CmdHrandfield(CommandContext& ctx) {
 // COUNT counts fields and values, as in Redis.
 void CmdHscan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseScanCursor(ctx.args[2], &cursor)) {
-    ctx.reply.Error(kInvalidCursor);
-    return;
-  }
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (e == nullptr) {
-    ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk("0");
-    ctx.reply.EmptyArray();
-    return;
-  }
-  if (WrongType(ctx, e)) return;
   ScanOptions opts;
-  if (!ParseScanOptions(ctx, 3, false, &opts)) return;
+  Entry* e = StartKeyScan(ctx, ObjType::kHash, &cursor, &opts);
+  if (e == nullptr) return;
   HashValue v = HashValue::Of(e);
   std::vector<std::string> out;
   auto take = [&](std::string_view f, std::string_view val) {
@@ -435,22 +405,15 @@ void CmdHscan(CommandContext& ctx) {
   if (v.enc == Encoding::kListpack) {
     v.ForEach(take);
   } else {
-    // Reverse-binary cursor steps until COUNT was reached (or 10*COUNT steps).
     const HashtableHash* h = v.table();
-    uint64_t seen = 0;
-    uint64_t steps = static_cast<uint64_t>(opts.count) * 10;
-    next = cursor;
-    do {
-      next = h->Scan(next, [&](std::string_view f, std::string_view val) {
+    next = ScanCount(cursor, opts.count, [&](uint64_t c, uint64_t* seen) {
+      return h->Scan(c, [&](std::string_view f, std::string_view val) {
         take(f, val);
-        seen += 2;
+        *seen += 2;  // COUNT counts fields and values
       });
-    } while (next != 0 && --steps > 0 && seen < static_cast<uint64_t>(opts.count));
+    });
   }
-  ctx.reply.ArrayHeader(2);
-  ctx.reply.Bulk(std::to_string(next));
-  ctx.reply.ArrayHeader(out.size());
-  for (const std::string& s : out) ctx.reply.Bulk(s);
+  ReplyKeyScan(ctx.reply, next, out);
 }
 
 }  // namespace

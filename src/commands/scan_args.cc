@@ -3,6 +3,7 @@
 #include <cctype>
 #include <optional>
 
+#include "keel/commands/lookup.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
 
@@ -59,6 +60,30 @@ bool ParseScanOptions(CommandContext& ctx, size_t first, bool allow_type, ScanOp
     }
   }
   return true;
+}
+
+Entry* StartKeyScan(CommandContext& ctx, ObjType type, uint64_t* cursor, ScanOptions* opts) {
+  if (!ParseScanCursor(ctx.args[2], cursor)) {
+    ctx.reply.Error(kInvalidCursor);
+    return nullptr;
+  }
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (e == nullptr) {
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("0");
+    ctx.reply.EmptyArray();
+    return nullptr;
+  }
+  if (WrongType(ctx, e, type)) return nullptr;
+  if (!ParseScanOptions(ctx, 3, false, opts)) return nullptr;
+  return e;
+}
+
+void ReplyKeyScan(ReplyBuilder& reply, uint64_t next, const std::vector<std::string>& items) {
+  reply.ArrayHeader(2);
+  reply.Bulk(std::to_string(next));
+  reply.ArrayHeader(items.size());
+  for (const std::string& s : items) reply.Bulk(s);
 }
 
 }  // namespace keel

@@ -19,6 +19,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
@@ -32,37 +33,15 @@ namespace keel {
 namespace {
 
 constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
-constexpr std::string_view kCountRange =
-    "ERR value is out of range, value must between -9223372036854775807 and "
-    "9223372036854775807";
-
-std::mt19937_64& Rng() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return rng;
-}
-
-// A read lookup (counts a keyspace hit or miss and notifies "keymiss", like Redis's
-// lookupKeyRead).
-Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
-  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
-  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (e == nullptr) KeyMissEvent(ctx, key);
-  return e;
-}
+std::mt19937_64& Rng() { return CommandRng(); }
 
 // A write lookup (no statistics, like lookupKeyWrite).
 Entry* WriteLookup(CommandContext& ctx, std::string_view key) {
   return ctx.keyspace().Lookup(ctx.db(), key);
 }
 
-// Replies WRONGTYPE and returns true when `e` exists and is not a set.
 bool WrongType(CommandContext& ctx, const Entry* e) {
-  if (e != nullptr && e->type != ObjType::kSet) {
-    ctx.reply.Error(errors::kWrongType);
-    return true;
-  }
-  return false;
+  return keel::WrongType(ctx, e, ObjType::kSet);
 }
 
 size_t MaxIntset(CommandContext& ctx) {
@@ -260,7 +239,7 @@ void CmdSrandmember(CommandContext& ctx) {
     return;
   }
   if (*count == INT64_MIN) {
-    ctx.reply.Error(kCountRange);
+    ctx.reply.Error(errors::kCountRange);
     return;
   }
   Entry* e = ReadLookup(ctx, ctx.args[1]);
@@ -477,20 +456,9 @@ void CmdSdiffstore(CommandContext& ctx) { UnionDiffGeneric(ctx, true, true); }
 // repeated after a resize).
 void CmdSscan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseScanCursor(ctx.args[2], &cursor)) {
-    ctx.reply.Error(kInvalidCursor);
-    return;
-  }
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (e == nullptr) {
-    ctx.reply.ArrayHeader(2);
-    ctx.reply.Bulk("0");
-    ctx.reply.EmptyArray();
-    return;
-  }
-  if (WrongType(ctx, e)) return;
   ScanOptions opts;
-  if (!ParseScanOptions(ctx, 3, false, &opts)) return;
+  Entry* e = StartKeyScan(ctx, ObjType::kSet, &cursor, &opts);
+  if (e == nullptr) return;
   const SetRef v = SetRef::Read(e);
   std::vector<std::string> out;
   auto take = [&](std::string_view m) {
@@ -500,22 +468,15 @@ void CmdSscan(CommandContext& ctx) {
   if (v.packed()) {
     v.ForEach(take);
   } else {
-    // Reverse-binary cursor steps until COUNT members were seen (or 10*COUNT steps).
     const HashSetObject* h = v.hashset();
-    uint64_t seen = 0;
-    uint64_t steps = static_cast<uint64_t>(opts.count) * 10;
-    next = cursor;
-    do {
-      next = h->Scan(next, [&](std::string_view m) {
+    next = ScanCount(cursor, opts.count, [&](uint64_t c, uint64_t* seen) {
+      return h->Scan(c, [&](std::string_view m) {
         take(m);
-        ++seen;
+        ++*seen;
       });
-    } while (next != 0 && --steps > 0 && seen < static_cast<uint64_t>(opts.count));
+    });
   }
-  ctx.reply.ArrayHeader(2);
-  ctx.reply.Bulk(std::to_string(next));
-  ctx.reply.ArrayHeader(out.size());
-  for (const std::string& m : out) ctx.reply.Bulk(m);
+  ReplyKeyScan(ctx.reply, next, out);
 }
 
 }  // namespace

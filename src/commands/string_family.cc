@@ -12,6 +12,7 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
@@ -33,17 +34,6 @@ constexpr std::string_view kBitValueError = "ERR bit is not an integer or out of
 // ---------------------------------------------------------------------------------------------
 // Small helpers shared by the handlers.
 
-// A read lookup: counts a keyspace hit or miss and notifies "keymiss", as Redis's lookupKeyRead
-// does.
-Entry** ReadLookupLink(CommandContext& ctx, std::string_view key) {
-  Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
-  auto& counter =
-      link != nullptr ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses;
-  counter.fetch_add(1, std::memory_order_relaxed);
-  if (link == nullptr) KeyMissEvent(ctx, key);
-  return link;
-}
-
 // Puts a string entry for `key` (args or entry bytes that outlive the call) and notifies "new"
 // when it did not exist, then `event`. The existence check is only made when notifications are
 // on; it also expires a stale key first, as Redis's setKey does.
@@ -57,18 +47,8 @@ void PutNotify(CommandContext& ctx, Entry* fresh, std::string_view key, std::str
   KeyEvent(ctx, '$', event, key);
 }
 
-Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
-  Entry** link = ReadLookupLink(ctx, key);
-  return link != nullptr ? *link : nullptr;
-}
-
-// Replies WRONGTYPE and returns true when `e` exists and is not a string.
 bool WrongType(CommandContext& ctx, const Entry* e) {
-  if (e != nullptr && e->type != ObjType::kString) {
-    ctx.reply.Error(errors::kWrongType);
-    return true;
-  }
-  return false;
+  return keel::WrongType(ctx, e, ObjType::kString);
 }
 
 // Holds the formatted digits of an integer-encoded value.

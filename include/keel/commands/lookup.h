@@ -1,0 +1,45 @@
+#pragma once
+
+// Lookups and type checks that the data-type families share.
+
+#include <random>
+#include <string_view>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/notify.h"
+#include "keel/commands/server_state.h"
+#include "keel/keyspace/keyspace.h"
+#include "keel/protocol/errors.h"
+
+namespace keel {
+
+// A read lookup, as Redis's lookupKeyRead: counts a keyspace hit or miss and notifies "keymiss".
+// Returns the link to the entry (for replacing or deleting it), or nullptr.
+inline Entry** ReadLookupLink(CommandContext& ctx, std::string_view key) {
+  Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
+  (link ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  if (link == nullptr) KeyMissEvent(ctx, key);
+  return link;
+}
+inline Entry* ReadLookup(CommandContext& ctx, std::string_view key) {
+  Entry** link = ReadLookupLink(ctx, key);
+  return link != nullptr ? *link : nullptr;
+}
+
+// Replies WRONGTYPE and returns true when `e` exists and is not of `type`.
+inline bool WrongType(CommandContext& ctx, const Entry* e, ObjType type) {
+  if (e != nullptr && e->type != type) {
+    ctx.reply.Error(errors::kWrongType);
+    return true;
+  }
+  return false;
+}
+
+// The random source of the commands that pick at random (SPOP, HRANDFIELD, RANDOMKEY, ...).
+inline std::mt19937_64& CommandRng() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng;
+}
+
+}  // namespace keel
