@@ -172,11 +172,7 @@ void CmdHdel(CommandContext& ctx) {
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
   StoreHash(e, v);
-  if (removed > 0) {
-    KeyEvent(ctx, 'h', "hdel", key);
-    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
-  }
-  ctx.reply.Integer(removed);
+  FinishRemoval(ctx, key, 'h', "hdel", removed, v.Size() == 0);
 }
 
 // HLEN key
@@ -311,15 +307,8 @@ void CmdHrandfield(CommandContext& ctx) {
     ctx.reply.Bulk(HashValue::Of(e).RandomPair(Rng()).first);
     return;
   }
-  std::optional<int64_t> count = ParseInt64(ctx.args[2]);
-  if (!count) {
-    ctx.reply.Error(errors::kNotInteger);
-    return;
-  }
-  if (*count == INT64_MIN) {
-    ctx.reply.Error(errors::kCountRange);
-    return;
-  }
+  int64_t count;
+  if (!ParseRandomCount(ctx, &count)) return;
   bool withvalues = false;
   if (ctx.args.size() > 4 ||
       (ctx.args.size() == 4 && !EqualsIgnoreCase(ctx.args[3], "withvalues"))) {
@@ -328,14 +317,14 @@ void CmdHrandfield(CommandContext& ctx) {
   }
   if (ctx.args.size() == 4) {
     withvalues = true;
-    if (*count < -(INT64_MAX / 2) || *count > INT64_MAX / 2) {
+    if (count < -(INT64_MAX / 2) || count > INT64_MAX / 2) {
       ctx.reply.Error("ERR value is out of range");
       return;
     }
   }
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
-  if (e == nullptr || *count == 0) {
+  if (e == nullptr || count == 0) {
     ctx.reply.EmptyArray();
     return;
   }
@@ -346,9 +335,9 @@ void CmdHrandfield(CommandContext& ctx) {
     ctx.reply.Bulk(f);
     if (withvalues) ctx.reply.Bulk(val);
   };
-  if (*count < 0 || *count == 1) {
+  if (count < 0 || count == 1) {
     // With repetitions (Redis serves a count of 1 the same way).
-    size_t n = static_cast<size_t>(*count < 0 ? -*count : *count);
+    size_t n = static_cast<size_t>(count < 0 ? -count : count);
     ctx.reply.ArrayHeader(n * per);
     for (size_t i = 0; i < n; ++i) {
       auto [f, val] = v.RandomPair(Rng());
@@ -356,7 +345,7 @@ void CmdHrandfield(CommandContext& ctx) {
     }
     return;
   }
-  size_t n = static_cast<size_t>(*count);
+  size_t n = static_cast<size_t>(count);
   if (n >= size) {
     ctx.reply.ArrayHeader(size * per);
     v.ForEach(emit);

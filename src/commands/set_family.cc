@@ -104,11 +104,7 @@ void CmdSrem(CommandContext& ctx) {
   SetRef v = Ref(ctx, e);
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
-  if (removed > 0) {
-    KeyEvent(ctx, 's', "srem", key);
-    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
-  }
-  ctx.reply.Integer(removed);
+  FinishRemoval(ctx, key, 's', "srem", removed, v.Size() == 0);
 }
 
 // SMEMBERS key
@@ -233,30 +229,23 @@ void CmdSrandmember(CommandContext& ctx) {
     ctx.reply.Bulk(SetRef::Read(e).RandomMember(Rng()));
     return;
   }
-  std::optional<int64_t> count = ParseInt64(ctx.args[2]);
-  if (!count) {
-    ctx.reply.Error(errors::kNotInteger);
-    return;
-  }
-  if (*count == INT64_MIN) {
-    ctx.reply.Error(errors::kCountRange);
-    return;
-  }
+  int64_t count;
+  if (!ParseRandomCount(ctx, &count)) return;
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
-  if (e == nullptr || *count == 0) {
+  if (e == nullptr || count == 0) {
     ctx.reply.EmptyArray();
     return;
   }
   const SetRef v = SetRef::Read(e);
-  if (*count < 0) {
+  if (count < 0) {
     // With repetitions.
-    size_t n = static_cast<size_t>(-*count);
+    size_t n = static_cast<size_t>(-count);
     ctx.reply.ArrayHeader(n);
     for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(v.RandomMember(Rng()));
     return;
   }
-  size_t n = static_cast<size_t>(*count);
+  size_t n = static_cast<size_t>(count);
   if (n >= v.Size()) {
     ReplyMembers(ctx, v);
     return;

@@ -2,12 +2,15 @@
 
 // Lookups and type checks that the data-type families share.
 
+#include <cstdint>
+#include <optional>
 #include <random>
 #include <string_view>
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/server_state.h"
+#include "keel/common/strings.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/protocol/errors.h"
 
@@ -34,6 +37,32 @@ inline bool WrongType(CommandContext& ctx, const Entry* e, ObjType type) {
     return true;
   }
   return false;
+}
+
+// The end of a removal from a collection (SREM, HDEL): notifies `event` (class `type`) when
+// something was removed, deletes the key when that left it empty, and replies the count.
+inline void FinishRemoval(CommandContext& ctx, std::string_view key, char type,
+                          std::string_view event, int64_t removed, bool now_empty) {
+  if (removed > 0) {
+    KeyEvent(ctx, type, event, key);
+    if (now_empty && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
+  }
+  ctx.reply.Integer(removed);
+}
+
+// The count argument of SRANDMEMBER and HRANDFIELD (args[2]): an integer whose negation fits.
+inline bool ParseRandomCount(CommandContext& ctx, int64_t* count) {
+  std::optional<int64_t> v = ParseInt64(ctx.args[2]);
+  if (!v) {
+    ctx.reply.Error(errors::kNotInteger);
+    return false;
+  }
+  if (*v == INT64_MIN) {
+    ctx.reply.Error(errors::kCountRange);
+    return false;
+  }
+  *count = *v;
+  return true;
 }
 
 // The random source of the commands that pick at random (SPOP, HRANDFIELD, RANDOMKEY, ...).
