@@ -101,6 +101,16 @@ bool ForEachInNodeBack(const ListNode* n, size_t end, F&& fn) {
 
 // ---- node blocks ----
 
+// Whether a node of `count` elements and `bytes` run bytes keeps within the limit. The limit
+// counts the node's header too, so that a full node's block is exactly a size class (8 KiB for
+// the default -2) as a full Redis listpack is.
+bool Fits(const ListNodeLimit& limit, size_t count, size_t bytes) {
+  return limit.Allows(count, sizeof(ListNode) + bytes);
+}
+
+// How far a node's run grows by doubling: to the limit, header included.
+size_t RunCap(const ListNodeLimit& limit) { return limit.max_bytes - sizeof(ListNode); }
+
 size_t Usable(const ListNode* n) {
   return malloc_usable_size(const_cast<ListNode*>(n)) - sizeof(ListNode);
 }
@@ -155,7 +165,7 @@ std::vector<ListNodePtr> Pack(std::span<const std::string_view> elems, const Lis
   std::vector<ListNodePtr> out;
   for (size_t i = 0; i < elems.size();) {
     size_t bytes = NodeElemSize(elems[i]), j = i + 1;
-    while (j < elems.size() && limit.Allows(j - i + 1, bytes + NodeElemSize(elems[j]))) {
+    while (j < elems.size() && Fits(limit, j - i + 1, bytes + NodeElemSize(elems[j]))) {
       bytes += NodeElemSize(elems[j++]);
     }
     ListNodePtr n = NewNode(bytes);
@@ -238,8 +248,8 @@ ListObject::Pos ListObject::Locate(size_t i) const {
 
 void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit) {
   size_t sz = NodeElemSize(v);
-  if (nodes_.empty() || !limit.Allows((left ? nodes_.front() : nodes_.back())->count + 1,
-                                      (left ? nodes_.front() : nodes_.back())->bytes + sz)) {
+  if (nodes_.empty() || !Fits(limit, (left ? nodes_.front() : nodes_.back())->count + 1,
+                              (left ? nodes_.front() : nodes_.back())->bytes + sz)) {
     if (left) {
       nodes_.push_front(NewNode(sz));
     } else {
@@ -247,7 +257,7 @@ void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit)
     }
   }
   ListNodePtr& n = left ? nodes_.front() : nodes_.back();
-  PutNodeElem(SpliceNode(n, left ? 0 : n->bytes, 0, sz, limit.max_bytes), v);
+  PutNodeElem(SpliceNode(n, left ? 0 : n->bytes, 0, sz, RunCap(limit)), v);
   ++n->count;
   ++count_;
 }
@@ -289,8 +299,8 @@ void ListObject::Edit(size_t ni, size_t off, size_t erase, size_t erase_count,
   for (std::string_view v : adds) add += NodeElemSize(v);
   size_t count = n->count - erase_count + adds.size();
   count_ = count_ - erase_count + adds.size();
-  if (count <= 1 || limit.Allows(count, n->bytes - erase + add)) {
-    char* p = SpliceNode(n, off, erase, add, limit.max_bytes);
+  if (count <= 1 || Fits(limit, count, n->bytes - erase + add)) {
+    char* p = SpliceNode(n, off, erase, add, RunCap(limit));
     for (std::string_view v : adds) p += PutNodeElem(p, v);
     n->count = static_cast<uint32_t>(count);
     return;
@@ -319,8 +329,8 @@ void ListObject::MergeAt(size_t i, const ListNodeLimit& limit) {
   if (i + 1 >= nodes_.size()) return;
   ListNodePtr& a = nodes_[i];
   const ListNode& b = *nodes_[i + 1];
-  if (!limit.Allows(a->count + b.count, a->bytes + b.bytes)) return;
-  Append(a, b, limit.max_bytes);
+  if (!Fits(limit, a->count + b.count, a->bytes + b.bytes)) return;
+  Append(a, b, RunCap(limit));
   nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1));
 }
 
@@ -406,8 +416,8 @@ size_t ListObject::Remove(std::string_view v, int64_t count, const ListNodeLimit
   for (size_t r = 0; r < nodes_.size(); ++r) {
     ListNodePtr& n = nodes_[r];
     if (n->count == 0) continue;
-    if (w > 0 && limit.Allows(nodes_[w - 1]->count + n->count, nodes_[w - 1]->bytes + n->bytes)) {
-      Append(nodes_[w - 1], *n, limit.max_bytes);
+    if (w > 0 && Fits(limit, nodes_[w - 1]->count + n->count, nodes_[w - 1]->bytes + n->bytes)) {
+      Append(nodes_[w - 1], *n, RunCap(limit));
       n.reset();
       continue;
     }
@@ -461,7 +471,7 @@ bool ListObject::NodesValid(const ListNodeLimit& limit) const {
   size_t total = 0;
   for (const ListNodePtr& n : nodes_) {
     if (n->count == 0) return false;
-    if (n->count > 1 && !limit.Allows(n->count, n->bytes)) return false;
+    if (n->count > 1 && !Fits(limit, n->count, n->bytes)) return false;
     size_t fwd = 0, end = 0, bwd = 0;
     ForEachInNode(n.get(), 0, [&](size_t off, size_t sz, std::string_view) {
       ++fwd;

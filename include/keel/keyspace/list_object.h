@@ -23,9 +23,10 @@ namespace keel {
 // Redis's quicklist is. Each node is one malloc block, a count and a byte size then a run of
 // elements, each in the packed form followed by its length again as reversed LEB128 bytes, so a
 // node can be read from either end (tail pops and backward walks need no scan). Every node keeps
-// within the node limit (ListNodeLimit), except that an element too big for it has a node of its
-// own. Pushes touch only the end node, index lookups skip whole nodes by count, and nodes left
-// empty are dropped and small neighbours merged.
+// within the node limit (ListNodeLimit; its header counts, so a full node is one size class),
+// except that an element too big for it has a node of its own. Pushes touch only the end node,
+// index lookups skip whole nodes by count, and nodes left empty are dropped and small
+// neighbours merged.
 
 // list-max-listpack-size as a node bound: at most max_count elements and max_bytes bytes.
 struct ListNodeLimit {
