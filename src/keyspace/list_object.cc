@@ -1,13 +1,22 @@
 #include "keel/keyspace/list_object.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <new>
+#include <utility>
 #include <vector>
+
+#include "keel/keyspace/varint.h"
 
 namespace keel {
 
 namespace {
 
+// Redis caps a quicklist node at 8 KiB whatever its count limit; a packed list is held to the
+// same size, so it always fits its entry.
 constexpr size_t kSafetyBytes = 8192;
 
 // The byte limit a negative list-max-listpack-size stands for.
@@ -19,27 +28,475 @@ size_t ByteLimit(int64_t node_limit) {
   return kLimits[idx];
 }
 
+// How many matches LREM removes for `count` (0: all).
+uint64_t RemoveLimit(int64_t count) {
+  if (count == 0) return UINT64_MAX;
+  return count < 0 ? 0 - static_cast<uint64_t>(count) : static_cast<uint64_t>(count);
+}
+
+// ---- node elements ----
+//
+// A node element is the packed form (varint length, bytes) followed by the length's varint
+// bytes again in reverse order, so the element that ends at a given offset can be read too.
+
+size_t NodeElemSize(std::string_view v) { return packed::ElemSize(v) + varint::Size(v.size()); }
+
+size_t PutNodeElem(char* p, std::string_view v) {
+  size_t n = packed::PutElem(p, v);
+  char len[10];
+  size_t h = varint::Put(len, v.size());
+  for (size_t i = 0; i < h; ++i) p[n + i] = len[h - 1 - i];
+  return n + h;
+}
+
+// The element at p; *size is set to its encoded size.
+std::string_view GetNodeElem(const char* p, size_t* size) {
+  size_t sz;
+  std::string_view v = packed::GetElem(p, &sz);
+  *size = sz + (sz - v.size());  // the trailing length is as long as the leading one
+  return v;
+}
+
+// The element that ends at `end`; *size is set to its encoded size.
+std::string_view GetNodeElemBefore(const char* end, size_t* size) {
+  size_t len = 0, h = 0;
+  int shift = 0;
+  for (;;) {
+    unsigned char c = static_cast<unsigned char>(*(end - 1 - h));
+    ++h;
+    len |= static_cast<size_t>(c & 0x7f) << shift;
+    if (!(c & 0x80)) break;
+    shift += 7;
+  }
+  *size = 2 * h + len;
+  return {end - h - len, len};
+}
+
+// Calls fn(offset, size, element) for the elements of node n from byte `off` on, until fn
+// returns false. Returns false if fn stopped it.
+template <typename F>
+bool ForEachInNode(const ListNode* n, size_t off, F&& fn) {
+  const char* r = n->run();
+  while (off < n->bytes) {
+    size_t sz;
+    std::string_view v = GetNodeElem(r + off, &sz);
+    if (!fn(off, sz, v)) return false;
+    off += sz;
+  }
+  return true;
+}
+
+// The same backward, starting with the element that ends at byte `end`.
+template <typename F>
+bool ForEachInNodeBack(const ListNode* n, size_t end, F&& fn) {
+  const char* r = n->run();
+  while (end > 0) {
+    size_t sz;
+    std::string_view v = GetNodeElemBefore(r + end, &sz);
+    end -= sz;
+    if (!fn(end, sz, v)) return false;
+  }
+  return true;
+}
+
+// ---- node blocks ----
+
+// Whether a node of `count` elements and `bytes` run bytes keeps within the limit. The limit
+// counts the node's header too, so that a full node's block is exactly a size class (8 KiB for
+// the default -2) as a full Redis listpack is.
+bool Fits(const ListNodeLimit& limit, size_t count, size_t bytes) {
+  return limit.Allows(count, sizeof(ListNode) + bytes);
+}
+
+// How far a node's run grows by doubling: to the limit, header included.
+size_t RunCap(const ListNodeLimit& limit) { return limit.max_bytes - sizeof(ListNode); }
+
+size_t Usable(const ListNode* n) {
+  return malloc_usable_size(const_cast<ListNode*>(n)) - sizeof(ListNode);
+}
+
+ListNodePtr NewNode(size_t bytes) {
+  void* mem = std::malloc(sizeof(ListNode) + bytes);
+  if (mem == nullptr) throw std::bad_alloc();
+  auto* n = static_cast<ListNode*>(mem);
+  n->count = 0;
+  n->bytes = 0;
+  return ListNodePtr(n);
+}
+
+// Makes node p's block fit `bytes` run bytes (the first min(bytes, p->bytes) are kept). Growing
+// doubles the block up to `cap` (the node limit), so filling a node copies it only a few times;
+// shrinking reallocates only once no more than a quarter of the block is in use.
+void Resize(ListNodePtr& p, size_t bytes, size_t cap) {
+  size_t usable = Usable(p.get());
+  size_t want;
+  if (bytes > usable) {
+    want = std::max(bytes, std::min(2 * usable, cap));
+  } else if (usable >= 4 * bytes && usable - bytes >= 64) {
+    want = bytes;
+  } else {
+    return;
+  }
+  void* mem = std::realloc(p.get(), sizeof(ListNode) + want);
+  if (mem == nullptr) throw std::bad_alloc();
+  (void)p.release();
+  p.reset(static_cast<ListNode*>(mem));
+}
+
+// Replaces run bytes [off, off + erase) of node p by `insert` bytes, whose address is returned
+// for the caller to fill (the count is the caller's to update).
+char* SpliceNode(ListNodePtr& p, size_t off, size_t erase, size_t insert, size_t cap) {
+  size_t tail = p->bytes - off - erase;
+  size_t n = p->bytes - erase + insert;
+  if (insert > erase) {
+    Resize(p, n, cap);
+    std::memmove(p->run() + off + insert, p->run() + off + erase, tail);
+  } else {
+    std::memmove(p->run() + off + insert, p->run() + off + erase, tail);
+    Resize(p, n, cap);
+  }
+  p->bytes = static_cast<uint32_t>(n);
+  return p->run() + off;
+}
+
+// Packs `elems` in order into as few nodes as the limit allows (greedily; an element too big
+// for any node gets one of its own).
+std::vector<ListNodePtr> Pack(std::span<const std::string_view> elems, const ListNodeLimit& limit) {
+  std::vector<ListNodePtr> out;
+  for (size_t i = 0; i < elems.size();) {
+    size_t bytes = NodeElemSize(elems[i]), j = i + 1;
+    while (j < elems.size() && Fits(limit, j - i + 1, bytes + NodeElemSize(elems[j]))) {
+      bytes += NodeElemSize(elems[j++]);
+    }
+    ListNodePtr n = NewNode(bytes);
+    char* p = n->run();
+    for (size_t k = i; k < j; ++k) p += PutNodeElem(p, elems[k]);
+    n->count = static_cast<uint32_t>(j - i);
+    n->bytes = static_cast<uint32_t>(bytes);
+    out.push_back(std::move(n));
+    i = j;
+  }
+  return out;
+}
+
+// Appends node b's elements to node a.
+void Append(ListNodePtr& a, const ListNode& b, size_t cap) {
+  std::memcpy(SpliceNode(a, a->bytes, 0, b.bytes, cap), b.run(), b.bytes);
+  a->count += b.count;
+}
+
 }  // namespace
 
+ListNodeLimit ListNodeLimit::FromConfig(int64_t list_max_listpack_size) {
+  // Redis: a count limit applies from 0 up (0 makes every node hold one element).
+  if (list_max_listpack_size >= 0) {
+    return {kSafetyBytes, static_cast<size_t>(list_max_listpack_size)};
+  }
+  return {ByteLimit(list_max_listpack_size), SIZE_MAX};
+}
+
+// ---- ListObject ----
+
 size_t ListObject::MemoryUsage() const {
-  size_t n = sizeof(*this);
-  for (const std::string& s : items) n += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
+  size_t n = sizeof(*this) + nodes_.size() * sizeof(ListNodePtr);
+  for (const ListNodePtr& node : nodes_) n += malloc_usable_size(node.get());
   return n;
 }
 
 Object* ListObject::Clone() const {
-  auto* c = new ListObject();
-  c->items = items;
-  return c;
+  auto c = std::make_unique<ListObject>();
+  for (const ListNodePtr& n : nodes_) {
+    ListNodePtr copy = NewNode(n->bytes);
+    std::memcpy(copy.get(), n.get(), sizeof(ListNode) + n->bytes);
+    c->nodes_.push_back(std::move(copy));
+  }
+  c->count_ = count_;
+  return c.release();
 }
+
+ListObject::Pos ListObject::Locate(size_t i) const {
+  // Skip whole nodes from the nearer end, then walk the node from its nearer end.
+  size_t ni, k;
+  if (i < count_ / 2) {
+    ni = 0;
+    while (i >= nodes_[ni]->count) i -= nodes_[ni++]->count;
+    k = i;
+  } else {
+    size_t back = count_ - 1 - i;
+    ni = nodes_.size() - 1;
+    while (back >= nodes_[ni]->count) back -= nodes_[ni--]->count;
+    k = nodes_[ni]->count - 1 - back;
+  }
+  const ListNode* n = nodes_[ni].get();
+  Pos pos{ni, 0, 0};
+  auto found = [&](size_t& skip) {
+    return [&pos, &skip](size_t off, size_t sz, std::string_view) {
+      if (skip-- > 0) return true;
+      pos.off = off;
+      pos.size = sz;
+      return false;
+    };
+  };
+  if (k < n->count / 2) {
+    ForEachInNode(n, 0, found(k));
+  } else {
+    size_t back = n->count - 1 - k;
+    ForEachInNodeBack(n, n->bytes, found(back));
+  }
+  return pos;
+}
+
+void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit) {
+  size_t sz = NodeElemSize(v);
+  if (nodes_.empty() || !Fits(limit, (left ? nodes_.front() : nodes_.back())->count + 1,
+                              (left ? nodes_.front() : nodes_.back())->bytes + sz)) {
+    if (left) {
+      nodes_.push_front(NewNode(sz));
+    } else {
+      nodes_.push_back(NewNode(sz));
+    }
+  }
+  ListNodePtr& n = left ? nodes_.front() : nodes_.back();
+  PutNodeElem(SpliceNode(n, left ? 0 : n->bytes, 0, sz, RunCap(limit)), v);
+  ++n->count;
+  ++count_;
+}
+
+std::string ListObject::Pop(bool left) {
+  ListNodePtr& n = left ? nodes_.front() : nodes_.back();
+  size_t sz;
+  std::string_view v =
+      left ? GetNodeElem(n->run(), &sz) : GetNodeElemBefore(n->run() + n->bytes, &sz);
+  std::string out(v);
+  --count_;
+  if (--n->count == 0) {
+    if (left) {
+      nodes_.pop_front();
+    } else {
+      nodes_.pop_back();
+    }
+  } else {
+    SpliceNode(n, left ? 0 : n->bytes - sz, sz, 0, 0);
+  }
+  return out;
+}
+
+std::string_view ListObject::At(size_t i) const {
+  Pos p = Locate(i);
+  size_t sz;
+  return GetNodeElem(nodes_[p.node]->run() + p.off, &sz);
+}
+
+void ListObject::Set(size_t i, std::string_view v, const ListNodeLimit& limit) {
+  Pos p = Locate(i);
+  Edit(p.node, p.off, p.size, 1, {&v, 1}, limit);
+}
+
+void ListObject::Edit(size_t ni, size_t off, size_t erase, size_t erase_count,
+                      std::span<const std::string_view> adds, const ListNodeLimit& limit) {
+  ListNodePtr& n = nodes_[ni];
+  size_t add = 0;
+  for (std::string_view v : adds) add += NodeElemSize(v);
+  size_t count = n->count - erase_count + adds.size();
+  count_ = count_ - erase_count + adds.size();
+  if (count <= 1 || Fits(limit, count, n->bytes - erase + add)) {
+    char* p = SpliceNode(n, off, erase, add, RunCap(limit));
+    for (std::string_view v : adds) p += PutNodeElem(p, v);
+    n->count = static_cast<uint32_t>(count);
+    return;
+  }
+  // Over the limit: repack the node's elements with the edit into as many nodes as it takes,
+  // then let the last new node merge into the next one and the first into the previous one
+  // (so repeated inserts at one place fill nodes instead of leaving small ones behind).
+  std::vector<std::string_view> elems;
+  elems.reserve(count);
+  ForEachInNode(n.get(), 0, [&](size_t o, size_t, std::string_view e) {
+    if (o == off) elems.insert(elems.end(), adds.begin(), adds.end());
+    if (o < off || o >= off + erase) elems.push_back(e);
+    return true;
+  });
+  if (off == n->bytes) elems.insert(elems.end(), adds.begin(), adds.end());
+  std::vector<ListNodePtr> fresh = Pack(elems, limit);  // copies: n may go now
+  size_t m = fresh.size();
+  n = std::move(fresh[0]);
+  nodes_.insert(nodes_.begin() + static_cast<std::ptrdiff_t>(ni + 1),
+                std::make_move_iterator(fresh.begin() + 1), std::make_move_iterator(fresh.end()));
+  MergeAt(ni + m - 1, limit);
+  if (ni > 0) MergeAt(ni - 1, limit);
+}
+
+void ListObject::MergeAt(size_t i, const ListNodeLimit& limit) {
+  if (i + 1 >= nodes_.size()) return;
+  ListNodePtr& a = nodes_[i];
+  const ListNode& b = *nodes_[i + 1];
+  if (!Fits(limit, a->count + b.count, a->bytes + b.bytes)) return;
+  Append(a, b, RunCap(limit));
+  nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+}
+
+void ListObject::ForRange(size_t from, size_t to, const Visitor& fn) const {
+  Pos p = Locate(from);
+  size_t i = from;
+  for (size_t ni = p.node, off = p.off; ni < nodes_.size(); ++ni, off = 0) {
+    bool more = ForEachInNode(nodes_[ni].get(), off, [&](size_t, size_t, std::string_view e) {
+      return i <= to && fn(i++, e);
+    });
+    if (!more) return;
+  }
+}
+
+void ListObject::ForBackward(size_t from, const Visitor& fn) const {
+  Pos p = Locate(from);
+  size_t i = from;
+  for (size_t ni = p.node + 1; ni-- > 0;) {
+    const ListNode* n = nodes_[ni].get();
+    size_t end = ni == p.node ? p.off + p.size : n->bytes;
+    bool more = ForEachInNodeBack(n, end, [&](size_t, size_t, std::string_view e) {
+      return fn(i--, e);  // i wraps after index 0, but then there is nothing left to visit
+    });
+    if (!more) return;
+  }
+}
+
+bool ListObject::Insert(std::string_view pivot, std::string_view v, bool after,
+                        const ListNodeLimit& limit) {
+  for (size_t ni = 0; ni < nodes_.size(); ++ni) {
+    size_t at = SIZE_MAX;
+    ForEachInNode(nodes_[ni].get(), 0, [&](size_t off, size_t sz, std::string_view e) {
+      if (e != pivot) return true;
+      at = after ? off + sz : off;
+      return false;
+    });
+    if (at != SIZE_MAX) {
+      Edit(ni, at, 0, 0, {&v, 1}, limit);
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t ListObject::Remove(std::string_view v, int64_t count, const ListNodeLimit& limit) {
+  uint64_t want = RemoveLimit(count);
+  bool back = count < 0;
+  size_t removed = 0;
+  std::vector<std::pair<size_t, size_t>> drops;  // (offset, size) in one node, in order
+  for (size_t step = 0; step < nodes_.size() && removed < want; ++step) {
+    ListNodePtr& n = nodes_[back ? nodes_.size() - 1 - step : step];
+    drops.clear();
+    auto match = [&](size_t off, size_t sz, std::string_view e) {
+      if (e == v) {
+        drops.emplace_back(off, sz);
+        ++removed;
+      }
+      return removed < want;
+    };
+    if (back) {
+      ForEachInNodeBack(n.get(), n->bytes, match);
+      std::reverse(drops.begin(), drops.end());
+    } else {
+      ForEachInNode(n.get(), 0, match);
+    }
+    if (drops.empty()) continue;
+    // Close the gaps, then drop the tail.
+    char* r = n->run();
+    size_t w = drops[0].first;
+    for (size_t d = 0; d < drops.size(); ++d) {
+      size_t from = drops[d].first + drops[d].second;
+      size_t to = d + 1 < drops.size() ? drops[d + 1].first : n->bytes;
+      std::memmove(r + w, r + from, to - from);
+      w += to - from;
+    }
+    SpliceNode(n, w, n->bytes - w, 0, 0);
+    n->count -= static_cast<uint32_t>(drops.size());
+  }
+  if (removed == 0) return 0;
+  count_ -= removed;
+  // Drop emptied nodes and merge neighbours that now fit together, in one pass.
+  size_t w = 0;
+  for (size_t r = 0; r < nodes_.size(); ++r) {
+    ListNodePtr& n = nodes_[r];
+    if (n->count == 0) continue;
+    if (w > 0 && Fits(limit, nodes_[w - 1]->count + n->count, nodes_[w - 1]->bytes + n->bytes)) {
+      Append(nodes_[w - 1], *n, RunCap(limit));
+      n.reset();
+      continue;
+    }
+    if (w != r) nodes_[w] = std::move(n);
+    ++w;
+  }
+  nodes_.resize(w);
+  return removed;
+}
+
+void ListObject::DropEnd(bool front, size_t k) {
+  count_ -= k;
+  while (k > 0) {
+    ListNodePtr& n = front ? nodes_.front() : nodes_.back();
+    if (n->count <= k) {
+      k -= n->count;
+      if (front) {
+        nodes_.pop_front();
+      } else {
+        nodes_.pop_back();
+      }
+      continue;
+    }
+    size_t cut = 0, left = k;  // bytes of the first (last) k elements
+    auto measure = [&](size_t, size_t sz, std::string_view) {
+      cut += sz;
+      return --left > 0;
+    };
+    if (front) {
+      ForEachInNode(n.get(), 0, measure);
+    } else {
+      ForEachInNodeBack(n.get(), n->bytes, measure);
+    }
+    SpliceNode(n, front ? 0 : n->bytes - cut, cut, 0, 0);
+    n->count -= static_cast<uint32_t>(k);
+    k = 0;
+  }
+}
+
+void ListObject::Trim(size_t start, size_t stop) {
+  DropEnd(false, count_ - 1 - stop);
+  DropEnd(true, start);
+}
+
+void ListObject::Clear() {
+  nodes_.clear();
+  count_ = 0;
+}
+
+bool ListObject::NodesValid(const ListNodeLimit& limit) const {
+  size_t total = 0;
+  for (const ListNodePtr& n : nodes_) {
+    if (n->count == 0) return false;
+    if (n->count > 1 && !Fits(limit, n->count, n->bytes)) return false;
+    size_t fwd = 0, end = 0, bwd = 0;
+    ForEachInNode(n.get(), 0, [&](size_t off, size_t sz, std::string_view) {
+      ++fwd;
+      end = off + sz;
+      return end <= n->bytes;
+    });
+    ForEachInNodeBack(n.get(), n->bytes, [&](size_t, size_t, std::string_view) {
+      ++bwd;
+      return bwd <= n->count;
+    });
+    if (fwd != n->count || bwd != n->count || end != n->bytes) return false;
+    total += n->count;
+  }
+  return total == count_;
+}
+
+// ---- ListRef ----
 
 Entry* ListRef::NewEntry(std::string_view key) {
   return NewPackedEntry(key, ObjType::kList, Encoding::kQuicklist, {}, -1);
 }
 
-size_t ListRef::size() const { return packed() ? packed::CountElems(bytes()) : items().size(); }
+size_t ListRef::size() const { return packed() ? packed::CountElems(bytes()) : obj()->size(); }
 
-bool ListRef::empty() const { return packed() ? bytes().empty() : items().empty(); }
+bool ListRef::empty() const { return packed() ? bytes().empty() : obj()->size() == 0; }
 
 size_t ListRef::Offset(size_t i) const {
   size_t at = bytes().size();
@@ -51,20 +508,13 @@ size_t ListRef::Offset(size_t i) const {
   return at;
 }
 
-bool ListRef::Over(size_t bytes, size_t count) const {
-  // A count limit still keeps a packed list under 8 KiB, as Redis's quicklist caps a node by
-  // count and that safety size (so a packed list always fits its entry).
-  return node_limit_ > 0 ? count > static_cast<uint64_t>(node_limit_) || bytes > kSafetyBytes
-                         : bytes > ByteLimit(node_limit_);
-}
-
 void ListRef::ToObject() {
-  auto* obj = new ListObject();
+  auto obj = std::make_unique<ListObject>();
   packed::ForEachElem(bytes(), [&](size_t, std::string_view v) {
-    obj->items.emplace_back(v);
+    obj->Push(false, v, limit_);
     return true;
   });
-  Adopt(obj, Encoding::kQuicklist);
+  Adopt(obj.release(), Encoding::kQuicklist);
 }
 
 void ListRef::Push(bool left, std::span<const std::string_view> values) {
@@ -82,26 +532,12 @@ void ListRef::Push(bool left, std::span<const std::string_view> values) {
       return;
     }
   }
-  for (std::string_view v : values) {
-    if (left) {
-      items().emplace_front(v);
-    } else {
-      items().emplace_back(v);
-    }
-  }
+  ListObject* o = obj();
+  for (std::string_view v : values) o->Push(left, v, limit_);
 }
 
 std::string ListRef::Pop(bool left) {
-  if (!packed()) {
-    auto& d = items();
-    std::string v = std::move(left ? d.front() : d.back());
-    if (left) {
-      d.pop_front();
-    } else {
-      d.pop_back();
-    }
-    return v;
-  }
+  if (!packed()) return obj()->Pop(left);
   size_t off = 0;
   if (!left) {
     packed::ForEachElem(bytes(), [&](size_t o, std::string_view) {
@@ -116,14 +552,14 @@ std::string ListRef::Pop(bool left) {
 }
 
 std::string ListRef::At(size_t i) const {
-  if (!packed()) return items()[i];
+  if (!packed()) return std::string(obj()->At(i));
   size_t sz;
   return std::string(packed::GetElem(bytes().data() + Offset(i), &sz));
 }
 
 void ListRef::Set(size_t i, std::string_view v) {
   if (!packed()) {
-    items()[i].assign(v);
+    obj()->Set(i, v, limit_);
     return;
   }
   size_t off = Offset(i);
@@ -137,9 +573,7 @@ void ListRef::ForRange(size_t from, size_t to,
                        const std::function<bool(size_t, std::string_view)>& fn) const {
   if (empty()) return;
   if (!packed()) {
-    for (size_t i = from; i <= to; ++i) {
-      if (!fn(i, items()[i])) return;
-    }
+    obj()->ForRange(from, to, fn);
     return;
   }
   size_t i = from;
@@ -154,9 +588,7 @@ void ListRef::ForBackward(size_t from,
                           const std::function<bool(size_t, std::string_view)>& fn) const {
   if (empty()) return;
   if (!packed()) {
-    for (size_t i = from + 1; i-- > 0;) {
-      if (!fn(i, items()[i])) return;
-    }
+    obj()->ForBackward(from, fn);
     return;
   }
   std::vector<std::string_view> elems;  // small lists only: collecting them is cheap
@@ -171,16 +603,7 @@ void ListRef::ForBackward(size_t from,
 }
 
 bool ListRef::Insert(std::string_view pivot, std::string_view v, bool after) {
-  if (!packed()) {
-    auto& d = items();
-    for (auto it = d.begin(); it != d.end(); ++it) {
-      if (*it == pivot) {
-        d.insert(after ? it + 1 : it, std::string(v));
-        return true;
-      }
-    }
-    return false;
-  }
+  if (!packed()) return obj()->Insert(pivot, v, after, limit_);
   size_t at = SIZE_MAX;
   packed::ForEachElem(bytes(), [&](size_t off, std::string_view e) {
     if (e != pivot) return true;
@@ -194,11 +617,12 @@ bool ListRef::Insert(std::string_view pivot, std::string_view v, bool after) {
 }
 
 size_t ListRef::Remove(std::string_view v, int64_t count) {
+  if (!packed()) return obj()->Remove(v, count, limit_);
   size_t n = size();
   if (n == 0) return 0;
   std::vector<bool> drop(n, false);
   size_t removed = 0;
-  uint64_t limit = count == 0 ? UINT64_MAX : static_cast<uint64_t>(count < 0 ? -count : count);
+  uint64_t limit = RemoveLimit(count);
   auto mark = [&](size_t i, std::string_view e) {
     if (e == v) {
       drop[i] = true;
@@ -212,15 +636,6 @@ size_t ListRef::Remove(std::string_view v, int64_t count) {
     ForBackward(n - 1, mark);
   }
   if (removed == 0) return 0;
-  if (!packed()) {
-    auto& d = items();
-    std::deque<std::string> kept;
-    for (size_t i = 0; i < n; ++i) {
-      if (!drop[i]) kept.push_back(std::move(d[i]));
-    }
-    d.swap(kept);
-    return removed;
-  }
   // Compact the kept elements in place, then drop the tail.
   char* d = data();
   size_t w = 0, i = 0;
@@ -238,9 +653,7 @@ size_t ListRef::Remove(std::string_view v, int64_t count) {
 
 void ListRef::Trim(size_t start, size_t stop) {
   if (!packed()) {
-    auto& d = items();
-    d.erase(d.begin() + static_cast<std::ptrdiff_t>(stop + 1), d.end());
-    d.erase(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(start));
+    obj()->Trim(start, stop);
     return;
   }
   size_t end = Offset(stop + 1);
@@ -250,7 +663,7 @@ void ListRef::Trim(size_t start, size_t stop) {
 
 void ListRef::Clear() {
   if (!packed()) {
-    items().clear();
+    obj()->Clear();
     return;
   }
   Splice(0, bytes().size(), 0);

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,30 +14,107 @@
 
 namespace keel {
 
-// The list value type. A small list is packed inside its entry (Entry::kPacked): the value bytes
-// are its elements in order, each a varint length then the bytes (packed::ForEachElem). A list
-// whose packed form outgrows list-max-listpack-size becomes a ListObject, a deque of strings,
-// and stays one. Redis 7.0 reports every list as "quicklist", so the entry's encoding is
-// kQuicklist either way.
+// The list value type, in two forms. Redis 7.0 reports every list as "quicklist", so the entry's
+// encoding is kQuicklist either way.
+//
+// A small list is packed inside its entry (Entry::kPacked): the value bytes are its elements in
+// order, each a varint length then the bytes (packed::ForEachElem). A list whose packed form
+// outgrows list-max-listpack-size becomes a ListObject and stays one: a deque of nodes, as
+// Redis's quicklist is. Each node is one malloc block, a count and a byte size then a run of
+// elements, each in the packed form followed by its length again as reversed LEB128 bytes, so a
+// node can be read from either end (tail pops and backward walks need no scan). Every node keeps
+// within the node limit (ListNodeLimit; its header counts, so a full node is one size class),
+// except that an element too big for it has a node of its own. Pushes touch only the end node,
+// index lookups skip whole nodes by count, and nodes left empty are dropped and small
+// neighbours merged.
+
+// list-max-listpack-size as a node bound: at most max_count elements and max_bytes bytes.
+struct ListNodeLimit {
+  // Negative values are byte classes (-1: 4 KiB ... -5: 64 KiB); a positive one is an element
+  // count, with the bytes still capped at 8 KiB, as Redis caps its quicklist nodes.
+  static ListNodeLimit FromConfig(int64_t list_max_listpack_size);
+  bool Allows(size_t count, size_t bytes) const { return count <= max_count && bytes <= max_bytes; }
+
+  size_t max_bytes;
+  size_t max_count;
+};
+
+// One node of a big list: [count 4][bytes 4] then `bytes` bytes of elements, with spare room up
+// to malloc_usable_size. Allocated with malloc (ListNodePtr frees it).
+struct ListNode {
+  uint32_t count;
+  uint32_t bytes;
+
+  char* run() { return reinterpret_cast<char*>(this + 1); }
+  const char* run() const { return reinterpret_cast<const char*>(this + 1); }
+};
+
+struct FreeListNode {
+  void operator()(ListNode* n) const { std::free(n); }
+};
+using ListNodePtr = std::unique_ptr<ListNode, FreeListNode>;
+
+// The big-list form. Indexes are 0-based from the head; REQUIRES as on ListRef. Operations
+// that add bytes take the node limit in force (the config may change between calls; nodes built
+// under an older limit are left as they are).
 class ListObject final : public Object {
  public:
-  size_t ElementCount() const override { return items.size(); }
+  using Visitor = std::function<bool(size_t, std::string_view)>;
+
+  size_t ElementCount() const override { return count_; }
   size_t MemoryUsage() const override;
   Object* Clone() const override;
 
-  std::deque<std::string> items;
+  size_t size() const { return count_; }
+  void Push(bool left, std::string_view v, const ListNodeLimit& limit);
+  std::string Pop(bool left);
+  // The element's bytes, valid until the next change.
+  std::string_view At(size_t i) const;
+  void Set(size_t i, std::string_view v, const ListNodeLimit& limit);
+  void ForRange(size_t from, size_t to, const Visitor& fn) const;
+  void ForBackward(size_t from, const Visitor& fn) const;
+  bool Insert(std::string_view pivot, std::string_view v, bool after, const ListNodeLimit& limit);
+  size_t Remove(std::string_view v, int64_t count, const ListNodeLimit& limit);
+  void Trim(size_t start, size_t stop);
+  void Clear();
+
+  // For tests: the nodes, and whether every node's header matches its elements, no node is
+  // empty, and each keeps within `limit` or holds a single element.
+  const std::deque<ListNodePtr>& nodes() const { return nodes_; }
+  bool NodesValid(const ListNodeLimit& limit) const;
+
+ private:
+  // Where element i is: node index, and its byte offset and encoded size in that node.
+  struct Pos {
+    size_t node;
+    size_t off;
+    size_t size;
+  };
+  Pos Locate(size_t i) const;
+  // Replaces bytes [off, off + erase) of node ni, holding `erase_count` elements, by the
+  // elements `adds`; splits the node when the result is over the limit.
+  void Edit(size_t ni, size_t off, size_t erase, size_t erase_count,
+            std::span<const std::string_view> adds, const ListNodeLimit& limit);
+  // Merges node i+1 into node i when both exist and fit the limit together.
+  void MergeAt(size_t i, const ListNodeLimit& limit);
+  // Drops `n` elements from the head (or tail).
+  void DropEnd(bool front, size_t n);
+
+  std::deque<ListNodePtr> nodes_;
+  size_t count_ = 0;
 };
 
 // ListRef is the handle the list commands use on a list entry, packed or not (see ValueRef for
 // the entry's lifetime). REQUIRES for the indexes: as documented per method.
 class ListRef : public ValueRef {
  public:
-  // `node_limit` is list-max-listpack-size (negative: a byte limit class, -1: 4 KiB ... -5:
-  // 64 KiB; positive: an element count); it decides when a growing packed list converts.
+  // `node_limit` is list-max-listpack-size (see ListNodeLimit); it decides when a growing packed
+  // list converts and how big the nodes of a big one grow.
   ListRef(Keyspace& ks, int db, Entry* e, int64_t node_limit)
-      : ValueRef(&ks, db, e), node_limit_(node_limit) {}
+      : ValueRef(&ks, db, e), limit_(ListNodeLimit::FromConfig(node_limit)) {}
   // A handle on a detached entry (tests).
-  ListRef(Entry* e, int64_t node_limit) : ValueRef(nullptr, 0, e), node_limit_(node_limit) {}
+  ListRef(Entry* e, int64_t node_limit)
+      : ValueRef(nullptr, 0, e), limit_(ListNodeLimit::FromConfig(node_limit)) {}
   // An empty list entry for `key` (packed), to Put into a database.
   static Entry* NewEntry(std::string_view key);
 
@@ -68,17 +147,15 @@ class ListRef : public ValueRef {
   void Clear();
 
  private:
-  std::deque<std::string>& items() const {
-    return static_cast<ListObject*>(entry()->object())->items;
-  }
+  ListObject* obj() const { return static_cast<ListObject*>(entry()->object()); }
   // Byte offset of element i of the packed run (its size when i == size()).
   size_t Offset(size_t i) const;
   // Whether a packed list of `bytes` bytes and `count` elements is over the node limit.
-  bool Over(size_t bytes, size_t count) const;
+  bool Over(size_t bytes, size_t count) const { return !limit_.Allows(count, bytes); }
   // Converts a packed list to a ListObject.
   void ToObject();
 
-  int64_t node_limit_;
+  ListNodeLimit limit_;
 };
 
 }  // namespace keel

@@ -30,44 +30,62 @@ struct TestList {
   ListRef ref;
 };
 
-// Random operations against a std::deque model, for both representations: a packed list that
-// stays small and one that converts (element limit 8) part way.
-void RunModel(int64_t node_limit, uint64_t seed) {
+const ListObject* Big(const ListRef& l) {
+  return l.packed() ? nullptr : static_cast<const ListObject*>(l.entry()->object());
+}
+
+// Every operation against a std::deque model, checking the node invariants (counts, sizes,
+// limits) after every step once the list is a ListObject. Values are mostly short ones from a
+// small alphabet (so pivots and LREM match), some medium, and (if `huge` > 0) a few of `huge`
+// bytes or more, bigger than a node. `converts`: whether the list must become a ListObject
+// with several nodes, or must stay packed.
+void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts) {
   std::mt19937_64 rng(seed);
   TestList t(node_limit);
   ListRef& list = t.ref;
+  ListNodeLimit limit = ListNodeLimit::FromConfig(node_limit);
   std::deque<std::string> model;
+  size_t most_nodes = 0;
   auto value = [&] {
-    size_t len = rng() % 4 == 0 ? 200 + rng() % 100 : rng() % 6;  // long values cross varint sizes
+    uint64_t r = rng() % 40;
+    size_t len = r == 0 && huge > 0 ? huge + rng() % 3000 : r < 8 ? 100 + rng() % 200 : rng() % 4;
     return std::string(len, static_cast<char>('a' + rng() % 3));
   };
-  for (int step = 0; step < 3000; ++step) {
-    switch (rng() % 9) {
-      case 0: {
-        std::string v = value();
-        list.PushFront(v);
-        model.push_front(v);
-        break;
-      }
+  for (int step = 0; step < 6000; ++step) {
+    SCOPED_TRACE(step);
+    uint64_t op = rng() % 16;
+    // Keep the list around a few hundred elements: pops give way to pushes while it is short,
+    // and pushes to pops once it is long.
+    if (op < 4 && model.size() > 600) op += 4;
+    if ((op == 4 || op == 5 || op == 9) && model.size() < 300) op = rng() % 4;
+    switch (op) {
+      case 0:
       case 1: {
         std::string v = value();
-        list.PushBack(v);
-        model.push_back(v);
+        bool left = op == 0;
+        list.Push(left, {std::vector<std::string_view>{v}});
+        left ? model.push_front(v) : model.push_back(v);
         break;
       }
       case 2:
-        if (!model.empty()) {
-          ASSERT_EQ(list.PopFront(), model.front());
-          model.pop_front();
-        }
+      case 3: {
+        std::vector<std::string> vs(1 + rng() % 6);
+        for (std::string& v : vs) v = value();
+        std::vector<std::string_view> views(vs.begin(), vs.end());
+        bool left = op == 2;
+        list.Push(left, views);
+        for (const std::string& v : vs) left ? model.push_front(v) : model.push_back(v);
         break;
-      case 3:
-        if (!model.empty()) {
-          ASSERT_EQ(list.PopBack(), model.back());
-          model.pop_back();
-        }
-        break;
+      }
       case 4:
+      case 5:
+        if (!model.empty()) {
+          bool left = op == 4;
+          ASSERT_EQ(list.Pop(left), left ? model.front() : model.back());
+          left ? model.pop_front() : model.pop_back();
+        }
+        break;
+      case 6:
         if (!model.empty()) {
           size_t i = rng() % model.size();
           std::string v = value();
@@ -75,7 +93,7 @@ void RunModel(int64_t node_limit, uint64_t seed) {
           model[i] = v;
         }
         break;
-      case 5: {
+      case 7: {
         std::string pivot = value(), v = value();
         bool after = rng() & 1;
         auto it = std::find(model.begin(), model.end(), pivot);
@@ -84,55 +102,197 @@ void RunModel(int64_t node_limit, uint64_t seed) {
         if (found) model.insert(after ? it + 1 : it, v);
         break;
       }
-      case 6: {
+      case 8: {
         std::string v = value();
-        int64_t count = static_cast<int64_t>(rng() % 5) - 2;
+        int64_t count = static_cast<int64_t>(rng() % 9) - 4;
         size_t expect = 0;
+        std::deque<std::string> kept;
         if (count >= 0) {
-          for (auto it = model.begin(); it != model.end();) {
-            if (*it == v && (count == 0 || expect < static_cast<size_t>(count))) {
-              it = model.erase(it);
+          for (const std::string& e : model) {
+            if (e == v && (count == 0 || expect < static_cast<size_t>(count))) {
               ++expect;
             } else {
-              ++it;
+              kept.push_back(e);
             }
           }
         } else {
           for (size_t i = model.size(); i-- > 0;) {
             if (model[i] == v && expect < static_cast<size_t>(-count)) {
-              model.erase(model.begin() + static_cast<std::ptrdiff_t>(i));
               ++expect;
+            } else {
+              kept.push_front(model[i]);
             }
           }
         }
         ASSERT_EQ(list.Remove(v, count), expect);
+        model.swap(kept);
         break;
       }
-      case 7:
-        if (model.size() > 20) {
-          size_t start = rng() % 3, stop = model.size() - 1 - rng() % 3;
+      case 9:
+        if (model.size() > 1 && rng() % 4 == 0) {
+          size_t start = rng() % (model.size() / 4 + 1);
+          size_t stop = model.size() - 1 - rng() % (model.size() / 4 + 1);
+          if (start > stop) break;
           list.Trim(start, stop);
           model = std::deque<std::string>(model.begin() + static_cast<std::ptrdiff_t>(start),
                                           model.begin() + static_cast<std::ptrdiff_t>(stop + 1));
         }
         break;
-      case 8:
+      case 10:
         if (!model.empty()) {
           size_t i = rng() % model.size();
           ASSERT_EQ(list.At(i), model[i]);
         }
         break;
+      case 11:
+        if (!model.empty()) {
+          size_t from = rng() % model.size();
+          size_t to = from + rng() % (model.size() - from);
+          size_t stop_after = rng() % 50;  // an early stop, as LPOS COUNT does
+          std::vector<std::string> got, want;
+          list.ForRange(from, to, [&](size_t i, std::string_view v) {
+            EXPECT_EQ(i, from + got.size());
+            got.emplace_back(v);
+            return got.size() < stop_after + 1;
+          });
+          for (size_t i = from; i <= to && want.size() < stop_after + 1; ++i) {
+            want.push_back(model[i]);
+          }
+          ASSERT_EQ(got, want);
+        }
+        break;
+      case 12:
+        if (!model.empty()) {
+          size_t from = rng() % model.size();
+          size_t stop_after = rng() % 50;
+          std::vector<std::string> got, want;
+          list.ForBackward(from, [&](size_t i, std::string_view v) {
+            EXPECT_EQ(i, from - got.size());
+            got.emplace_back(v);
+            return got.size() < stop_after + 1;
+          });
+          for (size_t i = from + 1; i-- > 0 && want.size() < stop_after + 1;) {
+            want.push_back(model[i]);
+          }
+          ASSERT_EQ(got, want);
+        }
+        break;
+      case 13:
+        if (rng() % 100 == 0) {
+          list.Clear();
+          model.clear();
+        }
+        break;
+      case 14:
+        if (rng() % 20 == 0) {
+          Entry* copy = CloneEntry(list.entry(), "k2", -1, /*steal=*/false);
+          ListRef c(copy, node_limit);
+          EXPECT_EQ(Items(c), model);
+          if (Big(c) != nullptr) EXPECT_TRUE(Big(c)->NodesValid(limit));
+          c.PushBack("only-in-the-copy");  // the copy owns its own nodes
+          FreeEntry(c.entry());
+        }
+        break;
+      default:
+        ASSERT_EQ(Items(list), model);
+        break;
     }
     ASSERT_EQ(list.size(), model.size());
+    ASSERT_EQ(list.empty(), model.empty());
+    if (const ListObject* big = Big(list)) {
+      ASSERT_TRUE(big->NodesValid(limit));
+      ASSERT_EQ(big->ElementCount(), model.size());
+      most_nodes = std::max(most_nodes, big->nodes().size());
+    }
   }
   ASSERT_EQ(Items(list), model);
-  Entry* copy = CloneEntry(list.entry(), "k2", -1, /*steal=*/false);
-  ASSERT_EQ(Items(ListRef(copy, node_limit)), model);
-  FreeEntry(copy);
+  if (converts) {
+    EXPECT_GE(most_nodes, 5u);  // the run did cross node boundaries
+  } else {
+    EXPECT_TRUE(list.packed());
+  }
 }
 
-TEST(ListRef, MatchesADequeModelWhenPacked) { RunModel(-5, 1); }
-TEST(ListRef, MatchesADequeModelAcrossConversion) { RunModel(8, 2); }
+TEST(ListRef, MatchesADequeModelWhenPacked) { RunModel(-5, 1, 0, false); }
+TEST(ListRef, MatchesADequeModelAcrossConversion) { RunModel(8, 2, 0, true); }
+TEST(ListObject, MatchesADequeModelWithTwoElementNodes) { RunModel(2, 11, 9000, true); }
+TEST(ListObject, MatchesADequeModelWithOneElementNodes) { RunModel(1, 12, 9000, true); }
+TEST(ListObject, MatchesADequeModelWithCountLimitZero) { RunModel(0, 13, 9000, true); }
+TEST(ListObject, MatchesADequeModelWithFiveElementNodes) { RunModel(5, 14, 9000, true); }
+TEST(ListObject, MatchesADequeModelWithCountLimitAndByteCap) { RunModel(128, 15, 9000, true); }
+TEST(ListObject, MatchesADequeModelWith4KiBNodes) { RunModel(-1, 16, 5000, true); }
+TEST(ListObject, MatchesADequeModelWith8KiBNodes) { RunModel(-2, 17, 9000, true); }
+TEST(ListObject, MatchesADequeModelWith64KiBNodes) { RunModel(-5, 18, 70000, true); }
+
+TEST(ListObject, PushesFillEndNodesUpToTheLimit) {
+  TestList t(4);
+  for (int i = 0; i < 1000; ++i) t.ref.PushBack("v" + std::to_string(i));
+  for (int i = 0; i < 1000; ++i) t.ref.PushFront("w" + std::to_string(i));
+  const ListObject* big = Big(t.ref);
+  ASSERT_NE(big, nullptr);
+  EXPECT_TRUE(big->NodesValid(ListNodeLimit::FromConfig(4)));
+  EXPECT_EQ(big->nodes().size(), 500u);
+  for (const ListNodePtr& n : big->nodes()) EXPECT_EQ(n->count, 4u);
+  EXPECT_EQ(t.ref.At(0), "w999");
+  EXPECT_EQ(t.ref.At(1000), "v0");
+  EXPECT_EQ(t.ref.At(1999), "v999");
+}
+
+TEST(ListObject, ByteLimitKeepsNodesSmallAndHugeElementsAlone) {
+  TestList t(-1);  // 4 KiB nodes
+  ListNodeLimit limit = ListNodeLimit::FromConfig(-1);
+  for (int i = 0; i < 300; ++i) t.ref.PushBack(std::string(100, 'x'));
+  t.ref.PushBack(std::string(10000, 'h'));
+  t.ref.PushBack("after");
+  t.ref.PushFront(std::string(5000, 'g'));
+  const ListObject* big = Big(t.ref);
+  ASSERT_NE(big, nullptr);
+  EXPECT_TRUE(big->NodesValid(limit));
+  EXPECT_EQ(big->nodes().front()->count, 1u);  // the 5000-byte head
+  size_t huge = 0;
+  for (const ListNodePtr& n : big->nodes()) {
+    if (n->bytes > limit.max_bytes) {
+      EXPECT_EQ(n->count, 1u);
+      ++huge;
+    }
+  }
+  EXPECT_EQ(huge, 2u);
+  EXPECT_EQ(t.ref.At(301), std::string(10000, 'h'));
+  EXPECT_EQ(t.ref.PopBack(), "after");
+  EXPECT_EQ(t.ref.PopBack(), std::string(10000, 'h'));
+  // Growing an element past the limit with LSET splits its node.
+  t.ref.Set(150, std::string(6000, 's'));
+  EXPECT_TRUE(big->NodesValid(limit));
+  EXPECT_EQ(t.ref.At(150), std::string(6000, 's'));
+  EXPECT_EQ(t.ref.At(151), std::string(100, 'x'));
+}
+
+TEST(ListObject, RemovalDropsEmptiedNodesAndMergesNeighbours) {
+  TestList t(4);
+  for (int i = 0; i < 400; ++i) t.ref.PushBack(i % 2 ? "a" : "b");
+  ASSERT_EQ(Big(t.ref)->nodes().size(), 100u);
+  EXPECT_EQ(t.ref.Remove("a", 0), 200u);
+  EXPECT_EQ(t.ref.size(), 200u);
+  EXPECT_EQ(Big(t.ref)->nodes().size(), 50u);  // halves merged pairwise
+  EXPECT_TRUE(Big(t.ref)->NodesValid(ListNodeLimit::FromConfig(4)));
+  t.ref.Trim(3, 196);  // partial end nodes and whole ones
+  EXPECT_EQ(t.ref.size(), 194u);
+  EXPECT_TRUE(Big(t.ref)->NodesValid(ListNodeLimit::FromConfig(4)));
+  // Repeated inserts at one place fill nodes instead of leaving one-element ones.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(t.ref.Insert("b", "new", true));
+  EXPECT_TRUE(Big(t.ref)->NodesValid(ListNodeLimit::FromConfig(4)));
+  EXPECT_LE(Big(t.ref)->nodes().size(), (294u + 3) / 4 + 2);
+}
+
+TEST(ListObject, MemoryUsageCountsNodeBlocks) {
+  TestList t(-2);
+  for (int i = 0; i < 7000; ++i) t.ref.PushBack(std::string(1024, 'x'));
+  size_t mem = EntryMemory(t.ref.entry());
+  // Seven 1 KiB elements to an 8 KiB node: about 1170 bytes an element, not 1280 + 32.
+  EXPECT_GT(mem, 7000u * 1024);
+  EXPECT_LT(mem, 7000u * 1200);
+  EXPECT_EQ(Big(t.ref)->nodes().size(), 1000u);
+}
 
 TEST(ListRef, ConvertsPastTheNodeLimit) {
   TestList bytes_limited(-1);  // 4 KiB
