@@ -11,7 +11,7 @@ namespace keel {
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 // The read buffer grows past kReadChunk while reads keep filling it, up to this.
-constexpr size_t kMaxReadBuffer = 256 * 1024;
+constexpr size_t kMaxReadBuffer = 32 * 1024;
 // Above this much unwritten output, stop reading until the socket drains.
 constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 // Output buffers larger than this are released after use instead of kept for reuse.
