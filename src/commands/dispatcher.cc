@@ -196,8 +196,8 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
   Cached* slot = nullptr;
   if (!name.empty() && name.size() <= sizeof(Cached::name)) {
     slot = &cache[((static_cast<unsigned char>(name[0]) | 0x20u) * 7u + name.size()) & 7u];
-    if (slot->len == name.size() && slot->entry != nullptr &&
-        std::memcmp(slot->name, name.data(), name.size()) == 0) {
+    // len is non-zero only once the slot holds an entry (names are never empty here).
+    if (slot->len == name.size() && std::memcmp(slot->name, name.data(), name.size()) == 0) {
       *meta_out = slot->meta;
       return slot->entry;
     }

@@ -56,17 +56,13 @@ Entry* Peek(Keyspace& ks, int db, std::string_view key) {
 // lookups count but do not notify (Redis's LOOKUP_NONOTIFY).
 Entry* CountedPeek(CommandContext& ctx, std::string_view key, bool notify_miss = true) {
   Entry* e = Peek(ctx.keyspace(), ctx.db(), key);
-  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (e == nullptr && notify_miss) KeyMissEvent(ctx, key);
+  CountRead(ctx, ctx.db(), key, e != nullptr, notify_miss);
   return e;
 }
 
 Entry* CountedLookup(CommandContext& ctx, int db, std::string_view key) {
   Entry* e = ctx.keyspace().Lookup(db, key);
-  (e ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (e == nullptr) KeyEvent(ctx.server, 'm', "keymiss", key, db);
+  CountRead(ctx, db, key, e != nullptr);
   return e;
 }
 
@@ -88,8 +84,6 @@ bool ParseIntArg(CommandContext& ctx, std::string_view s, int* out,
 }
 
 bool DbInRange(CommandContext& ctx, int db) { return db >= 0 && db < ctx.keyspace().databases(); }
-
-std::mt19937_64& Rng() { return CommandRng(); }
 
 bool PolicyIsLfu(CommandContext& ctx) {
   return ctx.server.config->maxmemory_policy().find("lfu") != std::string::npos;
@@ -252,7 +246,7 @@ void CmdScan(CommandContext& ctx) {
 void CmdRandomKey(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   Db& db = ks.db(ctx.db());
-  std::mt19937_64& rng = Rng();
+  std::mt19937_64& rng = CommandRng();
   for (int attempt = 0; attempt < 1000; ++attempt) {
     // Pick a shard weighted by its size (sizes read without locks: a hint only).
     uint64_t sizes[kShards];

@@ -30,8 +30,6 @@ namespace {
 
 constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
 constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
-std::mt19937_64& Rng() { return CommandRng(); }
-
 bool WrongType(CommandContext& ctx, const Entry* e) {
   return keel::WrongType(ctx, e, ObjType::kHash);
 }
@@ -304,7 +302,7 @@ void CmdHrandfield(CommandContext& ctx) {
       ctx.reply.NullBulk();
       return;
     }
-    ctx.reply.Bulk(HashValue::Of(e).RandomPair(Rng()).first);
+    ctx.reply.Bulk(HashValue::Of(e).RandomPair(CommandRng()).first);
     return;
   }
   int64_t count;
@@ -340,7 +338,7 @@ void CmdHrandfield(CommandContext& ctx) {
     size_t n = static_cast<size_t>(count < 0 ? -count : count);
     ctx.reply.ArrayHeader(n * per);
     for (size_t i = 0; i < n; ++i) {
-      auto [f, val] = v.RandomPair(Rng());
+      auto [f, val] = v.RandomPair(CommandRng());
       emit(f, val);
     }
     return;
@@ -357,14 +355,14 @@ void CmdHrandfield(CommandContext& ctx) {
       picked.emplace_back(std::string(f), std::string(val));
     });
     for (size_t i = 0; i < n; ++i) {
-      size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(Rng());
+      size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(CommandRng());
       std::swap(picked[i], picked[j]);
     }
     picked.resize(n);
   } else {
     std::unordered_set<std::string> seen;
     while (picked.size() < n) {
-      auto p = v.RandomPair(Rng());
+      auto p = v.RandomPair(CommandRng());
       if (seen.insert(p.first).second) picked.push_back(std::move(p));
     }
   }

@@ -9,6 +9,7 @@
 #include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
@@ -34,20 +35,11 @@ OptList FindList(CommandContext& ctx, std::string_view key, bool* err) {
   *err = false;
   Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
   if (e == nullptr) return std::nullopt;
-  if (e->type != ObjType::kList) {
-    ctx.reply.Error(errors::kWrongType);
+  if (WrongType(ctx, e, ObjType::kList)) {
     *err = true;
     return std::nullopt;
   }
   return AsList(ctx.server, ctx.db(), e);
-}
-
-// Counts a read as a keyspace hit or miss and notifies "keymiss", as Redis does for lookups of
-// read commands.
-void CountLookup(CommandContext& ctx, std::string_view key, bool hit) {
-  (hit ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (!hit) KeyMissEvent(ctx, key);
 }
 
 // Creates an empty list under `key` and notifies "new".
@@ -184,7 +176,7 @@ void CmdLLen(CommandContext& ctx) {
   bool err;
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list.has_value());
+  CountRead(ctx, ctx.db(), ctx.args[1], list.has_value());
   ctx.reply.Integer(list ? static_cast<int64_t>(list->size()) : 0);
 }
 
@@ -195,7 +187,7 @@ void CmdLRange(CommandContext& ctx) {
   bool err;
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list.has_value());
+  CountRead(ctx, ctx.db(), ctx.args[1], list.has_value());
   size_t from, to;
   if (!list || !ClampRange(start, stop, list->size(), &from, &to)) {
     ctx.reply.EmptyArray();
@@ -215,7 +207,7 @@ void CmdLIndex(CommandContext& ctx) {
   bool err;
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list.has_value());
+  CountRead(ctx, ctx.db(), ctx.args[1], list.has_value());
   if (!list) {
     ctx.reply.NullBulk();
     return;
@@ -357,7 +349,7 @@ void CmdLPos(CommandContext& ctx) {
   bool err;
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
-  CountLookup(ctx, ctx.args[1], list.has_value());
+  CountRead(ctx, ctx.db(), ctx.args[1], list.has_value());
   bool with_count = count >= 0;
   if (!list) {
     if (with_count) {

@@ -4,10 +4,9 @@
 
 namespace keel {
 
-size_t StatCounter::Slot() {
+size_t StatCounter::NextSlot() {
   static std::atomic<size_t> next{0};
-  thread_local size_t slot = next.fetch_add(1, std::memory_order_relaxed) % kSlots;
-  return slot;
+  return next.fetch_add(1, std::memory_order_relaxed) % kSlots;
 }
 
 void ServerStats::Reset() {

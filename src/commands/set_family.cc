@@ -33,8 +33,6 @@ namespace keel {
 namespace {
 
 constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
-std::mt19937_64& Rng() { return CommandRng(); }
-
 // A write lookup (no statistics, like lookupKeyWrite).
 Entry* WriteLookup(CommandContext& ctx, std::string_view key) {
   return ctx.keyspace().Lookup(ctx.db(), key);
@@ -150,7 +148,7 @@ std::vector<std::string> DistinctRandom(const SetRef& v, size_t count) {
     // Many of them: a partial shuffle of all members.
     out = v.Members();
     for (size_t i = 0; i < count; ++i) {
-      size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(Rng());
+      size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(CommandRng());
       std::swap(out[i], out[j]);
     }
     out.resize(count);
@@ -158,7 +156,7 @@ std::vector<std::string> DistinctRandom(const SetRef& v, size_t count) {
   }
   std::unordered_set<std::string> seen;
   while (out.size() < count) {
-    std::string m = v.RandomMember(Rng());
+    std::string m = v.RandomMember(CommandRng());
     if (seen.insert(m).second) out.push_back(std::move(m));
   }
   return out;
@@ -179,7 +177,7 @@ void CmdSpop(CommandContext& ctx) {
       return;
     }
     SetRef v = Ref(ctx, e);
-    std::string m = v.RandomMember(Rng());
+    std::string m = v.RandomMember(CommandRng());
     v.Remove(m);
     KeyEvent(ctx, 's', "spop", key);
     if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
@@ -226,7 +224,7 @@ void CmdSrandmember(CommandContext& ctx) {
       ctx.reply.NullBulk();
       return;
     }
-    ctx.reply.Bulk(SetRef::Read(e).RandomMember(Rng()));
+    ctx.reply.Bulk(SetRef::Read(e).RandomMember(CommandRng()));
     return;
   }
   int64_t count;
@@ -242,7 +240,7 @@ void CmdSrandmember(CommandContext& ctx) {
     // With repetitions.
     size_t n = static_cast<size_t>(-count);
     ctx.reply.ArrayHeader(n);
-    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(v.RandomMember(Rng()));
+    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(v.RandomMember(CommandRng()));
     return;
   }
   size_t n = static_cast<size_t>(count);

@@ -92,7 +92,8 @@ uint64_t ComputeHash(std::string_view key) { return hashing::Hash(key, g_hash_se
 // by content (the key zero-padded to four words, and its length), never by address.
 struct KeyMemo {
   static constexpr size_t kMaxKey = 32;
-  static constexpr size_t kWays = 64;  // a power of two
+  static constexpr unsigned kWayBits = 6;
+  static constexpr size_t kWays = size_t{1} << kWayBits;
   struct Way {
     uint64_t w[4];
     uint64_t len = ~uint64_t{0};  // never matches until filled
@@ -106,8 +107,7 @@ struct KeyMemo {
     if (!key.empty()) std::memcpy(w, key.data(), key.size());
     uint64_t mix = (w[0] ^ (w[1] * 0x9E3779B97F4A7C15ull) ^ w[2] ^ (w[3] >> 7) ^ key.size()) *
                    0xC2B2AE3D27D4EB4Full;
-    Way& way = ways[mix >> (64 - 6)];
-    static_assert(kWays == 64);
+    Way& way = ways[mix >> (64 - kWayBits)];
     if (way.len == key.size() && way.w[0] == w[0] && way.w[1] == w[1] && way.w[2] == w[2] &&
         way.w[3] == w[3]) {
       return way;

@@ -198,7 +198,7 @@ void Connection::ProcessInput() {
     }
     int64_t clock_us = 0;  // chained from one command's end to the next one's start
     for (size_t i = 0; i < n; ++i) {
-      if (n > 1 && i + 1 < n) Keyspace::PrefetchChain(hints_[i + 1]);
+      if (i + 1 < n) Keyspace::PrefetchChain(hints_[i + 1]);
       env_->dispatcher->Execute(*client_, batch_[i].args, &out_, &clock_us);
       in_start_ = batch_[i].end;
       if (client_->close_after_reply) closing_ = true;

@@ -16,13 +16,20 @@
 
 namespace keel {
 
-// A read lookup, as Redis's lookupKeyRead: counts a keyspace hit or miss and notifies "keymiss".
-// Returns the link to the entry (for replacing or deleting it), or nullptr.
+// Counts a read command's lookup of `key` in `db` as a keyspace hit or miss and, for a miss,
+// notifies "keymiss" (unless `notify_miss` is false: OBJECT's lookups, Redis's LOOKUP_NONOTIFY).
+inline void CountRead(CommandContext& ctx, int db, std::string_view key, bool hit,
+                      bool notify_miss = true) {
+  (hit ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
+  if (!hit && notify_miss) KeyEvent(ctx.server, 'm', "keymiss", key, db);
+}
+
+// A read lookup, as Redis's lookupKeyRead (see CountRead). Returns the link to the entry (for
+// replacing or deleting it), or nullptr.
 inline Entry** ReadLookupLink(CommandContext& ctx, std::string_view key) {
   Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
-  (link ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (link == nullptr) KeyMissEvent(ctx, key);
+  CountRead(ctx, ctx.db(), key, link != nullptr);
   return link;
 }
 inline Entry* ReadLookup(CommandContext& ctx, std::string_view key) {

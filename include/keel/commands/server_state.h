@@ -39,8 +39,13 @@ class StatCounter {
   }
 
  private:
-  // This thread's slot: threads are numbered in the order they first count something.
-  static size_t Slot();
+  // This thread's slot: threads are numbered in the order they first count something. Inline,
+  // as it runs on every count.
+  static size_t Slot() {
+    thread_local const size_t slot = NextSlot();
+    return slot;
+  }
+  static size_t NextSlot();
   struct alignas(64) PaddedSlot {
     std::atomic<uint64_t> v{0};
   };
