@@ -44,6 +44,34 @@ TEST_F(ConnectionTest, TenThousandPipelinedCommandsInOneWriteReplyInOrder) {
   EXPECT_TRUE(sent);
 }
 
+// Replies far bigger than the socket buffers, to a client that does not read for a while: the
+// server's direct send stops short, the rest waits for the socket to drain, and other clients are
+// served meanwhile. Every byte arrives, in order.
+TEST_F(ConnectionTest, BigRepliesToAClientThatReadsLateArriveWhole) {
+  RespConnection setup = Connect();
+  std::vector<std::string> push = {"RPUSH", "big"};
+  for (int i = 0; i < 100; ++i) push.push_back(std::to_string(i) + std::string(1000, 'v'));
+  ASSERT_EQ(setup.Call(push), ":100\r\n");
+  constexpr int kCommands = 200;  // 20 MB of replies: more than the socket buffers hold
+  std::string batch;
+  for (int i = 0; i < kCommands; ++i) batch += EncodeCommand({"LRANGE", "big", "0", "-1"});
+  RespConnection slow = Connect();
+  ASSERT_TRUE(slow.Send(batch));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(setup.Call({"LLEN", "big"}), ":100\r\n");  // not stalled by the full socket
+  std::string want = "*100\r\n";
+  for (int i = 0; i < 100; ++i) {
+    std::string v = std::to_string(i) + std::string(1000, 'v');
+    want += "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+  }
+  for (int i = 0; i < kCommands; ++i) {
+    std::string reply;
+    ASSERT_TRUE(slow.ReadReply(&reply)) << "reply " << i;
+    ASSERT_EQ(reply, want) << "reply " << i;
+  }
+  EXPECT_EQ(slow.Call({"PING"}), "+PONG\r\n");
+}
+
 TEST_F(ConnectionTest, HiredisPipelineOfMixedCommandsKeepsOrder) {
   auto ctx = HiredisConnect(server_->port());
   ASSERT_NE(ctx, nullptr);
