@@ -194,6 +194,27 @@ void CmdLRange(CommandContext& ctx) {
     return;
   }
   ctx.reply.ArrayHeader(to - from + 1);
+  // A short range of short elements (the common case) is collected, sized, and written in one
+  // piece.
+  constexpr size_t kOnePieceCount = 1024;
+  constexpr size_t kOnePieceBytes = 16 * 1024;
+  if (to - from < kOnePieceCount) {
+    thread_local std::vector<std::string_view> views;
+    views.clear();
+    size_t bytes = 0;
+    list->ForRange(from, to, [&](size_t, std::string_view v) {
+      views.push_back(v);
+      bytes += ReplyBuilder::BulkSize(v.size());
+      return true;
+    });
+    if (bytes <= kOnePieceBytes) {
+      char* p = ctx.reply.Extend(bytes);
+      for (std::string_view v : views) p = ReplyBuilder::WriteBulk(p, v);
+    } else {
+      for (std::string_view v : views) ctx.reply.Bulk(v);
+    }
+    return;
+  }
   list->ForRange(from, to, [&](size_t, std::string_view v) {
     ctx.reply.Bulk(v);
     return true;

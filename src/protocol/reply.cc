@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "keel/common/strings.h"
 
@@ -11,6 +12,27 @@ namespace {
 // A deferred header is reserved at this width and patched in place: "*" + up to 20 digits is
 // more than any array can need, and the unused bytes are removed when the header is closed.
 constexpr size_t kDeferredWidth = 24;
+
+// Writes the decimal digits of v at p; returns the end.
+char* WriteUint(char* p, uint64_t v) {
+  char tmp[20];
+  char* t = tmp + sizeof(tmp);
+  do {
+    *--t = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  size_t n = static_cast<size_t>(tmp + sizeof(tmp) - t);
+  std::memcpy(p, t, n);
+  return p + n;
+}
+
+char* WriteBulkHeader(char* p, size_t len) {
+  *p++ = '$';
+  p = WriteUint(p, len);
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
 }  // namespace
 
 void ReplyBuilder::SimpleString(std::string_view s) {
@@ -32,11 +54,39 @@ void ReplyBuilder::Integer(int64_t v) {
 }
 
 void ReplyBuilder::Bulk(std::string_view s) {
-  out_->push_back('$');
-  AppendInt(out_, static_cast<int64_t>(s.size()));
-  out_->append("\r\n");
-  out_->append(s);
-  out_->append("\r\n");
+  // The header is built in a local buffer and appended at once with the value when that is
+  // short: each std::string append checks capacity.
+  constexpr size_t kShort = 64;
+  char buf[kShort + 32];
+  if (s.size() > kShort) {
+    char* p = WriteBulkHeader(buf, s.size());
+    out_->append(buf, static_cast<size_t>(p - buf));
+    out_->append(s);
+    out_->append("\r\n");
+    return;
+  }
+  out_->append(buf, static_cast<size_t>(WriteBulk(buf, s) - buf));
+}
+
+size_t ReplyBuilder::BulkSize(size_t len) {
+  size_t digits = 1;
+  for (size_t v = len; v >= 10; v /= 10) ++digits;
+  return 1 + digits + 2 + len + 2;
+}
+
+char* ReplyBuilder::WriteBulk(char* p, std::string_view s) {
+  p = WriteBulkHeader(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  p += s.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
+char* ReplyBuilder::Extend(size_t n) {
+  size_t old = out_->size();
+  out_->resize(old + n);
+  return out_->data() + old;
 }
 
 void ReplyBuilder::Double(double v) {
@@ -51,9 +101,13 @@ void ReplyBuilder::Double(double v) {
 }
 
 void ReplyBuilder::ArrayHeader(size_t n) {
-  out_->push_back('*');
-  AppendInt(out_, static_cast<int64_t>(n));
-  out_->append("\r\n");
+  char buf[32];
+  char* p = buf;
+  *p++ = '*';
+  p = WriteUint(p, n);
+  *p++ = '\r';
+  *p++ = '\n';
+  out_->append(buf, static_cast<size_t>(p - buf));
 }
 
 size_t ReplyBuilder::BeginDeferredArray() {

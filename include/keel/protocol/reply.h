@@ -21,6 +21,11 @@ class ReplyBuilder {
   void Error(std::string_view msg);
   void Integer(int64_t v);
   void Bulk(std::string_view s);
+  // A run of bulk replies written straight into the buffer, for replies of many short elements:
+  // add up BulkSize of each, Extend by the total, then WriteBulk each at the returned pointer.
+  static size_t BulkSize(size_t len);
+  static char* WriteBulk(char* p, std::string_view s);
+  char* Extend(size_t n);
   // A double formatted the way Redis formats a bulk double reply (%.17g).
   void Double(double v);
   void NullBulk() { out_->append("$-1\r\n"); }
