@@ -590,7 +590,9 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
   w->client_id = ctx.client.id;
   Keyspace& ks = ctx.keyspace();
   for (const std::string& k : w->keys) {
-    auto& q = ks.db(w->db).ShardFor(k).waiters[k];
+    auto [it, added] = ks.db(w->db).ShardFor(k).waiters.try_emplace(k);
+    if (added) ks.AddWaitingKeys(1);
+    auto& q = it->second;
     if (q.empty() || q.back() != w) q.push_back(w);
   }
   {
@@ -718,6 +720,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
     while (!q.empty() && q.front()->claimed()) q.pop_front();
     if (q.empty()) {
       s.waiters.erase(it);
+      ks.AddWaitingKeys(-1);
       return false;
     }
     w = std::static_pointer_cast<BlockedWaiter>(q.front());
@@ -794,7 +797,10 @@ void UnregisterWaiter(Keyspace& ks, const std::shared_ptr<BlockedWaiter>& w) {
         ++qi;
       }
     }
-    if (q.empty()) s.waiters.erase(it);
+    if (q.empty()) {
+      s.waiters.erase(it);
+      ks.AddWaitingKeys(-1);
+    }
   }
 }
 

@@ -102,9 +102,33 @@ struct KeyMemo {
   };
   Way ways[kWays];
 
+  // The key's bytes zero-padded into w (REQUIRES: key.size() <= kMaxKey), with fixed-size loads
+  // only: a memcpy of variable size is a libc call, and this runs several times per command.
+  static void Load(std::string_view key, uint64_t* w) {
+    const char* p = key.data();
+    size_t n = key.size();
+    size_t full = n / 8;
+    for (size_t i = 0; i < full; ++i) std::memcpy(&w[i], p + 8 * i, 8);
+    size_t rem = n % 8;
+    if (rem == 0) return;
+    const char* q = p + 8 * full;
+    uint64_t t;
+    if (rem >= 4) {
+      // Two 4-byte loads that overlap in the middle: the shared bytes land in the same places.
+      uint32_t lo, hi;
+      std::memcpy(&lo, q, 4);
+      std::memcpy(&hi, q + rem - 4, 4);
+      t = lo | (uint64_t{hi} << (8 * (rem - 4)));
+    } else {
+      auto byte = [&](size_t i) { return uint64_t{static_cast<unsigned char>(q[i])} << (8 * i); };
+      t = byte(0) | byte(rem / 2) | byte(rem - 1);
+    }
+    w[full] = t;
+  }
+
   const Way& Get(std::string_view key) {
     uint64_t w[4] = {0, 0, 0, 0};
-    if (!key.empty()) std::memcpy(w, key.data(), key.size());
+    Load(key, w);
     uint64_t mix = (w[0] ^ (w[1] * 0x9E3779B97F4A7C15ull) ^ w[2] ^ (w[3] >> 7) ^ key.size()) *
                    0xC2B2AE3D27D4EB4Full;
     Way& way = ways[mix >> (64 - kWayBits)];
@@ -499,6 +523,7 @@ void Keyspace::Put(int db, Entry* e) {
 }
 
 void Keyspace::SignalReady(int db, std::string_view key) {
+  if (waiting_keys_.load(std::memory_order_relaxed) == 0) return;
   Shard& s = dbs_[db]->ShardFor(key);
   if (s.waiters.empty()) return;
   if (s.waiters.find(std::string(key)) == s.waiters.end()) return;

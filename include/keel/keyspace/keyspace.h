@@ -324,6 +324,9 @@ class Keyspace {
   // Counts WATCH registrations (REQUIRES the key's shard lock), so that Touch costs nothing while
   // nobody watches anything.
   void AddWatchers(int64_t delta) { watchers_.fetch_add(delta, std::memory_order_relaxed); }
+  // Keys with a waiters queue, over all shards (changed under the key's shard lock): while there
+  // are none, SignalReady returns at once.
+  void AddWaitingKeys(int64_t delta) { waiting_keys_.fetch_add(delta, std::memory_order_relaxed); }
   // Marks the watchers of every key of `db` that exists in `db` or, when other >= 0, in
   // `other` (FLUSHDB, FLUSHALL, SWAPDB). REQUIRES: every shard of both databases locked.
   void TouchAll(int db, int other = -1);
@@ -336,6 +339,7 @@ class Keyspace {
   std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
   std::atomic<uint64_t> expired_keys_{0};
   std::atomic<int64_t> watchers_{0};
+  std::atomic<int64_t> waiting_keys_{0};
   ExpiredHook expired_hook_;
   LazyFreer freer_;
 };

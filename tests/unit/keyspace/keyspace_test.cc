@@ -29,6 +29,28 @@ TEST(KeySlot, TwoBytesAtATimeMatchesTheBytewiseCrc) {
   }
 }
 
+// The per-thread memo of slots and hashes matches keys by content: two keys that differ in any
+// one byte, at any length the memo covers and past it, must never share a remembered result.
+TEST(KeySlot, MemoTellsKeysApartByEveryByte) {
+  std::mt19937_64 rng(7);
+  for (size_t len = 1; len <= 40; ++len) {
+    std::string a(len, '\0');
+    for (char& c : a) c = static_cast<char>('a' + rng() % 26);  // no braces: whole-key slots
+    for (size_t pos = 0; pos < len; ++pos) {
+      std::string b = a;
+      b[pos] = static_cast<char>(b[pos] == 'z' ? 'a' : b[pos] + 1);
+      uint64_t ha = KeyHash(a);
+      uint16_t sa = KeySlot(a);
+      EXPECT_NE(KeyHash(b), ha) << len << " " << pos;
+      EXPECT_EQ(KeySlot(b), Crc16ForTest(b)) << len << " " << pos;
+      EXPECT_EQ(KeySlot(a), sa);
+      EXPECT_EQ(KeyHash(a), ha);
+    }
+  }
+  // Zero bytes count too: "k" and "k\0" differ.
+  EXPECT_NE(KeyHash(std::string_view("k", 1)), KeyHash(std::string_view("k\0", 2)));
+}
+
 std::string Key(int i) { return "key:" + std::to_string(i); }
 
 TEST(Shard, InsertFindUnlinkAcrossRehashes) {
