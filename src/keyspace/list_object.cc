@@ -491,29 +491,16 @@ bool ListObject::NodesValid(const ListNodeLimit& limit) const {
 // ---- ListRef ----
 
 Entry* ListRef::NewEntry(std::string_view key) {
-  static constexpr char kEmpty[kCountBytes] = {};
-  return NewPackedEntry(key, ObjType::kList, Encoding::kQuicklist, {kEmpty, kCountBytes}, -1);
+  return NewPackedEntry(key, ObjType::kList, Encoding::kQuicklist, {}, -1);
 }
 
-size_t ListRef::count() const {
-  uint16_t n;
-  std::memcpy(&n, bytes().data(), sizeof(n));
-  return n;
-}
+size_t ListRef::size() const { return packed() ? packed::CountElems(bytes()) : obj()->size(); }
 
-void ListRef::SetCount(size_t n) {
-  uint16_t v = static_cast<uint16_t>(n);
-  std::memcpy(data(), &v, sizeof(v));
-}
-
-size_t ListRef::size() const { return packed() ? count() : obj()->size(); }
-
-bool ListRef::empty() const { return packed() ? count() == 0 : obj()->size() == 0; }
+bool ListRef::empty() const { return packed() ? bytes().empty() : obj()->size() == 0; }
 
 size_t ListRef::Offset(size_t i) const {
-  size_t at = run().size();
-  if (i >= count()) return at;
-  packed::ForEachElem(run(), [&](size_t off, std::string_view) {
+  size_t at = bytes().size();
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view) {
     if (i-- > 0) return true;
     at = off;
     return false;
@@ -523,7 +510,7 @@ size_t ListRef::Offset(size_t i) const {
 
 void ListRef::ToObject() {
   auto obj = std::make_unique<ListObject>();
-  packed::ForEachElem(run(), [&](size_t, std::string_view v) {
+  packed::ForEachElem(bytes(), [&](size_t, std::string_view v) {
     obj->Push(false, v, limit_);
     return true;
   });
@@ -534,16 +521,14 @@ void ListRef::Push(bool left, std::span<const std::string_view> values) {
   if (packed()) {
     size_t add = 0;
     for (std::string_view v : values) add += packed::ElemSize(v);
-    size_t n = count();
-    if (Over(run().size() + add, n + values.size())) {
+    if (Over(bytes().size() + add, size() + values.size())) {
       ToObject();
     } else {
       // One splice for all of them: at the head they land in reverse order.
-      char* p = SpliceRun(left ? 0 : run().size(), 0, add);
+      char* p = Splice(left ? 0 : bytes().size(), 0, add);
       for (size_t i = 0; i < values.size(); ++i) {
         p += packed::PutElem(p, values[left ? values.size() - 1 - i : i]);
       }
-      SetCount(n + values.size());
       return;
     }
   }
@@ -553,19 +538,23 @@ void ListRef::Push(bool left, std::span<const std::string_view> values) {
 
 std::string ListRef::Pop(bool left) {
   if (!packed()) return obj()->Pop(left);
-  size_t n = count();
-  size_t off = left ? 0 : Offset(n - 1);
+  size_t off = 0;
+  if (!left) {
+    packed::ForEachElem(bytes(), [&](size_t o, std::string_view) {
+      off = o;
+      return true;
+    });
+  }
   size_t sz;
-  std::string v(packed::GetElem(run().data() + off, &sz));
-  SpliceRun(off, sz, 0);
-  SetCount(n - 1);
+  std::string v(packed::GetElem(bytes().data() + off, &sz));
+  Splice(off, sz, 0);
   return v;
 }
 
 std::string ListRef::At(size_t i) const {
   if (!packed()) return std::string(obj()->At(i));
   size_t sz;
-  return std::string(packed::GetElem(run().data() + Offset(i), &sz));
+  return std::string(packed::GetElem(bytes().data() + Offset(i), &sz));
 }
 
 void ListRef::Set(size_t i, std::string_view v) {
@@ -575,9 +564,9 @@ void ListRef::Set(size_t i, std::string_view v) {
   }
   size_t off = Offset(i);
   size_t old;
-  packed::GetElem(run().data() + off, &old);
-  packed::PutElem(SpliceRun(off, old, packed::ElemSize(v)), v);
-  if (Over(run().size(), count())) ToObject();
+  packed::GetElem(bytes().data() + off, &old);
+  packed::PutElem(Splice(off, old, packed::ElemSize(v)), v);
+  if (Over(bytes().size(), size())) ToObject();
 }
 
 void ListRef::ForRange(size_t from, size_t to,
@@ -588,7 +577,7 @@ void ListRef::ForRange(size_t from, size_t to,
     return;
   }
   size_t i = from;
-  packed::ForEachElem(run().substr(Offset(from)), [&](size_t, std::string_view v) {
+  packed::ForEachElem(bytes().substr(Offset(from)), [&](size_t, std::string_view v) {
     if (i > to || !fn(i, v)) return false;
     ++i;
     return true;
@@ -604,7 +593,7 @@ void ListRef::ForBackward(size_t from,
   }
   std::vector<std::string_view> elems;  // small lists only: collecting them is cheap
   elems.reserve(from + 1);
-  packed::ForEachElem(run(), [&](size_t, std::string_view v) {
+  packed::ForEachElem(bytes(), [&](size_t, std::string_view v) {
     elems.push_back(v);
     return elems.size() <= from;
   });
@@ -616,21 +605,20 @@ void ListRef::ForBackward(size_t from,
 bool ListRef::Insert(std::string_view pivot, std::string_view v, bool after) {
   if (!packed()) return obj()->Insert(pivot, v, after, limit_);
   size_t at = SIZE_MAX;
-  packed::ForEachElem(run(), [&](size_t off, std::string_view e) {
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view e) {
     if (e != pivot) return true;
     at = after ? off + packed::ElemSize(e) : off;
     return false;
   });
   if (at == SIZE_MAX) return false;
-  packed::PutElem(SpliceRun(at, 0, packed::ElemSize(v)), v);
-  SetCount(count() + 1);
-  if (Over(run().size(), count())) ToObject();
+  packed::PutElem(Splice(at, 0, packed::ElemSize(v)), v);
+  if (Over(bytes().size(), size())) ToObject();
   return true;
 }
 
 size_t ListRef::Remove(std::string_view v, int64_t count) {
   if (!packed()) return obj()->Remove(v, count, limit_);
-  size_t n = this->count();
+  size_t n = size();
   if (n == 0) return 0;
   std::vector<bool> drop(n, false);
   size_t removed = 0;
@@ -649,9 +637,9 @@ size_t ListRef::Remove(std::string_view v, int64_t count) {
   }
   if (removed == 0) return 0;
   // Compact the kept elements in place, then drop the tail.
-  char* d = data() + kCountBytes;
+  char* d = data();
   size_t w = 0, i = 0;
-  packed::ForEachElem(run(), [&](size_t off, std::string_view e) {
+  packed::ForEachElem(bytes(), [&](size_t off, std::string_view e) {
     size_t sz = packed::ElemSize(e);
     if (!drop[i++]) {
       std::memmove(d + w, d + off, sz);
@@ -659,8 +647,7 @@ size_t ListRef::Remove(std::string_view v, int64_t count) {
     }
     return true;
   });
-  SpliceRun(w, run().size() - w, 0);
-  SetCount(n - removed);
+  Splice(w, bytes().size() - w, 0);
   return removed;
 }
 
@@ -670,10 +657,8 @@ void ListRef::Trim(size_t start, size_t stop) {
     return;
   }
   size_t end = Offset(stop + 1);
-  SpliceRun(end, run().size() - end, 0);
-  SetCount(stop + 1);
-  SpliceRun(0, Offset(start), 0);
-  SetCount(stop + 1 - start);
+  Splice(end, bytes().size() - end, 0);
+  Splice(0, Offset(start), 0);
 }
 
 void ListRef::Clear() {
@@ -681,8 +666,7 @@ void ListRef::Clear() {
     obj()->Clear();
     return;
   }
-  SpliceRun(0, run().size(), 0);
-  SetCount(0);
+  Splice(0, bytes().size(), 0);
 }
 
 }  // namespace keel

@@ -17,16 +17,16 @@ namespace keel {
 // The list value type, in two forms. Redis 7.0 reports every list as "quicklist", so the entry's
 // encoding is kQuicklist either way.
 //
-// A small list is packed inside its entry (Entry::kPacked): the value bytes are its element count
-// (2 bytes) and then its elements in order, each a varint length then the bytes
-// (packed::ForEachElem). A list whose packed form outgrows list-max-listpack-size becomes a
-// ListObject and stays one: a deque of nodes, as Redis's quicklist is. Each node is one malloc
-// block, a count and a byte size then a run of elements, each in the packed form followed by its
-// length again as reversed LEB128 bytes, so a node can be read from either end (tail pops and
-// backward walks need no scan). Every node keeps within the node limit (ListNodeLimit; its header
-// counts, so a full node is one size class), except that an element too big for it has a node of
-// its own. Pushes touch only the end node, index lookups skip whole nodes by count, and nodes left
-// empty are dropped and small neighbours merged.
+// A small list is packed inside its entry (Entry::kPacked): the value bytes are its elements in
+// order, each a varint length then the bytes (packed::ForEachElem). A list whose packed form
+// outgrows list-max-listpack-size becomes a ListObject and stays one: a deque of nodes, as
+// Redis's quicklist is. Each node is one malloc block, a count and a byte size then a run of
+// elements, each in the packed form followed by its length again as reversed LEB128 bytes, so a
+// node can be read from either end (tail pops and backward walks need no scan). Every node keeps
+// within the node limit (ListNodeLimit; its header counts, so a full node is one size class),
+// except that an element too big for it has a node of its own. Pushes touch only the end node,
+// index lookups skip whole nodes by count, and nodes left empty are dropped and small
+// neighbours merged.
 
 // list-max-listpack-size as a node bound: at most max_count elements and max_bytes bytes.
 struct ListNodeLimit {
@@ -148,22 +148,10 @@ class ListRef : public ValueRef {
 
  private:
   ListObject* obj() const { return static_cast<ListObject*>(entry()->object()); }
-  // A packed list's value: its element count (uint16, so that LLEN, LRANGE's clamping and the
-  // length a push replies with need no walk), then the run of elements.
-  static constexpr size_t kCountBytes = 2;
-  size_t count() const;
-  void SetCount(size_t n);
-  std::string_view run() const { return bytes().substr(kCountBytes); }
-  char* SpliceRun(size_t off, size_t erase, size_t insert) {
-    return Splice(off + kCountBytes, erase, insert);
-  }
-  // Byte offset of element i of the packed run (its size when i >= count()).
+  // Byte offset of element i of the packed run (its size when i == size()).
   size_t Offset(size_t i) const;
-  // Whether a packed list of `bytes` bytes (of run) and `count` elements is over the node limit,
-  // or the count field.
-  bool Over(size_t bytes, size_t count) const {
-    return count > UINT16_MAX || !limit_.Allows(count, bytes);
-  }
+  // Whether a packed list of `bytes` bytes and `count` elements is over the node limit.
+  bool Over(size_t bytes, size_t count) const { return !limit_.Allows(count, bytes); }
   // Converts a packed list to a ListObject.
   void ToObject();
 

@@ -188,9 +188,7 @@ void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts) {
           Entry* copy = CloneEntry(list.entry(), "k2", -1, /*steal=*/false);
           ListRef c(copy, node_limit);
           EXPECT_EQ(Items(c), model);
-          if (Big(c) != nullptr) {
-            EXPECT_TRUE(Big(c)->NodesValid(limit));
-          }
+          if (Big(c) != nullptr) EXPECT_TRUE(Big(c)->NodesValid(limit));
           c.PushBack("only-in-the-copy");  // the copy owns its own nodes
           FreeEntry(c.entry());
         }
@@ -330,7 +328,7 @@ TEST(ListRef, ConvertsPastTheNodeLimit) {
 }
 
 TEST(ListRef, TenElementsArePackedInOneBlock) {
-  // The entry header, the key, the 2-byte count and 10 * (1 length byte + 9 bytes): nothing else.
+  // The entry header, the key and 10 * (1 length byte + 9 bytes): nothing else.
   Entry* e = ListRef::NewEntry("list:0000001");
   ListRef l(e, -2);
   std::vector<std::string> elems;
@@ -339,12 +337,12 @@ TEST(ListRef, TenElementsArePackedInOneBlock) {
   l.Push(false, views);
   EXPECT_EQ(l.entry()->storage, Entry::kPacked);
   EXPECT_EQ(l.entry()->enc, Encoding::kQuicklist);
-  EXPECT_EQ(EntryMemory(l.entry()), sizeof(Entry) + 12 + 2 + 100);
+  EXPECT_EQ(EntryMemory(l.entry()), sizeof(Entry) + 12 + 100);
   EXPECT_EQ(l.size(), 10u);
   // Popping most of it gives the block back.
   for (int i = 0; i < 9; ++i) l.PopBack();
   EXPECT_EQ(l.At(0), "element-0");
-  EXPECT_EQ(EntryMemory(l.entry()), sizeof(Entry) + 12 + 2 + 10);
+  EXPECT_EQ(EntryMemory(l.entry()), sizeof(Entry) + 12 + 10);
   FreeEntry(l.entry());
 }
 
