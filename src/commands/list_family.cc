@@ -188,25 +188,30 @@ void CmdLRange(CommandContext& ctx) {
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
   CountRead(ctx, ctx.db(), ctx.args[1], list.has_value());
-  size_t from, to;
-  if (!list || !ClampRange(start, stop, list->size(), &from, &to)) {
+  if (!list || (start >= 0 && stop >= 0 && start > stop)) {
     ctx.reply.EmptyArray();
     return;
   }
-  ctx.reply.ArrayHeader(to - from + 1);
-  // A short range of short elements (the common case) is collected, sized, and written in one
-  // piece.
-  constexpr size_t kOnePieceCount = 1024;
+  // A short range from the head (the common case) needs no length: a packed list has to be
+  // walked to count it, and the walk of the range stops at the end anyway. Its elements are
+  // collected, sized, and written in one piece.
+  constexpr uint64_t kOnePieceCount = 1024;
   constexpr size_t kOnePieceBytes = 16 * 1024;
-  if (to - from < kOnePieceCount) {
+  if (start >= 0 && stop >= 0 && static_cast<uint64_t>(stop - start) < kOnePieceCount) {
     thread_local std::vector<std::string_view> views;
     views.clear();
     size_t bytes = 0;
-    list->ForRange(from, to, [&](size_t, std::string_view v) {
-      views.push_back(v);
-      bytes += ReplyBuilder::BulkSize(v.size());
-      return true;
-    });
+    list->ForRange(static_cast<size_t>(start), static_cast<size_t>(stop),
+                   [&](size_t, std::string_view v) {
+                     views.push_back(v);
+                     bytes += ReplyBuilder::BulkSize(v.size());
+                     return true;
+                   });
+    if (views.empty()) {
+      ctx.reply.EmptyArray();
+      return;
+    }
+    ctx.reply.ArrayHeader(views.size());
     if (bytes <= kOnePieceBytes) {
       char* p = ctx.reply.Extend(bytes);
       for (std::string_view v : views) p = ReplyBuilder::WriteBulk(p, v);
@@ -215,6 +220,12 @@ void CmdLRange(CommandContext& ctx) {
     }
     return;
   }
+  size_t from, to;
+  if (!ClampRange(start, stop, list->size(), &from, &to)) {
+    ctx.reply.EmptyArray();
+    return;
+  }
+  ctx.reply.ArrayHeader(to - from + 1);
   list->ForRange(from, to, [&](size_t, std::string_view v) {
     ctx.reply.Bulk(v);
     return true;

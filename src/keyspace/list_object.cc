@@ -573,7 +573,8 @@ void ListRef::ForRange(size_t from, size_t to,
                        const std::function<bool(size_t, std::string_view)>& fn) const {
   if (empty()) return;
   if (!packed()) {
-    obj()->ForRange(from, to, fn);
+    size_t n = obj()->size();
+    if (from < n) obj()->ForRange(from, std::min(to, n - 1), fn);
     return;
   }
   size_t i = from;

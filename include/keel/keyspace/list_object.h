@@ -132,8 +132,9 @@ class ListRef : public ValueRef {
   // Index from the front (0-based). REQUIRES: i < size().
   std::string At(size_t i) const;
   void Set(size_t i, std::string_view v);
-  // Calls fn(index, element) from `from` up to and including `to` (REQUIRES from <= to <
-  // size()), forward. Stops early when fn returns false.
+  // Calls fn(index, element) from `from` up to and including `to` (REQUIRES from <= to),
+  // forward; elements past the end are not visited, so a packed list is never counted. Stops
+  // early when fn returns false.
   void ForRange(size_t from, size_t to,
                 const std::function<bool(size_t, std::string_view)>& fn) const;
   // Backward from index `from` down to 0.

@@ -188,7 +188,9 @@ void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts) {
           Entry* copy = CloneEntry(list.entry(), "k2", -1, /*steal=*/false);
           ListRef c(copy, node_limit);
           EXPECT_EQ(Items(c), model);
-          if (Big(c) != nullptr) EXPECT_TRUE(Big(c)->NodesValid(limit));
+          if (Big(c) != nullptr) {
+            EXPECT_TRUE(Big(c)->NodesValid(limit));
+          }
           c.PushBack("only-in-the-copy");  // the copy owns its own nodes
           FreeEntry(c.entry());
         }
