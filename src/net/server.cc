@@ -54,8 +54,11 @@ struct Server::Impl {
   static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
     std::vector<std::unique_ptr<asio::io_context>> v;
     for (int i = 0; i < std::max(1, n); ++i) {
-      // Concurrency hint 1: each context is run by exactly one thread, so asio can skip locking.
-      v.push_back(std::make_unique<asio::io_context>(1));
+      // Each context is run by exactly one thread, and every socket operation of a connection
+      // (reads, writes, close) is started on its own context's thread, so the reactor's
+      // per-socket locking is not needed. Posting from other threads (ClientHandle) and timers
+      // stay locked: UNSAFE_IO keeps the scheduler and registration locks.
+      v.push_back(std::make_unique<asio::io_context>(ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     }
     return v;
   }
