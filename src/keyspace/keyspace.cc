@@ -1,5 +1,9 @@
 #include "keel/keyspace/keyspace.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstdlib>
@@ -155,6 +159,37 @@ uint16_t KeySlot(std::string_view key) {
 uint64_t KeyHash(std::string_view key) {
   if (key.size() > KeyMemo::kMaxKey) return ComputeHash(key);
   return t_memo.Get(key).hash;
+}
+
+// ---- ShardMutex ----
+
+namespace {
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+}  // namespace
+
+void ShardMutex::LockSlow() {
+  constexpr int kSpins = 100;
+  for (int i = 0; i < kSpins; ++i) {
+    CpuRelax();
+    uint32_t c = state_.load(std::memory_order_relaxed);
+    if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire)) return;
+  }
+  // Sleep until woken, marking the lock as having sleepers (so unlock wakes one).
+  while (state_.exchange(2, std::memory_order_acquire) != 0) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, 2, nullptr,
+            nullptr, 0);
+  }
+}
+
+void ShardMutex::Wake() {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
+          0);
 }
 
 // ---- Shard ----

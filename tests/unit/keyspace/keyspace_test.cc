@@ -5,6 +5,8 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "keel/common/clock.h"
 
@@ -49,6 +51,34 @@ TEST(KeySlot, MemoTellsKeysApartByEveryByte) {
   }
   // Zero bytes count too: "k" and "k\0" differ.
   EXPECT_NE(KeyHash(std::string_view("k", 1)), KeyHash(std::string_view("k\0", 2)));
+}
+
+// The shard lock under contention from more threads than cores, so that some waiters give up
+// spinning and sleep: every increment made under it survives, and try_lock fails while held.
+TEST(ShardMutex, SerializesContendedThreadsAndWakesSleepers) {
+  ShardMutex mu;
+  uint64_t counter = 0;  // plain: only the lock orders the increments
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 200000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRounds; ++i) {
+        std::lock_guard<ShardMutex> lock(mu);
+        ++counter;
+        if (i % 1000 == 0) std::this_thread::yield();  // held across a yield: others sleep
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter, uint64_t{kThreads} * kRounds);
+  mu.lock();
+  EXPECT_FALSE(mu.try_lock());
+  std::thread other([&] { EXPECT_FALSE(mu.try_lock()); });
+  other.join();
+  mu.unlock();
+  EXPECT_TRUE(mu.try_lock());
+  mu.unlock();
 }
 
 std::string Key(int i) { return "key:" + std::to_string(i); }
