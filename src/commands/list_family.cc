@@ -359,20 +359,14 @@ void CmdLPos(CommandContext& ctx) {
         return;
       }
       rank = v;
-    } else if (EqualsIgnoreCase(opt, "count")) {
+    } else if (EqualsIgnoreCase(opt, "count") || EqualsIgnoreCase(opt, "maxlen")) {
+      bool is_count = EqualsIgnoreCase(opt, "count");
       if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
       if (v < 0) {
-        ctx.reply.Error("ERR COUNT can't be negative");
+        ctx.reply.Error(is_count ? "ERR COUNT can't be negative" : "ERR MAXLEN can't be negative");
         return;
       }
-      count = v;
-    } else if (EqualsIgnoreCase(opt, "maxlen")) {
-      if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
-      if (v < 0) {
-        ctx.reply.Error("ERR MAXLEN can't be negative");
-        return;
-      }
-      maxlen = v;
+      (is_count ? count : maxlen) = v;
     } else {
       ctx.reply.Error(errors::kSyntax);
       return;
@@ -719,6 +713,24 @@ void CmdBLMove(CommandContext& ctx) {
 
 // Serves the oldest live waiter of (db, key) if the key holds a non-empty list. Returns false
 // when there is nothing (more) to serve for this key.
+// Ends a claimed wait on the waiter's own thread: forgets it in every key's queue and in its
+// client, and delivers `reply` (a served pop, a timeout's nil, CLIENT UNBLOCK's error).
+void FinishWaiter(ServerState& server, const std::shared_ptr<BlockedWaiter>& w, ClientHandle& h,
+                  std::string reply) {
+  std::weak_ptr<ClientHandle> weak = w->handle;
+  ServerState* srv = &server;
+  uint64_t id = w->client_id;
+  h.Post([srv, w, weak, id, reply = std::move(reply)] {
+    UnregisterWaiter(*srv->keyspace, w);
+    if (auto c = srv->clients.Find(id)) {
+      std::lock_guard<std::mutex> lock(c->mu);
+      c->waiter.reset();
+    }
+    srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (auto hh = weak.lock()) hh->Unblock(reply);
+  });
+}
+
 bool ServeOne(ServerState& server, int db, const std::string& key) {
   Keyspace& ks = *server.keyspace;
   std::shared_ptr<BlockedWaiter> w;
@@ -775,20 +787,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
       reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left));
       break;
   }
-  if (auto h = w->handle.lock()) {
-    std::weak_ptr<ClientHandle> weak = h;
-    ServerState* srv = &server;
-    uint64_t id = w->client_id;
-    h->Post([srv, w, weak, id, out = std::move(out)] {
-      UnregisterWaiter(*srv->keyspace, w);
-      if (auto c = srv->clients.Find(id)) {
-        std::lock_guard<std::mutex> lock(c->mu);
-        c->waiter.reset();
-      }
-      srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
-      if (auto hh = weak.lock()) hh->Unblock(out);
-    });
-  }
+  if (auto h = w->handle.lock()) FinishWaiter(server, w, *h, std::move(out));
   return true;
 }
 
@@ -824,19 +823,8 @@ bool UnblockClient(ServerState& server, Client& client, bool error) {
   if (!w || !w->TryClaim()) return false;
   auto h = w->handle.lock();
   if (!h) return false;
-  std::string reply = error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "*-1\r\n";
-  ServerState* srv = &server;
-  uint64_t id = client.id;
-  std::weak_ptr<ClientHandle> weak = h;
-  h->Post([srv, w, weak, id, reply] {
-    UnregisterWaiter(*srv->keyspace, w);
-    if (auto c = srv->clients.Find(id)) {
-      std::lock_guard<std::mutex> lock(c->mu);
-      c->waiter.reset();
-    }
-    srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
-    if (auto hh = weak.lock()) hh->Unblock(reply);
-  });
+  FinishWaiter(server, w, *h,
+               error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "*-1\r\n");
   return true;
 }
 
