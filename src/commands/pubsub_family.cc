@@ -9,6 +9,7 @@
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "keel/protocol/reply.h"
 
 namespace keel {
 
@@ -34,14 +35,6 @@ bool RemoveFrom(std::unordered_map<std::string, std::vector<PubsubRegistry::Subs
   subs.erase(pos);
   if (subs.empty()) map.erase(it);
   return true;
-}
-
-void AppendBulk(std::string* out, std::string_view s) {
-  out->push_back('$');
-  AppendInt(out, static_cast<int64_t>(s.size()));
-  out->append("\r\n");
-  out->append(s);
-  out->append("\r\n");
 }
 
 }  // namespace
@@ -73,8 +66,9 @@ int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view messa
     auto it = channels_.find(std::string(channel));
     if (it != channels_.end()) {
       std::string msg = "*3\r\n$7\r\nmessage\r\n";
-      AppendBulk(&msg, channel);
-      AppendBulk(&msg, message);
+      ReplyBuilder b(&msg);
+      b.Bulk(channel);
+      b.Bulk(message);
       for (const auto& s : it->second) {
         if (auto h = s.handle.lock()) deliveries.emplace_back(std::move(h), msg);
       }
@@ -82,9 +76,10 @@ int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view messa
     for (const auto& [pattern, subs] : patterns_) {
       if (!GlobMatch(pattern, channel)) continue;
       std::string msg = "*4\r\n$8\r\npmessage\r\n";
-      AppendBulk(&msg, pattern);
-      AppendBulk(&msg, channel);
-      AppendBulk(&msg, message);
+      ReplyBuilder b(&msg);
+      b.Bulk(pattern);
+      b.Bulk(channel);
+      b.Bulk(message);
       for (const auto& s : subs) {
         if (auto h = s.handle.lock()) deliveries.emplace_back(std::move(h), msg);
       }

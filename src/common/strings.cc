@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace keel {
@@ -95,16 +96,24 @@ void ToLowerInPlace(std::string* s) {
   for (char& c : *s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
+char* WriteUint(char* p, uint64_t v) {
+  char tmp[20];
+  char* t = tmp + sizeof(tmp);
+  do {
+    *--t = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  size_t n = static_cast<size_t>(tmp + sizeof(tmp) - t);
+  std::memcpy(p, t, n);
+  return p + n;
+}
+
 void AppendInt(std::string* out, int64_t v) {
   char buf[24];
-  char* p = buf + sizeof(buf);
-  uint64_t u = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  do {
-    *--p = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0) *--p = '-';
-  out->append(p, buf + sizeof(buf) - p);
+  char* p = buf;
+  if (v < 0) *p++ = '-';
+  p = WriteUint(p, v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v));
+  out->append(buf, static_cast<size_t>(p - buf));
 }
 
 std::string FormatIncrFloat(long double v) {

@@ -13,22 +13,10 @@ namespace {
 // more than any array can need, and the unused bytes are removed when the header is closed.
 constexpr size_t kDeferredWidth = 24;
 
-// Writes the decimal digits of v at p; returns the end.
-char* WriteUint(char* p, uint64_t v) {
-  char tmp[20];
-  char* t = tmp + sizeof(tmp);
-  do {
-    *--t = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  size_t n = static_cast<size_t>(tmp + sizeof(tmp) - t);
-  std::memcpy(p, t, n);
-  return p + n;
-}
-
-char* WriteBulkHeader(char* p, size_t len) {
-  *p++ = '$';
-  p = WriteUint(p, len);
+// Writes a length header ("$5\r\n", "*3\r\n") at p; returns the end (at most 23 bytes).
+char* WriteHeader(char* p, char kind, uint64_t n) {
+  *p++ = kind;
+  p = WriteUint(p, n);
   *p++ = '\r';
   *p++ = '\n';
   return p;
@@ -59,7 +47,7 @@ void ReplyBuilder::Bulk(std::string_view s) {
   constexpr size_t kShort = 64;
   char buf[kShort + 32];
   if (s.size() > kShort) {
-    char* p = WriteBulkHeader(buf, s.size());
+    char* p = WriteHeader(buf, '$', s.size());
     out_->append(buf, static_cast<size_t>(p - buf));
     out_->append(s);
     out_->append("\r\n");
@@ -75,7 +63,7 @@ size_t ReplyBuilder::BulkSize(size_t len) {
 }
 
 char* ReplyBuilder::WriteBulk(char* p, std::string_view s) {
-  p = WriteBulkHeader(p, s.size());
+  p = WriteHeader(p, '$', s.size());
   if (!s.empty()) std::memcpy(p, s.data(), s.size());
   p += s.size();
   *p++ = '\r';
@@ -102,12 +90,7 @@ void ReplyBuilder::Double(double v) {
 
 void ReplyBuilder::ArrayHeader(size_t n) {
   char buf[32];
-  char* p = buf;
-  *p++ = '*';
-  p = WriteUint(p, n);
-  *p++ = '\r';
-  *p++ = '\n';
-  out_->append(buf, static_cast<size_t>(p - buf));
+  out_->append(buf, static_cast<size_t>(WriteHeader(buf, '*', n) - buf));
 }
 
 size_t ReplyBuilder::BeginDeferredArray() {

@@ -28,5 +28,7 @@ void ToLowerInPlace(std::string* s);
 
 // Appends the decimal form of v to *out without allocating a temporary.
 void AppendInt(std::string* out, int64_t v);
+// Writes the decimal digits of v at p (room for 20 needed); returns the end.
+char* WriteUint(char* p, uint64_t v);
 
 }  // namespace keel
