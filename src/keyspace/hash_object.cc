@@ -189,10 +189,7 @@ size_t HashtableHash::MemoryUsage() const { return sizeof(*this) + table.MemoryB
 
 Object* HashtableHash::Clone() const {
   auto* c = new HashtableHash();
-  c->table.Reserve(table.size());
-  table.ForEach([&](const HashNode* n) {
-    c->table.Insert(HashNode::Make(n->key(), n->value()), ht::Hash(n->key()));
-  });
+  c->table.CopyFrom(table, [](const HashNode* n) { return HashNode::Make(n->key(), n->value()); });
   return c;
 }
 

@@ -55,11 +55,7 @@ size_t HashSetObject::MemoryUsage() const { return sizeof(*this) + table.MemoryB
 
 Object* HashSetObject::Clone() const {
   auto* c = new HashSetObject();
-  c->table.Reserve(table.size());
-  table.ForEach([&](const SetNode* n) {
-    std::string_view m = n->key();
-    c->table.Insert(SetNode::Make(m), ht::Hash(m));
-  });
+  c->table.CopyFrom(table, [](const SetNode* n) { return SetNode::Make(n->key()); });
   return c;
 }
 

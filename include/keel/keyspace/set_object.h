@@ -113,6 +113,12 @@ class ChainedTable {
     while (size < n) size *= 2;
     StartRehash(size);
   }
+  // Fills this (empty) table with a copy of every node of `other`, each made by make(node).
+  template <typename Make>
+  void CopyFrom(const ChainedTable& other, Make&& make) {
+    Reserve(other.size());
+    other.ForEach([&](const Node* n) { Insert(make(n), ht::Hash(n->key())); });
+  }
   void Clear() {
     for (Table& t : t_) {
       if (t.buckets == nullptr) continue;
