@@ -188,7 +188,7 @@ void CmdLRange(CommandContext& ctx) {
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
   CountRead(ctx, ctx.db(), ctx.args[1], list.has_value());
-  if (!list || (start >= 0 && stop >= 0 && start > stop)) {
+  if (!list) {
     ctx.reply.EmptyArray();
     return;
   }
@@ -711,8 +711,6 @@ void CmdBLMove(CommandContext& ctx) {
   BlockingMove(ctx, ctx.args[1], ctx.args[2], from_left, to_left, ctx.args[5]);
 }
 
-// Serves the oldest live waiter of (db, key) if the key holds a non-empty list. Returns false
-// when there is nothing (more) to serve for this key.
 // Ends a claimed wait on the waiter's own thread: forgets it in every key's queue and in its
 // client, and delivers `reply` (a served pop, a timeout's nil, CLIENT UNBLOCK's error).
 void FinishWaiter(ServerState& server, const std::shared_ptr<BlockedWaiter>& w, ClientHandle& h,
@@ -731,6 +729,8 @@ void FinishWaiter(ServerState& server, const std::shared_ptr<BlockedWaiter>& w, 
   });
 }
 
+// Serves the oldest live waiter of (db, key) if the key holds a non-empty list. Returns false
+// when there is nothing (more) to serve for this key.
 bool ServeOne(ServerState& server, int db, const std::string& key) {
   Keyspace& ks = *server.keyspace;
   std::shared_ptr<BlockedWaiter> w;
