@@ -1,5 +1,8 @@
 #include "connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "keel/common/clock.h"
@@ -37,6 +40,8 @@ std::string FormatEndpoint(const asio::ip::tcp::endpoint& ep) {
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionEnv* env)
     : socket_(std::move(socket)),
+      reactor_(asio::use_service<asio::detail::reactor>(
+          asio::query(socket_.get_executor(), asio::execution::context))),
       block_timer_(socket_.get_executor()),
       env_(env),
       client_(std::make_shared<Client>()) {}
@@ -92,15 +97,50 @@ void Connection::DoRead() {
     small_reads_ = 0;
   }
   read_in_flight_ = true;
-  socket_.async_read_some(
-      asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-      [self = shared_from_this()](const asio::error_code& ec, size_t n) { self->OnRead(ec, n); });
+  read_op_.ec_ = asio::error_code();
+  read_op_.bytes_transferred_ = 0;
+  read_op_.data = in_.data() + in_end_;
+  read_op_.size = in_.size() - in_end_;
+  read_op_.fd = socket_.native_handle();
+  read_op_.conn = shared_from_this();
+  reactor_.start_op(asio::detail::reactor::read_op, read_op_.fd, socket_.reactor_data(), &read_op_,
+                    /*is_continuation=*/false, /*allow_speculative=*/true);
+}
+
+asio::detail::reactor_op::status Connection::ReadOp::Perform(asio::detail::reactor_op* base) {
+  auto* op = static_cast<ReadOp*>(base);
+  for (;;) {
+    ssize_t r = ::recv(op->fd, op->data, op->size, 0);
+    if (r > 0) {
+      op->bytes_transferred_ = static_cast<size_t>(r);
+      // Short of the room given: the socket is drained until epoll reports it again.
+      return static_cast<size_t>(r) < op->size ? done_and_exhausted : done;
+    }
+    if (r == 0) {
+      op->ec_ = asio::error::eof;
+      return done_and_exhausted;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+    op->ec_ = asio::error_code(errno, asio::error::get_system_category());
+    return done;
+  }
+}
+
+void Connection::ReadOp::Complete(void* owner, asio::detail::scheduler_operation* base,
+                                  const asio::error_code& /*ec*/, size_t /*n*/) {
+  auto* op = static_cast<ReadOp*>(base);
+  // Taken out first: OnRead may start the next read with this same operation, and dropping the
+  // last reference may destroy the connection (and the operation) when this returns.
+  std::shared_ptr<Connection> conn = std::move(op->conn);
+  if (owner == nullptr) return;  // the io_context is being destroyed with the read queued
+  conn->OnRead(op->ec_, op->bytes_transferred_);
 }
 
 void Connection::OnRead(const asio::error_code& ec, size_t n) {
   read_in_flight_ = false;
   if (closed_) return;
-  if (ec) {
+  if (ec || n == 0) {
     // The peer went away (or we were closed): drop whatever it sent half of.
     Close();
     return;

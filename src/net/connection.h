@@ -43,6 +43,31 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
  private:
   void DoRead();
   void OnRead(const asio::error_code& ec, size_t n);
+
+  // The socket, with access to asio's reactor registration of it (for ReadOp).
+  class Socket : public asio::ip::tcp::socket {
+   public:
+    explicit Socket(asio::ip::tcp::socket&& s) : asio::ip::tcp::socket(std::move(s)) {}
+    asio::detail::reactor::per_descriptor_data& reactor_data() {
+      return impl_.get_implementation().reactor_data_;
+    }
+  };
+
+  // The read in flight, as a reactor operation of our own, reused for every read. asio 1.22's
+  // async_read_some reads again right after each read it completes, and on a request/reply
+  // connection that second recv nearly always fails with EAGAIN: one wasted syscall per request.
+  // This operation tells the reactor that a read which did not fill the buffer drained the socket,
+  // so the next read waits for epoll's next edge. It holds the connection while queued.
+  struct ReadOp : asio::detail::reactor_op {
+    ReadOp() : reactor_op(asio::error_code(), &Perform, &Complete) {}
+    static status Perform(asio::detail::reactor_op* base);
+    static void Complete(void* owner, asio::detail::scheduler_operation* base,
+                         const asio::error_code& ec, size_t n);
+    char* data = nullptr;
+    size_t size = 0;
+    int fd = -1;
+    std::shared_ptr<Connection> conn;
+  };
   void ProcessInput();
   void MaybeWrite();
   // Queues this connection's output for the thread's next burst of writes.
@@ -54,7 +79,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool OverOutputLimit();
   int64_t soft_limit_since_us_ = 0;
 
-  asio::ip::tcp::socket socket_;
+  Socket socket_;
+  asio::detail::reactor& reactor_;
+  ReadOp read_op_;
   asio::steady_timer block_timer_;
   ConnectionEnv* env_;
   std::shared_ptr<Client> client_;
