@@ -129,8 +129,16 @@ void InfoServer(ServerState& s, InfoWriter& w) {
   w.Field("lru_clock", (now_us / 1000000) & ((1 << 24) - 1));
   w.Field("executable", s.executable);
   w.Field("config_file", s.config_file);
-  w.Field("io_threads_active", s.io_threads > 1 ? 1 : 0);
+  int serving = s.io_threads_serving.load(std::memory_order_relaxed);
+  w.Field("io_threads_active", serving > 1 ? 1 : 0);
   w.Field("io_threads", s.io_threads);
+  w.Field("keel_io_threads_serving", serving);
+  std::string per_thread;
+  for (int i = 0; s.io_thread_clients && i < s.io_threads; ++i) {
+    if (i > 0) per_thread.push_back(',');
+    per_thread += std::to_string(s.io_thread_clients[i].load(std::memory_order_relaxed));
+  }
+  w.Field("keel_io_thread_clients", per_thread);
 }
 
 void InfoClients(ServerState& s, InfoWriter& w) {
@@ -229,6 +237,7 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("total_error_replies", ld(st.total_error_replies));
   w.Field("keel_max_command_usec", ld(st.max_command_usec));
   w.Field("keel_max_housekeeping_usec", ld(st.max_housekeeping_usec));
+  w.Field("keel_io_thread_moves", ld(st.io_thread_moves));
 }
 
 void InfoReplication(ServerState& s, InfoWriter& w) {

@@ -21,6 +21,7 @@ void ServerStats::Reset() {
   keyspace_misses = 0;
   max_command_usec = 0;
   max_housekeeping_usec = 0;
+  io_thread_moves = 0;
 }
 
 void ErrorStats::Count(std::string_view reply_line) {

@@ -67,6 +67,7 @@ enum Id : size_t {
   kHashMaxListpackValueId,
   kNotifyKeyspaceEventsId,
   kClientOutputBufferLimitId,
+  kIoThreadsServingId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -401,6 +402,8 @@ const OptionSpec kSpecs[] = {
     {"notify-keyspace-events", "", Kind::kNotify, 0, 0, nullptr, false, ""},
     {"client-output-buffer-limit", "", Kind::kObufLimit, 0, 0, nullptr, false,
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
+    // Keel's own: how many io threads serve connections; 0 lets the server decide from load.
+    {"io-threads-serving", "", Kind::kInt, 0, 128, nullptr, false, "0"},
 };
 
 }  // namespace
@@ -499,6 +502,7 @@ std::vector<std::string> Config::bind() const {
 }
 int Config::port() const { return static_cast<int>(Int(kPortId)); }
 int Config::io_threads() const { return static_cast<int>(Int(kIoThreadsId)); }
+int Config::io_threads_serving() const { return static_cast<int>(Int(kIoThreadsServingId)); }
 int Config::databases() const { return static_cast<int>(Int(kDatabasesId)); }
 int64_t Config::timeout() const { return Int(kTimeoutId); }
 int Config::tcp_keepalive() const { return static_cast<int>(Int(kTcpKeepaliveId)); }

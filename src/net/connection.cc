@@ -1,6 +1,7 @@
 #include "connection.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -38,13 +39,16 @@ std::string FormatEndpoint(const asio::ip::tcp::endpoint& ep) {
 }
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, ConnectionEnv* env)
-    : socket_(std::move(socket)),
-      reactor_(asio::use_service<asio::detail::reactor>(
-          asio::query(socket_.get_executor(), asio::execution::context))),
-      block_timer_(socket_.get_executor()),
-      env_(env),
-      client_(std::make_shared<Client>()) {}
+Connection::Connection(asio::ip::tcp::socket socket, size_t thread, ConnectionEnv* env)
+    : env_(env),
+      socket_(std::move(socket)),
+      reactor_(&asio::use_service<asio::detail::reactor>(*env->contexts[thread])),
+      protocol_(asio::ip::tcp::v4()),
+      thread_(thread),
+      home_(env->contexts[thread]),
+      client_(std::make_shared<Client>()) {
+  block_timer_.emplace(*home_);
+}
 
 Connection::~Connection() = default;
 
@@ -56,7 +60,10 @@ void Connection::Start() {
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) c.addr = FormatEndpoint(remote);
   auto local = socket_.local_endpoint(ec);
-  if (!ec) c.laddr = FormatEndpoint(local);
+  if (!ec) {
+    c.laddr = FormatEndpoint(local);
+    protocol_ = local.protocol();
+  }
   c.fd = socket_.native_handle();
   c.ctime_ms = NowUnixMs();
   c.last_interaction_ms = c.ctime_ms;
@@ -67,6 +74,7 @@ void Connection::Start() {
   // MaybeWrite sends directly and must not block.
   socket_.non_blocking(true, ec);
   state.clients.Add(client_);
+  state.io_thread_clients[thread_].fetch_add(1, std::memory_order_relaxed);
   state.stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
   in_.resize(kReadChunk);
   DoRead();
@@ -103,8 +111,8 @@ void Connection::DoRead() {
   read_op_.size = in_.size() - in_end_;
   read_op_.fd = socket_.native_handle();
   read_op_.conn = shared_from_this();
-  reactor_.start_op(asio::detail::reactor::read_op, read_op_.fd, socket_.reactor_data(), &read_op_,
-                    /*is_continuation=*/false, /*allow_speculative=*/true);
+  reactor_->start_op(asio::detail::reactor::read_op, read_op_.fd, socket_.reactor_data(), &read_op_,
+                     /*is_continuation=*/false, /*allow_speculative=*/true);
 }
 
 asio::detail::reactor_op::status Connection::ReadOp::Perform(asio::detail::reactor_op* base) {
@@ -140,6 +148,10 @@ void Connection::ReadOp::Complete(void* owner, asio::detail::scheduler_operation
 void Connection::OnRead(const asio::error_code& ec, size_t n) {
   read_in_flight_ = false;
   if (closed_) return;
+  if (moving_to_ != SIZE_MAX) {
+    FinishMove(ec, n);
+    return;
+  }
   if (ec || n == 0) {
     // The peer went away (or we were closed): drop whatever it sent half of.
     Close();
@@ -151,6 +163,11 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   ServerState& state = *env_->state;
   state.stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
   client_->last_interaction_ms.store(NowUnixMs(), std::memory_order_relaxed);
+  AfterInput();
+}
+
+void Connection::AfterInput() {
+  ServerState& state = *env_->state;
   ProcessInput();
   if (closed_ || OverOutputLimit()) return;
   uint64_t pending = in_end_ - in_start_;
@@ -320,37 +337,32 @@ void Connection::Close() {
   closed_ = true;
   if (client_->blocked) {
     client_->blocked = false;
-    block_timer_.cancel();
+    block_timer_->cancel();
     if (client_->on_close_blocked) client_->on_close_blocked();
     client_->on_close_blocked = nullptr;
   }
   env_->dispatcher->OnClose(*client_);
   env_->state->clients.Remove(client_->id);
+  env_->state->io_thread_clients[thread_].fetch_sub(1, std::memory_order_relaxed);
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
 }
 
 void Connection::Kill() {
-  std::weak_ptr<Connection> weak = weak_from_this();
-  asio::post(socket_.get_executor(), [weak] {
-    if (auto self = weak.lock()) self->Close();
-  });
+  RunAtHome([](Connection& self) { self.Close(); });
 }
 
 void Connection::Post(std::function<void()> fn) {
-  std::weak_ptr<Connection> weak = weak_from_this();
-  asio::post(socket_.get_executor(), [weak, fn = std::move(fn)] {
-    auto self = weak.lock();
-    if (!self || self->closed_) return;
-    fn();
+  RunAtHome([fn = std::move(fn)](Connection& self) {
+    if (!self.closed_) fn();
   });
 }
 
 void Connection::StartBlockTimeout(int64_t ms, std::function<void()> fn) {
-  block_timer_.expires_after(std::chrono::milliseconds(ms));
+  block_timer_->expires_after(std::chrono::milliseconds(ms));
   std::weak_ptr<Connection> weak = weak_from_this();
-  block_timer_.async_wait([weak, fn = std::move(fn)](const asio::error_code& ec) {
+  block_timer_->async_wait([weak, fn = std::move(fn)](const asio::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_ || !self->client_->blocked) return;
     fn();
@@ -361,7 +373,7 @@ void Connection::Unblock(std::string_view reply) {
   if (closed_ || !client_->blocked) return;
   client_->blocked = false;
   client_->on_close_blocked = nullptr;
-  block_timer_.cancel();
+  block_timer_->cancel();
   if (client_->reply_mode == ReplyMode::kOn) out_.append(reply);
   ProcessInput();
   ScheduleWrite();
@@ -369,14 +381,127 @@ void Connection::Unblock(std::string_view reply) {
 }
 
 void Connection::Deliver(std::string bytes) {
-  std::weak_ptr<Connection> weak = weak_from_this();
-  asio::post(socket_.get_executor(), [weak, bytes = std::move(bytes)]() mutable {
-    auto self = weak.lock();
-    if (!self || self->closed_) return;
-    self->out_.append(bytes);
-    if (self->OverOutputLimit()) return;
-    self->ScheduleWrite();
+  RunAtHome([bytes = std::move(bytes)](Connection& self) {
+    if (self.closed_) return;
+    self.out_.append(bytes);
+    if (self.OverOutputLimit()) return;
+    self.ScheduleWrite();
   });
+}
+
+void Connection::RunAtHome(std::function<void(Connection&)> fn) {
+  std::lock_guard<std::mutex> lock(home_mu_);
+  if (home_ == nullptr) {
+    parked_.push_back(std::move(fn));
+    return;
+  }
+  asio::io_context* ctx = home_;
+  asio::post(*ctx, [weak = weak_from_this(), ctx, fn = std::move(fn)]() mutable {
+    auto self = weak.lock();
+    if (!self) return;
+    // Posted before a move and run after it: follow the connection.
+    if (!self->AtHome(ctx)) {
+      self->RunAtHome(std::move(fn));
+      return;
+    }
+    fn(*self);
+  });
+}
+
+bool Connection::AtHome(asio::io_context* ctx) const {
+  std::lock_guard<std::mutex> lock(home_mu_);
+  return home_ == ctx;
+}
+
+bool Connection::ServedBy(size_t thread) const { return AtHome(env_->contexts[thread]); }
+
+bool Connection::MoveTo(size_t to,
+                        std::function<void(const std::shared_ptr<Connection>&)> arrived) {
+  if (to == thread_ || closed_ || closing_ || moving_to_ != SIZE_MAX || !read_in_flight_ ||
+      write_in_flight_ || flush_scheduled_ || !out_.empty() || client_->blocked) {
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(home_mu_);
+    home_ = nullptr;
+  }
+  moving_to_ = to;
+  on_arrival_ = std::move(arrived);
+  // Leaves this thread's epoll set; the queued read comes back aborted (OnRead -> FinishMove).
+  asio::error_code ec;
+  moving_fd_ = socket_.release(ec);
+  if (ec) {
+    // Not open after all: stay, and let the read's failure close it here.
+    moving_to_ = SIZE_MAX;
+    on_arrival_ = nullptr;
+    std::vector<std::function<void(Connection&)>> parked;
+    {
+      std::lock_guard<std::mutex> lock(home_mu_);
+      home_ = env_->contexts[thread_];
+      parked.swap(parked_);
+    }
+    for (auto& fn : parked) RunAtHome(std::move(fn));
+    return false;
+  }
+  return true;
+}
+
+void Connection::FinishMove(const asio::error_code& ec, size_t n) {
+  if (ec != asio::error::operation_aborted) {
+    // The read had completed before the release: keep what it brought, or close here.
+    if (ec || n == 0) {
+      ::close(moving_fd_);
+      moving_fd_ = -1;
+      moving_to_ = SIZE_MAX;
+      on_arrival_ = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(home_mu_);
+        home_ = env_->contexts[thread_];
+        parked_.clear();  // they find it closed anyway
+      }
+      Close();
+      return;
+    }
+    in_end_ += n;
+    env_->state->stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+  }
+  asio::post(*env_->contexts[moving_to_],
+             [self = shared_from_this(), fd = moving_fd_] { self->Arrive(fd); });
+}
+
+void Connection::Arrive(int fd) {
+  size_t from = thread_;
+  thread_ = moving_to_;
+  moving_to_ = SIZE_MAX;
+  moving_fd_ = -1;
+  asio::io_context& here = *env_->contexts[thread_];
+  ServerState& state = *env_->state;
+  state.io_thread_clients[from].fetch_sub(1, std::memory_order_relaxed);
+  state.io_thread_clients[thread_].fetch_add(1, std::memory_order_relaxed);
+  state.stats.io_thread_moves.fetch_add(1, std::memory_order_relaxed);
+  asio::ip::tcp::socket s(here);
+  asio::error_code ec;
+  s.assign(protocol_, fd, ec);
+  if (!ec) s.non_blocking(true, ec);
+  socket_ = Socket(std::move(s));
+  reactor_ = &asio::use_service<asio::detail::reactor>(here);
+  block_timer_.emplace(here);
+  std::vector<std::function<void(Connection&)>> parked;
+  {
+    std::lock_guard<std::mutex> lock(home_mu_);
+    home_ = &here;
+    parked.swap(parked_);
+  }
+  if (ec) {
+    if (!socket_.is_open()) ::close(fd);
+    Close();
+    return;
+  }
+  auto arrived = std::move(on_arrival_);
+  on_arrival_ = nullptr;
+  arrived(shared_from_this());
+  for (auto& fn : parked) RunAtHome(std::move(fn));
+  if (!closed_) AfterInput();
 }
 
 bool Connection::OverOutputLimit() {

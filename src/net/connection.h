@@ -2,6 +2,8 @@
 
 #include <asio.hpp>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,13 +27,22 @@ struct ConnectionEnv;
 // is pending, so a client that pipelines without reading cannot grow our memory without bound.
 class Connection : public std::enable_shared_from_this<Connection>, public ClientHandle {
  public:
-  Connection(asio::ip::tcp::socket socket, ConnectionEnv* env);
+  // `thread` is the index of the io thread (ConnectionEnv::contexts) whose context owns socket.
+  Connection(asio::ip::tcp::socket socket, size_t thread, ConnectionEnv* env);
   ~Connection() override;
 
   // Registers the client and starts reading. Call on the connection's io thread.
   void Start();
   // Flushes pending output, then closes (graceful server shutdown). Io thread only.
   void ShutdownGracefully();
+
+  // Moves the connection to io thread `to`, if it is idle between commands: waiting for input,
+  // no output pending, not blocked. Returns false (and stays) if it is not. Io thread only. The
+  // socket leaves this thread's epoll set and joins the other's; the bytes read so far, the
+  // client's state and its handle go with it. `arrived` runs on the new thread first thing.
+  bool MoveTo(size_t to, std::function<void(const std::shared_ptr<Connection>&)> arrived);
+  // Whether io thread `thread` serves the connection now (false while it moves). Thread-safe.
+  bool ServedBy(size_t thread) const;
 
   // ClientHandle: thread-safe.
   void Kill() override;
@@ -43,6 +54,15 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
  private:
   void DoRead();
   void OnRead(const asio::error_code& ec, size_t n);
+  // What follows a read: run the complete commands, read again, schedule the replies' write.
+  void AfterInput();
+  // Runs fn on the thread that serves the connection, following it if it moves. Thread-safe.
+  void RunAtHome(std::function<void(Connection&)> fn);
+  bool AtHome(asio::io_context* ctx) const;
+  // MoveTo's second half, on the old thread once the read in flight is back; then Arrive, on the
+  // new one.
+  void FinishMove(const asio::error_code& ec, size_t n);
+  void Arrive(int fd);
 
   // The socket, with access to asio's reactor registration of it (for ReadOp).
   class Socket : public asio::ip::tcp::socket {
@@ -79,11 +99,24 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool OverOutputLimit();
   int64_t soft_limit_since_us_ = 0;
 
-  Socket socket_;
-  asio::detail::reactor& reactor_;
-  ReadOp read_op_;
-  asio::steady_timer block_timer_;
   ConnectionEnv* env_;
+  Socket socket_;
+  asio::detail::reactor* reactor_;  // the reactor of the context that owns socket_
+  ReadOp read_op_;
+  std::optional<asio::steady_timer> block_timer_;
+  asio::ip::tcp protocol_;
+
+  // The io thread that serves the connection. home_ is its context, null while moving; other
+  // threads read it (RunAtHome), and what they post while it is null waits in parked_.
+  size_t thread_;
+  mutable std::mutex home_mu_;
+  asio::io_context* home_;
+  std::vector<std::function<void(Connection&)>> parked_;
+  // A move in progress (MoveTo until Arrive).
+  size_t moving_to_ = SIZE_MAX;
+  int moving_fd_ = -1;
+  std::function<void(const std::shared_ptr<Connection>&)> on_arrival_;
+
   std::shared_ptr<Client> client_;
   RespParser parser_;
   // Commands parsed ahead of running them (ProcessInput), and where their first keys live.
@@ -115,6 +148,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 struct ConnectionEnv {
   ServerState* state;
   Dispatcher* dispatcher;
+  std::vector<asio::io_context*> contexts;  // one per io thread
 };
 
 }  // namespace keel

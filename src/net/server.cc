@@ -2,10 +2,13 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <time.h>
 
 #include <asio.hpp>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 
 #include "connection.h"
 #include "keel/common/clock.h"
@@ -29,6 +32,9 @@ struct Server::Impl {
   // One housekeeping timer per io thread: active expiry and rehashing of that thread's shards.
   std::vector<std::unique_ptr<asio::steady_timer>> housekeeping;
   std::atomic<size_t> next_context{0};
+  // New connections go to the first `serving` io threads; Balance() sets it.
+  std::atomic<size_t> serving{1};
+  std::vector<pthread_t> thread_ids;  // per io thread, for its CPU clock
   std::atomic<bool> shutting_down{false};
   int64_t shutdown_deadline_us = 0;
 
@@ -40,7 +46,7 @@ struct Server::Impl {
       : state(s),
         options(std::move(o)),
         dispatcher(s),
-        env{s, &dispatcher},
+        env{s, &dispatcher, {}},
         contexts(MakeContexts(options.io_threads)),
         signals(*contexts[0]),
         cron(*contexts[0]),
@@ -48,7 +54,12 @@ struct Server::Impl {
     for (auto& c : contexts) {
       guards.emplace_back(asio::make_work_guard(*c));
       housekeeping.push_back(std::make_unique<asio::steady_timer>(*c));
+      env.contexts.push_back(c.get());
     }
+    state->io_thread_clients = std::make_unique<std::atomic<int64_t>[]>(contexts.size());
+    int pinned = state->config->io_threads_serving();
+    serving = pinned > 0 ? std::min<size_t>(pinned, contexts.size()) : 1;
+    state->io_threads_serving = static_cast<int>(serving.load());
   }
 
   static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
@@ -64,7 +75,7 @@ struct Server::Impl {
   }
 
   void Accept(asio::ip::tcp::acceptor* acceptor) {
-    size_t index = next_context.fetch_add(1) % contexts.size();
+    size_t index = next_context.fetch_add(1) % serving.load(std::memory_order_relaxed);
     asio::io_context& target = *contexts[index];
     acceptor->async_accept(
         target, [this, acceptor, index](const asio::error_code& ec, asio::ip::tcp::socket socket) {
@@ -93,16 +104,165 @@ struct Server::Impl {
       ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
     }
     // The socket already belongs to contexts[index]; start it there.
-    auto conn = std::make_shared<Connection>(std::move(socket), &env);
+    auto conn = std::make_shared<Connection>(std::move(socket), index, &env);
     asio::post(*contexts[index], [this, conn, index] {
-      auto& list = live[index];
-      if (list.size() > 64) {
-        std::erase_if(list, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
-      }
-      list.push_back(conn);
+      AddLive(index, conn);
       if (shutting_down.load()) return;  // dropped: conn is released here
       conn->Start();
     });
+  }
+
+  // On io thread `index`.
+  void AddLive(size_t index, const std::shared_ptr<Connection>& conn) {
+    auto& list = live[index];
+    if (list.size() > 64 && list.size() >= 2 * live_pruned_size[index]) {
+      std::erase_if(list, [index](const std::weak_ptr<Connection>& w) {
+        auto c = w.lock();
+        return !c || !c->ServedBy(index);
+      });
+      live_pruned_size[index] = list.size();
+    }
+    list.push_back(conn);
+  }
+  std::vector<size_t> live_pruned_size = std::vector<size_t>(live.size());
+
+  // Which io threads serve connections. A thread is worth serving from only if it gets a core:
+  // on a machine whose cores are all busy (a client on the same two cores, say), connections
+  // spread over more threads only mean each thread finds fewer of them ready per wake-up, and
+  // every extra sleep and wake-up costs the client's send. So connections start on one thread
+  // and spread to another only while the serving threads are busy and a core is mostly idle; they
+  // come back when the load would fit on fewer threads, or the cores are taken. Every 0.5 s on
+  // context 0, from the io threads' CPU clocks and /proc/stat.
+  static constexpr int kBalanceTicks = 5;  // cron ticks of 100 ms
+  int balance_tick = 0;
+  int64_t balance_wall_ns = 0;
+  std::vector<int64_t> balance_thread_ns;
+  uint64_t balance_idle = 0, balance_total = 0;
+  size_t balance_cursor = 0;
+
+  static bool ReadCpuTimes(uint64_t* idle, uint64_t* total) {
+    FILE* f = std::fopen("/proc/stat", "r");
+    if (!f) return false;
+    unsigned long long v[8] = {};
+    int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                        &v[3], &v[4], &v[5], &v[6], &v[7]);
+    std::fclose(f);
+    if (n < 5) return false;
+    *idle = v[3] + v[4];
+    *total = 0;
+    for (unsigned long long x : v) *total += x;
+    return true;
+  }
+
+  static int64_t ThreadCpuNs(pthread_t t) {
+    clockid_t cid;
+    timespec ts{};
+    if (pthread_getcpuclockid(t, &cid) != 0 || clock_gettime(cid, &ts) != 0) return 0;
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  }
+
+  void Balance() {
+    size_t n = contexts.size();
+    if (n == 1 || thread_ids.size() != n || ++balance_tick < kBalanceTicks) return;
+    balance_tick = 0;
+    int64_t wall = NowMonotonicUs() * 1000;
+    std::vector<int64_t> cpu(n);
+    for (size_t i = 0; i < n; ++i) cpu[i] = ThreadCpuNs(thread_ids[i]);
+    uint64_t idle = 0, total = 0;
+    bool have_stat = ReadCpuTimes(&idle, &total);
+    size_t want = serving.load();
+    int pinned = state->config->io_threads_serving();
+    if (pinned > 0) {
+      want = std::min<size_t>(pinned, n);
+    } else if (balance_wall_ns > 0 && have_stat && total > balance_total &&
+               wall > balance_wall_ns) {
+      double used = 0;  // cores the io threads used
+      for (size_t i = 0; i < n; ++i) used += static_cast<double>(cpu[i] - balance_thread_ns[i]);
+      used /= static_cast<double>(wall - balance_wall_ns);
+      long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+      double idle_cores = static_cast<double>(idle - balance_idle) /
+                          static_cast<double>(total - balance_total) * static_cast<double>(cpus);
+      double active = static_cast<double>(want);
+      int64_t conns = 0;
+      for (size_t i = 0; i < n; ++i) conns += state->io_thread_clients[i].load();
+      if (want > 1 && (used + idle_cores < active - 0.5 || used < 0.4 * (active - 1))) {
+        --want;
+      } else if (want < n && used > 0.8 * active && idle_cores >= 0.7 &&
+                 conns >= 2 * static_cast<int64_t>(want + 1)) {
+        // Most of a core is free for one more thread, and there are connections to give it.
+        ++want;
+      }
+    }
+    balance_wall_ns = wall;
+    balance_thread_ns = cpu;
+    balance_idle = idle;
+    balance_total = total;
+    if (want != serving.load()) {
+      KEEL_LOG_VERBOSE("io threads serving connections: {} -> {}", serving.load(), want);
+      serving = want;
+      state->io_threads_serving = static_cast<int>(want);
+    }
+    Rebalance(want);
+  }
+
+  // Moves connections so the first `want` threads serve them all, in shares that differ by at
+  // most a few: all of them off the threads past `want`, the excess of the others onto the ones
+  // short of their share.
+  void Rebalance(size_t want) {
+    size_t n = contexts.size();
+    int64_t total = 0;
+    std::vector<int64_t> count(n);
+    for (size_t i = 0; i < n; ++i) {
+      count[i] = state->io_thread_clients[i].load(std::memory_order_relaxed);
+      total += count[i];
+    }
+    int64_t share = (total + static_cast<int64_t>(want) - 1) / static_cast<int64_t>(want);
+    std::vector<size_t> short_of;  // one entry per missing connection, round-robin over threads
+    for (int64_t round = 0;; ++round) {
+      bool any = false;
+      for (size_t i = 0; i < want; ++i) {
+        if (count[i] + round < share) {
+          short_of.push_back(i);
+          any = true;
+        }
+      }
+      if (!any) break;
+    }
+    for (size_t i = 0; i < n && !short_of.empty(); ++i) {
+      int64_t keep = i < want ? share : 0;
+      int64_t excess = count[i] - keep;
+      // A small imbalance among serving threads is left alone: moves are cheap, not free.
+      if (excess <= 0 || (i < want && excess <= std::max<int64_t>(2, share / 8))) continue;
+      std::vector<size_t> targets;
+      for (int64_t k = 0; k < excess && !short_of.empty(); ++k) {
+        targets.push_back(short_of[balance_cursor++ % short_of.size()]);
+      }
+      asio::post(*contexts[i], [this, i, targets = std::move(targets)] { MoveFrom(i, targets); });
+    }
+  }
+
+  // On io thread `from`: moves idle connections to `targets`, one each (those busy now are
+  // tried again on the next round).
+  void MoveFrom(size_t from, const std::vector<size_t>& targets) {
+    if (shutting_down.load()) return;
+    size_t next = 0;
+    for (auto& w : live[from]) {
+      if (next == targets.size()) break;
+      auto c = w.lock();
+      if (!c || !c->ServedBy(from)) continue;
+      size_t to = targets[next];
+      if (c->MoveTo(to, [this, to](const std::shared_ptr<Connection>& conn) {
+            AddLive(to, conn);
+            if (shutting_down.load()) conn->ShutdownGracefully();
+          })) {
+        ++next;
+      }
+    }
+    std::erase_if(live[from], [from](const std::weak_ptr<Connection>& w) {
+      auto c = w.lock();
+      return !c || !c->ServedBy(from);
+    });
+    live_pruned_size[from] = live[from].size();
   }
 
   void ScheduleCron() {
@@ -156,6 +316,7 @@ struct Server::Impl {
   // Housekeeping at 10 Hz on context 0: statistics, idle-client timeouts.
   void Cron() {
     SampleOps();
+    Balance();
     int64_t timeout_s = state->config->timeout();
     if (timeout_s <= 0) return;
     int64_t now = NowUnixMs();
@@ -181,7 +342,8 @@ struct Server::Impl {
       for (size_t i = 0; i < contexts.size(); ++i) {
         asio::post(*contexts[i], [this, i] {
           for (auto& w : live[i]) {
-            if (auto c = w.lock()) c->ShutdownGracefully();
+            auto c = w.lock();
+            if (c && c->ServedBy(i)) c->ShutdownGracefully();
           }
         });
       }
@@ -257,8 +419,10 @@ void Server::Run() {
     d.ScheduleHousekeeping(i, std::chrono::milliseconds(100));
   }
   std::vector<std::thread> threads;
+  d.thread_ids.push_back(pthread_self());
   for (size_t i = 1; i < d.contexts.size(); ++i) {
     threads.emplace_back([&d, i] { d.contexts[i]->run(); });
+    d.thread_ids.push_back(threads.back().native_handle());
   }
   d.contexts[0]->run();
   for (auto& t : threads) t.join();

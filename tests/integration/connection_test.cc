@@ -366,7 +366,7 @@ TEST_F(ConnectionTest, ClientSetinfoIsAcceptedAndValidated) {
 class IoThreadsTest : public ServerTest {};
 
 TEST_F(IoThreadsTest, TwoHundredConcurrentClientsWithFourIoThreads) {
-  StartServer({"--io-threads", "4"});
+  StartServer(ThreadedArgs(4));
   RunConcurrentClients(server_->port(), 8, 25, 10);
 }
 

@@ -40,7 +40,7 @@ class NotificationsTest : public ServerTest {
 // by the active cycle on __keyevent@<db>__:expired and on its __keyspace@<db>__:<key> channel,
 // and the keys are gone.
 TEST_F(NotificationsTest, ActiveExpiryAloneNotifiesEveryExpiredKey) {
-  StartServer({"--io-threads", "2"});
+  StartServer(ThreadedArgs(2));
   auto admin = Client();
   ASSERT_NE(admin, nullptr);
   auto r = HiredisCommand(admin.get(), {"CONFIG", "SET", "notify-keyspace-events", "KEx"});

@@ -23,7 +23,7 @@ class PubsubTest : public ServerTest {
 // Subscribers spread over all io threads (the acceptor assigns connections round robin), two
 // publishers on other connections. Every subscriber gets all messages, each publisher's in order.
 TEST_F(PubsubTest, HundredThousandMessagesReachSubscribersOnEveryThreadInOrder) {
-  StartServer({"--io-threads", "4"});
+  StartServer(ThreadedArgs(4));
   constexpr int kSubscribers = 8, kPublishers = 2, kPerPublisher = 50000;
   std::vector<RedisContextPtr> subs;
   for (int i = 0; i < kSubscribers; ++i) {

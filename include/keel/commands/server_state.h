@@ -70,6 +70,8 @@ struct ServerStats {
   // keel_max_housekeeping_usec; reset by CONFIG RESETSTAT).
   std::atomic<uint64_t> max_command_usec{0};
   std::atomic<uint64_t> max_housekeeping_usec{0};
+  // Connections moved from one io thread to another (keel_io_thread_moves).
+  std::atomic<uint64_t> io_thread_moves{0};
   static void RaiseMax(std::atomic<uint64_t>& m, uint64_t v) {
     uint64_t cur = m.load(std::memory_order_relaxed);
     while (v > cur && !m.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
@@ -146,6 +148,10 @@ struct ServerState {
   int64_t start_time_ms = 0;
   int tcp_port = 0;
   int io_threads = 1;
+  // Set and kept by the net layer: how many io threads take connections now (the first
+  // io_threads_serving of them), and how many connections each serves (io_threads entries).
+  std::atomic<int> io_threads_serving{1};
+  std::unique_ptr<std::atomic<int64_t>[]> io_thread_clients;
 
   // Set by the net layer. Thread-safe; begins a graceful shutdown.
   std::function<void()> request_shutdown;

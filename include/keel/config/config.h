@@ -55,6 +55,8 @@ class Config {
   std::vector<std::string> bind() const;
   int port() const;
   int io_threads() const;
+  // io-threads-serving: 0 (automatic) or how many of the io threads serve connections.
+  int io_threads_serving() const;
   int databases() const;
   int64_t timeout() const;
   int tcp_keepalive() const;
