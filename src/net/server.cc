@@ -15,6 +15,7 @@
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
+#include "keel/net/balance.h"
 
 namespace keel {
 
@@ -182,16 +183,11 @@ struct Server::Impl {
       long cpus = sysconf(_SC_NPROCESSORS_ONLN);
       double idle_cores = static_cast<double>(idle - balance_idle) /
                           static_cast<double>(total - balance_total) * static_cast<double>(cpus);
-      double active = static_cast<double>(want);
-      int64_t conns = 0;
-      for (size_t i = 0; i < n; ++i) conns += state->io_thread_clients[i].load();
-      if (want > 1 && (used + idle_cores < active - 0.5 || used < 0.4 * (active - 1))) {
-        --want;
-      } else if (want < n && used > 0.8 * active && idle_cores >= 0.7 &&
-                 conns >= 2 * static_cast<int64_t>(want + 1)) {
-        // Most of a core is free for one more thread, and there are connections to give it.
-        ++want;
-      }
+      IoLoad load;
+      load.used_cores = used;
+      load.idle_cores = idle_cores;
+      for (size_t i = 0; i < n; ++i) load.connections += state->io_thread_clients[i].load();
+      want = NextServingCount(want, n, load);
     }
     balance_wall_ns = wall;
     balance_thread_ns = cpu;
@@ -205,39 +201,16 @@ struct Server::Impl {
     Rebalance(want);
   }
 
-  // Moves connections so the first `want` threads serve them all, in shares that differ by at
-  // most a few: all of them off the threads past `want`, the excess of the others onto the ones
-  // short of their share.
+  // Moves connections so the first `want` threads serve them all, in even shares.
   void Rebalance(size_t want) {
-    size_t n = contexts.size();
-    int64_t total = 0;
-    std::vector<int64_t> count(n);
-    for (size_t i = 0; i < n; ++i) {
-      count[i] = state->io_thread_clients[i].load(std::memory_order_relaxed);
-      total += count[i];
+    std::vector<int64_t> counts(contexts.size());
+    for (size_t i = 0; i < counts.size(); ++i) {
+      counts[i] = state->io_thread_clients[i].load(std::memory_order_relaxed);
     }
-    int64_t share = (total + static_cast<int64_t>(want) - 1) / static_cast<int64_t>(want);
-    std::vector<size_t> short_of;  // one entry per missing connection, round-robin over threads
-    for (int64_t round = 0;; ++round) {
-      bool any = false;
-      for (size_t i = 0; i < want; ++i) {
-        if (count[i] + round < share) {
-          short_of.push_back(i);
-          any = true;
-        }
-      }
-      if (!any) break;
-    }
-    for (size_t i = 0; i < n && !short_of.empty(); ++i) {
-      int64_t keep = i < want ? share : 0;
-      int64_t excess = count[i] - keep;
-      // A small imbalance among serving threads is left alone: moves are cheap, not free.
-      if (excess <= 0 || (i < want && excess <= std::max<int64_t>(2, share / 8))) continue;
-      std::vector<size_t> targets;
-      for (int64_t k = 0; k < excess && !short_of.empty(); ++k) {
-        targets.push_back(short_of[balance_cursor++ % short_of.size()]);
-      }
-      asio::post(*contexts[i], [this, i, targets = std::move(targets)] { MoveFrom(i, targets); });
+    for (MovePlan& plan : PlanMoves(counts, want, &balance_cursor)) {
+      size_t from = plan.from;
+      asio::post(*contexts[from],
+                 [this, from, targets = std::move(plan.to)] { MoveFrom(from, targets); });
     }
   }
 
