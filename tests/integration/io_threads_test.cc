@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "integration/fixture.h"
+#include "support/resp.h"
 
 namespace keel::test {
 namespace {
@@ -233,6 +234,64 @@ TEST_F(IoThreadsServingTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
   size_t at = info.find("keel_io_thread_moves:");
   ASSERT_NE(at, std::string::npos);
   EXPECT_GE(std::stoll(info.substr(at + 21)), 2 * (kWorkers + 4)) << info.substr(at, 40);
+}
+
+TEST_F(IoThreadsServingTest, HalfSentCommandsTransactionsAndWatchesSurviveMoves) {
+  StartServer({"--io-threads", "2", "--io-threads-serving", "1"});
+  // The connections under test connect first: a move takes the first idle connections of a
+  // thread's list, and ten idle ones behind them make the shares uneven enough to move.
+  RespConnection half = Connect();
+  RespConnection tx = Connect();
+  RespConnection watcher = Connect();
+  std::vector<RespConnection> idle;
+  for (int i = 0; i < 10; ++i) idle.push_back(Connect());
+  auto admin = Client();
+  std::vector<int64_t> counts;
+  ASSERT_TRUE(WaitForCounts(
+      admin.get(),
+      [](const std::vector<int64_t>& c) { return c.size() == 2 && c[0] == 14 && c[1] == 0; },
+      &counts))
+      << Show(counts);
+
+  // A command cut in the middle of a bulk, a transaction with a queued command, a watched key.
+  ASSERT_TRUE(half.Send("*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$5\r\nhel"));
+  EXPECT_EQ(tx.Call({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(tx.Call({"SET", "tx", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(watcher.Call({"WATCH", "w"}), "+OK\r\n");
+
+  // Spread: the first seven connections of thread 0 go to thread 1 (shares of 7).
+  Run(admin.get(), {"CONFIG", "SET", "io-threads-serving", "2"});
+  ASSERT_TRUE(WaitForCounts(
+      admin.get(), [](const std::vector<int64_t>& c) { return c.size() == 2 && c[1] >= 6; },
+      &counts))
+      << Show(counts);
+  Run(admin.get(), {"SET", "w", "changed"});  // from thread 0, while the watcher is on 1
+  // And back: everything on thread 0 again.
+  Run(admin.get(), {"CONFIG", "SET", "io-threads-serving", "1"});
+  ASSERT_TRUE(WaitForCounts(
+      admin.get(), [](const std::vector<int64_t>& c) { return c.size() == 2 && c[1] == 0; },
+      &counts))
+      << Show(counts);
+
+  ASSERT_TRUE(half.Send("lo\r\n"));
+  std::string reply;
+  ASSERT_TRUE(half.ReadReply(&reply));
+  EXPECT_EQ(reply, "+OK\r\n");
+  EXPECT_EQ(half.Call({"GET", "half"}), "$5\r\nhello\r\n");
+  EXPECT_EQ(tx.Call({"SET", "tx", "2"}), "+QUEUED\r\n");
+  EXPECT_EQ(tx.Call({"EXEC"}), "*2\r\n+OK\r\n+OK\r\n");
+  EXPECT_EQ(tx.Call({"GET", "tx"}), "$1\r\n2\r\n");
+  EXPECT_EQ(watcher.Call({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(watcher.Call({"SET", "w", "mine"}), "+QUEUED\r\n");
+  EXPECT_EQ(watcher.Call({"EXEC"}), "*-1\r\n");  // the key changed after WATCH
+  for (auto& c : idle) EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
+
+  auto stats = Run(admin.get(), {"INFO", "stats"});
+  ASSERT_NE(stats, nullptr);
+  std::string info(stats->str, stats->len);
+  size_t at = info.find("keel_io_thread_moves:");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoll(info.substr(at + 21)), 12) << info.substr(at, 40);
 }
 
 }  // namespace
