@@ -209,32 +209,26 @@ void Shard::Count(const Entry* e, int delta) {
   if (e->has_expire()) expires_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
 }
 
+uint64_t Shard::EntryHash::Of(const Entry* e) { return ComputeHash(e->key()); }
+
 Entry** Shard::FindLink(std::string_view key, uint64_t hash) {
-  for (int t = 0; t < 2; ++t) {
-    if (t_[t].buckets == nullptr) continue;
-    Entry** link = &t_[t].buckets[hash & t_[t].mask];
-    while (*link != nullptr) {
-      if (KeyEquals(*link, key)) return link;
-      link = &(*link)->next;
-    }
-    if (!rehashing()) break;
-  }
-  return nullptr;
+  return table_.FindLink(hash, [key](const Entry* e) { return KeyEquals(e, key); });
 }
 
 void Shard::PrefetchBucket(uint64_t hash) {
   if (!mu.try_lock()) return;
-  for (const Table& t : t_) {
-    if (t.buckets != nullptr) __builtin_prefetch(&t.buckets[hash & t.mask]);
+  for (int t = 0; t < 2; ++t) {
+    if (Entry* const* slot = table_.Slot(t, hash)) __builtin_prefetch(slot);
   }
   mu.unlock();
 }
 
 void Shard::PrefetchChain(uint64_t hash) {
   if (!mu.try_lock()) return;
-  for (const Table& t : t_) {
-    if (t.buckets == nullptr) continue;
-    if (const Entry* e = t.buckets[hash & t.mask]) {
+  for (int t = 0; t < 2; ++t) {
+    Entry* const* slot = table_.Slot(t, hash);
+    if (slot == nullptr) continue;
+    if (const Entry* e = *slot) {
       __builtin_prefetch(e);
       __builtin_prefetch(reinterpret_cast<const char*>(e) + 64);
     }
@@ -242,173 +236,41 @@ void Shard::PrefetchChain(uint64_t hash) {
   mu.unlock();
 }
 
-void Shard::StartRehash(size_t new_size) {
-  Entry** b = static_cast<Entry**>(std::calloc(new_size, sizeof(Entry*)));
-  if (b == nullptr) throw std::bad_alloc();
-  if (t_[0].buckets == nullptr) {
-    t_[0] = Table{b, new_size - 1, 0};
-    return;
-  }
-  t_[1] = Table{b, new_size - 1, 0};
-  rehash_idx_ = 0;
-  rehash_pending_.store(true, std::memory_order_relaxed);
-}
-
 bool Shard::RehashStep(size_t buckets) {
-  if (!rehashing()) return false;
-  size_t empty_visits = buckets * 10;
-  while (buckets > 0 && t_[0].used > 0) {
-    Entry*& head = t_[0].buckets[rehash_idx_];
-    if (head == nullptr) {
-      ++rehash_idx_;
-      if (--empty_visits == 0) return true;
-      continue;
-    }
-    Entry* e = head;
-    while (e != nullptr) {
-      Entry* next = e->next;
-      size_t idx = ComputeHash(e->key()) & t_[1].mask;
-      e->next = t_[1].buckets[idx];
-      t_[1].buckets[idx] = e;
-      --t_[0].used;
-      ++t_[1].used;
-      e = next;
-    }
-    head = nullptr;
-    ++rehash_idx_;
-    --buckets;
-  }
-  if (t_[0].used == 0) {
-    std::free(t_[0].buckets);
-    t_[0] = t_[1];
-    t_[1] = Table{};
-    rehash_idx_ = -1;
-    rehash_pending_.store(false, std::memory_order_relaxed);
-    return false;
-  }
-  return true;
-}
-
-void Shard::MaybeResize() {
-  if (rehashing()) {
-    RehashStep(2);
-    return;
-  }
-  size_t size = t_[0].buckets ? t_[0].mask + 1 : 0;
-  size_t used = t_[0].used;
-  if (size == 0) {
-    StartRehash(4);
-  } else if (used >= size) {
-    StartRehash(size * 2);
-  } else if (size > 4 && used * 8 < size) {
-    size_t target = 4;
-    while (target < used) target *= 2;
-    StartRehash(target);
-  }
+  bool more = table_.RehashStep(buckets);
+  NoteRehash();
+  return more;
 }
 
 void Shard::Insert(Entry* e, uint64_t hash) {
-  MaybeResize();
-  Table& t = rehashing() ? t_[1] : t_[0];
-  size_t idx = hash & t.mask;
-  e->next = t.buckets[idx];
-  t.buckets[idx] = e;
-  ++t.used;
+  table_.Insert(e, hash);
+  NoteRehash();
   Count(e, +1);
 }
 
 Entry* Shard::ReplaceAt(Entry** link, Entry* e) {
-  Entry* old = *link;
-  e->next = old->next;
-  *link = e;
+  Entry* old = table_.ReplaceAt(link, e);
   Count(old, -1);
   Count(e, +1);
   return old;
 }
 
 Entry* Shard::UnlinkAt(Entry** link) {
-  Entry* e = *link;
-  *link = e->next;
-  e->next = nullptr;
-  // Which table held it matters for knowing when a rehash is done. Buckets of t_[0] below
-  // rehash_idx_ have moved to t_[1]; otherwise the link lives either in t_[0]'s bucket (or a
-  // chain hanging off it) or in t_[1] (an entry inserted after the rehash began).
-  bool in_new = false;
-  if (rehashing()) {
-    size_t idx0 = ComputeHash(e->key()) & t_[0].mask;
-    in_new = true;
-    if (static_cast<int64_t>(idx0) >= rehash_idx_) {
-      Entry** b0 = &t_[0].buckets[idx0];
-      if (link == b0) in_new = false;
-      for (Entry* p = *b0; p != nullptr && in_new; p = p->next) {
-        if (&p->next == link) in_new = false;
-      }
-    }
-  }
-  --t_[in_new ? 1 : 0].used;
+  Entry* e = table_.UnlinkAt(link);
+  NoteRehash();
   Count(e, -1);
-  MaybeResize();
   return e;
 }
 
 uint64_t Shard::Scan(uint64_t v, const std::function<void(Entry*)>& fn) const {
-  if (t_[0].buckets == nullptr) return 0;
-  auto emit = [&](const Table& t, uint64_t idx) {
-    for (Entry* e = t.buckets[idx & t.mask]; e != nullptr; e = e->next) fn(e);
-  };
-  if (!rehashing()) {
-    uint64_t m0 = t_[0].mask;
-    emit(t_[0], v & m0);
-    return hashing::NextCursor(v, m0);
-  }
-  const Table* small = &t_[0];
-  const Table* large = &t_[1];
-  if (small->mask > large->mask) std::swap(small, large);
-  uint64_t m0 = small->mask, m1 = large->mask;
-  emit(*small, v & m0);
-  do {
-    emit(*large, v & m1);
-    v = hashing::NextCursor(v, m1);
-  } while (v & (m0 ^ m1));
-  return v;
+  return table_.Scan(v, fn);
 }
 
-Entry* Shard::Random(std::mt19937_64& rng) const {
-  if (size() == 0 || t_[0].buckets == nullptr) return nullptr;
-  for (int tries = 0; tries < 1000; ++tries) {
-    int t = (rehashing() && (rng() & 1)) ? 1 : 0;
-    const Table& tb = t_[t];
-    if (tb.buckets == nullptr) continue;
-    Entry* head = tb.buckets[rng() & tb.mask];
-    if (head == nullptr) continue;
-    size_t len = 0;
-    for (Entry* e = head; e; e = e->next) ++len;
-    size_t pick = rng() % len;
-    while (pick--) head = head->next;
-    return head;
-  }
-  // Sparse table: walk to the first entry.
-  for (int t = 0; t < 2; ++t) {
-    const Table& tb = t_[t];
-    if (tb.buckets == nullptr) continue;
-    for (size_t i = 0; i <= tb.mask; ++i) {
-      if (tb.buckets[i]) return tb.buckets[i];
-    }
-  }
-  return nullptr;
-}
+Entry* Shard::Random(std::mt19937_64& rng) const { return table_.Random(rng); }
 
 std::vector<Entry*> Shard::DetachAll() {
-  std::vector<Entry*> heads;
-  for (Table& t : t_) {
-    if (t.buckets == nullptr) continue;
-    for (size_t i = 0; i <= t.mask; ++i) {
-      if (t.buckets[i]) heads.push_back(t.buckets[i]);
-    }
-    std::free(t.buckets);
-    t = Table{};
-  }
-  rehash_idx_ = -1;
+  std::vector<Entry*> heads = table_.DetachAll();
+  NoteRehash();
   size_.store(0, std::memory_order_relaxed);
   expires_.store(0, std::memory_order_relaxed);
   expire_cursor = 0;
@@ -416,8 +278,9 @@ std::vector<Entry*> Shard::DetachAll() {
 }
 
 void Shard::SwapContents(Shard& other) {
-  std::swap(t_, other.t_);
-  std::swap(rehash_idx_, other.rehash_idx_);
+  table_.Swap(other.table_);
+  NoteRehash();
+  other.NoteRehash();
   size_t s = size_.load(), os = other.size_.load();
   size_.store(os);
   other.size_.store(s);

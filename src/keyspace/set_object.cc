@@ -30,8 +30,6 @@ namespace ht {
 
 uint64_t Hash(std::string_view s) { return hashing::Hash(s, g_member_hash_seed); }
 
-uint64_t NextCursor(uint64_t v, uint64_t mask) { return hashing::NextCursor(v, mask); }
-
 }  // namespace ht
 
 std::string_view FormatInt(int64_t v, char* buf) {

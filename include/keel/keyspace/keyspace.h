@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keel/keyspace/chained_table.h"
 #include "keel/keyspace/entry.h"
 
 namespace keel {
@@ -82,8 +83,9 @@ class ShardMutex {
   std::atomic<uint32_t> state_{0};
 };
 
-// Shard: a chained hash table of entries with incremental rehashing, its counters and its lock.
-// Every method except size()/expires() REQUIRES mu held.
+// Shard: a chained hash table of entries with incremental rehashing (ChainedTableCore, shared
+// with the big sets and hashes), its counters and its lock. Every method except
+// size()/expires()/rehash_pending() REQUIRES mu held.
 //
 // Growth and shrinking never move more than a few buckets per operation: while a rehash is in
 // progress the shard has two bucket arrays, inserts go to the new one, and each insert or delete
@@ -134,10 +136,7 @@ class Shard {
   // Whether a rehash is in progress, readable without the lock (housekeeping skips the others).
   bool rehash_pending() const { return rehash_pending_.load(std::memory_order_relaxed); }
   size_t expires() const { return expires_.load(std::memory_order_relaxed); }
-  size_t bucket_count() const {
-    return (t_[0].mask + 1) * (t_[0].buckets != nullptr) +
-           (t_[1].mask + 1) * (t_[1].buckets != nullptr);
-  }
+  size_t bucket_count() const { return table_.bucket_count(); }
 
   // The active expiry cycle's position in this shard's table.
   uint64_t expire_cursor = 0;
@@ -147,18 +146,14 @@ class Shard {
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters;
 
  private:
-  struct Table {
-    Entry** buckets = nullptr;
-    size_t mask = 0;
-    size_t used = 0;
+  // Entries are bucketed by the keyspace's key hash (defined in keyspace.cc).
+  struct EntryHash {
+    static uint64_t Of(const Entry* e);
   };
-  bool rehashing() const { return rehash_idx_ >= 0; }
-  void MaybeResize();
-  void StartRehash(size_t new_size);
   void Count(const Entry* e, int delta);
+  void NoteRehash() { rehash_pending_.store(table_.rehashing(), std::memory_order_relaxed); }
 
-  Table t_[2];
-  int64_t rehash_idx_ = -1;
+  ChainedTableCore<Entry, EntryHash> table_;
   std::atomic<bool> rehash_pending_{false};
   std::atomic<size_t> size_{0};
   std::atomic<size_t> expires_{0};

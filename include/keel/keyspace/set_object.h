@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "keel/keyspace/chained_table.h"
 #include "keel/keyspace/entry.h"
 #include "keel/keyspace/value_ref.h"
 
@@ -34,16 +35,13 @@ namespace ht {
 
 // Seeded 64-bit hash of a member / field (a plain function: no per-thread memo).
 uint64_t Hash(std::string_view s);
-// Reverse-binary cursor increment: the next cursor after v for a table with this mask.
-uint64_t NextCursor(uint64_t v, uint64_t mask);
 
 }  // namespace ht
 
-// A chained hash table of one-allocation nodes with incremental rehashing (like the keyspace's
-// Shard): power-of-two bucket arrays, grown at load 1 and shrunk when under 1/8 full, with two
-// arrays during a rehash and a couple of buckets moved per insert or removal. Node must have a
+// A chained hash table of one-allocation nodes keyed by their bytes (ChainedTableCore, shared
+// with the keyspace's Shard, hashed with ht::Hash), owning its nodes. Node must have a
 // `Node* next` member, `std::string_view key() const` and `size_t Bytes() const` (its usable
-// allocation size); nodes are malloc blocks freed with std::free. Owns its nodes.
+// allocation size); nodes are malloc blocks freed with std::free.
 template <typename Node>
 class ChainedTable {
  public:
@@ -52,67 +50,35 @@ class ChainedTable {
   ChainedTable& operator=(const ChainedTable&) = delete;
   ~ChainedTable() { Clear(); }
 
-  size_t size() const { return t_[0].used + t_[1].used; }
+  size_t size() const { return core_.size(); }
   bool empty() const { return size() == 0; }
-  bool rehashing() const { return rehash_idx_ >= 0; }
-  // Buckets of both arrays.
-  size_t bucket_count() const { return Buckets(t_[0]) + Buckets(t_[1]); }
+  bool rehashing() const { return core_.rehashing(); }
+  size_t bucket_count() const { return core_.bucket_count(); }
 
   Node* Find(std::string_view key) const {
-    int t;
-    Node** link = const_cast<ChainedTable*>(this)->FindLink(key, ht::Hash(key), &t);
+    Node** link = const_cast<ChainedTable*>(this)->FindLink(key, ht::Hash(key), nullptr);
     return link ? *link : nullptr;
   }
   // The link (bucket head or a node's next) that points at `key`'s node, or nullptr; *table is
   // set to the array holding it.
   Node** FindLink(std::string_view key, uint64_t hash, int* table) {
-    for (int t = 0; t < 2; ++t) {
-      if (t_[t].buckets == nullptr) break;
-      Node** link = &t_[t].buckets[hash & t_[t].mask];
-      while (*link != nullptr) {
-        if ((*link)->key() == key) {
-          *table = t;
-          return link;
-        }
-        link = &(*link)->next;
-      }
-      if (!rehashing()) break;
-    }
-    return nullptr;
+    return core_.FindLink(
+        hash, [key](const Node* n) { return n->key() == key; }, table);
   }
   // Inserts a node whose key is absent; hash is ht::Hash(n->key()).
-  void Insert(Node* n, uint64_t hash) {
-    MaybeResize();
-    Table& t = rehashing() ? t_[1] : t_[0];
-    size_t idx = hash & t.mask;
-    n->next = t.buckets[idx];
-    t.buckets[idx] = n;
-    ++t.used;
-  }
+  void Insert(Node* n, uint64_t hash) { core_.Insert(n, hash); }
   // Unlinks the node at `link` (found by FindLink in array `table`) and returns it.
-  Node* Unlink(Node** link, int table) {
-    Node* n = *link;
-    *link = n->next;
-    n->next = nullptr;
-    --t_[table].used;
-    MaybeResize();
-    return n;
-  }
+  Node* Unlink(Node** link, int table) { return core_.UnlinkAt(link, table); }
   // Removes and frees key's node; false when absent.
   bool Erase(std::string_view key) {
-    int t;
+    int t = 0;
     Node** link = FindLink(key, ht::Hash(key), &t);
     if (link == nullptr) return false;
     std::free(Unlink(link, t));
     return true;
   }
   // Sizes an empty table for n elements.
-  void Reserve(size_t n) {
-    if (t_[0].buckets != nullptr) return;
-    size_t size = 4;
-    while (size < n) size *= 2;
-    StartRehash(size);
-  }
+  void Reserve(size_t n) { core_.Reserve(n); }
   // Fills this (empty) table with a copy of every node of `other`, each made by make(node).
   template <typename Make>
   void CopyFrom(const ChainedTable& other, Make&& make) {
@@ -120,28 +86,11 @@ class ChainedTable {
     other.ForEach([&](const Node* n) { Insert(make(n), ht::Hash(n->key())); });
   }
   void Clear() {
-    for (Table& t : t_) {
-      if (t.buckets == nullptr) continue;
-      for (size_t i = 0; i <= t.mask; ++i) {
-        for (Node* n = t.buckets[i]; n != nullptr;) {
-          Node* next = n->next;
-          std::free(n);
-          n = next;
-        }
-      }
-      std::free(t.buckets);
-      t = Table{};
-    }
-    rehash_idx_ = -1;
+    core_.Clear([](Node* n) { std::free(n); });
   }
   template <typename F>
   void ForEach(F&& fn) const {
-    for (const Table& t : t_) {
-      if (t.buckets == nullptr) continue;
-      for (size_t i = 0; i <= t.mask; ++i) {
-        for (const Node* n = t.buckets[i]; n != nullptr; n = n->next) fn(n);
-      }
-    }
+    core_.ForEach([&](const Node* n) { fn(n); });
   }
   // Bytes of the bucket arrays and nodes.
   size_t MemoryBytes() const {
@@ -149,122 +98,22 @@ class ChainedTable {
     ForEach([&](const Node* n) { b += n->Bytes(); });
     return b;
   }
-  // One reverse-binary scan step from cursor v (0 starts, a returned 0 ends): calls fn for the
-  // nodes of the next bucket (and, during a rehash, of the larger array's buckets expanding it).
-  // Every node present for the whole scan is reported at least once, whatever resizes happen
-  // between calls.
+  // One reverse-binary scan step (see ChainedTableCore::Scan).
   template <typename F>
   uint64_t Scan(uint64_t v, F&& fn) const {
-    if (t_[0].buckets == nullptr) return 0;
-    auto emit = [&](const Table& t, uint64_t idx) {
-      for (const Node* n = t.buckets[idx & t.mask]; n != nullptr; n = n->next) fn(n);
-    };
-    if (!rehashing()) {
-      emit(t_[0], v & t_[0].mask);
-      return ht::NextCursor(v, t_[0].mask);
-    }
-    const Table* small = &t_[0];
-    const Table* large = &t_[1];
-    if (small->mask > large->mask) std::swap(small, large);
-    uint64_t m0 = small->mask, m1 = large->mask;
-    emit(*small, v & m0);
-    do {
-      emit(*large, v & m1);
-      v = ht::NextCursor(v, m1);
-    } while (v & (m0 ^ m1));
-    return v;
+    return core_.Scan(v, [&](const Node* n) { fn(n); });
   }
-  // A random non-empty bucket, then a random node of its chain. REQUIRES: !empty().
+  // A random node. REQUIRES: !empty().
   template <typename Rng>
   const Node* Random(Rng& rng) const {
-    for (int tries = 0; tries < 1000; ++tries) {
-      int t = (rehashing() && (rng() & 1)) ? 1 : 0;
-      const Table& tb = t_[t];
-      const Node* head = tb.buckets[rng() & tb.mask];
-      if (head == nullptr) continue;
-      size_t len = 0;
-      for (const Node* n = head; n != nullptr; n = n->next) ++len;
-      size_t pick = rng() % len;
-      while (pick--) head = head->next;
-      return head;
-    }
-    // Very unlucky (or sparse mid-rehash): a uniform pick by walking.
-    size_t i = rng() % size();
-    const Node* found = nullptr;
-    ForEach([&](const Node* n) {
-      if (i-- == 0) found = n;
-    });
-    return found;
+    return core_.Random(rng);
   }
 
  private:
-  struct Table {
-    Node** buckets = nullptr;
-    size_t mask = 0;
-    size_t used = 0;
+  struct KeyHash {
+    static uint64_t Of(const Node* n) { return ht::Hash(n->key()); }
   };
-  static size_t Buckets(const Table& t) { return t.buckets ? t.mask + 1 : 0; }
-
-  void StartRehash(size_t new_size) {
-    Node** b = static_cast<Node**>(std::calloc(new_size, sizeof(Node*)));
-    if (b == nullptr) throw std::bad_alloc();
-    if (t_[0].buckets == nullptr) {
-      t_[0] = Table{b, new_size - 1, 0};
-      return;
-    }
-    t_[1] = Table{b, new_size - 1, 0};
-    rehash_idx_ = 0;
-  }
-  // Moves up to `buckets` non-empty buckets (visiting at most 10x as many empty ones).
-  void RehashStep(size_t buckets) {
-    size_t empty_visits = buckets * 10;
-    while (buckets > 0 && t_[0].used > 0) {
-      Node*& head = t_[0].buckets[rehash_idx_];
-      if (head == nullptr) {
-        ++rehash_idx_;
-        if (--empty_visits == 0) return;
-        continue;
-      }
-      for (Node* n = head; n != nullptr;) {
-        Node* next = n->next;
-        size_t idx = ht::Hash(n->key()) & t_[1].mask;
-        n->next = t_[1].buckets[idx];
-        t_[1].buckets[idx] = n;
-        --t_[0].used;
-        ++t_[1].used;
-        n = next;
-      }
-      head = nullptr;
-      ++rehash_idx_;
-      --buckets;
-    }
-    if (t_[0].used == 0) {
-      std::free(t_[0].buckets);
-      t_[0] = t_[1];
-      t_[1] = Table{};
-      rehash_idx_ = -1;
-    }
-  }
-  void MaybeResize() {
-    if (rehashing()) {
-      RehashStep(2);
-      return;
-    }
-    size_t size = Buckets(t_[0]);
-    size_t used = t_[0].used;
-    if (size == 0) {
-      StartRehash(4);
-    } else if (used >= size) {
-      StartRehash(size * 2);
-    } else if (size > 4 && used * 8 < size) {
-      size_t target = 4;
-      while (target < used) target *= 2;
-      StartRehash(target);
-    }
-  }
-
-  Table t_[2];
-  int64_t rehash_idx_ = -1;
+  ChainedTableCore<Node, KeyHash> core_;
 };
 
 // A set member: ONE malloc block [next 8][len 4][member bytes].
