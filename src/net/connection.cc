@@ -395,17 +395,36 @@ void Connection::RunAtHome(std::function<void(Connection&)> fn) {
     parked_.push_back(std::move(fn));
     return;
   }
+  PostHomeLocked(std::move(fn));
+}
+
+void Connection::PostHomeLocked(std::function<void(Connection&)> fn) {
+  ++posts_in_flight_;
   asio::io_context* ctx = home_;
   asio::post(*ctx, [weak = weak_from_this(), ctx, fn = std::move(fn)]() mutable {
     auto self = weak.lock();
     if (!self) return;
-    // Posted before a move and run after it: follow the connection.
-    if (!self->AtHome(ctx)) {
-      self->RunAtHome(std::move(fn));
-      return;
+    {
+      std::lock_guard<std::mutex> lock(self->home_mu_);
+      --self->posts_in_flight_;
+      // MoveTo waits for posts in flight, so the connection is still served here; should that
+      // ever not hold, follow it rather than run on the wrong thread.
+      if (self->home_ != ctx) {
+        if (self->home_ == nullptr) {
+          self->parked_.push_back(std::move(fn));
+        } else {
+          self->PostHomeLocked(std::move(fn));
+        }
+        return;
+      }
     }
     fn(*self);
   });
+}
+
+void Connection::PostParkedLocked() {
+  for (auto& fn : parked_) PostHomeLocked(std::move(fn));
+  parked_.clear();
 }
 
 bool Connection::AtHome(asio::io_context* ctx) const {
@@ -422,7 +441,10 @@ bool Connection::MoveTo(size_t to,
     return false;
   }
   {
+    // Only with nothing posted to it on its way here: what other threads post from now on waits
+    // for the move, and runs in the order it was posted.
     std::lock_guard<std::mutex> lock(home_mu_);
+    if (posts_in_flight_ > 0) return false;
     home_ = nullptr;
   }
   moving_to_ = to;
@@ -434,13 +456,9 @@ bool Connection::MoveTo(size_t to,
     // Not open after all: stay, and let the read's failure close it here.
     moving_to_ = SIZE_MAX;
     on_arrival_ = nullptr;
-    std::vector<std::function<void(Connection&)>> parked;
-    {
-      std::lock_guard<std::mutex> lock(home_mu_);
-      home_ = env_->contexts[thread_];
-      parked.swap(parked_);
-    }
-    for (auto& fn : parked) RunAtHome(std::move(fn));
+    std::lock_guard<std::mutex> lock(home_mu_);
+    home_ = env_->contexts[thread_];
+    PostParkedLocked();
     return false;
   }
   return true;
@@ -457,7 +475,7 @@ void Connection::FinishMove(const asio::error_code& ec, size_t n) {
       {
         std::lock_guard<std::mutex> lock(home_mu_);
         home_ = env_->contexts[thread_];
-        parked_.clear();  // they find it closed anyway
+        PostParkedLocked();  // they find it closed
       }
       Close();
       return;
@@ -486,11 +504,11 @@ void Connection::Arrive(int fd) {
   socket_ = Socket(std::move(s));
   reactor_ = &asio::use_service<asio::detail::reactor>(here);
   block_timer_.emplace(here);
-  std::vector<std::function<void(Connection&)>> parked;
   {
+    // Under the lock, so nothing posted from now on can overtake them.
     std::lock_guard<std::mutex> lock(home_mu_);
     home_ = &here;
-    parked.swap(parked_);
+    PostParkedLocked();
   }
   if (ec) {
     if (!socket_.is_open()) ::close(fd);
@@ -500,7 +518,6 @@ void Connection::Arrive(int fd) {
   auto arrived = std::move(on_arrival_);
   on_arrival_ = nullptr;
   arrived(shared_from_this());
-  for (auto& fn : parked) RunAtHome(std::move(fn));
   if (!closed_) AfterInput();
 }
 

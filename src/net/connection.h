@@ -58,6 +58,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void AfterInput();
   // Runs fn on the thread that serves the connection, following it if it moves. Thread-safe.
   void RunAtHome(std::function<void(Connection&)> fn);
+  // REQUIRES home_mu_ held and home_ set: posts fn there, counting it in posts_in_flight_.
+  void PostHomeLocked(std::function<void(Connection&)> fn);
+  // REQUIRES home_mu_ held and home_ set: posts what waited for a move, in order.
+  void PostParkedLocked();
   bool AtHome(asio::io_context* ctx) const;
   // MoveTo's second half, on the old thread once the read in flight is back; then Arrive, on the
   // new one.
@@ -108,10 +112,13 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 
   // The io thread that serves the connection. home_ is its context, null while moving; other
   // threads read it (RunAtHome), and what they post while it is null waits in parked_.
+  // posts_in_flight_ counts what was posted to home_ and has not run yet: a move waits for it to
+  // be zero, so Deliver/Post/Kill keep their order across moves.
   size_t thread_;
   mutable std::mutex home_mu_;
   asio::io_context* home_;
   std::vector<std::function<void(Connection&)>> parked_;
+  int posts_in_flight_ = 0;
   // A move in progress (MoveTo until Arrive).
   size_t moving_to_ = SIZE_MAX;
   int moving_fd_ = -1;

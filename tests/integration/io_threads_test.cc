@@ -189,8 +189,14 @@ TEST_F(IoThreadsServingTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
     }
     while (!subscribed.load()) std::this_thread::sleep_for(milliseconds(1));
     std::this_thread::sleep_for(milliseconds(50));
+    int published = 0;
     for (int i = 0; !stop.load(); ++i) {
-      HiredisCommand(pub.get(), {"PUBLISH", "news", "m" + std::to_string(i)});
+      // Bursts of pipelined messages, so some are always on their way while the subscriber
+      // moves.
+      for (int k = 0; k < 20; ++k) {
+        HiredisAppend(pub.get(), {"PUBLISH", "news", "m" + std::to_string(published++)});
+      }
+      for (int k = 0; k < 20; ++k) HiredisGetReply(pub.get());
       if (i % 3 == 0) {
         HiredisAppend(c.get(), {"BLPOP", "jobs", "10"});
         HiredisCommand(pusher.get(), {"RPUSH", "jobs", "j" + std::to_string(i)});
