@@ -427,12 +427,24 @@ void Connection::PostParkedLocked() {
   parked_.clear();
 }
 
-bool Connection::AtHome(asio::io_context* ctx) const {
+void Connection::SettleHome() {
+  // Under the lock, so nothing posted from now on can overtake what was parked.
   std::lock_guard<std::mutex> lock(home_mu_);
-  return home_ == ctx;
+  home_ = env_->contexts[thread_];
+  PostParkedLocked();
 }
 
-bool Connection::ServedBy(size_t thread) const { return AtHome(env_->contexts[thread]); }
+void Connection::AbortMove() {
+  moving_to_ = SIZE_MAX;
+  moving_fd_ = -1;
+  on_arrival_ = nullptr;
+  SettleHome();
+}
+
+bool Connection::ServedBy(size_t thread) const {
+  std::lock_guard<std::mutex> lock(home_mu_);
+  return home_ == env_->contexts[thread];
+}
 
 bool Connection::MoveTo(size_t to,
                         std::function<void(const std::shared_ptr<Connection>&)> arrived) {
@@ -454,11 +466,7 @@ bool Connection::MoveTo(size_t to,
   moving_fd_ = socket_.release(ec);
   if (ec) {
     // Not open after all: stay, and let the read's failure close it here.
-    moving_to_ = SIZE_MAX;
-    on_arrival_ = nullptr;
-    std::lock_guard<std::mutex> lock(home_mu_);
-    home_ = env_->contexts[thread_];
-    PostParkedLocked();
+    AbortMove();
     return false;
   }
   return true;
@@ -469,14 +477,7 @@ void Connection::FinishMove(const asio::error_code& ec, size_t n) {
     // The read had completed before the release: keep what it brought, or close here.
     if (ec || n == 0) {
       ::close(moving_fd_);
-      moving_fd_ = -1;
-      moving_to_ = SIZE_MAX;
-      on_arrival_ = nullptr;
-      {
-        std::lock_guard<std::mutex> lock(home_mu_);
-        home_ = env_->contexts[thread_];
-        PostParkedLocked();  // they find it closed
-      }
+      AbortMove();  // what was parked finds it closed
       Close();
       return;
     }
@@ -504,12 +505,7 @@ void Connection::Arrive(int fd) {
   socket_ = Socket(std::move(s));
   reactor_ = &asio::use_service<asio::detail::reactor>(here);
   block_timer_.emplace(here);
-  {
-    // Under the lock, so nothing posted from now on can overtake them.
-    std::lock_guard<std::mutex> lock(home_mu_);
-    home_ = &here;
-    PostParkedLocked();
-  }
+  SettleHome();
   if (ec) {
     if (!socket_.is_open()) ::close(fd);
     Close();

@@ -62,7 +62,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void PostHomeLocked(std::function<void(Connection&)> fn);
   // REQUIRES home_mu_ held and home_ set: posts what waited for a move, in order.
   void PostParkedLocked();
-  bool AtHome(asio::io_context* ctx) const;
+  // home_ becomes thread_'s context again, and what was parked is posted there.
+  void SettleHome();
+  // A move given up on the old thread: the connection stays where it is.
+  void AbortMove();
   // MoveTo's second half, on the old thread once the read in flight is back; then Arrive, on the
   // new one.
   void FinishMove(const asio::error_code& ec, size_t n);

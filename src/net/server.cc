@@ -33,8 +33,6 @@ struct Server::Impl {
   // One housekeeping timer per io thread: active expiry and rehashing of that thread's shards.
   std::vector<std::unique_ptr<asio::steady_timer>> housekeeping;
   std::atomic<size_t> next_context{0};
-  // New connections go to the first `serving` io threads; Balance() sets it.
-  std::atomic<size_t> serving{1};
   std::vector<pthread_t> thread_ids;  // per io thread, for its CPU clock
   std::atomic<bool> shutting_down{false};
   int64_t shutdown_deadline_us = 0;
@@ -58,9 +56,17 @@ struct Server::Impl {
       env.contexts.push_back(c.get());
     }
     state->io_thread_clients = std::make_unique<std::atomic<int64_t>[]>(contexts.size());
-    int pinned = state->config->io_threads_serving();
-    serving = pinned > 0 ? std::min<size_t>(pinned, contexts.size()) : 1;
-    state->io_threads_serving = static_cast<int>(serving.load());
+    size_t pinned = PinnedServing();
+    state->io_threads_serving = static_cast<int>(pinned > 0 ? pinned : 1);
+  }
+
+  // New connections go to the first state->io_threads_serving io threads; Balance() sets it.
+  size_t Serving() const {
+    return static_cast<size_t>(state->io_threads_serving.load(std::memory_order_relaxed));
+  }
+  // io-threads-serving, bounded by the threads there are; 0 when automatic.
+  size_t PinnedServing() const {
+    return std::min<size_t>(state->config->io_threads_serving(), contexts.size());
   }
 
   static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
@@ -76,7 +82,7 @@ struct Server::Impl {
   }
 
   void Accept(asio::ip::tcp::acceptor* acceptor) {
-    size_t index = next_context.fetch_add(1) % serving.load(std::memory_order_relaxed);
+    size_t index = next_context.fetch_add(1) % Serving();
     asio::io_context& target = *contexts[index];
     acceptor->async_accept(
         target, [this, acceptor, index](const asio::error_code& ec, asio::ip::tcp::socket socket) {
@@ -115,15 +121,18 @@ struct Server::Impl {
 
   // On io thread `index`.
   void AddLive(size_t index, const std::shared_ptr<Connection>& conn) {
-    auto& list = live[index];
-    if (list.size() > 64 && list.size() >= 2 * live_pruned_size[index]) {
-      std::erase_if(list, [index](const std::weak_ptr<Connection>& w) {
-        auto c = w.lock();
-        return !c || !c->ServedBy(index);
-      });
-      live_pruned_size[index] = list.size();
+    if (live[index].size() > 64 && live[index].size() >= 2 * live_pruned_size[index]) {
+      PruneLive(index);
     }
-    list.push_back(conn);
+    live[index].push_back(conn);
+  }
+  // On io thread `index`: drops the connections gone, or moved to another thread.
+  void PruneLive(size_t index) {
+    std::erase_if(live[index], [index](const std::weak_ptr<Connection>& w) {
+      auto c = w.lock();
+      return !c || !c->ServedBy(index);
+    });
+    live_pruned_size[index] = live[index].size();
   }
   std::vector<size_t> live_pruned_size = std::vector<size_t>(live.size());
 
@@ -171,10 +180,9 @@ struct Server::Impl {
     for (size_t i = 0; i < n; ++i) cpu[i] = ThreadCpuNs(thread_ids[i]);
     uint64_t idle = 0, total = 0;
     bool have_stat = ReadCpuTimes(&idle, &total);
-    size_t want = serving.load();
-    int pinned = state->config->io_threads_serving();
-    if (pinned > 0) {
-      want = std::min<size_t>(pinned, n);
+    size_t want = Serving();
+    if (size_t pinned = PinnedServing(); pinned > 0) {
+      want = pinned;
     } else if (balance_wall_ns > 0 && have_stat && total > balance_total &&
                wall > balance_wall_ns) {
       double used = 0;  // cores the io threads used
@@ -193,9 +201,8 @@ struct Server::Impl {
     balance_thread_ns = cpu;
     balance_idle = idle;
     balance_total = total;
-    if (want != serving.load()) {
-      KEEL_LOG_VERBOSE("io threads serving connections: {} -> {}", serving.load(), want);
-      serving = want;
+    if (want != Serving()) {
+      KEEL_LOG_VERBOSE("io threads serving connections: {} -> {}", Serving(), want);
       state->io_threads_serving = static_cast<int>(want);
     }
     Rebalance(want);
@@ -231,11 +238,7 @@ struct Server::Impl {
         ++next;
       }
     }
-    std::erase_if(live[from], [from](const std::weak_ptr<Connection>& w) {
-      auto c = w.lock();
-      return !c || !c->ServedBy(from);
-    });
-    live_pruned_size[from] = live[from].size();
+    PruneLive(from);
   }
 
   void ScheduleCron() {
