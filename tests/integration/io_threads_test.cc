@@ -4,12 +4,11 @@
 // duplicate a byte, nor forget a client's state (database, name, subscriptions).
 
 #include <atomic>
-#include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "integration/fixture.h"
-#include "support/resp.h"
 
 namespace keel::test {
 namespace {
@@ -24,16 +23,25 @@ class IoThreadsServingTest : public ServerTest {
     if (TestingRedis()) GTEST_SKIP() << "Keel's io thread balancing";
   }
 
+  // The value of field `name` in INFO `section`, if the reply has it.
+  std::optional<std::string> InfoField(redisContext* ctx, const std::string& section,
+                                       const std::string& name) {
+    auto r = Run(ctx, {"INFO", section});
+    if (r == nullptr || r->type != REDIS_REPLY_STRING) return std::nullopt;
+    std::string info(r->str, r->len);
+    std::string key = name + ":";
+    size_t at = info.find(key);
+    if (at == std::string::npos) return std::nullopt;
+    at += key.size();
+    return info.substr(at, info.find("\r\n", at) - at);
+  }
+
   // INFO server's keel_io_thread_clients: connections per io thread.
   std::vector<int64_t> ClientsPerThread(redisContext* ctx) {
-    auto r = Run(ctx, {"INFO", "server"});
     std::vector<int64_t> counts;
-    if (r == nullptr || r->type != REDIS_REPLY_STRING) return counts;
-    std::string info(r->str, r->len);
-    std::string key = "keel_io_thread_clients:";
-    size_t at = info.find(key);
-    if (at == std::string::npos) return counts;
-    std::istringstream in(info.substr(at + key.size(), info.find("\r\n", at) - at - key.size()));
+    auto field = InfoField(ctx, "server", "keel_io_thread_clients");
+    if (!field) return counts;
+    std::istringstream in(*field);
     std::string item;
     while (std::getline(in, item, ',')) counts.push_back(std::stoll(item));
     return counts;
@@ -234,12 +242,9 @@ TEST_F(IoThreadsServingTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
     EXPECT_GT(counted[w], 0);
   }
   // And the connections did move, many times over.
-  auto stats = Run(check.get(), {"INFO", "stats"});
-  ASSERT_NE(stats, nullptr);
-  std::string info(stats->str, stats->len);
-  size_t at = info.find("keel_io_thread_moves:");
-  ASSERT_NE(at, std::string::npos);
-  EXPECT_GE(std::stoll(info.substr(at + 21)), 2 * (kWorkers + 4)) << info.substr(at, 40);
+  auto moves = InfoField(check.get(), "stats", "keel_io_thread_moves");
+  ASSERT_TRUE(moves.has_value());
+  EXPECT_GE(std::stoll(*moves), 2 * (kWorkers + 4)) << *moves;
 }
 
 TEST_F(IoThreadsServingTest, HalfSentCommandsTransactionsAndWatchesSurviveMoves) {
@@ -292,12 +297,9 @@ TEST_F(IoThreadsServingTest, HalfSentCommandsTransactionsAndWatchesSurviveMoves)
   EXPECT_EQ(watcher.Call({"EXEC"}), "*-1\r\n");  // the key changed after WATCH
   for (auto& c : idle) EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
 
-  auto stats = Run(admin.get(), {"INFO", "stats"});
-  ASSERT_NE(stats, nullptr);
-  std::string info(stats->str, stats->len);
-  size_t at = info.find("keel_io_thread_moves:");
-  ASSERT_NE(at, std::string::npos);
-  EXPECT_GE(std::stoll(info.substr(at + 21)), 12) << info.substr(at, 40);
+  auto moves = InfoField(admin.get(), "stats", "keel_io_thread_moves");
+  ASSERT_TRUE(moves.has_value());
+  EXPECT_GE(std::stoll(*moves), 12) << *moves;
 }
 
 }  // namespace
