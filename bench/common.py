@@ -56,6 +56,11 @@ class Server:
                     return int(line.split()[1]) * 1024
         return 0
 
+    def info(self, section):
+        """INFO `section` as a dict of field -> value (strings)."""
+        return dict(line.split(":", 1) for line in self.cli("INFO", section).splitlines()
+                    if ":" in line)
+
     def cli(self, *args):
         out = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
                              text=True, check=True)
