@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Keel's whole test suite from a checkout whose dependencies are installed (see .ci/run):
-#   1. clang-format check of src/, include/ and tests/
+#   1. clang-format check of src/, include/, tests/ and bench/
 #   2. Release build in build/ and every ctest test (unit, integration, differential)
 #   3. ASan+UBSan build in build-asan/ and every ctest test again
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
@@ -33,7 +33,7 @@ check_format() {
     return 1
   fi
   local files
-  mapfile -t files < <(find src include tests -type f \( -name '*.h' -o -name '*.cc' \) \
+  mapfile -t files < <(find src include tests bench -type f \( -name '*.h' -o -name '*.cc' \) \
     2>/dev/null | sort)
   if [ ${#files[@]} -eq 0 ]; then
     return 0
