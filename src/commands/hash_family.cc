@@ -45,35 +45,31 @@ Limits ListpackLimits(CommandContext& ctx) {
   return {n < 0 ? 0 : static_cast<size_t>(n), v < 0 ? 0 : static_cast<size_t>(v)};
 }
 
-// A hash being written: the key's entry (nullptr while it does not exist yet) and its value.
-// Commit() writes the value back into the entry or inserts a new key, then notifies `event`
-// (after "new" for a new key).
+// A hash being written: a handle on the key's entry, or on a new detached one when the key does
+// not exist yet. Commit() inserts a new key, then notifies `event` (after "new" for a new key).
 struct WriteTarget {
-  Entry* e = nullptr;
-  HashValue v;
-  bool created = false;
+  HashRef v;
+  bool created;
 
   void Commit(CommandContext& ctx, std::string_view key, std::string_view event) {
-    if (e != nullptr) {
-      StoreHash(e, v);
-    } else {
-      ctx.keyspace().Put(ctx.db(), NewObjectEntry(key, ObjType::kHash, v.enc, v.obj, -1));
+    if (created) {
+      ctx.keyspace().Put(ctx.db(), v.entry());
       NewKeyEvent(ctx, key);
     }
     KeyEvent(ctx, 'h', event, key);
   }
   // Discards a hash created by this command (nothing was stored in it).
   void Abandon() {
-    if (e == nullptr && v.obj != nullptr) delete v.obj;
+    if (created) FreeEntry(v.entry());
   }
 };
 
-// Redis's hashTypeLookupWriteOrCreate: returns false after replying WRONGTYPE.
-bool LookupWriteOrCreate(CommandContext& ctx, std::string_view key, WriteTarget* t) {
-  t->e = ctx.keyspace().Lookup(ctx.db(), key);
-  if (WrongType(ctx, t->e)) return false;
-  t->v = t->e ? HashValue::Of(t->e) : HashValue::Create();
-  return true;
+// Redis's hashTypeLookupWriteOrCreate: nullopt after replying WRONGTYPE.
+std::optional<WriteTarget> LookupWriteOrCreate(CommandContext& ctx, std::string_view key) {
+  Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
+  if (WrongType(ctx, e)) return std::nullopt;
+  if (e == nullptr) return WriteTarget{HashRef(HashRef::NewEntry(key)), true};
+  return WriteTarget{HashRef(ctx.keyspace(), ctx.db(), e), false};
 }
 
 void ArityError(CommandContext& ctx, std::string_view name) {
@@ -87,22 +83,22 @@ void HsetGeneric(CommandContext& ctx, bool hmset) {
     return;
   }
   std::string_view key = ctx.args[1];
-  WriteTarget t;
-  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  std::optional<WriteTarget> t = LookupWriteOrCreate(ctx, key);
+  if (!t) return;
   Limits lim = ListpackLimits(ctx);
-  if (t.v.enc == Encoding::kListpack) {
+  if (t->v.packed()) {
     for (size_t i = 2; i < ctx.args.size(); ++i) {
       if (ctx.args[i].size() > lim.value) {
-        t.v.ConvertToHashtable();
+        t->v.ConvertToTable();
         break;
       }
     }
   }
   int64_t created = 0;
   for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
-    created += t.v.Set(ctx.args[i], ctx.args[i + 1], lim.entries, lim.value);
+    created += t->v.Set(ctx.args[i], ctx.args[i + 1], lim.entries, lim.value);
   }
-  t.Commit(ctx, key, "hset");
+  t->Commit(ctx, key, "hset");
   if (hmset) {
     ctx.reply.Ok();
   } else {
@@ -116,15 +112,15 @@ void CmdHmset(CommandContext& ctx) { HsetGeneric(ctx, true); }
 // HSETNX key field value
 void CmdHsetnx(CommandContext& ctx) {
   std::string_view key = ctx.args[1];
-  WriteTarget t;
-  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  std::optional<WriteTarget> t = LookupWriteOrCreate(ctx, key);
+  if (!t) return;
   Limits lim = ListpackLimits(ctx);
-  if (t.v.Get(ctx.args[2])) {
+  if (t->v.Get(ctx.args[2])) {
     ctx.reply.Integer(0);  // the key exists (a new hash has no fields): nothing to store
     return;
   }
-  t.v.Set(ctx.args[2], ctx.args[3], lim.entries, lim.value);
-  t.Commit(ctx, key, "hset");
+  t->v.Set(ctx.args[2], ctx.args[3], lim.entries, lim.value);
+  t->Commit(ctx, key, "hset");
   ctx.reply.Integer(1);
 }
 
@@ -133,7 +129,7 @@ void CmdHget(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
   std::optional<std::string_view> v;
-  if (e != nullptr) v = HashValue::Of(e).Get(ctx.args[2]);
+  if (e != nullptr) v = HashRef::Read(e).Get(ctx.args[2]);
   if (v) {
     ctx.reply.Bulk(*v);
   } else {
@@ -148,7 +144,7 @@ void CmdHmget(CommandContext& ctx) {
   ctx.reply.ArrayHeader(ctx.args.size() - 2);
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     std::optional<std::string_view> v;
-    if (e != nullptr) v = HashValue::Of(e).Get(ctx.args[i]);
+    if (e != nullptr) v = HashRef::Read(e).Get(ctx.args[i]);
     if (v) {
       ctx.reply.Bulk(*v);
     } else {
@@ -166,10 +162,9 @@ void CmdHdel(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
-  HashValue v = HashValue::Of(e);
+  HashRef v(ctx.keyspace(), ctx.db(), e);
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
-  StoreHash(e, v);
   FinishRemoval(ctx, key, 'h', "hdel", removed, v.Size() == 0);
 }
 
@@ -177,7 +172,7 @@ void CmdHdel(CommandContext& ctx) {
 void CmdHlen(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
-  ctx.reply.Integer(e ? static_cast<int64_t>(HashValue::Of(e).Size()) : 0);
+  ctx.reply.Integer(e ? static_cast<int64_t>(HashRef::Read(e).Size()) : 0);
 }
 
 // HSTRLEN key field
@@ -185,7 +180,7 @@ void CmdHstrlen(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
   std::optional<std::string_view> v;
-  if (e != nullptr) v = HashValue::Of(e).Get(ctx.args[2]);
+  if (e != nullptr) v = HashRef::Read(e).Get(ctx.args[2]);
   ctx.reply.Integer(v ? static_cast<int64_t>(v->size()) : 0);
 }
 
@@ -193,7 +188,7 @@ void CmdHstrlen(CommandContext& ctx) {
 void CmdHexists(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
-  ctx.reply.Integer(e != nullptr && HashValue::Of(e).Get(ctx.args[2]) ? 1 : 0);
+  ctx.reply.Integer(e != nullptr && HashRef::Read(e).Get(ctx.args[2]) ? 1 : 0);
 }
 
 // HKEYS / HVALS / HGETALL
@@ -204,7 +199,7 @@ void GetAllGeneric(CommandContext& ctx, bool fields, bool values) {
     ctx.reply.EmptyArray();
     return;
   }
-  HashValue v = HashValue::Of(e);
+  const HashRef v = HashRef::Read(e);
   size_t n = v.Size();
   if (fields && values) {
     ctx.reply.MapHeader(n);
@@ -229,13 +224,13 @@ void CmdHincrby(CommandContext& ctx) {
     return;
   }
   std::string_view key = ctx.args[1];
-  WriteTarget t;
-  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  std::optional<WriteTarget> t = LookupWriteOrCreate(ctx, key);
+  if (!t) return;
   int64_t value = 0;
-  if (auto old = t.v.Get(ctx.args[2])) {
+  if (auto old = t->v.Get(ctx.args[2])) {
     std::optional<int64_t> parsed = ParseInt64(*old);
     if (!parsed) {
-      t.Abandon();
+      t->Abandon();
       ctx.reply.Error(kHashNotInteger);
       return;
     }
@@ -243,7 +238,7 @@ void CmdHincrby(CommandContext& ctx) {
   }
   if ((*incr < 0 && value < 0 && *incr < INT64_MIN - value) ||
       (*incr > 0 && value > 0 && *incr > INT64_MAX - value)) {
-    t.Abandon();
+    t->Abandon();
     ctx.reply.Error(errors::kOverflow);
     return;
   }
@@ -251,8 +246,8 @@ void CmdHincrby(CommandContext& ctx) {
   std::string text;
   AppendInt(&text, value);
   Limits lim = ListpackLimits(ctx);
-  t.v.Set(ctx.args[2], text, lim.entries, lim.value);
-  t.Commit(ctx, key, "hincrby");
+  t->v.Set(ctx.args[2], text, lim.entries, lim.value);
+  t->Commit(ctx, key, "hincrby");
   ctx.reply.Integer(value);
 }
 
@@ -268,13 +263,13 @@ void CmdHincrbyfloat(CommandContext& ctx) {
     return;
   }
   std::string_view key = ctx.args[1];
-  WriteTarget t;
-  if (!LookupWriteOrCreate(ctx, key, &t)) return;
+  std::optional<WriteTarget> t = LookupWriteOrCreate(ctx, key);
+  if (!t) return;
   long double value = 0;
-  if (auto old = t.v.Get(ctx.args[2])) {
+  if (auto old = t->v.Get(ctx.args[2])) {
     std::optional<long double> parsed = ParseLongDouble(*old);
     if (!parsed) {
-      t.Abandon();
+      t->Abandon();
       ctx.reply.Error(kHashNotFloat);
       return;
     }
@@ -282,14 +277,14 @@ void CmdHincrbyfloat(CommandContext& ctx) {
   }
   value += *incr;
   if (std::isnan(value) || std::isinf(value)) {
-    t.Abandon();
+    t->Abandon();
     ctx.reply.Error("ERR increment would produce NaN or Infinity");
     return;
   }
   std::string text = FormatIncrFloat(value);
   Limits lim = ListpackLimits(ctx);
-  t.v.Set(ctx.args[2], text, lim.entries, lim.value);
-  t.Commit(ctx, key, "hincrbyfloat");
+  t->v.Set(ctx.args[2], text, lim.entries, lim.value);
+  t->Commit(ctx, key, "hincrbyfloat");
   ctx.reply.Bulk(text);
 }
 
@@ -302,7 +297,7 @@ void CmdHrandfield(CommandContext& ctx) {
       ctx.reply.NullBulk();
       return;
     }
-    ctx.reply.Bulk(HashValue::Of(e).RandomPair(CommandRng()).first);
+    ctx.reply.Bulk(HashRef::Read(e).RandomPair(CommandRng()).first);
     return;
   }
   int64_t count;
@@ -326,7 +321,7 @@ void CmdHrandfield(CommandContext& ctx) {
     ctx.reply.EmptyArray();
     return;
   }
-  HashValue v = HashValue::Of(e);
+  const HashRef v = HashRef::Read(e);
   size_t size = v.Size();
   size_t per = withvalues ? 2 : 1;
   auto emit = [&](std::string_view f, std::string_view val) {
@@ -381,7 +376,7 @@ void CmdHscan(CommandContext& ctx) {
   ScanOptions opts;
   Entry* e = StartKeyScan(ctx, ObjType::kHash, &cursor, &opts);
   if (e == nullptr) return;
-  HashValue v = HashValue::Of(e);
+  const HashRef v = HashRef::Read(e);
   std::vector<std::string> out;
   auto take = [&](std::string_view f, std::string_view val) {
     if (opts.use_pattern && !GlobMatch(opts.pattern, f)) return;
@@ -389,7 +384,7 @@ void CmdHscan(CommandContext& ctx) {
     out.emplace_back(val);
   };
   uint64_t next = 0;
-  if (v.enc == Encoding::kListpack) {
+  if (v.packed()) {
     v.ForEach(take);
   } else {
     const HashtableHash* h = v.table();

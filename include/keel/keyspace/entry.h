@@ -41,10 +41,10 @@ class Object {
 // and the value is, by `storage`: the bytes of a string (kInline, see kMaxInlineString), an int64
 // (kInt), a pointer to a heap std::string for long strings (kHeap), a pointer to an Object
 // (kObject), or a small collection packed into the value bytes themselves (kPacked: val_len
-// bytes, encoded as list_object.h and set_object.h describe), so that a small list or set is one
-// allocation. Growing a packed value can move the entry to a bigger block (see ValueRef). The
-// hash table chains entries through `next`. Entries are created and destroyed only by the
-// keyspace (Shard), under the shard's lock.
+// bytes, encoded as list_object.h, set_object.h and hash_object.h describe), so that a small
+// list, set or hash is one allocation. Growing a packed value can move the entry to a bigger
+// block (see ValueRef). The hash table chains entries through `next`. Entries are created and
+// destroyed only by the keyspace (Shard), under the shard's lock.
 //
 // The header is the chain pointer and one 64-bit word of bit fields: a key length that covers
 // the usual short keys (longer ones keep theirs in the body), the inline/packed value length
@@ -150,8 +150,8 @@ Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms);
 // An entry owning `obj`.
 Entry* NewObjectEntry(std::string_view key, ObjType type, Encoding enc, Object* obj,
                       int64_t expire_ms);
-// A packed collection entry (type kList or kSet) whose value bytes are `bytes`; `enc` is what
-// OBJECT ENCODING reports for it.
+// A packed collection entry (type kList, kSet or kHash) whose value bytes are `bytes`; `enc` is
+// what OBJECT ENCODING reports for it.
 Entry* NewPackedEntry(std::string_view key, ObjType type, Encoding enc, std::string_view bytes,
                       int64_t expire_ms);
 // Gives a packed entry `bytes` value bytes (the first min(val_len, bytes) are kept) and sets

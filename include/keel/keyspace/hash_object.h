@@ -2,18 +2,20 @@
 
 // The hash value type, in Redis 7.0's two encodings:
 //
-// * ListpackHash ("listpack"): ONE malloc block holding the object header and the field/value
-//   pairs packed in insertion order, each string as a varint length (1 byte up to 127 bytes)
-//   followed by its bytes. Used while the hash has at most hash-max-listpack-entries fields and
-//   no field or value is longer than hash-max-listpack-value bytes.
+// * "listpack": the field/value pairs packed into the key's entry (Entry::kPacked, see
+//   value_ref.h), in insertion order, each string as a varint length (one byte up to 127 bytes)
+//   followed by its bytes. So a small hash is one allocation, like a small list or set. Used
+//   while the hash has at most hash-max-listpack-entries fields, no field or value is longer
+//   than hash-max-listpack-value bytes, and the pairs take at most HashRef::kMaxPackedBytes.
 // * HashtableHash ("hashtable"): a ChainedTable (see set_object.h) of one-allocation
 //   field+value nodes, from then on (never back).
 //
-// HashValue is the encoding-independent handle the commands use (see SetValue).
+// HashRef is the encoding-independent handle the commands use (see SetRef).
 
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <random>
 #include <string>
@@ -23,47 +25,9 @@
 
 #include "keel/keyspace/entry.h"
 #include "keel/keyspace/set_object.h"
+#include "keel/keyspace/value_ref.h"
 
 namespace keel {
-
-// Layout: [vptr 8][pairs 4][used bytes 4] then `used` bytes of entries
-// (varint len, bytes) field, value, field, value, ... with spare room up to malloc_usable_size.
-class ListpackHash final : public Object {
- public:
-  static ListpackHash* New();
-  static void operator delete(void* p) { std::free(p); }
-
-  size_t ElementCount() const override { return pairs_; }
-  size_t MemoryUsage() const override;
-  Object* Clone() const override;
-
-  size_t size() const { return pairs_; }
-  size_t used_bytes() const { return used_; }
-  std::optional<std::string_view> Get(std::string_view field) const;
-  // Sets field to value (appending a new field at the end). May reallocate: returns the object
-  // to use from now on.
-  static ListpackHash* Set(ListpackHash* h, std::string_view field, std::string_view value,
-                           bool* inserted);
-  static ListpackHash* Remove(ListpackHash* h, std::string_view field, bool* removed);
-  // Pairs in insertion order; fn returns false to stop.
-  void ForEach(const std::function<bool(std::string_view, std::string_view)>& fn) const;
-  std::pair<std::string_view, std::string_view> At(size_t index) const;
-
- private:
-  ListpackHash() = default;
-  static ListpackHash* Allocate(size_t data_bytes);
-  static ListpackHash* Resized(ListpackHash* h, size_t data_bytes);
-  size_t CapacityBytes() const;
-  // Offset of the pair whose field is `field`, or used_.
-  size_t FindPair(std::string_view field) const;
-  std::string_view Read(size_t* off) const;
-  char* data() { return reinterpret_cast<char*>(this + 1); }
-  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-
-  uint32_t pairs_ = 0;
-  uint32_t used_ = 0;
-};
-static_assert(sizeof(ListpackHash) == 16);
 
 // A field and its value: ONE malloc block [next 8][field len 4][value len 4][field][value].
 struct HashNode {
@@ -109,31 +73,49 @@ class HashtableHash final : public Object {
   ChainedTable<HashNode> table;
 };
 
-struct HashValue {
-  Encoding enc = Encoding::kListpack;
-  Object* obj = nullptr;
+// HashRef is the handle the hash commands use on a hash entry, whatever its encoding (see
+// ValueRef for the entry's lifetime). Writes convert a packed hash to a table where Redis 7.0
+// converts a listpack (a field or value longer than max_value, more than max_entries fields),
+// and when the packed pairs would pass kMaxPackedBytes.
+class HashRef : public ValueRef {
+ public:
+  // A packed hash never grows past this many bytes inside its entry (see Entry::val_len).
+  static constexpr size_t kMaxPackedBytes = 8 * 1024 * 1024;
 
-  static HashValue Create() { return {Encoding::kListpack, ListpackHash::New()}; }
-  static HashValue Of(const Entry* e) { return {e->enc, e->object()}; }
+  HashRef(Keyspace& ks, int db, Entry* e) : ValueRef(&ks, db, e) {}
+  // A handle on a detached entry (a hash being built) or, for reading only, on any entry.
+  explicit HashRef(Entry* e) : ValueRef(nullptr, 0, e) {}
+  static const HashRef Read(const Entry* e) { return HashRef(const_cast<Entry*>(e)); }
 
-  ListpackHash* listpack() const { return static_cast<ListpackHash*>(obj); }
-  HashtableHash* table() const { return static_cast<HashtableHash*>(obj); }
+  // An empty packed hash entry for `key`. Not in any table yet.
+  static Entry* NewEntry(std::string_view key);
 
-  size_t Size() const { return obj->ElementCount(); }
+  // What OBJECT ENCODING reports (kListpack or kHashtable).
+  Encoding encoding() const { return entry()->enc; }
+  size_t Size() const;
+  // The value of `field`. It points into the entry: valid until the next change.
   std::optional<std::string_view> Get(std::string_view field) const;
-  // Converts to a hashtable first when any of `strings` is longer than max_value (Redis's
+  // Converts to a table first when any of `strings` is longer than max_value (Redis's
   // hashTypeTryConversion).
   void TryConversion(std::initializer_list<std::string_view> strings, size_t max_value);
-  // Sets a field (converting when the field or value is too long for a listpack, or when the
-  // listpack grows past max_entries). Returns true if the field is new.
+  // Sets a field (converting when the field or value is too long to pack, or when the hash
+  // grows past max_entries fields). Returns true if the field is new.
   bool Set(std::string_view field, std::string_view value, size_t max_entries, size_t max_value);
   bool Remove(std::string_view field);
-  // Pairs in the encoding's order (listpack: insertion order).
+  // Pairs in the encoding's order (packed: insertion order).
   void ForEach(const std::function<void(std::string_view, std::string_view)>& fn) const;
   std::pair<std::string, std::string> RandomPair(std::mt19937_64& rng) const;
-  void ConvertToHashtable();
-};
+  void ConvertToTable();
+  // The table of an unpacked hash (HSCAN). REQUIRES: !packed().
+  const HashtableHash* table() const {
+    return static_cast<const HashtableHash*>(entry()->object());
+  }
 
-void StoreHash(Entry* e, const HashValue& v);
+ private:
+  HashtableHash* table() { return static_cast<HashtableHash*>(entry()->object()); }
+  // The byte offset of the pair whose field is `field`, or npos; *pairs is set to the number of
+  // pairs before it (all of them when it is absent).
+  size_t FindPair(std::string_view field, size_t* pairs) const;
+};
 
 }  // namespace keel

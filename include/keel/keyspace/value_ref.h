@@ -2,11 +2,11 @@
 
 // Packed collection values and the handle commands hold on them.
 //
-// A small list or set is packed into its entry's own block (Entry::kPacked), so it costs one
-// allocation. Changing the packed bytes can therefore move the entry: ValueRef is the one place
-// that does it, putting the moved block in the old one's place in its shard's table. The list
-// and set handles (ListRef, SetRef) build their operations on Splice/Assign/Adopt and hide
-// whether the value is packed or a heap Object.
+// A small list, set or hash is packed into its entry's own block (Entry::kPacked), so it costs
+// one allocation. Changing the packed bytes can therefore move the entry: ValueRef is the one
+// place that does it, putting the moved block in the old one's place in its shard's table. The
+// list, set and hash handles (ListRef, SetRef, HashRef) build their operations on
+// Splice/Assign/Adopt and hide whether the value is packed or a heap Object.
 
 #include <cstddef>
 #include <cstring>
