@@ -206,7 +206,42 @@ Shard::~Shard() {
 
 void Shard::Count(const Entry* e, int delta) {
   size_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
-  if (e->has_expire()) expires_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+  if (e->has_expire()) {
+    expires_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+    NoteExpires();
+  }
+}
+
+namespace {
+void SetMapBit(std::atomic<uint64_t>* word, uint64_t bit, bool on) {
+  if (word == nullptr) return;
+  if (on) {
+    word->fetch_or(bit, std::memory_order_relaxed);
+  } else {
+    word->fetch_and(~bit, std::memory_order_relaxed);
+  }
+}
+}  // namespace
+
+void Shard::AttachMaps(std::atomic<uint64_t>* volatile_map, std::atomic<uint64_t>* rehash_map,
+                       size_t index) {
+  volatile_word_ = volatile_map + index / 64;
+  rehash_word_ = rehash_map + index / 64;
+  bit_ = uint64_t{1} << (index % 64);
+}
+
+void Shard::NoteRehash() {
+  bool rehashing = table_.rehashing();
+  if (rehashing == rehash_pending_.load(std::memory_order_relaxed)) return;
+  rehash_pending_.store(rehashing, std::memory_order_relaxed);
+  SetMapBit(rehash_word_, bit_, rehashing);
+}
+
+void Shard::NoteExpires() {
+  bool any = expires_.load(std::memory_order_relaxed) > 0;
+  if (any == volatile_bit_) return;
+  volatile_bit_ = any;
+  SetMapBit(volatile_word_, bit_, any);
 }
 
 uint64_t Shard::EntryHash::Of(const Entry* e) { return ComputeHash(e->key()); }
@@ -273,6 +308,7 @@ std::vector<Entry*> Shard::DetachAll() {
   NoteRehash();
   size_.store(0, std::memory_order_relaxed);
   expires_.store(0, std::memory_order_relaxed);
+  NoteExpires();
   expire_cursor = 0;
   return heads;
 }
@@ -287,6 +323,8 @@ void Shard::SwapContents(Shard& other) {
   size_t x = expires_.load(), ox = other.expires_.load();
   expires_.store(ox);
   other.expires_.store(x);
+  NoteExpires();
+  other.NoteExpires();
   std::swap(expire_cursor, other.expire_cursor);
 }
 
@@ -348,7 +386,9 @@ void LazyFreer::Run() {
 
 // ---- Db ----
 
-Db::Db() : shards_(new Shard[kShards]) {}
+Db::Db() : shards_(new Shard[kShards]) {
+  for (size_t i = 0; i < kShards; ++i) shards_[i].AttachMaps(volatile_map_, rehash_map_, i);
+}
 
 uint64_t Db::size() const {
   uint64_t n = 0;
@@ -547,15 +587,33 @@ void Keyspace::FreeDetached(std::vector<Entry*> chains, bool async) {
 
 uint64_t Keyspace::avg_ttl(int db) const { return avg_ttl_[db].load(std::memory_order_relaxed); }
 
+namespace {
+// Calls fn(db, flat index) for the shards flagged in `map` of each database (in ascending flat
+// index) that belong to io thread `index` of `count` (flat % count == index), until fn returns
+// false.
+template <typename Map, typename F>
+void ForEachFlagged(const std::vector<std::unique_ptr<Db>>& dbs, Map map, size_t index,
+                    size_t count, F&& fn) {
+  for (size_t db = 0; db < dbs.size(); ++db) {
+    const Db::ShardMap& words = ((*dbs[db]).*map)();
+    for (size_t w = 0; w < Db::kMapWords; ++w) {
+      uint64_t bits = words[w].load(std::memory_order_relaxed);
+      while (bits != 0) {
+        size_t flat = db * kShards + w * 64 + static_cast<size_t>(__builtin_ctzll(bits));
+        bits &= bits - 1;
+        if (flat % count == index && !fn(static_cast<int>(db), flat)) return;
+      }
+    }
+  }
+}
+}  // namespace
+
 double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us) {
   int64_t start = NowMonotonicUs();
   uint64_t sampled = 0, expired = 0;
-  size_t total = dbs_.size() * kShards;
   std::vector<Entry*> victims;
-  for (size_t flat = index; flat < total; flat += count) {
-    int db = static_cast<int>(flat / kShards);
+  ForEachFlagged(dbs_, &Db::volatile_shards, index, count, [&](int db, size_t flat) {
     Shard& s = dbs_[db]->shard(flat % kShards);
-    if (s.expires() == 0) continue;
     std::lock_guard<ShardMutex> lock(s.mu);
     int64_t now = NowUnixMs();
     uint64_t ttl_sum = 0, ttl_n = 0;
@@ -593,23 +651,23 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
       avg_ttl_[db].store(old == 0 ? sample : (old / 50) * 49 + sample / 50,
                          std::memory_order_relaxed);
     }
-    if (NowMonotonicUs() - start > budget_us) break;
-  }
+    return NowMonotonicUs() - start <= budget_us;
+  });
   return sampled ? static_cast<double>(expired) / static_cast<double>(sampled) : 0.0;
 }
 
 void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
   int64_t start = NowMonotonicUs();
-  size_t total = dbs_.size() * kShards;
-  for (size_t flat = index; flat < total; flat += count) {
-    Shard& s = dbs_[flat / kShards]->shard(flat % kShards);
-    if (!s.rehash_pending() || ShardGuard::HeldByThisThread(flat)) continue;
+  ForEachFlagged(dbs_, &Db::rehashing_shards, index, count, [&](int db, size_t flat) {
+    if (ShardGuard::HeldByThisThread(flat)) return true;
+    Shard& s = dbs_[db]->shard(flat % kShards);
     std::unique_lock<ShardMutex> lock(s.mu, std::try_to_lock);
-    if (!lock.owns_lock()) continue;
+    if (!lock.owns_lock()) return true;
     while (s.RehashStep(100)) {
-      if (NowMonotonicUs() - start > budget_us) return;
+      if (NowMonotonicUs() - start > budget_us) return false;
     }
-  }
+    return true;
+  });
 }
 
 // ---- ShardGuard and KeyLocks ----

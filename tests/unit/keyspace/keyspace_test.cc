@@ -262,5 +262,92 @@ TEST(Keyspace, ActiveExpiryRemovesExpiredKeysWithoutLookups) {
   EXPECT_EQ(ks.db(0).size(), 10000u);
 }
 
+// The bits of a database's shard maps, as flat shard indexes within it.
+std::vector<size_t> Flagged(const Db::ShardMap& map) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < kShards; ++i) {
+    if (map[i / 64].load() & (uint64_t{1} << (i % 64))) out.push_back(i);
+  }
+  return out;
+}
+
+TEST(Db, ShardMapsFollowTtlsRehashesAndSwaps) {
+  Keyspace ks(2);
+  Db& db0 = ks.db(0);
+  Db& db1 = ks.db(1);
+  std::string a = "with-ttl";
+  size_t sa = ShardOf(a);
+  {
+    std::lock_guard<ShardMutex> lock(db0.ShardFor(a).mu);
+    ks.Put(0, NewStringEntry(a, "v", NowUnixMs() + 100000));
+    ks.Put(0, NewStringEntry("no-ttl", "v", -1));
+  }
+  EXPECT_EQ(Flagged(db0.volatile_shards()), std::vector<size_t>{sa});
+  EXPECT_TRUE(Flagged(db1.volatile_shards()).empty());
+  {
+    // A second key with a TTL in the same shard, then both gone: the bit stays, then clears.
+    std::string b;
+    for (int i = 0; ShardOf(b = Key(i)) != sa; ++i) {
+    }
+    std::lock_guard<ShardMutex> lock(db0.shard(sa).mu);
+    ks.Put(0, NewStringEntry(b, "v", NowUnixMs() + 100000));
+    EXPECT_TRUE(ks.Delete(0, a));
+    EXPECT_EQ(Flagged(db0.volatile_shards()), std::vector<size_t>{sa});
+    EXPECT_TRUE(ks.Delete(0, b));
+  }
+  EXPECT_TRUE(Flagged(db0.volatile_shards()).empty());
+
+  // SWAPDB swaps shard contents: the bits go with them.
+  {
+    std::lock_guard<ShardMutex> lock(db0.shard(sa).mu);
+    ks.Put(0, NewStringEntry(a, "v", NowUnixMs() + 100000));
+  }
+  {
+    std::lock_guard<ShardMutex> l0(db0.shard(sa).mu);
+    std::lock_guard<ShardMutex> l1(db1.shard(sa).mu);
+    db0.shard(sa).SwapContents(db1.shard(sa));
+  }
+  EXPECT_TRUE(Flagged(db0.volatile_shards()).empty());
+  EXPECT_EQ(Flagged(db1.volatile_shards()), std::vector<size_t>{sa});
+  {
+    std::lock_guard<ShardMutex> lock(db1.shard(sa).mu);
+    for (Entry* head : db1.shard(sa).DetachAll()) FreeEntry(head);
+  }
+  EXPECT_TRUE(Flagged(db1.volatile_shards()).empty());
+
+  // Growing one shard starts a rehash that shows in the map until housekeeping finishes it.
+  bool seen = false;
+  for (int i = 0; i < 100000 && !seen; ++i) {
+    std::string k = Key(i);
+    std::lock_guard<ShardMutex> lock(db0.ShardFor(k).mu);
+    ks.Put(0, NewStringEntry(k, "v", -1));
+    seen = !Flagged(db0.rehashing_shards()).empty();
+  }
+  ASSERT_TRUE(seen);
+  for (int round = 0; round < 10000 && !Flagged(db0.rehashing_shards()).empty(); ++round) {
+    ks.RehashSlice(0, 1, 1000);
+  }
+  EXPECT_TRUE(Flagged(db0.rehashing_shards()).empty());
+  for (size_t i = 0; i < kShards; ++i) EXPECT_FALSE(db0.shard(i).rehash_pending()) << i;
+}
+
+TEST(Keyspace, ActiveExpiryOfTwoThreadsCoversEveryShard) {
+  Keyspace ks(3);
+  int64_t past = NowUnixMs() - 1;
+  for (int db = 0; db < 3; db += 2) {
+    for (int i = 0; i < 5000; ++i) {
+      std::string k = Key(i);
+      std::lock_guard<ShardMutex> lock(ks.db(db).ShardFor(k).mu);
+      ks.Put(db, NewStringEntry(k, "v", past));
+    }
+  }
+  for (int round = 0; round < 1000 && ks.db(0).expires() + ks.db(2).expires() > 0; ++round) {
+    ks.ActiveExpireSlice(round % 2, 2, 1000);
+  }
+  EXPECT_EQ(ks.db(0).size(), 0u);
+  EXPECT_EQ(ks.db(2).size(), 0u);
+  EXPECT_TRUE(Flagged(ks.db(0).volatile_shards()).empty());
+}
+
 }  // namespace
 }  // namespace keel
