@@ -111,49 +111,88 @@ bool Fits(const ListNodeLimit& limit, size_t count, size_t bytes) {
 // How far a node's run grows by doubling: to the limit, header included.
 size_t RunCap(const ListNodeLimit& limit) { return limit.max_bytes - sizeof(ListNode); }
 
-size_t Usable(const ListNode* n) {
+// The bytes past the header: the room before the run, the run and the room after it.
+size_t Total(const ListNode* n) {
   return malloc_usable_size(const_cast<ListNode*>(n)) - sizeof(ListNode);
 }
 
-ListNodePtr NewNode(size_t bytes) {
-  void* mem = std::malloc(sizeof(ListNode) + bytes);
+ListNode* AllocateNode(size_t total) {
+  void* mem = std::malloc(sizeof(ListNode) + total);
   if (mem == nullptr) throw std::bad_alloc();
-  auto* n = static_cast<ListNode*>(mem);
+  return static_cast<ListNode*>(mem);
+}
+
+ListNodePtr NewNode(size_t bytes) {
+  ListNode* n = AllocateNode(bytes);
   n->count = 0;
   n->bytes = 0;
+  n->front = 0;
   return ListNodePtr(n);
 }
 
-// Makes node p's block fit `bytes` run bytes (the first min(bytes, p->bytes) are kept). Growing
-// doubles the block up to `cap` (the node limit), so filling a node copies it only a few times;
-// shrinking reallocates only once no more than a quarter of the block is in use.
-void Resize(ListNodePtr& p, size_t bytes, size_t cap) {
-  size_t usable = Usable(p.get());
-  size_t want;
-  if (bytes > usable) {
-    want = std::max(bytes, std::min(2 * usable, cap));
-  } else if (usable >= 4 * bytes && usable - bytes >= 64) {
-    want = bytes;
-  } else {
-    return;
-  }
-  void* mem = std::realloc(p.get(), sizeof(ListNode) + want);
-  if (mem == nullptr) throw std::bad_alloc();
-  (void)p.release();
-  p.reset(static_cast<ListNode*>(mem));
-}
-
 // Replaces run bytes [off, off + erase) of node p by `insert` bytes, whose address is returned
-// for the caller to fill (the count is the caller's to update).
+// for the caller to fill (the count is the caller's to update). The shorter side of the edit
+// moves: the bytes before it into the room before the run, or the bytes after it into the room
+// after the run. When that room is short, the node gets a new block doubled up to `cap` (the node
+// limit), with the room on the side that grew, so filling a node from either end copies it only
+// a few times. A node left using no more than a quarter of its block is given a block of its
+// size.
 char* SpliceNode(ListNodePtr& p, size_t off, size_t erase, size_t insert, size_t cap) {
   size_t tail = p->bytes - off - erase;
   size_t n = p->bytes - erase + insert;
-  if (insert > erase) {
-    Resize(p, n, cap);
-    std::memmove(p->run() + off + insert, p->run() + off + erase, tail);
+  size_t total = Total(p.get());
+  bool head_side = off < tail;
+  char* base = reinterpret_cast<char*>(p.get() + 1);
+  char* r = p->run();
+  if (insert <= erase) {
+    size_t d = erase - insert;
+    if (head_side) {
+      std::memmove(r + d, r, off);
+      p->front += static_cast<uint32_t>(d);
+    } else {
+      std::memmove(r + off + insert, r + off + erase, tail);
+    }
+    p->bytes = static_cast<uint32_t>(n);
+    if (total >= 4 * n && total - n >= 64) {
+      ListNode* q = AllocateNode(n);
+      *q = {p->count, p->bytes, 0};
+      std::memcpy(q->run(), p->run(), n);
+      p.reset(q);
+    }
+    return p->run() + off;
+  }
+  size_t d = insert - erase;
+  if (head_side && p->front >= d) {
+    std::memmove(r - d, r, off);
+    p->front -= static_cast<uint32_t>(d);
+    p->bytes = static_cast<uint32_t>(n);
+    return p->run() + off;
+  }
+  if (!head_side && p->front + n <= total) {
+    std::memmove(r + off + insert, r + off + erase, tail);
+    p->bytes = static_cast<uint32_t>(n);
+    return r + off;
+  }
+  size_t want = std::max(n, std::min(2 * total, cap));
+  size_t front = head_side ? want - n : 0;
+  if (want <= total) {
+    // Already as big as it grows: the run moves within its block, all the room to one side.
+    front = head_side ? total - n : 0;
+    char* to = base + front;
+    if (to > r) {  // moving right: the bytes after the edit first
+      std::memmove(to + off + insert, r + off + erase, tail);
+      std::memmove(to, r, off);
+    } else {
+      std::memmove(to, r, off);
+      std::memmove(to + off + insert, r + off + erase, tail);
+    }
+    p->front = static_cast<uint32_t>(front);
   } else {
-    std::memmove(p->run() + off + insert, p->run() + off + erase, tail);
-    Resize(p, n, cap);
+    ListNode* q = AllocateNode(want);
+    *q = {p->count, p->bytes, static_cast<uint32_t>(front)};
+    std::memcpy(q->run(), r, off);
+    std::memcpy(q->run() + off + insert, r + off + erase, tail);
+    p.reset(q);
   }
   p->bytes = static_cast<uint32_t>(n);
   return p->run() + off;
@@ -207,7 +246,9 @@ Object* ListObject::Clone() const {
   auto c = std::make_unique<ListObject>();
   for (const ListNodePtr& n : nodes_) {
     ListNodePtr copy = NewNode(n->bytes);
-    std::memcpy(copy.get(), n.get(), sizeof(ListNode) + n->bytes);
+    copy->count = n->count;
+    copy->bytes = n->bytes;
+    std::memcpy(copy->run(), n->run(), n->bytes);
     c->nodes_.push_back(std::move(copy));
   }
   c->count_ = count_;

@@ -1,6 +1,7 @@
 #include "keel/keyspace/list_object.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <deque>
 #include <random>
@@ -238,6 +239,66 @@ TEST(ListObject, PushesFillEndNodesUpToTheLimit) {
   EXPECT_EQ(t.ref.At(0), "w999");
   EXPECT_EQ(t.ref.At(1000), "v0");
   EXPECT_EQ(t.ref.At(1999), "v999");
+}
+
+// Pushes and pops at the head use the room before a node's run: a node's block changes only
+// when it doubles (or shrinks to a quarter), not on every push as it would if the run had to
+// move up, and no block grows past the node limit.
+TEST(ListObject, HeadPushesAndPopsReallocateOnlyToGrowOrShrink) {
+  TestList t(-2);  // 8 KiB nodes
+  ListNodeLimit limit = ListNodeLimit::FromConfig(-2);
+  const ListNode* last = nullptr;
+  const char* head = nullptr;  // where the head element's bytes were before the push
+  size_t moves = 0;
+  size_t unmoved = 0;
+  for (int i = 0; i < 20000; ++i) {
+    t.ref.PushFront("e" + std::to_string(i));
+    const ListObject* big = Big(t.ref);
+    if (big == nullptr) continue;
+    if (big->nodes().front().get() != last) {
+      ++moves;
+    } else {
+      // Same block: the element that was first has not moved.
+      ASSERT_EQ(big->At(1).data(), head) << i;
+      ++unmoved;
+    }
+    last = big->nodes().front().get();
+    head = big->At(0).data();
+  }
+  EXPECT_GT(unmoved, 18000u);  // the rest: the packed list before it converted, and moves
+  const ListObject* big = Big(t.ref);
+  ASSERT_NE(big, nullptr);
+  EXPECT_TRUE(big->NodesValid(limit));
+  size_t nodes = big->nodes().size();
+  EXPECT_GE(nodes, 20u);
+  // A node starts at one element and doubles to 8 KiB: about ten blocks each.
+  EXPECT_LE(moves, nodes * 12);
+  // (glibc's malloc, which the unit tests use, rounds an 8 KiB block up by a few bytes.)
+  for (const ListNodePtr& n : big->nodes()) EXPECT_LE(malloc_usable_size(n.get()), 8192u + 16);
+  EXPECT_EQ(t.ref.At(0), "e19999");
+  EXPECT_EQ(t.ref.At(19999), "e0");
+
+  moves = 0;
+  last = big->nodes().front().get();
+  for (int i = 19999; i >= 10000; --i) {
+    ASSERT_EQ(t.ref.PopFront(), "e" + std::to_string(i));
+    if (big->nodes().front().get() != last) ++moves;
+    last = big->nodes().front().get();
+  }
+  // Each emptied node is dropped (one change) after shrinking at most twice.
+  EXPECT_LE(moves, nodes * 3);
+  EXPECT_TRUE(big->NodesValid(limit));
+  // A queue: pushed at the head, popped at the tail, and the other way round.
+  for (int i = 0; i < 5000; ++i) {
+    t.ref.PushFront("q" + std::to_string(i));
+    t.ref.PushBack("r" + std::to_string(i));
+    ASSERT_EQ(t.ref.PopBack(), "r" + std::to_string(i));
+    ASSERT_EQ(t.ref.PopBack(), "e" + std::to_string(i));
+  }
+  EXPECT_EQ(t.ref.size(), 10000u);
+  EXPECT_EQ(t.ref.At(0), "q4999");
+  EXPECT_EQ(t.ref.At(9999), "e5000");
+  EXPECT_TRUE(big->NodesValid(limit));
 }
 
 TEST(ListObject, ByteLimitKeepsNodesSmallAndHugeElementsAlone) {
