@@ -161,6 +161,12 @@ uint64_t KeyHash(std::string_view key) {
   return t_memo.Get(key).hash;
 }
 
+KeyPlace PlaceOf(std::string_view key) {
+  if (key.size() > KeyMemo::kMaxKey) return {ComputeSlot(key) & (kShards - 1), ComputeHash(key)};
+  const KeyMemo::Way& way = t_memo.Get(key);
+  return {way.slot & (kShards - 1), way.hash};
+}
+
 // ---- ShardMutex ----
 
 namespace {
@@ -419,15 +425,16 @@ uint32_t Keyspace::LruClock() {
 
 Keyspace::PrefetchHint Keyspace::PrefetchBucket(int db, std::string_view key) {
   if (db < 0 || db >= databases()) return {};
-  PrefetchHint hint{&dbs_[static_cast<size_t>(db)]->ShardFor(key), KeyHash(key)};
+  KeyPlace place = PlaceOf(key);
+  PrefetchHint hint{&dbs_[static_cast<size_t>(db)]->shard(place.shard), place.hash};
   hint.shard->PrefetchBucket(hint.hash);
   return hint;
 }
 
 Entry** Keyspace::LookupLink(int db, std::string_view key) {
-  Shard& s = dbs_[db]->ShardFor(key);
-  uint64_t h = KeyHash(key);
-  Entry** link = s.FindLink(key, h);
+  KeyPlace place = PlaceOf(key);
+  Shard& s = dbs_[db]->shard(place.shard);
+  Entry** link = s.FindLink(key, place.hash);
   if (link == nullptr) return nullptr;
   Entry* e = *link;
   if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
@@ -449,8 +456,9 @@ Entry* Keyspace::Lookup(int db, std::string_view key) {
 
 void Keyspace::Put(int db, Entry* e) {
   std::string_view key = e->key();
-  Shard& s = dbs_[db]->ShardFor(key);
-  uint64_t h = KeyHash(key);
+  KeyPlace place = PlaceOf(key);
+  Shard& s = dbs_[db]->shard(place.shard);
+  uint64_t h = place.hash;
   e->lru = LruClock();
   if (Entry** link = s.FindLink(key, h)) {
     Dispose(s.ReplaceAt(link, e), true);
@@ -508,8 +516,9 @@ void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {
 
 void Keyspace::Relocate(int db, const Entry* old, Entry* moved) {
   std::string_view key = old->key();
-  Shard& s = dbs_[db]->ShardFor(key);
-  Entry** link = s.FindLink(key, KeyHash(key));
+  KeyPlace place = PlaceOf(key);
+  Shard& s = dbs_[db]->shard(place.shard);
+  Entry** link = s.FindLink(key, place.hash);
   assert(link != nullptr && *link == old);
   s.ReplaceAt(link, moved);
 }

@@ -33,6 +33,12 @@ uint16_t Crc16BytewiseForTest(std::string_view s);
 inline size_t ShardOf(std::string_view key) { return KeySlot(key) & (kShards - 1); }
 // The hash that places a key in its shard's table (seeded at start-up).
 uint64_t KeyHash(std::string_view key);
+// Both at once (one look in the per-thread memo of recent keys instead of two).
+struct KeyPlace {
+  size_t shard;   // ShardOf(key)
+  uint64_t hash;  // KeyHash(key)
+};
+KeyPlace PlaceOf(std::string_view key);
 
 // Waiter is a client blocked on one or more keys (BLPOP and friends). It is registered in the
 // `waiters` queue of each key's shard, oldest first. Whoever serves, times out or cancels it must
