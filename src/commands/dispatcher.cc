@@ -303,7 +303,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   client.last_cmd_len.store(name.size(), std::memory_order_relaxed);
   client.last_cmd.store(name.data(), std::memory_order_release);
   size_t reply_start = reply.size();
-  int64_t start = clock_us != nullptr && *clock_us != 0 ? *clock_us : NowMonotonicUs();
+  int64_t start = clock_us != nullptr && *clock_us != 0 ? *clock_us : CommandClockUs();
   CommandContext ctx{*server_, client, args, reply, meta};
   {
     KeyLocks locks;
@@ -335,7 +335,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   // locks are released (ServeReadyKeys takes the locks it needs). Inside EXEC this waits for the
   // end of the transaction, so nobody sees its middle.
   if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
-  int64_t end = NowMonotonicUs();
+  int64_t end = CommandClockUs();
   if (clock_us != nullptr) *clock_us = end;
   int64_t elapsed = end - start;
   ServerStats::RaiseMax(server_->stats.max_command_usec, static_cast<uint64_t>(elapsed));
