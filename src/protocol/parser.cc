@@ -1,5 +1,6 @@
 #include "keel/protocol/parser.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -35,6 +36,25 @@ std::optional<int64_t> ParseLength(const char* p, size_t n) {
     return v;
   }
   return ParseInt64(std::string_view(p, n));
+}
+
+// The common case of a length line, without a memchr: data[pos] is `type`, then a positive
+// number of at most 18 digits without a leading zero, then '\r', with the byte after it (the
+// '\n') already received. Returns the number and sets *line_end to the offset of the '\r', or
+// returns -1 for any other line, which the caller then parses in full.
+int64_t QuickLength(const char* data, size_t pos, size_t len, char type, size_t* line_end) {
+  size_t i = pos + 1;
+  if (i >= len || data[pos] != type || data[i] < '1' || data[i] > '9') return -1;
+  size_t limit = std::min(len, i + 18);
+  int64_t v = 0;
+  for (; i < limit; ++i) {
+    unsigned d = static_cast<unsigned char>(data[i]) - '0';
+    if (d > 9) break;
+    v = v * 10 + d;
+  }
+  if (i + 1 >= len || data[i] != '\r') return -1;
+  *line_end = i;
+  return v;
 }
 
 bool IsSpace(char c) {
@@ -85,14 +105,18 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
                                               std::vector<std::string_view>* args) {
   args->clear();
   if (!in_multibulk_) {
-    const char* cr = static_cast<const char*>(std::memchr(data, '\r', len));
-    if (cr == nullptr) {
-      if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigMbulk);
-      return Result::kNeedMore;
+    size_t line_end;
+    std::optional<int64_t> n = QuickLength(data, 0, len, '*', &line_end);
+    if (*n < 0) {
+      const char* cr = static_cast<const char*>(std::memchr(data, '\r', len));
+      if (cr == nullptr) {
+        if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigMbulk);
+        return Result::kNeedMore;
+      }
+      line_end = static_cast<size_t>(cr - data);
+      if (line_end + 2 > len) return Result::kNeedMore;  // the '\n' has not arrived
+      n = ParseLength(data + 1, line_end - 1);
     }
-    size_t line_end = static_cast<size_t>(cr - data);
-    if (line_end + 2 > len) return Result::kNeedMore;  // the '\n' has not arrived
-    auto n = ParseLength(data + 1, line_end - 1);
     if (!n || *n > limits.max_multibulk_len) return Fail(errors::kProtoInvalidMultibulk);
     if (*n > kUnauthMaxItems && !limits.authenticated) return Fail(errors::kProtoUnauthMultibulk);
     pos_ = line_end + 2;
@@ -108,21 +132,25 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
   }
   while (static_cast<int64_t>(spans_.size()) < expected_args_) {
     if (pending_bulk_ < 0) {
-      const char* cr = static_cast<const char*>(std::memchr(data + pos_, '\r', len - pos_));
-      if (cr == nullptr) {
-        if (len - pos_ > limits.max_inline_len) return Fail(errors::kProtoTooBigBulk);
-        return Result::kNeedMore;
+      size_t line_end;
+      std::optional<int64_t> blen = QuickLength(data, pos_, len, '$', &line_end);
+      if (*blen < 0) {
+        const char* cr = static_cast<const char*>(std::memchr(data + pos_, '\r', len - pos_));
+        if (cr == nullptr) {
+          if (len - pos_ > limits.max_inline_len) return Fail(errors::kProtoTooBigBulk);
+          return Result::kNeedMore;
+        }
+        line_end = static_cast<size_t>(cr - data);
+        if (line_end + 2 > len) return Result::kNeedMore;
+        if (data[pos_] != '$') {
+          int n = std::snprintf(error_buf_, sizeof(error_buf_),
+                                "ERR Protocol error: expected '$', got '%c'", data[pos_]);
+          Reset();
+          error_ = std::string_view(error_buf_, static_cast<size_t>(n));
+          return Result::kError;
+        }
+        blen = ParseLength(data + pos_ + 1, line_end - pos_ - 1);
       }
-      size_t line_end = static_cast<size_t>(cr - data);
-      if (line_end + 2 > len) return Result::kNeedMore;
-      if (data[pos_] != '$') {
-        int n = std::snprintf(error_buf_, sizeof(error_buf_),
-                              "ERR Protocol error: expected '$', got '%c'", data[pos_]);
-        Reset();
-        error_ = std::string_view(error_buf_, static_cast<size_t>(n));
-        return Result::kError;
-      }
-      auto blen = ParseLength(data + pos_ + 1, line_end - pos_ - 1);
       if (!blen || *blen < 0 || *blen > limits.max_bulk_len) return Fail(errors::kProtoInvalidBulk);
       if (*blen > kUnauthMaxBulk && !limits.authenticated) return Fail(errors::kProtoUnauthBulk);
       pos_ = line_end + 2;

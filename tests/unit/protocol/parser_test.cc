@@ -149,6 +149,25 @@ TEST(RespParserTest, BulkLengthErrors) {
   EXPECT_EQ(FeedAll("*1\r\n$536870913\r\n").error, "ERR Protocol error: invalid bulk length");
 }
 
+// Length lines that look like a plain number at first but are not one, and numbers at the
+// 18/19-digit edge, get the same errors (and splits parse the same) as in the general case.
+TEST(RespParserTest, LengthLinesOfEveryShape) {
+  const std::string kBadBulk = "ERR Protocol error: invalid bulk length";
+  const std::string kBadCount = "ERR Protocol error: invalid multibulk length";
+  EXPECT_EQ(FeedAll("*1\r\n$3x\r\nabc\r\n").error, kBadBulk);
+  EXPECT_EQ(FeedAll("*1\r\n$3 \r\nabc\r\n").error, kBadBulk);
+  EXPECT_EQ(FeedAll("*1\r\n$" + std::string(17, '9') + "9\r\n").error, kBadBulk);
+  EXPECT_EQ(FeedAll("*1\r\n$1" + std::string(18, '0') + "\r\n").error, kBadBulk);
+  EXPECT_EQ(FeedAll("*2x\r\n").error, kBadCount);
+  EXPECT_EQ(FeedAll("*1" + std::string(17, '0') + "\r\n").error, kBadCount);
+  const std::string ok = "*2\r\n$12\r\nabcdefghijkl\r\n$1\r\nx\r\n";
+  for (size_t split = 0; split <= ok.size(); ++split) {
+    auto r = Feed(ok, {split, ok.size() - split});
+    ASSERT_EQ(r.error, "") << split;
+    ASSERT_EQ(r.commands, (std::vector<Args>{{"abcdefghijkl", "x"}})) << split;
+  }
+}
+
 TEST(RespParserTest, BulkLengthHonoursProtoMaxBulkLen) {
   ParserLimits limits;
   limits.max_bulk_len = 10;
