@@ -157,11 +157,11 @@ void Pop(CommandContext& ctx, bool left) {
     return;
   }
   if (!has_count) {
-    ctx.reply.Bulk(list->Pop(left));
+    list->Pop(left, [&](std::string_view v) { ctx.reply.Bulk(v); });
   } else {
     size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
     ctx.reply.ArrayHeader(n);
-    for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(list->Pop(left));
+    for (size_t i = 0; i < n; ++i) list->Pop(left, [&](std::string_view v) { ctx.reply.Bulk(v); });
     if (n == 0) return;  // LPOP key 0: nothing popped, nothing notified
   }
   PopEvent(ctx.server, ctx.db(), key, left);
@@ -521,7 +521,7 @@ void ReplyMPop(ReplyBuilder& reply, std::string_view key, ListRef& list, bool le
   reply.ArrayHeader(2);
   reply.Bulk(key);
   reply.ArrayHeader(n);
-  for (size_t i = 0; i < n; ++i) reply.Bulk(list.Pop(left));
+  for (size_t i = 0; i < n; ++i) list.Pop(left, [&](std::string_view v) { reply.Bulk(v); });
 }
 
 // LMPOP/BLMPOP without blocking: pops from the first non-empty list of `keys` and replies.
@@ -643,7 +643,7 @@ void BlockingPop(CommandContext& ctx, bool left) {
     if (!list || list->empty()) continue;
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk(ctx.args[i]);
-    ctx.reply.Bulk(list->Pop(left));
+    list->Pop(left, [&](std::string_view v) { ctx.reply.Bulk(v); });
     PopEvent(ctx.server, ctx.db(), ctx.args[i], left);
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[i], *list);
     return;
@@ -774,7 +774,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
     case BlockedWaiter::Kind::kPop:
       reply.ArrayHeader(2);
       reply.Bulk(key);
-      reply.Bulk(list.Pop(w->pop_left));
+      list.Pop(w->pop_left, [&](std::string_view v) { reply.Bulk(v); });
       PopEvent(server, db, key, w->pop_left);
       DeleteIfEmpty(server, db, key, list);
       break;

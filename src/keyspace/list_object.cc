@@ -304,11 +304,17 @@ void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit)
 }
 
 std::string ListObject::Pop(bool left) {
+  std::string out;
+  Pop(left, [&](std::string_view v) { out.assign(v); });
+  return out;
+}
+
+void ListObject::Pop(bool left, const std::function<void(std::string_view)>& take) {
   ListNodePtr& n = left ? nodes_.front() : nodes_.back();
   size_t sz;
   std::string_view v =
       left ? GetNodeElem(n->run(), &sz) : GetNodeElemBefore(n->run() + n->bytes, &sz);
-  std::string out(v);
+  take(v);
   --count_;
   if (--n->count == 0) {
     if (left) {
@@ -319,7 +325,6 @@ std::string ListObject::Pop(bool left) {
   } else {
     SpliceNode(n, left ? 0 : n->bytes - sz, sz, 0, 0);
   }
-  return out;
 }
 
 std::string_view ListObject::At(size_t i) const {
@@ -578,7 +583,16 @@ void ListRef::Push(bool left, std::span<const std::string_view> values) {
 }
 
 std::string ListRef::Pop(bool left) {
-  if (!packed()) return obj()->Pop(left);
+  std::string out;
+  Pop(left, [&](std::string_view v) { out.assign(v); });
+  return out;
+}
+
+void ListRef::Pop(bool left, const std::function<void(std::string_view)>& take) {
+  if (!packed()) {
+    obj()->Pop(left, take);
+    return;
+  }
   size_t off = 0;
   if (!left) {
     packed::ForEachElem(bytes(), [&](size_t o, std::string_view) {
@@ -587,9 +601,8 @@ std::string ListRef::Pop(bool left) {
     });
   }
   size_t sz;
-  std::string v(packed::GetElem(bytes().data() + off, &sz));
+  take(packed::GetElem(bytes().data() + off, &sz));
   Splice(off, sz, 0);
-  return v;
 }
 
 std::string ListRef::At(size_t i) const {

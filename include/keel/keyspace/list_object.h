@@ -72,6 +72,8 @@ class ListObject final : public Object {
   size_t size() const { return count_; }
   void Push(bool left, std::string_view v, const ListNodeLimit& limit);
   std::string Pop(bool left);
+  // Pops the head (or tail) element after passing its bytes to `take` (no copy of its own).
+  void Pop(bool left, const std::function<void(std::string_view)>& take);
   // The element's bytes, valid until the next change.
   std::string_view At(size_t i) const;
   void Set(size_t i, std::string_view v, const ListNodeLimit& limit);
@@ -131,6 +133,9 @@ class ListRef : public ValueRef {
   void PushBack(std::string_view v) { Push(false, {&v, 1}); }
   // REQUIRES: !empty().
   std::string Pop(bool left);
+  // Pops the head (or tail) element after passing its bytes to `take`, which must not change
+  // the list (a reply is built from them without a copy). REQUIRES: !empty().
+  void Pop(bool left, const std::function<void(std::string_view)>& take);
   std::string PopFront() { return Pop(true); }
   std::string PopBack() { return Pop(false); }
   // Index from the front (0-based). REQUIRES: i < size().
