@@ -28,6 +28,12 @@ int64_t NowUnixSecondsCoarse() {
   return ts.tv_sec;
 }
 
+int64_t NowUnixMsCoarse() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t NowMonotonicUs() {
   using namespace std::chrono;
   return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();

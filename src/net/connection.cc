@@ -162,7 +162,7 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   in_end_ += n;
   ServerState& state = *env_->state;
   state.stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
-  client_->last_interaction_ms.store(NowUnixMs(), std::memory_order_relaxed);
+  client_->last_interaction_ms.store(NowUnixMsCoarse(), std::memory_order_relaxed);
   AfterInput();
 }
 

@@ -30,5 +30,16 @@ TEST(CommandClock, KeepsPaceWithTheMonotonicClock) {
   }
 }
 
+// The coarse clocks trail the precise wall clock by at most a few kernel ticks, never lead it.
+TEST(CoarseClock, TrailsTheWallClockByLittle) {
+  for (int i = 0; i < 1000; ++i) {
+    int64_t coarse = NowUnixMsCoarse();
+    int64_t precise = NowUnixMs();
+    ASSERT_LE(coarse, precise);
+    ASSERT_LT(precise - coarse, 50);
+    ASSERT_LE(NowUnixSecondsCoarse(), precise / 1000);
+  }
+}
+
 }  // namespace
 }  // namespace keel
