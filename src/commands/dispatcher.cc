@@ -1,5 +1,6 @@
 #include "keel/commands/dispatcher.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -337,7 +338,9 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
   int64_t end = CommandClockUs();
   if (clock_us != nullptr) *clock_us = end;
-  int64_t elapsed = end - start;
+  // Never negative, even if the time-stamp counter stepped back (a CPU whose counter the kernel
+  // stopped trusting after start-up): the statistics below are unsigned sums and maxima.
+  int64_t elapsed = std::max<int64_t>(end - start, 0);
   ServerStats::RaiseMax(server_->stats.max_command_usec, static_cast<uint64_t>(elapsed));
   cs.calls.fetch_add(1, std::memory_order_relaxed);
   cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
