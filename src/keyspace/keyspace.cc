@@ -238,8 +238,8 @@ void Shard::AttachMaps(std::atomic<uint64_t>* volatile_map, std::atomic<uint64_t
 
 void Shard::NoteRehash() {
   bool rehashing = table_.rehashing();
-  if (rehashing == rehash_pending_.load(std::memory_order_relaxed)) return;
-  rehash_pending_.store(rehashing, std::memory_order_relaxed);
+  if (rehashing == rehash_bit_) return;
+  rehash_bit_ = rehashing;
   SetMapBit(rehash_word_, bit_, rehashing);
 }
 

@@ -91,7 +91,7 @@ class ShardMutex {
 
 // Shard: a chained hash table of entries with incremental rehashing (ChainedTableCore, shared
 // with the big sets and hashes), its counters and its lock. Every method except
-// size()/expires()/rehash_pending() REQUIRES mu held.
+// size()/expires() REQUIRES mu held.
 //
 // Growth and shrinking never move more than a few buckets per operation: while a rehash is in
 // progress the shard has two bucket arrays, inserts go to the new one, and each insert or delete
@@ -139,8 +139,8 @@ class Shard {
   void SwapContents(Shard& other);
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }
-  // Whether a rehash is in progress, readable without the lock (housekeeping skips the others).
-  bool rehash_pending() const { return rehash_pending_.load(std::memory_order_relaxed); }
+  // Whether a rehash is in progress (housekeeping finds these shards in Db::rehashing_shards).
+  bool rehash_pending() const { return table_.rehashing(); }
   size_t expires() const { return expires_.load(std::memory_order_relaxed); }
   size_t bucket_count() const { return table_.bucket_count(); }
 
@@ -162,19 +162,20 @@ class Shard {
     static uint64_t Of(const Entry* e);
   };
   void Count(const Entry* e, int delta);
-  // Brings rehash_pending_ and both map bits up to date. The maps are written only when a bit
+  // Bring this shard's bit in each map up to date. The maps are written only when a bit
   // changes: they are shared by the shards of a database.
   void NoteRehash();
   void NoteExpires();
 
   ChainedTableCore<Entry, EntryHash> table_;
-  std::atomic<bool> rehash_pending_{false};
   std::atomic<size_t> size_{0};
   std::atomic<size_t> expires_{0};
   std::atomic<uint64_t>* volatile_word_ = nullptr;
   std::atomic<uint64_t>* rehash_word_ = nullptr;
   uint64_t bit_ = 0;
-  bool volatile_bit_ = false;  // what this shard last wrote to its volatile map bit
+  // What this shard last wrote to its bit in each map.
+  bool volatile_bit_ = false;
+  bool rehash_bit_ = false;
 };
 
 // LazyFreer frees detached entries on a background thread, so UNLINK, FLUSHALL ASYNC and

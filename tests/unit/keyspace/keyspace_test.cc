@@ -328,7 +328,10 @@ TEST(Db, ShardMapsFollowTtlsRehashesAndSwaps) {
     ks.RehashSlice(0, 1, 1000);
   }
   EXPECT_TRUE(Flagged(db0.rehashing_shards()).empty());
-  for (size_t i = 0; i < kShards; ++i) EXPECT_FALSE(db0.shard(i).rehash_pending()) << i;
+  for (size_t i = 0; i < kShards; ++i) {
+    std::lock_guard<ShardMutex> lock(db0.shard(i).mu);
+    EXPECT_FALSE(db0.shard(i).rehash_pending()) << i;
+  }
 }
 
 TEST(Keyspace, ActiveExpiryOfTwoThreadsCoversEveryShard) {
