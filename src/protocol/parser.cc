@@ -23,25 +23,11 @@ int HexValue(char c) {
   return -1;
 }
 
-// Parses a protocol length the way ParseInt64 (Redis's string2ll) would, with a fast path for
-// the short positive numbers that every request header carries.
-std::optional<int64_t> ParseLength(const char* p, size_t n) {
-  if (n > 0 && n <= 18 && p[0] >= '1' && p[0] <= '9') {
-    int64_t v = 0;
-    for (size_t i = 0; i < n; ++i) {
-      unsigned d = static_cast<unsigned char>(p[i]) - '0';
-      if (d > 9) return ParseInt64(std::string_view(p, n));
-      v = v * 10 + d;
-    }
-    return v;
-  }
-  return ParseInt64(std::string_view(p, n));
-}
-
 // The common case of a length line, without a memchr: data[pos] is `type`, then a positive
 // number of at most 18 digits without a leading zero, then '\r', with the byte after it (the
 // '\n') already received. Returns the number and sets *line_end to the offset of the '\r', or
-// returns -1 for any other line, which the caller then parses in full.
+// returns -1 for any other line, which the caller then parses in full (as ParseInt64, Redis's
+// string2ll, would).
 int64_t QuickLength(const char* data, size_t pos, size_t len, char type, size_t* line_end) {
   size_t i = pos + 1;
   if (i >= len || data[pos] != type || data[i] < '1' || data[i] > '9') return -1;
@@ -115,7 +101,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
       }
       line_end = static_cast<size_t>(cr - data);
       if (line_end + 2 > len) return Result::kNeedMore;  // the '\n' has not arrived
-      n = ParseLength(data + 1, line_end - 1);
+      n = ParseInt64(std::string_view(data + 1, line_end - 1));
     }
     if (!n || *n > limits.max_multibulk_len) return Fail(errors::kProtoInvalidMultibulk);
     if (*n > kUnauthMaxItems && !limits.authenticated) return Fail(errors::kProtoUnauthMultibulk);
@@ -149,7 +135,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
           error_ = std::string_view(error_buf_, static_cast<size_t>(n));
           return Result::kError;
         }
-        blen = ParseLength(data + pos_ + 1, line_end - pos_ - 1);
+        blen = ParseInt64(std::string_view(data + pos_ + 1, line_end - pos_ - 1));
       }
       if (!blen || *blen < 0 || *blen > limits.max_bulk_len) return Fail(errors::kProtoInvalidBulk);
       if (*blen > kUnauthMaxBulk && !limits.authenticated) return Fail(errors::kProtoUnauthBulk);
