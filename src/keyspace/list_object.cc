@@ -174,10 +174,9 @@ char* SpliceNode(ListNodePtr& p, size_t off, size_t erase, size_t insert, size_t
     return r + off;
   }
   size_t want = std::max(n, std::min(2 * total, cap));
-  size_t front = head_side ? want - n : 0;
   if (want <= total) {
     // Already as big as it grows: the run moves within its block, all the room to one side.
-    front = head_side ? total - n : 0;
+    size_t front = head_side ? total - n : 0;
     char* to = base + front;
     if (to > r) {  // moving right: the bytes after the edit first
       std::memmove(to + off + insert, r + off + erase, tail);
@@ -189,7 +188,7 @@ char* SpliceNode(ListNodePtr& p, size_t off, size_t erase, size_t insert, size_t
     p->front = static_cast<uint32_t>(front);
   } else {
     ListNode* q = AllocateNode(want);
-    *q = {p->count, p->bytes, static_cast<uint32_t>(front)};
+    *q = {p->count, p->bytes, static_cast<uint32_t>(head_side ? want - n : 0)};
     std::memcpy(q->run(), r, off);
     std::memcpy(q->run() + off + insert, r + off + erase, tail);
     p.reset(q);
@@ -301,12 +300,6 @@ void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit)
   PutNodeElem(SpliceNode(n, left ? 0 : n->bytes, 0, sz, RunCap(limit)), v);
   ++n->count;
   ++count_;
-}
-
-std::string ListObject::Pop(bool left) {
-  std::string out;
-  Pop(left, [&](std::string_view v) { out.assign(v); });
-  return out;
 }
 
 void ListObject::Pop(bool left, const std::function<void(std::string_view)>& take) {

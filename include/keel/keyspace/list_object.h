@@ -71,7 +71,6 @@ class ListObject final : public Object {
 
   size_t size() const { return count_; }
   void Push(bool left, std::string_view v, const ListNodeLimit& limit);
-  std::string Pop(bool left);
   // Pops the head (or tail) element after passing its bytes to `take` (no copy of its own).
   void Pop(bool left, const std::function<void(std::string_view)>& take);
   // The element's bytes, valid until the next change.
