@@ -18,48 +18,6 @@ namespace keel {
 
 namespace {
 
-// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), two bytes per step: t0 is the
-// classic bytewise table, t1[i] the CRC of byte i followed by a zero byte. Because the CRC is
-// linear over XOR, the register after bytes b0 b1 is t1[high ^ b0] ^ t0[low ^ b1], with two
-// independent lookups instead of a chain of two.
-struct Crc16Table {
-  uint16_t t0[256];
-  uint16_t t1[256];
-  Crc16Table() {
-    for (int i = 0; i < 256; ++i) {
-      uint16_t crc = static_cast<uint16_t>(i << 8);
-      for (int b = 0; b < 8; ++b) {
-        crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                             : static_cast<uint16_t>(crc << 1);
-      }
-      t0[i] = crc;
-    }
-    for (int i = 0; i < 256; ++i) {
-      t1[i] = static_cast<uint16_t>(((t0[i] & 0xff) << 8) ^ t0[t0[i] >> 8]);
-    }
-  }
-};
-const Crc16Table kCrc16;
-
-uint16_t Crc16Bytewise(std::string_view s) {
-  uint16_t crc = 0;
-  for (unsigned char c : s) {
-    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16.t0[((crc >> 8) ^ c) & 0xff]);
-  }
-  return crc;
-}
-
-uint16_t Crc16(std::string_view s) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size();
-  uint16_t crc = 0;
-  for (; n >= 2; n -= 2, p += 2) {
-    crc = static_cast<uint16_t>(kCrc16.t1[(crc >> 8) ^ p[0]] ^ kCrc16.t0[(crc & 0xff) ^ p[1]]);
-  }
-  if (n) crc = static_cast<uint16_t>((crc << 8) ^ kCrc16.t0[((crc >> 8) ^ p[0]) & 0xff]);
-  return crc;
-}
-
 uint64_t g_hash_seed = [] {
   std::random_device rd;
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
@@ -69,102 +27,25 @@ bool KeyEquals(const Entry* e, std::string_view key) {
   return e->key_len() == key.size() && std::memcmp(e->KeyPtr(), key.data(), key.size()) == 0;
 }
 
+uint64_t ComputeHash(std::string_view key) { return hashing::Hash(key, g_hash_seed); }
+
 }  // namespace
 
-uint16_t Crc16ForTest(std::string_view s) { return Crc16(s) & 16383; }
-uint16_t Crc16BytewiseForTest(std::string_view s) { return Crc16Bytewise(s) & 16383; }
-
-namespace {
-
-uint16_t ComputeSlot(std::string_view key) {
+// A key's shard is the top bits of the hash of its {hash tag} when it has one (the first '{'
+// and the next '}' with something between them, as Redis Cluster reads tags), else of the hash
+// of the whole key, which is computed anyway: keys sharing a tag share a shard, and so does the
+// key that is the tag itself ("user1000" and "{user1000}.following").
+KeyPlace PlaceOf(std::string_view key) {
+  uint64_t hash = ComputeHash(key);
+  uint64_t placing = hash;
   size_t open = key.find('{');
   if (open != std::string_view::npos) {
     size_t close = key.find('}', open + 1);
     if (close != std::string_view::npos && close != open + 1) {
-      key = key.substr(open + 1, close - open - 1);
+      placing = ComputeHash(key.substr(open + 1, close - open - 1));
     }
   }
-  return Crc16(key) & 16383;
-}
-
-uint64_t ComputeHash(std::string_view key) { return hashing::Hash(key, g_hash_seed); }
-
-// One command looks the same key up several times (the dispatcher's locking, the lookup, the
-// store, WATCH and blocking checks), and a pipelined batch is prefetched before it runs, so each
-// thread remembers the slot and hash of recent short keys: a direct-mapped table indexed by a
-// cheap mix of the key's words, large enough for a whole prefetched batch. Entries are matched
-// by content (the key zero-padded to four words, and its length), never by address.
-struct KeyMemo {
-  static constexpr size_t kMaxKey = 32;
-  static constexpr unsigned kWayBits = 6;
-  static constexpr size_t kWays = size_t{1} << kWayBits;
-  struct Way {
-    uint64_t w[4];
-    uint64_t len = ~uint64_t{0};  // never matches until filled
-    uint64_t hash;
-    uint16_t slot;
-  };
-  Way ways[kWays];
-
-  // The key's bytes zero-padded into w (REQUIRES: key.size() <= kMaxKey), with fixed-size loads
-  // only: a memcpy of variable size is a libc call, and this runs several times per command.
-  static void Load(std::string_view key, uint64_t* w) {
-    const char* p = key.data();
-    size_t n = key.size();
-    size_t full = n / 8;
-    for (size_t i = 0; i < full; ++i) std::memcpy(&w[i], p + 8 * i, 8);
-    size_t rem = n % 8;
-    if (rem == 0) return;
-    const char* q = p + 8 * full;
-    uint64_t t;
-    if (rem >= 4) {
-      // Two 4-byte loads that overlap in the middle: the shared bytes land in the same places.
-      uint32_t lo, hi;
-      std::memcpy(&lo, q, 4);
-      std::memcpy(&hi, q + rem - 4, 4);
-      t = lo | (uint64_t{hi} << (8 * (rem - 4)));
-    } else {
-      auto byte = [&](size_t i) { return uint64_t{static_cast<unsigned char>(q[i])} << (8 * i); };
-      t = byte(0) | byte(rem / 2) | byte(rem - 1);
-    }
-    w[full] = t;
-  }
-
-  const Way& Get(std::string_view key) {
-    uint64_t w[4] = {0, 0, 0, 0};
-    Load(key, w);
-    uint64_t mix = (w[0] ^ (w[1] * 0x9E3779B97F4A7C15ull) ^ w[2] ^ (w[3] >> 7) ^ key.size()) *
-                   0xC2B2AE3D27D4EB4Full;
-    Way& way = ways[mix >> (64 - kWayBits)];
-    if (way.len == key.size() && way.w[0] == w[0] && way.w[1] == w[1] && way.w[2] == w[2] &&
-        way.w[3] == w[3]) {
-      return way;
-    }
-    std::memcpy(way.w, w, sizeof(w));
-    way.len = key.size();
-    way.slot = ComputeSlot(key);
-    way.hash = ComputeHash(key);
-    return way;
-  }
-};
-thread_local KeyMemo t_memo;
-
-}  // namespace
-
-uint16_t KeySlot(std::string_view key) {
-  if (key.size() > KeyMemo::kMaxKey) return ComputeSlot(key);
-  return t_memo.Get(key).slot;
-}
-
-uint64_t KeyHash(std::string_view key) {
-  if (key.size() > KeyMemo::kMaxKey) return ComputeHash(key);
-  return t_memo.Get(key).hash;
-}
-
-KeyPlace PlaceOf(std::string_view key) {
-  if (key.size() > KeyMemo::kMaxKey) return {ComputeSlot(key) & (kShards - 1), ComputeHash(key)};
-  const KeyMemo::Way& way = t_memo.Get(key);
-  return {way.slot & (kShards - 1), way.hash};
+  return {static_cast<size_t>(placing >> (64 - kShardBits)), hash};
 }
 
 // ---- ShardMutex ----

@@ -25,20 +25,17 @@ namespace keel {
 inline constexpr size_t kShardBits = 8;
 inline constexpr size_t kShards = size_t{1} << kShardBits;
 
-// Redis Cluster's key slot: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
-uint16_t KeySlot(std::string_view key);
-// CRC16 of the whole key (no hash tags, no mod), for tests.
-uint16_t Crc16ForTest(std::string_view s);
-uint16_t Crc16BytewiseForTest(std::string_view s);
-inline size_t ShardOf(std::string_view key) { return KeySlot(key) & (kShards - 1); }
-// The hash that places a key in its shard's table (seeded at start-up).
-uint64_t KeyHash(std::string_view key);
-// Both at once (one look in the per-thread memo of recent keys instead of two).
+// Where a key lives: its shard (the top kShardBits of the hash of its {hash tag} if it has one,
+// else of its own hash, so keys sharing a tag share a shard and multi-key commands on them take
+// one lock) and the hash that places it in the shard's table (seeded at start-up). Cheap enough
+// (one pass of hashing::Hash over a short key) to compute each time it is needed.
 struct KeyPlace {
-  size_t shard;   // ShardOf(key)
-  uint64_t hash;  // KeyHash(key)
+  size_t shard;
+  uint64_t hash;
 };
 KeyPlace PlaceOf(std::string_view key);
+inline size_t ShardOf(std::string_view key) { return PlaceOf(key).shard; }
+inline uint64_t KeyHash(std::string_view key) { return PlaceOf(key).hash; }
 
 // Waiter is a client blocked on one or more keys (BLPOP and friends). It is registered in the
 // `waiters` queue of each key's shard, oldest first. Whoever serves, times out or cancels it must

@@ -13,44 +13,28 @@
 namespace keel {
 namespace {
 
-TEST(KeySlot, MatchesRedisClusterSlots) {
-  // CRC16/XMODEM("123456789") is 0x31C3, the check value of the algorithm.
-  EXPECT_EQ(KeySlot("123456789"), 0x31C3 & 16383);
-  EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("{user1000}.followers"));
-  EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("user1000"));
-  // An empty tag "{}" does not count: the whole key is hashed.
-  EXPECT_EQ(KeySlot("foo{}bar"), Crc16ForTest("foo{}bar"));
-}
-
-TEST(KeySlot, TwoBytesAtATimeMatchesTheBytewiseCrc) {
-  std::mt19937_64 rng(42);
-  for (int n = 0; n < 2000; ++n) {
-    std::string s(rng() % 40, '\0');
-    for (char& c : s) c = static_cast<char>(rng());
-    ASSERT_EQ(Crc16ForTest(s), Crc16BytewiseForTest(s)) << n;
+TEST(KeyPlace, KeysSharingAHashTagShareAShard) {
+  EXPECT_EQ(ShardOf("{user1000}.following"), ShardOf("{user1000}.followers"));
+  EXPECT_EQ(ShardOf("{user1000}.following"), ShardOf("user1000"));
+  // Only the first '{' and the next '}' count: the tag of "{a}{b}" is "a", of "x{a{b}y" "a{b".
+  EXPECT_EQ(ShardOf("{a}{b}"), ShardOf("a"));
+  EXPECT_EQ(ShardOf("x{a{b}y"), ShardOf("a{b"));
+  // A key's hash in its shard's table is always the whole key's.
+  EXPECT_NE(KeyHash("{user1000}.following"), KeyHash("{user1000}.followers"));
+  EXPECT_NE(KeyHash("{user1000}.following"), KeyHash("user1000"));
+  // An empty tag "{}" or an unclosed one does not count: the whole key places itself. (Of 64
+  // such keys some must land away from the shard of what would have been their tag.)
+  int away = 0;
+  for (int i = 0; i < 64; ++i) {
+    std::string n = std::to_string(i);
+    away += ShardOf("{}" + n) != ShardOf("") ? 1 : 0;
+    away += ShardOf("{" + n) != ShardOf(n) ? 1 : 0;
   }
-}
-
-// The per-thread memo of slots and hashes matches keys by content: two keys that differ in any
-// one byte, at any length the memo covers and past it, must never share a remembered result.
-TEST(KeySlot, MemoTellsKeysApartByEveryByte) {
-  std::mt19937_64 rng(7);
-  for (size_t len = 1; len <= 40; ++len) {
-    std::string a(len, '\0');
-    for (char& c : a) c = static_cast<char>('a' + rng() % 26);  // no braces: whole-key slots
-    for (size_t pos = 0; pos < len; ++pos) {
-      std::string b = a;
-      b[pos] = static_cast<char>(b[pos] == 'z' ? 'a' : b[pos] + 1);
-      uint64_t ha = KeyHash(a);
-      uint16_t sa = KeySlot(a);
-      EXPECT_NE(KeyHash(b), ha) << len << " " << pos;
-      EXPECT_EQ(KeySlot(b), Crc16ForTest(b)) << len << " " << pos;
-      EXPECT_EQ(KeySlot(a), sa);
-      EXPECT_EQ(KeyHash(a), ha);
-    }
-  }
-  // Zero bytes count too: "k" and "k\0" differ.
-  EXPECT_NE(KeyHash(std::string_view("k", 1)), KeyHash(std::string_view("k\0", 2)));
+  EXPECT_GT(away, 100);
+  // Keys without a tag spread over the shards.
+  std::set<size_t> shards;
+  for (int i = 0; i < 4096; ++i) shards.insert(ShardOf("key:" + std::to_string(i)));
+  EXPECT_GT(shards.size(), kShards * 9 / 10);
 }
 
 // The shard lock under contention from more threads than cores, so that some waiters give up
