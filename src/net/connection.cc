@@ -251,13 +251,22 @@ void Connection::ProcessInput() {
       int db = client_->db.load(std::memory_order_relaxed);
       for (size_t i = 0; i < n; ++i) {
         const auto& args = batch_[i].args;
-        hints_[i] = args.size() >= 2 ? state.keyspace->PrefetchBucket(db, args[1])
-                                     : Keyspace::PrefetchHint{};
+        // A key the command before also named (a pipeline of pushes to one list) is as cached
+        // as it will get: prefetching it again would only take the shard lock twice more.
+        bool repeat = i > 0 && args.size() >= 2 && batch_[i - 1].args.size() >= 2 &&
+                      batch_[i - 1].args[1] == args[1];
+        hints_[i] = args.size() >= 2 && !repeat ? state.keyspace->PrefetchBucket(db, args[1])
+                                                : Keyspace::PrefetchHint{};
       }
+    }
+    // Then each key's first entry, kChainAhead commands ahead of running it: far enough for the
+    // miss to be over when the command runs, after the bucket slot's miss is (most likely) over.
+    if (n > 1) {
+      for (size_t i = 0; i < std::min(n, kChainAhead); ++i) Keyspace::PrefetchChain(hints_[i]);
     }
     int64_t clock_us = 0;  // chained from one command's end to the next one's start
     for (size_t i = 0; i < n; ++i) {
-      if (i + 1 < n) Keyspace::PrefetchChain(hints_[i + 1]);
+      if (i + kChainAhead < n) Keyspace::PrefetchChain(hints_[i + kChainAhead]);
       env_->dispatcher->Execute(*client_, batch_[i].args, &out_, &clock_us);
       in_start_ = batch_[i].end;
       if (client_->close_after_reply) closing_ = true;

@@ -129,8 +129,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 
   std::shared_ptr<Client> client_;
   RespParser parser_;
-  // Commands parsed ahead of running them (ProcessInput), and where their first keys live.
+  // Commands parsed ahead of running them (ProcessInput), and where their first keys live; the
+  // first entry of a key's chain is prefetched kChainAhead commands ahead of it.
   static constexpr size_t kParseAhead = 16;
+  static constexpr size_t kChainAhead = 2;
   struct Parsed {
     std::vector<std::string_view> args;
     size_t end = 0;  // offset in in_ just past the command
