@@ -304,11 +304,11 @@ uint32_t Keyspace::LruClock() {
   return static_cast<uint32_t>(NowUnixSecondsCoarse()) & Entry::kLruMask;
 }
 
-Keyspace::PrefetchHint Keyspace::PrefetchBucket(int db, std::string_view key) {
+Keyspace::PrefetchHint Keyspace::Locate(int db, std::string_view key) {
   if (db < 0 || db >= databases()) return {};
   KeyPlace place = PlaceOf(key);
   PrefetchHint hint{&dbs_[static_cast<size_t>(db)]->shard(place.shard), place.hash};
-  hint.shard->PrefetchBucket(hint.hash);
+  __builtin_prefetch(hint.shard, 1);
   return hint;
 }
 

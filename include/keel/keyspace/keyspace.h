@@ -277,13 +277,19 @@ class Keyspace {
   int databases() const { return static_cast<int>(dbs_.size()); }
   Db& db(int i) { return *dbs_[static_cast<size_t>(i)]; }
 
-  // Where a key's entry lives, for prefetching it ahead of the command that will look it up
-  // (see Shard::PrefetchBucket). Needs no lock.
+  // Where a key's entry lives, for prefetching it ahead of the command that will look it up.
+  // Locate computes the key's place and prefetches its shard's first cache line (the lock and
+  // the table) for writing: taking a lock on a line that is not cached waits for the whole
+  // miss, so a batch's lines are fetched together first. It needs no lock, and neither does
+  // PrefetchBucket (see Shard::PrefetchBucket), which then touches the table under try_lock.
   struct PrefetchHint {
     Shard* shard = nullptr;
     uint64_t hash = 0;
   };
-  PrefetchHint PrefetchBucket(int db, std::string_view key);
+  PrefetchHint Locate(int db, std::string_view key);
+  static void PrefetchBucket(const PrefetchHint& hint) {
+    if (hint.shard != nullptr) hint.shard->PrefetchBucket(hint.hash);
+  }
   static void PrefetchChain(const PrefetchHint& hint) {
     if (hint.shard != nullptr) hint.shard->PrefetchChain(hint.hash);
   }
