@@ -597,7 +597,8 @@ void ShardGuard::Unlock() {
 
 void KeyLocks::Add(Keyspace& ks, size_t flat) {
   if (n_ < kInline) {
-    inline_[n_++] = ShardGuard(ks, flat);
+    new (Slot(n_)) ShardGuard(ks, flat);
+    ++n_;
   } else {
     more_.emplace_back(ks, flat);
   }
