@@ -43,7 +43,8 @@ bool IsExpired(const Entry* e, int64_t now) { return e->has_expire() && e->expir
 // A key lookup that does not update the access clock (EXISTS, TYPE, TTL, OBJECT), with lazy
 // expiry. REQUIRES: the key's shard lock.
 Entry* Peek(Keyspace& ks, int db, std::string_view key) {
-  Entry* e = ks.db(db).ShardFor(key).Find(key, KeyHash(key));
+  KeyPlace place = PlaceOf(key);
+  Entry* e = ks.db(db).shard(place.shard).Find(key, place.hash);
   if (e == nullptr) return nullptr;
   if (IsExpired(e, NowUnixMs())) {
     ks.LookupLink(db, key);  // deletes it

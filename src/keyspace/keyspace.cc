@@ -313,7 +313,10 @@ Keyspace::PrefetchHint Keyspace::Locate(int db, std::string_view key) {
 }
 
 Entry** Keyspace::LookupLink(int db, std::string_view key) {
-  KeyPlace place = PlaceOf(key);
+  return LookupLinkAt(db, key, PlaceOf(key));
+}
+
+Entry** Keyspace::LookupLinkAt(int db, std::string_view key, const KeyPlace& place) {
   Shard& s = dbs_[db]->shard(place.shard);
   Entry** link = s.FindLink(key, place.hash);
   if (link == nullptr) return nullptr;
@@ -405,9 +408,10 @@ void Keyspace::Relocate(int db, const Entry* old, Entry* moved) {
 }
 
 bool Keyspace::Delete(int db, std::string_view key, bool lazy) {
-  Entry** link = LookupLink(db, key);
+  KeyPlace place = PlaceOf(key);
+  Entry** link = LookupLinkAt(db, key, place);
   if (link == nullptr) return false;
-  Dispose(dbs_[db]->ShardFor(key).UnlinkAt(link), lazy);
+  Dispose(dbs_[db]->shard(place.shard).UnlinkAt(link), lazy);
   return true;
 }
 

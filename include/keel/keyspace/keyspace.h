@@ -376,6 +376,9 @@ class Keyspace {
   static uint32_t LruClock();
 
  private:
+  // LookupLink with the key's place already computed (Delete needs it again for the unlink).
+  Entry** LookupLinkAt(int db, std::string_view key, const KeyPlace& place);
+
   std::vector<std::unique_ptr<Db>> dbs_;
   std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
   std::atomic<uint64_t> expired_keys_{0};
