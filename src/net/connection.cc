@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -95,7 +96,7 @@ void Connection::DoRead() {
   }
   if (in_.size() - in_end_ < kReadChunk / 2) {
     in_.resize(in_.size() * 2);
-  } else if (last_read_filled_ && in_.size() < kMaxReadBuffer) {
+  } else if (last_read_filled_ && in_.size() < kMaxReadBuffer && capped_reads_ == 0) {
     // The last read filled all the room there was, so more was probably waiting: grow, so that
     // one read takes a whole pipelined batch (one read and one write per batch, not two each).
     in_.resize(in_.size() * 2);
@@ -109,6 +110,10 @@ void Connection::DoRead() {
   read_op_.bytes_transferred_ = 0;
   read_op_.data = in_.data() + in_end_;
   read_op_.size = in_.size() - in_end_;
+  // A client that keeps more waiting than the largest buffer takes (a deep pipeline of big
+  // commands, redis-cli --pipe) gains nothing from bigger reads: its batch takes several turns
+  // anyway. Smaller turns reach its first replies, and the other clients of the thread, sooner.
+  if (capped_reads_ > 0) read_op_.size = std::min(read_op_.size, kReadChunk);
   read_op_.fd = socket_.native_handle();
   read_op_.conn = shared_from_this();
   reactor_->start_op(asio::detail::reactor::read_op, read_op_.fd, socket_.reactor_data(), &read_op_,
@@ -157,7 +162,15 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     Close();
     return;
   }
-  last_read_filled_ = in_end_ + n == in_.size();
+  last_read_filled_ = n == read_op_.size;
+  if (capped_reads_ > 0) {
+    --capped_reads_;
+  } else if (!last_read_filled_ || in_.size() < kMaxReadBuffer) {
+    full_reads_ = 0;
+  } else if (++full_reads_ == 2) {
+    full_reads_ = 0;
+    capped_reads_ = 64;
+  }
   small_reads_ = n < in_.size() / 8 ? small_reads_ + 1 : 0;
   in_end_ += n;
   ServerState& state = *env_->state;

@@ -145,6 +145,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   size_t in_end_ = 0;
   bool last_read_filled_ = false;  // the last read filled all the room it had
   int small_reads_ = 0;            // reads in a row that used under 1/8 of the buffer
+  int full_reads_ = 0;             // reads in a row that filled the largest buffer
+  int capped_reads_ = 0;           // reads left that take at most kReadChunk (see DoRead)
 
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // the buffer of the write in flight

@@ -72,6 +72,52 @@ TEST_F(ConnectionTest, BigRepliesToAClientThatReadsLateArriveWhole) {
   EXPECT_EQ(slow.Call({"PING"}), "+PONG\r\n");
 }
 
+// A deep pipeline of big commands, sent in one write: more is always waiting than the largest
+// read buffer takes, so the server reads it in capped turns, with commands cut at every offset.
+// Every command runs once, in order, and another client is answered meanwhile.
+TEST_F(ConnectionTest, StreamOfBigCommandsIsReadWholeInCappedTurns) {
+  constexpr int kCommands = 300;
+  constexpr int kKeys = 10;
+  auto value = [](int cmd, int key) {
+    return std::to_string(cmd) + ":" + std::to_string(key) +
+           std::string(900 + (cmd * 7 + key) % 241, 'v');
+  };
+  std::string batch;
+  for (int i = 0; i < kCommands; ++i) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int k = 0; k < kKeys; ++k) {
+      mset.push_back("k" + std::to_string(k));
+      mset.push_back(value(i, k));
+    }
+    batch += EncodeCommand(mset);
+    batch += EncodeCommand({"APPEND", "log", std::to_string(i) + ","});
+  }
+  RespConnection c = Connect();
+  ::testing::AssertionResult sent = ::testing::AssertionSuccess();
+  std::thread writer([&] { sent = c.Send(batch); });
+  RespConnection other = Connect();
+  EXPECT_EQ(other.Call({"PING"}), "+PONG\r\n");
+  size_t log_len = 0;
+  for (int i = 0; i < kCommands; ++i) {
+    std::string reply;
+    ASSERT_TRUE(c.ReadReply(&reply)) << "reply " << i;
+    ASSERT_EQ(reply, "+OK\r\n") << "MSET " << i;
+    log_len += std::to_string(i).size() + 1;
+    ASSERT_TRUE(c.ReadReply(&reply)) << "reply " << i;
+    ASSERT_EQ(reply, ":" + std::to_string(log_len) + "\r\n") << "APPEND " << i;
+  }
+  writer.join();
+  EXPECT_TRUE(sent);
+  std::string log;
+  for (int i = 0; i < kCommands; ++i) log += std::to_string(i) + ",";
+  EXPECT_EQ(c.Call({"GET", "log"}), "$" + std::to_string(log.size()) + "\r\n" + log + "\r\n");
+  for (int k = 0; k < kKeys; ++k) {
+    std::string v = value(kCommands - 1, k);
+    EXPECT_EQ(c.Call({"GET", "k" + std::to_string(k)}),
+              "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n");
+  }
+}
+
 TEST_F(ConnectionTest, HiredisPipelineOfMixedCommandsKeepsOrder) {
   auto ctx = HiredisConnect(server_->port());
   ASSERT_NE(ctx, nullptr);
