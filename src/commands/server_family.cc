@@ -238,6 +238,7 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("keel_max_command_usec", ld(st.max_command_usec));
   w.Field("keel_max_housekeeping_usec", ld(st.max_housekeeping_usec));
   w.Field("keel_io_thread_moves", ld(st.io_thread_moves));
+  w.Field("keel_shard_lock_wait_usec", ShardMutex::WaitNs() / 1000);
 }
 
 void InfoReplication(ServerState& s, InfoWriter& w) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstdlib>
 #include <new>
 
@@ -60,18 +61,31 @@ inline void CpuRelax() {
 }
 }  // namespace
 
+std::atomic<uint64_t> ShardMutex::wait_ns_{0};
+
 void ShardMutex::LockSlow() {
+  auto start = std::chrono::steady_clock::now();
+  auto count_wait = [start] {
+    auto waited = std::chrono::steady_clock::now() - start;
+    wait_ns_.fetch_add(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()),
+        std::memory_order_relaxed);
+  };
   constexpr int kSpins = 100;
   for (int i = 0; i < kSpins; ++i) {
     CpuRelax();
     uint32_t c = state_.load(std::memory_order_relaxed);
-    if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire)) return;
+    if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire)) {
+      count_wait();
+      return;
+    }
   }
   // Sleep until woken, marking the lock as having sleepers (so unlock wakes one).
   while (state_.exchange(2, std::memory_order_acquire) != 0) {
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, 2, nullptr,
             nullptr, 0);
   }
+  count_wait();
 }
 
 void ShardMutex::Wake() {

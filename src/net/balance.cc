@@ -8,14 +8,26 @@ size_t NextServingCount(size_t serving, size_t threads, const IoLoad& load) {
   serving = std::clamp<size_t>(serving, 1, std::max<size_t>(threads, 1));
   double active = static_cast<double>(serving);
   if (serving > 1 &&
-      (load.used_cores + load.idle_cores < active - 0.5 || load.used_cores < 0.4 * (active - 1))) {
+      (load.lock_wait_cores > kLockWaitCores || load.used_cores + load.idle_cores < active - 0.5 ||
+       load.used_cores < 0.4 * (active - 1))) {
     return serving - 1;
   }
-  if (serving < threads && load.used_cores > 0.8 * active && load.idle_cores >= 0.7 &&
-      load.connections >= 2 * static_cast<int64_t>(serving + 1)) {
+  if (serving < threads && load.may_grow && load.used_cores > 0.8 * active &&
+      load.idle_cores >= 0.7 && load.connections >= 2 * static_cast<int64_t>(serving + 1)) {
     return serving + 1;
   }
   return serving;
+}
+
+void GrowthHold::Period(double now_s, bool contended, bool shared) {
+  if (contended) {
+    until_s_ = now_s + backoff_s_;
+    backoff_s_ = std::min(backoff_s_ * 2, kLongestHoldS);
+    calm_periods_ = 0;
+  } else if (shared && ++calm_periods_ >= 20) {
+    backoff_s_ = kFirstHoldS;
+    calm_periods_ = 0;
+  }
 }
 
 std::vector<MovePlan> PlanMoves(const std::vector<int64_t>& counts, size_t serving,

@@ -148,6 +148,8 @@ struct Server::Impl {
   int64_t balance_wall_ns = 0;
   std::vector<int64_t> balance_thread_ns;
   uint64_t balance_idle = 0, balance_total = 0;
+  uint64_t balance_lock_wait_ns = 0;
+  GrowthHold growth_hold;
   size_t balance_cursor = 0;
 
   static bool ReadCpuTimes(uint64_t* idle, uint64_t* total) {
@@ -180,6 +182,7 @@ struct Server::Impl {
     for (size_t i = 0; i < n; ++i) cpu[i] = ThreadCpuNs(thread_ids[i]);
     uint64_t idle = 0, total = 0;
     bool have_stat = ReadCpuTimes(&idle, &total);
+    uint64_t lock_wait = ShardMutex::WaitNs();
     size_t want = Serving();
     if (size_t pinned = PinnedServing(); pinned > 0) {
       want = pinned;
@@ -195,8 +198,19 @@ struct Server::Impl {
       load.used_cores = used;
       load.idle_cores = idle_cores;
       for (size_t i = 0; i < n; ++i) load.connections += state->io_thread_clients[i].load();
+      load.lock_wait_cores = static_cast<double>(lock_wait - balance_lock_wait_ns) /
+                             static_cast<double>(wall - balance_wall_ns);
+      double now_s = static_cast<double>(wall) / 1e9;
+      load.may_grow = growth_hold.MayGrow(now_s);
+      bool contended = want > 1 && load.lock_wait_cores > kLockWaitCores;
+      growth_hold.Period(now_s, contended, want > 1);
+      if (contended) {
+        KEEL_LOG_VERBOSE("io threads waited {:.2f} cores for each other's shard locks",
+                         load.lock_wait_cores);
+      }
       want = NextServingCount(want, n, load);
     }
+    balance_lock_wait_ns = lock_wait;
     balance_wall_ns = wall;
     balance_thread_ns = cpu;
     balance_idle = idle;
@@ -221,9 +235,12 @@ struct Server::Impl {
     }
   }
 
-  // On io thread `from`: moves idle connections to `targets`, one each (those busy now are
-  // tried again on the next round).
-  void MoveFrom(size_t from, const std::vector<size_t>& targets) {
+  // On io thread `from`: moves idle connections to `targets`, one each. When too few are idle,
+  // it tries once more from the back of the thread's queue: a connection that is never idle
+  // when this runs (its client sends the next batch as soon as it has the replies, and this was
+  // posted while the batch ran, so it comes before the batch's flush) is idle right after that
+  // flush. What is still busy then is tried again on the next round.
+  void MoveFrom(size_t from, const std::vector<size_t>& targets, int retries = 1) {
     if (shutting_down.load()) return;
     size_t next = 0;
     for (auto& w : live[from]) {
@@ -239,6 +256,11 @@ struct Server::Impl {
       }
     }
     PruneLive(from);
+    if (next < targets.size() && next < live[from].size() && retries > 0) {
+      asio::post(*contexts[from],
+                 [this, from, rest = std::vector<size_t>(targets.begin() + next, targets.end()),
+                  retries] { MoveFrom(from, rest, retries - 1); });
+    }
   }
 
   void ScheduleCron() {

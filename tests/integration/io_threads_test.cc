@@ -110,6 +110,62 @@ TEST_F(IoThreadsServingTest, LightLoadStaysOnOneThreadUntilPinnedThenSpreadsAndC
   }
 }
 
+// Clients on two threads that all read one long list take turns on its shard lock: a second
+// thread adds waiting, not work. Once the count is automatic again, the balancer sees the threads
+// waiting for each other (INFO's keel_shard_lock_wait_usec) and brings every client back to one
+// thread, although that thread is busy and a core is free.
+TEST_F(IoThreadsServingTest, ThreadsTakingTurnsOnOneHotKeyStepBackToOne) {
+  StartServer({"--io-threads", "2", "--io-threads-serving", "2"});
+  auto admin = Client();
+  for (int base = 0; base < 60000; base += 1000) {
+    std::vector<std::string> push = {"RPUSH", "hot"};
+    for (int i = base; i < base + 1000; ++i) push.push_back(std::to_string(i));
+    ASSERT_EQ(DescribeReply(Run(admin.get(), push).get()),
+              "integer " + std::to_string(base + 1000));
+  }
+  const int kWorkers = 8;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&] {
+      auto c = HiredisConnect(server_->port(), seconds(60));
+      if (c == nullptr) {
+        ++failures;
+        return;
+      }
+      while (!stop.load()) {
+        // A scan of the whole list per command, so the lock is held long enough to be waited on.
+        for (int i = 0; i < 4; ++i) HiredisAppend(c.get(), {"LPOS", "hot", "59999"});
+        for (int i = 0; i < 4; ++i) {
+          if (DescribeReply(HiredisGetReply(c.get()).get()) != "integer 59999") ++failures;
+        }
+      }
+    });
+  }
+  std::vector<int64_t> counts;
+  EXPECT_TRUE(WaitForCounts(
+      admin.get(),
+      [](const std::vector<int64_t>& c) { return c.size() == 2 && c[0] >= 3 && c[1] >= 3; },
+      &counts))
+      << Show(counts);
+  auto waited = [&] {
+    return std::stoll(InfoField(admin.get(), "stats", "keel_shard_lock_wait_usec").value_or("-1"));
+  };
+  int64_t before = waited();
+  EXPECT_GE(before, 0);
+  Run(admin.get(), {"CONFIG", "SET", "io-threads-serving", "0"});
+  EXPECT_TRUE(WaitForCounts(
+      admin.get(),
+      [&](const std::vector<int64_t>& c) { return c.size() == 2 && c[0] == kWorkers + 1; },
+      &counts))
+      << Show(counts);
+  EXPECT_GT(waited(), before);
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
 TEST_F(IoThreadsServingTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
   StartServer({"--io-threads", "3"});
   const int kWorkers = 6;

@@ -80,8 +80,14 @@ class ShardMutex {
     uint32_t c = 0;
     return state_.compare_exchange_strong(c, 1, std::memory_order_acquire);
   }
+  // Nanoseconds all threads have spent waiting for a held shard lock (spinning or asleep) since
+  // start. Counted only on the slow path, so an uncontended lock costs nothing more. The io
+  // thread balancer reads it to tell threads that wait on each other (one hot key) from
+  // threads that work side by side.
+  static uint64_t WaitNs() { return wait_ns_.load(std::memory_order_relaxed); }
 
  private:
+  static std::atomic<uint64_t> wait_ns_;
   void LockSlow();
   void Wake();
   std::atomic<uint32_t> state_{0};

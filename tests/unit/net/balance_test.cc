@@ -54,6 +54,65 @@ TEST(NextServingCount, SpreadLoadWithFreeCoresHolds) {
   EXPECT_EQ(NextServingCount(2, 2, Load(0.9, 1.0, 8)), 2u);
 }
 
+TEST(NextServingCount, ThreadsWaitingOnEachOthersLocksStepDown) {
+  // Fifty clients pushing to one list from two threads: busy, a core idle, but half a core
+  // spent waiting for the list's shard lock.
+  IoLoad hot = Load(1.6, 0.8, 50);
+  hot.lock_wait_cores = 0.5;
+  EXPECT_EQ(NextServingCount(2, 2, hot), 1u);
+  EXPECT_EQ(NextServingCount(3, 4, hot), 2u);
+  // Keys spread over the shards: the odd wait does not count.
+  IoLoad spread = Load(1.6, 0.8, 50);
+  spread.lock_wait_cores = 0.01;
+  EXPECT_EQ(NextServingCount(2, 2, spread), 2u);
+  // One thread serving cannot wait on itself; the wait of another kind changes nothing.
+  IoLoad one = Load(0.5, 1.0, 50);
+  one.lock_wait_cores = 0.5;
+  EXPECT_EQ(NextServingCount(1, 2, one), 1u);
+}
+
+TEST(NextServingCount, NoStepUpWhileHeld) {
+  IoLoad busy = Load(0.99, 0.95, 50);
+  EXPECT_EQ(NextServingCount(1, 2, busy), 2u);
+  busy.may_grow = false;
+  EXPECT_EQ(NextServingCount(1, 2, busy), 1u);
+  // The hold stops growth only: a light load still steps down.
+  IoLoad light = Load(0.1, 3.0, 50);
+  light.may_grow = false;
+  EXPECT_EQ(NextServingCount(3, 4, light), 2u);
+}
+
+TEST(GrowthHold, HoldsLongerEachTimeContentionComesBack) {
+  GrowthHold hold;
+  EXPECT_TRUE(hold.MayGrow(0));
+  hold.Period(10, /*contended=*/true, /*shared=*/true);
+  EXPECT_FALSE(hold.MayGrow(13.9));
+  EXPECT_TRUE(hold.MayGrow(14));
+  hold.Period(20, true, true);  // grew back, and the threads waited again: 8 s
+  EXPECT_FALSE(hold.MayGrow(27.9));
+  EXPECT_TRUE(hold.MayGrow(28));
+  for (int i = 0; i < 10; ++i) hold.Period(30 + i, true, true);
+  EXPECT_EQ(hold.backoff_s(), 64);  // the longest hold
+  EXPECT_FALSE(hold.MayGrow(39 + 63.9));
+}
+
+TEST(GrowthHold, CalmSharedPeriodsShortenTheNextHold) {
+  GrowthHold hold;
+  hold.Period(0, true, true);
+  hold.Period(10, true, true);
+  EXPECT_EQ(hold.backoff_s(), 16);
+  // Periods on one thread say nothing about contention: the backoff stays.
+  for (int i = 0; i < 40; ++i) hold.Period(30 + i * 0.5, false, false);
+  EXPECT_EQ(hold.backoff_s(), 16);
+  for (int i = 0; i < 19; ++i) hold.Period(60 + i * 0.5, false, true);
+  EXPECT_EQ(hold.backoff_s(), 16);
+  hold.Period(70, false, true);  // the 20th calm period with two threads serving
+  EXPECT_EQ(hold.backoff_s(), 4);
+  hold.Period(80, true, true);
+  EXPECT_FALSE(hold.MayGrow(83.9));
+  EXPECT_TRUE(hold.MayGrow(84));
+}
+
 // Applies a plan to counts, checking every move leaves a thread that has the connections.
 std::vector<int64_t> Apply(std::vector<int64_t> counts, const std::vector<MovePlan>& plans) {
   for (const MovePlan& p : plans) {
