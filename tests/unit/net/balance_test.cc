@@ -55,15 +55,24 @@ TEST(NextServingCount, SpreadLoadWithFreeCoresHolds) {
 }
 
 TEST(NextServingCount, ThreadsWaitingOnEachOthersLocksStepDown) {
-  // Fifty clients pushing to one list from two threads: busy, a core idle, but half a core
+  // Fifty clients pushing to one list from two threads: busy, a core idle, but most of a core
   // spent waiting for the list's shard lock.
-  IoLoad hot = Load(1.6, 0.8, 50);
-  hot.lock_wait_cores = 0.5;
+  IoLoad hot = Load(1.1, 0.8, 50);
+  hot.lock_wait_cores = 0.9;
   EXPECT_EQ(NextServingCount(2, 2, hot), 1u);
-  EXPECT_EQ(NextServingCount(3, 4, hot), 2u);
+  // Three threads of four: the limit is a half of each of the two past the first.
+  IoLoad three = Load(2.2, 1.5, 50);
+  three.lock_wait_cores = 0.9;
+  EXPECT_EQ(NextServingCount(3, 4, three), 3u);
+  three.lock_wait_cores = 1.8;
+  EXPECT_EQ(NextServingCount(3, 4, three), 2u);
   // Keys spread over the shards: the odd wait does not count.
   IoLoad spread = Load(1.6, 0.8, 50);
   spread.lock_wait_cores = 0.01;
+  EXPECT_EQ(NextServingCount(2, 2, spread), 2u);
+  // Long commands over a few dozen keys wait now and then, and still gain from the second
+  // thread (SINTERCARD over 32 sets: 0.13 cores waited, 1.8x the rate of one thread).
+  spread.lock_wait_cores = 0.13;
   EXPECT_EQ(NextServingCount(2, 2, spread), 2u);
   // One thread serving cannot wait on itself; the wait of another kind changes nothing.
   IoLoad one = Load(0.5, 1.0, 50);
