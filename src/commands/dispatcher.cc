@@ -357,8 +357,9 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
 void Dispatcher::Unwatch(Client& client) {
   Keyspace& ks = *server_->keyspace;
   for (const auto& [db, key] : client.watched) {
-    ShardGuard guard = ks.LockShard(db, ShardOf(key));
-    Shard& s = ks.db(db).ShardFor(key);
+    size_t shard = ShardOf(key);
+    ShardGuard guard = ks.LockShard(db, shard);
+    Shard& s = ks.db(db).shard(shard);
     auto it = s.watchers.find(key);
     if (it == s.watchers.end()) continue;
     size_t removed = std::erase(it->second, client.watch);
@@ -377,10 +378,11 @@ void Dispatcher::Watch(Client& client, std::span<const std::string_view> keys) {
     bool already = false;
     for (const auto& [d, k] : client.watched) already = already || (d == db && k == key);
     if (already) continue;
-    ShardGuard guard = ks.LockShard(db, ShardOf(key));
+    size_t shard = ShardOf(key);
+    ShardGuard guard = ks.LockShard(db, shard);
     // A key whose TTL already passed is deleted now, so its expiry does not count later.
     ks.Lookup(db, key);
-    ks.db(db).ShardFor(key).watchers[std::string(key)].push_back(client.watch);
+    ks.db(db).shard(shard).watchers[std::string(key)].push_back(client.watch);
     ks.AddWatchers(1);
     client.watched.emplace_back(db, std::string(key));
   }

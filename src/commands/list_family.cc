@@ -735,8 +735,9 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
   Keyspace& ks = *server.keyspace;
   std::shared_ptr<BlockedWaiter> w;
   {
-    Shard& s = ks.db(db).ShardFor(key);
-    ShardGuard lock = ks.LockShard(db, ShardOf(key));
+    size_t shard = ShardOf(key);
+    Shard& s = ks.db(db).shard(shard);
+    ShardGuard lock = ks.LockShard(db, shard);
     auto it = s.waiters.find(key);
     if (it == s.waiters.end()) return false;
     auto& q = it->second;
@@ -795,8 +796,9 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
 
 void UnregisterWaiter(Keyspace& ks, const std::shared_ptr<BlockedWaiter>& w) {
   for (const std::string& k : w->keys) {
-    Shard& s = ks.db(w->db).ShardFor(k);
-    ShardGuard lock = ks.LockShard(w->db, ShardOf(k));
+    size_t shard = ShardOf(k);
+    Shard& s = ks.db(w->db).shard(shard);
+    ShardGuard lock = ks.LockShard(w->db, shard);
     auto it = s.waiters.find(k);
     if (it == s.waiters.end()) continue;
     auto& q = it->second;
