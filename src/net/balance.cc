@@ -7,9 +7,9 @@ namespace keel {
 size_t NextServingCount(size_t serving, size_t threads, const IoLoad& load) {
   serving = std::clamp<size_t>(serving, 1, std::max<size_t>(threads, 1));
   double active = static_cast<double>(serving);
-  if (serving > 1 &&
-      (load.lock_wait_cores > LockWaitLimit(serving) ||
-       load.used_cores + load.idle_cores < active - 0.5 || load.used_cores < 0.4 * (active - 1))) {
+  if (ThreadsContended(serving, load) ||
+      (serving > 1 && (load.used_cores + load.idle_cores < active - 0.5 ||
+                       load.used_cores < 0.4 * (active - 1)))) {
     return serving - 1;
   }
   if (serving < threads && load.may_grow && load.used_cores > 0.8 * active &&

@@ -202,7 +202,7 @@ struct Server::Impl {
                              static_cast<double>(wall - balance_wall_ns);
       double now_s = static_cast<double>(wall) / 1e9;
       load.may_grow = growth_hold.MayGrow(now_s);
-      bool contended = want > 1 && load.lock_wait_cores > LockWaitLimit(want);
+      bool contended = ThreadsContended(want, load);
       growth_hold.Period(now_s, contended, want > 1);
       if (contended) {
         KEEL_LOG_VERBOSE("io threads waited {:.2f} cores for each other's shard locks",

@@ -25,6 +25,11 @@ struct IoLoad {
 // SINTERCARD over 32 sets, which serve 1.8x what one does, waited 0.13.
 inline double LockWaitLimit(size_t serving) { return 0.5 * (static_cast<double>(serving) - 1); }
 
+// True when `serving` threads (more than one) waited past LockWaitLimit over the period.
+inline bool ThreadsContended(size_t serving, const IoLoad& load) {
+  return serving > 1 && load.lock_wait_cores > LockWaitLimit(serving);
+}
+
 // How many of `threads` io threads should serve connections next, `serving` serving now. One
 // more while the serving threads are over 80% busy, 0.7 of a core or more is idle, there are
 // two connections per thread to share and `may_grow`; one fewer when the threads waited for
@@ -43,7 +48,7 @@ size_t NextServingCount(size_t serving, size_t threads, const IoLoad& load);
 class GrowthHold {
  public:
   bool MayGrow(double now_s) const { return now_s >= until_s_; }
-  // A period's outcome: `contended` if the threads waited past LockWaitLimit; `shared` if more
+  // A period's outcome: `contended` if ThreadsContended; `shared` if more
   // than one thread served during it.
   void Period(double now_s, bool contended, bool shared);
   double backoff_s() const { return backoff_s_; }
