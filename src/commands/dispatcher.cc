@@ -287,8 +287,8 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
   }
 done:
   if (clock_us != nullptr) *clock_us = 0;  // no command ran: the next one reads the clock
-  if (out->size() > reply_start && (*out)[reply_start] == '-') {
-    server_->error_stats.Count(std::string_view(*out).substr(reply_start + 1, 64));
+  if (reply.failed()) {
+    server_->error_stats.Count(std::string_view(*out).substr(reply.error_offset() + 1, 64));
   }
   if (client.reply_mode == ReplyMode::kOff || client.reply_mode == ReplyMode::kSkipThis) {
     out->resize(reply_start);
@@ -303,9 +303,10 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   std::string_view name = MetaName(meta);
   client.last_cmd_len.store(name.size(), std::memory_order_relaxed);
   client.last_cmd.store(name.data(), std::memory_order_release);
-  size_t reply_start = reply.size();
   int64_t start = clock_us != nullptr && *clock_us != 0 ? *clock_us : CommandClockUs();
   CommandContext ctx{*server_, client, args, reply, meta};
+  const uint64_t changes_before = Keyspace::CommandChangesOnThisThread();
+  CommandOutcome outcome;
   {
     KeyLocks locks;
     // Scratch for the key list without a heap allocation per command; EXEC nests Run, hence a
@@ -324,12 +325,14 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
       if (!keys.empty()) locks = KeyLocks(*server_->keyspace, ctx.db(), keys);
     }
     entry.handler(ctx);
-    // WATCH: a write command that did not fail touches its keys, still under their locks.
-    // (Redis touches only keys a command really changed; Keel may also touch on a no-op write,
-    // which can only make an EXEC abort that Redis would run — never the reverse.)
-    bool failed = reply.size() > reply_start && (*reply.buffer())[reply_start] == '-';
-    if ((MetaFlags(meta) & kCmdWrite) && !failed) {
-      for (std::string_view k : keys) server_->keyspace->Touch(ctx.db(), k);
+    // WATCH, the dirty counter and notifications were served by the handler's own reports to
+    // the write path, change by change; what is left is the command as a whole.
+    outcome = reply.failed() ? CommandOutcome::kError
+              : Keyspace::CommandChangesOnThisThread() != changes_before
+                  ? CommandOutcome::kChanged
+                  : CommandOutcome::kNoChange;
+    if (outcome == CommandOutcome::kChanged && server_->command_observer != nullptr) {
+      server_->command_observer->OnCommand(client, ctx.db(), meta, args, client.in_exec);
     }
   }
   // A push may have made keys ready for blocked clients: serve them now that this command's
@@ -345,7 +348,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   cs.calls.fetch_add(1, std::memory_order_relaxed);
   cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
   server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
-  if (reply.size() > reply_start && (*reply.buffer())[reply_start] == '-') {
+  if (outcome == CommandOutcome::kError) {
     cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
     server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
   }

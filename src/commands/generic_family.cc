@@ -97,6 +97,7 @@ void DeleteKeys(CommandContext& ctx, bool lazy) {
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     if (ctx.keyspace().Delete(ctx.db(), ctx.args[i], lazy)) {
       ++n;
+      KeyDeleted(ctx, ctx.args[i]);
       DelEvent(ctx, ctx.args[i]);
     }
   }
@@ -304,7 +305,9 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   }
   Entry* e = ks.Detach(db, src, link);
   int64_t expire = e->expire_ms();
+  KeyDeleted(ctx, src, 0);
   ks.Put(db, Keyspace::Rekey(e, dst, expire));
+  KeyChanged(ctx, dst);
   // Redis deletes an existing destination and adds the key anew, so "new" always comes.
   NewKeyEvent(ctx, dst);
   KeyEvent(ctx, 'g', "rename_from", src);
@@ -359,7 +362,7 @@ void CmdCopy(CommandContext& ctx) {
     return;
   }
   ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
-  ks.Touch(dst_db, dst);
+  KeyChanged(ctx.server, dst_db, dst);
   NewKeyEvent(ctx.server, dst, dst_db);
   KeyEvent(ctx.server, 'g', "copy_to", dst, dst_db);
   ctx.reply.Integer(1);
@@ -393,9 +396,10 @@ void CmdMove(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
-  ks.Put(dst_db, ks.Detach(src_db, key, link));
-  ks.Touch(src_db, key);
-  ks.Touch(dst_db, key);
+  Entry* moved = ks.Detach(src_db, key, link);
+  KeyDeleted(ctx.server, src_db, key, 0);
+  ks.Put(dst_db, moved);
+  KeyChanged(ctx.server, dst_db, key);
   NewKeyEvent(ctx.server, key, dst_db);
   KeyEvent(ctx.server, 'g', "move_from", key, src_db);
   KeyEvent(ctx.server, 'g', "move_to", key, dst_db);
@@ -424,8 +428,7 @@ void CmdSwapDb(CommandContext& ctx) {
     Db& da = ks.db(a);
     Db& dbb = ks.db(b);
     // WATCH: a watched key of either database that exists on either side changes.
-    ks.TouchAll(a, b);
-    ks.TouchAll(b, a);
+    ks.ChangedDb(a, b, ChangeKind::kSwap, 1);
     for (size_t i = 0; i < kShards; ++i) da.shard(i).SwapContents(dbb.shard(i));
     // Clients blocked on a key of either database stay with their database: those whose key
     // now holds a list can be served.
@@ -440,6 +443,8 @@ void CmdSwapDb(CommandContext& ctx) {
         }
       }
     }
+  } else {
+    ctx.keyspace().ChangedDb(a, a, ChangeKind::kSwap, 1);
   }
   ctx.reply.Ok();
 }
@@ -597,9 +602,11 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
   }
   if (ms <= NowUnixMs()) {
     ks.Dispose(ks.Detach(db, key, link), true);
+    KeyDeleted(ctx, key);
     DelEvent(ctx, key);
   } else {
     ks.SetExpire(db, link, ms);
+    KeyChanged(ctx, key);
     KeyEvent(ctx, 'g', "expire", key);
   }
   ctx.reply.Integer(1);
@@ -641,6 +648,7 @@ void CmdPersist(CommandContext& ctx) {
     return;
   }
   ks.SetExpire(ctx.db(), link, -1);
+  KeyChanged(ctx, ctx.args[1]);
   KeyEvent(ctx, 'g', "persist", ctx.args[1]);
   ctx.reply.Integer(1);
 }

@@ -46,16 +46,18 @@ Limits ListpackLimits(CommandContext& ctx) {
 }
 
 // A hash being written: a handle on the key's entry, or on a new detached one when the key does
-// not exist yet. Commit() inserts a new key, then notifies `event` (after "new" for a new key).
+// not exist yet. Commit() inserts a new key, reports the change (`dirty`: what it adds to the
+// dirty counter), then notifies `event` (after "new" for a new key).
 struct WriteTarget {
   HashRef v;
   bool created;
 
-  void Commit(CommandContext& ctx, std::string_view key, std::string_view event) {
+  void Commit(CommandContext& ctx, std::string_view key, std::string_view event, uint64_t dirty) {
     if (created) {
       ctx.keyspace().Put(ctx.db(), v.entry());
       NewKeyEvent(ctx, key);
     }
+    KeyChanged(ctx, key, dirty);
     KeyEvent(ctx, 'h', event, key);
   }
   // Discards a hash created by this command (nothing was stored in it).
@@ -98,7 +100,8 @@ void HsetGeneric(CommandContext& ctx, bool hmset) {
   for (size_t i = 2; i + 1 < ctx.args.size(); i += 2) {
     created += t->v.Set(ctx.args[i], ctx.args[i + 1], lim.entries, lim.value);
   }
-  t->Commit(ctx, key, "hset");
+  // Redis counts every pair written, new or not.
+  t->Commit(ctx, key, "hset", (ctx.args.size() - 2) / 2);
   if (hmset) {
     ctx.reply.Ok();
   } else {
@@ -120,7 +123,7 @@ void CmdHsetnx(CommandContext& ctx) {
     return;
   }
   t->v.Set(ctx.args[2], ctx.args[3], lim.entries, lim.value);
-  t->Commit(ctx, key, "hset");
+  t->Commit(ctx, key, "hset", 1);
   ctx.reply.Integer(1);
 }
 
@@ -247,7 +250,7 @@ void CmdHincrby(CommandContext& ctx) {
   AppendInt(&text, value);
   Limits lim = ListpackLimits(ctx);
   t->v.Set(ctx.args[2], text, lim.entries, lim.value);
-  t->Commit(ctx, key, "hincrby");
+  t->Commit(ctx, key, "hincrby", 1);
   ctx.reply.Integer(value);
 }
 
@@ -284,7 +287,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
   std::string text = FormatIncrFloat(value);
   Limits lim = ListpackLimits(ctx);
   t->v.Set(ctx.args[2], text, lim.entries, lim.value);
-  t->Commit(ctx, key, "hincrbyfloat");
+  t->Commit(ctx, key, "hincrbyfloat", 1);
   ctx.reply.Bulk(text);
 }
 

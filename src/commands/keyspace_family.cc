@@ -31,7 +31,8 @@ void FlushDatabases(Keyspace& ks, int first, int last, bool async) {
     std::vector<Entry*> detached;
     {
       auto locks = ks.LockAll(db);
-      ks.TouchAll(db);
+      // Redis counts one change per key removed.
+      ks.ChangedDb(db, -1, ChangeKind::kFlush, ks.db(db).size());
       detached = ks.DetachAll(db);
     }
     ks.FreeDetached(std::move(detached), async);

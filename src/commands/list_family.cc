@@ -50,16 +50,24 @@ ListRef CreateList(ServerState& server, int db, std::string_view key) {
   return AsList(server, db, e);
 }
 
-// Deletes the key of a list left empty, notifying "del".
+// Deletes the key of a list left empty, notifying "del". Redis counts the removal in the pop's
+// changes, not as one of its own.
 void DeleteIfEmpty(ServerState& server, int db, std::string_view key, const ListRef& list) {
-  if (list.empty() && server.keyspace->Delete(db, key)) DelEvent(server, key, db);
+  if (list.empty() && server.keyspace->Delete(db, key)) {
+    KeyDeleted(server, db, key, 0);
+    DelEvent(server, key, db);
+  }
 }
 
-void PushEvent(ServerState& server, int db, std::string_view key, bool left) {
+// Reports a push onto / a pop from `key` (`dirty`: what it adds to the dirty counter) and
+// notifies it.
+void Pushed(ServerState& server, int db, std::string_view key, bool left, uint64_t dirty) {
+  KeyChanged(server, db, key, dirty);
   KeyEvent(server, 'l', left ? "lpush" : "rpush", key, db);
 }
 
-void PopEvent(ServerState& server, int db, std::string_view key, bool left) {
+void Popped(ServerState& server, int db, std::string_view key, bool left, uint64_t dirty) {
+  KeyChanged(server, db, key, dirty);
   KeyEvent(server, 'l', left ? "lpop" : "rpop", key, db);
 }
 
@@ -116,7 +124,7 @@ void Push(CommandContext& ctx, bool left, bool only_existing) {
   }
   list->Push(left, ctx.args.subspan(2));
   ctx.keyspace().SignalReady(ctx.db(), key);
-  PushEvent(ctx.server, ctx.db(), key, left);
+  Pushed(ctx.server, ctx.db(), key, left, ctx.args.size() - 2);
   ctx.reply.Integer(static_cast<int64_t>(list->size()));
 }
 
@@ -156,15 +164,16 @@ void Pop(CommandContext& ctx, bool left) {
     }
     return;
   }
+  size_t n = 1;
   if (!has_count) {
     list->Pop(left, [&](std::string_view v) { ctx.reply.Bulk(v); });
   } else {
-    size_t n = std::min<size_t>(static_cast<size_t>(count), list->size());
+    n = std::min<size_t>(static_cast<size_t>(count), list->size());
     ctx.reply.ArrayHeader(n);
     for (size_t i = 0; i < n; ++i) list->Pop(left, [&](std::string_view v) { ctx.reply.Bulk(v); });
     if (n == 0) return;  // LPOP key 0: nothing popped, nothing notified
   }
-  PopEvent(ctx.server, ctx.db(), key, left);
+  Popped(ctx.server, ctx.db(), key, left, n);
   DeleteIfEmpty(ctx.server, ctx.db(), key, *list);
 }
 
@@ -271,6 +280,7 @@ void CmdLSet(CommandContext& ctx) {
     return;
   }
   list->Set(static_cast<size_t>(index), ctx.args[3]);
+  KeyChanged(ctx, ctx.args[1]);
   KeyEvent(ctx, 'l', "lset", ctx.args[1]);
   ctx.reply.Ok();
 }
@@ -297,6 +307,7 @@ void CmdLInsert(CommandContext& ctx) {
     ctx.reply.Integer(-1);
     return;
   }
+  KeyChanged(ctx, ctx.args[1]);
   KeyEvent(ctx, 'l', "linsert", ctx.args[1]);
   ctx.reply.Integer(static_cast<int64_t>(list->size()));
 }
@@ -314,6 +325,7 @@ void CmdLRem(CommandContext& ctx) {
   }
   size_t removed = list->Remove(ctx.args[3], count);
   if (removed > 0) {
+    KeyChanged(ctx, ctx.args[1], removed);
     KeyEvent(ctx, 'l', "lrem", ctx.args[1]);
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], *list);
   }
@@ -328,12 +340,16 @@ void CmdLTrim(CommandContext& ctx) {
   OptList list = FindList(ctx, ctx.args[1], &err);
   if (err) return;
   if (list) {
+    size_t before = list->size();
     size_t from, to;
     if (ClampRange(start, stop, list->size(), &from, &to)) {
       list->Trim(from, to);
     } else {
       list->Clear();
     }
+    // Redis counts the elements removed (so a trim that keeps everything changes nothing),
+    // yet notifies and touches the key whenever it exists.
+    KeyChanged(ctx, ctx.args[1], before - list->size());
     KeyEvent(ctx, 'l', "ltrim", ctx.args[1]);
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], *list);
   }
@@ -426,8 +442,10 @@ void CmdLPos(CommandContext& ctx) {
 // non-empty list, `dst` missing or a list. Returns the moved element. Notifies as Redis does:
 // the push on `dst` (after "new" when created), then the pop on `src`, then its "del".
 // (When src == dst the source handle is not used after the pop: the push may move the entry.)
+// `dirty` is what the move adds to the dirty counter (1 for LMOVE, 0 for a served BLMOVE, as in
+// Redis).
 std::string MoveElement(ServerState& server, int db, std::string_view src, ListRef& src_list,
-                        std::string_view dst, bool pop_left, bool push_left) {
+                        std::string_view dst, bool pop_left, bool push_left, uint64_t dirty) {
   Keyspace& ks = *server.keyspace;
   std::string v = src_list.Pop(pop_left);
   Entry* de = ks.Lookup(db, dst);
@@ -438,8 +456,8 @@ std::string MoveElement(ServerState& server, int db, std::string_view src, ListR
     dst_list.PushBack(v);
   }
   ks.SignalReady(db, dst);
-  PushEvent(server, db, dst, push_left);
-  PopEvent(server, db, src, pop_left);
+  Pushed(server, db, dst, push_left, dirty);
+  Popped(server, db, src, pop_left, 0);
   if (src != dst) DeleteIfEmpty(server, db, src, src_list);
   return v;
 }
@@ -459,7 +477,7 @@ void Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool 
     ctx.reply.Error(errors::kWrongType);
     return;
   }
-  ctx.reply.Bulk(MoveElement(ctx.server, ctx.db(), src, *list, dst, pop_left, push_left));
+  ctx.reply.Bulk(MoveElement(ctx.server, ctx.db(), src, *list, dst, pop_left, push_left, 1));
 }
 
 // RPOPLPUSH source destination
@@ -515,13 +533,16 @@ bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>*
   return true;
 }
 
-// Pops up to count elements from `list` and writes the [key, [elements]] reply.
-void ReplyMPop(ReplyBuilder& reply, std::string_view key, ListRef& list, bool left, int64_t count) {
+// Pops up to count elements from `list` and writes the [key, [elements]] reply. Returns how many
+// it popped.
+size_t ReplyMPop(ReplyBuilder& reply, std::string_view key, ListRef& list, bool left,
+                 int64_t count) {
   size_t n = std::min<size_t>(static_cast<size_t>(count), list.size());
   reply.ArrayHeader(2);
   reply.Bulk(key);
   reply.ArrayHeader(n);
   for (size_t i = 0; i < n; ++i) list.Pop(left, [&](std::string_view v) { reply.Bulk(v); });
+  return n;
 }
 
 // LMPOP/BLMPOP without blocking: pops from the first non-empty list of `keys` and replies.
@@ -533,8 +554,8 @@ bool PopFromFirstNonEmpty(CommandContext& ctx, const std::vector<std::string_vie
     OptList list = FindList(ctx, k, &err);
     if (err) return true;
     if (!list || list->empty()) continue;
-    ReplyMPop(ctx.reply, k, *list, left, count);
-    PopEvent(ctx.server, ctx.db(), k, left);
+    size_t n = ReplyMPop(ctx.reply, k, *list, left, count);
+    Popped(ctx.server, ctx.db(), k, left, n);
     DeleteIfEmpty(ctx.server, ctx.db(), k, *list);
     return true;
   }
@@ -644,7 +665,7 @@ void BlockingPop(CommandContext& ctx, bool left) {
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk(ctx.args[i]);
     list->Pop(left, [&](std::string_view v) { ctx.reply.Bulk(v); });
-    PopEvent(ctx.server, ctx.db(), ctx.args[i], left);
+    Popped(ctx.server, ctx.db(), ctx.args[i], left, 1);
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[i], *list);
     return;
   }
@@ -775,17 +796,19 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
     case BlockedWaiter::Kind::kPop:
       reply.ArrayHeader(2);
       reply.Bulk(key);
+      // A served pop is reported as a change (WATCH, the AOF as the pop it became) but, as in
+      // Redis, adds nothing to the dirty counter.
       list.Pop(w->pop_left, [&](std::string_view v) { reply.Bulk(v); });
-      PopEvent(server, db, key, w->pop_left);
+      Popped(server, db, key, w->pop_left, 0);
       DeleteIfEmpty(server, db, key, list);
       break;
     case BlockedWaiter::Kind::kMPop:
       ReplyMPop(reply, key, list, w->pop_left, w->count);
-      PopEvent(server, db, key, w->pop_left);
+      Popped(server, db, key, w->pop_left, 0);
       DeleteIfEmpty(server, db, key, list);
       break;
     case BlockedWaiter::Kind::kMove:
-      reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left));
+      reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left, 0));
       break;
   }
   if (auto h = w->handle.lock()) FinishWaiter(server, w, *h, std::move(out));

@@ -191,7 +191,7 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
   w.Section("Persistence");
   w.Field("loading", 0);
   w.Field("async_loading", 0);
-  w.Field("rdb_changes_since_last_save", 0);
+  w.Field("rdb_changes_since_last_save", s.keyspace->dirty());
   w.Field("rdb_bgsave_in_progress", 0);
   w.Field("rdb_last_save_time", s.start_time_ms / 1000);
   w.Field("rdb_last_bgsave_status", "ok");

@@ -4,11 +4,6 @@
 
 namespace keel {
 
-size_t StatCounter::NextSlot() {
-  static std::atomic<size_t> next{0};
-  return next.fetch_add(1, std::memory_order_relaxed) % kSlots;
-}
-
 void ServerStats::Reset() {
   total_connections_received = 0;
   total_commands_processed = 0;

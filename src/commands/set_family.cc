@@ -61,11 +61,15 @@ void StoreResult(CommandContext& ctx, std::string_view key, SetRef v, std::strin
   Keyspace& ks = ctx.keyspace();
   if (n == 0) {
     FreeEntry(v.entry());
-    if (ks.Delete(ctx.db(), key)) DelEvent(ctx, key);
+    if (ks.Delete(ctx.db(), key)) {
+      KeyDeleted(ctx, key);
+      DelEvent(ctx, key);
+    }
   } else {
     // The sources are no longer read, so this lookup may free an entry they pointed into.
     bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), key) != nullptr;
     ks.Put(ctx.db(), v.entry());
+    KeyChanged(ctx, key);
     if (!existed) NewKeyEvent(ctx, key);
     KeyEvent(ctx, 's', event, key);
   }
@@ -86,7 +90,10 @@ void CmdSadd(CommandContext& ctx) {
     ctx.keyspace().Put(ctx.db(), v.entry());
     NewKeyEvent(ctx, key);
   }
-  if (added > 0) KeyEvent(ctx, 's', "sadd", key);
+  if (added > 0) {
+    KeyChanged(ctx, key, static_cast<uint64_t>(added));
+    KeyEvent(ctx, 's', "sadd", key);
+  }
   ctx.reply.Integer(added);
 }
 
@@ -179,8 +186,12 @@ void CmdSpop(CommandContext& ctx) {
     SetRef v = Ref(ctx, e);
     std::string m = v.RandomMember(CommandRng());
     v.Remove(m);
+    KeyChanged(ctx, key);
     KeyEvent(ctx, 's', "spop", key);
-    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
+    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) {
+      KeyDeleted(ctx, key, 0);
+      DelEvent(ctx, key);
+    }
     ctx.reply.Bulk(m);
     return;
   }
@@ -200,7 +211,11 @@ void CmdSpop(CommandContext& ctx) {
   KeyEvent(ctx, 's', "spop", key);
   if (n >= v.Size()) {
     ReplyMembers(ctx, v);
-    if (ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
+    uint64_t popped = v.Size();
+    if (ctx.keyspace().Delete(ctx.db(), key)) {
+      KeyDeleted(ctx, key, popped);
+      DelEvent(ctx, key);
+    }
     return;
   }
   std::vector<std::string> picked = DistinctRandom(v, n);
@@ -209,6 +224,7 @@ void CmdSpop(CommandContext& ctx) {
     v.Remove(m);
     ctx.reply.Bulk(m);
   }
+  KeyChanged(ctx, key, n);
 }
 
 // SRANDMEMBER key [count]
@@ -272,8 +288,12 @@ void CmdSmove(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
+  KeyChanged(ctx, src_key);
   KeyEvent(ctx, 's', "srem", src_key);
-  if (sv.Size() == 0 && ctx.keyspace().Delete(ctx.db(), src_key)) DelEvent(ctx, src_key);
+  if (sv.Size() == 0 && ctx.keyspace().Delete(ctx.db(), src_key)) {
+    KeyDeleted(ctx, src_key, 0);
+    DelEvent(ctx, src_key);
+  }
   size_t max = MaxIntset(ctx);
   bool added;
   if (dst == nullptr) {
@@ -284,6 +304,8 @@ void CmdSmove(CommandContext& ctx) {
   } else {
     added = Ref(ctx, dst).Add(member, max);
   }
+  // Redis touches the destination even when it held the member already.
+  KeyChanged(ctx, dst_key, added ? 1 : 0);
   if (added) KeyEvent(ctx, 's', "sadd", dst_key);
   ctx.reply.Integer(1);
 }

@@ -42,6 +42,7 @@ void PutNotify(CommandContext& ctx, Entry* fresh, std::string_view key, std::str
   bool notify = NotifyOn(ctx);
   bool existed = notify && ks.Lookup(ctx.db(), key) != nullptr;
   ks.Put(ctx.db(), fresh);
+  KeyChanged(ctx, key);
   if (!notify) return;
   if (!existed) NewKeyEvent(ctx, key);
   KeyEvent(ctx, '$', event, key);
@@ -241,6 +242,7 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
   }
   if ((o.flags & kKeepTtl) && found) when = old->expire_ms();
   ks.Put(ctx.db(), NewStringEntry(key, value, when));
+  KeyChanged(ctx, key);
   if (NotifyOn(ctx)) {
     if (!found) NewKeyEvent(ctx, key);
     KeyEvent(ctx, '$', "set", key);
@@ -324,6 +326,7 @@ void CmdGetSet(CommandContext& ctx) {
     ctx.reply.Bulk(StringOf(e, &buf));
   }
   ctx.keyspace().Put(ctx.db(), NewStringEntry(ctx.args[1], ctx.args[2], -1));
+  KeyChanged(ctx, ctx.args[1]);
   if (e == nullptr) NewKeyEvent(ctx, ctx.args[1]);
   KeyEvent(ctx, '$', "set", ctx.args[1]);
 }
@@ -332,6 +335,7 @@ void CmdGetSet(CommandContext& ctx) {
 void CmdGetDel(CommandContext& ctx) {
   if (!ReplyStringValue(ctx, ctx.args[1])) return;
   ctx.keyspace().Delete(ctx.db(), ctx.args[1]);
+  KeyDeleted(ctx, ctx.args[1]);
   DelEvent(ctx, ctx.args[1]);
 }
 
@@ -354,12 +358,15 @@ void CmdGetEx(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   if ((o.flags & (kExAt | kPxAt)) && when <= NowUnixMs()) {
     ks.Delete(ctx.db(), ctx.args[1]);
+    KeyDeleted(ctx, ctx.args[1]);
     DelEvent(ctx, ctx.args[1]);
   } else if (o.expire) {
     ks.SetExpire(ctx.db(), link, when);
+    KeyChanged(ctx, ctx.args[1]);
     KeyEvent(ctx, 'g', "expire", ctx.args[1]);
   } else if ((o.flags & kPersist) && (*link)->has_expire()) {
     ks.SetExpire(ctx.db(), link, -1);
+    KeyChanged(ctx, ctx.args[1]);
     KeyEvent(ctx, 'g', "persist", ctx.args[1]);
   }
 }
@@ -438,6 +445,7 @@ void AddPatchedKey(CommandContext& ctx, Entry* e, std::string_view event) {
   std::string_view key = ctx.args[1];
   size_t len = StringLength(e);
   ctx.keyspace().Put(ctx.db(), e);
+  KeyChanged(ctx, key);
   NewKeyEvent(ctx, key);
   KeyEvent(ctx, '$', event, key);
   ctx.reply.Integer(static_cast<int64_t>(len));
@@ -457,6 +465,7 @@ void CmdAppend(CommandContext& ctx) {
   size_t old_len = StringLength(e);
   if (TooLong(ctx, old_len, tail.size())) return;
   WritePatch(ctx, link, old_len, old_len, tail);
+  KeyChanged(ctx, key);
   KeyEvent(ctx, '$', "append", key);
   ctx.reply.Integer(static_cast<int64_t>(old_len + tail.size()));
 }
@@ -538,6 +547,7 @@ void CmdSetRange(CommandContext& ctx) {
   }
   if (TooLong(ctx, offset, patch.size())) return;
   size_t new_len = WritePatch(ctx, link, old_len, offset, patch);
+  KeyChanged(ctx, key);
   KeyEvent(ctx, '$', "setrange", key);
   ctx.reply.Integer(static_cast<int64_t>(new_len));
 }
@@ -588,6 +598,7 @@ void IncrBy(CommandContext& ctx, int64_t incr) {
   } else {
     ks.ReplaceAt(ctx.db(), link, NewIntEntry(key, value, e->expire_ms()));
   }
+  KeyChanged(ctx, key);
   // INCR, DECR and DECRBY all report "incrby", as in Redis.
   KeyEvent(ctx, '$', "incrby", key);
   ctx.reply.Integer(value);
@@ -647,6 +658,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
     ks.Put(ctx.db(), fresh);
     NewKeyEvent(ctx, key);
   }
+  KeyChanged(ctx, key);
   KeyEvent(ctx, '$', "incrbyfloat", key);
   ctx.reply.Bulk(text);
 }
@@ -841,7 +853,10 @@ void CmdSetBit(CommandContext& ctx) {
     was_set = flip(&value);
     StoreRaw(ctx, link, std::move(value));
   }
-  if (changed) KeyEvent(ctx, '$', "setbit", key);
+  if (changed) {
+    KeyChanged(ctx, key);
+    KeyEvent(ctx, '$', "setbit", key);
+  }
   ctx.reply.Integer(was_set ? 1 : 0);
 }
 
@@ -1083,7 +1098,10 @@ void CmdBitOp(CommandContext& ctx) {
   }
   std::string_view dest = ctx.args[2];
   if (max_len == 0) {
-    if (ctx.keyspace().Delete(ctx.db(), dest)) DelEvent(ctx, dest);
+    if (ctx.keyspace().Delete(ctx.db(), dest)) {
+      KeyDeleted(ctx, dest);
+      DelEvent(ctx, dest);
+    }
     ctx.reply.Integer(0);
     return;
   }

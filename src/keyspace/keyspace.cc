@@ -338,8 +338,7 @@ Entry** Keyspace::LookupLinkAt(int db, std::string_view key, const KeyPlace& pla
   if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
     Entry* gone = s.UnlinkAt(link);
     CountExpired();
-    Touch(db, key);
-    if (expired_hook_) expired_hook_(db, gone->key());
+    Changed(db, gone->key(), ChangeKind::kExpired, 0);
     Dispose(gone, true);
     return nullptr;
   }
@@ -399,6 +398,17 @@ void Keyspace::TouchAll(int db, int other) {
       for (auto& w : flags) w->dirty.store(true);
     }
   }
+}
+
+void Keyspace::ChangedDb(int db, int other, ChangeKind kind, uint64_t dirty) {
+  ++t_command_changes_;
+  if (dirty != 0) dirty_.fetch_add(dirty);
+  // A database swapped with itself changes no key (Redis counts it all the same).
+  if (watchers_.load(std::memory_order_relaxed) != 0 && other != db) {
+    TouchAll(db, other);
+    if (other >= 0) TouchAll(other, db);
+  }
+  if (observer_ != nullptr) observer_->OnChange(KeyChange{db, {}, kind, other, dirty});
 }
 
 std::vector<std::pair<int, std::string>>& Keyspace::ReadyKeys() {
@@ -542,11 +552,10 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
       for (Entry* v : victims) {
         Entry** link = s.FindLink(v->key(), ComputeHash(v->key()));
         if (link) {
-          if (!s.watchers.empty()) Touch(db, v->key());
           Entry* gone = s.UnlinkAt(link);
           ++expired;
           CountExpired();
-          if (expired_hook_) expired_hook_(db, gone->key());
+          Changed(db, gone->key(), ChangeKind::kExpired, 0);
           Dispose(gone, true);
         }
       }

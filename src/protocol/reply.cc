@@ -30,6 +30,7 @@ void ReplyBuilder::SimpleString(std::string_view s) {
 }
 
 void ReplyBuilder::Error(std::string_view msg) {
+  if (error_offset_ == kNoError) error_offset_ = out_->size();
   out_->push_back('-');
   out_->append(msg);
   out_->append("\r\n");

@@ -9,12 +9,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -247,13 +249,46 @@ class ScriptRunner {
         return false;
       }
     }
-    std::string why = CompareReplies(step, replies[0], replies[1]);
+    std::string why = step.compare == CompareMode::kDelta
+                          ? CompareDelta(step, replies)
+                          : CompareReplies(step, replies[0], replies[1]);
     if (!why.empty()) {
       ADD_FAILURE() << Where(step) << "\n  compared as " << CompareModeName(step.compare) << ": "
                     << why << "\n  keel : " << Quote(replies[0])
                     << "\n  redis: " << Quote(replies[1]);
     }
     return true;
+  }
+
+  // !delta: each side's change of the field since the previous !delta of it must agree.
+  std::string CompareDelta(const ScriptStep& step, const std::string (&replies)[2]) {
+    int64_t now[2];
+    for (int i = 0; i < 2; ++i) {
+      std::optional<int64_t> v = InfoField(replies[i], step.field);
+      if (!v) return "no integer field '" + step.field + "' in the reply";
+      now[i] = *v;
+    }
+    auto [it, first] = last_delta_.try_emplace(step.field, std::array<int64_t, 2>{now[0], now[1]});
+    if (first) return "";
+    int64_t keel = now[0] - it->second[0], redis = now[1] - it->second[1];
+    it->second = {now[0], now[1]};
+    if (keel == redis) return "";
+    return step.field + " moved by " + std::to_string(keel) + " on keel, " + std::to_string(redis) +
+           " on redis";
+  }
+
+  // The integer value of `field` in an INFO reply ("field:value" lines), if any.
+  static std::optional<int64_t> InfoField(const std::string& reply, const std::string& field) {
+    std::string needle = "\n" + field + ":";
+    size_t at = reply.find(needle);
+    if (at == std::string::npos) return std::nullopt;
+    at += needle.size();
+    size_t end = reply.find_first_of("\r\n", at);
+    try {
+      return std::stoll(reply.substr(at, end - at));
+    } catch (...) {
+      return std::nullopt;
+    }
   }
 
   bool RunRaw(const ScriptStep& step) {
@@ -287,6 +322,7 @@ class ScriptRunner {
   const Script& script_;
   ServerPair* pair_;
   std::string current_;
+  std::map<std::string, std::array<int64_t, 2>> last_delta_;  // !delta: field -> [keel, redis]
 };
 
 std::vector<std::string> CaseFiles() {

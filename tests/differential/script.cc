@@ -60,6 +60,16 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
     step->compare = CompareMode::kFieldsIgnore;
     return CommandArgs(tokens, 2, step, error);
   }
+  if (d == "!delta") {
+    if (tokens.size() < 3) {
+      *error = "usage: !delta FIELD CMD...";
+      return false;
+    }
+    step->field = tokens[1].text;
+    step->kind = StepKind::kCommand;
+    step->compare = CompareMode::kDelta;
+    return CommandArgs(tokens, 2, step, error);
+  }
   if (d == "!sleep") {
     step->kind = StepKind::kSleep;
     if (tokens.size() != 2 || !ParseInt(tokens[1].text, &step->sleep_ms)) {
@@ -125,6 +135,8 @@ const char* CompareModeName(CompareMode mode) {
       return "fields, some values ignored";
     case CompareMode::kNoReply:
       return "no reply";
+    case CompareMode::kDelta:
+      return "change of an INFO field";
   }
   return "?";
 }

@@ -14,6 +14,10 @@
 //   !fields-ignore a,b CMD... reply is a flat field/value array (HELLO); fields and order must
 //                             match, values of the listed fields only in shape
 //   !noreply CMD...           send without reading a reply (CLIENT REPLY OFF/SKIP)
+//   !delta FIELD CMD...       reply is INFO text; the change of the integer FIELD since the
+//                             previous !delta of that FIELD in the script must match (the
+//                             first one only sets the base). For counters like
+//                             rdb_changes_since_last_save that earlier scripts also moved.
 //   !sleep MS                 pause
 //   !raw TOKEN...             send the concatenated tokens as raw bytes, then compare
 //                             everything received until the server closes the connection or
@@ -33,7 +37,7 @@ namespace keel::test {
 inline constexpr char kScriptPassword[] = "keel-test-pw";
 
 enum class StepKind { kCommand, kRaw, kSleep, kReconnect, kClient };
-enum class CompareMode { kExact, kUnordered, kType, kShape, kFieldsIgnore, kNoReply };
+enum class CompareMode { kExact, kUnordered, kType, kShape, kFieldsIgnore, kNoReply, kDelta };
 
 struct ScriptStep {
   int line = 0;
@@ -45,6 +49,7 @@ struct ScriptStep {
   int sleep_ms = 0;                      // kSleep
   std::string client;                    // kClient
   std::set<std::string> ignored_fields;  // kFieldsIgnore, lower-cased
+  std::string field;                     // kDelta
 };
 
 struct Script {

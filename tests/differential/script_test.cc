@@ -35,6 +35,14 @@ TEST(ParseScript, ModifiersSetTheComparison) {
   EXPECT_EQ(s.steps[4].args, (std::vector<std::string>{"HELLO", "2"}));
 }
 
+TEST(ParseScript, DeltaNamesItsFieldBeforeTheCommand) {
+  Script s = Parse("!delta rdb_changes_since_last_save INFO persistence\n");
+  ASSERT_EQ(s.steps.size(), 1u);
+  EXPECT_EQ(s.steps[0].compare, CompareMode::kDelta);
+  EXPECT_EQ(s.steps[0].field, "rdb_changes_since_last_save");
+  EXPECT_EQ(s.steps[0].args, (std::vector<std::string>{"INFO", "persistence"}));
+}
+
 TEST(ParseScript, RawConcatenatesAndRepeats) {
   Script s = Parse("!raw \"*1\\r\\n\" '$4\\r\\n'\n!raw \"PING \" \"ab\" x3 \"\\r\\n\"\n");
   ASSERT_EQ(s.steps.size(), 2u);

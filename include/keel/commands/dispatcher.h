@@ -30,6 +30,29 @@ struct CommandContext {
 
 using CommandHandler = void (*)(CommandContext& ctx);
 
+// What a command did. Recorded while it runs, never read back from its reply: kError when the
+// handler replied an error (ReplyBuilder::Error), kChanged when it reported at least one change
+// to the write path (keel/commands/write.h), else kNoChange (every read, and a write that did
+// nothing: SET NX on an existing key, DEL of a missing key, SADD of members already there).
+enum class CommandOutcome : uint8_t { kNoChange, kChanged, kError };
+
+// CommandObserver sees every command whose outcome is kChanged, with its arguments, right after
+// it ran: under the shard locks the dispatcher took for it (LockMode::kKeys), or after the
+// handler released its own (LockMode::kSelf). Its Keyspace::Changed reports (the key-level
+// ChangeObserver) all came before. This is where the AOF and replication turn a command into
+// its replayable form (relative expiry as absolute, SPOP as SREM, INCRBYFLOAT as SET KEEPTTL):
+// `args` and `meta` say what ran, the ChangeObserver calls said what it changed. Commands of an
+// EXEC come with `in_exec` set, then the EXEC itself (a transaction is one unit: a writer wraps
+// them in MULTI/EXEC). A served blocking pop is reported only at the key level (the pushing
+// command's changes include it), as the pop it became. Set once at start-up; no observer costs
+// one branch per command.
+class CommandObserver {
+ public:
+  virtual ~CommandObserver() = default;
+  virtual void OnCommand(const Client& client, int db, const CommandMeta& meta,
+                         std::span<const std::string_view> args, bool in_exec) = 0;
+};
+
 // Who takes the shard locks of a command's keys.
 enum class LockMode {
   kKeys,  // the dispatcher locks the shards of the keys its key specs name (the usual case)

@@ -10,6 +10,7 @@
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/server_state.h"
+#include "keel/commands/write.h"
 #include "keel/common/strings.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/protocol/errors.h"
@@ -51,8 +52,12 @@ inline bool WrongType(CommandContext& ctx, const Entry* e, ObjType type) {
 inline void FinishRemoval(CommandContext& ctx, std::string_view key, char type,
                           std::string_view event, int64_t removed, bool now_empty) {
   if (removed > 0) {
+    KeyChanged(ctx, key, static_cast<uint64_t>(removed));
     KeyEvent(ctx, type, event, key);
-    if (now_empty && ctx.keyspace().Delete(ctx.db(), key)) DelEvent(ctx, key);
+    if (now_empty && ctx.keyspace().Delete(ctx.db(), key)) {
+      KeyDeleted(ctx, key, 0);
+      DelEvent(ctx, key);
+    }
   }
   ctx.reply.Integer(removed);
 }

@@ -16,7 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keel/common/stat_counter.h"
 #include "keel/keyspace/chained_table.h"
+#include "keel/keyspace/changes.h"
 #include "keel/keyspace/entry.h"
 
 namespace keel {
@@ -353,10 +355,42 @@ class Keyspace {
   void CountExpired() { expired_keys_.fetch_add(1, std::memory_order_relaxed); }
   LazyFreer& lazy_freer() { return freer_; }
 
-  // Called for every key removed because its TTL passed, by a lookup (lazy expiry) or by the
-  // active cycle, right after it left the table and while its shard lock is held (keyspace
-  // notifications: "expired"). Set once at start-up, before any command runs; `key` is valid
-  // only during the call.
+  // ---- The write path (keel/keyspace/changes.h, docs/architecture.md) ----
+  //
+  // Changed reports one change to `key` in `db`, right after it was applied, with the key's
+  // shard lock held. Every change passes here: command handlers report theirs (a write that did
+  // nothing reports nothing), and the keyspace reports expiry itself. It adds `dirty` to the
+  // dirty counter, marks the key's WATCHers, notifies "expired" for kExpired and tells the
+  // observer. With nobody watching and no observer it is a few loads and one counter add.
+  void Changed(int db, std::string_view key, ChangeKind kind, uint64_t dirty = 1) {
+    if (kind != ChangeKind::kExpired) ++t_command_changes_;
+    if (dirty != 0) dirty_.fetch_add(dirty);
+    if (watchers_.load(std::memory_order_relaxed) != 0) Touch(db, key);
+    if (kind == ChangeKind::kExpired && expired_hook_) expired_hook_(db, key);
+    if (observer_ != nullptr) observer_->OnChange(KeyChange{db, key, kind, -1, dirty});
+  }
+  // A whole-database change (kFlush of `db`, kSwap of `db` and `other`). Unlike Changed it is
+  // called just BEFORE the change is applied, so that the WATCHers of the keys that exist then
+  // are marked. REQUIRES: every shard of both databases locked (none for SWAPDB of a database
+  // with itself, which changes no key).
+  void ChangedDb(int db, int other, ChangeKind kind, uint64_t dirty);
+  // Changes reported on this thread (expiry excluded), ever: the dispatcher compares it before
+  // and after a command to tell a write that changed something from one that did nothing.
+  static uint64_t CommandChangesOnThisThread() { return t_command_changes_; }
+  // Redis's dirty counter (INFO persistence rdb_changes_since_last_save): changes since the
+  // last successful save. A save records dirty() when it starts and calls
+  // SubtractDirty(recorded) when it succeeds, so changes made during the save are kept.
+  uint64_t dirty() const { return dirty_.load(); }
+  void SubtractDirty(uint64_t n) {
+    dirty_.fetch_add(static_cast<uint64_t>(-static_cast<int64_t>(n)));
+  }
+  // The observer of every change (AOF, replication). Set once at start-up, before any command
+  // runs; nullptr for none.
+  void SetChangeObserver(ChangeObserver* observer) { observer_ = observer; }
+
+  // Called for every key removed because its TTL passed (from Changed, kExpired), right after
+  // it left the table and while its shard lock is held (keyspace notifications: "expired").
+  // Set once at start-up, before any command runs; `key` is valid only during the call.
   using ExpiredHook = std::function<void(int db, std::string_view key)>;
   void SetExpiredHook(ExpiredHook hook) { expired_hook_ = std::move(hook); }
 
@@ -366,7 +400,8 @@ class Keyspace {
   void SignalReady(int db, std::string_view key);
   static std::vector<std::pair<int, std::string>>& ReadyKeys();
 
-  // WATCH: marks the watchers of `key` dirty (REQUIRES the key's shard lock).
+  // WATCH: marks the watchers of `key` dirty (REQUIRES the key's shard lock). Changed calls it;
+  // nothing else should.
   void Touch(int db, std::string_view key);
   // Counts WATCH registrations (REQUIRES the key's shard lock), so that Touch costs nothing while
   // nobody watches anything.
@@ -374,9 +409,6 @@ class Keyspace {
   // Keys with a waiters queue, over all shards (changed under the key's shard lock): while there
   // are none, SignalReady returns at once.
   void AddWaitingKeys(int64_t delta) { waiting_keys_.fetch_add(delta, std::memory_order_relaxed); }
-  // Marks the watchers of every key of `db` that exists in `db` or, when other >= 0, in
-  // `other` (FLUSHDB, FLUSHALL, SWAPDB). REQUIRES: every shard of both databases locked.
-  void TouchAll(int db, int other = -1);
 
   // Seconds clock for entry->lru.
   static uint32_t LruClock();
@@ -390,7 +422,14 @@ class Keyspace {
   std::atomic<uint64_t> expired_keys_{0};
   std::atomic<int64_t> watchers_{0};
   std::atomic<int64_t> waiting_keys_{0};
+  // Marks the watchers of every key of `db` that exists in `db` or, when other >= 0, in
+  // `other` (ChangedDb). REQUIRES: every shard of both databases locked.
+  void TouchAll(int db, int other);
+
   ExpiredHook expired_hook_;
+  ChangeObserver* observer_ = nullptr;
+  StatCounter dirty_;
+  static inline thread_local uint64_t t_command_changes_ = 0;
   LazyFreer freer_;
 };
 

@@ -17,7 +17,9 @@ class ReplyBuilder {
   void Ok() { out_->append("+OK\r\n"); }
   // "+<s>\r\n". REQUIRES: s contains no CR or LF.
   void SimpleString(std::string_view s);
-  // "-<msg>\r\n". `msg` already carries its prefix ("ERR ...", "WRONGTYPE ...").
+  // "-<msg>\r\n". `msg` already carries its prefix ("ERR ...", "WRONGTYPE ..."). Also records
+  // that this builder's command failed (failed(), error_offset()): the dispatcher reads the
+  // command's outcome from there, never from the reply bytes.
   void Error(std::string_view msg);
   void Integer(int64_t v);
   void Bulk(std::string_view s);
@@ -44,9 +46,15 @@ class ReplyBuilder {
 
   std::string* buffer() { return out_; }
   size_t size() const { return out_->size(); }
+  // Whether an error reply was written through this builder, and where the first one starts
+  // in the buffer (its '-').
+  bool failed() const { return error_offset_ != kNoError; }
+  size_t error_offset() const { return error_offset_; }
 
  private:
+  static constexpr size_t kNoError = ~size_t{0};
   std::string* out_;
+  size_t error_offset_ = kNoError;
 };
 
 }  // namespace keel

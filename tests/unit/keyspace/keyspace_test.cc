@@ -338,3 +338,99 @@ TEST(Keyspace, ActiveExpiryOfTwoThreadsCoversEveryShard) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+// Records every change the write path reports.
+struct RecordingObserver : ChangeObserver {
+  struct Seen {
+    int db;
+    std::string key;
+    ChangeKind kind;
+    int other_db;
+    uint64_t dirty;
+  };
+  void OnChange(const KeyChange& c) override {
+    seen.push_back({c.db, std::string(c.key), c.kind, c.other_db, c.dirty});
+  }
+  std::vector<Seen> seen;
+};
+
+// Expiry is a change (the observer and WATCH see it) that Redis does not count as dirty and
+// that is not a command's own change.
+TEST(WritePath, ExpiryIsReportedButNotDirtyNorACommandChange) {
+  Keyspace ks(1);
+  RecordingObserver obs;
+  ks.SetChangeObserver(&obs);
+  std::vector<std::string> expired;
+  ks.SetExpiredHook([&](int, std::string_view key) { expired.emplace_back(key); });
+  int64_t past = NowUnixMs() - 1;
+  for (std::string k : {"lazy", "active"}) {
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor(k).mu);
+    ks.Put(0, NewStringEntry(k, "v", past));
+  }
+  uint64_t changes = Keyspace::CommandChangesOnThisThread();
+  {
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor("lazy").mu);
+    EXPECT_EQ(ks.Lookup(0, "lazy"), nullptr);
+  }
+  for (int round = 0; round < 100 && ks.db(0).size() > 0; ++round) ks.ActiveExpireSlice(0, 1, 1000);
+  ASSERT_EQ(obs.seen.size(), 2u);
+  EXPECT_EQ(obs.seen[0].key, "lazy");
+  EXPECT_EQ(obs.seen[1].key, "active");
+  for (const auto& s : obs.seen) {
+    EXPECT_EQ(s.kind, ChangeKind::kExpired);
+    EXPECT_EQ(s.dirty, 0u);
+  }
+  EXPECT_EQ(expired, (std::vector<std::string>{"lazy", "active"}));
+  EXPECT_EQ(ks.dirty(), 0u);
+  EXPECT_EQ(Keyspace::CommandChangesOnThisThread(), changes);
+}
+
+// A reported change reaches the dirty counter, the command-change count, the observer and the
+// WATCH flags of its key only; a whole-database change marks the watchers of keys that exist.
+TEST(WritePath, ChangesMarkWatchersAndCountDirty) {
+  Keyspace ks(2);
+  RecordingObserver obs;
+  ks.SetChangeObserver(&obs);
+  auto watch = [&](int db, const std::string& key) {
+    auto flag = std::make_shared<WatchFlag>();
+    std::lock_guard<ShardMutex> lock(ks.db(db).ShardFor(key).mu);
+    ks.db(db).ShardFor(key).watchers[key].push_back(flag);
+    ks.AddWatchers(1);
+    return flag;
+  };
+  auto a = watch(0, "a"), b = watch(0, "b"), c = watch(1, "c"), gone = watch(1, "gone");
+  uint64_t changes = Keyspace::CommandChangesOnThisThread();
+  {
+    std::lock_guard<ShardMutex> lock(ks.db(0).ShardFor("a").mu);
+    ks.Put(0, NewStringEntry("a", "v", -1));
+    ks.Changed(0, "a", ChangeKind::kWrite, 3);
+  }
+  EXPECT_TRUE(a->dirty.load());
+  EXPECT_FALSE(b->dirty.load());
+  EXPECT_EQ(ks.dirty(), 3u);
+  EXPECT_EQ(Keyspace::CommandChangesOnThisThread(), changes + 1);
+  {
+    std::lock_guard<ShardMutex> lock(ks.db(1).ShardFor("c").mu);
+    ks.Put(1, NewStringEntry("c", "v", -1));
+  }
+  {
+    std::vector<ShardGuard> l0 = ks.LockAll(0), l1 = ks.LockAll(1);
+    ks.ChangedDb(0, 1, ChangeKind::kSwap, 1);
+  }
+  EXPECT_TRUE(c->dirty.load());  // exists in db 1: it changes sides
+  EXPECT_FALSE(gone->dirty.load());
+  EXPECT_FALSE(b->dirty.load());
+  EXPECT_EQ(ks.dirty(), 4u);
+  ks.SubtractDirty(4);  // a save that saw 4 changes succeeded
+  EXPECT_EQ(ks.dirty(), 0u);
+  ASSERT_EQ(obs.seen.size(), 2u);
+  EXPECT_EQ(obs.seen[1].kind, ChangeKind::kSwap);
+  EXPECT_EQ(obs.seen[1].other_db, 1);
+  EXPECT_TRUE(obs.seen[1].key.empty());
+}
+
+}  // namespace
+}  // namespace keel

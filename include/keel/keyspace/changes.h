@@ -1,0 +1,48 @@
+#pragma once
+
+// The write path's vocabulary: what a change to the keyspace is, and who may listen to it.
+//
+// Every change to a key, whatever causes it (a command, lazy or active expiry, a served blocking
+// pop, FLUSHDB/FLUSHALL, SWAPDB, MOVE, COPY; later eviction and RESTORE), is reported to one
+// place, Keyspace::Changed (or Keyspace::ChangedDb for whole databases). Off that seam hang the
+// WATCH invalidation, the dirty counter (Redis's rdb_changes_since_last_save), the "expired"
+// keyspace notification and a ChangeObserver (the AOF and replication plug in there). See
+// docs/architecture.md, "The write path".
+
+#include <cstdint>
+#include <string_view>
+
+namespace keel {
+
+enum class ChangeKind : uint8_t {
+  kWrite,    // a command stored, edited or re-timed the key (even to the same value)
+  kDelete,   // a command removed the key (DEL, a collection left empty, a pop of the last element)
+  kExpired,  // the key's TTL passed: removed by a lookup (lazy) or the active cycle
+  kFlush,    // FLUSHDB / FLUSHALL emptied the database (a whole-database change, no key)
+  kSwap,     // SWAPDB exchanged the database with another (a whole-database change, no key)
+};
+
+// One change, as the seam reports it. `key` is valid only during the call; it is empty for the
+// whole-database kinds. `other_db` is the second database of a SWAPDB, else -1. `dirty` is what
+// the change added to the dirty counter (0 for expiry, which Redis does not count).
+struct KeyChange {
+  int db;
+  std::string_view key;
+  ChangeKind kind;
+  int other_db;
+  uint64_t dirty;
+};
+
+// ChangeObserver receives every change in the order it was applied to its key. OnChange runs on
+// the thread that made the change, with the key's shard lock held (every shard of the database,
+// or of both databases, for kFlush and kSwap), so it must be quick and must not take a shard
+// lock; a writer thread (AOF) copies what it needs into its own buffer. A command's changes come
+// between the dispatcher's CommandObserver calls for that command (see
+// keel/commands/dispatcher.h), which carry the command's arguments for the replayable form.
+class ChangeObserver {
+ public:
+  virtual ~ChangeObserver() = default;
+  virtual void OnChange(const KeyChange& change) = 0;
+};
+
+}  // namespace keel
