@@ -323,6 +323,11 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
     if (entry.lock_mode == LockMode::kKeys && CommandHasKeys(meta)) {
       KeysOf(meta, args, &keys);
       if (!keys.empty()) locks = KeyLocks(*server_->keyspace, ctx.db(), keys);
+      // A snapshot in progress (the before-change hook) must see each key's entry before the
+      // handler edits it in place, which no keyspace method would tell it.
+      if ((MetaFlags(meta) & kCmdWrite) && server_->keyspace->has_before_change_hook()) {
+        for (std::string_view k : keys) server_->keyspace->BeforeWrite(ctx.db(), k);
+      }
     }
     entry.handler(ctx);
     // WATCH, the dirty counter and notifications were served by the handler's own reports to

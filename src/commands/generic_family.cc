@@ -425,11 +425,9 @@ void CmdSwapDb(CommandContext& ctx) {
     }
     KeyLocks locks;
     locks.LockFlat(ks, std::move(flat));
-    Db& da = ks.db(a);
-    Db& dbb = ks.db(b);
     // WATCH: a watched key of either database that exists on either side changes.
     ks.ChangedDb(a, b, ChangeKind::kSwap, 1);
-    for (size_t i = 0; i < kShards; ++i) da.shard(i).SwapContents(dbb.shard(i));
+    ks.SwapDbs(a, b);
     // Clients blocked on a key of either database stay with their database: those whose key
     // now holds a list can be served.
     for (int d : {a, b}) {

@@ -790,6 +790,9 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
     return true;
   }
   it->second.pop_front();
+  // The pop edits the lists in place, past any keyspace method: tell a snapshot first.
+  ks.BeforeWrite(db, key);
+  if (w->kind == BlockedWaiter::Kind::kMove) ks.BeforeWrite(db, w->dest);
   std::string out;
   ReplyBuilder reply(&out);
   switch (w->kind) {

@@ -336,6 +336,7 @@ Entry** Keyspace::LookupLinkAt(int db, std::string_view key, const KeyPlace& pla
   if (link == nullptr) return nullptr;
   Entry* e = *link;
   if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
+    BeforeChange(db, place.shard, e, BeforeChangeKind::kExpire);
     Entry* gone = s.UnlinkAt(link);
     CountExpired();
     Changed(db, gone->key(), ChangeKind::kExpired, 0);
@@ -358,6 +359,7 @@ void Keyspace::Put(int db, Entry* e) {
   uint64_t h = place.hash;
   e->lru = LruClock();
   if (Entry** link = s.FindLink(key, h)) {
+    BeforeChange(db, place.shard, *link, BeforeChangeKind::kOverwrite);
     Dispose(s.ReplaceAt(link, e), true);
   } else {
     s.Insert(e, h);
@@ -417,7 +419,9 @@ std::vector<std::pair<int, std::string>>& Keyspace::ReadyKeys() {
 }
 
 void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {
-  Shard& s = dbs_[db]->ShardFor(e->key());
+  size_t shard = ShardOf(e->key());
+  Shard& s = dbs_[db]->shard(shard);
+  BeforeChange(db, shard, *link, BeforeChangeKind::kOverwrite);
   e->lru = LruClock();
   Dispose(s.ReplaceAt(link, e), true);
 }
@@ -428,6 +432,7 @@ void Keyspace::Relocate(int db, const Entry* old, Entry* moved) {
   Shard& s = dbs_[db]->shard(place.shard);
   Entry** link = s.FindLink(key, place.hash);
   assert(link != nullptr && *link == old);
+  BeforeChange(db, place.shard, old, BeforeChangeKind::kRelocate);
   s.ReplaceAt(link, moved);
 }
 
@@ -435,18 +440,22 @@ bool Keyspace::Delete(int db, std::string_view key, bool lazy) {
   KeyPlace place = PlaceOf(key);
   Entry** link = LookupLinkAt(db, key, place);
   if (link == nullptr) return false;
+  BeforeChange(db, place.shard, *link, BeforeChangeKind::kRemove);
   Dispose(dbs_[db]->shard(place.shard).UnlinkAt(link), lazy);
   return true;
 }
 
 Entry* Keyspace::SetExpire(int db, Entry** link, int64_t expire_ms) {
   Entry* e = *link;
-  Shard& s = dbs_[db]->ShardFor(e->key());
+  size_t shard = ShardOf(e->key());
+  Shard& s = dbs_[db]->shard(shard);
   if (expire_ms >= 0 && e->has_expire()) {
+    BeforeChange(db, shard, e, BeforeChangeKind::kEdit);
     e->set_expire_ms(expire_ms);
     return e;
   }
   if (expire_ms < 0 && !e->has_expire()) return e;
+  BeforeChange(db, shard, e, BeforeChangeKind::kRelocate);
   Entry* copy = CloneEntry(e, e->key(), expire_ms, /*steal=*/true);
   FreeEntryShell(s.ReplaceAt(link, copy));
   return copy;
@@ -459,7 +468,9 @@ Entry* Keyspace::Rekey(Entry* e, std::string_view new_key, int64_t expire_ms) {
 }
 
 Entry* Keyspace::Detach(int db, std::string_view key, Entry** link) {
-  return dbs_[db]->ShardFor(key).UnlinkAt(link);
+  size_t shard = ShardOf(key);
+  BeforeChange(db, shard, *link, BeforeChangeKind::kRemove);
+  return dbs_[db]->shard(shard).UnlinkAt(link);
 }
 
 void Keyspace::Dispose(Entry* e, bool lazy) {
@@ -479,7 +490,32 @@ std::vector<ShardGuard> Keyspace::LockAll(int db) {
   return locks;
 }
 
+void Keyspace::BeforeChangeAll(int db, BeforeChangeKind kind) {
+  if (!has_before_change_hook()) return;
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& s = dbs_[db]->shard(i);
+    uint64_t cursor = 0;
+    do {
+      cursor = s.Scan(cursor, [&](Entry* e) { BeforeChange(db, i, e, kind); });
+    } while (cursor != 0);
+  }
+}
+
+void Keyspace::BeforeWriteSlow(int db, std::string_view key) {
+  KeyPlace place = PlaceOf(key);
+  if (Entry* e = dbs_[db]->shard(place.shard).Find(key, place.hash)) {
+    BeforeChange(db, place.shard, e, BeforeChangeKind::kEdit);
+  }
+}
+
+void Keyspace::SwapDbs(int a, int b) {
+  BeforeChangeAll(a, BeforeChangeKind::kSwap);
+  BeforeChangeAll(b, BeforeChangeKind::kSwap);
+  for (size_t i = 0; i < kShards; ++i) dbs_[a]->shard(i).SwapContents(dbs_[b]->shard(i));
+}
+
 std::vector<Entry*> Keyspace::DetachAll(int db) {
+  BeforeChangeAll(db, BeforeChangeKind::kFlush);
   std::vector<Entry*> all;
   for (size_t i = 0; i < kShards; ++i) {
     std::vector<Entry*> heads = dbs_[db]->shard(i).DetachAll();
@@ -552,6 +588,7 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
       for (Entry* v : victims) {
         Entry** link = s.FindLink(v->key(), ComputeHash(v->key()));
         if (link) {
+          BeforeChange(db, flat % kShards, *link, BeforeChangeKind::kExpire);
           Entry* gone = s.UnlinkAt(link);
           ++expired;
           CountExpired();

@@ -9,10 +9,13 @@
 // keyspace notification and a ChangeObserver (the AOF and replication plug in there). See
 // docs/architecture.md, "The write path".
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 namespace keel {
+
+struct Entry;
 
 enum class ChangeKind : uint8_t {
   kWrite,    // a command stored, edited or re-timed the key (even to the same value)
@@ -43,6 +46,33 @@ class ChangeObserver {
  public:
   virtual ~ChangeObserver() = default;
   virtual void OnChange(const KeyChange& change) = 0;
+};
+
+// The before-change hook. A point-in-time snapshot (the RDB writer) registers one to serialize
+// the old value of an entry it has not reached yet, before a change overwrites it. It is told,
+// under the entry's shard lock and BEFORE the change, that the entry is about to be:
+enum class BeforeChangeKind : uint8_t {
+  kOverwrite,  // replaced by a new entry (SET, an overwrite by RENAME/COPY/SINTERSTORE,
+               // re-encoding)
+  kEdit,       // edited in place: its value (INCR, APPEND, a list/set/hash change) or its TTL.
+               // Announced for every key of a write command before the command runs (it may
+               // then change nothing), and for the keys a served blocking pop edits
+  kRelocate,   // moved to a new block for the same key (a packed value resized, a TTL slot added
+               // or dropped); the value may already be edited, which kEdit announced before
+  kRemove,     // unlinked by a command (DEL, a collection left empty, RENAME's source, MOVE)
+  kExpire,     // unlinked because its TTL passed (lazy or active expiry)
+  kFlush,      // its database is being emptied (FLUSHDB/FLUSHALL): once per entry
+  kSwap,       // its database is being swapped with another (SWAPDB): once per entry of both
+};
+
+// Except for kRelocate, the entry is intact when the hook runs: its key, TTL and value are the
+// ones a snapshot taken before the change must hold. The hook runs on the thread making the
+// change with the shard lock held: it must not take a shard lock, and should copy what it needs
+// into its own buffer. `shard` is the index in `db` (0..kShards-1).
+class BeforeChangeHook {
+ public:
+  virtual ~BeforeChangeHook() = default;
+  virtual void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) = 0;
 };
 
 }  // namespace keel

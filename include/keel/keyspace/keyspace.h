@@ -388,6 +388,29 @@ class Keyspace {
   // runs; nullptr for none.
   void SetChangeObserver(ChangeObserver* observer) { observer_ = observer; }
 
+  // ---- The before-change hook (keel/keyspace/changes.h) ----
+  //
+  // Every keyspace method that overwrites, relocates, unlinks, flushes or swaps an entry calls
+  // the hook first; so does BeforeWrite, which the dispatcher calls for each key of a write
+  // command before it runs (in-place edits happen inside handlers, past any keyspace method).
+  // With no hook this costs one predictable branch per change. The hook may be set and cleared
+  // while the server runs (a snapshot starting and ending): after setting it, lock and unlock
+  // every shard once, so that no change that started before can still be running without it.
+  void SetBeforeChangeHook(BeforeChangeHook* hook) {
+    before_change_.store(hook, std::memory_order_release);
+  }
+  bool has_before_change_hook() const {
+    return before_change_.load(std::memory_order_relaxed) != nullptr;
+  }
+  // Tells the hook that `key`'s live entry in `db` (if any) may now be edited in place
+  // (kEdit). REQUIRES the key's shard lock.
+  void BeforeWrite(int db, std::string_view key) {
+    if (has_before_change_hook()) BeforeWriteSlow(db, key);
+  }
+  // Exchanges the contents of two databases (SWAPDB), telling the hook about every entry of
+  // both first. REQUIRES: every shard of both locked.
+  void SwapDbs(int a, int b);
+
   // Called for every key removed because its TTL passed (from Changed, kExpired), right after
   // it left the table and while its shard lock is held (keyspace notifications: "expired").
   // Set once at start-up, before any command runs; `key` is valid only during the call.
@@ -416,6 +439,14 @@ class Keyspace {
  private:
   // LookupLink with the key's place already computed (Delete needs it again for the unlink).
   Entry** LookupLinkAt(int db, std::string_view key, const KeyPlace& place);
+  // Tells the hook, if one is set, that `e` (in shard `shard` of `db`) is about to change.
+  void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) {
+    BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
+    if (__builtin_expect(hook != nullptr, 0)) hook->BeforeChange(db, shard, e, kind);
+  }
+  // The same for every entry of a database (FLUSH*, SWAPDB).
+  void BeforeChangeAll(int db, BeforeChangeKind kind);
+  void BeforeWriteSlow(int db, std::string_view key);
 
   std::vector<std::unique_ptr<Db>> dbs_;
   std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
@@ -428,6 +459,7 @@ class Keyspace {
 
   ExpiredHook expired_hook_;
   ChangeObserver* observer_ = nullptr;
+  std::atomic<BeforeChangeHook*> before_change_{nullptr};
   StatCounter dirty_;
   static inline thread_local uint64_t t_command_changes_ = 0;
   LazyFreer freer_;

@@ -6,9 +6,11 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "keel/common/clock.h"
+#include "keel/keyspace/set_object.h"
 
 namespace keel {
 namespace {
@@ -430,6 +432,124 @@ TEST(WritePath, ChangesMarkWatchersAndCountDirty) {
   EXPECT_EQ(obs.seen[1].kind, ChangeKind::kSwap);
   EXPECT_EQ(obs.seen[1].other_db, 1);
   EXPECT_TRUE(obs.seen[1].key.empty());
+}
+
+// Records what the before-change hook is told, with the entry's value as it was at that moment.
+struct RecordingHook : BeforeChangeHook {
+  struct Seen {
+    BeforeChangeKind kind;
+    int db;
+    std::string key;
+    std::string value;  // a string's value, or a set's member count
+    int64_t expire_ms;
+  };
+  void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) override {
+    EXPECT_EQ(shard, ShardOf(e->key()));
+    std::string value;
+    if (e->type == ObjType::kSet) {
+      value = std::to_string(SetRef::Read(e).Size()) + " members";
+    } else {
+      char buf[24];
+      value = std::string(e->StringValue(buf));
+    }
+    seen.push_back({kind, db, std::string(e->key()), value, e->expire_ms()});
+  }
+  std::vector<Seen> seen;
+};
+
+// Every kind of change reaches the hook before it happens, with the old value still readable:
+// overwrites, in-place edits (announced by BeforeWrite), TTL changes, relocations of a packed
+// value that grows, deletes and detaches, lazy and active expiry, FLUSH and SWAPDB. Without a
+// hook nothing is called.
+TEST(BeforeChangeHook, SeesEveryKindOfChangeBeforeItHappens) {
+  Keyspace ks(2);
+  RecordingHook hook;
+  auto locked = [&](int db, const std::string& k, auto&& fn) {
+    std::lock_guard<ShardMutex> lock(ks.db(db).ShardFor(k).mu);
+    fn();
+  };
+  locked(0, "s", [&] { ks.Put(0, NewStringEntry("s", "old", -1)); });
+  locked(0, "n", [&] { ks.Put(0, NewIntEntry("n", 7, -1)); });
+  locked(0, "set", [&] { ks.Put(0, SetRef::NewEntry("set", "a")); });
+  locked(0, "set", [&] { SetRef(ks, 0, ks.Lookup(0, "set")).Add("a", 512); });
+  ks.SetBeforeChangeHook(&hook);
+  EXPECT_TRUE(ks.has_before_change_hook());
+
+  locked(0, "new", [&] { ks.Put(0, NewStringEntry("new", "v", -1)); });  // no old entry
+  EXPECT_TRUE(hook.seen.empty());
+  locked(0, "s", [&] { ks.Put(0, NewStringEntry("s", "new", -1)); });
+  locked(0, "n", [&] {
+    ks.BeforeWrite(0, "n");
+    ks.Lookup(0, "n")->set_int_value(8);  // INCR's in-place edit
+    ks.ReplaceAt(0, ks.LookupLink(0, "n"), NewIntEntry("n", 9, -1));
+  });
+  locked(0, "s", [&] {
+    ks.SetExpire(0, ks.LookupLink(0, "s"), NowUnixMs() + 100000);  // a TTL slot: relocates
+    ks.SetExpire(0, ks.LookupLink(0, "s"), NowUnixMs() + 200000);  // in place: an edit
+  });
+  locked(0, "set", [&] {
+    SetRef set(ks, 0, ks.Lookup(0, "set"));
+    for (int i = 0; i < 40; ++i) set.Add("member-" + std::to_string(i), 512);  // grows: moves
+  });
+  locked(0, "new", [&] { EXPECT_TRUE(ks.Delete(0, "new")); });
+  locked(0, "n", [&] { FreeEntry(ks.Detach(0, "n", ks.LookupLink(0, "n"))); });  // RENAME, MOVE
+  int64_t past = NowUnixMs() - 1;
+  locked(0, "lazy", [&] { ks.Put(0, NewStringEntry("lazy", "l", past)); });
+  locked(0, "lazy", [&] { EXPECT_EQ(ks.Lookup(0, "lazy"), nullptr); });
+  locked(0, "active", [&] { ks.Put(0, NewStringEntry("active", "a", past)); });
+  for (int round = 0; round < 100 && ks.db(0).expires() > 1; ++round) {
+    ks.ActiveExpireSlice(0, 1, 1000);
+  }
+  locked(1, "in1", [&] { ks.Put(1, NewStringEntry("in1", "one", -1)); });
+  {
+    std::vector<ShardGuard> l0 = ks.LockAll(0), l1 = ks.LockAll(1);
+    ks.SwapDbs(0, 1);
+  }
+  {
+    std::vector<ShardGuard> l0 = ks.LockAll(0);
+    ks.FreeDetached(ks.DetachAll(0), false);  // FLUSHDB of what was db 1: "in1"
+  }
+
+  using K = BeforeChangeKind;
+  std::vector<std::tuple<K, int, std::string, std::string>> got;
+  for (const auto& s : hook.seen) got.emplace_back(s.kind, s.db, s.key, s.value);
+  // The set relocates at least once as it grows past its block; count those apart.
+  size_t relocations = 0;
+  std::vector<std::tuple<K, int, std::string, std::string>> rest;
+  for (const auto& g : got) {
+    if (std::get<0>(g) == K::kRelocate && std::get<2>(g) == "set") {
+      ++relocations;
+    } else {
+      rest.push_back(g);
+    }
+  }
+  EXPECT_GE(relocations, 1u);
+  // The swap reports both databases (db 0 then db 1), each entry once; their order within a
+  // database is the table's.
+  std::vector<std::tuple<K, int, std::string, std::string>> want = {
+      {K::kOverwrite, 0, "s", "old"}, {K::kEdit, 0, "n", "7"},      {K::kOverwrite, 0, "n", "8"},
+      {K::kRelocate, 0, "s", "new"},  {K::kEdit, 0, "s", "new"},    {K::kRemove, 0, "new", "v"},
+      {K::kRemove, 0, "n", "9"},      {K::kExpire, 0, "lazy", "l"}, {K::kExpire, 0, "active", "a"},
+  };
+  ASSERT_GE(rest.size(), want.size());
+  EXPECT_EQ(std::vector(rest.begin(), rest.begin() + want.size()), want);
+  std::multiset<std::tuple<K, int, std::string, std::string>> tail(rest.begin() + want.size(),
+                                                                   rest.end());
+  std::multiset<std::tuple<K, int, std::string, std::string>> want_tail = {
+      {K::kSwap, 0, "s", "new"},
+      {K::kSwap, 0, "set", "41 members"},
+      {K::kSwap, 1, "in1", "one"},
+      {K::kFlush, 0, "in1", "one"},
+  };
+  EXPECT_EQ(tail, want_tail);
+  // The TTL edit saw the old expire time, the relocation none.
+  EXPECT_EQ(hook.seen[3].expire_ms, -1);
+  EXPECT_GT(hook.seen[4].expire_ms, 0);
+
+  ks.SetBeforeChangeHook(nullptr);
+  size_t before = hook.seen.size();
+  locked(1, "s", [&] { EXPECT_TRUE(ks.Delete(1, "s")); });
+  EXPECT_EQ(hook.seen.size(), before);
 }
 
 }  // namespace
