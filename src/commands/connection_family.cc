@@ -524,7 +524,7 @@ void RegisterConnectionFamily(CommandRegistry* r) {
   r->Register("ping", CmdPing);
   r->Register("echo", CmdEcho);
   r->Register("quit", CmdQuit);
-  r->Register("select", CmdSelect);
+  r->Register("select", CmdSelect, LockMode::kSelectDb);
   r->Register("auth", CmdAuth);
   r->Register("hello", CmdHello);
   r->Register("reset", CmdReset);

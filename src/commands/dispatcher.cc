@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <optional>
 
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/families.h"
@@ -163,13 +164,6 @@ bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
          name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe" ||
          name == "ping" || name == "quit" || name == "reset";
-}
-
-// Commands whose effect inside EXEC reaches beyond the keys their key specs name (other
-// databases, whole databases, iteration): an EXEC containing one locks every shard.
-bool NeedsAllShardsInExec(std::string_view name, LockMode mode) {
-  return mode == LockMode::kSelf || name == "select" || name == "keys" || name == "scan" ||
-         name == "randomkey" || name == "dbsize";
 }
 
 }  // namespace
@@ -421,31 +415,11 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
 
   // Lock every shard the transaction touches (plus the watched keys'), in ascending order, once.
   std::vector<size_t> flat;
-  bool all = false;
-  std::vector<std::string_view> views, keys;
-  for (const auto& cmd : queued) {
-    views.assign(cmd.begin(), cmd.end());
-    ReplyBuilder scratch_reply(&scratch_);
-    const CommandMeta* meta = nullptr;
-    const CommandRegistry::Entry* entry = Resolve(views, &meta, scratch_reply);
-    scratch_.clear();
-    if (entry == nullptr) continue;
-    if (NeedsAllShardsInExec(MetaName(*meta), entry->lock_mode)) {
-      all = true;
-      break;
-    }
-    if (!CommandHasKeys(*meta)) continue;
-    keys.clear();
-    KeysOf(*meta, views, &keys);
-    for (std::string_view k : keys) flat.push_back(static_cast<size_t>(db) * kShards + ShardOf(k));
-  }
+  BatchLockSet(db, queued, &flat);
   for (const auto& [d, k] : client.watched) {
     flat.push_back(static_cast<size_t>(d) * kShards + ShardOf(k));
   }
-  if (all) {
-    flat.clear();
-    for (size_t f = 0; f < static_cast<size_t>(ks.databases()) * kShards; ++f) flat.push_back(f);
-  }
+  std::vector<std::string_view> views;
   {
     KeyLocks locks;
     locks.LockFlat(ks, std::move(flat));
@@ -467,6 +441,50 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
     client.in_exec = false;
   }
   if (!Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
+}
+
+void Dispatcher::BatchLockSet(int db, const std::vector<std::vector<std::string>>& commands,
+                              std::vector<size_t>* flat) {
+  const int databases = server_->keyspace->databases();
+  std::vector<bool> whole_db(static_cast<size_t>(databases), false);
+  std::vector<std::string_view> views, keys;
+  for (const auto& cmd : commands) {
+    views.assign(cmd.begin(), cmd.end());
+    ReplyBuilder scratch_reply(&scratch_);
+    const CommandMeta* meta = nullptr;
+    const CommandRegistry::Entry* entry = Resolve(views, &meta, scratch_reply);
+    scratch_.clear();
+    if (entry == nullptr) continue;
+    switch (entry->lock_mode) {
+      case LockMode::kNone:
+        continue;
+      case LockMode::kSelf:
+        // Other databases, by arguments no plan reads: the whole keyspace.
+        flat->clear();
+        for (size_t f = 0; f < static_cast<size_t>(databases) * kShards; ++f) flat->push_back(f);
+        return;
+      case LockMode::kDatabase:
+        whole_db[static_cast<size_t>(db)] = true;
+        continue;
+      case LockMode::kSelectDb: {
+        // The same test CmdSelect makes (its arity was checked when it was queued): the
+        // commands after a SELECT that will succeed run in its database.
+        std::optional<int64_t> index = ParseInt64(views[1]);
+        if (index && *index >= 0 && *index < databases) db = static_cast<int>(*index);
+        continue;
+      }
+      case LockMode::kKeys:
+        break;
+    }
+    if (!CommandHasKeys(*meta)) continue;
+    keys.clear();
+    KeysOf(*meta, views, &keys);
+    for (std::string_view k : keys) flat->push_back(static_cast<size_t>(db) * kShards + ShardOf(k));
+  }
+  for (size_t d = 0; d < whole_db.size(); ++d) {
+    if (!whole_db[d]) continue;
+    for (size_t i = 0; i < kShards; ++i) flat->push_back(d * kShards + i);
+  }
 }
 
 void Dispatcher::OnClose(Client& client) {

@@ -659,9 +659,9 @@ void RegisterGenericFamily(CommandRegistry* r) {
   r->Register("exists", CmdExists);
   r->Register("touch", CmdTouch);
   r->Register("type", CmdType);
-  r->Register("keys", CmdKeys, LockMode::kSelf);
-  r->Register("scan", CmdScan, LockMode::kSelf);
-  r->Register("randomkey", CmdRandomKey, LockMode::kSelf);
+  r->Register("keys", CmdKeys, LockMode::kDatabase);
+  r->Register("scan", CmdScan, LockMode::kDatabase);
+  r->Register("randomkey", CmdRandomKey, LockMode::kDatabase);
   r->Register("rename", CmdRename);
   r->Register("renamenx", CmdRenameNx);
   r->Register("copy", CmdCopy, LockMode::kSelf);

@@ -58,7 +58,7 @@ void CmdFlushAll(CommandContext& ctx) {
 }  // namespace
 
 void RegisterKeyspaceFamily(CommandRegistry* r) {
-  r->Register("flushdb", CmdFlushDb, LockMode::kSelf);
+  r->Register("flushdb", CmdFlushDb, LockMode::kDatabase);
   r->Register("flushall", CmdFlushAll, LockMode::kSelf);
 }
 

@@ -261,15 +261,15 @@ void NotifyKeyspaceEvent(ServerState& server, char type, std::string_view event,
 }
 
 void RegisterPubsubFamily(CommandRegistry* r) {
-  r->Register("subscribe", CmdSubscribe, LockMode::kSelf);
-  r->Register("unsubscribe", CmdUnsubscribe, LockMode::kSelf);
-  r->Register("psubscribe", CmdPSubscribe, LockMode::kSelf);
-  r->Register("punsubscribe", CmdPUnsubscribe, LockMode::kSelf);
-  r->Register("publish", CmdPublish, LockMode::kSelf);
-  r->Register("pubsub|channels", CmdPubsubChannels, LockMode::kSelf);
-  r->Register("pubsub|numsub", CmdPubsubNumsub, LockMode::kSelf);
-  r->Register("pubsub|numpat", CmdPubsubNumpat, LockMode::kSelf);
-  r->Register("pubsub|help", CmdPubsubHelp, LockMode::kSelf);
+  r->Register("subscribe", CmdSubscribe, LockMode::kNone);
+  r->Register("unsubscribe", CmdUnsubscribe, LockMode::kNone);
+  r->Register("psubscribe", CmdPSubscribe, LockMode::kNone);
+  r->Register("punsubscribe", CmdPUnsubscribe, LockMode::kNone);
+  r->Register("publish", CmdPublish, LockMode::kNone);
+  r->Register("pubsub|channels", CmdPubsubChannels, LockMode::kNone);
+  r->Register("pubsub|numsub", CmdPubsubNumsub, LockMode::kNone);
+  r->Register("pubsub|numpat", CmdPubsubNumpat, LockMode::kNone);
+  r->Register("pubsub|help", CmdPubsubHelp, LockMode::kNone);
 }
 
 }  // namespace keel

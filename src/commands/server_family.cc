@@ -504,7 +504,7 @@ void CmdConfigHelp(CommandContext& ctx) {
 
 void RegisterServerFamily(CommandRegistry* r) {
   r->Register("info", CmdInfo);
-  r->Register("dbsize", CmdDbSize);
+  r->Register("dbsize", CmdDbSize, LockMode::kDatabase);
   r->Register("time", CmdTime);
   r->Register("shutdown", CmdShutdown);
   r->Register("monitor", CmdMonitor);

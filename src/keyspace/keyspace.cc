@@ -627,16 +627,16 @@ void Keyspace::RehashSlice(size_t index, size_t count, int64_t budget_us) {
 // ---- ShardGuard and KeyLocks ----
 
 namespace {
-// The flat shard indexes this thread holds, in acquisition order (a handful at most, except
-// while an EXEC or FLUSHALL holds many).
-thread_local std::vector<size_t> t_held;
+// The flat shard indexes this thread holds, one bit each (grown on first use to the highest
+// index locked). A bit map, not a list: an EXEC or FLUSHALL holding thousands of shards then
+// checks and releases each in constant time (a list search per lock made an EXEC over the
+// whole keyspace quadratic: 16 x 256 locks took 25 ms).
+thread_local std::vector<uint64_t> t_held;
 }  // namespace
 
 bool ShardGuard::HeldByThisThread(size_t flat) {
-  for (size_t f : t_held) {
-    if (f == flat) return true;
-  }
-  return false;
+  size_t w = flat / 64;
+  return w < t_held.size() && (t_held[w] >> (flat % 64) & 1) != 0;
 }
 
 ShardGuard::ShardGuard(Keyspace& ks, size_t flat) : flat_(flat) {
@@ -644,17 +644,14 @@ ShardGuard::ShardGuard(Keyspace& ks, size_t flat) : flat_(flat) {
   ShardMutex& mu = ks.FlatShard(flat).mu;
   mu.lock();
   mu_ = &mu;
-  t_held.push_back(flat);
+  size_t w = flat / 64;
+  if (w >= t_held.size()) t_held.resize(w + 1, 0);
+  t_held[w] |= uint64_t{1} << (flat % 64);
 }
 
 void ShardGuard::Unlock() {
   if (mu_ == nullptr) return;
-  for (size_t i = t_held.size(); i-- > 0;) {
-    if (t_held[i] == flat_) {
-      t_held.erase(t_held.begin() + static_cast<std::ptrdiff_t>(i));
-      break;
-    }
-  }
+  t_held[flat_ / 64] &= ~(uint64_t{1} << (flat_ % 64));
   mu_->unlock();
   mu_ = nullptr;
 }

@@ -17,6 +17,14 @@ int64_t AsInt(const redisReply* r) {
   return -1;
 }
 
+// Joins the first `writers` threads, tells the readers (the rest) to stop, and joins them.
+void JoinWritersThenReaders(std::vector<std::thread>& threads, int writers,
+                            std::atomic<bool>& writers_done) {
+  for (int i = 0; i < writers; ++i) threads[static_cast<size_t>(i)].join();
+  writers_done = true;
+  for (size_t i = static_cast<size_t>(writers); i < threads.size(); ++i) threads[i].join();
+}
+
 // 32 writers increment a and b (keys on different shards) in one transaction each; 32 readers
 // read both in a transaction. No reader may ever see a != b.
 TEST_F(TransactionsTest, ExecIsAtomicAcrossShardsAndThreads) {
@@ -62,9 +70,7 @@ TEST_F(TransactionsTest, ExecIsAtomicAcrossShardsAndThreads) {
       }
     });
   }
-  for (int i = 0; i < kWriters; ++i) threads[i].join();
-  writers_done = true;
-  for (size_t i = kWriters; i < threads.size(); ++i) threads[i].join();
+  JoinWritersThenReaders(threads, kWriters, writers_done);
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(violations.load(), 0);
   auto c = Client();
@@ -139,6 +145,80 @@ TEST_F(TransactionsTest, BlockedClientIsServedAfterTheTransaction) {
   ASSERT_NE(got, nullptr);
   ASSERT_EQ(got->type, REDIS_REPLY_ARRAY);
   EXPECT_EQ(std::string(got->element[1]->str), "j1");
+}
+
+// An EXEC takes no lock for PUBLISH, locks the database SELECT switches to for the commands
+// after it, and holds a whole database for DBSIZE. Writers change a and b (different shards)
+// and a temporary key of db 1 in one transaction that also publishes; readers in db 1 must
+// never see a != b (MGET locks both shards) nor the temporary key in DBSIZE inside their own
+// EXEC, and every PUBLISH reaches the subscriber.
+TEST_F(TransactionsTest, ExecWithSelectPublishAndDbsizeStaysAtomic) {
+  constexpr int kWriters = 8, kReaders = 8, kRounds = 100, kFiller = 10;
+  auto subscriber = Client();
+  auto sub = HiredisCommand(subscriber.get(), {"SUBSCRIBE", "ch"});
+  ASSERT_NE(sub, nullptr);
+  std::atomic<int> violations{0}, errors{0}, published{0};
+  std::atomic<bool> writers_done{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&] {
+      auto c = Client();
+      if (!c) return ++errors, void();
+      for (int r = 0; r < kRounds; ++r) {
+        std::vector<std::vector<std::string>> cmds = {
+            {"MULTI"}, {"SELECT", "1"}, {"INCR", "a"}, {"SET", "tmp", "x"}};
+        for (int k = 0; k < kFiller; ++k) cmds.push_back({"INCR", "filler"});
+        cmds.push_back({"PUBLISH", "ch", "m"});
+        cmds.push_back({"DEL", "tmp"});
+        cmds.push_back({"INCR", "b"});
+        cmds.push_back({"SELECT", "0"});
+        cmds.push_back({"EXEC"});
+        for (const auto& cmd : cmds) HiredisAppend(c.get(), cmd);
+        for (size_t k = 0; k + 1 < cmds.size(); ++k) HiredisGetReply(c.get());
+        auto exec = HiredisGetReply(c.get());
+        if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size() - 2) {
+          ++errors;
+          continue;
+        }
+        published += static_cast<int>(AsInt(exec->element[3 + kFiller]));
+      }
+    });
+  }
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([&] {
+      auto c = Client();
+      if (!c || !HiredisCommand(c.get(), {"SELECT", "1"})) return ++errors, void();
+      int reads = 0;
+      while (!writers_done.load() || reads < 10) {
+        auto both = HiredisCommand(c.get(), {"MGET", "a", "b"});
+        if (!both || both->type != REDIS_REPLY_ARRAY || both->elements != 2)
+          return ++errors, void();
+        if (AsInt(both->element[0]) != AsInt(both->element[1])) ++violations;
+        HiredisAppend(c.get(), {"MULTI"});
+        HiredisAppend(c.get(), {"DBSIZE"});
+        HiredisAppend(c.get(), {"EXEC"});
+        HiredisGetReply(c.get());
+        HiredisGetReply(c.get());
+        auto exec = HiredisGetReply(c.get());
+        if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != 1)
+          return ++errors, void();
+        int64_t keys = AsInt(exec->element[0]);
+        if (keys != 0 && keys != 3) ++violations;  // a, b, filler; never tmp
+        ++reads;
+      }
+    });
+  }
+  JoinWritersThenReaders(threads, kWriters, writers_done);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(violations.load(), 0);
+  EXPECT_EQ(published.load(), kWriters * kRounds);
+  auto c = Client();
+  HiredisCommand(c.get(), {"SELECT", "1"});
+  auto a = HiredisCommand(c.get(), {"GET", "a"});
+  EXPECT_EQ(AsInt(a.get()), kWriters * kRounds);
+  auto in0 = HiredisCommand(c.get(), {"SELECT", "0"});
+  auto size0 = HiredisCommand(c.get(), {"DBSIZE"});
+  EXPECT_EQ(AsInt(size0.get()), 0) << "the writers' keys all went to db 1";
 }
 
 }  // namespace

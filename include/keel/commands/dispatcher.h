@@ -53,10 +53,23 @@ class CommandObserver {
                          std::span<const std::string_view> args, bool in_exec) = 0;
 };
 
-// Who takes the shard locks of a command's keys.
+// Who takes the shard locks of a command, and what an EXEC containing it must hold.
 enum class LockMode {
-  kKeys,  // the dispatcher locks the shards of the keys its key specs name (the usual case)
-  kSelf,  // the handler locks what it needs itself (MOVE, COPY ... DB, FLUSHALL, SWAPDB, SCAN)
+  // The dispatcher locks the shards of the keys its key specs name (the usual case; a command
+  // without keys, such as PING, TIME or INFO, takes none). In EXEC: those shards.
+  kKeys,
+  // Touches no key at all (PUBLISH, the SUBSCRIBE family, PUBSUB): no lock, in EXEC neither.
+  kNone,
+  // Reads or empties the client's whole current database (DBSIZE, KEYS, SCAN, RANDOMKEY,
+  // FLUSHDB): the handler locks shard by shard (or all) itself; in EXEC every shard of that
+  // database is held, so the command sees none of another client's changes.
+  kDatabase,
+  // Changes the client's database (SELECT): no lock; in EXEC the commands after it are locked
+  // in the database it selects.
+  kSelectDb,
+  // Locks what it needs itself, beyond its key specs and the current database (MOVE, COPY
+  // ... DB, SWAPDB, FLUSHALL): in EXEC the whole keyspace is held.
+  kSelf,
 };
 
 // CommandRegistry maps command metadata to handlers. Built once before the server starts, then
@@ -126,6 +139,13 @@ class Dispatcher {
            int64_t* clock_us = nullptr);
   static void KeysOf(const CommandMeta& meta, std::span<const std::string_view> args,
                      std::vector<std::string_view>* keys);
+  // The shards (flat indexes, unsorted, possibly repeated) a batch of commands run in order
+  // from database `db` must hold so that nothing can interleave with it (EXEC; later EVAL): the
+  // shards of their keys in the database each runs in (following SELECTs), every shard of a
+  // database a kDatabase command reads, the whole keyspace for a kSelf command, nothing for
+  // kNone. Commands that do not resolve are skipped (they fail when run).
+  void BatchLockSet(int db, const std::vector<std::vector<std::string>>& commands,
+                    std::vector<size_t>* flat);
   void FeedMonitors(Client& client, std::span<const std::string_view> args);
   static std::vector<int>& positions_scratch();
   ServerState* server_;
