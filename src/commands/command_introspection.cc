@@ -387,21 +387,21 @@ void ReplyGetKeys(std::span<const std::string_view> args, bool with_flags,
     m = FindSubcommandMeta(*m, target[1]);
   }
   if (m == nullptr || !implemented(*m)) {
-    reply->Error("ERR Invalid command specified");
+    reply->Error(errors::kCommandInvalid);
     return;
   }
   if (!CommandHasKeys(*m)) {
-    reply->Error("ERR The command has no key arguments");
+    reply->Error(errors::kCommandNoKeys);
     return;
   }
   int argc = static_cast<int>(target.size());
   if ((m->arity > 0 && m->arity != argc) || argc < -m->arity) {
-    reply->Error("ERR Invalid number of arguments specified for command");
+    reply->Error(errors::kCommandBadArgCount);
     return;
   }
   std::vector<KeyRef> keys;
   if (!GetKeysWithFlags(*m, target, &keys)) {
-    reply->Error("ERR Invalid arguments specified for command");
+    reply->Error(errors::kCommandBadArgs);
     return;
   }
   reply->ArrayHeader(keys.size());
@@ -410,15 +410,6 @@ void ReplyGetKeys(std::span<const std::string_view> args, bool with_flags,
     reply->Bulk(target[k.pos]);
     if (with_flags) ReplyFlags(k.flags, kKeySpecFlagNames, "", reply);
   }
-}
-
-// Errors that quote the client's input turn CR and LF into spaces to stay on one line.
-std::string Sanitized(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c == '\r' || c == '\n') c = ' ';
-  }
-  return out;
 }
 
 }  // namespace
@@ -437,22 +428,12 @@ void ReplyCommandCommand(std::span<const std::string_view> args, HandlerPredicat
   const CommandMeta* container = FindCommandMeta("command");
   const CommandMeta* sub = container ? FindSubcommandMeta(*container, args[1]) : nullptr;
   if (sub == nullptr) {
-    std::string msg = "ERR unknown subcommand '";
-    msg += Sanitized(args[1].substr(0, 128));
-    msg += "'. Try ";
-    for (char c : Sanitized(args[0])) {
-      msg.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c);
-    }
-    msg += " HELP.";
-    reply->Error(msg);
+    reply->Error(errors::UnknownSubcommand(args[1], args[0]));
     return;
   }
   int argc = static_cast<int>(args.size());
   if ((sub->arity > 0 && argc != sub->arity) || (sub->arity < 0 && argc < -sub->arity)) {
-    std::string msg = "ERR wrong number of arguments for '";
-    msg += sub->name;
-    msg += "' command";
-    reply->Error(msg);
+    reply->Error(errors::WrongArity(sub->name));
     return;
   }
 

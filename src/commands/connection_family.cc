@@ -19,7 +19,7 @@ constexpr std::string_view kRedisVersion = "7.0.15";
 // PING [message]
 void CmdPing(CommandContext& ctx) {
   if (ctx.args.size() > 2) {
-    ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
+    ctx.reply.Error(errors::WrongArity("ping"));
     return;
   }
   if (ctx.client.pubsub_count > 0) {
@@ -53,7 +53,7 @@ void CmdSelect(CommandContext& ctx) {
     return;
   }
   if (*index < INT32_MIN || *index > INT32_MAX) {
-    ctx.reply.Error("ERR value is out of range, value must between -2147483648 and 2147483647");
+    ctx.reply.Error(errors::kIntRange);
     return;
   }
   if (*index < 0 || *index >= ServerDatabases(ctx.server)) {
@@ -103,9 +103,6 @@ bool ValidClientName(std::string_view name) {
   return true;
 }
 
-constexpr std::string_view kBadClientName =
-    "ERR Client names cannot contain spaces, newlines or special characters.";
-
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 void CmdHello(CommandContext& ctx) {
   auto args = ctx.args;
@@ -114,12 +111,12 @@ void CmdHello(CommandContext& ctx) {
   if (args.size() >= 2) {
     auto v = ParseInt64(args[1]);
     if (!v) {
-      ctx.reply.Error("ERR Protocol version is not an integer or out of range");
+      ctx.reply.Error(errors::kProtoVersion);
       return;
     }
     // RESP3 is not implemented yet; clients fall back to RESP2 on this error.
     if (*v != 2) {
-      ctx.reply.Error("NOPROTO unsupported protocol version");
+      ctx.reply.Error(errors::kNoProto);
       return;
     }
     proto = *v;
@@ -139,7 +136,7 @@ void CmdHello(CommandContext& ctx) {
       name = args[i + 1];
       i += 1;
     } else {
-      ctx.reply.Error("ERR Syntax error in HELLO option '" + std::string(args[i]) + "'");
+      ctx.reply.Error(errors::HelloSyntax(args[i]));
       return;
     }
   }
@@ -159,7 +156,7 @@ void CmdHello(CommandContext& ctx) {
   }
   if (has_name) {
     if (!ValidClientName(name)) {
-      ctx.reply.Error(kBadClientName);
+      ctx.reply.Error(errors::kBadClientName);
       return;
     }
     std::lock_guard<std::mutex> lock(ctx.client.mu);
@@ -253,7 +250,7 @@ void CmdClientList(CommandContext& ctx) {
   bool filter_ids = false;
   if (args.size() == 4 && EqualsIgnoreCase(args[2], "type")) {
     if (!ParseClientType(args[3], &match_type)) {
-      ctx.reply.Error("ERR Unknown client type '" + std::string(args[3]) + "'");
+      ctx.reply.Error(errors::UnknownClientType(args[3]));
       return;
     }
   } else if (args.size() > 3 && EqualsIgnoreCase(args[2], "id")) {
@@ -261,7 +258,7 @@ void CmdClientList(CommandContext& ctx) {
     for (size_t i = 3; i < args.size(); ++i) {
       auto id = ParseInt64(args[i]);
       if (!id || *id <= 0) {
-        ctx.reply.Error("ERR Invalid client ID");
+        ctx.reply.Error(errors::kInvalidClientId);
         return;
       }
       ids.push_back(static_cast<uint64_t>(*id));
@@ -294,7 +291,7 @@ void CmdClientId(CommandContext& ctx) { ctx.reply.Integer(static_cast<int64_t>(c
 // CLIENT SETNAME name
 void CmdClientSetName(CommandContext& ctx) {
   if (!ValidClientName(ctx.args[2])) {
-    ctx.reply.Error(kBadClientName);
+    ctx.reply.Error(errors::kBadClientName);
     return;
   }
   {
@@ -324,13 +321,12 @@ void CmdClientSetInfo(CommandContext& ctx) {
   std::string_view attr = ctx.args[2], value = ctx.args[3];
   bool is_name = EqualsIgnoreCase(attr, "lib-name");
   if (!is_name && !EqualsIgnoreCase(attr, "lib-ver")) {
-    ctx.reply.Error("ERR Unrecognized option '" + std::string(attr) + "'");
+    ctx.reply.Error(errors::UnrecognizedOption(attr));
     return;
   }
   for (char c : value) {
     if (c < '!' || c > '~') {
-      ctx.reply.Error("ERR " + std::string(is_name ? "lib-name" : "lib-ver") +
-                      " cannot contain spaces, newlines or special characters.");
+      ctx.reply.Error(errors::BadLibAttribute(is_name ? "lib-name" : "lib-ver"));
       return;
     }
   }
@@ -379,7 +375,7 @@ void CmdClientKill(CommandContext& ctx) {
       if (!victim && c.addr == args[2]) victim = ctx.server.clients.Find(c.id);
     });
     if (!victim) {
-      ctx.reply.Error("ERR No such client");
+      ctx.reply.Error(errors::kNoSuchClient);
       return;
     }
     ctx.reply.Ok();
@@ -403,13 +399,13 @@ void CmdClientKill(CommandContext& ctx) {
     if (EqualsIgnoreCase(opt, "id")) {
       auto v = ParseInt64(val);
       if (!v || *v <= 0) {
-        ctx.reply.Error("ERR client-id should be greater than 0");
+        ctx.reply.Error(errors::kClientIdPositive);
         return;
       }
       id = static_cast<uint64_t>(*v);
     } else if (EqualsIgnoreCase(opt, "type")) {
       if (!ParseClientType(val, &match_type)) {
-        ctx.reply.Error("ERR Unknown client type '" + std::string(val) + "'");
+        ctx.reply.Error(errors::UnknownClientType(val));
         return;
       }
     } else if (EqualsIgnoreCase(opt, "addr")) {
@@ -420,7 +416,7 @@ void CmdClientKill(CommandContext& ctx) {
       has_laddr = true;
     } else if (EqualsIgnoreCase(opt, "user")) {
       if (val != "default") {
-        ctx.reply.Error("ERR No such user '" + std::string(val) + "'");
+        ctx.reply.Error(errors::NoSuchUser(val));
         return;
       }
       user = val;
@@ -472,7 +468,7 @@ void CmdClientUnblock(CommandContext& ctx) {
   }
   if (ctx.args.size() == 4 && !EqualsIgnoreCase(ctx.args[3], "timeout") &&
       !EqualsIgnoreCase(ctx.args[3], "error")) {
-    ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    ctx.reply.Error(errors::kUnblockReason);
     return;
   }
   bool error = ctx.args.size() == 4 && EqualsIgnoreCase(ctx.args[3], "error");

@@ -43,37 +43,12 @@ const CommandRegistry::Entry* CommandRegistry::Find(const CommandMeta* meta) con
 
 namespace {
 
-// Errors that quote what the client sent replace CR and LF with spaces, as Redis does, so the
-// error stays one protocol line.
-void AppendSanitized(std::string* out, std::string_view s) {
-  for (char c : s) out->push_back(c == '\r' || c == '\n' ? ' ' : c);
-}
-
 void ReplyUnknownCommand(std::span<const std::string_view> args, ReplyBuilder& reply) {
-  std::string msg = "ERR unknown command '";
-  AppendSanitized(&msg, args[0].substr(0, 128));
-  msg += "', with args beginning with: ";
-  size_t quoted = 0;
-  for (size_t i = 1; i < args.size() && quoted < 128; ++i) {
-    size_t room = 128 - quoted;
-    std::string part = "'";
-    part.append(args[i].substr(0, room));
-    part += "' ";
-    quoted += part.size();
-    AppendSanitized(&msg, part);
-  }
-  reply.Error(msg);
+  reply.Error(errors::UnknownCommand(args[0], args.subspan(1)));
 }
 
 void ReplyUnknownSubcommand(std::span<const std::string_view> args, ReplyBuilder& reply) {
-  std::string msg = "ERR unknown subcommand '";
-  AppendSanitized(&msg, args[1].substr(0, 128));
-  msg += "'. Try ";
-  std::string upper(args[0]);
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  AppendSanitized(&msg, upper);
-  msg += " HELP.";
-  reply.Error(msg);
+  reply.Error(errors::UnknownSubcommand(args[1], args[0]));
 }
 
 bool ArityOk(int arity, size_t argc) {
@@ -218,8 +193,7 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
   if (entry == nullptr) {
     if (meta != nullptr && MetaHasSubcommands(*meta) && args.size() < 2) {
       // A container alone ("CONFIG") fails its arity check, like Redis.
-      reply.Error("ERR wrong number of arguments for '" + std::string(MetaName(*meta)) +
-                  "' command");
+      reply.Error(errors::WrongArity(MetaName(*meta)));
     } else {
       ReplyUnknownCommand(args, reply);
     }
@@ -248,7 +222,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       if (name == "exec") {
         // A rejected EXEC aborts the transaction, saying why (Redis's execCommandAbort).
         std::string_view why = msg.substr(0, 4) == "ERR " ? msg.substr(4) : msg;
-        reply.Error("EXECABORT Transaction discarded because of: " + std::string(why));
+        reply.Error(std::string(errors::kExecAbortPrefix) + std::string(why));
         DiscardTransaction(client);
       } else {
         reply.Error(msg);
@@ -258,7 +232,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       if (client.in_multi) client.multi_error = true;
     };
     if (!ArityOk(MetaArity(*meta), args.size())) {
-      reject("ERR wrong number of arguments for '" + std::string(name) + "' command");
+      reject(errors::WrongArity(name));
       goto done;
     }
     if (!client.authenticated && !(MetaFlags(*meta) & kCmdNoAuth)) {
@@ -266,9 +240,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       goto done;
     }
     if (client.pubsub_count > 0 && !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
-      reject("ERR Can't execute '" + std::string(name) +
-             "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
-             "this context");
+      reject(errors::NotInSubscribedContext(name));
       goto done;
     }
     if (client.in_multi && !IsTransactionControl(name)) {
@@ -399,12 +371,12 @@ void Dispatcher::DiscardTransaction(Client& client) {
 
 void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
   if (!client.in_multi) {
-    reply.Error("ERR EXEC without MULTI");
+    reply.Error(errors::kExecWithoutMulti);
     return;
   }
   if (client.multi_error) {
     DiscardTransaction(client);
-    reply.Error("EXECABORT Transaction discarded because of previous errors.");
+    reply.Error(errors::kExecAbortPrevious);
     return;
   }
   std::vector<std::vector<std::string>> queued = std::move(client.queued);

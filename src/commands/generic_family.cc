@@ -23,21 +23,6 @@ namespace keel {
 
 namespace {
 
-// Errors only this family sends.
-constexpr std::string_view kIntRange =
-    "ERR value is out of range, value must between -2147483648 and 2147483647";
-constexpr std::string_view kSameObject = "ERR source and destination objects are the same";
-constexpr std::string_view kExpireNxConflict =
-    "ERR NX and XX, GT or LT options at the same time are not compatible";
-constexpr std::string_view kExpireGtLtConflict =
-    "ERR GT and LT options at the same time are not compatible";
-constexpr std::string_view kNoLfu =
-    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
-    "when switching between policies at runtime LRU and LFU data will take some time to adjust.";
-constexpr std::string_view kLfuNoIdle =
-    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
-    "switching between policies at runtime LRU and LFU data will take some time to adjust.";
-
 bool IsExpired(const Entry* e, int64_t now) { return e->has_expire() && e->expire_ms() <= now; }
 
 // A key lookup that does not update the access clock (EXISTS, TYPE, TTL, OBJECT), with lazy
@@ -77,7 +62,7 @@ bool ParseIntArg(CommandContext& ctx, std::string_view s, int* out,
     return false;
   }
   if (*v < INT_MIN || *v > INT_MAX) {
-    ctx.reply.Error(msg.empty() ? kIntRange : msg);
+    ctx.reply.Error(msg.empty() ? errors::kIntRange : msg);
     return false;
   }
   *out = static_cast<int>(*v);
@@ -344,7 +329,7 @@ void CmdCopy(CommandContext& ctx) {
   }
   std::string_view src = ctx.args[1], dst = ctx.args[2];
   if (src_db == dst_db && src == dst) {
-    ctx.reply.Error(kSameObject);
+    ctx.reply.Error(errors::kSameObject);
     return;
   }
   Keyspace& ks = ctx.keyspace();
@@ -378,7 +363,7 @@ void CmdMove(CommandContext& ctx) {
   }
   int src_db = ctx.db();
   if (src_db == dst_db) {
-    ctx.reply.Error(kSameObject);
+    ctx.reply.Error(errors::kSameObject);
     return;
   }
   std::string_view key = ctx.args[1];
@@ -409,8 +394,8 @@ void CmdMove(CommandContext& ctx) {
 // SWAPDB index1 index2. Locks every shard of both databases in ascending (db, shard) order.
 void CmdSwapDb(CommandContext& ctx) {
   int a, b;
-  if (!ParseIntArg(ctx, ctx.args[1], &a, "ERR invalid first DB index")) return;
-  if (!ParseIntArg(ctx, ctx.args[2], &b, "ERR invalid second DB index")) return;
+  if (!ParseIntArg(ctx, ctx.args[1], &a, errors::kInvalidFirstDb)) return;
+  if (!ParseIntArg(ctx, ctx.args[2], &b, errors::kInvalidSecondDb)) return;
   if (!DbInRange(ctx, a) || !DbInRange(ctx, b)) {
     ctx.reply.Error(errors::kDbIndexOutOfRange);
     return;
@@ -486,7 +471,7 @@ void CmdObjectIdletime(CommandContext& ctx) {
     return;
   }
   if (PolicyIsLfu(ctx)) {
-    ctx.reply.Error(kLfuNoIdle);
+    ctx.reply.Error(errors::kLfuNoIdle);
     return;
   }
   uint32_t now = Keyspace::LruClock();
@@ -502,7 +487,7 @@ void CmdObjectFreq(CommandContext& ctx) {
     return;
   }
   if (!PolicyIsLfu(ctx)) {
-    ctx.reply.Error(kNoLfu);
+    ctx.reply.Error(errors::kNoLfu);
     return;
   }
   ctx.reply.Integer(0);
@@ -549,16 +534,16 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
     } else if (EqualsIgnoreCase(o, "lt")) {
       flags |= kLt;
     } else {
-      ctx.reply.Error("ERR Unsupported option " + std::string(o));
+      ctx.reply.Error(errors::UnsupportedOption(o));
       return;
     }
   }
   if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {
-    ctx.reply.Error(kExpireNxConflict);
+    ctx.reply.Error(errors::kExpireNxConflict);
     return;
   }
   if ((flags & kGt) && (flags & kLt)) {
-    ctx.reply.Error(kExpireGtLtConflict);
+    ctx.reply.Error(errors::kExpireGtLtConflict);
     return;
   }
   std::optional<int64_t> when = ParseInt64(ctx.args[2]);
@@ -566,12 +551,7 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
     ctx.reply.Error(errors::kNotInteger);
     return;
   }
-  auto invalid = [&] {
-    std::string msg = "ERR invalid expire time in '";
-    msg += name;
-    msg += "' command";
-    ctx.reply.Error(msg);
-  };
+  auto invalid = [&] { ctx.reply.Error(errors::InvalidExpire(name)); };
   int64_t ms = *when;
   if (seconds) {
     if (ms > INT64_MAX / 1000 || ms < INT64_MIN / 1000) return invalid();

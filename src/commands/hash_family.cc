@@ -28,8 +28,6 @@ namespace keel {
 
 namespace {
 
-constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
-constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
 bool WrongType(CommandContext& ctx, const Entry* e) {
   return keel::WrongType(ctx, e, ObjType::kHash);
 }
@@ -75,7 +73,7 @@ std::optional<WriteTarget> LookupWriteOrCreate(CommandContext& ctx, std::string_
 }
 
 void ArityError(CommandContext& ctx, std::string_view name) {
-  ctx.reply.Error("ERR wrong number of arguments for '" + std::string(name) + "' command");
+  ctx.reply.Error(errors::WrongArity(name));
 }
 
 // HSET key field value [field value ...] / HMSET
@@ -234,7 +232,7 @@ void CmdHincrby(CommandContext& ctx) {
     std::optional<int64_t> parsed = ParseInt64(*old);
     if (!parsed) {
       t->Abandon();
-      ctx.reply.Error(kHashNotInteger);
+      ctx.reply.Error(errors::kHashNotInteger);
       return;
     }
     value = *parsed;
@@ -262,7 +260,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
     return;
   }
   if (std::isnan(*incr) || std::isinf(*incr)) {
-    ctx.reply.Error("ERR value is NaN or Infinity");
+    ctx.reply.Error(errors::kValueNaN);
     return;
   }
   std::string_view key = ctx.args[1];
@@ -273,7 +271,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
     std::optional<long double> parsed = ParseLongDouble(*old);
     if (!parsed) {
       t->Abandon();
-      ctx.reply.Error(kHashNotFloat);
+      ctx.reply.Error(errors::kHashNotFloat);
       return;
     }
     value = *parsed;
@@ -281,7 +279,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
   value += *incr;
   if (std::isnan(value) || std::isinf(value)) {
     t->Abandon();
-    ctx.reply.Error("ERR increment would produce NaN or Infinity");
+    ctx.reply.Error(errors::kIncrNaN);
     return;
   }
   std::string text = FormatIncrFloat(value);
@@ -314,7 +312,7 @@ void CmdHrandfield(CommandContext& ctx) {
   if (ctx.args.size() == 4) {
     withvalues = true;
     if (count < -(INT64_MAX / 2) || count > INT64_MAX / 2) {
-      ctx.reply.Error("ERR value is out of range");
+      ctx.reply.Error(errors::kPlainOutOfRange);
       return;
     }
   }

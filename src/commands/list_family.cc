@@ -141,14 +141,13 @@ void Pop(CommandContext& ctx, bool left) {
   bool has_count = ctx.args.size() == 3;
   int64_t count = 1;
   if (ctx.args.size() > 3) {
-    ctx.reply.Error("ERR wrong number of arguments for '" + std::string(left ? "lpop" : "rpop") +
-                    "' command");
+    ctx.reply.Error(errors::WrongArity(left ? "lpop" : "rpop"));
     return;
   }
   if (has_count) {
     auto v = ParseInt64(ctx.args[2]);
     if (!v || *v < 0) {
-      ctx.reply.Error("ERR value is out of range, must be positive");
+      ctx.reply.Error(errors::kMustBePositive);
       return;
     }
     count = *v;
@@ -369,9 +368,7 @@ void CmdLPos(CommandContext& ctx) {
     if (EqualsIgnoreCase(opt, "rank")) {
       if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
       if (v == 0) {
-        ctx.reply.Error(
-            "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
-            "or use negative to start from the end of the list");
+        ctx.reply.Error(errors::kRankZero);
         return;
       }
       rank = v;
@@ -379,7 +376,7 @@ void CmdLPos(CommandContext& ctx) {
       bool is_count = EqualsIgnoreCase(opt, "count");
       if (!ParseIndex(ctx, ctx.args[i + 1], &v)) return;
       if (v < 0) {
-        ctx.reply.Error(is_count ? "ERR COUNT can't be negative" : "ERR MAXLEN can't be negative");
+        ctx.reply.Error(is_count ? errors::kCountNegative : errors::kMaxlenNegative);
         return;
       }
       (is_count ? count : maxlen) = v;
@@ -498,7 +495,7 @@ bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>*
                int64_t* count) {
   auto n = ParseInt64(ctx.args[first]);
   if (!n || *n <= 0) {
-    ctx.reply.Error("ERR numkeys should be greater than 0");
+    ctx.reply.Error(errors::kNumkeysPositive);
     return false;
   }
   size_t nkeys = static_cast<size_t>(*n);
@@ -519,7 +516,7 @@ bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>*
     if (!seen_count && EqualsIgnoreCase(ctx.args[i], "count") && i + 1 < ctx.args.size()) {
       auto c = ParseInt64(ctx.args[i + 1]);
       if (!c || *c <= 0) {
-        ctx.reply.Error("ERR count should be greater than 0");
+        ctx.reply.Error(errors::kCountPositive);
         return false;
       }
       *count = *c;
@@ -579,18 +576,18 @@ void CmdLMPop(CommandContext& ctx) {
 bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* ms) {
   auto v = ParseLongDouble(s);
   if (!v) {
-    ctx.reply.Error("ERR timeout is not a float or out of range");
+    ctx.reply.Error(errors::kTimeoutNotFloat);
     return false;
   }
   long double t = std::ceil(*v * 1000.0L);
   // Redis converts to long long: infinities and overflows come out negative.
   if (!(t < 9.2e18L) || t < 0) {
-    ctx.reply.Error("ERR timeout is negative");
+    ctx.reply.Error(errors::kTimeoutNegative);
     return false;
   }
   int64_t tms = static_cast<int64_t>(t);
   if (tms > 0 && tms > std::numeric_limits<int64_t>::max() - NowUnixMs()) {
-    ctx.reply.Error("ERR timeout is out of range");
+    ctx.reply.Error(errors::kTimeoutRange);
     return false;
   }
   *ms = tms;

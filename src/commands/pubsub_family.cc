@@ -192,8 +192,7 @@ void CmdPublish(CommandContext& ctx) {
 // PUBSUB CHANNELS [pattern]
 void CmdPubsubChannels(CommandContext& ctx) {
   if (ctx.args.size() > 3) {
-    ctx.reply.Error(
-        "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.");
+    ctx.reply.Error(errors::kPubsubChannelsArity);
     return;
   }
   bool all = ctx.args.size() == 2;

@@ -398,13 +398,13 @@ void CmdShutdown(CommandContext& ctx) {
     return;
   }
   if (abort) {
-    ctx.reply.Error("ERR No shutdown in progress.");
+    ctx.reply.Error(errors::kNoShutdown);
     return;
   }
   if (save) {
     // Keel has no RDB writer yet: refusing is honest, pretending to save is not.
     KEEL_LOG_WARNING("SHUTDOWN SAVE refused: this Keel build has no persistence");
-    ctx.reply.Error("ERR Errors trying to SHUTDOWN. Check logs.");
+    ctx.reply.Error(errors::kShutdownFailed);
     return;
   }
   KEEL_LOG_WARNING("User requested shutdown...");

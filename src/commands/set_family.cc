@@ -32,7 +32,6 @@ namespace keel {
 
 namespace {
 
-constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
 // A write lookup (no statistics, like lookupKeyWrite).
 Entry* WriteLookup(CommandContext& ctx, std::string_view key) {
   return ctx.keyspace().Lookup(ctx.db(), key);
@@ -197,7 +196,7 @@ void CmdSpop(CommandContext& ctx) {
   }
   std::optional<int64_t> count = ParseInt64(ctx.args[2]);
   if (!count || *count < 0) {
-    ctx.reply.Error(kMustBePositive);
+    ctx.reply.Error(errors::kMustBePositive);
     return;
   }
   Entry* e = WriteLookup(ctx, key);
@@ -382,11 +381,11 @@ void CmdSinterstore(CommandContext& ctx) { InterGeneric(ctx, true); }
 void CmdSintercard(CommandContext& ctx) {
   std::optional<int64_t> numkeys = ParseInt64(ctx.args[1]);
   if (!numkeys || *numkeys < 1) {
-    ctx.reply.Error("ERR numkeys should be greater than 0");
+    ctx.reply.Error(errors::kNumkeysPositive);
     return;
   }
   if (static_cast<uint64_t>(*numkeys) > ctx.args.size() - 2) {
-    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    ctx.reply.Error(errors::kKeysMoreThanArgs);
     return;
   }
   size_t nk = static_cast<size_t>(*numkeys);
@@ -395,7 +394,7 @@ void CmdSintercard(CommandContext& ctx) {
     if (EqualsIgnoreCase(ctx.args[i], "limit") && i + 1 < ctx.args.size()) {
       std::optional<int64_t> l = ParseInt64(ctx.args[i + 1]);
       if (!l || *l < 0) {
-        ctx.reply.Error("ERR LIMIT can't be negative");
+        ctx.reply.Error(errors::kLimitNegative);
         return;
       }
       limit = *l;

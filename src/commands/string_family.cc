@@ -26,11 +26,6 @@ namespace {
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
-constexpr std::string_view kStringTooLong =
-    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
-constexpr std::string_view kBitOffsetError = "ERR bit offset is not an integer or out of range";
-constexpr std::string_view kBitValueError = "ERR bit is not an integer or out of range";
-
 // ---------------------------------------------------------------------------------------------
 // Small helpers shared by the handlers.
 
@@ -79,17 +74,14 @@ int64_t MaxBulkLen(CommandContext& ctx) { return ctx.server.config->proto_max_bu
 bool TooLong(CommandContext& ctx, uint64_t size, uint64_t extra) {
   uint64_t limit = static_cast<uint64_t>(MaxBulkLen(ctx));
   if (size > limit || extra > limit - size) {
-    ctx.reply.Error(kStringTooLong);
+    ctx.reply.Error(errors::kStringTooLong);
     return true;
   }
   return false;
 }
 
 void ReplyInvalidExpire(CommandContext& ctx, std::string_view command) {
-  std::string msg = "ERR invalid expire time in '";
-  msg.append(command);
-  msg.append("' command");
-  ctx.reply.Error(msg);
+  ctx.reply.Error(errors::InvalidExpire(command));
 }
 
 // Replaces the string value of the entry at `link` with `value` (reported as "raw"), keeping the
@@ -388,7 +380,7 @@ void CmdMGet(CommandContext& ctx) {
 // MSET key value [key value ...]
 void CmdMSet(CommandContext& ctx) {
   if (ctx.args.size() % 2 == 0) {
-    ctx.reply.Error("ERR wrong number of arguments for 'mset' command");
+    ctx.reply.Error(errors::WrongArity("mset"));
     return;
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
@@ -400,7 +392,7 @@ void CmdMSet(CommandContext& ctx) {
 // MSETNX key value [key value ...]
 void CmdMSetNx(CommandContext& ctx) {
   if (ctx.args.size() % 2 == 0) {
-    ctx.reply.Error("ERR wrong number of arguments for 'msetnx' command");
+    ctx.reply.Error(errors::WrongArity("msetnx"));
     return;
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
@@ -521,7 +513,7 @@ void CmdSetRange(CommandContext& ctx) {
     return;
   }
   if (*offset_arg < 0) {
-    ctx.reply.Error("ERR offset is out of range");
+    ctx.reply.Error(errors::kOffsetRange);
     return;
   }
   uint64_t offset = static_cast<uint64_t>(*offset_arg);
@@ -623,7 +615,7 @@ void CmdDecrBy(CommandContext& ctx) {
     return;
   }
   if (*decr == kInt64Min) {
-    ctx.reply.Error("ERR decrement would overflow");
+    ctx.reply.Error(errors::kDecrOverflow);
     return;
   }
   IncrBy(ctx, -*decr);
@@ -645,7 +637,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
   }
   value += *incr;
   if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply.Error("ERR increment would produce NaN or Infinity");
+    ctx.reply.Error(errors::kIncrNaN);
     return;
   }
   std::string text = FormatIncrFloat(value);
@@ -675,7 +667,7 @@ void CmdLcs(CommandContext& ctx) {
   Entry* eb = ReadLookup(ctx, ctx.args[2]);
   if ((ea != nullptr && ea->type != ObjType::kString) ||
       (eb != nullptr && eb->type != ObjType::kString)) {
-    ctx.reply.Error("ERR The specified keys must contain string values");
+    ctx.reply.Error(errors::kLcsNotStrings);
     return;
   }
   bool want_len = false, want_idx = false, with_match_len = false;
@@ -701,20 +693,20 @@ void CmdLcs(CommandContext& ctx) {
     }
   }
   if (want_idx && want_len) {
-    ctx.reply.Error("ERR If you want both the length and indexes, please just use IDX.");
+    ctx.reply.Error(errors::kLcsLenAndIdx);
     return;
   }
   ValueBuf buf_a, buf_b;
   std::string_view a = ea != nullptr ? StringOf(ea, &buf_a) : std::string_view();
   std::string_view b = eb != nullptr ? StringOf(eb, &buf_b) : std::string_view();
   if (a.size() >= UINT32_MAX - 1 || b.size() >= UINT32_MAX - 1) {
-    ctx.reply.Error("ERR String too long for LCS");
+    ctx.reply.Error(errors::kLcsTooLong);
     return;
   }
   const uint64_t rows = a.size() + 1, cols = b.size() + 1;
   const uint64_t cells = rows * cols;
   if (cells * sizeof(uint32_t) > static_cast<uint64_t>(MaxBulkLen(ctx))) {
-    ctx.reply.Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    ctx.reply.Error(errors::kLcsMemory);
     return;
   }
   // table[i * cols + j]: length of the LCS of a[0, i) and b[0, j).
@@ -803,7 +795,7 @@ void CmdLcs(CommandContext& ctx) {
 bool ParseBitOffset(CommandContext& ctx, std::string_view arg, uint64_t* out) {
   auto v = ParseInt64(arg);
   if (!v || *v < 0 || (*v >> 3) >= MaxBulkLen(ctx)) {
-    ctx.reply.Error(kBitOffsetError);
+    ctx.reply.Error(errors::kBitOffset);
     return false;
   }
   *out = static_cast<uint64_t>(*v);
@@ -816,7 +808,7 @@ void CmdSetBit(CommandContext& ctx) {
   if (!ParseBitOffset(ctx, ctx.args[2], &offset)) return;
   auto on = ParseInt64(ctx.args[3]);
   if (!on || (*on != 0 && *on != 1)) {
-    ctx.reply.Error(kBitValueError);
+    ctx.reply.Error(errors::kBitValue);
     return;
   }
   std::string_view key = ctx.args[1];
@@ -1007,7 +999,7 @@ void CmdBitPos(CommandContext& ctx) {
     return;
   }
   if (*bit_arg != 0 && *bit_arg != 1) {
-    ctx.reply.Error("ERR The bit argument must be 1 or 0.");
+    ctx.reply.Error(errors::kBitArg);
     return;
   }
   const bool bit = *bit_arg == 1;
@@ -1082,7 +1074,7 @@ void CmdBitOp(CommandContext& ctx) {
     return;
   }
   if (op == Op::kNot && ctx.args.size() != 4) {
-    ctx.reply.Error("ERR BITOP NOT must be called with a single source key.");
+    ctx.reply.Error(errors::kBitopNot);
     return;
   }
   const size_t n = ctx.args.size() - 3;

@@ -2,6 +2,7 @@
 // dispatcher (Dispatcher::Execute); EXEC's locking in Dispatcher::Exec.
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
@@ -10,7 +11,7 @@ namespace {
 // MULTI
 void CmdMulti(CommandContext& ctx) {
   if (ctx.client.in_multi) {
-    ctx.reply.Error("ERR MULTI calls can not be nested");
+    ctx.reply.Error(errors::kMultiNested);
     return;
   }
   ctx.client.in_multi = true;
@@ -25,7 +26,7 @@ void CmdExec(CommandContext& ctx) { ctx.server.dispatcher->Exec(ctx.client, ctx.
 // DISCARD
 void CmdDiscard(CommandContext& ctx) {
   if (!ctx.client.in_multi) {
-    ctx.reply.Error("ERR DISCARD without MULTI");
+    ctx.reply.Error(errors::kDiscardWithoutMulti);
     return;
   }
   ctx.server.dispatcher->DiscardTransaction(ctx.client);
@@ -35,7 +36,7 @@ void CmdDiscard(CommandContext& ctx) {
 // WATCH key [key ...]
 void CmdWatch(CommandContext& ctx) {
   if (ctx.client.in_multi) {
-    ctx.reply.Error("ERR WATCH inside MULTI is not allowed");
+    ctx.reply.Error(errors::kWatchInMulti);
     return;
   }
   ctx.server.dispatcher->Watch(ctx.client, ctx.args.subspan(1));

@@ -129,8 +129,8 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
         line_end = static_cast<size_t>(cr - data);
         if (line_end + 2 > len) return Result::kNeedMore;
         if (data[pos_] != '$') {
-          int n = std::snprintf(error_buf_, sizeof(error_buf_),
-                                "ERR Protocol error: expected '$', got '%c'", data[pos_]);
+          int n = std::snprintf(error_buf_, sizeof(error_buf_), errors::kProtoExpectedDollarFormat,
+                                data[pos_]);
           Reset();
           error_ = std::string_view(error_buf_, static_cast<size_t>(n));
           return Result::kError;

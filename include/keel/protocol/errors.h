@@ -1,10 +1,13 @@
 #pragma once
 
+#include <span>
+#include <string>
 #include <string_view>
 
 // Every error string Keel sends, defined once, byte for byte as Redis 7.0 writes it (without the
-// leading '-' and trailing CRLF, which ReplyBuilder::Error adds). Errors that embed arguments are
-// built by the helpers in commands/ from the prefixes here.
+// leading '-' and trailing CRLF, which ReplyBuilder::Error adds). Errors that embed arguments
+// are built by the functions at the end. Only the config module's CONFIG SET/REWRITE errors
+// (Status texts) are still written where they are raised.
 namespace keel::errors {
 
 inline constexpr std::string_view kSyntax = "ERR syntax error";
@@ -26,7 +29,164 @@ inline constexpr std::string_view kNoSuchKey = "ERR no such key";
 inline constexpr std::string_view kDbIndexOutOfRange = "ERR DB index is out of range";
 inline constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
 inline constexpr std::string_view kOutOfRange = "ERR index out of range";
-inline constexpr std::string_view kInvalidExpire = "ERR invalid expire time in '{}' command";
+inline constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
+inline constexpr std::string_view kIntRange =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+inline constexpr std::string_view kPlainOutOfRange = "ERR value is out of range";
+inline constexpr std::string_view kNumkeysPositive = "ERR numkeys should be greater than 0";
+inline constexpr std::string_view kCountPositive = "ERR count should be greater than 0";
+inline constexpr std::string_view kIncrNaN = "ERR increment would produce NaN or Infinity";
+inline constexpr std::string_view kValueNaN = "ERR value is NaN or Infinity";
+inline constexpr std::string_view kSameObject = "ERR source and destination objects are the same";
+inline constexpr std::string_view kInvalidFirstDb = "ERR invalid first DB index";
+inline constexpr std::string_view kInvalidSecondDb = "ERR invalid second DB index";
+
+// Transactions.
+inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
+inline constexpr std::string_view kExecAbortPrevious =
+    "EXECABORT Transaction discarded because of previous errors.";
+inline constexpr std::string_view kExecAbortPrefix = "EXECABORT Transaction discarded because of: ";
+inline constexpr std::string_view kMultiNested = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
+inline constexpr std::string_view kWatchInMulti = "ERR WATCH inside MULTI is not allowed";
+
+// Keys and expiry.
+inline constexpr std::string_view kExpireNxConflict =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+inline constexpr std::string_view kExpireGtLtConflict =
+    "ERR GT and LT options at the same time are not compatible";
+inline constexpr std::string_view kNoLfu =
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+    "when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+inline constexpr std::string_view kLfuNoIdle =
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+// Strings.
+inline constexpr std::string_view kStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kBitOffset = "ERR bit offset is not an integer or out of range";
+inline constexpr std::string_view kBitValue = "ERR bit is not an integer or out of range";
+inline constexpr std::string_view kBitArg = "ERR The bit argument must be 1 or 0.";
+inline constexpr std::string_view kBitopNot =
+    "ERR BITOP NOT must be called with a single source key.";
+inline constexpr std::string_view kOffsetRange = "ERR offset is out of range";
+inline constexpr std::string_view kDecrOverflow = "ERR decrement would overflow";
+inline constexpr std::string_view kLcsNotStrings =
+    "ERR The specified keys must contain string values";
+inline constexpr std::string_view kLcsLenAndIdx =
+    "ERR If you want both the length and indexes, please just use IDX.";
+inline constexpr std::string_view kLcsTooLong = "ERR String too long for LCS";
+inline constexpr std::string_view kLcsMemory =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+
+// Lists, sets, hashes.
+inline constexpr std::string_view kRankZero =
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use "
+    "negative to start from the end of the list";
+inline constexpr std::string_view kCountNegative = "ERR COUNT can't be negative";
+inline constexpr std::string_view kMaxlenNegative = "ERR MAXLEN can't be negative";
+inline constexpr std::string_view kTimeoutNotFloat = "ERR timeout is not a float or out of range";
+inline constexpr std::string_view kTimeoutNegative = "ERR timeout is negative";
+inline constexpr std::string_view kTimeoutRange = "ERR timeout is out of range";
+inline constexpr std::string_view kKeysMoreThanArgs =
+    "ERR Number of keys can't be greater than number of args";
+inline constexpr std::string_view kLimitNegative = "ERR LIMIT can't be negative";
+inline constexpr std::string_view kHashNotInteger = "ERR hash value is not an integer";
+inline constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
+
+// Connections and the server.
+inline constexpr std::string_view kBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr std::string_view kProtoVersion =
+    "ERR Protocol version is not an integer or out of range";
+inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+inline constexpr std::string_view kInvalidClientId = "ERR Invalid client ID";
+inline constexpr std::string_view kNoSuchClient = "ERR No such client";
+inline constexpr std::string_view kClientIdPositive = "ERR client-id should be greater than 0";
+inline constexpr std::string_view kUnblockReason =
+    "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+inline constexpr std::string_view kPubsubChannelsArity =
+    "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.";
+inline constexpr std::string_view kNoShutdown = "ERR No shutdown in progress.";
+inline constexpr std::string_view kShutdownFailed = "ERR Errors trying to SHUTDOWN. Check logs.";
+inline constexpr std::string_view kCommandInvalid = "ERR Invalid command specified";
+inline constexpr std::string_view kCommandNoKeys = "ERR The command has no key arguments";
+inline constexpr std::string_view kCommandBadArgCount =
+    "ERR Invalid number of arguments specified for command";
+inline constexpr std::string_view kCommandBadArgs = "ERR Invalid arguments specified for command";
+
+// Errors that quote an argument. Arguments are copied as given (the callers quote only what
+// Redis quotes, already cut and sanitized where Redis does).
+inline std::string Quoting(std::string_view prefix, std::string_view arg, std::string_view suffix) {
+  std::string msg;
+  msg.reserve(prefix.size() + arg.size() + suffix.size());
+  msg.append(prefix).append(arg).append(suffix);
+  return msg;
+}
+inline std::string WrongArity(std::string_view command) {
+  return Quoting("ERR wrong number of arguments for '", command, "' command");
+}
+inline std::string InvalidExpire(std::string_view command) {
+  return Quoting("ERR invalid expire time in '", command, "' command");
+}
+inline std::string HelloSyntax(std::string_view option) {
+  return Quoting("ERR Syntax error in HELLO option '", option, "'");
+}
+inline std::string UnknownClientType(std::string_view type) {
+  return Quoting("ERR Unknown client type '", type, "'");
+}
+inline std::string UnrecognizedOption(std::string_view option) {
+  return Quoting("ERR Unrecognized option '", option, "'");
+}
+inline std::string NoSuchUser(std::string_view user) {
+  return Quoting("ERR No such user '", user, "'");
+}
+inline std::string UnsupportedOption(std::string_view option) {
+  return Quoting("ERR Unsupported option ", option, "");
+}
+// "lib-name" / "lib-ver" of CLIENT SETINFO.
+inline std::string BadLibAttribute(std::string_view attr) {
+  return Quoting("ERR ", attr, " cannot contain spaces, newlines or special characters.");
+}
+// A subscribed RESP2 client ran something else.
+inline std::string NotInSubscribedContext(std::string_view command) {
+  return Quoting("ERR Can't execute '", command,
+                 "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+                 "this context");
+}
+// Errors that quote what the client sent replace CR and LF with spaces, as Redis does, so the
+// error stays one protocol line.
+inline void AppendSanitized(std::string* out, std::string_view s) {
+  for (char c : s) out->push_back(c == '\r' || c == '\n' ? ' ' : c);
+}
+// The name (cut to 128 bytes) and the first arguments, each quoted, up to 128 bytes of them.
+inline std::string UnknownCommand(std::string_view name, std::span<const std::string_view> args) {
+  std::string msg = "ERR unknown command '";
+  AppendSanitized(&msg, name.substr(0, 128));
+  msg += "', with args beginning with: ";
+  size_t quoted = 0;
+  for (size_t i = 0; i < args.size() && quoted < 128; ++i) {
+    std::string part = "'";
+    part.append(args[i].substr(0, 128 - quoted));
+    part += "' ";
+    quoted += part.size();
+    AppendSanitized(&msg, part);
+  }
+  return msg;
+}
+// `sub` as sent (cut to 128 bytes, CR and LF as spaces), `container` upper-cased.
+inline std::string UnknownSubcommand(std::string_view sub, std::string_view container) {
+  std::string msg = "ERR unknown subcommand '";
+  AppendSanitized(&msg, sub.substr(0, 128));
+  msg += "'. Try ";
+  for (char c : container) {
+    c = c == '\r' || c == '\n' ? ' ' : c;
+    msg.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c);
+  }
+  msg += " HELP.";
+  return msg;
+}
 
 // Protocol errors: the connection is closed after the reply.
 inline constexpr std::string_view kProtoInvalidMultibulk =
@@ -41,6 +201,9 @@ inline constexpr std::string_view kProtoTooBigBulk =
     "ERR Protocol error: too big bulk count string";
 inline constexpr std::string_view kProtoUnauthMultibulk =
     "ERR Protocol error: unauthenticated multibulk length";
+// The format of the error for a bulk header that does not start with '$' (%c: what it starts
+// with).
+inline constexpr char kProtoExpectedDollarFormat[] = "ERR Protocol error: expected '$', got '%c'";
 inline constexpr std::string_view kProtoUnauthBulk =
     "ERR Protocol error: unauthenticated bulk length";
 
