@@ -107,6 +107,13 @@ bool ClampRange(int64_t start, int64_t stop, size_t size, size_t* from, size_t* 
   return true;
 }
 
+// The reply of a blocked client that timed out or was unblocked without an error.
+std::string NullArrayReply() {
+  std::string out;
+  ReplyBuilder(&out).NullArray();
+  return out;
+}
+
 // ---- pushes ----
 
 // LPUSH/RPUSH/LPUSHX/RPUSHX key element [element ...]
@@ -645,7 +652,7 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
       UnregisterWaiter(*server->keyspace, w);
       finish();
       // Every blocking list command times out with a null array, BLMOVE included.
-      if (auto h = weak.lock()) h->Unblock("*-1\r\n");
+      if (auto h = weak.lock()) h->Unblock(NullArrayReply());
     });
   }
 }
@@ -848,8 +855,14 @@ bool UnblockClient(ServerState& server, Client& client, bool error) {
   if (!w || !w->TryClaim()) return false;
   auto h = w->handle.lock();
   if (!h) return false;
-  FinishWaiter(server, w, *h,
-               error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "*-1\r\n");
+  std::string reply;
+  ReplyBuilder b(&reply);
+  if (error) {
+    b.Error(errors::kUnblocked);
+  } else {
+    b.NullArray();
+  }
+  FinishWaiter(server, w, *h, std::move(reply));
   return true;
 }
 

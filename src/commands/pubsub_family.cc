@@ -65,8 +65,10 @@ int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view messa
     std::lock_guard<std::mutex> lock(mu_);
     auto it = channels_.find(std::string(channel));
     if (it != channels_.end()) {
-      std::string msg = "*3\r\n$7\r\nmessage\r\n";
+      std::string msg;
       ReplyBuilder b(&msg);
+      b.PushHeader(3);
+      b.Bulk("message");
       b.Bulk(channel);
       b.Bulk(message);
       for (const auto& s : it->second) {
@@ -75,8 +77,10 @@ int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view messa
     }
     for (const auto& [pattern, subs] : patterns_) {
       if (!GlobMatch(pattern, channel)) continue;
-      std::string msg = "*4\r\n$8\r\npmessage\r\n";
+      std::string msg;
       ReplyBuilder b(&msg);
+      b.PushHeader(4);
+      b.Bulk("pmessage");
       b.Bulk(pattern);
       b.Bulk(channel);
       b.Bulk(message);

@@ -34,6 +34,9 @@ class ReplyBuilder {
   void NullArray() { out_->append("*-1\r\n"); }
   void ArrayHeader(size_t n);
   void EmptyArray() { out_->append("*0\r\n"); }
+  // The header of an out-of-band message of n elements (pub/sub messages): a RESP2 array until
+  // RESP3's push type exists.
+  void PushHeader(size_t n) { ArrayHeader(n); }
   // Map and set headers are RESP2 arrays (2*n and n elements) until RESP3 exists.
   void MapHeader(size_t n) { ArrayHeader(2 * n); }
   void SetHeader(size_t n) { ArrayHeader(n); }
