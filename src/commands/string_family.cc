@@ -208,9 +208,11 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
   int64_t when = -1;
   if (o.expire && !ExpireFromOptions(ctx, o, command, &when)) return;
   Keyspace& ks = ctx.keyspace();
-  Entry* old;
+  // One hash of the key and one walk of its chain for the lookup and the store.
+  Keyspace::WriteSlot slot = ks.LookupForWrite(ctx.db(), key);
+  Entry* old = slot.link != nullptr ? *slot.link : nullptr;
   if (o.flags & kGetOld) {
-    old = ReadLookup(ctx, key);
+    CountRead(ctx, ctx.db(), key, old != nullptr);
     if (WrongType(ctx, old)) return;
     if (old == nullptr) {
       ctx.reply.NullBulk();
@@ -218,8 +220,6 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
       ValueBuf buf;
       ctx.reply.Bulk(StringOf(old, &buf));
     }
-  } else {
-    old = ks.Lookup(ctx.db(), key);
   }
   bool found = old != nullptr;
   if (((o.flags & kNx) && found) || ((o.flags & kXx) && !found)) {
@@ -233,7 +233,7 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
     return;
   }
   if ((o.flags & kKeepTtl) && found) when = old->expire_ms();
-  ks.Put(ctx.db(), NewStringEntry(key, value, when));
+  ks.Store(ctx.db(), slot, NewStringEntry(key, value, when));
   KeyChanged(ctx, key);
   if (NotifyOn(ctx)) {
     if (!found) NewKeyEvent(ctx, key);

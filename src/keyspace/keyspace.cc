@@ -355,14 +355,22 @@ Entry* Keyspace::Lookup(int db, std::string_view key) {
 void Keyspace::Put(int db, Entry* e) {
   std::string_view key = e->key();
   KeyPlace place = PlaceOf(key);
-  Shard& s = dbs_[db]->shard(place.shard);
-  uint64_t h = place.hash;
+  Store(db, {place.shard, place.hash, dbs_[db]->shard(place.shard).FindLink(key, place.hash)}, e);
+}
+
+Keyspace::WriteSlot Keyspace::LookupForWrite(int db, std::string_view key) {
+  KeyPlace place = PlaceOf(key);
+  return {place.shard, place.hash, LookupLinkAt(db, key, place)};
+}
+
+void Keyspace::Store(int db, const WriteSlot& slot, Entry* e) {
+  Shard& s = dbs_[db]->shard(slot.shard);
   e->lru = LruClock();
-  if (Entry** link = s.FindLink(key, h)) {
-    BeforeChange(db, place.shard, *link, BeforeChangeKind::kOverwrite);
-    Dispose(s.ReplaceAt(link, e), true);
+  if (slot.link != nullptr) {
+    BeforeChange(db, slot.shard, *slot.link, BeforeChangeKind::kOverwrite);
+    Dispose(s.ReplaceAt(slot.link, e), true);
   } else {
-    s.Insert(e, h);
+    s.Insert(e, slot.hash);
   }
   if (e->type == ObjType::kList) SignalReady(db, e->key());
 }

@@ -310,6 +310,18 @@ class Keyspace {
   Entry** LookupLink(int db, std::string_view key);
   // Inserts or replaces the key's entry (the old one is freed).
   void Put(int db, Entry* e);
+  // For a command that looks a key up and then stores it (SET): the key's place and its live
+  // entry's link (nullptr when absent; a stale one is expired first, as by LookupLink), so that
+  // Store needs neither another hash of the key nor another walk of its chain.
+  struct WriteSlot {
+    size_t shard;
+    uint64_t hash;
+    Entry** link;
+  };
+  WriteSlot LookupForWrite(int db, std::string_view key);
+  // Puts `e` (for the slot's key) where the slot says: in place of the live entry (freed) or as
+  // a new one. REQUIRES: the shard's table unchanged since LookupForWrite.
+  void Store(int db, const WriteSlot& slot, Entry* e);
   // Replaces the entry at `link` (from LookupLink) with `e` and frees the old one.
   void ReplaceAt(int db, Entry** link, Entry* e);
   // Puts `moved`, a new block for the same key (a resized or re-encoded copy of `old`, with its
