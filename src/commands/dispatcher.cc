@@ -330,6 +330,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
     bool failed = reply.size() > reply_start && (*reply.buffer())[reply_start] == '-';
     if ((MetaFlags(meta) & kCmdWrite) && !failed) {
       for (std::string_view k : keys) server_->keyspace->Touch(ctx.db(), k);
+      server_->dirty.fetch_add(1);  // rdb_changes_since_last_save
     }
   }
   // A push may have made keys ready for blocked clients: serve them now that this command's

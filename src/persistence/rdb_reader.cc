@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -458,7 +459,8 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
   stats->version = version;
   Reader rv(src, version);
   int db = 0;
-  int64_t expire_ms = -1;
+  bool has_expire = false;  // an expire opcode came before this key
+  int64_t expire_ms = 0;    // may be negative (a 32-bit seconds value past 2038): expired
   int64_t idle = -1;
   for (;;) {
     uint64_t op_at = src.offset();
@@ -469,12 +471,14 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         uint64_t s;
         if (Status st = rv.LE(&s, 4); !st.ok()) return st;
         expire_ms = static_cast<int64_t>(static_cast<int32_t>(s)) * 1000;
+        has_expire = true;
         continue;
       }
       case kOpExpireTimeMs: {
         uint64_t ms;
         if (Status st = rv.LE(&ms, 8); !st.ok()) return st;
         expire_ms = static_cast<int64_t>(ms);
+        has_expire = true;
         continue;
       }
       case kOpFreq: {
@@ -523,20 +527,21 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         }
         Entry* e = nullptr;
         if (Status st = ReadValueAt(rv, op, key, options.limits, &e); !st.ok()) return st;
-        int64_t exp = expire_ms;
+        bool exp_set = has_expire;
+        int64_t exp = std::max<int64_t>(expire_ms, 0);
         int64_t lru_idle = idle;
-        expire_ms = -1;
+        has_expire = false;
         idle = -1;
         if (e == nullptr) {
           ++stats->empty_keys_skipped;
           continue;
         }
-        if (exp >= 0 && options.now_ms > 0 && exp < options.now_ms) {
+        if (exp_set && options.now_ms > 0 && exp < options.now_ms) {
           FreeEntry(e);
           ++stats->keys_expired;
           continue;
         }
-        if (exp >= 0) {
+        if (exp_set) {
           Entry* with = CloneEntry(e, key, exp, /*steal=*/true);
           FreeEntryShell(e);
           e = with;

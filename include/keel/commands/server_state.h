@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keel/commands/client.h"
+#include "keel/persistence/snapshot.h"
 
 namespace keel {
 
@@ -152,6 +153,13 @@ struct ServerState {
   // io_threads_serving of them), and how many connections each serves (io_threads entries).
   std::atomic<int> io_threads_serving{1};
   std::unique_ptr<std::atomic<int64_t>[]> io_thread_clients;
+
+  // RDB persistence: INFO persistence, LASTSAVE, SAVE (persistence_family.cc).
+  PersistenceInfo persistence;
+  // Changes since the last successful save (INFO rdb_changes_since_last_save). The dispatcher
+  // adds one for each write command that did not fail (Redis counts changed elements; the
+  // write path will count exactly once it exists).
+  StatCounter dirty;
 
   // Set by the net layer. Thread-safe; begins a graceful shutdown.
   std::function<void()> request_shutdown;
