@@ -415,8 +415,11 @@ Status ReadValueAt(Reader& r, int type, std::string_view key, const ValueLimits&
     case kTypeSet:
     case kTypeSetIntset:
       return ReadSet(r, type, key, limits, out);
-    case kTypeSetListpack:
-      if (r.version() < 11 && r.version() != 0) break;
+    case kTypeSetListpack:  // Redis 7.2's, accepted only where 7.2 writes it: RDB 11
+      if (r.version() < 11) {
+        return r.Error("listpack set (type 20) in an RDB version " + std::to_string(r.version()) +
+                       " file (key '" + std::string(key) + "')");
+      }
       return ReadSet(r, type, key, limits, out);
     case kTypeHash:
     case kTypeHashZipmap:

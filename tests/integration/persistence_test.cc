@@ -462,6 +462,32 @@ TEST_F(PersistenceTest, DebugReloadKeepsTheDataAndDebugObjectDescribesIt) {
   EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "OBJECT", "nokey"}).get()), "ERR no such key");
 }
 
+TEST_F(PersistenceTest, SavePointsAccumulateOverConfigLinesAsInRedis) {
+  std::string dir = TempDir();
+  WriteFile(dir + "/keel.conf", "save 3600 1\nsave 300 100\nsave 60 10000\n");
+  std::vector<std::string> replies;
+  for (const std::string& binary : {KeelServerBinary(), RedisServerBinary()}) {
+    ServerOptions o;
+    o.binary = binary;
+    o.config_file = dir + "/keel.conf";
+    o.default_args = false;  // no --save "" of the defaults
+    o.port = PickFreePort();
+    o.args = {"--port", std::to_string(o.port), "--bind", "127.0.0.1", "--dir", dir, "--save",
+              "10 1"};
+    ServerProcess p(o);
+    ASSERT_TRUE(p.Start());
+    auto c = ConnectTo(p);
+    replies.push_back(Str(Cmd(c.get(), {"CONFIG", "GET", "save"})->element[1]));
+    EXPECT_EQ(Str(Cmd(c.get(), {"CONFIG", "SET", "save", "900 1 300 10"}).get()), "OK");
+    replies.push_back(Str(Cmd(c.get(), {"CONFIG", "GET", "save"})->element[1]));
+  }
+  EXPECT_EQ(replies[0], "3600 1 300 100 60 10000 10 1");
+  EXPECT_EQ(replies[0], replies[2]);  // Keel's and Redis's
+  EXPECT_EQ(replies[1], "900 1 300 10");
+  EXPECT_EQ(replies[1], replies[3]);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(PersistenceTest, AFailedSaveRepliesErrAndKeepsTheCounters) {
   auto k = Keel({"--dir", "/proc"});
   auto c = ConnectTo(*k);

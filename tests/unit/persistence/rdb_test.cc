@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "keel/persistence/crc64.h"
+#include "keel/persistence/encodings.h"
 #include "keel/persistence/rdb_format.h"
 #include "keel/persistence/rdb_reader.h"
 #include "keel/persistence/rdb_writer.h"
@@ -191,6 +192,24 @@ TEST(LoadRdb, OldEncodingsAndOpcodes) {
   EXPECT_EQ(l.keys["0/st"], "set:7,m1,");
   EXPECT_EQ(l.keys["0/hh"], "hash:f=v,");
   EXPECT_EQ(l.keys["3/zm"], "hash:a=b,");
+}
+
+TEST(LoadRdb, ListpackSetsOfRedis72LoadOnlyFromVersion11Files) {
+  ListpackWriter lp;
+  for (const char* m : {"a", "7", "bb"}) lp.Add(m);
+  std::string body;
+  body.push_back(static_cast<char>(kTypeSetListpack));
+  AppendString(&body, "lpset", false);
+  AppendString(&body, lp.Finish(), false);
+  std::string v11 = V9File(body);
+  v11[8] = '1';
+  v11[7] = '1';
+  Loaded l = Load(v11);
+  ASSERT_TRUE(l.status.ok()) << l.status.message();
+  EXPECT_EQ(l.stats.version, 11);
+  EXPECT_EQ(l.keys["0/lpset"], "set:7,a,bb,");
+  Loaded old = Load(V9File(body));
+  EXPECT_NE(old.status.message().find("type 20"), std::string::npos) << old.status.message();
 }
 
 TEST(LoadRdb, FunctionAndModuleAuxAreClearErrors) {
