@@ -48,6 +48,8 @@ bool FileSource::Read(char* dst, size_t n) {
   if (n > remaining()) return false;
   while (n > 0) {
     if (buf_pos_ == buf_.size()) {
+      crc_ = Crc64(crc_, buf_.data() + crc_pos_, buf_pos_ - crc_pos_);
+      crc_pos_ = 0;
       buf_.resize(1 << 20);
       ssize_t got;
       do {
@@ -63,13 +65,16 @@ bool FileSource::Read(char* dst, size_t n) {
     }
     size_t take = std::min(n, buf_.size() - buf_pos_);
     std::memcpy(dst, buf_.data() + buf_pos_, take);
-    crc_ = Crc64(crc_, dst, take);
     buf_pos_ += take;
     offset_ += take;
     dst += take;
     n -= take;
   }
   return true;
+}
+
+uint64_t FileSource::crc() const {
+  return Crc64(crc_, buf_.data() + crc_pos_, buf_pos_ - crc_pos_);
 }
 
 namespace {

@@ -117,13 +117,14 @@ Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions
         if (idle >= 0) {
           e->lru = (Keyspace::LruClock() - static_cast<uint32_t>(idle)) & Entry::kLruMask;
         }
-        if (!replace && ks.Lookup(db, e->key()) != nullptr) {
-          std::string key(e->key());
-          FreeEntry(e);
-          return Status::Error("RDB has duplicated key '" + key + "' in DB " + std::to_string(db));
-        }
+        Shard& shard = ks.db(db).ShardFor(e->key());
+        size_t before = shard.size();
         uint32_t lru = e->lru;
-        ks.Put(db, e);  // stamps the access clock
+        ks.Put(db, e);  // stamps the access clock; replaces a key already there
+        if (!replace && shard.size() == before) {
+          return Status::Error("RDB has duplicated key '" + std::string(e->key()) + "' in DB " +
+                               std::to_string(db));
+        }
         if (idle >= 0) e->lru = lru;
         return Status::Ok();
       },

@@ -51,13 +51,16 @@ class FileSource final : public Source {
   bool Read(char* dst, size_t n) override;
   uint64_t offset() const override { return offset_; }
   uint64_t remaining() const override { return size_ - offset_; }
-  uint64_t crc() const override { return crc_; }
+  uint64_t crc() const override;
 
  private:
   int fd_ = -1;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;
+  // The CRC of the bytes before buf_[crc_pos_]: the rest of what was read is hashed when the
+  // buffer is refilled or crc() is asked, in big runs rather than per small read.
   uint64_t crc_ = 0;
+  size_t crc_pos_ = 0;
   std::string buf_;
   size_t buf_pos_ = 0;
 };

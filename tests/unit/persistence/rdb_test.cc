@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <map>
 #include <random>
@@ -10,6 +11,7 @@
 #include "keel/persistence/rdb_format.h"
 #include "keel/persistence/rdb_reader.h"
 #include "keel/persistence/rdb_writer.h"
+#include "keel/persistence/snapshot.h"
 #include "test_values.h"
 
 namespace keel::rdb {
@@ -391,3 +393,64 @@ TEST(Fuzz, MutatedFilesAndPayloadsNeverCrash) {
 
 }  // namespace
 }  // namespace keel::rdb
+
+namespace keel {
+namespace {
+
+using keel::testing::Hex;
+
+std::string TempFile(std::string_view bytes) {
+  char path[] = "/tmp/keel-rdb-unit-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  return path;
+}
+
+TEST(LoadRdbFile, ReadsThroughTheFileSourceAndChecksItsChecksum) {
+  std::string good = Hex(rdb::kRedisFile);
+  std::string path = TempFile(good);
+  Keyspace ks(16);
+  rdb::LoadStats stats;
+  bool found = false;
+  {
+    auto locks = LockAllShards(ks);
+    ASSERT_TRUE(LoadRdbFile(ks, path, {}, false, &stats, &found).ok());
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(ks.db(0).size(), 8u);
+  std::string bad = good;
+  bad[bad.size() - 3] ^= 4;
+  std::string bad_path = TempFile(bad);
+  Keyspace ks2(16);
+  {
+    auto locks = LockAllShards(ks2);
+    Status st = LoadRdbFile(ks2, bad_path, {}, false, &stats, &found);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(bad_path), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("Wrong RDB checksum"), std::string::npos) << st.message();
+    EXPECT_TRUE(LoadRdbFile(ks2, "/nonexistent/dump.rdb", {}, false, &stats, &found).ok());
+    EXPECT_FALSE(found);
+  }
+  unlink(path.c_str());
+  unlink(bad_path.c_str());
+}
+
+TEST(LoadRdbFile, ADuplicatedKeyIsAnErrorUnlessMerging) {
+  std::string path = TempFile(Hex(rdb::kRedisFile));
+  Keyspace ks(16);
+  rdb::LoadStats stats;
+  bool found;
+  auto locks = LockAllShards(ks);
+  ASSERT_TRUE(LoadRdbFile(ks, path, {}, false, &stats, &found).ok());
+  Status st = LoadRdbFile(ks, path, {}, false, &stats, &found);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicated key"), std::string::npos) << st.message();
+  EXPECT_TRUE(LoadRdbFile(ks, path, {}, /*replace=*/true, &stats, &found).ok());
+  EXPECT_EQ(ks.db(0).size(), 8u);
+  unlink(path.c_str());
+}
+
+}  // namespace
+}  // namespace keel
