@@ -220,9 +220,9 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
   w.Field("aof_last_rewrite_time_sec", -1);
   w.Field("aof_current_rewrite_time_sec", -1);
   w.Field("aof_last_bgrewrite_status", "ok");
-  w.Field("aof_last_write_status", "ok");
   w.Field("aof_rewrites", 0);
   w.Field("aof_rewrites_consecutive_failures", 0);
+  w.Field("aof_last_write_status", "ok");
   w.Field("aof_last_cow_size", 0);
   w.Field("module_fork_in_progress", 0);
   w.Field("module_fork_last_cow_size", 0);

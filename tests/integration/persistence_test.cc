@@ -488,6 +488,42 @@ TEST_F(PersistenceTest, SavePointsAccumulateOverConfigLinesAsInRedis) {
   std::filesystem::remove_all(dir);
 }
 
+// The names of the INFO section's fields, in order.
+std::vector<std::string> FieldNames(const std::string& info) {
+  std::vector<std::string> names;
+  size_t pos = 0;
+  while (pos < info.size()) {
+    size_t end = info.find("\r\n", pos);
+    if (end == std::string::npos) end = info.size();
+    std::string line = info.substr(pos, end - pos);
+    if (!line.empty() && line[0] != '#') names.push_back(line.substr(0, line.find(':')));
+    pos = end + 2;
+  }
+  return names;
+}
+
+TEST_F(PersistenceTest, InfoPersistenceHasRedisFieldsInRedisOrder) {
+  auto k = Keel();
+  auto r = Redis();
+  auto kc = ConnectTo(*k);
+  auto rc = ConnectTo(*r);
+  std::vector<std::string> kf = FieldNames(Str(Cmd(kc.get(), {"INFO", "persistence"}).get()));
+  EXPECT_EQ(kf, FieldNames(Str(Cmd(rc.get(), {"INFO", "persistence"}).get())));
+  EXPECT_EQ(InfoField(kc.get(), "loading"), "0");
+  EXPECT_EQ(InfoField(kc.get(), "rdb_bgsave_in_progress"), "0");
+  EXPECT_EQ(InfoField(kc.get(), "rdb_last_bgsave_status"), "ok");
+}
+
+TEST_F(PersistenceTest, DebugLocalAllowsLoopbackClients) {
+  auto k = Keel({"--enable-debug-command", "local"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "x", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "RELOAD"}).get()), "OK");
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "x"}).get()), "1");
+  EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "RELOAD", "BOGUS"}).get()),
+            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+}
+
 TEST_F(PersistenceTest, AFailedSaveRepliesErrAndKeepsTheCounters) {
   auto k = Keel({"--dir", "/proc"});
   auto c = ConnectTo(*k);
