@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
@@ -354,9 +355,13 @@ TEST(Fuzz, MutatedFilesAndPayloadsNeverCrash) {
     seeds.push_back(sink.data);
     for (Entry* e : shapes) FreeEntry(e);
   }
-  std::mt19937_64 rng(20261202);
+  // CI runs the fixed seed and count; KEEL_RDB_FUZZ_INPUTS and KEEL_RDB_FUZZ_SEED run longer or
+  // other sequences by hand.
+  const char* env_inputs = std::getenv("KEEL_RDB_FUZZ_INPUTS");
+  const char* env_seed = std::getenv("KEEL_RDB_FUZZ_SEED");
+  std::mt19937_64 rng(env_seed ? std::strtoull(env_seed, nullptr, 10) : 20261202);
   size_t runs = 0, accepted = 0;
-  constexpr size_t kInputs = 20000;
+  const size_t kInputs = env_inputs ? std::strtoull(env_inputs, nullptr, 10) : 20000;
   for (size_t i = 0; i < kInputs; ++i) {
     std::string in = seeds[i % seeds.size()];
     int edits = 1 + static_cast<int>(rng() % 4);
