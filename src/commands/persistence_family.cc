@@ -31,6 +31,7 @@ SaveOptions SaveOptionsOf(ServerState& s) {
   o.compress = s.config->rdbcompression();
   o.checksum = s.config->rdbchecksum();
   o.used_mem = ServerUsedMemory();
+  o.save_idle = s.config->maxmemory_policy().find("lru") != std::string::npos;
   return o;
 }
 

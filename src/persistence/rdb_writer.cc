@@ -172,10 +172,15 @@ Status RdbWriter::SelectDb(int db, uint64_t keys, uint64_t expires) {
   return MaybeFlush();
 }
 
-Status RdbWriter::WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms) {
+Status RdbWriter::WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
+                             int64_t idle_s) {
   if (expire_ms >= 0) {
     AppendU8(&buf_, kOpExpireTimeMs);
     AppendLE64(&buf_, static_cast<uint64_t>(expire_ms));
+  }
+  if (idle_s >= 0) {
+    AppendU8(&buf_, kOpIdle);
+    AppendLength(&buf_, static_cast<uint64_t>(idle_s));
   }
   AppendU8(&buf_, ValueType(value));
   AppendString(&buf_, key, compress_);

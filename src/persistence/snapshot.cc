@@ -54,7 +54,10 @@ Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options) 
     for (size_t s = 0; s < kShards; ++s) {
       Status st;
       d.shard(s).ForEach([&](const Entry* e) {
-        if (st.ok()) st = w.WriteEntry(e->key(), *e, e->expire_ms());
+        if (!st.ok()) return;
+        int64_t idle = -1;
+        if (options.save_idle) idle = (Keyspace::LruClock() - e->lru) & Entry::kLruMask;
+        st = w.WriteEntry(e->key(), *e, e->expire_ms(), idle);
       });
       if (!st.ok()) return st;
     }

@@ -514,6 +514,23 @@ TEST_F(PersistenceTest, InfoPersistenceHasRedisFieldsInRedisOrder) {
   EXPECT_EQ(InfoField(kc.get(), "rdb_last_bgsave_status"), "ok");
 }
 
+TEST_F(PersistenceTest, IdleTimesSurviveARestartUnderAnLruPolicy) {
+  auto a = Keel({"--maxmemory-policy", "allkeys-lru"});
+  auto c = ConnectTo(*a);
+  Cmd(c.get(), {"SET", "src", "v"});
+  std::string payload = Str(Cmd(c.get(), {"DUMP", "src"}).get());
+  ASSERT_EQ(Str(Cmd(c.get(), {"RESTORE", "old", "0", payload, "IDLETIME", "100000"}).get()), "OK");
+  ASSERT_EQ(Str(Cmd(c.get(), {"SAVE"}).get()), "OK");
+  ASSERT_TRUE(a->Stop());
+  for (const std::string& binary : {KeelServerBinary(), RedisServerBinary()}) {
+    auto b = StartProcess(binary, {"--dir", a->dir(), "--maxmemory-policy", "allkeys-lru"});
+    auto d = ConnectTo(*b);
+    EXPECT_GE(Cmd(d.get(), {"OBJECT", "IDLETIME", "old"})->integer, 100000) << binary;
+    EXPECT_LT(Cmd(d.get(), {"OBJECT", "IDLETIME", "src"})->integer, 100000) << binary;
+    ASSERT_TRUE(b->Stop());
+  }
+}
+
 TEST_F(PersistenceTest, DebugLocalAllowsLoopbackClients) {
   auto k = Keel({"--enable-debug-command", "local"});
   auto c = ConnectTo(*k);

@@ -78,9 +78,11 @@ class RdbWriter {
   Status Begin(const AuxInfo& aux);
   // SELECTDB and RESIZEDB (the sizes are hints for the loader).
   Status SelectDb(int db, uint64_t keys, uint64_t expires);
-  // One key: its expire (EXPIRETIME_MS, when expire_ms >= 0), type, key and value. `value`
-  // supplies the value only; the key and expire are the arguments.
-  Status WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms);
+  // One key: its expire (EXPIRETIME_MS, when expire_ms >= 0), its idle time (IDLE, when
+  // idle_s >= 0: Redis writes it under the LRU maxmemory policies), type, key and value.
+  // `value` supplies the value only; the key and expire are the arguments.
+  Status WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
+                    int64_t idle_s = -1);
   // EOF and the checksum, then flushes everything to the sink.
   Status Finish();
 

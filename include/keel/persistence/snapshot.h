@@ -31,7 +31,8 @@ struct PersistenceInfo {
 struct SaveOptions {
   bool compress = true;
   bool checksum = true;
-  uint64_t used_mem = 0;  // the used-mem AUX field
+  uint64_t used_mem = 0;   // the used-mem AUX field
+  bool save_idle = false;  // write each key's idle time (IDLE), as Redis does under LRU policies
 };
 
 // Writes every database to `file` (a name relative to the working directory, i.e. `dir`):
