@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
 #include "keel/commands/pubsub.h"
 #include "keel/commands/server_bridge.h"
 #include "keel/commands/server_state.h"
@@ -119,6 +120,14 @@ int main(int argc, char** argv) {
     NotifyKeyspaceEvent(state, 'x', "expired", key, db);
   });
   RegisterAllCommands();
+  state.persistence.lastsave.store(NowUnixMs() / 1000);
+  // The data comes back before any client can connect.
+  if (Status st = LoadDatabase(state); !st.ok()) {
+    KEEL_LOG_WARNING("{}", st.message());
+    KEEL_LOG_WARNING("Fatal error loading the DB, exiting.");
+    spdlog::shutdown();
+    return 1;
+  }
 
   Server::Options options;
   options.bind = config.bind();

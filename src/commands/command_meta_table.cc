@@ -797,6 +797,30 @@ constexpr CommandMeta kObjectSubcommands[] = {
     {.name = "object|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclKeyspace | kAclSlow, .group = "generic", .since = "6.2.0", .summary = "Lists the OBJECT subcommands."},
 };
 
+constexpr std::string_view kDumpTips[] = {"nondeterministic_output"};
+
+constexpr KeySpec kDumpKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kDumpArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+};
+
+constexpr KeySpec kRestoreKeySpecs[] = {
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kRestoreArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "ttl", .type = ArgType::kInteger},
+    {.name = "serialized-value", .type = ArgType::kString},
+    {.name = "replace", .type = ArgType::kPureToken, .token = "REPLACE", .since = "3.0.0", .flags = kArgOptional},
+    {.name = "absttl", .type = ArgType::kPureToken, .token = "ABSTTL", .since = "5.0.0", .flags = kArgOptional},
+    {.name = "seconds", .type = ArgType::kInteger, .token = "IDLETIME", .since = "5.0.0", .flags = kArgOptional},
+    {.name = "frequency", .type = ArgType::kInteger, .token = "FREQ", .since = "5.0.0", .flags = kArgOptional},
+};
+
 constexpr KeySpec kExpireKeySpecs[] = {
     {.flags = kKeyRW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
 };
@@ -1573,6 +1597,7 @@ constexpr CommandMeta kCommands[] = {
     {.name = "bgsave", .arity = -1, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "1.0.0", .summary = "Writes a snapshot of the dataset to disk in the background.", .args = kBgsaveArgs},
     {.name = "bgrewriteaof", .arity = 1, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "1.0.0", .summary = "Compacts the append-only file in the background."},
     {.name = "lastsave", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclFast | kAclDangerous, .tips = kLastsaveTips, .group = "server", .since = "1.0.0", .summary = "Returns the Unix time of the last successful snapshot."},
+    {.name = "debug", .arity = -2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "1.0.0", .summary = "Runs server debugging and testing operations (RELOAD, OBJECT)."},
     {.name = "get", .arity = 2, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclString | kAclFast, .key_specs = kGetKeySpecs, .group = "string", .since = "1.0.0", .summary = "Reads a string value.", .args = kGetArgs},
     {.name = "set", .arity = -3, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclString | kAclSlow, .key_specs = kSetKeySpecs, .getkeys = SetGetKeys, .group = "string", .since = "1.0.0", .summary = "Stores a string value, with optional expiry and conditions.", .args = kSetArgs},
     {.name = "setnx", .arity = 3, .flags = kCmdWrite | kCmdDenyOom | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclString | kAclFast, .key_specs = kSetnxKeySpecs, .group = "string", .since = "1.0.0", .summary = "Stores a string value only if the key is absent.", .args = kSetnxArgs},
@@ -1616,6 +1641,8 @@ constexpr CommandMeta kCommands[] = {
     {.name = "flushall", .arity = -1, .flags = kCmdWrite, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclKeyspace | kAclWrite | kAclSlow | kAclDangerous, .tips = kFlushallTips, .group = "server", .since = "1.0.0", .summary = "Empties every database.", .args = kFlushallArgs},
     {.name = "touch", .arity = -2, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclKeyspace | kAclRead | kAclFast, .tips = kTouchTips, .key_specs = kTouchKeySpecs, .group = "generic", .since = "3.2.1", .summary = "Marks keys as accessed and counts those that exist.", .args = kTouchArgs},
     {.name = "object", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kObjectSubcommands, .group = "generic", .since = "2.2.3", .summary = "Groups the commands that inspect how values are stored."},
+    {.name = "dump", .arity = 2, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclKeyspace | kAclRead | kAclSlow, .tips = kDumpTips, .key_specs = kDumpKeySpecs, .group = "generic", .since = "2.6.0", .summary = "Serializes a key's value in the RDB format, for RESTORE.", .args = kDumpArgs},
+    {.name = "restore", .arity = -4, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclKeyspace | kAclWrite | kAclSlow | kAclDangerous, .key_specs = kRestoreKeySpecs, .group = "generic", .since = "2.6.0", .summary = "Creates a key from a value serialized by DUMP.", .args = kRestoreArgs},
     {.name = "expire", .arity = -3, .flags = kCmdWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclKeyspace | kAclWrite | kAclFast, .key_specs = kExpireKeySpecs, .group = "generic", .since = "1.0.0", .summary = "Sets a key's time to live in seconds.", .args = kExpireArgs},
     {.name = "pexpire", .arity = -3, .flags = kCmdWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclKeyspace | kAclWrite | kAclFast, .key_specs = kPexpireKeySpecs, .group = "generic", .since = "2.6.0", .summary = "Sets a key's time to live in milliseconds.", .args = kPexpireArgs},
     {.name = "expireat", .arity = -3, .flags = kCmdWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclKeyspace | kAclWrite | kAclFast, .key_specs = kExpireatKeySpecs, .group = "generic", .since = "1.2.0", .summary = "Sets the Unix time, in seconds, at which a key expires.", .args = kExpireatArgs},

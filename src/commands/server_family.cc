@@ -98,6 +98,12 @@ struct InfoWriter {
 
 std::atomic<uint64_t> g_peak_memory{0};
 
+}  // namespace
+
+uint64_t ServerUsedMemory() { return UsedMemory(); }
+
+namespace {
+
 void InfoServer(ServerState& s, InfoWriter& w) {
   struct utsname name;
   uname(&name);
@@ -189,22 +195,37 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
 
 void InfoPersistence(ServerState& s, InfoWriter& w) {
   w.Section("Persistence");
-  w.Field("loading", 0);
+  const PersistenceInfo& p = s.persistence;
+  w.Field("loading", p.loading.load() ? 1 : 0);
   w.Field("async_loading", 0);
+  w.Field("current_cow_peak", 0);
+  w.Field("current_cow_size", 0);
+  w.Field("current_cow_size_age", 0);
+  w.Field("current_fork_perc", "0.00");
+  w.Field("current_save_keys_processed", 0);
+  w.Field("current_save_keys_total", 0);
   w.Field("rdb_changes_since_last_save", s.keyspace->dirty());
   w.Field("rdb_bgsave_in_progress", 0);
-  w.Field("rdb_last_save_time", s.start_time_ms / 1000);
-  w.Field("rdb_last_bgsave_status", "ok");
+  w.Field("rdb_last_save_time", p.lastsave.load());
+  w.Field("rdb_last_bgsave_status", p.last_save_ok.load() ? "ok" : "err");
   w.Field("rdb_last_bgsave_time_sec", -1);
   w.Field("rdb_current_bgsave_time_sec", -1);
-  w.Field("rdb_saves", 0);
+  w.Field("rdb_saves", p.saves.load());
+  w.Field("rdb_last_cow_size", 0);
+  w.Field("rdb_last_load_keys_expired", p.last_load_keys_expired.load());
+  w.Field("rdb_last_load_keys_loaded", p.last_load_keys_loaded.load());
   w.Field("aof_enabled", 0);
   w.Field("aof_rewrite_in_progress", 0);
   w.Field("aof_rewrite_scheduled", 0);
   w.Field("aof_last_rewrite_time_sec", -1);
   w.Field("aof_current_rewrite_time_sec", -1);
   w.Field("aof_last_bgrewrite_status", "ok");
+  w.Field("aof_rewrites", 0);
+  w.Field("aof_rewrites_consecutive_failures", 0);
   w.Field("aof_last_write_status", "ok");
+  w.Field("aof_last_cow_size", 0);
+  w.Field("module_fork_in_progress", 0);
+  w.Field("module_fork_last_cow_size", 0);
 }
 
 void InfoStats(ServerState& s, InfoWriter& w) {
@@ -528,6 +549,7 @@ void RegisterAllCommands() {
   RegisterHashFamily(r);
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
+  RegisterPersistenceFamily(r);
 }
 
 }  // namespace keel

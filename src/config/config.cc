@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -26,9 +27,10 @@ enum class Kind {
   kEnum,        // one of `choices`, stored as its index
   kString,      // any single string
   kBind,        // one or more addresses
-  kSave,        // "" or <seconds> <changes> pairs (only "" is supported yet)
+  kSave,        // "" or <seconds> <changes> pairs (save points; scheduling comes later)
   kAppendOnly,  // yes/no (only no is supported yet)
   kDir,         // the working directory: chdir() at load, protected at run time
+  kFilename,    // a file name without a directory (dbfilename), protected at run time
   kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
   kObufLimit,   // client-output-buffer-limit <class> <hard> <soft> <seconds> groups
 };
@@ -68,6 +70,14 @@ enum Id : size_t {
   kNotifyKeyspaceEventsId,
   kClientOutputBufferLimitId,
   kIoThreadsServingId,
+  kDbfilenameId,
+  kRdbcompressionId,
+  kRdbchecksumId,
+  kRdbDelSyncFilesId,
+  kSanitizeDumpPayloadId,
+  kStopWritesOnBgsaveErrorId,
+  kEnableDebugCommandId,
+  kRdbSaveIncrementalFsyncId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -75,6 +85,8 @@ constexpr int64_t kLongMax = LLONG_MAX;
 constexpr int64_t kMiB = 1024 * 1024;
 
 const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", "warning"};
+const std::vector<std::string_view> kSanitizeChoices = {"no", "yes", "clients"};
+const std::vector<std::string_view> kProtectedActions = {"no", "yes", "local"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -148,12 +160,15 @@ struct Config::Option {
   std::string str;
   std::string default_text;           // the value as CONFIG GET shows it before any change
   std::atomic<int64_t> obuf[9] = {};  // kObufLimit: hard, soft, seconds for each class
+  int save_lines = 0;                 // kSave: config lines with save points read so far
   std::function<Status(const Config&)> hook;
 
   // Parses `args` (one value, or several for bind) into a number or a string without applying
   // it. The message is Redis's reason text.
   Status Parse(std::span<const std::string_view> args, int64_t* n, std::string* s) const {
-    if (!MultiWord(kind) && args.size() != 1) return Status::Error("wrong number of arguments");
+    if (!MultiWord(kind) && kind != Kind::kSave && args.size() != 1) {
+      return Status::Error("wrong number of arguments");
+    }
     // A multi-word option given as one argument ("--bind '1.2.3.4 ::1'") is split on spaces, as
     // Redis does.
     std::string joined;
@@ -208,6 +223,12 @@ struct Config::Option {
         return Status::Error("argument(s) must be one of the following: " + JoinChoices(*choices));
       case Kind::kString:
       case Kind::kDir:
+        *s = std::string(v);
+        return Status::Ok();
+      case Kind::kFilename:
+        if (v.find('/') != std::string_view::npos) {
+          return Status::Error("dbfilename can't be a path, just a filename");
+        }
         *s = std::string(v);
         return Status::Ok();
       case Kind::kBind: {
@@ -271,21 +292,34 @@ struct Config::Option {
         return Status::Ok();
       }
       case Kind::kSave: {
-        // "" disables snapshots; otherwise pairs of <seconds> <changes>.
-        std::vector<std::string_view> parts;
-        std::string copy(v);
+        // "" disables snapshots; otherwise pairs of <seconds> (at least 1) <changes>, given as
+        // one string (CONFIG SET) or as words (a config line). Stored normalized, as Redis
+        // shows it: "3600 1 300 100".
+        std::string joined;
+        for (std::string_view a : args) {
+          if (!joined.empty()) joined += ' ';
+          joined += a;
+        }
         std::vector<std::string_view> words;
-        if (!SplitArgsInPlace(copy.data(), copy.size(), &words) || words.size() % 2 != 0) {
+        if (!SplitArgsInPlace(joined.data(), joined.size(), &words)) {
           return Status::Error("Invalid save parameters");
         }
-        for (std::string_view w : words) {
-          auto x = ParseInt64(w);
-          if (!x || *x < 0) return Status::Error("Invalid save parameters");
+        if (words.size() == 1 && words[0].empty()) words.clear();
+        if (words.size() % 2 != 0) return Status::Error("Invalid save parameters");
+        std::string norm;
+        for (size_t i = 0; i < words.size(); ++i) {
+          // strtoll, as Redis reads them: leading zeros, '+' and blanks are fine.
+          std::string w(words[i]);
+          char* end = nullptr;
+          errno = 0;
+          long long x = std::strtoll(w.c_str(), &end, 10);
+          if (w.empty() || *end != '\0' || errno == ERANGE || x < (i % 2 == 0 ? 1 : 0)) {
+            return Status::Error("Invalid save parameters");
+          }
+          if (!norm.empty()) norm += ' ';
+          norm += std::to_string(x);
         }
-        if (!words.empty()) {
-          return Status::Error("Keel has no RDB persistence yet: only 'save \"\"' is supported");
-        }
-        *s = "";
+        *s = norm;
         return Status::Ok();
       }
     }
@@ -308,6 +342,7 @@ struct Config::Option {
         return NotifyFlagsToString(static_cast<uint32_t>(num.load()));
       case Kind::kObufLimit:
       case Kind::kString:
+      case Kind::kFilename:
       case Kind::kBind:
       case Kind::kSave: {
         std::lock_guard<std::mutex> lock(mu);
@@ -340,6 +375,7 @@ struct Config::Option {
         return Status::Ok();
       }
       case Kind::kString:
+      case Kind::kFilename:
       case Kind::kBind:
       case Kind::kSave: {
         std::lock_guard<std::mutex> lock(mu);
@@ -404,6 +440,15 @@ const OptionSpec kSpecs[] = {
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
     // Keel's own: how many io threads serve connections; 0 lets the server decide from load.
     {"io-threads-serving", "", Kind::kInt, 0, 128, nullptr, false, "0"},
+    // RDB persistence (docs/persistence.md).
+    {"dbfilename", "", Kind::kFilename, 0, 0, nullptr, false, "dump.rdb"},
+    {"rdbcompression", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"rdbchecksum", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"rdb-del-sync-files", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    {"sanitize-dump-payload", "", Kind::kEnum, 0, 0, &kSanitizeChoices, false, "no"},
+    {"stop-writes-on-bgsave-error", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"enable-debug-command", "", Kind::kEnum, 0, 0, &kProtectedActions, true, "no"},
+    {"rdb-save-incremental-fsync", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
 };
 
 }  // namespace
@@ -518,6 +563,11 @@ uint64_t Config::maxmemory() const { return static_cast<uint64_t>(Int(kMaxmemory
 std::string Config::maxmemory_policy() const { return String(kMaxmemoryPolicyId); }
 int64_t Config::list_max_listpack_size() const { return Int(kListMaxListpackSizeId); }
 int64_t Config::set_max_intset_entries() const { return Int(kSetMaxIntsetEntriesId); }
+std::string Config::dbfilename() const { return String(kDbfilenameId); }
+bool Config::rdbcompression() const { return Int(kRdbcompressionId) != 0; }
+bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
+std::string Config::save_params() const { return String(kSaveId); }
+int Config::enable_debug_command() const { return static_cast<int>(Int(kEnableDebugCommandId)); }
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
 uint32_t Config::notify_keyspace_flags() const {
@@ -559,6 +609,12 @@ Status Config::ApplyLine(std::span<const std::string_view> args) {
   int64_t n = 0;
   std::string s;
   if (Status st = o->Parse(args.subspan(1), &n, &s); !st.ok()) return st;
+  // Save points accumulate over the lines of a file ("save 3600 1" then "save 300 100"), as in
+  // Redis; `save ""` clears them.
+  if (o->kind == Kind::kSave && !s.empty() && o->save_lines++ > 0) {
+    std::string prev = o->Format();
+    if (!prev.empty()) s = prev + " " + s;
+  }
   return o->Store(n, s);
 }
 
@@ -697,7 +753,9 @@ Status Config::Set(std::span<const std::string_view> args) {
       if (c.option == o) return failed(args[i], "duplicate parameter");
     }
     if (o->immutable) return failed(args[i], "can't set immutable config");
-    if (o->kind == Kind::kDir) return failed(args[i], "can't set protected config");
+    if (o->kind == Kind::kDir || o->kind == Kind::kFilename) {
+      return failed(args[i], "can't set protected config");
+    }
     Change c{o, args[i], 0, "", o->num.load(), o->Format()};
     std::vector<std::string_view> value{args[i + 1]};
     std::string bind_copy;

@@ -18,11 +18,11 @@ import sys
 # Top-level commands, in the order the table lists them (grouped by family).
 COMMANDS = """
 ping echo quit select auth hello reset client
-info config dbsize time shutdown monitor command save bgsave bgrewriteaof lastsave
+info config dbsize time shutdown monitor command save bgsave bgrewriteaof lastsave debug
 get set setnx setex psetex getset getdel getex mget mset msetnx append strlen getrange substr
 setrange incr decr incrby decrby incrbyfloat lcs setbit getbit bitcount bitpos bitop
 del unlink exists type keys scan randomkey rename renamenx copy move swapdb flushdb flushall touch
-object expire pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist
+object dump restore expire pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist
 lpush rpush lpushx rpushx lpop rpop llen lrange lindex lset linsert lrem ltrim lpos rpoplpush lmove
 lmpop blpop brpop brpoplpush blmove blmpop
 sadd srem smembers sismember smismember scard spop srandmember smove sinter sintercard sinterstore
@@ -110,6 +110,7 @@ SUMMARIES = {
     "bgsave": "Writes a snapshot of the dataset to disk in the background.",
     "bgrewriteaof": "Compacts the append-only file in the background.",
     "lastsave": "Returns the Unix time of the last successful snapshot.",
+    "debug": "Runs server debugging and testing operations (RELOAD, OBJECT).",
     "get": "Reads a string value.",
     "set": "Stores a string value, with optional expiry and conditions.",
     "setnx": "Stores a string value only if the key is absent.",
@@ -153,6 +154,8 @@ SUMMARIES = {
     "flushall": "Empties every database.",
     "touch": "Marks keys as accessed and counts those that exist.",
     "object": "Groups the commands that inspect how values are stored.",
+    "dump": "Serializes a key's value in the RDB format, for RESTORE.",
+    "restore": "Creates a key from a value serialized by DUMP.",
     "object|encoding": "Names the internal encoding of a value.",
     "object|refcount": "Returns the reference count of a value.",
     "object|idletime": "Returns how long a key has gone unaccessed, in seconds.",

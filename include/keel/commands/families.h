@@ -26,5 +26,13 @@ void RegisterSetFamily(CommandRegistry* registry);          // set_family.cc
 void RegisterHashFamily(CommandRegistry* registry);         // hash_family.cc
 void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISCARD, WATCH
 void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
+void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG
+
+// Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
+class Status;
+Status SaveDatabase(ServerState& server);
+// Loads dbfilename from dir at start-up (before connections are accepted), logging what was
+// loaded. A missing file is fine; a damaged one is an error naming the file and offset.
+Status LoadDatabase(ServerState& server);
 
 }  // namespace keel

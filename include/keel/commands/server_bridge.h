@@ -21,4 +21,6 @@ uint64_t ServerDbSize(const ServerState& server, int db);
 void ServerDbStats(const ServerState& server, int db, uint64_t* keys, uint64_t* expires,
                    uint64_t* avg_ttl);
 uint64_t ServerExpiredKeys(const ServerState& server);
+// Bytes allocated by the process (INFO used_memory).
+uint64_t ServerUsedMemory();
 }  // namespace keel

@@ -12,6 +12,7 @@
 
 #include "keel/commands/client.h"
 #include "keel/common/stat_counter.h"
+#include "keel/persistence/snapshot.h"
 
 namespace keel {
 
@@ -123,6 +124,9 @@ struct ServerState {
   // io_threads_serving of them), and how many connections each serves (io_threads entries).
   std::atomic<int> io_threads_serving{1};
   std::unique_ptr<std::atomic<int64_t>[]> io_thread_clients;
+
+  // RDB persistence: INFO persistence, LASTSAVE, SAVE (persistence_family.cc).
+  PersistenceInfo persistence;
 
   // Set by the net layer. Thread-safe; begins a graceful shutdown.
   std::function<void()> request_shutdown;

@@ -75,6 +75,14 @@ class Config {
   int64_t set_max_intset_entries() const;
   int64_t hash_max_listpack_entries() const;
   int64_t hash_max_listpack_value() const;
+  // RDB persistence: dbfilename, rdbcompression, rdbchecksum, the save points as CONFIG GET
+  // shows them ("" or "<seconds> <changes> ..."), and enable-debug-command (0 no, 1 yes,
+  // 2 local).
+  std::string dbfilename() const;
+  bool rdbcompression() const;
+  bool rdbchecksum() const;
+  std::string save_params() const;
+  int enable_debug_command() const;
   // notify-keyspace-events as NotifyFlag bits.
   uint32_t notify_keyspace_flags() const;
   // client-output-buffer-limit for one class (0 = no limit).

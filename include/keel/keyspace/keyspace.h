@@ -149,6 +149,11 @@ class alignas(64) Shard {
   // even across rehashes). Calls fn for each entry of the bucket(s) at `cursor`; returns the next
   // cursor, 0 when done. fn must not change the table.
   uint64_t Scan(uint64_t cursor, const std::function<void(Entry*)>& fn) const;
+  // Calls fn for every entry exactly once (RDB snapshots). fn must not change the table.
+  template <typename F>
+  void ForEach(F&& fn) const {
+    table_.ForEach([&](const Entry* e) { fn(e); });
+  }
   // A random entry, or nullptr when empty.
   Entry* Random(std::mt19937_64& rng) const;
   // Moves up to `buckets` buckets of an ongoing rehash; returns true if a rehash remains.

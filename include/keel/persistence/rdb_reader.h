@@ -1,0 +1,111 @@
+#pragma once
+
+// RDB reading: every encoding Redis 7.0 loads for strings, lists, sets and hashes (RDB versions
+// 1 to 10, plus version 11's listpack sets as an extension), turned into Keel entries through
+// the keyspace's own value builders. Every read is bounds-checked against the input: a damaged
+// file or payload gives a Status naming the offset, never a crash.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "keel/common/status.h"
+#include "keel/keyspace/entry.h"
+
+namespace keel::rdb {
+
+// Bytes to read. offset() is the position of the next byte; remaining() how many are left.
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Reads exactly n bytes; false (nothing promised about dst) when fewer remain.
+  [[nodiscard]] virtual bool Read(char* dst, size_t n) = 0;
+  virtual uint64_t offset() const = 0;
+  virtual uint64_t remaining() const = 0;
+  // CRC-64 of every byte read so far.
+  virtual uint64_t crc() const = 0;
+};
+
+class MemorySource final : public Source {
+ public:
+  explicit MemorySource(std::string_view data) : data_(data) {}
+  bool Read(char* dst, size_t n) override;
+  uint64_t offset() const override { return pos_; }
+  uint64_t remaining() const override { return data_.size() - pos_; }
+  uint64_t crc() const override;
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+// A file read through a 1 MiB buffer.
+class FileSource final : public Source {
+ public:
+  FileSource() = default;
+  ~FileSource() override;
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+  Status Open(const std::string& path);
+  bool Read(char* dst, size_t n) override;
+  uint64_t offset() const override { return offset_; }
+  uint64_t remaining() const override { return size_ - offset_; }
+  uint64_t crc() const override;
+
+ private:
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  uint64_t offset_ = 0;
+  // The CRC of the bytes before buf_[crc_pos_]: the rest of what was read is hashed when the
+  // buffer is refilled or crc() is asked, in big runs rather than per small read.
+  uint64_t crc_ = 0;
+  size_t crc_pos_ = 0;
+  std::string buf_;
+  size_t buf_pos_ = 0;
+};
+
+// How loaded values are encoded in memory: the same thresholds the commands use.
+struct ValueLimits {
+  int64_t list_max_listpack_size = -2;
+  size_t set_max_intset_entries = 512;
+  size_t hash_max_listpack_entries = 128;
+  size_t hash_max_listpack_value = 64;
+};
+
+// Reads one value of RDB type `type` into a new detached entry for `key` (no expire), at
+// *out. An empty collection (which Redis skips too) gives OK with *out == nullptr. `rdb_version`
+// is the file's (or payload's) version. Unknown types and zsets, streams and modules are errors
+// naming the type.
+Status ReadValue(Source& src, int type, std::string_view key, int rdb_version,
+                 const ValueLimits& limits, Entry** out);
+
+struct LoadOptions {
+  ValueLimits limits;
+  bool verify_checksum = true;  // rdbchecksum: a zero checksum in the file is never checked
+  int64_t now_ms = 0;           // keys whose expire is before this are dropped (when > 0)
+};
+
+struct LoadStats {
+  int version = 0;
+  uint64_t keys_loaded = 0;
+  uint64_t keys_expired = 0;
+  uint64_t empty_keys_skipped = 0;
+};
+
+// Called for each loaded key: `e` is detached, carries its expire, and is the callee's to keep
+// or free. `lru_idle_s` is the IDLE opcode's value (-1 without one). A failure stops the load.
+using EntryFn = std::function<Status(int db, Entry* e, int64_t lru_idle_s)>;
+
+// Loads a whole RDB stream. Errors say what and where ("... at offset N").
+Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry, LoadStats* stats);
+
+// Checks a DUMP payload's trailer (RDB version <= ours and the CRC-64; a zero CRC is not
+// accepted unless `skip_checksum`) and reads its value. On a bad trailer the message is
+// Redis's "DUMP payload version or checksum are wrong"; on a bad value "Bad data format".
+Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
+                      Entry** out);
+inline constexpr std::string_view kBadPayloadTrailer = "DUMP payload version or checksum are wrong";
+inline constexpr std::string_view kBadDataFormat = "Bad data format";
+
+}  // namespace keel::rdb

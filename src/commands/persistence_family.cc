@@ -1,0 +1,309 @@
+// Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT).
+#include <cinttypes>
+#include <cstdio>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
+#include "keel/commands/notify.h"
+#include "keel/commands/server_bridge.h"
+#include "keel/commands/write.h"
+#include "keel/common/clock.h"
+#include "keel/common/logging.h"
+#include "keel/common/strings.h"
+#include "keel/config/config.h"
+#include "keel/keyspace/list_object.h"
+#include "keel/persistence/rdb_format.h"
+#include "keel/persistence/rdb_writer.h"
+#include "keel/persistence/snapshot.h"
+#include "keel/protocol/errors.h"
+
+namespace keel {
+
+namespace {
+
+constexpr std::string_view kBusyKey = "BUSYKEY Target key name already exists.";
+constexpr std::string_view kDebugNotAllowed =
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
+    "can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.";
+
+SaveOptions SaveOptionsOf(ServerState& s) {
+  SaveOptions o;
+  o.compress = s.config->rdbcompression();
+  o.checksum = s.config->rdbchecksum();
+  o.used_mem = ServerUsedMemory();
+  o.save_idle = s.config->maxmemory_policy().find("lru") != std::string::npos;
+  return o;
+}
+
+// SAVE's work: writes dbfilename in dir and updates the counters INFO reports. Logs failures
+// as Redis does.
+Status SaveNow(ServerState& s) {
+  std::lock_guard<std::mutex> lock(s.persistence.save_mu);
+  uint64_t dirty_before = s.keyspace->dirty();
+  Status st = SaveRdbFile(*s.keyspace, s.config->dbfilename(), SaveOptionsOf(s));
+  if (!st.ok()) {
+    KEEL_LOG_WARNING("{}", st.message());
+    return st;
+  }
+  KEEL_LOG_NOTICE("DB saved on disk");
+  s.keyspace->SubtractDirty(dirty_before);  // keep what changed while saving
+  s.persistence.lastsave.store(NowUnixMs() / 1000);
+  s.persistence.last_save_ok.store(true);
+  s.persistence.saves.fetch_add(1);
+  return Status::Ok();
+}
+
+// SAVE
+void CmdSave(CommandContext& ctx) {
+  if (SaveNow(ctx.server).ok()) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Error("ERR");
+  }
+}
+
+// LASTSAVE
+void CmdLastSave(CommandContext& ctx) { ctx.reply.Integer(ctx.server.persistence.lastsave.load()); }
+
+rdb::ValueLimits LimitsOf(const Config& c) {
+  rdb::ValueLimits l;
+  l.list_max_listpack_size = c.list_max_listpack_size();
+  l.set_max_intset_entries = static_cast<size_t>(c.set_max_intset_entries());
+  l.hash_max_listpack_entries = static_cast<size_t>(c.hash_max_listpack_entries());
+  l.hash_max_listpack_value = static_cast<size_t>(c.hash_max_listpack_value());
+  return l;
+}
+
+// DUMP key
+void CmdDump(CommandContext& ctx) {
+  Entry* e = ctx.keyspace().Lookup(ctx.db(), ctx.args[1]);
+  if (e == nullptr) {
+    ctx.reply.NullBulk();
+    return;
+  }
+  ctx.reply.Bulk(rdb::DumpPayload(*e, ctx.server.config->rdbcompression()));
+}
+
+// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+void CmdRestore(CommandContext& ctx) {
+  bool replace = false, absttl = false;
+  int64_t idle = -1, freq = -1;
+  for (size_t j = 4; j < ctx.args.size(); ++j) {
+    std::string_view a = ctx.args[j];
+    bool more = j + 1 < ctx.args.size();
+    if (EqualsIgnoreCase(a, "replace")) {
+      replace = true;
+    } else if (EqualsIgnoreCase(a, "absttl")) {
+      absttl = true;
+    } else if (EqualsIgnoreCase(a, "idletime") && more && freq == -1) {
+      auto v = ParseInt64(ctx.args[++j]);
+      if (!v) return ctx.reply.Error(errors::kNotInteger);
+      if (*v < 0) return ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
+      idle = *v;
+    } else if (EqualsIgnoreCase(a, "freq") && more && idle == -1) {
+      auto v = ParseInt64(ctx.args[++j]);
+      if (!v) return ctx.reply.Error(errors::kNotInteger);
+      if (*v < 0 || *v > 255) {
+        return ctx.reply.Error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+      }
+      freq = *v;  // accepted; Keel keeps no LFU counter yet
+    } else {
+      return ctx.reply.Error(errors::kSyntax);
+    }
+  }
+  Keyspace& ks = ctx.keyspace();
+  std::string_view key = ctx.args[1];
+  bool exists = ks.Lookup(ctx.db(), key) != nullptr;
+  if (!replace && exists) return ctx.reply.Error(kBusyKey);
+  auto ttl = ParseInt64(ctx.args[2]);
+  if (!ttl) return ctx.reply.Error(errors::kNotInteger);
+  if (*ttl < 0) return ctx.reply.Error("ERR Invalid TTL value, must be >= 0");
+  Entry* e = nullptr;
+  Status st = rdb::RestorePayload(ctx.args[3], key, LimitsOf(*ctx.server.config), &e);
+  if (!st.ok()) return ctx.reply.Error("ERR " + st.message());
+  int64_t expire = -1;
+  if (*ttl > 0) expire = absttl ? *ttl : NowUnixMs() + *ttl;
+  if (expire >= 0 && expire <= NowUnixMs()) {
+    // Already expired: the old key goes (if replaced), the new one never appears.
+    FreeEntry(e);
+    if (replace && exists) {
+      ks.Delete(ctx.db(), key);
+      KeyDeleted(ctx, key);
+      DelEvent(ctx, key);
+    }
+    return ctx.reply.Ok();
+  }
+  if (expire >= 0) e = Keyspace::Rekey(e, key, expire);
+  ks.Put(ctx.db(), e);
+  KeyChanged(ctx, key);
+  if (idle >= 0) {
+    e->lru = (Keyspace::LruClock() - static_cast<uint32_t>(std::min<int64_t>(idle, UINT32_MAX))) &
+             Entry::kLruMask;
+  }
+  KeyEvent(ctx, 'g', "restore", key);
+  ctx.reply.Ok();
+}
+
+// ---- DEBUG ----
+
+bool IsLocalClient(const Client& c) {
+  std::string_view a = c.addr;
+  return a.empty() || a.starts_with("127.") || a.starts_with("::1") || a.starts_with("[::1]") ||
+         a.starts_with("/");
+}
+
+// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back, all under every shard lock.
+void DebugReload(CommandContext& ctx) {
+  bool merge = false, flush = true, save = true;
+  for (size_t j = 2; j < ctx.args.size(); ++j) {
+    if (EqualsIgnoreCase(ctx.args[j], "merge")) {
+      merge = true;
+    } else if (EqualsIgnoreCase(ctx.args[j], "noflush")) {
+      flush = false;
+    } else if (EqualsIgnoreCase(ctx.args[j], "nosave")) {
+      save = false;
+    } else {
+      return ctx.reply.Error(
+          "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+    }
+  }
+  ServerState& s = ctx.server;
+  Keyspace& ks = ctx.keyspace();
+  std::vector<ShardGuard> locks = LockAllShards(ks);
+  if (save && !SaveNow(s).ok()) return ctx.reply.Error("ERR");
+  if (flush) {
+    for (int db = 0; db < ks.databases(); ++db) {
+      // A reload is not a change to the data: it marks WATCHers but adds nothing to the dirty
+      // counter (the save before it has just reset it).
+      ks.ChangedDb(db, -1, ChangeKind::kFlush, 0);
+      ks.FreeDetached(ks.DetachAll(db), /*async=*/false);
+    }
+  }
+  rdb::LoadOptions opt;
+  opt.limits = LimitsOf(*s.config);
+  opt.verify_checksum = s.config->rdbchecksum();
+  opt.now_ms = NowUnixMs();
+  rdb::LoadStats stats;
+  bool found;
+  Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, merge, &stats, &found);
+  if (st.ok() && !found) st = Status::Error("No such file or directory");
+  if (!st.ok()) {
+    KEEL_LOG_WARNING("{}", st.message());
+    return ctx.reply.Error("ERR Error trying to load the RDB dump, check server logs.");
+  }
+  s.persistence.last_load_keys_loaded.store(stats.keys_loaded);
+  s.persistence.last_load_keys_expired.store(stats.keys_expired);
+  KEEL_LOG_WARNING("DB reloaded by DEBUG RELOAD");
+  ctx.reply.Ok();
+}
+
+// DEBUG OBJECT key
+void DebugObject(CommandContext& ctx) {
+  if (ctx.args.size() != 3) return ctx.reply.Error(errors::kSyntax);
+  Keyspace& ks = ctx.keyspace();
+  ShardGuard g = ks.LockShard(ctx.db(), ShardOf(ctx.args[2]));
+  Entry* e = ks.Lookup(ctx.db(), ctx.args[2]);
+  if (e == nullptr) return ctx.reply.Error(errors::kNoSuchKey);
+  std::string body;
+  rdb::AppendValueBody(&body, *e, ctx.server.config->rdbcompression());
+  uint32_t now = Keyspace::LruClock();
+  uint64_t idle = (now - static_cast<uint32_t>(e->lru)) & Entry::kLruMask;
+  std::string extra;
+  if (e->type == ObjType::kList) {
+    size_t nodes = 1, elements = 0, bytes = e->val_len;
+    if (e->storage == Entry::kObject) {
+      const auto* l = static_cast<const ListObject*>(e->object());
+      nodes = l->nodes().size();
+      elements = l->size();
+      bytes = 0;
+      for (const auto& n : l->nodes()) bytes += n->bytes;
+    } else {
+      elements = packed::CountElems(e->packed());
+    }
+    char buf[200];
+    std::snprintf(buf, sizeof(buf),
+                  " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%" PRId64
+                  " ql_compressed:0 ql_uncompressed_size:%zu",
+                  nodes, nodes ? static_cast<double>(elements) / nodes : 0.0,
+                  ctx.server.config->list_max_listpack_size(), bytes);
+    extra = buf;
+  }
+  char buf[300];
+  std::snprintf(buf, sizeof(buf),
+                "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+                "lru_seconds_idle:%" PRIu64 "%s",
+                static_cast<void*>(e), std::string(EncodingName(e->enc)).c_str(), body.size(),
+                static_cast<unsigned>(e->lru), idle, extra.c_str());
+  ctx.reply.SimpleString(buf);
+}
+
+// DEBUG <subcommand> ...: only what Redis's test suites and tools use most is here.
+void CmdDebug(CommandContext& ctx) {
+  int mode = ctx.server.config->enable_debug_command();  // 0 no, 1 yes, 2 local
+  if (mode == 0 || (mode == 2 && !IsLocalClient(ctx.client))) {
+    return ctx.reply.Error(kDebugNotAllowed);
+  }
+  std::string_view sub = ctx.args[1];
+  if (EqualsIgnoreCase(sub, "reload")) return DebugReload(ctx);
+  if (EqualsIgnoreCase(sub, "object")) return DebugObject(ctx);
+  if (EqualsIgnoreCase(sub, "help")) {
+    static constexpr std::string_view kHelp[] = {
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "OBJECT <key>",
+        "    Show low level info about the key and associated value.",
+        "RELOAD [option ...]",
+        "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
+        "HELP",
+        "    Print this help."};
+    ctx.reply.ArrayHeader(std::size(kHelp));
+    for (std::string_view l : kHelp) ctx.reply.SimpleString(l);
+    return;
+  }
+  ctx.reply.Error("ERR unknown subcommand '" + std::string(sub) + "'. Try DEBUG HELP.");
+}
+
+}  // namespace
+
+Status SaveDatabase(ServerState& server) { return SaveNow(server); }
+
+Status LoadDatabase(ServerState& s) {
+  Keyspace& ks = *s.keyspace;
+  rdb::LoadOptions opt;
+  opt.limits = LimitsOf(*s.config);
+  opt.verify_checksum = s.config->rdbchecksum();
+  opt.now_ms = NowUnixMs();
+  rdb::LoadStats stats;
+  bool found = false;
+  int64_t start = NowMonotonicUs();
+  s.persistence.loading.store(true);
+  Status st;
+  {
+    std::vector<ShardGuard> locks = LockAllShards(ks);
+    st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found);
+  }
+  s.persistence.loading.store(false);
+  if (!st.ok() || !found) return st;
+  s.persistence.last_load_keys_loaded.store(stats.keys_loaded);
+  s.persistence.last_load_keys_expired.store(stats.keys_expired);
+  KEEL_LOG_NOTICE("Loading RDB produced by version {} (RDB version {})", rdb::kRedisVersionAux,
+                  stats.version);
+  KEEL_LOG_NOTICE("Done loading RDB, keys loaded: {}, keys expired: {}.", stats.keys_loaded,
+                  stats.keys_expired);
+  if (stats.empty_keys_skipped > 0) {
+    KEEL_LOG_NOTICE("Done loading RDB, empty keys skipped: {}.", stats.empty_keys_skipped);
+  }
+  KEEL_LOG_NOTICE("DB loaded from disk: {:.3f} seconds",
+                  static_cast<double>(NowMonotonicUs() - start) / 1e6);
+  return Status::Ok();
+}
+
+void RegisterPersistenceFamily(CommandRegistry* r) {
+  r->Register("save", CmdSave, LockMode::kSelf);
+  r->Register("lastsave", CmdLastSave);
+  r->Register("dump", CmdDump);
+  r->Register("restore", CmdRestore);
+  r->Register("debug", CmdDebug, LockMode::kSelf);
+}
+
+}  // namespace keel

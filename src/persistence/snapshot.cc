@@ -1,0 +1,141 @@
+#include "keel/persistence/snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "keel/common/clock.h"
+#include "keel/persistence/rdb_writer.h"
+
+namespace keel {
+
+namespace {
+
+std::string CurrentWorkingDir() {
+  char buf[4096];
+  return getcwd(buf, sizeof(buf)) != nullptr ? buf : "?";
+}
+
+// fsyncs the directory holding `file`, so that the rename itself is durable.
+void SyncDirectoryOf(const std::string& file) {
+  size_t slash = file.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : file.substr(0, slash + 1);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+std::vector<ShardGuard> LockAllShards(Keyspace& ks) {
+  std::vector<ShardGuard> guards;
+  size_t total = static_cast<size_t>(ks.databases()) * kShards;
+  guards.reserve(total);
+  for (size_t flat = 0; flat < total; ++flat) guards.emplace_back(ks, flat);
+  return guards;
+}
+
+Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options) {
+  rdb::RdbWriter w(sink, options.compress, options.checksum);
+  rdb::AuxInfo aux;
+  aux.ctime = NowUnixMs() / 1000;
+  aux.used_mem = options.used_mem;
+  if (Status st = w.Begin(aux); !st.ok()) return st;
+  for (int db = 0; db < ks.databases(); ++db) {
+    Db& d = ks.db(db);
+    uint64_t keys = d.size();
+    if (keys == 0) continue;
+    if (Status st = w.SelectDb(db, keys, d.expires()); !st.ok()) return st;
+    for (size_t s = 0; s < kShards; ++s) {
+      Status st;
+      d.shard(s).ForEach([&](const Entry* e) {
+        if (!st.ok()) return;
+        int64_t idle = -1;
+        if (options.save_idle) idle = (Keyspace::LruClock() - e->lru) & Entry::kLruMask;
+        st = w.WriteEntry(e->key(), *e, e->expire_ms(), idle);
+      });
+      if (!st.ok()) return st;
+    }
+  }
+  return w.Finish();
+}
+
+Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& options) {
+  size_t slash = file.rfind('/');
+  std::string tmp = (slash == std::string::npos ? "" : file.substr(0, slash + 1)) + "temp-" +
+                    std::to_string(getpid()) + ".rdb";
+  rdb::FileSink sink;
+  if (Status st = sink.Open(tmp); !st.ok()) {
+    return Status::Error("Failed opening the temp RDB file " + tmp + " (in server root dir " +
+                         CurrentWorkingDir() + ") for saving: " + st.message());
+  }
+  Status st;
+  {
+    std::vector<ShardGuard> locks = LockAllShards(ks);
+    st = WriteKeyspace(ks, &sink, options);
+  }
+  if (st.ok()) st = sink.Sync();
+  if (Status c = sink.Close(); st.ok()) st = c;
+  if (st.ok() && std::rename(tmp.c_str(), file.c_str()) != 0) {
+    st =
+        Status::Error("Error moving temp DB file " + tmp + " on the final destination " + file +
+                      " (in server root dir " + CurrentWorkingDir() + "): " + std::strerror(errno));
+  } else if (!st.ok()) {
+    st = Status::Error("Write error saving DB on disk: " + st.message());
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  SyncDirectoryOf(file);
+  return Status::Ok();
+}
+
+Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions& options,
+                   bool replace, rdb::LoadStats* stats, bool* found) {
+  rdb::FileSource src;
+  *found = true;
+  if (Status st = src.Open(file); !st.ok()) {
+    if (errno == ENOENT) {
+      *found = false;
+      return Status::Ok();
+    }
+    return Status::Error("Fatal error loading the DB " + file + ": " + st.message());
+  }
+  Status st = rdb::LoadRdb(
+      src, options,
+      [&](int db, Entry* e, int64_t idle) {
+        if (db >= ks.databases()) {
+          FreeEntry(e);
+          return Status::Error(
+              "FATAL: Data file was created with a Redis server configured to "
+              "handle more than " +
+              std::to_string(ks.databases()) + " databases");
+        }
+        if (idle >= 0) {
+          e->lru = (Keyspace::LruClock() - static_cast<uint32_t>(idle)) & Entry::kLruMask;
+        }
+        Shard& shard = ks.db(db).ShardFor(e->key());
+        size_t before = shard.size();
+        uint32_t lru = e->lru;
+        ks.Put(db, e);  // stamps the access clock; replaces a key already there
+        if (!replace && shard.size() == before) {
+          return Status::Error("RDB has duplicated key '" + std::string(e->key()) + "' in DB " +
+                               std::to_string(db));
+        }
+        if (idle >= 0) e->lru = lru;
+        return Status::Ok();
+      },
+      stats);
+  if (!st.ok()) {
+    return Status::Error("Bad RDB file " + file + ": " + st.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace keel
