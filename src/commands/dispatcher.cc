@@ -143,7 +143,8 @@ bool AllowedWhileSubscribed(std::string_view name) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(ServerState* server) : server_(server), registry_(GlobalCommandRegistry()) {
+Dispatcher::Dispatcher(ServerState* server)
+    : server_(server), registry_(GlobalCommandRegistry()), exec_meta_(FindCommandMeta("exec")) {
   server_->command_stats = std::make_unique<CommandStats[]>(registry_.size() + 1);
   server_->dispatcher = this;
 }
@@ -302,7 +303,9 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
               : Keyspace::CommandChangesOnThisThread() != changes_before
                   ? CommandOutcome::kChanged
                   : CommandOutcome::kNoChange;
-    if (outcome == CommandOutcome::kChanged && server_->command_observer != nullptr) {
+    // (EXEC is reported by Exec itself, still under the transaction's locks.)
+    if (outcome == CommandOutcome::kChanged && server_->command_observer != nullptr &&
+        &meta != exec_meta_) {
       server_->command_observer->OnCommand(client, ctx.db(), meta, args, client.in_exec);
     }
   }
@@ -405,12 +408,20 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
       return;
     }
     reply.ArrayHeader(queued.size());
+    const uint64_t changes_before = Keyspace::CommandChangesOnThisThread();
     client.in_exec = true;
     for (const auto& cmd : queued) {
       views.assign(cmd.begin(), cmd.end());
       Execute(client, views, reply.buffer());
     }
     client.in_exec = false;
+    // The end of the transaction's unit, before anyone else can touch its keys.
+    if (server_->command_observer != nullptr &&
+        Keyspace::CommandChangesOnThisThread() != changes_before) {
+      static constexpr std::string_view kExecArgs[] = {"exec"};
+      server_->command_observer->OnCommand(client, client.db.load(std::memory_order_relaxed),
+                                           *exec_meta_, kExecArgs, false);
+    }
   }
   if (!Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
 }

@@ -37,13 +37,16 @@ using CommandHandler = void (*)(CommandContext& ctx);
 enum class CommandOutcome : uint8_t { kNoChange, kChanged, kError };
 
 // CommandObserver sees every command whose outcome is kChanged, with its arguments, right after
-// it ran: under the shard locks the dispatcher took for it (LockMode::kKeys), or after the
-// handler released its own (LockMode::kSelf). Its Keyspace::Changed reports (the key-level
-// ChangeObserver) all came before. This is where the AOF and replication turn a command into
-// its replayable form (relative expiry as absolute, SPOP as SREM, INCRBYFLOAT as SET KEEPTTL):
-// `args` and `meta` say what ran, the ChangeObserver calls said what it changed. Commands of an
-// EXEC come with `in_exec` set, then the EXEC itself (a transaction is one unit: a writer wraps
-// them in MULTI/EXEC). A served blocking pop is reported only at the key level (the pushing
+// it ran: under the shard locks the dispatcher took for it (LockMode::kKeys) or the EXEC took,
+// but after the handler released its own (LockMode::kSelf and kDatabase: MOVE, COPY, SWAPDB,
+// FLUSHDB, FLUSHALL; another thread may have changed one of their keys in between, so a log
+// that needs their exact place in a key's history takes it from their ChangeObserver calls). Its
+// Keyspace::Changed reports (the key-level ChangeObserver) all came before. This is where the AOF
+// and replication turn a command into its replayable form (relative expiry as absolute, SPOP as
+// SREM, INCRBYFLOAT as SET KEEPTTL): `args` and `meta` say what ran, the ChangeObserver calls said
+// what it changed. Commands of an EXEC come with `in_exec` set, then the EXEC itself (args
+// {"exec"}), all before the transaction's locks are released (a transaction is one unit: a writer
+// wraps them in MULTI/EXEC). A served blocking pop is reported only at the key level (the pushing
 // command's changes include it), as the pop it became. Set once at start-up; no observer costs
 // one branch per command.
 class CommandObserver {
@@ -150,6 +153,7 @@ class Dispatcher {
   static std::vector<int>& positions_scratch();
   ServerState* server_;
   const CommandRegistry& registry_;
+  const CommandMeta* exec_meta_;
   static thread_local std::string scratch_;
 };
 

@@ -7,7 +7,9 @@
 
 namespace keel {
 
-enum class ObjType : uint8_t { kString = 0, kList = 1, kSet = 2, kHash = 3 };
+// 64-bit underneath so that Entry's 3-bit type field packs with the header's other 64-bit
+// fields (a uint8_t field may not straddle a byte, which would cost the header a ninth byte).
+enum class ObjType : uint64_t { kString = 0, kList = 1, kSet = 2, kHash = 3 };
 
 // What OBJECT ENCODING reports (Redis's names).
 enum class Encoding : uint8_t {
@@ -50,6 +52,14 @@ class Object {
 // the usual short keys (longer ones keep theirs in the body), the inline/packed value length
 // (at most kMaxValueBytes), a 23-bit seconds LRU clock that wraps every 97 days (Redis's is 24
 // bits), and type, storage and encoding. Every key pays 16 bytes of header, not 24.
+//
+// The bit budget, for what is coming: `type` has 3 bits (4 types now, room for sorted sets and
+// streams and two more); `enc` 3 bits (7 encodings, room for the sorted set's skiplist; a
+// stream's encoding will take `storage`'s unused values or a bit of `val_len`); `storage` 3
+// bits (5 kinds). Under an LFU maxmemory policy the `lru` field will hold, as Redis's 24-bit
+// field does, the minutes of the last decrement (15 bits here) and an 8-bit logarithmic access
+// counter, so LFU costs no memory per key either. `val_len` gave its 24th bit to `type`:
+// packed values stay under 8 MiB (hash and intset limits, hash_object.h and set_object.h).
 struct Entry {
   enum Storage : uint8_t { kInline, kInt, kHeap, kObject, kPacked };
   static constexpr uint8_t kHasExpire = 1;
@@ -58,10 +68,10 @@ struct Entry {
 
   Entry* next;
   uint64_t key_len8 : 8;  // the key's length, or kLongKey (see key_len())
-  uint64_t val_len : 24;  // kInline: the string's length; kPacked: the packed value's bytes
+  uint64_t val_len : 23;  // kInline: the string's length; kPacked: the packed value's bytes
   uint64_t lru : 23;      // seconds clock of the last access, mod 2^23 (OBJECT IDLETIME)
   uint64_t flags : 1;
-  ObjType type : 2;
+  ObjType type : 3;
   Storage storage : 3;
   Encoding enc : 3;
 
@@ -128,7 +138,7 @@ struct Entry {
 static_assert(sizeof(Entry) == 16);
 
 // The longest inline or packed value an entry can describe (its val_len field).
-inline constexpr size_t kMaxValueBytes = (size_t{1} << 24) - 1;
+inline constexpr size_t kMaxValueBytes = (size_t{1} << 23) - 1;
 
 // Strings written whole (SET and friends) of at most kMaxInlineString bytes are stored inside the
 // entry: one allocation per key, whatever the value size up to there. Past it, and for strings

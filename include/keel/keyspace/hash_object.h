@@ -80,7 +80,7 @@ class HashtableHash final : public Object {
 class HashRef : public ValueRef {
  public:
   // A packed hash never grows past this many bytes inside its entry (see Entry::val_len).
-  static constexpr size_t kMaxPackedBytes = 8 * 1024 * 1024;
+  static constexpr size_t kMaxPackedBytes = kMaxValueBytes;
 
   HashRef(Keyspace& ks, int db, Entry* e) : ValueRef(&ks, db, e) {}
   // A handle on a detached entry (a hash being built) or, for reading only, on any entry.

@@ -158,8 +158,11 @@ class SetRef : public ValueRef {
   // A packed string set holds at most this many members, of at most this many bytes.
   static constexpr size_t kMaxPackedMembers = 128;
   static constexpr size_t kMaxPackedMember = 64;
-  // An intset never grows past this many bytes inside its entry (see Entry::val_len).
-  static constexpr size_t kMaxIntsetBytes = 8 * 1024 * 1024;
+  // An intset converts past this many bytes inside its entry (see Entry::val_len): a set of
+  // 16-bit integers just under it that takes one 64-bit member grows fourfold, which must still
+  // fit kMaxValueBytes. 131072 64-bit members (Redis's default set-max-intset-entries is 512).
+  static constexpr size_t kMaxIntsetBytes = 1024 * 1024;
+  static_assert(4 * (kMaxIntsetBytes + 8) + 1 <= kMaxValueBytes);
 
   SetRef(Keyspace& ks, int db, Entry* e) : ValueRef(&ks, db, e) {}
   // A handle on a detached entry (a result being built) or, for reading only, on any entry.

@@ -79,7 +79,7 @@ TEST_F(WritePathTest, TransactionIsOneUnitAfterItsCommands) {
   std::string exec = Run({"EXEC"});
   EXPECT_EQ(exec, "*4\r\n+OK\r\n+OK\r\n:0\r\n:1\r\n");
   EXPECT_EQ(observer_.seen,
-            (std::vector<std::string>{"0 exec:SET a 1", "2 exec:INCR a", "2 EXEC"}));
+            (std::vector<std::string>{"0 exec:SET a 1", "2 exec:INCR a", "2 exec"}));
   // An EXEC that changed nothing is not reported.
   observer_.seen.clear();
   Run({"MULTI"});

@@ -172,6 +172,28 @@ TEST(Entry, EncodingsFollowRedisRules) {
 // The header keeps short key lengths in a byte; keys of Entry::kLongKey bytes and more carry
 // their length in the body. Both layouts, with and without a TTL, and every storage kind that
 // follows the key, must read back what was written.
+// The header's bit budget: a type field with room for eight types, beside a full-width
+// value length, access clock and the other fields, all in the same 16 bytes.
+TEST(Entry, HeaderFieldsHoldTheirFullRangesIndependently) {
+  Entry* e = NewPackedEntry("k", ObjType::kList, Encoding::kQuicklist, "", 5000);
+  e->type = static_cast<ObjType>(7);
+  e->val_len = kMaxValueBytes;
+  e->lru = Entry::kLruMask;
+  e->enc = static_cast<Encoding>(7);
+  EXPECT_EQ(static_cast<int>(e->type), 7);
+  EXPECT_EQ(e->val_len, kMaxValueBytes);
+  EXPECT_EQ(e->lru, Entry::kLruMask);
+  EXPECT_EQ(static_cast<int>(e->enc), 7);
+  EXPECT_EQ(e->storage, Entry::kPacked);
+  EXPECT_TRUE(e->has_expire());
+  EXPECT_EQ(e->expire_ms(), 5000);
+  EXPECT_EQ(e->key(), "k");
+  e->type = ObjType::kList;
+  e->val_len = 0;
+  e->enc = Encoding::kQuicklist;
+  FreeEntry(e);
+}
+
 TEST(Entry, ShortAndLongKeysWithAndWithoutExpire) {
   EXPECT_EQ(sizeof(Entry), 16u);
   for (size_t len : {size_t{0}, size_t{1}, size_t{254}, size_t{255}, size_t{256}, size_t{70000}}) {
