@@ -786,6 +786,9 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
       break;
     case BlockedWaiter::Kind::kMove:
       reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left));
+      // WATCH: the served move writes its destination (the push that woke it touched only the
+      // source), as a BLMOVE that did not block would.
+      ks.Touch(db, w->dest);
       break;
   }
   if (auto h = w->handle.lock()) FinishWaiter(server, w, *h, std::move(out));

@@ -1,5 +1,6 @@
 #include "differential/script.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -36,13 +37,28 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
     return CommandArgs(tokens, 0, step, error);
   }
   const std::string& d = first.text;
-  if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply") {
+  if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply" || d == "!scan-set") {
     step->kind = StepKind::kCommand;
     step->compare = d == "!unordered" ? CompareMode::kUnordered
                     : d == "!ignore"  ? CompareMode::kType
                     : d == "!type"    ? CompareMode::kShape
-                                      : CompareMode::kNoReply;
-    return CommandArgs(tokens, 1, step, error);
+                    : d == "!noreply" ? CompareMode::kNoReply
+                                      : CompareMode::kScanSet;
+    if (!CommandArgs(tokens, 1, step, error)) return false;
+    if (step->compare == CompareMode::kScanSet && ScanCursorIndex(step->args) < 0) {
+      *error = "!scan-set needs SCAN, SSCAN, HSCAN or ZSCAN with a cursor";
+      return false;
+    }
+    return true;
+  }
+  if (d == "!wait") {
+    if (tokens.size() < 3) {
+      *error = "usage: !wait TEXT CMD...";
+      return false;
+    }
+    step->kind = StepKind::kWait;
+    step->wait_for = tokens[1].text;
+    return CommandArgs(tokens, 2, step, error);
   }
   if (d == "!fields-ignore") {
     if (tokens.size() < 3) {
@@ -92,6 +108,14 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
     }
     return true;
   }
+  if (d == "!read") {
+    step->kind = StepKind::kRead;
+    if (tokens.size() != 1) {
+      *error = "usage: !read";
+      return false;
+    }
+    return true;
+  }
   if (d == "!reconnect") {
     step->kind = StepKind::kReconnect;
     return true;
@@ -125,8 +149,106 @@ const char* CompareModeName(CompareMode mode) {
       return "fields, some values ignored";
     case CompareMode::kNoReply:
       return "no reply";
+    case CompareMode::kScanSet:
+      return "set of elements over a full SCAN iteration";
   }
   return "?";
+}
+
+std::string CompareReplies(const ScriptStep& step, const std::string& a, const std::string& b) {
+  switch (step.compare) {
+    case CompareMode::kExact:
+    case CompareMode::kNoReply:
+    case CompareMode::kScanSet:
+      return a == b ? "" : "bytes differ";
+    default:
+      break;
+  }
+  RespValue va, vb;
+  if (!ParseReply(a, &va) || !ParseReply(b, &vb)) return "unparsable reply";
+  switch (step.compare) {
+    case CompareMode::kType:
+      return ReplyType(va) == ReplyType(vb)
+                 ? ""
+                 : "types differ: " + ReplyType(va) + " vs " + ReplyType(vb);
+    case CompareMode::kShape:
+      return ReplyShape(va) == ReplyShape(vb)
+                 ? ""
+                 : "shapes differ: " + ReplyShape(va) + " vs " + ReplyShape(vb);
+    case CompareMode::kUnordered: {
+      if (ReplyType(va) != ReplyType(vb)) return "types differ";
+      if (va.elements.empty() && vb.elements.empty()) return a == b ? "" : "bytes differ";
+      std::vector<std::string> ea, eb;
+      for (auto& e : va.elements) ea.push_back(e.raw);
+      for (auto& e : vb.elements) eb.push_back(e.raw);
+      std::sort(ea.begin(), ea.end());
+      std::sort(eb.begin(), eb.end());
+      return ea == eb ? "" : "element multisets differ";
+    }
+    case CompareMode::kFieldsIgnore: {
+      if (va.type != '*' || vb.type != '*') return a == b ? "" : "not field arrays";
+      if (va.elements.size() != vb.elements.size()) return "field counts differ";
+      size_t i = 0;
+      for (; i + 1 < va.elements.size(); i += 2) {
+        const RespValue& key = va.elements[i];
+        if (key.raw != vb.elements[i].raw) return "field names differ at " + std::to_string(i);
+        std::string name = Lower(key.text);
+        const RespValue& x = va.elements[i + 1];
+        const RespValue& y = vb.elements[i + 1];
+        if (step.ignored_fields.count(name) != 0) {
+          if (ReplyShape(x) != ReplyShape(y)) return "field '" + name + "' shapes differ";
+        } else if (x.raw != y.raw) {
+          return "field '" + name + "' differs";
+        }
+      }
+      // An odd count leaves a last element with no value: compare it whole.
+      if (i < va.elements.size() && va.elements[i].raw != vb.elements[i].raw) {
+        return "trailing element " + std::to_string(i) + " differs";
+      }
+      return "";
+    }
+    default:
+      return a == b ? "" : "bytes differ";
+  }
+}
+
+int ScanCursorIndex(const std::vector<std::string>& args) {
+  if (args.empty()) return -1;
+  std::string name = Lower(args[0]);
+  if (name == "scan") return args.size() >= 2 ? 1 : -1;
+  if (name == "sscan" || name == "hscan" || name == "zscan") return args.size() >= 3 ? 2 : -1;
+  return -1;
+}
+
+bool AddScanPage(const std::string& reply, bool pairs, std::string* cursor,
+                 std::set<std::string>* out) {
+  RespValue v;
+  if (!ParseReply(reply, &v) || v.type != '*' || v.elements.size() != 2) return false;
+  const RespValue& c = v.elements[0];
+  const RespValue& items = v.elements[1];
+  if (c.type != '$' || c.is_null || items.type != '*') return false;
+  if (pairs && items.elements.size() % 2 != 0) return false;
+  *cursor = c.text;
+  for (size_t i = 0; i < items.elements.size(); i += pairs ? 2 : 1) {
+    std::string item = items.elements[i].raw;
+    if (pairs) item += std::string(1, '\0') + items.elements[i + 1].raw;
+    out->insert(std::move(item));
+  }
+  return true;
+}
+
+std::string CheckOracleInfo(std::string_view info) {
+  if (info.find("keel_version:") != std::string_view::npos) {
+    return "the oracle answers INFO with keel_version: it is keel-server, not Redis";
+  }
+  size_t at = info.find("redis_version:");
+  if (at == std::string_view::npos) return "the oracle's INFO has no redis_version";
+  std::string_view version = info.substr(at + 14);
+  version = version.substr(0, version.find_first_of("\r\n"));
+  if (version.substr(0, 4) != "7.0.") {
+    return "the oracle is redis_version " + std::string(version) + ", not 7.0.x";
+  }
+  return "";
 }
 
 bool ParseScript(std::string_view text, Script* script, std::string* error) {
@@ -146,6 +268,14 @@ bool ParseScript(std::string_view text, Script* script, std::string* error) {
       *error = "line " + std::to_string(line_no) + ": " + why;
       return false;
     }
+    if (tokens.size() == 2 && !tokens[0].quoted && tokens[0].text == "!skip-until") {
+      if (!script->steps.empty()) {
+        *error = "line " + std::to_string(line_no) + ": !skip-until must come before any step";
+        return false;
+      }
+      script->skip_until = tokens[1].text;
+      continue;
+    }
     if (tokens.size() == 1 && !tokens[0].quoted && tokens[0].text == "!requirepass") {
       if (!script->steps.empty()) {
         *error = "line " + std::to_string(line_no) + ": !requirepass must come before any step";
@@ -162,6 +292,13 @@ bool ParseScript(std::string_view text, Script* script, std::string* error) {
       return false;
     }
     script->steps.push_back(std::move(step));
+  }
+  bool any_command = std::any_of(script->steps.begin(), script->steps.end(), [](const auto& st) {
+    return st.kind == StepKind::kCommand || st.kind == StepKind::kRaw;
+  });
+  if (!any_command) {
+    *error = "the script has no command step: an empty case would pass without testing anything";
+    return false;
   }
   return true;
 }
