@@ -78,7 +78,7 @@ bool ParseScript(std::string_view text, Script* script, std::string* error);
 const char* CompareModeName(CompareMode mode);
 
 // Returns an empty string when two raw replies agree under `mode`, else why they do not.
-// (kScanSet and kNoReply compare bytes here; the runner iterates and drains before comparing.)
+// (kNoReply compares bytes; kScanSet only errors, the runner iterates before comparing the rest.)
 std::string CompareReplies(const ScriptStep& step, const std::string& a, const std::string& b);
 
 // For !scan-set: the index of the cursor argument of a SCAN-family command (1 for SCAN, 2 for

@@ -124,6 +124,10 @@ TEST(CompareReplies, ShapeUnorderedAndExact) {
   EXPECT_EQ(CompareReplies(Step(CompareMode::kShape), a, c), "");
   EXPECT_NE(CompareReplies(Step(CompareMode::kShape), a, "*1\r\n$1\r\na\r\n"), "");
   EXPECT_NE(CompareReplies(Step(CompareMode::kNoReply), a, b), "");
+  // SCAN pages are compared by the runner after a full iteration; errors right away.
+  EXPECT_EQ(CompareReplies(Step(CompareMode::kScanSet), a, b), "");
+  EXPECT_NE(CompareReplies(Step(CompareMode::kScanSet), "-ERR x\r\n", "-ERR y\r\n"), "");
+  EXPECT_NE(CompareReplies(Step(CompareMode::kScanSet), a, "-ERR y\r\n"), "");
 }
 
 TEST(ScanSet, CursorIndexAndPages) {
