@@ -124,6 +124,16 @@ const auto* const g_env = ::testing::AddGlobalTestEnvironment(new StopServersAtE
 
 std::string Quote(std::string_view bytes) { return "\"" + EscapeBytes(bytes) + "\""; }
 
+// KEEL_DIFF_REPLY_LOG=path appends every reply Keel gave to a step to that file, for
+// tests/tools/unreached_errors.py (which error strings no script reaches).
+void LogReply(const std::string& reply) {
+  static std::ofstream* log = [] {
+    const char* path = std::getenv("KEEL_DIFF_REPLY_LOG");
+    return path != nullptr && *path != '\0' ? new std::ofstream(path, std::ios::app) : nullptr;
+  }();
+  if (log != nullptr && !reply.empty()) *log << reply << std::flush;
+}
+
 class ScriptRunner {
  public:
   ScriptRunner(std::string file, const Script& script, ServerPair* pair)
@@ -254,6 +264,10 @@ class ScriptRunner {
   // Reads one reply on the current connection of each side and compares them.
   bool ReadAndCompare(const ScriptStep& step) {
     std::string replies[2];
+    struct Log {
+      const std::string* reply;
+      ~Log() { LogReply(*reply); }
+    } log{&replies[0]};
     int i = 0;
     for (Side* side : Sides()) {
       auto r = side->clients[current_].ReadReply(&replies[i++], ReplyTimeout());
@@ -376,6 +390,7 @@ class ScriptRunner {
     auto keel_future = std::async(std::launch::async, drain, &pair_->keel);
     RespConnection::Drained redis = drain(&pair_->redis);
     RespConnection::Drained keel = keel_future.get();
+    LogReply(keel.bytes);
     if (keel.bytes != redis.bytes || keel.closed != redis.closed) {
       auto describe = [](const RespConnection::Drained& d) {
         return Quote(d.bytes) + (d.closed ? " then closed" : " and kept open");

@@ -37,13 +37,15 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
     return CommandArgs(tokens, 0, step, error);
   }
   const std::string& d = first.text;
-  if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply" || d == "!scan-set") {
+  if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply" || d == "!scan-set" ||
+      d == "!info-fields") {
     step->kind = StepKind::kCommand;
-    step->compare = d == "!unordered" ? CompareMode::kUnordered
-                    : d == "!ignore"  ? CompareMode::kType
-                    : d == "!type"    ? CompareMode::kShape
-                    : d == "!noreply" ? CompareMode::kNoReply
-                                      : CompareMode::kScanSet;
+    step->compare = d == "!unordered"  ? CompareMode::kUnordered
+                    : d == "!ignore"   ? CompareMode::kType
+                    : d == "!type"     ? CompareMode::kShape
+                    : d == "!noreply"  ? CompareMode::kNoReply
+                    : d == "!scan-set" ? CompareMode::kScanSet
+                                       : CompareMode::kInfoFields;
     if (!CommandArgs(tokens, 1, step, error)) return false;
     if (step->compare == CompareMode::kScanSet && ScanCursorIndex(step->args) < 0) {
       *error = "!scan-set needs SCAN, SSCAN, HSCAN or ZSCAN with a cursor";
@@ -151,6 +153,8 @@ const char* CompareModeName(CompareMode mode) {
       return "no reply";
     case CompareMode::kScanSet:
       return "set of elements over a full SCAN iteration";
+    case CompareMode::kInfoFields:
+      return "INFO section headers and field names";
   }
   return "?";
 }
@@ -178,6 +182,27 @@ std::string CompareReplies(const ScriptStep& step, const std::string& a, const s
       return ReplyShape(va) == ReplyShape(vb)
                  ? ""
                  : "shapes differ: " + ReplyShape(va) + " vs " + ReplyShape(vb);
+    case CompareMode::kInfoFields: {
+      if (va.type != '$' || vb.type != '$') return a == b ? "" : "not INFO text";
+      auto names = [](std::string_view text) {
+        std::vector<std::string> out;
+        while (!text.empty()) {
+          size_t eol = text.find("\r\n");
+          std::string_view line = text.substr(0, eol);
+          text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 2);
+          if (line.empty()) continue;
+          out.emplace_back(line[0] == '#' ? line : line.substr(0, line.find(':')));
+        }
+        return out;
+      };
+      std::vector<std::string> na = names(va.text), nb = names(vb.text);
+      for (size_t i = 0; i < std::max(na.size(), nb.size()); ++i) {
+        std::string x = i < na.size() ? na[i] : "(none)";
+        std::string y = i < nb.size() ? nb[i] : "(none)";
+        if (x != y) return "line " + std::to_string(i + 1) + ": '" + x + "' vs '" + y + "'";
+      }
+      return "";
+    }
     case CompareMode::kUnordered: {
       if (ReplyType(va) != ReplyType(vb)) return "types differ";
       if (va.elements.empty() && vb.elements.empty()) return a == b ? "" : "bytes differ";

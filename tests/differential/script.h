@@ -21,6 +21,8 @@
 //                             cursor 0 on each server, then compares the sorted, de-duplicated
 //                             union of elements (HSCAN's field/value pairs stay pairs); an error
 //                             on the first call is compared byte for byte
+//   !info-fields CMD...       an INFO reply: the section headers and field names must match, in
+//                             order; the values are not compared
 //   !wait TEXT CMD...         repeats CMD on each server until its reply contains TEXT (fails
 //                             after a generous deadline); nothing else is compared. Synchronizes
 //                             on a condition (a blocked client, an expired key) instead of time
@@ -51,7 +53,16 @@ namespace keel::test {
 inline constexpr char kScriptPassword[] = "keel-test-pw";
 
 enum class StepKind { kCommand, kRaw, kSleep, kReconnect, kClient, kWait, kRead };
-enum class CompareMode { kExact, kUnordered, kType, kShape, kFieldsIgnore, kNoReply, kScanSet };
+enum class CompareMode {
+  kExact,
+  kUnordered,
+  kType,
+  kShape,
+  kFieldsIgnore,
+  kNoReply,
+  kScanSet,
+  kInfoFields
+};
 
 struct ScriptStep {
   int line = 0;

@@ -130,6 +130,21 @@ TEST(CompareReplies, ShapeUnorderedAndExact) {
   EXPECT_NE(CompareReplies(Step(CompareMode::kScanSet), a, "-ERR y\r\n"), "");
 }
 
+TEST(CompareReplies, InfoFieldsComparesNamesNotValues) {
+  ScriptStep step = Step(CompareMode::kInfoFields);
+  std::string a = "$32\r\n# Clients\r\nconnected_clients:1\r\n\r\n";
+  std::string b = "$32\r\n# Clients\r\nconnected_clients:7\r\n\r\n";
+  std::string c = "$32\r\n# Clients\r\nconnected_clientz:1\r\n\r\n";
+  std::string d = "$9\r\n# Clients\r\n";
+  EXPECT_EQ(CompareReplies(step, a, b), "");
+  EXPECT_NE(CompareReplies(step, a, c), "");
+  EXPECT_NE(CompareReplies(step, a, d), "");
+  std::string error;
+  Script s;
+  ASSERT_TRUE(ParseScript("!info-fields INFO clients\n", &s, &error)) << error;
+  EXPECT_EQ(s.steps[0].compare, CompareMode::kInfoFields);
+}
+
 TEST(ScanSet, CursorIndexAndPages) {
   EXPECT_EQ(ScanCursorIndex({"scan", "0"}), 1);
   EXPECT_EQ(ScanCursorIndex({"SSCAN", "s", "0"}), 2);

@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keel/commands/command_meta.h"
+#include "keel/common/clock.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
 
@@ -104,6 +107,38 @@ TEST_F(DispatcherTest, FailedWriteDoesNotTouch) {
   EXPECT_EQ(Run(a_, {"MULTI"}), "+OK\r\n");
   EXPECT_EQ(Run(a_, {"PING"}), "+QUEUED\r\n");
   EXPECT_EQ(Run(a_, {"EXEC"}), "*1\r\n+PONG\r\n");
+}
+
+// No active expiry runs here, so an expired key stays in the table until something looks at it:
+// SCAN must skip (and delete) it rather than return it.
+TEST_F(DispatcherTest, ScanSkipsExpiredKeysStillInTheTable) {
+  EXPECT_EQ(Run(a_, {"SET", "live", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run(a_, {"SET", "gone", "1", "PX", "1"}), "+OK\r\n");
+  int64_t expired_at = NowUnixMs() + 2;
+  while (NowUnixMs() <= expired_at) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(Run(a_, {"SCAN", "0", "COUNT", "1000"}), "*2\r\n$1\r\n0\r\n*1\r\n$4\r\nlive\r\n");
+  EXPECT_EQ(Run(a_, {"DBSIZE"}), ":1\r\n");  // and SCAN deleted it
+}
+
+// HSCAN's COUNT counts fields and values (as Redis does): COUNT 20 returns about ten fields a
+// call, not twenty.
+TEST_F(DispatcherTest, HscanCountCountsFieldsAndValues) {
+  std::vector<std::string> fields;
+  std::vector<std::string_view> hset = {"HSET", "h"};
+  for (int i = 0; i < 600; ++i) fields.push_back("field" + std::to_string(i));  // past 512
+  for (const std::string& f : fields) {
+    hset.push_back(f);
+    hset.push_back("v");
+  }
+  EXPECT_EQ(Run(a_, hset), ":600\r\n");
+  EXPECT_EQ(Run(a_, {"OBJECT", "ENCODING", "h"}), "$9\r\nhashtable\r\n");
+  std::string page = Run(a_, {"HSCAN", "h", "0", "COUNT", "20"});
+  // "*2\r\n$<cursor>...\r\n*<2 x fields>\r\n...": read the element count of the inner array.
+  size_t inner = page.find("\r\n*");
+  ASSERT_NE(inner, std::string::npos) << page;
+  int elements = std::stoi(page.substr(inner + 3));
+  EXPECT_GE(elements, 20) << page;  // at least ten fields and their values
+  EXPECT_LT(elements, 40) << page;  // fewer than twenty fields
 }
 
 // Key positions come from the key specs: ranges with steps, keynum specs, keyword searches.
