@@ -4,7 +4,8 @@
 // Each side runs once per test binary, on its own free port; a second pair started with
 // --requirepass serves scripts that ask for it. Before each script: fresh connections, FLUSHALL,
 // SELECT 0. Binaries come from KEEL_SERVER_BIN and REDIS_SERVER_BIN; pointing KEEL_SERVER_BIN at
-// redis-server checks the harness and the scripts themselves.
+// redis-server checks the harness and the scripts themselves. Keel runs with three io threads,
+// all serving, so that a script's connections are served by different threads.
 
 #include <gtest/gtest.h>
 
@@ -95,6 +96,13 @@ ServerPair* GetPair(bool requirepass) {
     ServerOptions options;
     options.binary = binary;
     options.args = extra;
+    if (side == &pair->keel && !IsRedisBinary(binary)) {
+      // Three io threads, all serving: a script's connections land on different threads, so
+      // the cross-thread paths (pub/sub and keyspace-event delivery, blocked clients served by
+      // another thread's push, WATCH touched from another thread) really run. A light load
+      // would otherwise stay on one thread (docs/architecture.md, Threads).
+      options.args.insert(options.args.end(), {"--io-threads", "3", "--io-threads-serving", "3"});
+    }
     side->server = std::make_unique<ServerProcess>(options);
     auto r = side->server->Start();
     if (!r) pair->start_error += side->label + ": " + r.message() + "\n";
