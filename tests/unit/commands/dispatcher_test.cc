@@ -109,6 +109,19 @@ TEST_F(DispatcherTest, FailedWriteDoesNotTouch) {
   EXPECT_EQ(Run(a_, {"EXEC"}), "*1\r\n+PONG\r\n");
 }
 
+// A watched key whose TTL passes before EXEC counts as changed, even though nothing deleted it
+// yet (no active expiry runs here): EXEC aborts.
+TEST_F(DispatcherTest, WatchedKeyExpiringBeforeExecAborts) {
+  // A generous TTL, so that the key is still alive when WATCH runs, however slow the machine.
+  EXPECT_EQ(Run(b_, {"SET", "e", "v", "PX", "1000"}), "+OK\r\n");
+  int64_t expired_at = NowUnixMs() + 1001;
+  EXPECT_EQ(Run(a_, {"WATCH", "e"}), "+OK\r\n");
+  while (NowUnixMs() <= expired_at) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(Run(a_, {"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Run(a_, {"PING"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(a_, {"EXEC"}), "*-1\r\n");
+}
+
 // No active expiry runs here, so an expired key stays in the table until something looks at it:
 // SCAN must skip (and delete) it rather than return it.
 TEST_F(DispatcherTest, ScanSkipsExpiredKeysStillInTheTable) {
