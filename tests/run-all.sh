@@ -2,10 +2,14 @@
 # Runs Keel's whole test suite from a checkout whose dependencies are installed (see .ci/run):
 #   1. clang-format check of src/, include/, tests/ and bench/
 #   2. Release build in build/ and every ctest test (unit, integration, differential)
-#   3. ASan+UBSan build in build-asan/ and every ctest test again
+#   3. The integration and differential tests again with Redis playing Keel's part (the test
+#      binaries of step 2, pointed at redis-server), so that no expectation drifts from Redis;
+#      tests named *KeelOnly* are left out
+#   4. ASan+UBSan build in build-asan/ and every ctest test again
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Environment: KEEL_JOBS (parallel build and test jobs, default 2), KEEL_SKIP_ASAN=1 to skip
-# step 3, KEEL_SKIP_FORMAT=1 to skip step 1.
+# step 4, KEEL_SKIP_FORMAT=1 to skip step 1, KEEL_SKIP_REDIS=1 to skip step 3, REDIS_SERVER_BIN
+# (default /usr/bin/redis-server).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -59,11 +63,27 @@ build_and_test() {  # build_and_test <build-dir> <cmake args...>
   ctest --test-dir "${dir}" --output-on-failure -j "${jobs}"
 }
 
+# The suites against Redis itself. The test binaries take the server from KEEL_SERVER_BIN, so
+# the Release build's binaries serve as they are (no second build).
+tests_against_redis() {
+  local redis=${REDIS_SERVER_BIN:-/usr/bin/redis-server}
+  local status=0
+  KEEL_SERVER_BIN=${redis} build/tests/integration/integration_tests \
+    --gtest_filter='-*KeelOnly*' --gtest_brief=1 || status=1
+  KEEL_SERVER_BIN=${redis} REDIS_SERVER_BIN=${redis} \
+    build/tests/differential/differential_tests --gtest_brief=1 || status=1
+  return ${status}
+}
+
 if [ "${KEEL_SKIP_FORMAT:-0}" != 1 ]; then
   step "clang-format" check_format
 fi
 
 step "Release build + tests (build/)" build_and_test build -DCMAKE_BUILD_TYPE=Release
+
+if [ "${KEEL_SKIP_REDIS:-0}" != 1 ]; then
+  step "Integration + differential tests against Redis" tests_against_redis
+fi
 
 if [ "${KEEL_SKIP_ASAN:-0}" != 1 ]; then
   # halt_on_error makes a sanitizer report fail the process; the test harness treats a server

@@ -1,5 +1,6 @@
 #include "differential/script.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -36,13 +37,30 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
     return CommandArgs(tokens, 0, step, error);
   }
   const std::string& d = first.text;
-  if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply") {
+  if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply" || d == "!scan-set" ||
+      d == "!info-fields") {
     step->kind = StepKind::kCommand;
-    step->compare = d == "!unordered" ? CompareMode::kUnordered
-                    : d == "!ignore"  ? CompareMode::kType
-                    : d == "!type"    ? CompareMode::kShape
-                                      : CompareMode::kNoReply;
-    return CommandArgs(tokens, 1, step, error);
+    step->compare = d == "!unordered"  ? CompareMode::kUnordered
+                    : d == "!ignore"   ? CompareMode::kType
+                    : d == "!type"     ? CompareMode::kShape
+                    : d == "!noreply"  ? CompareMode::kNoReply
+                    : d == "!scan-set" ? CompareMode::kScanSet
+                                       : CompareMode::kInfoFields;
+    if (!CommandArgs(tokens, 1, step, error)) return false;
+    if (step->compare == CompareMode::kScanSet && ScanCursorIndex(step->args) < 0) {
+      *error = "!scan-set needs SCAN, SSCAN, HSCAN or ZSCAN with a cursor";
+      return false;
+    }
+    return true;
+  }
+  if (d == "!wait") {
+    if (tokens.size() < 3) {
+      *error = "usage: !wait TEXT CMD...";
+      return false;
+    }
+    step->kind = StepKind::kWait;
+    step->wait_for = tokens[1].text;
+    return CommandArgs(tokens, 2, step, error);
   }
   if (d == "!fields-ignore") {
     if (tokens.size() < 3) {
@@ -102,6 +120,14 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
     }
     return true;
   }
+  if (d == "!read") {
+    step->kind = StepKind::kRead;
+    if (tokens.size() != 1) {
+      *error = "usage: !read";
+      return false;
+    }
+    return true;
+  }
   if (d == "!reconnect") {
     step->kind = StepKind::kReconnect;
     return true;
@@ -137,8 +163,132 @@ const char* CompareModeName(CompareMode mode) {
       return "no reply";
     case CompareMode::kDelta:
       return "change of an INFO field";
+    case CompareMode::kScanSet:
+      return "set of elements over a full SCAN iteration";
+    case CompareMode::kInfoFields:
+      return "INFO section headers and field names";
   }
   return "?";
+}
+
+std::string CompareReplies(const ScriptStep& step, const std::string& a, const std::string& b) {
+  switch (step.compare) {
+    case CompareMode::kExact:
+    case CompareMode::kNoReply:
+      return a == b ? "" : "bytes differ";
+    case CompareMode::kScanSet:
+      // An error must match whole; pages are compared once the runner has iterated them all.
+      if (a.empty() || b.empty() || a[0] == '-' || b[0] == '-') return a == b ? "" : "bytes differ";
+      return "";
+    default:
+      break;
+  }
+  RespValue va, vb;
+  if (!ParseReply(a, &va) || !ParseReply(b, &vb)) return "unparsable reply";
+  switch (step.compare) {
+    case CompareMode::kType:
+      return ReplyType(va) == ReplyType(vb)
+                 ? ""
+                 : "types differ: " + ReplyType(va) + " vs " + ReplyType(vb);
+    case CompareMode::kShape:
+      return ReplyShape(va) == ReplyShape(vb)
+                 ? ""
+                 : "shapes differ: " + ReplyShape(va) + " vs " + ReplyShape(vb);
+    case CompareMode::kInfoFields: {
+      if (va.type != '$' || vb.type != '$') return a == b ? "" : "not INFO text";
+      auto names = [](std::string_view text) {
+        std::vector<std::string> out;
+        while (!text.empty()) {
+          size_t eol = text.find("\r\n");
+          std::string_view line = text.substr(0, eol);
+          text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 2);
+          if (line.empty()) continue;
+          out.emplace_back(line[0] == '#' ? line : line.substr(0, line.find(':')));
+        }
+        return out;
+      };
+      std::vector<std::string> na = names(va.text), nb = names(vb.text);
+      for (size_t i = 0; i < std::max(na.size(), nb.size()); ++i) {
+        std::string x = i < na.size() ? na[i] : "(none)";
+        std::string y = i < nb.size() ? nb[i] : "(none)";
+        if (x != y) return "line " + std::to_string(i + 1) + ": '" + x + "' vs '" + y + "'";
+      }
+      return "";
+    }
+    case CompareMode::kUnordered: {
+      if (ReplyType(va) != ReplyType(vb)) return "types differ";
+      if (va.elements.empty() && vb.elements.empty()) return a == b ? "" : "bytes differ";
+      std::vector<std::string> ea, eb;
+      for (auto& e : va.elements) ea.push_back(e.raw);
+      for (auto& e : vb.elements) eb.push_back(e.raw);
+      std::sort(ea.begin(), ea.end());
+      std::sort(eb.begin(), eb.end());
+      return ea == eb ? "" : "element multisets differ";
+    }
+    case CompareMode::kFieldsIgnore: {
+      if (va.type != '*' || vb.type != '*') return a == b ? "" : "not field arrays";
+      if (va.elements.size() != vb.elements.size()) return "field counts differ";
+      size_t i = 0;
+      for (; i + 1 < va.elements.size(); i += 2) {
+        const RespValue& key = va.elements[i];
+        if (key.raw != vb.elements[i].raw) return "field names differ at " + std::to_string(i);
+        std::string name = Lower(key.text);
+        const RespValue& x = va.elements[i + 1];
+        const RespValue& y = vb.elements[i + 1];
+        if (step.ignored_fields.count(name) != 0) {
+          if (ReplyShape(x) != ReplyShape(y)) return "field '" + name + "' shapes differ";
+        } else if (x.raw != y.raw) {
+          return "field '" + name + "' differs";
+        }
+      }
+      // An odd count leaves a last element with no value: compare it whole.
+      if (i < va.elements.size() && va.elements[i].raw != vb.elements[i].raw) {
+        return "trailing element " + std::to_string(i) + " differs";
+      }
+      return "";
+    }
+    default:
+      return a == b ? "" : "bytes differ";
+  }
+}
+
+int ScanCursorIndex(const std::vector<std::string>& args) {
+  if (args.empty()) return -1;
+  std::string name = Lower(args[0]);
+  if (name == "scan") return args.size() >= 2 ? 1 : -1;
+  if (name == "sscan" || name == "hscan" || name == "zscan") return args.size() >= 3 ? 2 : -1;
+  return -1;
+}
+
+bool AddScanPage(const std::string& reply, bool pairs, std::string* cursor,
+                 std::set<std::string>* out) {
+  RespValue v;
+  if (!ParseReply(reply, &v) || v.type != '*' || v.elements.size() != 2) return false;
+  const RespValue& c = v.elements[0];
+  const RespValue& items = v.elements[1];
+  if (c.type != '$' || c.is_null || items.type != '*') return false;
+  if (pairs && items.elements.size() % 2 != 0) return false;
+  *cursor = c.text;
+  for (size_t i = 0; i < items.elements.size(); i += pairs ? 2 : 1) {
+    std::string item = items.elements[i].raw;
+    if (pairs) item += std::string(1, '\0') + items.elements[i + 1].raw;
+    out->insert(std::move(item));
+  }
+  return true;
+}
+
+std::string CheckOracleInfo(std::string_view info) {
+  if (info.find("keel_version:") != std::string_view::npos) {
+    return "the oracle answers INFO with keel_version: it is keel-server, not Redis";
+  }
+  size_t at = info.find("redis_version:");
+  if (at == std::string_view::npos) return "the oracle's INFO has no redis_version";
+  std::string_view version = info.substr(at + 14);
+  version = version.substr(0, version.find_first_of("\r\n"));
+  if (version.substr(0, 4) != "7.0.") {
+    return "the oracle is redis_version " + std::string(version) + ", not 7.0.x";
+  }
+  return "";
 }
 
 bool ParseScript(std::string_view text, Script* script, std::string* error) {
@@ -158,6 +308,14 @@ bool ParseScript(std::string_view text, Script* script, std::string* error) {
       *error = "line " + std::to_string(line_no) + ": " + why;
       return false;
     }
+    if (tokens.size() == 2 && !tokens[0].quoted && tokens[0].text == "!skip-until") {
+      if (!script->steps.empty()) {
+        *error = "line " + std::to_string(line_no) + ": !skip-until must come before any step";
+        return false;
+      }
+      script->skip_until = tokens[1].text;
+      continue;
+    }
     if (tokens.size() == 1 && !tokens[0].quoted && tokens[0].text == "!requirepass") {
       if (!script->steps.empty()) {
         *error = "line " + std::to_string(line_no) + ": !requirepass must come before any step";
@@ -174,6 +332,13 @@ bool ParseScript(std::string_view text, Script* script, std::string* error) {
       return false;
     }
     script->steps.push_back(std::move(step));
+  }
+  bool any_command = std::any_of(script->steps.begin(), script->steps.end(), [](const auto& st) {
+    return st.kind == StepKind::kCommand || st.kind == StepKind::kRaw;
+  });
+  if (!any_command) {
+    *error = "the script has no command step: an empty case would pass without testing anything";
+    return false;
   }
   return true;
 }

@@ -13,12 +13,26 @@
 //                             recursively
 //   !fields-ignore a,b CMD... reply is a flat field/value array (HELLO); fields and order must
 //                             match, values of the listed fields only in shape
-//   !noreply CMD...           send without reading a reply (CLIENT REPLY OFF/SKIP)
+//   !noreply CMD...           send without reading a reply now (CLIENT REPLY OFF/SKIP, a
+//                             blocking command); whatever it answers later is read by the next
+//                             step on that connection, or by the drain at the end of the script,
+//                             and compared byte for byte
+//   !scan-set CMD...          a SCAN-family command: iterates from the given cursor back to
+//                             cursor 0 on each server, then compares the sorted, de-duplicated
+//                             union of elements (HSCAN's field/value pairs stay pairs); an error
+//                             on the first call is compared byte for byte
+//   !info-fields CMD...       an INFO reply: the section headers and field names must match, in
+//                             order; the values are not compared
+//   !wait TEXT CMD...         repeats CMD on each server until its reply contains TEXT (fails
+//                             after a generous deadline); nothing else is compared. Synchronizes
+//                             on a condition (a blocked client, an expired key) instead of time
+//   !read                     reads one reply on the current connection (one a !noreply step
+//                             left pending, e.g. a blocked BLPOP served since) and compares it
 //   !delta FIELD CMD...       reply is INFO text; the change of the integer FIELD since the
 //                             previous !delta of that FIELD in the script must match (the
 //                             first one only sets the base). For counters like
 //                             rdb_changes_since_last_save that earlier scripts also moved.
-//   !sleep MS                 pause
+//   !sleep MS                 pause (only where no condition can be waited on)
 //   !raw TOKEN...             send the concatenated tokens as raw bytes, then compare
 //                             everything received until the server closes the connection or
 //                             stays quiet, and whether it closed; reconnects afterwards. An
@@ -26,6 +40,12 @@
 //   !reconnect                replace the current connection with a fresh one
 //   !client NAME              switch to connection NAME (opened on first use); the first
 //                             connection is called "default"
+//   !skip-until REASON        (before any step) a known difference, tracked by REASON (e.g.
+//                             issue-17): the test is skipped while the script fails, and fails
+//                             once the script passes, so that the marker cannot outlive its cause
+//
+// A script must have at least one command step. After the last step, every connection that had a
+// !noreply step is drained until quiet and what arrived is compared.
 
 #include <set>
 #include <string>
@@ -36,15 +56,26 @@ namespace keel::test {
 
 inline constexpr char kScriptPassword[] = "keel-test-pw";
 
-enum class StepKind { kCommand, kRaw, kSleep, kReconnect, kClient };
-enum class CompareMode { kExact, kUnordered, kType, kShape, kFieldsIgnore, kNoReply, kDelta };
+enum class StepKind { kCommand, kRaw, kSleep, kReconnect, kClient, kWait, kRead };
+enum class CompareMode {
+  kExact,
+  kUnordered,
+  kType,
+  kShape,
+  kFieldsIgnore,
+  kNoReply,
+  kScanSet,
+  kInfoFields,
+  kDelta
+};
 
 struct ScriptStep {
   int line = 0;
   std::string source;  // the line as written, for messages
   StepKind kind = StepKind::kCommand;
   CompareMode compare = CompareMode::kExact;
-  std::vector<std::string> args;         // kCommand
+  std::vector<std::string> args;         // kCommand, kWait
+  std::string wait_for;                  // kWait: the text the reply must contain
   std::string raw;                       // kRaw
   int sleep_ms = 0;                      // kSleep
   std::string client;                    // kClient
@@ -54,6 +85,7 @@ struct ScriptStep {
 
 struct Script {
   bool requirepass = false;
+  std::string skip_until;  // !skip-until REASON
   std::vector<ScriptStep> steps;
 };
 
@@ -61,5 +93,21 @@ struct Script {
 bool ParseScript(std::string_view text, Script* script, std::string* error);
 
 const char* CompareModeName(CompareMode mode);
+
+// Returns an empty string when two raw replies agree under `mode`, else why they do not.
+// (kNoReply compares bytes; kScanSet only errors, the runner iterates before comparing the rest.)
+std::string CompareReplies(const ScriptStep& step, const std::string& a, const std::string& b);
+
+// For !scan-set: the index of the cursor argument of a SCAN-family command (1 for SCAN, 2 for
+// SSCAN/HSCAN/ZSCAN), or -1 if `args` is not one.
+int ScanCursorIndex(const std::vector<std::string>& args);
+// Adds the elements of one SCAN reply to *out (HSCAN/ZSCAN pairs as "field\0value") and sets
+// *cursor. Returns false if the reply is not a well-formed [cursor, [elements]] array.
+bool AddScanPage(const std::string& reply, bool pairs, std::string* cursor,
+                 std::set<std::string>* out);
+
+// Checks that `info` (an INFO server reply's text) comes from a Redis 7.0 server and not from
+// Keel. Returns an empty string if it does, else what is wrong.
+std::string CheckOracleInfo(std::string_view info);
 
 }  // namespace keel::test

@@ -16,7 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class IoThreadsServingTest : public ServerTest {
+class IoThreadsServingKeelOnlyTest : public ServerTest {
  protected:
   void SetUp() override {
     ServerTest::SetUp();
@@ -67,7 +67,7 @@ class IoThreadsServingTest : public ServerTest {
   }
 };
 
-TEST_F(IoThreadsServingTest, LightLoadStaysOnOneThreadUntilPinnedThenSpreadsAndComesBack) {
+TEST_F(IoThreadsServingKeelOnlyTest, LightLoadStaysOnOneThreadUntilPinnedThenSpreadsAndComesBack) {
   StartServer({"--io-threads", "4"});
   auto admin = Client();
   std::vector<RedisContextPtr> clients;
@@ -114,7 +114,7 @@ TEST_F(IoThreadsServingTest, LightLoadStaysOnOneThreadUntilPinnedThenSpreadsAndC
 // thread adds waiting, not work. Once the count is automatic again, the balancer sees the threads
 // waiting for each other (INFO's keel_shard_lock_wait_usec) and brings every client back to one
 // thread, although that thread is busy and a core is free.
-TEST_F(IoThreadsServingTest, ThreadsTakingTurnsOnOneHotKeyStepBackToOne) {
+TEST_F(IoThreadsServingKeelOnlyTest, ThreadsTakingTurnsOnOneHotKeyStepBackToOne) {
   StartServer({"--io-threads", "2", "--io-threads-serving", "2"});
   auto admin = Client();
   for (int base = 0; base < 60000; base += 1000) {
@@ -166,7 +166,7 @@ TEST_F(IoThreadsServingTest, ThreadsTakingTurnsOnOneHotKeyStepBackToOne) {
   EXPECT_EQ(failures.load(), 0);
 }
 
-TEST_F(IoThreadsServingTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
+TEST_F(IoThreadsServingKeelOnlyTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
   StartServer({"--io-threads", "3"});
   const int kWorkers = 6;
   const int kPipeline = 16;
@@ -303,7 +303,7 @@ TEST_F(IoThreadsServingTest, MovesKeepEveryReplyInOrderAndEveryClientsState) {
   EXPECT_GE(std::stoll(*moves), 2 * (kWorkers + 4)) << *moves;
 }
 
-TEST_F(IoThreadsServingTest, HalfSentCommandsTransactionsAndWatchesSurviveMoves) {
+TEST_F(IoThreadsServingKeelOnlyTest, HalfSentCommandsTransactionsAndWatchesSurviveMoves) {
   StartServer({"--io-threads", "2", "--io-threads-serving", "1"});
   // The connections under test connect first: a move takes the first idle connections of a
   // thread's list, and ten idle ones behind them make the shares uneven enough to move.

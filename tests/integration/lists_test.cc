@@ -150,8 +150,9 @@ TEST_F(ListsTest, TimeoutsAndClientUnblock) {
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->type, REDIS_REPLY_NIL);
+  // Not early; how late depends on the machine (a timeout that never fires hangs the test,
+  // which ctest's TIMEOUT reports).
   EXPECT_GE(took, milliseconds(190));
-  EXPECT_LT(took, milliseconds(2000));
 
   auto id = HiredisCommand(c.get(), {"CLIENT", "ID"});
   std::string cid = std::to_string(id->integer);

@@ -5,7 +5,7 @@ sequence of set and hash commands for the differential test.
 The generator keeps a small model of the keyspace (types, members, field order and encodings)
 only to choose how each reply is compared: exactly when Redis's order is defined (intsets are
 ascending, listpacks are in insertion order), with !unordered when the members come from a
-hashtable, and by shape (!type) for hashtable scans. The replies themselves are always checked
+hashtable, and as sets over a full iteration (!scan-set) for hashtable scans. The replies themselves are always checked
 against the real redis-server by the differential test.
 
 Usage: gen_random_collections.py [--seed N] [--steps N] [--out PATH]
@@ -283,10 +283,10 @@ class Generator:
             if self.rng.random() < 0.5:
                 args += ["MATCH", self.rng.choice(["1*", "*a*", "?", "[0-5]", "-*"])]
             ordered = self.model.set_ordered(key)
-            # A hashtable is compared by shape, so it must come back whole in one call.
+            # A hashtable scan is compared as a set over a full iteration (!scan-set).
             if self.rng.random() < 0.5 or not ordered:
                 args += ["COUNT", "1000"]
-            self.emit(args, "" if ordered else "!type")
+            self.emit(args, "" if ordered else "!scan-set")
         elif op == "encoding":
             self.emit(["OBJECT", "ENCODING", self.set_key()])
         elif op == "del":
@@ -382,7 +382,7 @@ class Generator:
             ordered = h is None or h["listpack"]
             if self.rng.random() < 0.5 or not ordered:
                 args += ["COUNT", "1000"]
-            self.emit(args, "" if ordered else "!type")
+            self.emit(args, "" if ordered else "!scan-set")
         elif op == "encoding":
             self.emit(["OBJECT", "ENCODING", self.hash_key()])
 

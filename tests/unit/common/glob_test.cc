@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 
 namespace keel {
@@ -157,12 +156,11 @@ TEST(GlobMatchTest, PathologicalPatternFinishesQuickly) {
   std::string pattern;
   for (int i = 0; i < 40; ++i) pattern += "a*";
   pattern += "b";
-  auto start = std::chrono::steady_clock::now();
+  // A backtracking matcher would take longer than the universe's age on these (20000^12 tries
+  // and more); finishing at all is the check, and the unit tests' ctest TIMEOUT bounds it.
   EXPECT_FALSE(GlobMatch(pattern, subject));
   EXPECT_FALSE(GlobMatch("*a*a*a*a*a*a*a*a*a*a*a*a*b", subject));
   EXPECT_TRUE(GlobMatch("*a*a*a*a*a*a*a*a*a*a*a*a*a", subject));
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
 TEST(GlobMatchTest, ManyStarsDoNotRecurse) {
