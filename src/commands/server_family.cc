@@ -19,6 +19,7 @@
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/common/strings.h"
+#include "keel/common/supervisor.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
 
@@ -118,7 +119,7 @@ void InfoServer(ServerState& s, InfoWriter& w) {
   w.Field("gcc_version", std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
                              std::to_string(__GNUC_PATCHLEVEL__));
   w.Field("process_id", static_cast<int64_t>(getpid()));
-  w.Field("process_supervised", "no");
+  w.Field("process_supervised", SupervisionName(Supervision()));
   w.Field("run_id", s.run_id);
   w.Field("tcp_port", s.tcp_port);
   w.Field("server_time_usec", now_us);

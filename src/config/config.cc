@@ -1,5 +1,6 @@
 #include "keel/config/config.h"
 
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,6 +69,11 @@ enum Id : size_t {
   kNotifyKeyspaceEventsId,
   kClientOutputBufferLimitId,
   kIoThreadsServingId,
+  kSupervisedId,
+  kSyslogEnabledId,
+  kSyslogIdentId,
+  kSyslogFacilityId,
+  kProtectedModeId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -75,6 +81,10 @@ constexpr int64_t kLongMax = LLONG_MAX;
 constexpr int64_t kMiB = 1024 * 1024;
 
 const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", "warning"};
+// Redis's order (its error text lists them so); Config::supervised() maps to SupervisedMode.
+const std::vector<std::string_view> kSupervisedModes = {"upstart", "systemd", "auto", "no"};
+const std::vector<std::string_view> kSyslogFacilities = {
+    "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -404,6 +414,11 @@ const OptionSpec kSpecs[] = {
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
     // Keel's own: how many io threads serve connections; 0 lets the server decide from load.
     {"io-threads-serving", "", Kind::kInt, 0, 128, nullptr, false, "0"},
+    {"supervised", "", Kind::kEnum, 0, 0, &kSupervisedModes, true, "no"},
+    {"syslog-enabled", "", Kind::kBool, 0, 0, nullptr, true, "no"},
+    {"syslog-ident", "", Kind::kString, 0, 0, nullptr, true, "keel"},
+    {"syslog-facility", "", Kind::kEnum, 0, 0, &kSyslogFacilities, true, "user"},
+    {"protected-mode", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
 };
 
 }  // namespace
@@ -512,6 +527,19 @@ LogLevel Config::loglevel() const { return static_cast<LogLevel>(Int(kLoglevelId
 std::string Config::logfile() const { return String(kLogfileId); }
 std::string Config::pidfile() const { return String(kPidfileId); }
 bool Config::daemonize() const { return Int(kDaemonizeId) != 0; }
+bool Config::protected_mode() const { return Int(kProtectedModeId) != 0; }
+bool Config::syslog_enabled() const { return Int(kSyslogEnabledId) != 0; }
+std::string Config::syslog_ident() const { return String(kSyslogIdentId); }
+int Config::syslog_facility() const {
+  static constexpr int kFacilities[] = {LOG_USER,   LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+                                        LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+  return kFacilities[Int(kSyslogFacilityId)];
+}
+SupervisedMode Config::supervised() const {
+  static constexpr SupervisedMode kModes[] = {SupervisedMode::kUpstart, SupervisedMode::kSystemd,
+                                              SupervisedMode::kAuto, SupervisedMode::kNo};
+  return kModes[Int(kSupervisedId)];
+}
 int64_t Config::proto_max_bulk_len() const { return Int(kProtoMaxBulkLenId); }
 int64_t Config::client_query_buffer_limit() const { return Int(kClientQueryBufferLimitId); }
 uint64_t Config::maxmemory() const { return static_cast<uint64_t>(Int(kMaxmemoryId)); }
@@ -629,7 +657,9 @@ Status Config::LoadFromCommandLine(int argc, char** argv) {
         if (a == "--save") options += "\"\"";
       }
     } else if (have_option) {
-      options += QuoteIfNeeded(a);
+      // Always quoted, as redis-server does, so a start-up error shows `maxmemory "10zz"`.
+      std::string quoted = QuoteIfNeeded(a);
+      options += quoted.size() > a.size() ? quoted : "\"" + quoted + "\"";
       options += " ";
     } else {
       return Status::Error("\n*** FATAL CONFIG FILE ERROR (Keel) ***\nInvalid argument '" +

@@ -13,6 +13,7 @@
 
 #include "keel/common/logging.h"
 #include "keel/common/status.h"
+#include "keel/common/supervisor.h"
 
 namespace keel {
 
@@ -62,10 +63,17 @@ class Config {
   int tcp_keepalive() const;
   int64_t maxclients() const;
   std::string requirepass() const;
+  bool protected_mode() const;
   LogLevel loglevel() const;
   std::string logfile() const;
   std::string pidfile() const;
   bool daemonize() const;
+  // syslog-enabled, syslog-ident, syslog-facility (as a syslog(3) LOG_* facility value).
+  bool syslog_enabled() const;
+  std::string syslog_ident() const;
+  int syslog_facility() const;
+  // supervised no|upstart|systemd|auto.
+  SupervisedMode supervised() const;
   int64_t proto_max_bulk_len() const;
   int64_t client_query_buffer_limit() const;
   uint64_t maxmemory() const;
