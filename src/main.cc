@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
   options.port = config.port();
   options.io_threads = config.io_threads();
   options.tcp_keepalive = config.tcp_keepalive();
+  options.unixsocket = config.unixsocket();
+  options.unixsocketperm = config.unixsocketperm();
   options.on_ready = [] { NotifyReady(); };
   options.on_shutdown = [] { NotifyStopping(); };
   options.watchdog_usec = WatchdogUsec();
@@ -149,7 +151,14 @@ int main(int argc, char** argv) {
                   config.io_threads());
   KEEL_LOG_WARNING("Server initialized");
   KEEL_LOG_NOTICE("Ready to accept connections");
+  if (!options.unixsocket.empty()) {
+    KEEL_LOG_NOTICE("The server is now ready to accept connections at {}", options.unixsocket);
+  }
   server.Run();
+  if (!options.unixsocket.empty()) {
+    KEEL_LOG_NOTICE("Removing the unix socket file.");
+    unlink(options.unixsocket.c_str());
+  }
   if (!pidfile.empty()) {
     KEEL_LOG_NOTICE("Removing the pid file.");
     unlink(pidfile.c_str());

@@ -32,6 +32,7 @@ enum class Kind {
   kDir,         // the working directory: chdir() at load, protected at run time
   kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
   kObufLimit,   // client-output-buffer-limit <class> <hard> <soft> <seconds> groups
+  kOctal,       // octal integer in [min, max] (unixsocketperm), shown in octal
 };
 
 // Kinds whose value is several words (a config line's arguments, or one CONFIG SET string).
@@ -74,6 +75,8 @@ enum Id : size_t {
   kSyslogIdentId,
   kSyslogFacilityId,
   kProtectedModeId,
+  kUnixsocketId,
+  kUnixsocketpermId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -191,6 +194,20 @@ struct Config::Option {
               "Keel has no AOF persistence yet: only 'appendonly no' is supported");
         }
         return Status::Ok();
+      case Kind::kOctal: {
+        char* end = nullptr;
+        std::string text(v);
+        errno = 0;
+        long long value = std::strtoll(text.c_str(), &end, 8);
+        if (text.empty() || *end != '\0' || errno != 0) {
+          return Status::Error("argument couldn't be parsed as an octal number");
+        }
+        if (value < min || value > max) {
+          return Status::Error("argument must be between 0 and 777 inclusive");
+        }
+        *n = value;
+        return Status::Ok();
+      }
       case Kind::kInt:
       case Kind::kMemory: {
         int64_t value = 0;
@@ -310,6 +327,11 @@ struct Config::Option {
       case Kind::kInt:
       case Kind::kMemory:
         return std::to_string(num.load());
+      case Kind::kOctal: {
+        char buf[24];
+        std::snprintf(buf, sizeof(buf), "%llo", static_cast<unsigned long long>(num.load()));
+        return buf;
+      }
       case Kind::kEnum:
         return std::string((*choices)[static_cast<size_t>(num.load())]);
       case Kind::kDir:
@@ -419,6 +441,8 @@ const OptionSpec kSpecs[] = {
     {"syslog-ident", "", Kind::kString, 0, 0, nullptr, true, "keel"},
     {"syslog-facility", "", Kind::kEnum, 0, 0, &kSyslogFacilities, true, "user"},
     {"protected-mode", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"unixsocket", "", Kind::kString, 0, 0, nullptr, true, ""},
+    {"unixsocketperm", "", Kind::kOctal, 0, 0777, nullptr, true, "0"},
 };
 
 }  // namespace
@@ -527,6 +551,8 @@ LogLevel Config::loglevel() const { return static_cast<LogLevel>(Int(kLoglevelId
 std::string Config::logfile() const { return String(kLogfileId); }
 std::string Config::pidfile() const { return String(kPidfileId); }
 bool Config::daemonize() const { return Int(kDaemonizeId) != 0; }
+std::string Config::unixsocket() const { return String(kUnixsocketId); }
+int Config::unixsocketperm() const { return static_cast<int>(Int(kUnixsocketpermId)); }
 bool Config::protected_mode() const { return Int(kProtectedModeId) != 0; }
 bool Config::syslog_enabled() const { return Int(kSyslogEnabledId) != 0; }
 std::string Config::syslog_ident() const { return String(kSyslogIdentId); }

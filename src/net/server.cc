@@ -3,7 +3,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <atomic>
@@ -31,6 +33,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;  // unixsocket, if set
   asio::signal_set signals;
   asio::steady_timer cron;
   // One housekeeping timer per io thread: active expiry and rehashing of that thread's shards.
@@ -107,7 +110,31 @@ struct Server::Impl {
     return true;
   }
 
-  void OnAccepted(asio::ip::tcp::socket socket, size_t index) {
+  // Unix-socket clients: the accepted descriptor is wrapped in a tcp::socket (asio's socket
+  // calls are the same for any stream socket; the TCP-only options simply fail), so the rest of
+  // the connection code has one socket type.
+  void AcceptUnix() {
+    size_t index = next_context.fetch_add(1) % Serving();
+    asio::io_context& target = *contexts[index];
+    unix_acceptor->async_accept(
+        target, [this, index](const asio::error_code& ec, asio::local::stream_protocol::socket s) {
+          if (ec == asio::error::operation_aborted || shutting_down.load()) return;
+          if (!ec) {
+            asio::error_code err;
+            int fd = s.release(err);
+            asio::ip::tcp::socket socket(*contexts[index]);
+            if (!err) socket.assign(asio::ip::tcp::v4(), fd, err);
+            if (!err) {
+              OnAccepted(std::move(socket), index, /*unix_socket=*/true);
+            } else if (fd >= 0) {
+              ::close(fd);
+            }
+          }
+          AcceptUnix();
+        });
+  }
+
+  void OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket = false) {
     if (state->clients.size() >= static_cast<size_t>(state->config->maxclients())) {
       // Redis answers and closes; a small blocking write is fine for one short line.
       asio::error_code ec;
@@ -117,8 +144,8 @@ struct Server::Impl {
       socket.close(ec);
       return;
     }
-    if (RefusedByProtectedMode(socket)) return;
-    if (options.tcp_keepalive > 0) {
+    if (!unix_socket && RefusedByProtectedMode(socket)) return;
+    if (!unix_socket && options.tcp_keepalive > 0) {
       asio::error_code ec;
       socket.set_option(asio::socket_base::keep_alive(true), ec);
       int idle = options.tcp_keepalive;
@@ -126,13 +153,16 @@ struct Server::Impl {
       int interval = std::max(1, idle / 3);
       ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
     }
-    if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
+    if (unix_socket) {
+      KEEL_LOG_VERBOSE("Accepted connection to {}", options.unixsocket);
+    } else if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
       asio::error_code ec;
       auto peer = socket.remote_endpoint(ec);
       if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
     }
     // The socket already belongs to contexts[index]; start it there.
     auto conn = std::make_shared<Connection>(std::move(socket), index, &env);
+    if (unix_socket) conn->SetUnixSocketPath(options.unixsocket);
     asio::post(*contexts[index], [this, conn, index] {
       AddLive(index, conn);
       if (shutting_down.load()) return;  // dropped: conn is released here
@@ -356,6 +386,7 @@ struct Server::Impl {
     asio::post(*contexts[0], [this] {
       asio::error_code ec;
       for (auto& a : acceptors) a->close(ec);
+      if (unix_acceptor) unix_acceptor->close(ec);
       signals.cancel(ec);
       cron.cancel();
       for (size_t i = 0; i < contexts.size(); ++i) {
@@ -442,8 +473,36 @@ Status Server::Listen() {
     }
     d.acceptors.push_back(std::move(acceptor));
   }
-  // Redis's check, before Unix sockets exist here: a server nobody can reach stops.
-  if (d.acceptors.empty()) return Status::Error("Configured to not listen anywhere, exiting.");
+  if (!d.options.unixsocket.empty()) {
+    // As Redis: a stale socket file is replaced; the mode applies when unixsocketperm is set.
+    const std::string& path = d.options.unixsocket;
+    ::unlink(path.c_str());
+    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(*d.contexts[0]);
+    asio::error_code ec;
+    const char* step = "socket";
+    acceptor->open(asio::local::stream_protocol(), ec);
+    if (!ec) {
+      step = "bind";
+      acceptor->bind(asio::local::stream_protocol::endpoint(path), ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor->listen(511, ec);
+    }
+    if (!ec && d.options.unixsocketperm != 0 &&
+        ::chmod(path.c_str(), static_cast<mode_t>(d.options.unixsocketperm)) != 0) {
+      step = "chmod";
+      ec = asio::error_code(errno, asio::error::get_system_category());
+    }
+    if (ec)
+      return Status::Error(std::string("Failed opening Unix socket: ") + step + ": " +
+                           ec.message());
+    d.unix_acceptor = std::move(acceptor);
+  }
+  // Redis's check: a server nobody can reach stops.
+  if (d.acceptors.empty() && !d.unix_acceptor) {
+    return Status::Error("Configured to not listen anywhere, exiting.");
+  }
   return Status::Ok();
 }
 
@@ -458,6 +517,7 @@ void Server::Run() {
     RequestShutdown();
   });
   for (auto& a : d.acceptors) d.Accept(a.get());
+  if (d.unix_acceptor) d.AcceptUnix();
   d.ScheduleCron();
   for (size_t i = 0; i < d.contexts.size(); ++i) {
     d.ScheduleHousekeeping(i, std::chrono::milliseconds(100));

@@ -84,6 +84,8 @@ TEST_F(BadInputTest, BadValuesInTheConfiguration) {
   ExpectSameAsRedis({"--supervised", "bogus"}, {"argument(s) must", ">>> "});
   ExpectSameAsRedis({"--syslog-facility", "local9"}, {"argument(s) must", ">>> "});
   ExpectSameAsRedis({"--protected-mode", "maybe"}, {"argument must", ">>> "});
+  ExpectSameAsRedis({"--unixsocketperm", "999"}, {"argument couldn't", ">>> "});
+  ExpectSameAsRedis({"--unixsocketperm", "1000"}, {"argument must", ">>> "});
 }
 
 TEST_F(BadInputTest, UnwritableLogFile) {

@@ -64,6 +64,10 @@ class Config {
   int64_t maxclients() const;
   std::string requirepass() const;
   bool protected_mode() const;
+  // unixsocket: the Unix socket path to listen on ("" = none); unixsocketperm: its mode (0 =
+  // as the umask leaves it).
+  std::string unixsocket() const;
+  int unixsocketperm() const;
   LogLevel loglevel() const;
   std::string logfile() const;
   std::string pidfile() const;

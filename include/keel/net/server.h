@@ -27,6 +27,8 @@ class Server {
     int port = 6379;
     int io_threads = 1;
     int tcp_keepalive = 300;
+    std::string unixsocket;  // path of a Unix socket to listen on too; "" = none
+    int unixsocketperm = 0;  // its mode; 0 leaves what the umask gives
     // Called once on io thread 0 when the loops run, after the acceptors started (main sends
     // systemd's READY=1 there).
     std::function<void()> on_ready;
