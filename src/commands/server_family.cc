@@ -448,9 +448,15 @@ void CmdConfigGet(CommandContext& ctx) {
   }
 }
 
+// Redis's "local" for enable-protected-configs: 127.0.0.1, ::1 or a Unix socket (whose clients
+// show the socket path as both addr and laddr).
+bool IsLocalClient(const Client& c) {
+  return c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("[::1]:") || c.addr == c.laddr;
+}
+
 // CONFIG SET parameter value [parameter value ...]
 void CmdConfigSet(CommandContext& ctx) {
-  Status st = ctx.server.config->Set(ctx.args.subspan(2));
+  Status st = ctx.server.config->Set(ctx.args.subspan(2), IsLocalClient(ctx.client));
   if (!st.ok()) {
     ctx.reply.Error(st.message());
     return;

@@ -77,6 +77,8 @@ enum Id : size_t {
   kProtectedModeId,
   kUnixsocketId,
   kUnixsocketpermId,
+  kEnableProtectedConfigsId,
+  kEnableDebugCommandId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -88,6 +90,8 @@ const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", 
 const std::vector<std::string_view> kSupervisedModes = {"upstart", "systemd", "auto", "no"};
 const std::vector<std::string_view> kSyslogFacilities = {
     "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+// enable-protected-configs, enable-debug-command: in ProtectedAccess's order.
+const std::vector<std::string_view> kProtectedAccess = {"no", "yes", "local"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -443,6 +447,8 @@ const OptionSpec kSpecs[] = {
     {"protected-mode", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"unixsocket", "", Kind::kString, 0, 0, nullptr, true, ""},
     {"unixsocketperm", "", Kind::kOctal, 0, 0777, nullptr, true, "0"},
+    {"enable-protected-configs", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
+    {"enable-debug-command", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
 };
 
 }  // namespace
@@ -551,6 +557,14 @@ LogLevel Config::loglevel() const { return static_cast<LogLevel>(Int(kLoglevelId
 std::string Config::logfile() const { return String(kLogfileId); }
 std::string Config::pidfile() const { return String(kPidfileId); }
 bool Config::daemonize() const { return Int(kDaemonizeId) != 0; }
+bool Config::ProtectedConfigsAllowed(bool local_client) const {
+  auto access = static_cast<ProtectedAccess>(Int(kEnableProtectedConfigsId));
+  return access == ProtectedAccess::kYes || (access == ProtectedAccess::kLocal && local_client);
+}
+bool Config::DebugCommandAllowed(bool local_client) const {
+  auto access = static_cast<ProtectedAccess>(Int(kEnableDebugCommandId));
+  return access == ProtectedAccess::kYes || (access == ProtectedAccess::kLocal && local_client);
+}
 std::string Config::unixsocket() const { return String(kUnixsocketId); }
 int Config::unixsocketperm() const { return static_cast<int>(Int(kUnixsocketpermId)); }
 bool Config::protected_mode() const { return Int(kProtectedModeId) != 0; }
@@ -727,7 +741,7 @@ void Config::Get(std::span<const std::string_view> patterns,
   }
 }
 
-Status Config::Set(std::span<const std::string_view> args) {
+Status Config::Set(std::span<const std::string_view> args, bool local_client) {
   if (args.size() % 2 != 0) return Status::Error("ERR syntax error");
   auto failed = [](std::string_view name, const std::string& why) {
     return Status::Error("ERR CONFIG SET failed (possibly related to argument '" +
@@ -753,7 +767,9 @@ Status Config::Set(std::span<const std::string_view> args) {
       if (c.option == o) return failed(args[i], "duplicate parameter");
     }
     if (o->immutable) return failed(args[i], "can't set immutable config");
-    if (o->kind == Kind::kDir) return failed(args[i], "can't set protected config");
+    if (o->kind == Kind::kDir && !ProtectedConfigsAllowed(local_client)) {
+      return failed(args[i], "can't set protected config");
+    }
     Change c{o, args[i], 0, "", o->num.load(), o->Format()};
     std::vector<std::string_view> value{args[i + 1]};
     std::string bind_copy;

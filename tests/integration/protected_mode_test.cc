@@ -94,5 +94,32 @@ TEST_F(ProtectedModeTest, ConfigSetTurnsItOffAtRunTime) {
   EXPECT_EQ(ExchangeFrom("127.0.0.2", server_->port(), "PING\r\n"), "+PONG\r\n");
 }
 
+// enable-protected-configs: CONFIG SET dir is refused by default, allowed with yes, and with
+// local only from 127.0.0.1 (127.0.0.2 is not local, as in Redis).
+std::string SetDirFrom(const char* source, int port, const std::string& dir) {
+  std::string cmd = "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$3\r\ndir\r\n$" +
+                    std::to_string(dir.size()) + "\r\n" + dir + "\r\n";
+  return ExchangeFrom(source, port, cmd);
+}
+
+constexpr const char* kProtectedRefusal =
+    "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n";
+
+TEST_F(ProtectedModeTest, ProtectedConfigsAreRefusedByDefault) {
+  StartServer();
+  EXPECT_EQ(SetDirFrom("127.0.0.1", server_->port(), server_->dir()), kProtectedRefusal);
+}
+
+TEST_F(ProtectedModeTest, EnableProtectedConfigsYesAllowsThem) {
+  StartServer({"--enable-protected-configs", "yes"});
+  EXPECT_EQ(SetDirFrom("127.0.0.1", server_->port(), server_->dir()), "+OK\r\n");
+}
+
+TEST_F(ProtectedModeTest, EnableProtectedConfigsLocalAllowsLoopbackOnly) {
+  StartServer({"--enable-protected-configs", "local", "--bind", "*", "--protected-mode", "no"});
+  EXPECT_EQ(SetDirFrom("127.0.0.1", server_->port(), server_->dir()), "+OK\r\n");
+  EXPECT_EQ(SetDirFrom("127.0.0.2", server_->port(), server_->dir()), kProtectedRefusal);
+}
+
 }  // namespace
 }  // namespace keel::test

@@ -44,7 +44,9 @@ class Config {
   void Get(std::span<const std::string_view> patterns,
            std::vector<std::pair<std::string, std::string>>* out) const;
   // CONFIG SET name value [name value ...]: all or nothing. The message is the reply text.
-  Status Set(std::span<const std::string_view> name_value_pairs);
+  // Protected options (dir) are refused unless enable-protected-configs is yes, or local and
+  // `local_client` (the caller is on 127.0.0.1, ::1 or a Unix socket).
+  Status Set(std::span<const std::string_view> name_value_pairs, bool local_client = false);
   // CONFIG REWRITE.
   Status Rewrite();
 
@@ -64,6 +66,12 @@ class Config {
   int64_t maxclients() const;
   std::string requirepass() const;
   bool protected_mode() const;
+  // enable-protected-configs / enable-debug-command (no, yes, local), as Redis 7.0: whether a
+  // client may change protected configs / run DEBUG; `local_client`: the client connects from
+  // 127.0.0.1, ::1 or a Unix socket.
+  enum class ProtectedAccess { kNo = 0, kYes = 1, kLocal = 2 };
+  bool ProtectedConfigsAllowed(bool local_client) const;
+  bool DebugCommandAllowed(bool local_client) const;
   // unixsocket: the Unix socket path to listen on ("" = none); unixsocketperm: its mode (0 =
   // as the umask leaves it).
   std::string unixsocket() const;
