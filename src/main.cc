@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
@@ -18,7 +20,9 @@
 #include "keel/commands/server_bridge.h"
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
+#include "keel/common/daemon.h"
 #include "keel/common/logging.h"
+#include "keel/common/supervisor.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/net/server.h"
@@ -38,25 +42,6 @@ std::string AbsolutePath(const char* path) {
   char buf[PATH_MAX];
   if (path != nullptr && realpath(path, buf) != nullptr) return buf;
   return path ? path : "";
-}
-
-void Daemonize() {
-  if (fork() != 0) std::exit(0);  // the parent exits, the child carries on
-  setsid();
-  int fd = open("/dev/null", O_RDWR);
-  if (fd >= 0) {
-    dup2(fd, STDIN_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    if (fd > STDERR_FILENO) close(fd);
-  }
-}
-
-bool WritePidFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) return false;
-  std::fprintf(f, "%d\n", static_cast<int>(getpid()));
-  return std::fclose(f) == 0;
 }
 
 void PrintUsage() {
@@ -95,10 +80,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", st.message().c_str());
     return 1;
   }
-  if (config.daemonize()) Daemonize();
-  if (Status st = InitLogging(config.logfile(), config.loglevel()); !st.ok()) {
-    std::fprintf(stderr, "%s\n", st.message().c_str());
+  LogOptions log_options;
+  log_options.logfile = config.logfile();
+  log_options.level = config.loglevel();
+  log_options.syslog_enabled = config.syslog_enabled();
+  log_options.syslog_ident = config.syslog_ident();
+  log_options.syslog_facility = config.syslog_facility();
+  if (Status st = InitLogging(log_options); !st.ok()) {
+    std::fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Keel) ***\n%s\n", st.message().c_str());
     return 1;
+  }
+  // As Redis: a supervised server stays in the foreground whatever `daemonize` says.
+  SupervisedMode supervised = InitSupervision(config.supervised());
+  bool background = config.daemonize() && supervised == SupervisedMode::kNo;
+  if (background) Daemonize();
+  KEEL_LOG_WARNING("oO0OoO0OoO0Oo Keel is starting oO0OoO0OoO0Oo");
+  KEEL_LOG_WARNING("Keel version={} (Redis {} compatible), bits=64, pid={}, just started",
+                   kKeelVersionString, kRedisCompatVersion, static_cast<int>(getpid()));
+  if (config.config_file().empty()) {
+    KEEL_LOG_WARNING(
+        "Warning: no config file specified, using the default config. In order to specify a "
+        "config file use {} /path/to/keel.conf",
+        argv[0]);
+  } else {
+    KEEL_LOG_WARNING("Configuration loaded");
   }
   config.SetApplyHook("loglevel", [](const Config& c) {
     SetLogLevel(c.loglevel());
@@ -134,22 +139,39 @@ int main(int argc, char** argv) {
   options.port = config.port();
   options.io_threads = config.io_threads();
   options.tcp_keepalive = config.tcp_keepalive();
+  options.unixsocket = config.unixsocket();
+  options.unixsocketperm = config.unixsocketperm();
+  options.on_ready = [] { NotifyReady(); };
+  options.on_shutdown = [] { NotifyStopping(); };
+  options.watchdog_usec = WatchdogUsec();
+  options.watchdog_ping = [] { NotifyWatchdog(); };
   Server server(&state, options);
   if (Status st = server.Listen(); !st.ok()) {
-    KEEL_LOG_WARNING("{}", st.message());
-    std::fprintf(stderr, "%s\n", st.message().c_str());
+    KEEL_LOG_WARNING("{}", st.message());  // Redis logs it only; so does Keel
     return 1;
   }
+  // As Redis: written when daemonized (a default path if none is set) or when set; best effort.
   std::string pidfile = config.pidfile();
+  if (pidfile.empty() && background) pidfile = kDefaultPidFile;
   if (!pidfile.empty() && !WritePidFile(pidfile)) {
-    KEEL_LOG_WARNING("Failed to write PID file {}", pidfile);
+    KEEL_LOG_WARNING("Failed to write PID file: {}", std::strerror(errno));
   }
-  KEEL_LOG_NOTICE("Keel {} (Redis {} compatible) pid={} port={} io-threads={}", kKeelVersionString,
-                  kRedisCompatVersion, static_cast<int>(getpid()), config.port(),
+  KEEL_LOG_NOTICE("Running mode=standalone, port={}, io-threads={}.", config.port(),
                   config.io_threads());
-  KEEL_LOG_NOTICE("Ready to accept connections tcp");
+  KEEL_LOG_WARNING("Server initialized");
+  KEEL_LOG_NOTICE("Ready to accept connections");
+  if (!options.unixsocket.empty()) {
+    KEEL_LOG_NOTICE("The server is now ready to accept connections at {}", options.unixsocket);
+  }
   server.Run();
-  if (!pidfile.empty()) unlink(pidfile.c_str());
+  if (!options.unixsocket.empty()) {
+    KEEL_LOG_NOTICE("Removing the unix socket file.");
+    unlink(options.unixsocket.c_str());
+  }
+  if (!pidfile.empty()) {
+    KEEL_LOG_NOTICE("Removing the pid file.");
+    unlink(pidfile.c_str());
+  }
   KEEL_LOG_WARNING("Keel is now ready to exit, bye bye...");
   spdlog::shutdown();
   return 0;

@@ -147,12 +147,6 @@ void CmdRestore(CommandContext& ctx) {
 
 // ---- DEBUG ----
 
-bool IsLocalClient(const Client& c) {
-  std::string_view a = c.addr;
-  return a.empty() || a.starts_with("127.") || a.starts_with("::1") || a.starts_with("[::1]") ||
-         a.starts_with("/");
-}
-
 // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back, all under every shard lock.
 void DebugReload(CommandContext& ctx) {
   bool merge = false, flush = true, save = true;
@@ -240,8 +234,7 @@ void DebugObject(CommandContext& ctx) {
 
 // DEBUG <subcommand> ...: only what Redis's test suites and tools use most is here.
 void CmdDebug(CommandContext& ctx) {
-  int mode = ctx.server.config->enable_debug_command();  // 0 no, 1 yes, 2 local
-  if (mode == 0 || (mode == 2 && !IsLocalClient(ctx.client))) {
+  if (!ctx.server.config->DebugCommandAllowed(IsLocalClient(ctx.client))) {
     return ctx.reply.Error(kDebugNotAllowed);
   }
   std::string_view sub = ctx.args[1];

@@ -19,6 +19,7 @@
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/common/strings.h"
+#include "keel/common/supervisor.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
 
@@ -102,6 +103,12 @@ std::atomic<uint64_t> g_peak_memory{0};
 
 uint64_t ServerUsedMemory() { return UsedMemory(); }
 
+// Redis's "local" client (enable-protected-configs, enable-debug-command): 127.0.0.1, ::1 or a
+// Unix socket (whose clients show the socket path as both addr and laddr).
+bool IsLocalClient(const Client& c) {
+  return c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("[::1]:") || c.addr == c.laddr;
+}
+
 namespace {
 
 void InfoServer(ServerState& s, InfoWriter& w) {
@@ -124,7 +131,7 @@ void InfoServer(ServerState& s, InfoWriter& w) {
   w.Field("gcc_version", std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
                              std::to_string(__GNUC_PATCHLEVEL__));
   w.Field("process_id", static_cast<int64_t>(getpid()));
-  w.Field("process_supervised", "no");
+  w.Field("process_supervised", SupervisionName(Supervision()));
   w.Field("run_id", s.run_id);
   w.Field("tcp_port", s.tcp_port);
   w.Field("server_time_usec", now_us);
@@ -470,7 +477,7 @@ void CmdConfigGet(CommandContext& ctx) {
 
 // CONFIG SET parameter value [parameter value ...]
 void CmdConfigSet(CommandContext& ctx) {
-  Status st = ctx.server.config->Set(ctx.args.subspan(2));
+  Status st = ctx.server.config->Set(ctx.args.subspan(2), IsLocalClient(ctx.client));
   if (!st.ok()) {
     ctx.reply.Error(st.message());
     return;

@@ -1,9 +1,10 @@
 #include "keel/common/logging.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "keel/common/strings.h"
+#include "log_sinks.h"
 
 namespace keel {
 
@@ -58,23 +59,68 @@ std::string_view LogLevelName(LogLevel level) {
   return "notice";
 }
 
-Status InitLogging(const std::string& logfile, LogLevel level) {
-  std::shared_ptr<spdlog::logger> logger;
-  try {
-    if (logfile.empty()) {
-      logger = spdlog::stdout_logger_mt("keel");
-    } else {
-      logger = spdlog::basic_logger_mt("keel", logfile, /*truncate=*/false);
+namespace {
+
+// %* in the pattern: Redis's level mark (. debug, - verbose, * notice, # warning).
+class RedisLevelMark final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    char c = '#';
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug:
+        c = '.';
+        break;
+      case spdlog::level::info:
+        c = '-';
+        break;
+      case spdlog::level::warn:
+        c = '*';
+        break;
+      default:
+        break;
     }
-  } catch (const spdlog::spdlog_ex& e) {
-    return Status::Error(std::string("Can't open the log file: ") + e.what());
+    dest.push_back(c);
   }
-  // pid:role date time level-mark message, close to Redis's log line.
-  logger->set_pattern("%P:M %d %b %Y %H:%M:%S.%e %^%L%$ %v");
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<RedisLevelMark>();
+  }
+};
+
+}  // namespace
+
+Status InitLogging(const LogOptions& options) {
+  std::vector<spdlog::sink_ptr> sinks;
+  if (options.logfile.empty()) {
+    sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  } else {
+    auto file = std::make_shared<ReopeningFileSink>(options.logfile);
+    if (Status st = file->Open(); !st.ok()) {
+      return Status::Error("Can't open the log file: " + st.message());
+    }
+    sinks.push_back(std::move(file));
+  }
+  if (options.syslog_enabled) {
+    sinks.push_back(
+        std::make_shared<RedisSyslogSink>(options.syslog_ident, options.syslog_facility));
+  }
+  auto logger = std::make_shared<spdlog::logger>("keel", sinks.begin(), sinks.end());
+  // pid:role date time level-mark message, as Redis writes its log lines.
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<RedisLevelMark>('*').set_pattern("%P:M %d %b %Y %H:%M:%S.%e %* %v");
+  logger->set_formatter(std::move(formatter));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
-  SetLogLevel(level);
+  SetLogLevel(options.level);
   return Status::Ok();
+}
+
+Status InitLogging(const std::string& logfile, LogLevel level) {
+  LogOptions options;
+  options.logfile = logfile;
+  options.level = level;
+  return InitLogging(options);
 }
 
 void SetLogLevel(LogLevel level) { spdlog::set_level(ToSpdlog(level)); }

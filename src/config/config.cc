@@ -1,5 +1,6 @@
 #include "keel/config/config.h"
 
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +34,7 @@ enum class Kind {
   kFilename,    // a file name without a directory (dbfilename), protected at run time
   kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
   kObufLimit,   // client-output-buffer-limit <class> <hard> <soft> <seconds> groups
+  kOctal,       // octal integer in [min, max] (unixsocketperm), shown in octal
 };
 
 // Kinds whose value is several words (a config line's arguments, or one CONFIG SET string).
@@ -78,6 +80,14 @@ enum Id : size_t {
   kStopWritesOnBgsaveErrorId,
   kEnableDebugCommandId,
   kRdbSaveIncrementalFsyncId,
+  kSupervisedId,
+  kSyslogEnabledId,
+  kSyslogIdentId,
+  kSyslogFacilityId,
+  kProtectedModeId,
+  kUnixsocketId,
+  kUnixsocketpermId,
+  kEnableProtectedConfigsId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -86,7 +96,12 @@ constexpr int64_t kMiB = 1024 * 1024;
 
 const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", "warning"};
 const std::vector<std::string_view> kSanitizeChoices = {"no", "yes", "clients"};
-const std::vector<std::string_view> kProtectedActions = {"no", "yes", "local"};
+// Redis's order (its error text lists them so); Config::supervised() maps to SupervisedMode.
+const std::vector<std::string_view> kSupervisedModes = {"upstart", "systemd", "auto", "no"};
+const std::vector<std::string_view> kSyslogFacilities = {
+    "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+// enable-protected-configs, enable-debug-command: in ProtectedAccess's order.
+const std::vector<std::string_view> kProtectedAccess = {"no", "yes", "local"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -196,6 +211,20 @@ struct Config::Option {
               "Keel has no AOF persistence yet: only 'appendonly no' is supported");
         }
         return Status::Ok();
+      case Kind::kOctal: {
+        char* end = nullptr;
+        std::string text(v);
+        errno = 0;
+        long long value = std::strtoll(text.c_str(), &end, 8);
+        if (text.empty() || *end != '\0' || errno != 0) {
+          return Status::Error("argument couldn't be parsed as an octal number");
+        }
+        if (value < min || value > max) {
+          return Status::Error("argument must be between 0 and 777 inclusive");
+        }
+        *n = value;
+        return Status::Ok();
+      }
       case Kind::kInt:
       case Kind::kMemory: {
         int64_t value = 0;
@@ -334,6 +363,11 @@ struct Config::Option {
       case Kind::kInt:
       case Kind::kMemory:
         return std::to_string(num.load());
+      case Kind::kOctal: {
+        char buf[24];
+        std::snprintf(buf, sizeof(buf), "%llo", static_cast<unsigned long long>(num.load()));
+        return buf;
+      }
       case Kind::kEnum:
         return std::string((*choices)[static_cast<size_t>(num.load())]);
       case Kind::kDir:
@@ -447,9 +481,17 @@ const OptionSpec kSpecs[] = {
     {"rdb-del-sync-files", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     {"sanitize-dump-payload", "", Kind::kEnum, 0, 0, &kSanitizeChoices, false, "no"},
     {"stop-writes-on-bgsave-error", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
-    {"enable-debug-command", "", Kind::kEnum, 0, 0, &kProtectedActions, true, "no"},
+    {"enable-debug-command", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
     {"rdb-save-incremental-fsync", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
-};
+    {"supervised", "", Kind::kEnum, 0, 0, &kSupervisedModes, true, "no"},
+    {"syslog-enabled", "", Kind::kBool, 0, 0, nullptr, true, "no"},
+    {"syslog-ident", "", Kind::kString, 0, 0, nullptr, true, "keel"},
+    {"syslog-facility", "", Kind::kEnum, 0, 0, &kSyslogFacilities, true, "user"},
+    {"protected-mode", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"unixsocket", "", Kind::kString, 0, 0, nullptr, true, ""},
+    {"unixsocketperm", "", Kind::kOctal, 0, 0777, nullptr, true, "0"},
+    {"enable-protected-configs", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
+};  // namespace
 
 }  // namespace
 
@@ -557,6 +599,29 @@ LogLevel Config::loglevel() const { return static_cast<LogLevel>(Int(kLoglevelId
 std::string Config::logfile() const { return String(kLogfileId); }
 std::string Config::pidfile() const { return String(kPidfileId); }
 bool Config::daemonize() const { return Int(kDaemonizeId) != 0; }
+bool Config::ProtectedConfigsAllowed(bool local_client) const {
+  auto access = static_cast<ProtectedAccess>(Int(kEnableProtectedConfigsId));
+  return access == ProtectedAccess::kYes || (access == ProtectedAccess::kLocal && local_client);
+}
+bool Config::DebugCommandAllowed(bool local_client) const {
+  auto access = static_cast<ProtectedAccess>(Int(kEnableDebugCommandId));
+  return access == ProtectedAccess::kYes || (access == ProtectedAccess::kLocal && local_client);
+}
+std::string Config::unixsocket() const { return String(kUnixsocketId); }
+int Config::unixsocketperm() const { return static_cast<int>(Int(kUnixsocketpermId)); }
+bool Config::protected_mode() const { return Int(kProtectedModeId) != 0; }
+bool Config::syslog_enabled() const { return Int(kSyslogEnabledId) != 0; }
+std::string Config::syslog_ident() const { return String(kSyslogIdentId); }
+int Config::syslog_facility() const {
+  static constexpr int kFacilities[] = {LOG_USER,   LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+                                        LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+  return kFacilities[Int(kSyslogFacilityId)];
+}
+SupervisedMode Config::supervised() const {
+  static constexpr SupervisedMode kModes[] = {SupervisedMode::kUpstart, SupervisedMode::kSystemd,
+                                              SupervisedMode::kAuto, SupervisedMode::kNo};
+  return kModes[Int(kSupervisedId)];
+}
 int64_t Config::proto_max_bulk_len() const { return Int(kProtoMaxBulkLenId); }
 int64_t Config::client_query_buffer_limit() const { return Int(kClientQueryBufferLimitId); }
 uint64_t Config::maxmemory() const { return static_cast<uint64_t>(Int(kMaxmemoryId)); }
@@ -567,7 +632,6 @@ std::string Config::dbfilename() const { return String(kDbfilenameId); }
 bool Config::rdbcompression() const { return Int(kRdbcompressionId) != 0; }
 bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }
-int Config::enable_debug_command() const { return static_cast<int>(Int(kEnableDebugCommandId)); }
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
 uint32_t Config::notify_keyspace_flags() const {
@@ -685,7 +749,9 @@ Status Config::LoadFromCommandLine(int argc, char** argv) {
         if (a == "--save") options += "\"\"";
       }
     } else if (have_option) {
-      options += QuoteIfNeeded(a);
+      // Always quoted, as redis-server does, so a start-up error shows `maxmemory "10zz"`.
+      std::string quoted = QuoteIfNeeded(a);
+      options += quoted.size() > a.size() ? quoted : "\"" + quoted + "\"";
       options += " ";
     } else {
       return Status::Error("\n*** FATAL CONFIG FILE ERROR (Keel) ***\nInvalid argument '" +
@@ -727,7 +793,7 @@ void Config::Get(std::span<const std::string_view> patterns,
   }
 }
 
-Status Config::Set(std::span<const std::string_view> args) {
+Status Config::Set(std::span<const std::string_view> args, bool local_client) {
   if (args.size() % 2 != 0) return Status::Error("ERR syntax error");
   auto failed = [](std::string_view name, const std::string& why) {
     return Status::Error("ERR CONFIG SET failed (possibly related to argument '" +
@@ -753,7 +819,8 @@ Status Config::Set(std::span<const std::string_view> args) {
       if (c.option == o) return failed(args[i], "duplicate parameter");
     }
     if (o->immutable) return failed(args[i], "can't set immutable config");
-    if (o->kind == Kind::kDir || o->kind == Kind::kFilename) {
+    if ((o->kind == Kind::kDir || o->kind == Kind::kFilename) &&
+        !ProtectedConfigsAllowed(local_client)) {
       return failed(args[i], "can't set protected config");
     }
     Change c{o, args[i], 0, "", o->num.load(), o->Format()};

@@ -58,12 +58,16 @@ void Connection::Start() {
   Client& c = *client_;
   c.id = state.next_client_id.fetch_add(1);
   asio::error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
-  if (!ec) c.addr = FormatEndpoint(remote);
-  auto local = socket_.local_endpoint(ec);
-  if (!ec) {
-    c.laddr = FormatEndpoint(local);
-    protocol_ = local.protocol();
+  if (!unix_path_.empty()) {
+    c.addr = c.laddr = unix_path_ + ":0";
+  } else {
+    auto remote = socket_.remote_endpoint(ec);
+    if (!ec) c.addr = FormatEndpoint(remote);
+    auto local = socket_.local_endpoint(ec);
+    if (!ec) {
+      c.laddr = FormatEndpoint(local);
+      protocol_ = local.protocol();
+    }
   }
   c.fd = socket_.native_handle();
   c.ctime_ms = NowUnixMs();

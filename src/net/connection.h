@@ -31,6 +31,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   Connection(asio::ip::tcp::socket socket, size_t thread, ConnectionEnv* env);
   ~Connection() override;
 
+  // Marks a client of the Unix socket at `path`: CLIENT LIST shows addr=<path>:0 laddr=<path>:0
+  // as Redis does. Call before Start().
+  void SetUnixSocketPath(std::string path) { unix_path_ = std::move(path); }
   // Registers the client and starts reading. Call on the connection's io thread.
   void Start();
   // Flushes pending output, then closes (graceful server shutdown). Io thread only.
@@ -108,6 +111,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 
   ConnectionEnv* env_;
   Socket socket_;
+  std::string unix_path_;           // set for a Unix-socket client (SetUnixSocketPath)
   asio::detail::reactor* reactor_;  // the reactor of the context that owns socket_
   ReadOp read_op_;
   std::optional<asio::steady_timer> block_timer_;

@@ -3,10 +3,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 
@@ -16,6 +19,8 @@
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/net/balance.h"
+#include "keel/net/protected_mode.h"
+#include "keel/net/watchdog.h"
 
 namespace keel {
 
@@ -28,12 +33,14 @@ struct Server::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;  // unixsocket, if set
   asio::signal_set signals;
   asio::steady_timer cron;
   // One housekeeping timer per io thread: active expiry and rehashing of that thread's shards.
   std::vector<std::unique_ptr<asio::steady_timer>> housekeeping;
   std::atomic<size_t> next_context{0};
-  std::vector<pthread_t> thread_ids;  // per io thread, for its CPU clock
+  std::vector<pthread_t> thread_ids;       // per io thread, for its CPU clock
+  std::unique_ptr<LoopWatchdog> watchdog;  // set in Run() when systemd asked for one
   std::atomic<bool> shutting_down{false};
   int64_t shutdown_deadline_us = 0;
 
@@ -92,7 +99,42 @@ struct Server::Impl {
         });
   }
 
-  void OnAccepted(asio::ip::tcp::socket socket, size_t index) {
+  // Answers a refused client at once and closes it, as Redis does (a short blocking write).
+  bool RefusedByProtectedMode(asio::ip::tcp::socket& socket) {
+    asio::error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (ec || !ProtectedModeRefuses(*state->config, peer.address())) return false;
+    asio::write(socket, asio::buffer(kProtectedModeDenied), ec);
+    state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+    socket.close(ec);
+    return true;
+  }
+
+  // Unix-socket clients: the accepted descriptor is wrapped in a tcp::socket (asio's socket
+  // calls are the same for any stream socket; the TCP-only options simply fail), so the rest of
+  // the connection code has one socket type.
+  void AcceptUnix() {
+    size_t index = next_context.fetch_add(1) % Serving();
+    asio::io_context& target = *contexts[index];
+    unix_acceptor->async_accept(
+        target, [this, index](const asio::error_code& ec, asio::local::stream_protocol::socket s) {
+          if (ec == asio::error::operation_aborted || shutting_down.load()) return;
+          if (!ec) {
+            asio::error_code err;
+            int fd = s.release(err);
+            asio::ip::tcp::socket socket(*contexts[index]);
+            if (!err) socket.assign(asio::ip::tcp::v4(), fd, err);
+            if (!err) {
+              OnAccepted(std::move(socket), index, /*unix_socket=*/true);
+            } else if (fd >= 0) {
+              ::close(fd);
+            }
+          }
+          AcceptUnix();
+        });
+  }
+
+  void OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket = false) {
     if (state->clients.size() >= static_cast<size_t>(state->config->maxclients())) {
       // Redis answers and closes; a small blocking write is fine for one short line.
       asio::error_code ec;
@@ -102,7 +144,8 @@ struct Server::Impl {
       socket.close(ec);
       return;
     }
-    if (options.tcp_keepalive > 0) {
+    if (!unix_socket && RefusedByProtectedMode(socket)) return;
+    if (!unix_socket && options.tcp_keepalive > 0) {
       asio::error_code ec;
       socket.set_option(asio::socket_base::keep_alive(true), ec);
       int idle = options.tcp_keepalive;
@@ -110,8 +153,16 @@ struct Server::Impl {
       int interval = std::max(1, idle / 3);
       ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
     }
+    if (unix_socket) {
+      KEEL_LOG_VERBOSE("Accepted connection to {}", options.unixsocket);
+    } else if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
+      asio::error_code ec;
+      auto peer = socket.remote_endpoint(ec);
+      if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
+    }
     // The socket already belongs to contexts[index]; start it there.
     auto conn = std::make_shared<Connection>(std::move(socket), index, &env);
+    if (unix_socket) conn->SetUnixSocketPath(options.unixsocket);
     asio::post(*contexts[index], [this, conn, index] {
       AddLive(index, conn);
       if (shutting_down.load()) return;  // dropped: conn is released here
@@ -330,9 +381,12 @@ struct Server::Impl {
   void BeginShutdown() {
     if (shutting_down.exchange(true)) return;
     KEEL_LOG_NOTICE("Received shutdown request, closing connections...");
+    if (options.on_shutdown) options.on_shutdown();
+    if (watchdog) watchdog->Stop();
     asio::post(*contexts[0], [this] {
       asio::error_code ec;
       for (auto& a : acceptors) a->close(ec);
+      if (unix_acceptor) unix_acceptor->close(ec);
       signals.cancel(ec);
       cron.cancel();
       for (size_t i = 0; i < contexts.size(); ++i) {
@@ -371,35 +425,84 @@ Server::Server(ServerState* state, Options options)
 
 Server::~Server() { impl_->state->request_shutdown = nullptr; }
 
+// Errors read as Redis's: each failing address is logged ("Warning: Could not create server TCP
+// listening socket 127.0.0.1:6379: bind: Address already in use") and the returned status is
+// "Failed listening on port 6379 (TCP), aborting.". As in Redis, a '-' address is skipped only
+// when the address or its family is not available here, not when the port is taken.
 Status Server::Listen() {
   Impl& d = *impl_;
-  if (d.options.port == 0) return Status::Ok();  // like Redis: port 0 means no TCP listener
-  for (std::string addr : d.options.bind) {
-    bool optional = !addr.empty() && addr[0] == '-';
-    if (optional) addr.erase(0, 1);
-    if (addr == "*") addr = "0.0.0.0";
-    if (addr == "::*") addr = "::";
+  std::string port = std::to_string(d.options.port);
+  auto failed = [&](const std::string& shown, const std::string& reason) {
+    KEEL_LOG_WARNING("Warning: Could not create server TCP listening socket {}:{}: {}", shown, port,
+                     reason);
+    return Status::Error("Failed listening on port " + port + " (TCP), aborting.");
+  };
+  // Like Redis: port 0 means no TCP listener.
+  for (std::string shown : d.options.port == 0 ? std::vector<std::string>{} : d.options.bind) {
+    bool optional = !shown.empty() && shown[0] == '-';
+    if (optional) shown.erase(0, 1);
+    std::string addr = shown == "*" ? "0.0.0.0" : shown == "::*" ? "::" : shown;
     asio::error_code ec;
     asio::ip::address ip = asio::ip::make_address(addr, ec);
-    if (ec) {
-      if (optional) continue;
-      return Status::Error("Invalid bind address '" + addr + "'");
-    }
+    if (ec) return failed(shown, "Name or service not known");
     asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(d.options.port));
     auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(*d.contexts[0]);
+    const char* step = "socket";
     acceptor->open(ep.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(ep, ec);
-    if (!ec) acceptor->listen(511, ec);
+    if (!ec) {
+      step = "setsockopt SO_REUSEADDR";
+      acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec && ip.is_v6()) {
+      step = "setsockopt IPV6_V6ONLY";
+      acceptor->set_option(asio::ip::v6_only(true), ec);
+    }
+    if (!ec) {
+      step = "bind";
+      acceptor->bind(ep, ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor->listen(511, ec);
+    }
     if (ec) {
-      if (optional) continue;
-      return Status::Error("Could not create server TCP listening socket " + addr + ":" +
-                           std::to_string(d.options.port) + ": " + ec.message());
+      bool unavailable = ec == asio::error::address_family_not_supported ||
+                         ec.value() == EADDRNOTAVAIL || ec.value() == EPROTONOSUPPORT;
+      if (optional && unavailable) continue;
+      return failed(shown, std::string(step) + ": " + ec.message());
     }
     d.acceptors.push_back(std::move(acceptor));
   }
-  if (d.acceptors.empty()) return Status::Error("Failed listening on any bind address");
+  if (!d.options.unixsocket.empty()) {
+    // As Redis: a stale socket file is replaced; the mode applies when unixsocketperm is set.
+    const std::string& path = d.options.unixsocket;
+    ::unlink(path.c_str());
+    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(*d.contexts[0]);
+    asio::error_code ec;
+    const char* step = "socket";
+    acceptor->open(asio::local::stream_protocol(), ec);
+    if (!ec) {
+      step = "bind";
+      acceptor->bind(asio::local::stream_protocol::endpoint(path), ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor->listen(511, ec);
+    }
+    if (!ec && d.options.unixsocketperm != 0 &&
+        ::chmod(path.c_str(), static_cast<mode_t>(d.options.unixsocketperm)) != 0) {
+      step = "chmod";
+      ec = asio::error_code(errno, asio::error::get_system_category());
+    }
+    if (ec)
+      return Status::Error(std::string("Failed opening Unix socket: ") + step + ": " +
+                           ec.message());
+    d.unix_acceptor = std::move(acceptor);
+  }
+  // Redis's check: a server nobody can reach stops.
+  if (d.acceptors.empty() && !d.unix_acceptor) {
+    return Status::Error("Configured to not listen anywhere, exiting.");
+  }
   return Status::Ok();
 }
 
@@ -410,12 +513,21 @@ void Server::Run() {
   d.signals.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;
     KEEL_LOG_WARNING("Received {} scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    KEEL_LOG_WARNING("User requested shutdown...");
     RequestShutdown();
   });
   for (auto& a : d.acceptors) d.Accept(a.get());
+  if (d.unix_acceptor) d.AcceptUnix();
   d.ScheduleCron();
   for (size_t i = 0; i < d.contexts.size(); ++i) {
     d.ScheduleHousekeeping(i, std::chrono::milliseconds(100));
+  }
+  if (d.options.on_ready) asio::post(*d.contexts[0], d.options.on_ready);
+  if (d.options.watchdog_usec > 0 && d.options.watchdog_ping) {
+    d.watchdog = std::make_unique<LoopWatchdog>(d.env.contexts,
+                                                std::chrono::microseconds(d.options.watchdog_usec),
+                                                d.options.watchdog_ping);
+    d.watchdog->Start();
   }
   std::vector<std::thread> threads;
   d.thread_ids.push_back(pthread_self());

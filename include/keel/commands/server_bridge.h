@@ -23,4 +23,6 @@ void ServerDbStats(const ServerState& server, int db, uint64_t* keys, uint64_t* 
 uint64_t ServerExpiredKeys(const ServerState& server);
 // Bytes allocated by the process (INFO used_memory).
 uint64_t ServerUsedMemory();
+// Redis's local client: connected from exactly 127.0.0.1 or ::1, or over a Unix socket.
+bool IsLocalClient(const Client& c);
 }  // namespace keel

@@ -13,6 +13,7 @@
 
 #include "keel/common/logging.h"
 #include "keel/common/status.h"
+#include "keel/common/supervisor.h"
 
 namespace keel {
 
@@ -43,7 +44,9 @@ class Config {
   void Get(std::span<const std::string_view> patterns,
            std::vector<std::pair<std::string, std::string>>* out) const;
   // CONFIG SET name value [name value ...]: all or nothing. The message is the reply text.
-  Status Set(std::span<const std::string_view> name_value_pairs);
+  // Protected options (dir) are refused unless enable-protected-configs is yes, or local and
+  // `local_client` (the caller is on 127.0.0.1, ::1 or a Unix socket).
+  Status Set(std::span<const std::string_view> name_value_pairs, bool local_client = false);
   // CONFIG REWRITE.
   Status Rewrite();
 
@@ -62,10 +65,27 @@ class Config {
   int tcp_keepalive() const;
   int64_t maxclients() const;
   std::string requirepass() const;
+  bool protected_mode() const;
+  // enable-protected-configs / enable-debug-command (no, yes, local), as Redis 7.0: whether a
+  // client may change protected configs / run DEBUG; `local_client`: the client connects from
+  // 127.0.0.1, ::1 or a Unix socket.
+  enum class ProtectedAccess { kNo = 0, kYes = 1, kLocal = 2 };
+  bool ProtectedConfigsAllowed(bool local_client) const;
+  bool DebugCommandAllowed(bool local_client) const;
+  // unixsocket: the Unix socket path to listen on ("" = none); unixsocketperm: its mode (0 =
+  // as the umask leaves it).
+  std::string unixsocket() const;
+  int unixsocketperm() const;
   LogLevel loglevel() const;
   std::string logfile() const;
   std::string pidfile() const;
   bool daemonize() const;
+  // syslog-enabled, syslog-ident, syslog-facility (as a syslog(3) LOG_* facility value).
+  bool syslog_enabled() const;
+  std::string syslog_ident() const;
+  int syslog_facility() const;
+  // supervised no|upstart|systemd|auto.
+  SupervisedMode supervised() const;
   int64_t proto_max_bulk_len() const;
   int64_t client_query_buffer_limit() const;
   uint64_t maxmemory() const;
@@ -76,13 +96,11 @@ class Config {
   int64_t hash_max_listpack_entries() const;
   int64_t hash_max_listpack_value() const;
   // RDB persistence: dbfilename, rdbcompression, rdbchecksum, the save points as CONFIG GET
-  // shows them ("" or "<seconds> <changes> ..."), and enable-debug-command (0 no, 1 yes,
-  // 2 local).
+  // shows them ("" or "<seconds> <changes> ...").
   std::string dbfilename() const;
   bool rdbcompression() const;
   bool rdbchecksum() const;
   std::string save_params() const;
-  int enable_debug_command() const;
   // notify-keyspace-events as NotifyFlag bits.
   uint32_t notify_keyspace_flags() const;
   // client-output-buffer-limit for one class (0 = no limit).

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +27,17 @@ class Server {
     int port = 6379;
     int io_threads = 1;
     int tcp_keepalive = 300;
+    std::string unixsocket;  // path of a Unix socket to listen on too; "" = none
+    int unixsocketperm = 0;  // its mode; 0 leaves what the umask gives
+    // Called once on io thread 0 when the loops run, after the acceptors started (main sends
+    // systemd's READY=1 there).
+    std::function<void()> on_ready;
+    // Called once when shutdown begins, from the thread that requested it (STOPPING=1).
+    std::function<void()> on_shutdown;
+    // systemd's WatchdogSec in microseconds (WATCHDOG_USEC); 0 = no watchdog. When set,
+    // `watchdog_ping` is called while every io loop makes progress (see net/watchdog.h).
+    uint64_t watchdog_usec = 0;
+    std::function<void()> watchdog_ping;
   };
 
   Server(ServerState* state, Options options);
