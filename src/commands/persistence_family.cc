@@ -1,6 +1,8 @@
 // Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT).
 #include <cinttypes>
 #include <cstdio>
+#include <memory>
+#include <thread>
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -12,6 +14,7 @@
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/list_object.h"
+#include "keel/persistence/bgsave.h"
 #include "keel/persistence/rdb_format.h"
 #include "keel/persistence/rdb_writer.h"
 #include "keel/persistence/snapshot.h"
@@ -50,12 +53,81 @@ Status SaveNow(ServerState& s) {
   s.keyspace->SubtractDirty(dirty_before);  // keep what changed while saving
   s.persistence.lastsave.store(NowUnixMs() / 1000);
   s.persistence.last_save_ok.store(true);
+  s.persistence.last_bgsave_ok.store(true);  // as Redis: a good SAVE clears a BGSAVE error
   s.persistence.saves.fetch_add(1);
   return Status::Ok();
 }
 
+constexpr std::string_view kBgsaveInProgress = "ERR Background save already in progress";
+
+// The snapshot thread's work: write the file, then report as Redis's child-exit handler does.
+void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, uint64_t dirty) {
+  PersistenceInfo& p = s.persistence;
+  Status st = WriteRdbFileAtomically(s.config->dbfilename(), "temp-bgsave-",
+                                     [&](rdb::Sink* sink) { return snap->Write(sink); });
+  snap->Stop();
+  int64_t now = NowUnixMs();
+  p.last_cow_size.store(snap->peak_side_bytes());
+  p.last_bgsave_time_sec.store((now - p.bgsave_start_ms.load()) / 1000);
+  p.last_bgsave_try_ms.store(now);
+  if (st.ok()) {
+    KEEL_LOG_NOTICE("DB saved on disk");
+    KEEL_LOG_NOTICE("Fork CoW for RDB: current 0 MB, peak {} MB, average 0 MB",
+                    snap->peak_side_bytes() >> 20);
+    s.keyspace->SubtractDirty(dirty);
+    p.lastsave.store(now / 1000);
+    p.last_bgsave_ok.store(true);
+    p.saves.fetch_add(1);
+    KEEL_LOG_NOTICE("Background saving terminated with success");
+  } else {
+    KEEL_LOG_WARNING("{}", st.message());
+    p.last_bgsave_ok.store(false);
+    KEEL_LOG_WARNING("Background saving error");
+  }
+  p.bgsave_in_progress.store(false);
+}
+
+}  // namespace
+
+Status StartBackgroundSave(ServerState& s) {
+  PersistenceInfo& p = s.persistence;
+  std::lock_guard<std::mutex> lock(p.save_mu);
+  if (p.bgsave_in_progress.load()) return Status::Error(std::string(kBgsaveInProgress));
+  if (p.bgsave_thread.joinable()) p.bgsave_thread.join();  // the last one, finished
+  BgsaveOptions o;
+  o.save = SaveOptionsOf(s);
+  o.shard_delay_us = s.config->bgsave_shard_delay_us();
+  o.abort = &p.bgsave_abort;
+  o.keys_processed = &p.bgsave_keys_processed;
+  auto snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
+  p.bgsave_keys_processed.store(0);
+  p.bgsave_start_ms.store(NowUnixMs());
+  p.bgsave_in_progress.store(true);
+  uint64_t dirty = s.keyspace->dirty();
+  p.bgsave_keys_total.store(snap->Start());
+  KEEL_LOG_NOTICE("Background saving started by thread");
+  p.bgsave_thread = std::thread(RunBackgroundSave, std::ref(s), std::move(snap), dirty);
+  return Status::Ok();
+}
+
+namespace {
+
+// BGSAVE [SCHEDULE]
+void CmdBgsave(CommandContext& ctx) {
+  if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "schedule"))) {
+    return ctx.reply.Error(errors::kSyntax);
+  }
+  // With no AOF rewrite to wait for, SCHEDULE starts at once, as in Redis with no child.
+  Status st = StartBackgroundSave(ctx.server);
+  if (!st.ok()) return ctx.reply.Error(st.message());
+  ctx.reply.SimpleString("Background saving started");
+}
+
 // SAVE
 void CmdSave(CommandContext& ctx) {
+  if (ctx.server.persistence.bgsave_in_progress.load()) {
+    return ctx.reply.Error(kBgsaveInProgress);
+  }
   if (SaveNow(ctx.server).ok()) {
     ctx.reply.Ok();
   } else {
@@ -300,6 +372,7 @@ Status LoadDatabase(ServerState& s) {
 
 void RegisterPersistenceFamily(CommandRegistry* r) {
   r->Register("save", CmdSave, LockMode::kSelf);
+  r->Register("bgsave", CmdBgsave);
   r->Register("lastsave", CmdLastSave);
   r->Register("dump", CmdDump);
   r->Register("restore", CmdRestore);

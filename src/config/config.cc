@@ -78,6 +78,7 @@ enum Id : size_t {
   kStopWritesOnBgsaveErrorId,
   kEnableDebugCommandId,
   kRdbSaveIncrementalFsyncId,
+  kBgsaveShardDelayUsId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -449,6 +450,8 @@ const OptionSpec kSpecs[] = {
     {"stop-writes-on-bgsave-error", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"enable-debug-command", "", Kind::kEnum, 0, 0, &kProtectedActions, true, "no"},
     {"rdb-save-incremental-fsync", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    // Keel's test knob: BGSAVE sleeps this long after each shard (docs/persistence.md).
+    {"keel-bgsave-shard-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
 };
 
 }  // namespace
@@ -567,6 +570,8 @@ std::string Config::dbfilename() const { return String(kDbfilenameId); }
 bool Config::rdbcompression() const { return Int(kRdbcompressionId) != 0; }
 bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }
+bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsaveErrorId) != 0; }
+int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
 int Config::enable_debug_command() const { return static_cast<int>(Int(kEnableDebugCommandId)); }
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }

@@ -4,10 +4,12 @@
 // and damaged files stop Keel's start-up with a message naming the file and offset.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "integration/fixture.h"
 
@@ -550,6 +552,142 @@ TEST_F(PersistenceTest, AFailedSaveRepliesErrAndKeepsTheCounters) {
   EXPECT_EQ(InfoField(c.get(), "rdb_changes_since_last_save"), "1");
   EXPECT_NE(k->ReadLog().find("Failed opening the temp RDB file"), std::string::npos);
   EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), "OK");  // no MISCONF after a SAVE
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// Waits until the BGSAVE that is running ends.
+void WaitForBgsave(redisContext* c) {
+  while (InfoField(c, "rdb_bgsave_in_progress") == "1") {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+// The point-in-time property under concurrent writers: a slowed snapshot (the test knob makes it
+// sleep after each shard) runs while four clients overwrite, edit, delete, rename and create
+// keys in every way the write path offers, and flush and swap databases; the file must hold
+// exactly the data of the moment BGSAVE started.
+TEST_F(PersistenceTest, BgsaveIsPointInTimeUnderConcurrentWriters) {
+  auto k = Keel({"--keel-bgsave-shard-delay-us", "3000"});
+  auto c = ConnectTo(*k);
+  Populate(c.get(), "");
+  for (int i = 0; i < 3000; i += 100) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int j = i; j < i + 100; ++j) {
+      mset.push_back("k:" + std::to_string(j));
+      mset.push_back("v0-" + std::to_string(j));
+    }
+    Cmd(c.get(), mset);
+    Cmd(c.get(), {"RPUSH", "l:" + std::to_string(i / 100), "a", "b", "c"});
+    Cmd(c.get(), {"HSET", "h:" + std::to_string(i / 100), "f", "0"});
+  }
+  for (const char* db : {"5", "6"}) {
+    Cmd(c.get(), {"SELECT", db});
+    Cmd(c.get(), {"SET", std::string("only-in-") + db, db});
+  }
+  Cmd(c.get(), {"SELECT", "0"});
+  std::string want = Canon(c.get());
+
+  ASSERT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "ERR Background save already in progress");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"}).get()), "ERR Background save already in progress");
+  std::atomic<int> writes_while_saving{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto wc = ConnectTo(*k);
+      for (int round = 0;; ++round) {
+        bool saving = InfoField(wc.get(), "rdb_bgsave_in_progress") == "1";
+        for (int i = w; i < 3000; i += 4 * 7) {
+          std::string n = std::to_string(i);
+          switch ((i / 4 + round) % 7) {
+            case 0:
+              Cmd(wc.get(), {"SET", "k:" + n, "new-" + n});
+              break;
+            case 1:
+              Cmd(wc.get(), {"APPEND", "k:" + n, "+"});
+              break;
+            case 2:
+              Cmd(wc.get(), {"DEL", "k:" + n});
+              break;
+            case 3:
+              Cmd(wc.get(), {"SET", "created:" + n, "x"});
+              break;
+            case 4:
+              Cmd(wc.get(), {"RPUSH", "l:" + std::to_string(i % 30), "pushed"});
+              break;
+            case 5:
+              Cmd(wc.get(), {"HINCRBY", "h:" + std::to_string(i % 30), "f", "1"});
+              break;
+            case 6:
+              Cmd(wc.get(), {"RENAME", "k:" + n, "renamed:" + n});
+              break;
+          }
+        }
+        Cmd(wc.get(), {"EXPIRE", "list", "1000"});
+        Cmd(wc.get(), {"LPOP", "biglist"});
+        if (w == 0 && round == 0) {
+          Cmd(wc.get(), {"SELECT", "3"});
+          Cmd(wc.get(), {"FLUSHDB"});
+          Cmd(wc.get(), {"SWAPDB", "5", "6"});
+          Cmd(wc.get(), {"SELECT", "0"});
+        }
+        if (!saving) break;
+        writes_while_saving.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  WaitForBgsave(c.get());
+  ASSERT_GT(writes_while_saving.load(), 0) << "the snapshot ended before the writers started";
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "1");
+  EXPECT_NE(Canon(c.get()), want);
+  std::string log = k->ReadLog();
+  EXPECT_NE(log.find("Background saving started"), std::string::npos);
+  EXPECT_NE(log.find("Background saving terminated with success"), std::string::npos);
+
+  std::string file = k->dir() + "/dump.rdb";
+  std::string check = "redis-check-rdb '" + file + "' > '" + k->dir() + "/check.log' 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << "redis-check-rdb failed on " << file;
+  auto fresh = Keel({"--dir", k->dir()});
+  auto fc = ConnectTo(*fresh);
+  EXPECT_EQ(Canon(fc.get()), want);
+}
+
+TEST_F(PersistenceTest, BgsaveArgumentsAndInfo) {
+  auto k = Keel();
+  auto c = ConnectTo(*k);
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "NOW"}).get()), "ERR syntax error");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "SCHEDULE", "x"}).get()), "ERR syntax error");
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "schedule"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_changes_since_last_save"), "0");
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_time_sec"), "0");
+  EXPECT_EQ(InfoField(c.get(), "rdb_current_bgsave_time_sec"), "-1");
+  EXPECT_EQ(Str(Cmd(c.get(), {"LASTSAVE"}).get()), InfoField(c.get(), "rdb_last_save_time"));
+  EXPECT_TRUE(std::filesystem::exists(k->dir() + "/dump.rdb"));
+}
+
+// A BGSAVE that cannot create its temporary file reports the failure in INFO and the log and
+// leaves nothing behind.
+TEST_F(PersistenceTest, AFailedBgsaveReportsErr) {
+  auto k = Keel({"--dir", "/proc"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "err");
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "0");
+  EXPECT_EQ(InfoField(c.get(), "rdb_changes_since_last_save"), "1");
+  std::string log = k->ReadLog();
+  EXPECT_NE(log.find("Failed opening the temp RDB file temp-bgsave-"), std::string::npos);
+  EXPECT_NE(log.find("Background saving error"), std::string::npos);
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTO
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;
 Status SaveDatabase(ServerState& server);
+// Starts a BGSAVE of dbfilename in dir on a snapshot thread (keel/persistence/bgsave.h); an
+// error (already running) is Redis's reply text. Logs as Redis does.
+Status StartBackgroundSave(ServerState& server);
 // Loads dbfilename from dir at start-up (before connections are accepted), logging what was
 // loaded. A missing file is fine; a damaged one is an error naming the file and offset.
 Status LoadDatabase(ServerState& server);

@@ -83,6 +83,8 @@ class Config {
   bool rdbchecksum() const;
   std::string save_params() const;
   int enable_debug_command() const;
+  bool stop_writes_on_bgsave_error() const;
+  int64_t bgsave_shard_delay_us() const;  // keel-bgsave-shard-delay-us (a test knob)
   // notify-keyspace-events as NotifyFlag bits.
   uint32_t notify_keyspace_flags() const;
   // client-output-buffer-limit for one class (0 = no limit).
