@@ -400,15 +400,17 @@ void CmdTime(CommandContext& ctx) {
 
 // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
 void CmdShutdown(CommandContext& ctx) {
-  bool save = false, nosave = false, abort = false;
+  bool save = false, nosave = false, abort = false, force = false;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     std::string_view a = ctx.args[i];
     if (EqualsIgnoreCase(a, "nosave")) {
       nosave = true;
     } else if (EqualsIgnoreCase(a, "save")) {
       save = true;
-    } else if (EqualsIgnoreCase(a, "now") || EqualsIgnoreCase(a, "force")) {
-      // Nothing to wait for (no replicas) and nothing to force (no persistence yet).
+    } else if (EqualsIgnoreCase(a, "now")) {
+      // Nothing to wait for: no replicas.
+    } else if (EqualsIgnoreCase(a, "force")) {
+      force = true;
     } else if (EqualsIgnoreCase(a, "abort")) {
       abort = true;
     } else {
@@ -424,13 +426,11 @@ void CmdShutdown(CommandContext& ctx) {
     ctx.reply.Error(errors::kNoShutdown);
     return;
   }
-  if (save) {
-    // Keel has no RDB writer yet: refusing is honest, pretending to save is not.
-    KEEL_LOG_WARNING("SHUTDOWN SAVE refused: this Keel build has no persistence");
+  KEEL_LOG_WARNING("User requested shutdown...");
+  if (!PrepareShutdown(ctx.server, save, nosave, force).ok()) {
     ctx.reply.Error(errors::kShutdownFailed);
     return;
   }
-  KEEL_LOG_WARNING("User requested shutdown...");
   ctx.client.close_after_reply = true;
   if (ctx.server.request_shutdown) ctx.server.request_shutdown();
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -688,6 +689,187 @@ TEST_F(PersistenceTest, AFailedBgsaveReportsErr) {
   std::string log = k->ReadLog();
   EXPECT_NE(log.find("Failed opening the temp RDB file temp-bgsave-"), std::string::npos);
   EXPECT_NE(log.find("Background saving error"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// -MISCONF under Redis's rule: a failed BGSAVE, stop-writes-on-bgsave-error yes and save points
+// set. Writes and PING are refused, reads are not; lifting either condition lifts the refusal.
+TEST_F(PersistenceTest, AFailedBgsaveRefusesWritesWithMisconf) {
+  auto k = Keel({"--dir", "/proc", "--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  // Redis 7.0.15's text, word for word.
+  const std::string misconf =
+      "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+      "to disk. Commands that may modify the data set are disabled, because this instance is "
+      "configured to report errors during writes if RDB snapshotting fails "
+      "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+      "RDB error.";
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), misconf);
+  EXPECT_EQ(Str(Cmd(c.get(), {"PING"}).get()), misconf);
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "a"}).get()), "1");
+  Cmd(c.get(), {"MULTI"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"INCR", "a"}).get()), misconf);
+  EXPECT_EQ(Str(Cmd(c.get(), {"EXEC"}).get()),
+            "EXECABORT Transaction discarded because of previous errors.");
+  Cmd(c.get(), {"CONFIG", "SET", "stop-writes-on-bgsave-error", "no"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), "OK");
+  Cmd(c.get(), {"CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), misconf);
+  Cmd(c.get(), {"CONFIG", "SET", "save", ""});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "3"}).get()), "OK");
+}
+
+// A save point that is due starts a BGSAVE from the cron.
+TEST_F(PersistenceTest, SavePointsStartABgsave) {
+  auto k = Keel({"--save", "1 2"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  Cmd(c.get(), {"SET", "b", "2"});
+  while (InfoField(c.get(), "rdb_saves") == "0") std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  EXPECT_NE(k->ReadLog().find("2 changes in 1 seconds. Saving..."), std::string::npos);
+  ASSERT_TRUE(k->Stop());
+  auto again = Keel({"--dir", k->dir()});
+  auto d = ConnectTo(*again);
+  EXPECT_EQ(Str(Cmd(d.get(), {"GET", "b"}).get()), "2");
+}
+
+TEST_F(PersistenceTest, SavePointsDefaultToRedis70s) {
+  ServerOptions o;
+  o.binary = KeelServerBinary();
+  o.default_args = false;
+  o.port = PickFreePort();
+  o.args = {"--port", std::to_string(o.port), "--bind", "127.0.0.1", "--dir", TempDir()};
+  ServerProcess p(o);
+  ASSERT_TRUE(p.Start());
+  auto c = ConnectTo(p);
+  EXPECT_EQ(Str(Cmd(c.get(), {"CONFIG", "GET", "save"})->element[1]), "3600 1 300 100 60 10000");
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+bool HasDump(const ServerProcess& p) { return std::filesystem::exists(p.dir() + "/dump.rdb"); }
+
+TEST_F(PersistenceTest, ShutdownSavesUnderRedisRules) {
+  {  // save points set: SHUTDOWN saves; the data comes back
+    auto k = Keel({"--save", "3600 1"});
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "a", "1"});
+    HiredisCommand(c.get(), {"SHUTDOWN"});
+    ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+    EXPECT_TRUE(HasDump(*k));
+    EXPECT_NE(k->ReadLog().find("Saving the final RDB snapshot before exiting."),
+              std::string::npos);
+    auto again = Keel({"--dir", k->dir()});
+    EXPECT_EQ(Str(Cmd(ConnectTo(*again).get(), {"GET", "a"}).get()), "1");
+  }
+  {  // NOSAVE wins over save points
+    auto k = Keel({"--save", "3600 1"});
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "a", "1"});
+    HiredisCommand(c.get(), {"SHUTDOWN", "NOSAVE"});
+    ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+    EXPECT_FALSE(HasDump(*k));
+  }
+  {  // no save points: nothing saved unless SAVE
+    auto k = Keel();
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "a", "1"});
+    HiredisCommand(c.get(), {"SHUTDOWN", "SAVE", "NOW"});
+    ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+    EXPECT_TRUE(HasDump(*k));
+  }
+}
+
+// A final save that fails keeps the server running, unless FORCE.
+TEST_F(PersistenceTest, AFailedFinalSaveKeepsTheServerRunningUnlessForce) {
+  auto k = Keel({"--dir", "/proc", "--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SHUTDOWN"}).get()), "ERR Errors trying to SHUTDOWN. Check logs.");
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "a"}).get()), "1");
+  EXPECT_NE(k->ReadLog().find("Error trying to save the DB, can't exit."), std::string::npos);
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), "OK");  // a SAVE never causes MISCONF
+  k->Signal(SIGTERM);
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "b"}).get()), "2");
+  while (k->ReadLog().find("SIGTERM received but errors trying to shut down the server") ==
+         std::string::npos) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(k->IsRunning());
+  HiredisCommand(c.get(), {"SHUTDOWN", "FORCE"});
+  ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+  EXPECT_NE(k->ReadLog().find("Error trying to save the DB. Exit anyway."), std::string::npos);
+}
+
+TEST_F(PersistenceTest, SigtermSavesWithSavePointsAndShutdownOnSigtermNosaveDoesNot) {
+  auto k = Keel({"--save", "3600 1"});
+  Cmd(ConnectTo(*k).get(), {"SET", "a", "1"});
+  ASSERT_TRUE(k->Stop());
+  EXPECT_TRUE(HasDump(*k));
+  auto n = Keel({"--save", "3600 1", "--shutdown-on-sigterm", "nosave"});
+  Cmd(ConnectTo(*n).get(), {"SET", "a", "1"});
+  ASSERT_TRUE(n->Stop());
+  EXPECT_FALSE(HasDump(*n));
+}
+
+TEST_F(PersistenceTest, FlushallSavesWhenSavePointsAreSet) {
+  auto k = Keel({"--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  Cmd(c.get(), {"FLUSHALL"});
+  EXPECT_TRUE(HasDump(*k));
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "1");
+  auto n = Keel();
+  auto d = ConnectTo(*n);
+  Cmd(d.get(), {"SET", "a", "1"});
+  Cmd(d.get(), {"FLUSHALL"});
+  EXPECT_FALSE(HasDump(*n));
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// A BGSAVE that cannot write its temporary file (a directory is in the way) leaves the last
+// dump.rdb as it was, and the next successful one replaces it.
+TEST_F(PersistenceTest, AFailedBgsaveLeavesTheOldFileIntact) {
+  auto k = Keel({"--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "old"});
+  ASSERT_EQ(Str(Cmd(c.get(), {"SAVE"}).get()), "OK");
+  std::string dump = k->dir() + "/dump.rdb";
+  auto size = std::filesystem::file_size(dump);
+  std::string blocker = k->dir() + "/temp-bgsave-" + std::to_string(k->pid()) + ".rdb";
+  std::filesystem::create_directory(blocker);
+  Cmd(c.get(), {"SET", "a", "new"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "err");
+  EXPECT_EQ(std::filesystem::file_size(dump), size);
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "1"}).get()).substr(0, 8), "MISCONF ");
+  std::filesystem::remove(blocker);
+  auto again = Keel({"--dir", k->dir()});
+  EXPECT_EQ(Str(Cmd(ConnectTo(*again).get(), {"GET", "a"}).get()), "old");
+  ASSERT_TRUE(again->Stop());
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "1"}).get()), "OK");
 }
 
 }  // namespace

@@ -68,8 +68,13 @@ Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& opt
 
 // Writes an RDB file through `write` into <dir of file>/<temp_prefix><pid>.rdb, fsyncs it and
 // renames it over `file`; on failure removes the temporary file. The error is the log line.
+// `commit`, when given, does the rename itself (under the caller's lock) or refuses with an error.
 Status WriteRdbFileAtomically(const std::string& file, const std::string& temp_prefix,
-                              const std::function<Status(rdb::Sink*)>& write);
+                              const std::function<Status(rdb::Sink*)>& write,
+                              const std::function<Status(const std::string&)>& commit = {});
+
+// Renames a finished temporary file over `file` (the default commit above).
+Status RenameRdbFile(const std::string& tmp, const std::string& file);
 
 // Serializes the whole keyspace into `sink`. REQUIRES: every shard lock held.
 Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options);
