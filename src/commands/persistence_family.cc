@@ -82,6 +82,10 @@ void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap,
     KEEL_LOG_NOTICE("DB saved on disk");
     KEEL_LOG_NOTICE("Fork CoW for RDB: current 0 MB, peak {} MB, average 0 MB",
                     snap->peak_side_bytes() >> 20);
+    KEEL_LOG_NOTICE(
+        "BGSAVE stalls: the walker held a shard lock at most {} us, a writer saving an old value "
+        "at most {} us",
+        snap->longest_walk_us(), snap->longest_hook_us());
     s.keyspace->SubtractDirty(dirty);
     p.lastsave.store(now / 1000);
     p.last_bgsave_ok.store(true);

@@ -81,11 +81,16 @@ void BackgroundSnapshot::BeforeChange(int db, size_t shard, const Entry* e, Befo
   if (set == nullptr) set = std::make_unique<KeySet>();
   // Saved already (an earlier change) or created after the start: nothing to keep.
   if (!set->emplace(e->key()).second) return;
+  int64_t start = NowMonotonicUs();
   thread_local std::string buf;
   buf.clear();
   AppendOne(*e, &buf);
   AddSide(db, buf, static_cast<int64_t>(e->key().size()) + kSkipKeyOverhead);
   if (buf.capacity() > (size_t{1} << 20)) std::string().swap(buf);
+  int64_t took = NowMonotonicUs() - start;
+  int64_t seen = longest_hook_us_.load(std::memory_order_relaxed);
+  while (took > seen && !longest_hook_us_.compare_exchange_weak(seen, took)) {
+  }
 }
 
 void BackgroundSnapshot::BeforeInsert(int db, size_t shard, std::string_view key) {
@@ -158,7 +163,9 @@ Status BackgroundSnapshot::Write(rdb::Sink* sink) {
       size_t flat = static_cast<size_t>(db) * kShards + s;
       {
         ShardGuard g(ks_, flat);
+        int64_t start = NowMonotonicUs();
         if (visited_[flat] == 0) WalkShard(flat, &chunk);
+        longest_walk_us_ = std::max(longest_walk_us_, NowMonotonicUs() - start);
       }
       if (!chunk.empty()) st = w.WriteRaw(chunk);
       chunk.clear();

@@ -50,6 +50,10 @@ class BackgroundSnapshot final : public BeforeChangeHook {
 
   // The largest the side buffers and skip sets were at once, in bytes (INFO rdb_last_cow_size).
   uint64_t peak_side_bytes() const { return peak_side_bytes_.load(); }
+  // The longest the walker held one shard lock, and the longest a writer spent in the hook
+  // saving an old entry (under its shard lock), in microseconds: the snapshot's stalls.
+  int64_t longest_walk_us() const { return longest_walk_us_; }
+  int64_t longest_hook_us() const { return longest_hook_us_.load(); }
 
   void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) override;
   void BeforeInsert(int db, size_t shard, std::string_view key) override;
@@ -75,6 +79,8 @@ class BackgroundSnapshot final : public BeforeChangeHook {
   std::vector<std::string> side_;
   int64_t side_bytes_ = 0;
   std::atomic<uint64_t> peak_side_bytes_{0};
+  int64_t longest_walk_us_ = 0;
+  std::atomic<int64_t> longest_hook_us_{0};
 };
 
 }  // namespace keel
