@@ -466,7 +466,9 @@ Status LoadDatabase(ServerState& s) {
 
 void RegisterPersistenceFamily(CommandRegistry* r) {
   r->Register("save", CmdSave, LockMode::kSelf);
-  r->Register("bgsave", CmdBgsave);
+  // kSelf: inside an EXEC the batch then holds every shard, so the snapshot's start (which locks
+  // each shard once) never takes a lock below one the transaction holds.
+  r->Register("bgsave", CmdBgsave, LockMode::kSelf);
   r->Register("lastsave", CmdLastSave);
   r->Register("dump", CmdDump);
   r->Register("restore", CmdRestore);

@@ -874,3 +874,28 @@ TEST_F(PersistenceTest, AFailedBgsaveLeavesTheOldFileIntact) {
 
 }  // namespace
 }  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// BGSAVE queued in a transaction after a write starts from the transaction's state.
+TEST_F(PersistenceTest, BgsaveInsideExec) {
+  auto k = Keel();
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"MULTI"});
+  Cmd(c.get(), {"SET", "x", "1"});
+  Cmd(c.get(), {"BGSAVE"});
+  Cmd(c.get(), {"SET", "y", "2"});
+  auto r = Cmd(c.get(), {"EXEC"});
+  ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(Strings(r.get()), (std::vector<std::string>{"OK", "Background saving started", "OK"}));
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  auto again = Keel({"--dir", k->dir()});
+  auto d = ConnectTo(*again);
+  EXPECT_EQ(Str(Cmd(d.get(), {"GET", "x"}).get()), "1");
+  EXPECT_EQ(Str(Cmd(d.get(), {"GET", "y"}).get()), "<nil>");
+}
+
+}  // namespace
+}  // namespace keel::test
