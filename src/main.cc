@@ -126,6 +126,10 @@ int main(int argc, char** argv) {
   });
   RegisterAllCommands();
   state.persistence.lastsave.store(NowUnixMs() / 1000);
+  state.cron_hook = [&state] { PersistenceCron(state); };
+  state.before_signal_shutdown = [&state](bool sigterm) {
+    return PrepareSignalShutdown(state, sigterm);
+  };
   // The data comes back before any client can connect.
   if (Status st = LoadDatabase(state); !st.ok()) {
     KEEL_LOG_WARNING("{}", st.message());

@@ -240,6 +240,11 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reject(errors::kNoAuth);
       goto done;
     }
+    // Redis refuses writes, and PING, while the last BGSAVE failed (stop-writes-on-bgsave-error).
+    if ((MetaFlags(*meta) & kCmdWrite || name == "ping") && WritesDeniedByBgsaveError(*server_)) {
+      reject(errors::kMisconf);
+      goto done;
+    }
     if (client.pubsub_count > 0 && !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
       reject(errors::NotInSubscribedContext(name));
       goto done;

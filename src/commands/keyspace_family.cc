@@ -52,6 +52,7 @@ void CmdFlushAll(CommandContext& ctx) {
   bool async;
   if (!ParseFlushMode(ctx, &async)) return;
   FlushDatabases(ctx.keyspace(), 0, ctx.keyspace().databases() - 1, async);
+  SaveAfterFlushAll(ctx.server);
   ctx.reply.Ok();
 }
 

@@ -1,6 +1,8 @@
 // Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT).
 #include <cinttypes>
 #include <cstdio>
+#include <memory>
+#include <thread>
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -12,10 +14,12 @@
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/list_object.h"
+#include "keel/persistence/bgsave.h"
 #include "keel/persistence/rdb_format.h"
 #include "keel/persistence/rdb_writer.h"
 #include "keel/persistence/snapshot.h"
 #include "keel/protocol/errors.h"
+#include "keel/protocol/parser.h"
 
 namespace keel {
 
@@ -50,12 +54,174 @@ Status SaveNow(ServerState& s) {
   s.keyspace->SubtractDirty(dirty_before);  // keep what changed while saving
   s.persistence.lastsave.store(NowUnixMs() / 1000);
   s.persistence.last_save_ok.store(true);
+  s.persistence.last_bgsave_ok.store(true);  // as Redis: a good SAVE clears a BGSAVE error
   s.persistence.saves.fetch_add(1);
   return Status::Ok();
 }
 
+constexpr std::string_view kBgsaveInProgress = "ERR Background save already in progress";
+
+// The snapshot thread's work: write the file, then report as Redis's child-exit handler does.
+void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, uint64_t dirty) {
+  PersistenceInfo& p = s.persistence;
+  std::string file = s.config->dbfilename();
+  // A SAVE that must win (FLUSHALL, shutdown) sets bgsave_abort first and renames under save_mu:
+  // this file never replaces that one.
+  Status st = WriteRdbFileAtomically(
+      file, "temp-bgsave-", [&](rdb::Sink* sink) { return snap->Write(sink); },
+      [&](const std::string& tmp) {
+        std::lock_guard<std::mutex> lock(p.save_mu);
+        if (p.bgsave_abort.load()) return Status::Error("background save aborted");
+        return RenameRdbFile(tmp, file);
+      });
+  snap->Stop();
+  int64_t now = NowUnixMs();
+  p.last_cow_size.store(snap->peak_side_bytes());
+  p.last_bgsave_time_sec.store((now - p.bgsave_start_ms.load()) / 1000);
+  if (st.ok()) {
+    KEEL_LOG_NOTICE("DB saved on disk");
+    KEEL_LOG_NOTICE("Fork CoW for RDB: current 0 MB, peak {} MB, average 0 MB",
+                    snap->peak_side_bytes() >> 20);
+    KEEL_LOG_NOTICE(
+        "BGSAVE stalls: the walker held a shard lock at most {} us, a writer saving an old value "
+        "at most {} us",
+        snap->longest_walk_us(), snap->longest_hook_us());
+    s.keyspace->SubtractDirty(dirty);
+    p.lastsave.store(now / 1000);
+    p.last_bgsave_ok.store(true);
+    p.saves.fetch_add(1);
+    KEEL_LOG_NOTICE("Background saving terminated with success");
+  } else if (p.bgsave_abort.load()) {
+    // Stopped by us (FLUSHALL, shutdown), as Redis's killed child: the status stays.
+    KEEL_LOG_WARNING("Background saving terminated by signal 10");
+  } else {
+    KEEL_LOG_WARNING("{}", st.message());
+    p.last_bgsave_ok.store(false);
+    KEEL_LOG_WARNING("Background saving error");
+  }
+  p.bgsave_in_progress.store(false);
+}
+
+}  // namespace
+
+Status StartBackgroundSave(ServerState& s) {
+  PersistenceInfo& p = s.persistence;
+  std::lock_guard<std::mutex> lock(p.save_mu);
+  if (p.bgsave_in_progress.load()) return Status::Error(std::string(kBgsaveInProgress));
+  if (p.bgsave_thread.joinable()) p.bgsave_thread.join();  // the last one, finished
+  p.bgsave_abort.store(false);
+  BgsaveOptions o;
+  o.save = SaveOptionsOf(s);
+  o.shard_delay_us = s.config->bgsave_shard_delay_us();
+  o.abort = &p.bgsave_abort;
+  o.keys_processed = &p.bgsave_keys_processed;
+  auto snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
+  p.bgsave_keys_processed.store(0);
+  p.bgsave_start_ms.store(NowUnixMs());
+  p.last_bgsave_try_ms.store(NowUnixMs());
+  p.bgsave_in_progress.store(true);
+  uint64_t dirty = s.keyspace->dirty();
+  p.bgsave_keys_total.store(snap->Start());
+  KEEL_LOG_NOTICE("Background saving started by thread");
+  p.bgsave_thread = std::thread(RunBackgroundSave, std::ref(s), std::move(snap), dirty);
+  return Status::Ok();
+}
+
+namespace {
+
+// The save points, from the normalized "<seconds> <changes> ..." string.
+std::vector<std::pair<int64_t, int64_t>> SavePoints(const Config& c) {
+  std::vector<std::pair<int64_t, int64_t>> points;
+  std::string s = c.save_params();
+  std::vector<std::string_view> words;
+  SplitArgsInPlace(s.data(), s.size(), &words);
+  for (size_t i = 0; i + 1 < words.size(); i += 2) {
+    points.emplace_back(ParseInt64(words[i]).value_or(0), ParseInt64(words[i + 1]).value_or(0));
+  }
+  return points;
+}
+
+// Redis waits this long after a failed BGSAVE before a save point may start another.
+constexpr int64_t kBgsaveRetryDelayMs = 5000;
+
+}  // namespace
+
+void PersistenceCron(ServerState& s) {
+  PersistenceInfo& p = s.persistence;
+  if (p.bgsave_in_progress.load()) return;
+  int64_t now = NowUnixMs();
+  uint64_t dirty = s.keyspace->dirty();
+  if (dirty == 0) return;
+  bool may_retry =
+      p.last_bgsave_ok.load() || now - p.last_bgsave_try_ms.load() > kBgsaveRetryDelayMs;
+  if (!may_retry) return;
+  for (const auto& [seconds, changes] : SavePoints(*s.config)) {
+    if (dirty >= static_cast<uint64_t>(changes) && now / 1000 - p.lastsave.load() > seconds) {
+      KEEL_LOG_NOTICE("{} changes in {} seconds. Saving...", changes, seconds);
+      (void)StartBackgroundSave(s);
+      return;
+    }
+  }
+}
+
+Status PrepareShutdown(ServerState& s, bool save, bool nosave, bool force) {
+  PersistenceInfo& p = s.persistence;
+  if (p.bgsave_in_progress.load()) {
+    KEEL_LOG_WARNING("There is a child saving an .rdb. Killing it!");
+  }
+  p.bgsave_abort.store(true);  // no shard lock is held here: waiting for the thread is safe
+  while (p.bgsave_in_progress.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if ((!SavePoints(*s.config).empty() && !nosave) || save) {
+    KEEL_LOG_NOTICE("Saving the final RDB snapshot before exiting.");
+    if (Status st = SaveNow(s); !st.ok()) {
+      if (!force) {
+        KEEL_LOG_WARNING("Error trying to save the DB, can't exit.");
+        return st;
+      }
+      KEEL_LOG_WARNING("Error trying to save the DB. Exit anyway.");
+    }
+  }
+  return Status::Ok();
+}
+
+bool PrepareSignalShutdown(ServerState& s, bool sigterm) {
+  std::string how = s.config->shutdown_on_signal(sigterm);
+  return PrepareShutdown(s, how == "save", how == "nosave", how == "force").ok();
+}
+
+void SaveAfterFlushAll(ServerState& s) {
+  if (SavePoints(*s.config).empty()) return;
+  // Stop a running BGSAVE from replacing this file with the data before the flush (without
+  // waiting for it: inside an EXEC this thread holds every shard lock, which it may need).
+  s.persistence.bgsave_abort.store(true);
+  (void)SaveNow(s);
+}
+
+bool WritesDeniedByBgsaveError(ServerState& s) {
+  if (__builtin_expect(s.persistence.last_bgsave_ok.load(std::memory_order_relaxed), 1)) {
+    return false;
+  }
+  return s.config->stop_writes_on_bgsave_error() && !s.config->save_params().empty();
+}
+
+namespace {
+
+// BGSAVE [SCHEDULE]
+void CmdBgsave(CommandContext& ctx) {
+  if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "schedule"))) {
+    return ctx.reply.Error(errors::kSyntax);
+  }
+  // With no AOF rewrite to wait for, SCHEDULE starts at once, as in Redis with no child.
+  Status st = StartBackgroundSave(ctx.server);
+  if (!st.ok()) return ctx.reply.Error(st.message());
+  ctx.reply.SimpleString("Background saving started");
+}
+
 // SAVE
 void CmdSave(CommandContext& ctx) {
+  if (ctx.server.persistence.bgsave_in_progress.load()) {
+    return ctx.reply.Error(kBgsaveInProgress);
+  }
   if (SaveNow(ctx.server).ok()) {
     ctx.reply.Ok();
   } else {
@@ -293,6 +459,9 @@ Status LoadDatabase(ServerState& s) {
 
 void RegisterPersistenceFamily(CommandRegistry* r) {
   r->Register("save", CmdSave, LockMode::kSelf);
+  // kSelf: inside an EXEC the batch then holds every shard, so the snapshot's start (which locks
+  // each shard once) never takes a lock below one the transaction holds.
+  r->Register("bgsave", CmdBgsave, LockMode::kSelf);
   r->Register("lastsave", CmdLastSave);
   r->Register("dump", CmdDump);
   r->Register("restore", CmdRestore);

@@ -209,16 +209,18 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
   w.Field("current_cow_size", 0);
   w.Field("current_cow_size_age", 0);
   w.Field("current_fork_perc", "0.00");
-  w.Field("current_save_keys_processed", 0);
-  w.Field("current_save_keys_total", 0);
+  bool bgsave = p.bgsave_in_progress.load();
+  w.Field("current_save_keys_processed", bgsave ? p.bgsave_keys_processed.load() : 0);
+  w.Field("current_save_keys_total", bgsave ? p.bgsave_keys_total.load() : 0);
   w.Field("rdb_changes_since_last_save", s.keyspace->dirty());
-  w.Field("rdb_bgsave_in_progress", 0);
+  w.Field("rdb_bgsave_in_progress", bgsave ? 1 : 0);
   w.Field("rdb_last_save_time", p.lastsave.load());
-  w.Field("rdb_last_bgsave_status", p.last_save_ok.load() ? "ok" : "err");
-  w.Field("rdb_last_bgsave_time_sec", -1);
-  w.Field("rdb_current_bgsave_time_sec", -1);
+  w.Field("rdb_last_bgsave_status", p.last_bgsave_ok.load() ? "ok" : "err");
+  w.Field("rdb_last_bgsave_time_sec", p.last_bgsave_time_sec.load());
+  w.Field("rdb_current_bgsave_time_sec",
+          bgsave ? (NowUnixMs() - p.bgsave_start_ms.load()) / 1000 : -1);
   w.Field("rdb_saves", p.saves.load());
-  w.Field("rdb_last_cow_size", 0);
+  w.Field("rdb_last_cow_size", p.last_cow_size.load());
   w.Field("rdb_last_load_keys_expired", p.last_load_keys_expired.load());
   w.Field("rdb_last_load_keys_loaded", p.last_load_keys_loaded.load());
   w.Field("aof_enabled", 0);
@@ -405,15 +407,17 @@ void CmdTime(CommandContext& ctx) {
 
 // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
 void CmdShutdown(CommandContext& ctx) {
-  bool save = false, nosave = false, abort = false;
+  bool save = false, nosave = false, abort = false, force = false;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     std::string_view a = ctx.args[i];
     if (EqualsIgnoreCase(a, "nosave")) {
       nosave = true;
     } else if (EqualsIgnoreCase(a, "save")) {
       save = true;
-    } else if (EqualsIgnoreCase(a, "now") || EqualsIgnoreCase(a, "force")) {
-      // Nothing to wait for (no replicas) and nothing to force (no persistence yet).
+    } else if (EqualsIgnoreCase(a, "now")) {
+      // Nothing to wait for: no replicas.
+    } else if (EqualsIgnoreCase(a, "force")) {
+      force = true;
     } else if (EqualsIgnoreCase(a, "abort")) {
       abort = true;
     } else {
@@ -429,13 +433,11 @@ void CmdShutdown(CommandContext& ctx) {
     ctx.reply.Error(errors::kNoShutdown);
     return;
   }
-  if (save) {
-    // Keel has no RDB writer yet: refusing is honest, pretending to save is not.
-    KEEL_LOG_WARNING("SHUTDOWN SAVE refused: this Keel build has no persistence");
+  KEEL_LOG_WARNING("User requested shutdown...");
+  if (!PrepareShutdown(ctx.server, save, nosave, force).ok()) {
     ctx.reply.Error(errors::kShutdownFailed);
     return;
   }
-  KEEL_LOG_WARNING("User requested shutdown...");
   ctx.client.close_after_reply = true;
   if (ctx.server.request_shutdown) ctx.server.request_shutdown();
 }

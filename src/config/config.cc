@@ -28,7 +28,7 @@ enum class Kind {
   kEnum,        // one of `choices`, stored as its index
   kString,      // any single string
   kBind,        // one or more addresses
-  kSave,        // "" or <seconds> <changes> pairs (save points; scheduling comes later)
+  kSave,        // "" or <seconds> <changes> pairs (save points, see PersistenceCron)
   kAppendOnly,  // yes/no (only no is supported yet)
   kDir,         // the working directory: chdir() at load, protected at run time
   kFilename,    // a file name without a directory (dbfilename), protected at run time
@@ -88,6 +88,9 @@ enum Id : size_t {
   kUnixsocketId,
   kUnixsocketpermId,
   kEnableProtectedConfigsId,
+  kBgsaveShardDelayUsId,
+  kShutdownOnSigintId,
+  kShutdownOnSigtermId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -102,6 +105,8 @@ const std::vector<std::string_view> kSyslogFacilities = {
     "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
 // enable-protected-configs, enable-debug-command: in ProtectedAccess's order.
 const std::vector<std::string_view> kProtectedAccess = {"no", "yes", "local"};
+const std::vector<std::string_view> kShutdownOnSignal = {"default", "save", "nosave", "now",
+                                                         "force"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -457,7 +462,7 @@ const OptionSpec kSpecs[] = {
     {"dir", "", Kind::kDir, 0, 0, nullptr, false, ""},
     {"proto-max-bulk-len", "", Kind::kMemory, kMiB, kLongMax, nullptr, false, "536870912"},
     {"client-query-buffer-limit", "", Kind::kMemory, kMiB, kLongMax, nullptr, false, "1073741824"},
-    {"save", "", Kind::kSave, 0, 0, nullptr, false, ""},
+    {"save", "", Kind::kSave, 0, 0, nullptr, false, "3600 1 300 100 60 10000"},
     {"appendonly", "", Kind::kAppendOnly, 0, 0, nullptr, false, "no"},
     {"maxmemory", "", Kind::kMemory, 0, kLongMax, nullptr, false, "0"},
     {"maxmemory-policy", "", Kind::kEnum, 0, 0, &kMaxmemoryPolicies, false, "noeviction"},
@@ -491,7 +496,12 @@ const OptionSpec kSpecs[] = {
     {"unixsocket", "", Kind::kString, 0, 0, nullptr, true, ""},
     {"unixsocketperm", "", Kind::kOctal, 0, 0777, nullptr, true, "0"},
     {"enable-protected-configs", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
-};  // namespace
+    // Keel's test knob: BGSAVE sleeps this long after each shard (docs/persistence.md).
+    {"keel-bgsave-shard-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
+    // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
+    {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+};
 
 }  // namespace
 
@@ -632,6 +642,11 @@ std::string Config::dbfilename() const { return String(kDbfilenameId); }
 bool Config::rdbcompression() const { return Int(kRdbcompressionId) != 0; }
 bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }
+bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsaveErrorId) != 0; }
+int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
+std::string Config::shutdown_on_signal(bool sigterm) const {
+  return String(sigterm ? kShutdownOnSigtermId : kShutdownOnSigintId);
+}
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
 uint32_t Config::notify_keyspace_flags() const {

@@ -370,6 +370,7 @@ void Keyspace::Store(int db, const WriteSlot& slot, Entry* e) {
     BeforeChange(db, slot.shard, *slot.link, BeforeChangeKind::kOverwrite);
     Dispose(s.ReplaceAt(slot.link, e), true);
   } else {
+    BeforeInsert(db, slot.shard, e->key());
     s.Insert(e, slot.hash);
   }
   if (e->type == ObjType::kList) SignalReady(db, e->key());
@@ -499,7 +500,9 @@ std::vector<ShardGuard> Keyspace::LockAll(int db) {
 }
 
 void Keyspace::BeforeChangeAll(int db, BeforeChangeKind kind) {
-  if (!has_before_change_hook()) return;
+  BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
+  if (hook == nullptr) return;
+  hook->BeforeDbChange(db, kind);
   for (size_t i = 0; i < kShards; ++i) {
     Shard& s = dbs_[db]->shard(i);
     uint64_t cursor = 0;

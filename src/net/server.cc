@@ -365,6 +365,7 @@ struct Server::Impl {
 
   // Housekeeping at 10 Hz on context 0: statistics, idle-client timeouts.
   void Cron() {
+    if (state->cron_hook) state->cron_hook();
     SampleOps();
     Balance();
     int64_t timeout_s = state->config->timeout();
@@ -375,6 +376,26 @@ struct Server::Impl {
       if (now - c.last_interaction_ms.load(std::memory_order_relaxed) > timeout_s * 1000) {
         if (auto h = c.handle.lock()) h->Kill();
       }
+    });
+  }
+
+  // SIGINT/SIGTERM: the final save (ServerState::before_signal_shutdown) and then a shutdown;
+  // when the save fails the server keeps running and waits for the next signal.
+  void ArmSignals(Server* server) {
+    signals.async_wait([this, server](const asio::error_code& ec, int sig) {
+      if (ec) return;
+      const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      KEEL_LOG_WARNING("Received {} scheduling shutdown...", name);
+      KEEL_LOG_WARNING("User requested shutdown...");
+      if (state->before_signal_shutdown && !state->before_signal_shutdown(sig == SIGTERM)) {
+        KEEL_LOG_WARNING(
+            "{} received but errors trying to shut down the server, check the logs for more "
+            "information",
+            name);
+        ArmSignals(server);
+        return;
+      }
+      server->RequestShutdown();
     });
   }
 
@@ -510,12 +531,7 @@ void Server::Run() {
   Impl& d = *impl_;
   d.signals.add(SIGINT);
   d.signals.add(SIGTERM);
-  d.signals.async_wait([this](const asio::error_code& ec, int sig) {
-    if (ec) return;
-    KEEL_LOG_WARNING("Received {} scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    KEEL_LOG_WARNING("User requested shutdown...");
-    RequestShutdown();
-  });
+  d.ArmSignals(this);
   for (auto& a : d.acceptors) d.Accept(a.get());
   if (d.unix_acceptor) d.AcceptUnix();
   d.ScheduleCron();

@@ -172,19 +172,29 @@ Status RdbWriter::SelectDb(int db, uint64_t keys, uint64_t expires) {
   return MaybeFlush();
 }
 
-Status RdbWriter::WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
-                             int64_t idle_s) {
+void AppendEntry(std::string* out, std::string_view key, const Entry& value, int64_t expire_ms,
+                 int64_t idle_s, bool compress) {
   if (expire_ms >= 0) {
-    AppendU8(&buf_, kOpExpireTimeMs);
-    AppendLE64(&buf_, static_cast<uint64_t>(expire_ms));
+    AppendU8(out, kOpExpireTimeMs);
+    AppendLE64(out, static_cast<uint64_t>(expire_ms));
   }
   if (idle_s >= 0) {
-    AppendU8(&buf_, kOpIdle);
-    AppendLength(&buf_, static_cast<uint64_t>(idle_s));
+    AppendU8(out, kOpIdle);
+    AppendLength(out, static_cast<uint64_t>(idle_s));
   }
-  AppendU8(&buf_, ValueType(value));
-  AppendString(&buf_, key, compress_);
-  AppendValueBody(&buf_, value, compress_);
+  AppendU8(out, ValueType(value));
+  AppendString(out, key, compress);
+  AppendValueBody(out, value, compress);
+}
+
+Status RdbWriter::WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
+                             int64_t idle_s) {
+  AppendEntry(&buf_, key, value, expire_ms, idle_s, compress_);
+  return MaybeFlush();
+}
+
+Status RdbWriter::WriteRaw(std::string_view entries) {
+  buf_.append(entries);
   return MaybeFlush();
 }
 

@@ -65,28 +65,31 @@ Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options) 
   return w.Finish();
 }
 
-Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& options) {
+Status RenameRdbFile(const std::string& tmp, const std::string& file) {
+  if (std::rename(tmp.c_str(), file.c_str()) == 0) return Status::Ok();
+  return Status::Error("Error moving temp DB file " + tmp + " on the final destination " + file +
+                       " (in server root dir " + CurrentWorkingDir() +
+                       "): " + std::strerror(errno));
+}
+
+Status WriteRdbFileAtomically(const std::string& file, const std::string& temp_prefix,
+                              const std::function<Status(rdb::Sink*)>& write,
+                              const std::function<Status(const std::string&)>& commit) {
   size_t slash = file.rfind('/');
-  std::string tmp = (slash == std::string::npos ? "" : file.substr(0, slash + 1)) + "temp-" +
+  std::string tmp = (slash == std::string::npos ? "" : file.substr(0, slash + 1)) + temp_prefix +
                     std::to_string(getpid()) + ".rdb";
   rdb::FileSink sink;
   if (Status st = sink.Open(tmp); !st.ok()) {
     return Status::Error("Failed opening the temp RDB file " + tmp + " (in server root dir " +
                          CurrentWorkingDir() + ") for saving: " + st.message());
   }
-  Status st;
-  {
-    std::vector<ShardGuard> locks = LockAllShards(ks);
-    st = WriteKeyspace(ks, &sink, options);
-  }
+  Status st = write(&sink);
   if (st.ok()) st = sink.Sync();
   if (Status c = sink.Close(); st.ok()) st = c;
-  if (st.ok() && std::rename(tmp.c_str(), file.c_str()) != 0) {
-    st =
-        Status::Error("Error moving temp DB file " + tmp + " on the final destination " + file +
-                      " (in server root dir " + CurrentWorkingDir() + "): " + std::strerror(errno));
-  } else if (!st.ok()) {
+  if (!st.ok()) {
     st = Status::Error("Write error saving DB on disk: " + st.message());
+  } else {
+    st = commit ? commit(tmp) : RenameRdbFile(tmp, file);
   }
   if (!st.ok()) {
     ::unlink(tmp.c_str());
@@ -94,6 +97,13 @@ Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& opt
   }
   SyncDirectoryOf(file);
   return Status::Ok();
+}
+
+Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& options) {
+  return WriteRdbFileAtomically(file, "temp-", [&](rdb::Sink* sink) {
+    std::vector<ShardGuard> locks = LockAllShards(ks);
+    return WriteKeyspace(ks, sink, options);
+  });
 }
 
 Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions& options,

@@ -4,10 +4,13 @@
 // and damaged files stop Keel's start-up with a message naming the file and offset.
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "integration/fixture.h"
 
@@ -550,6 +553,348 @@ TEST_F(PersistenceTest, AFailedSaveRepliesErrAndKeepsTheCounters) {
   EXPECT_EQ(InfoField(c.get(), "rdb_changes_since_last_save"), "1");
   EXPECT_NE(k->ReadLog().find("Failed opening the temp RDB file"), std::string::npos);
   EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), "OK");  // no MISCONF after a SAVE
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// Waits until the BGSAVE that is running ends.
+void WaitForBgsave(redisContext* c) {
+  while (InfoField(c, "rdb_bgsave_in_progress") == "1") {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+// The point-in-time property under concurrent writers: a slowed snapshot (the test knob makes it
+// sleep after each shard) runs while four clients overwrite, edit, delete, rename and create
+// keys in every way the write path offers, and flush and swap databases; the file must hold
+// exactly the data of the moment BGSAVE started.
+TEST_F(PersistenceTest, BgsaveIsPointInTimeUnderConcurrentWriters) {
+  auto k = Keel({"--keel-bgsave-shard-delay-us", "3000"});
+  auto c = ConnectTo(*k);
+  Populate(c.get(), "");
+  for (int i = 0; i < 3000; i += 100) {
+    std::vector<std::string> mset = {"MSET"};
+    for (int j = i; j < i + 100; ++j) {
+      mset.push_back("k:" + std::to_string(j));
+      mset.push_back("v0-" + std::to_string(j));
+    }
+    Cmd(c.get(), mset);
+    Cmd(c.get(), {"RPUSH", "l:" + std::to_string(i / 100), "a", "b", "c"});
+    Cmd(c.get(), {"HSET", "h:" + std::to_string(i / 100), "f", "0"});
+  }
+  for (const char* db : {"5", "6"}) {
+    Cmd(c.get(), {"SELECT", db});
+    Cmd(c.get(), {"SET", std::string("only-in-") + db, db});
+  }
+  Cmd(c.get(), {"SELECT", "0"});
+  std::string want = Canon(c.get());
+
+  ASSERT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "ERR Background save already in progress");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"}).get()), "ERR Background save already in progress");
+  std::atomic<int> writes_while_saving{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto wc = ConnectTo(*k);
+      for (int round = 0;; ++round) {
+        bool saving = InfoField(wc.get(), "rdb_bgsave_in_progress") == "1";
+        for (int i = w; i < 3000; i += 4 * 7) {
+          std::string n = std::to_string(i);
+          switch ((i / 4 + round) % 7) {
+            case 0:
+              Cmd(wc.get(), {"SET", "k:" + n, "new-" + n});
+              break;
+            case 1:
+              Cmd(wc.get(), {"APPEND", "k:" + n, "+"});
+              break;
+            case 2:
+              Cmd(wc.get(), {"DEL", "k:" + n});
+              break;
+            case 3:
+              Cmd(wc.get(), {"SET", "created:" + n, "x"});
+              break;
+            case 4:
+              Cmd(wc.get(), {"RPUSH", "l:" + std::to_string(i % 30), "pushed"});
+              break;
+            case 5:
+              Cmd(wc.get(), {"HINCRBY", "h:" + std::to_string(i % 30), "f", "1"});
+              break;
+            case 6:
+              Cmd(wc.get(), {"RENAME", "k:" + n, "renamed:" + n});
+              break;
+          }
+        }
+        Cmd(wc.get(), {"EXPIRE", "list", "1000"});
+        Cmd(wc.get(), {"LPOP", "biglist"});
+        if (w == 0 && round == 0) {
+          Cmd(wc.get(), {"SELECT", "3"});
+          Cmd(wc.get(), {"FLUSHDB"});
+          Cmd(wc.get(), {"SWAPDB", "5", "6"});
+          Cmd(wc.get(), {"SELECT", "0"});
+        }
+        if (!saving) break;
+        writes_while_saving.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  WaitForBgsave(c.get());
+  ASSERT_GT(writes_while_saving.load(), 0) << "the snapshot ended before the writers started";
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "1");
+  EXPECT_NE(Canon(c.get()), want);
+  std::string log = k->ReadLog();
+  EXPECT_NE(log.find("Background saving started"), std::string::npos);
+  EXPECT_NE(log.find("Background saving terminated with success"), std::string::npos);
+
+  std::string file = k->dir() + "/dump.rdb";
+  std::string check = "redis-check-rdb '" + file + "' > '" + k->dir() + "/check.log' 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << "redis-check-rdb failed on " << file;
+  auto fresh = Keel({"--dir", k->dir()});
+  auto fc = ConnectTo(*fresh);
+  EXPECT_EQ(Canon(fc.get()), want);
+}
+
+TEST_F(PersistenceTest, BgsaveArgumentsAndInfo) {
+  auto k = Keel();
+  auto c = ConnectTo(*k);
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "NOW"}).get()), "ERR syntax error");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "SCHEDULE", "x"}).get()), "ERR syntax error");
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "schedule"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_changes_since_last_save"), "0");
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_time_sec"), "0");
+  EXPECT_EQ(InfoField(c.get(), "rdb_current_bgsave_time_sec"), "-1");
+  EXPECT_EQ(Str(Cmd(c.get(), {"LASTSAVE"}).get()), InfoField(c.get(), "rdb_last_save_time"));
+  EXPECT_TRUE(std::filesystem::exists(k->dir() + "/dump.rdb"));
+}
+
+// A BGSAVE that cannot create its temporary file reports the failure in INFO and the log and
+// leaves nothing behind.
+TEST_F(PersistenceTest, AFailedBgsaveReportsErr) {
+  auto k = Keel({"--dir", "/proc"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "err");
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "0");
+  EXPECT_EQ(InfoField(c.get(), "rdb_changes_since_last_save"), "1");
+  std::string log = k->ReadLog();
+  EXPECT_NE(log.find("Failed opening the temp RDB file temp-bgsave-"), std::string::npos);
+  EXPECT_NE(log.find("Background saving error"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// -MISCONF under Redis's rule: a failed BGSAVE, stop-writes-on-bgsave-error yes and save points
+// set. Writes and PING are refused, reads are not; lifting either condition lifts the refusal.
+TEST_F(PersistenceTest, AFailedBgsaveRefusesWritesWithMisconf) {
+  auto k = Keel({"--dir", "/proc", "--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  // Redis 7.0.15's text, word for word.
+  const std::string misconf =
+      "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+      "to disk. Commands that may modify the data set are disabled, because this instance is "
+      "configured to report errors during writes if RDB snapshotting fails "
+      "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+      "RDB error.";
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), misconf);
+  EXPECT_EQ(Str(Cmd(c.get(), {"PING"}).get()), misconf);
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "a"}).get()), "1");
+  Cmd(c.get(), {"MULTI"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"INCR", "a"}).get()), misconf);
+  EXPECT_EQ(Str(Cmd(c.get(), {"EXEC"}).get()),
+            "EXECABORT Transaction discarded because of previous errors.");
+  Cmd(c.get(), {"CONFIG", "SET", "stop-writes-on-bgsave-error", "no"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), "OK");
+  Cmd(c.get(), {"CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), misconf);
+  Cmd(c.get(), {"CONFIG", "SET", "save", ""});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "3"}).get()), "OK");
+}
+
+// A save point that is due starts a BGSAVE from the cron.
+TEST_F(PersistenceTest, SavePointsStartABgsave) {
+  auto k = Keel({"--save", "1 2"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  Cmd(c.get(), {"SET", "b", "2"});
+  while (InfoField(c.get(), "rdb_saves") == "0") std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  EXPECT_NE(k->ReadLog().find("2 changes in 1 seconds. Saving..."), std::string::npos);
+  ASSERT_TRUE(k->Stop());
+  auto again = Keel({"--dir", k->dir()});
+  auto d = ConnectTo(*again);
+  EXPECT_EQ(Str(Cmd(d.get(), {"GET", "b"}).get()), "2");
+}
+
+TEST_F(PersistenceTest, SavePointsDefaultToRedis70s) {
+  ServerOptions o;
+  o.binary = KeelServerBinary();
+  o.default_args = false;
+  o.port = PickFreePort();
+  o.args = {"--port", std::to_string(o.port), "--bind", "127.0.0.1", "--dir", TempDir()};
+  ServerProcess p(o);
+  ASSERT_TRUE(p.Start());
+  auto c = ConnectTo(p);
+  EXPECT_EQ(Str(Cmd(c.get(), {"CONFIG", "GET", "save"})->element[1]), "3600 1 300 100 60 10000");
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+bool HasDump(const ServerProcess& p) { return std::filesystem::exists(p.dir() + "/dump.rdb"); }
+
+TEST_F(PersistenceTest, ShutdownSavesUnderRedisRules) {
+  {  // save points set: SHUTDOWN saves; the data comes back
+    auto k = Keel({"--save", "3600 1"});
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "a", "1"});
+    HiredisCommand(c.get(), {"SHUTDOWN"});
+    ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+    EXPECT_TRUE(HasDump(*k));
+    EXPECT_NE(k->ReadLog().find("Saving the final RDB snapshot before exiting."),
+              std::string::npos);
+    auto again = Keel({"--dir", k->dir()});
+    EXPECT_EQ(Str(Cmd(ConnectTo(*again).get(), {"GET", "a"}).get()), "1");
+  }
+  {  // NOSAVE wins over save points
+    auto k = Keel({"--save", "3600 1"});
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "a", "1"});
+    HiredisCommand(c.get(), {"SHUTDOWN", "NOSAVE"});
+    ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+    EXPECT_FALSE(HasDump(*k));
+  }
+  {  // no save points: nothing saved unless SAVE
+    auto k = Keel();
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "a", "1"});
+    HiredisCommand(c.get(), {"SHUTDOWN", "SAVE", "NOW"});
+    ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+    EXPECT_TRUE(HasDump(*k));
+  }
+}
+
+// A final save that fails keeps the server running, unless FORCE.
+TEST_F(PersistenceTest, AFailedFinalSaveKeepsTheServerRunningUnlessForce) {
+  auto k = Keel({"--dir", "/proc", "--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"SHUTDOWN"}).get()), "ERR Errors trying to SHUTDOWN. Check logs.");
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "a"}).get()), "1");
+  EXPECT_NE(k->ReadLog().find("Error trying to save the DB, can't exit."), std::string::npos);
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "2"}).get()), "OK");  // a SAVE never causes MISCONF
+  k->Signal(SIGTERM);
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "b"}).get()), "2");
+  while (k->ReadLog().find("SIGTERM received but errors trying to shut down the server") ==
+         std::string::npos) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(k->IsRunning());
+  HiredisCommand(c.get(), {"SHUTDOWN", "FORCE"});
+  ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+  EXPECT_NE(k->ReadLog().find("Error trying to save the DB. Exit anyway."), std::string::npos);
+}
+
+TEST_F(PersistenceTest, SigtermSavesWithSavePointsAndShutdownOnSigtermNosaveDoesNot) {
+  auto k = Keel({"--save", "3600 1"});
+  Cmd(ConnectTo(*k).get(), {"SET", "a", "1"});
+  ASSERT_TRUE(k->Stop());
+  EXPECT_TRUE(HasDump(*k));
+  auto n = Keel({"--save", "3600 1", "--shutdown-on-sigterm", "nosave"});
+  Cmd(ConnectTo(*n).get(), {"SET", "a", "1"});
+  ASSERT_TRUE(n->Stop());
+  EXPECT_FALSE(HasDump(*n));
+}
+
+TEST_F(PersistenceTest, FlushallSavesWhenSavePointsAreSet) {
+  auto k = Keel({"--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "1"});
+  Cmd(c.get(), {"FLUSHALL"});
+  EXPECT_TRUE(HasDump(*k));
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "1");
+  auto n = Keel();
+  auto d = ConnectTo(*n);
+  Cmd(d.get(), {"SET", "a", "1"});
+  Cmd(d.get(), {"FLUSHALL"});
+  EXPECT_FALSE(HasDump(*n));
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// A BGSAVE that cannot write its temporary file (a directory is in the way) leaves the last
+// dump.rdb as it was, and the next successful one replaces it.
+TEST_F(PersistenceTest, AFailedBgsaveLeavesTheOldFileIntact) {
+  auto k = Keel({"--save", "3600 1"});
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"SET", "a", "old"});
+  ASSERT_EQ(Str(Cmd(c.get(), {"SAVE"}).get()), "OK");
+  std::string dump = k->dir() + "/dump.rdb";
+  auto size = std::filesystem::file_size(dump);
+  std::string blocker = k->dir() + "/temp-bgsave-" + std::to_string(k->pid()) + ".rdb";
+  std::filesystem::create_directory(blocker);
+  Cmd(c.get(), {"SET", "a", "new"});
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "err");
+  EXPECT_EQ(std::filesystem::file_size(dump), size);
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "1"}).get()).substr(0, 8), "MISCONF ");
+  std::filesystem::remove(blocker);
+  auto again = Keel({"--dir", k->dir()});
+  EXPECT_EQ(Str(Cmd(ConnectTo(*again).get(), {"GET", "a"}).get()), "old");
+  ASSERT_TRUE(again->Stop());
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "b", "1"}).get()), "OK");
+}
+
+}  // namespace
+}  // namespace keel::test
+
+namespace keel::test {
+namespace {
+
+// BGSAVE queued in a transaction after a write starts from the transaction's state.
+TEST_F(PersistenceTest, BgsaveInsideExec) {
+  auto k = Keel();
+  auto c = ConnectTo(*k);
+  Cmd(c.get(), {"MULTI"});
+  Cmd(c.get(), {"SET", "x", "1"});
+  Cmd(c.get(), {"BGSAVE"});
+  Cmd(c.get(), {"SET", "y", "2"});
+  auto r = Cmd(c.get(), {"EXEC"});
+  ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(Strings(r.get()), (std::vector<std::string>{"OK", "Background saving started", "OK"}));
+  WaitForBgsave(c.get());
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_bgsave_status"), "ok");
+  auto again = Keel({"--dir", k->dir()});
+  auto d = ConnectTo(*again);
+  EXPECT_EQ(Str(Cmd(d.get(), {"GET", "x"}).get()), "1");
+  EXPECT_EQ(Str(Cmd(d.get(), {"GET", "y"}).get()), "<nil>");
 }
 
 }  // namespace

@@ -31,6 +31,24 @@ void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTO
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;
 Status SaveDatabase(ServerState& server);
+// Starts a BGSAVE of dbfilename in dir on a snapshot thread (keel/persistence/bgsave.h); an
+// error (already running) is Redis's reply text. Logs as Redis does.
+Status StartBackgroundSave(ServerState& server);
+// The save points' check, from the server's cron: starts a BGSAVE when one is due (Redis's
+// serverCron rule, with its 5 s retry delay after a failed BGSAVE).
+void PersistenceCron(ServerState& server);
+// Redis's rule for -MISCONF: the last BGSAVE failed, stop-writes-on-bgsave-error is yes and
+// save points are set. Cheap when the last BGSAVE succeeded.
+bool WritesDeniedByBgsaveError(ServerState& server);
+// Before exiting (SHUTDOWN, SIGTERM/SIGINT): stops a running BGSAVE, then saves when save
+// points are set and not `nosave`, or when `save`. A failed save is an error (the server keeps
+// running) unless `force`. Logs as Redis does.
+Status PrepareShutdown(ServerState& server, bool save, bool nosave, bool force);
+// FLUSHALL with save points set saves the (now empty) dataset, as Redis does; a running BGSAVE
+// is stopped from replacing the file.
+void SaveAfterFlushAll(ServerState& server);
+// SIGTERM (sigterm) or SIGINT: PrepareShutdown with the flags of shutdown-on-sigterm/-sigint.
+bool PrepareSignalShutdown(ServerState& server, bool sigterm);
 // Loads dbfilename from dir at start-up (before connections are accepted), logging what was
 // loaded. A missing file is fine; a damaged one is an error naming the file and offset.
 Status LoadDatabase(ServerState& server);

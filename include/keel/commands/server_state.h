@@ -128,6 +128,13 @@ struct ServerState {
   // RDB persistence: INFO persistence, LASTSAVE, SAVE (persistence_family.cc).
   PersistenceInfo persistence;
 
+  // Called by the net layer's 10 Hz cron (save points: PersistenceCron). Set once at start-up.
+  std::function<void()> cron_hook;
+
+  // Called by the net layer on SIGTERM/SIGINT before shutting down (the final save); false
+  // keeps the server running. Set once at start-up.
+  std::function<bool(bool sigterm)> before_signal_shutdown;
+
   // Set by the net layer. Thread-safe; begins a graceful shutdown.
   std::function<void()> request_shutdown;
 };

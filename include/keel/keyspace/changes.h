@@ -73,6 +73,13 @@ class BeforeChangeHook {
  public:
   virtual ~BeforeChangeHook() = default;
   virtual void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) = 0;
+  // A new key (no live entry) is about to be inserted into `shard` of `db` (Keyspace::Store).
+  // A snapshot uses it to leave out keys created after its start.
+  virtual void BeforeInsert(int db, size_t shard, std::string_view key) {}
+  // Every entry of `db` is about to be flushed or swapped (kFlush, kSwap), before the per-entry
+  // calls; every shard of the database is locked. Also told for an empty database, whose
+  // shards a SWAPDB fills.
+  virtual void BeforeDbChange(int db, BeforeChangeKind kind) {}
 };
 
 }  // namespace keel

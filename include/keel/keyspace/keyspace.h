@@ -461,6 +461,10 @@ class Keyspace {
     BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
     if (__builtin_expect(hook != nullptr, 0)) hook->BeforeChange(db, shard, e, kind);
   }
+  void BeforeInsert(int db, size_t shard, std::string_view key) {
+    BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
+    if (__builtin_expect(hook != nullptr, 0)) hook->BeforeInsert(db, shard, key);
+  }
   // The same for every entry of a database (FLUSH*, SWAPDB).
   void BeforeChangeAll(int db, BeforeChangeKind kind);
   void BeforeWriteSlow(int db, std::string_view key);

@@ -66,6 +66,10 @@ struct AuxInfo {
   bool aof_base = false;
 };
 
+// Appends what RdbWriter::WriteEntry writes for one key (see there) to `out`.
+void AppendEntry(std::string* out, std::string_view key, const Entry& value, int64_t expire_ms,
+                 int64_t idle_s, bool compress);
+
 // RdbWriter writes one RDB file: Begin, then for each database SelectDb and its entries
 // (WriteEntry, in any order), then Finish. Not thread-safe; the caller makes sure entries do not
 // change while they are written (locks, or a snapshot's copy).
@@ -83,6 +87,8 @@ class RdbWriter {
   // `value` supplies the value only; the key and expire are the arguments.
   Status WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
                     int64_t idle_s = -1);
+  // Bytes AppendEntry produced (a snapshot serializes entries ahead and writes them later).
+  Status WriteRaw(std::string_view entries);
   // EOF and the checksum, then flushes everything to the sink.
   Status Finish();
 

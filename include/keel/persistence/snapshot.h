@@ -1,13 +1,15 @@
 #pragma once
 
 // Whole-keyspace RDB files: SAVE (synchronous, point in time because every shard lock is held
-// while it runs), loading at start-up and DEBUG RELOAD. Background saving (BGSAVE, save points,
-// a fork-less snapshot walking shards step by step) is not built yet; it will reuse RdbWriter.
+// while it runs), loading at start-up and DEBUG RELOAD. Background saving (BGSAVE) is in
+// keel/persistence/bgsave.h.
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keel/common/status.h"
@@ -26,6 +28,28 @@ struct PersistenceInfo {
   std::atomic<uint64_t> last_load_keys_loaded{0};
   std::atomic<uint64_t> last_load_keys_expired{0};
   std::atomic<bool> loading{false};
+
+  // BGSAVE (keel/persistence/bgsave.h): rdb_bgsave_in_progress and the rest of INFO.
+  std::atomic<bool> bgsave_in_progress{false};
+  std::atomic<bool> last_bgsave_ok{true};
+  std::atomic<int64_t> bgsave_start_ms{0};
+  std::atomic<int64_t> last_bgsave_try_ms{0};  // when the last BGSAVE ended (retry delay)
+  std::atomic<int64_t> last_bgsave_time_sec{-1};
+  std::atomic<uint64_t> last_cow_size{0};  // the snapshot's side-buffer peak, in bytes
+  std::atomic<uint64_t> bgsave_keys_processed{0};
+  std::atomic<uint64_t> bgsave_keys_total{0};
+  // The snapshot thread (joined before the next one starts, and at destruction, which asks it
+  // to stop first: ServerState goes before the Keyspace).
+  std::thread bgsave_thread;
+  std::atomic<bool> bgsave_abort{false};
+
+  PersistenceInfo() = default;
+  PersistenceInfo(const PersistenceInfo&) = delete;
+  PersistenceInfo& operator=(const PersistenceInfo&) = delete;
+  ~PersistenceInfo() {
+    bgsave_abort.store(true);
+    if (bgsave_thread.joinable()) bgsave_thread.join();
+  }
 };
 
 struct SaveOptions {
@@ -41,6 +65,16 @@ struct SaveOptions {
 // every database, in ascending order, for its duration (a SAVE blocks writers, as Redis's
 // does). REQUIRES: no shard lock held by this thread, unless it holds all of them.
 Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& options);
+
+// Writes an RDB file through `write` into <dir of file>/<temp_prefix><pid>.rdb, fsyncs it and
+// renames it over `file`; on failure removes the temporary file. The error is the log line.
+// `commit`, when given, does the rename itself (under the caller's lock) or refuses with an error.
+Status WriteRdbFileAtomically(const std::string& file, const std::string& temp_prefix,
+                              const std::function<Status(rdb::Sink*)>& write,
+                              const std::function<Status(const std::string&)>& commit = {});
+
+// Renames a finished temporary file over `file` (the default commit above).
+Status RenameRdbFile(const std::string& tmp, const std::string& file);
 
 // Serializes the whole keyspace into `sink`. REQUIRES: every shard lock held.
 Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options);
