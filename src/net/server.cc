@@ -16,6 +16,8 @@
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/net/balance.h"
+#include "keel/protocol/errors.h"
+#include "keel/protocol/reply.h"
 
 namespace keel {
 
@@ -96,8 +98,7 @@ struct Server::Impl {
     if (state->clients.size() >= static_cast<size_t>(state->config->maxclients())) {
       // Redis answers and closes; a small blocking write is fine for one short line.
       asio::error_code ec;
-      asio::write(socket, asio::buffer(std::string_view("-ERR max number of clients reached\r\n")),
-                  ec);
+      asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(errors::kMaxClients)), ec);
       state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
       socket.close(ec);
       return;

@@ -26,6 +26,8 @@ inline constexpr std::string_view kAuthNotSet =
     "ERR AUTH <password> called without any password configured for the default user. Are you "
     "sure your configuration is correct?";
 inline constexpr std::string_view kNoSuchKey = "ERR no such key";
+// The acceptor's answer when maxclients connections are open (then it closes the socket).
+inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
 inline constexpr std::string_view kDbIndexOutOfRange = "ERR DB index is out of range";
 inline constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
 inline constexpr std::string_view kOutOfRange = "ERR index out of range";
