@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 
+#include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/families.h"
 #include "keel/common/clock.h"
