@@ -54,7 +54,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
   std::shared_ptr<BlockedWaiter> w;
   {
     size_t shard = ShardOf(key);
-    Shard& s = ks.db(db).shard(shard);
+    ShardRegistries& s = ks.registries(db, shard);
     ShardGuard lock = ks.LockShard(db, shard);
     auto it = s.waiters.find(key);
     if (it == s.waiters.end()) return false;
@@ -71,7 +71,7 @@ bool ServeOne(ServerState& server, int db, const std::string& key) {
   std::vector<std::string_view> keys{key};
   w->ExtraKeys(&keys);
   KeyLocks locks(ks, db, keys);
-  Shard& s = ks.db(db).ShardFor(key);
+  ShardRegistries& s = ks.RegistriesFor(db, key);
   auto it = s.waiters.find(key);
   if (it == s.waiters.end() || it->second.empty() || it->second.front() != w) return true;
   if (!w->Ready(server, db, key)) return false;
@@ -126,7 +126,7 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
   w->client_id = ctx.client.id;
   Keyspace& ks = ctx.keyspace();
   for (const std::string& k : w->keys) {
-    auto [it, added] = ks.db(w->db).ShardFor(k).waiters.try_emplace(k);
+    auto [it, added] = ks.RegistriesFor(w->db, k).waiters.try_emplace(k);
     if (added) ks.AddWaitingKeys(1);
     auto& q = it->second;
     if (q.empty() || q.back() != w) q.push_back(w);
@@ -165,7 +165,7 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
 void UnregisterWaiter(Keyspace& ks, const std::shared_ptr<BlockedWaiter>& w) {
   for (const std::string& k : w->keys) {
     size_t shard = ShardOf(k);
-    Shard& s = ks.db(w->db).shard(shard);
+    ShardRegistries& s = ks.registries(w->db, shard);
     ShardGuard lock = ks.LockShard(w->db, shard);
     auto it = s.waiters.find(k);
     if (it == s.waiters.end()) continue;

@@ -338,7 +338,7 @@ void Dispatcher::Unwatch(Client& client) {
   for (const auto& [db, key] : client.watched) {
     size_t shard = ShardOf(key);
     ShardGuard guard = ks.LockShard(db, shard);
-    Shard& s = ks.db(db).shard(shard);
+    ShardRegistries& s = ks.registries(db, shard);
     auto it = s.watchers.find(key);
     if (it == s.watchers.end()) continue;
     size_t removed = std::erase(it->second, client.watch);
@@ -361,7 +361,7 @@ void Dispatcher::Watch(Client& client, std::span<const std::string_view> keys) {
     ShardGuard guard = ks.LockShard(db, shard);
     // A key whose TTL already passed is deleted now, so its expiry does not count later.
     ks.Lookup(db, key);
-    ks.db(db).shard(shard).watchers[std::string(key)].push_back(client.watch);
+    ks.registries(db, shard).watchers[std::string(key)].push_back(client.watch);
     ks.AddWatchers(1);
     client.watched.emplace_back(db, std::string(key));
   }
