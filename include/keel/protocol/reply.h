@@ -47,8 +47,20 @@ class ReplyBuilder {
   // A boolean: the integer 1 or 0 in RESP2, "#t"/"#f" in RESP3.
   void Bool(bool v);
   // The null bulk string and null array of RESP2; both are "_\r\n" in RESP3.
-  void NullBulk() { out_->append(resp3_ ? std::string_view("_\r\n") : "$-1\r\n"); }
-  void NullArray() { out_->append(resp3_ ? std::string_view("_\r\n") : "*-1\r\n"); }
+  void NullBulk() {
+    if (__builtin_expect(resp3_, 0)) {
+      out_->append("_\r\n");
+    } else {
+      out_->append("$-1\r\n");
+    }
+  }
+  void NullArray() {
+    if (__builtin_expect(resp3_, 0)) {
+      out_->append("_\r\n");
+    } else {
+      out_->append("*-1\r\n");
+    }
+  }
   void ArrayHeader(size_t n);
   void EmptyArray() { out_->append("*0\r\n"); }
   // The header of an out-of-band message of n elements (pub/sub messages): an array in RESP2,
