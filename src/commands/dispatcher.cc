@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 
+#include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/families.h"
 #include "keel/common/clock.h"
@@ -112,17 +113,18 @@ std::vector<int>& Dispatcher::positions_scratch() {
 void Dispatcher::FeedMonitors(Client& client, std::span<const std::string_view> args) {
   int64_t us = NowUnixUs();
   char head[96];
-  int n = std::snprintf(head, sizeof(head), "+%lld.%06lld [%d ",
+  int n = std::snprintf(head, sizeof(head), "%lld.%06lld [%d ",
                         static_cast<long long>(us / 1000000), static_cast<long long>(us % 1000000),
                         client.db.load(std::memory_order_relaxed));
-  std::string line(head, static_cast<size_t>(n));
-  line += client.addr;
-  line += "]";
+  std::string text(head, static_cast<size_t>(n));
+  text += client.addr;
+  text += "]";
   for (std::string_view a : args) {
-    line.push_back(' ');
-    AppendQuoted(&line, a);
+    text.push_back(' ');
+    AppendQuoted(&text, a);  // escapes CR and LF: the line is one simple string
   }
-  line += "\r\n";
+  // A simple string, the same in RESP2 and RESP3, so one line serves every monitor.
+  std::string line = ReplyBuilder::SimpleStringLine(text);
   server_->clients.FeedMonitors(line);
 }
 
@@ -208,7 +210,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
                          int64_t* clock_us) {
   size_t reply_start = out->size();
   if (client.reply_mode == ReplyMode::kSkipNext) client.reply_mode = ReplyMode::kSkipThis;
-  ReplyBuilder reply(out);
+  ReplyBuilder reply(out, client.protocol);
   const CommandMeta* meta = nullptr;
   const CommandRegistry::Entry* entry = Resolve(args, &meta, reply);
   if (entry == nullptr) {
@@ -341,7 +343,7 @@ void Dispatcher::Unwatch(Client& client) {
   for (const auto& [db, key] : client.watched) {
     size_t shard = ShardOf(key);
     ShardGuard guard = ks.LockShard(db, shard);
-    Shard& s = ks.db(db).shard(shard);
+    ShardRegistries& s = ks.registries(db, shard);
     auto it = s.watchers.find(key);
     if (it == s.watchers.end()) continue;
     size_t removed = std::erase(it->second, client.watch);
@@ -364,7 +366,7 @@ void Dispatcher::Watch(Client& client, std::span<const std::string_view> keys) {
     ShardGuard guard = ks.LockShard(db, shard);
     // A key whose TTL already passed is deleted now, so its expiry does not count later.
     ks.Lookup(db, key);
-    ks.db(db).shard(shard).watchers[std::string(key)].push_back(client.watch);
+    ks.registries(db, shard).watchers[std::string(key)].push_back(client.watch);
     ks.AddWatchers(1);
     client.watched.emplace_back(db, std::string(key));
   }

@@ -414,13 +414,13 @@ void CmdSwapDb(CommandContext& ctx) {
     ks.ChangedDb(a, b, ChangeKind::kSwap, 1);
     ks.SwapDbs(a, b);
     // Clients blocked on a key of either database stay with their database: those whose key
-    // now holds a list can be served.
+    // now exists may be served (each waiter's kind decides whether the value serves it).
     for (int d : {a, b}) {
       for (size_t i = 0; i < kShards; ++i) {
         Shard& s = ks.db(d).shard(i);
-        for (const auto& [key, queue] : s.waiters) {
+        for (const auto& [key, queue] : ks.registries(d, i).waiters) {
           Entry* e = s.Find(key, KeyHash(key));
-          if (e != nullptr && e->type == ObjType::kList && !IsExpired(e, NowUnixMs())) {
+          if (e != nullptr && !IsExpired(e, NowUnixMs())) {
             ks.SignalReady(d, key);
           }
         }

@@ -1,4 +1,4 @@
-// List commands, blocking pops included.
+// List commands; the blocking pops are list kinds of the blocking module (blocking.h).
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -105,13 +105,6 @@ bool ClampRange(int64_t start, int64_t stop, size_t size, size_t* from, size_t* 
   *from = static_cast<size_t>(start);
   *to = static_cast<size_t>(stop);
   return true;
-}
-
-// The reply of a blocked client that timed out or was unblocked without an error.
-std::string NullArrayReply() {
-  std::string out;
-  ReplyBuilder(&out).NullArray();
-  return out;
 }
 
 // ---- pushes ----
@@ -577,90 +570,63 @@ void CmdLMPop(CommandContext& ctx) {
 }
 
 // ---- blocking ----
+// The list kinds of the blocking module (blocking.h): they say when a key can serve them and
+// how; queues, claims, timeouts and CLIENT UNBLOCK are the module's.
 
-// Parses a blocking timeout in seconds into a deadline-free duration in ms (0 = forever), with
-// Redis's errors. Returns false after replying.
-bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* ms) {
-  auto v = ParseLongDouble(s);
-  if (!v) {
-    ctx.reply.Error(errors::kTimeoutNotFloat);
-    return false;
-  }
-  long double t = std::ceil(*v * 1000.0L);
-  // Redis converts to long long: infinities and overflows come out negative.
-  if (!(t < 9.2e18L) || t < 0) {
-    ctx.reply.Error(errors::kTimeoutNegative);
-    return false;
-  }
-  int64_t tms = static_cast<int64_t>(t);
-  if (tms > 0 && tms > std::numeric_limits<int64_t>::max() - NowUnixMs()) {
-    ctx.reply.Error(errors::kTimeoutRange);
-    return false;
-  }
-  *ms = tms;
-  return true;
+// Whether `key` holds a non-empty list.
+bool HasElements(ServerState& server, int db, std::string_view key) {
+  Entry* e = server.keyspace->Lookup(db, key);
+  return e != nullptr && e->type == ObjType::kList && !AsList(server, db, e).empty();
 }
 
-// Registers the waiter on its keys (REQUIRES: the dispatcher holds their shard locks) and
-// blocks the client until a push, the timeout, CLIENT UNBLOCK or a disconnect.
-void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeout_ms) {
-  // Inside MULTI/EXEC a blocking command acts as its non-blocking form: nothing to pop.
-  if (ctx.client.in_exec) {
-    if (w->kind == BlockedWaiter::Kind::kMove) {
-      ctx.reply.NullBulk();
+// BLPOP, BRPOP (count == 0: a two-element reply) and BLMPOP (count elements).
+struct ListPopWaiter : BlockedWaiter {
+  bool pop_left = true;
+  int64_t count = 0;
+
+  bool Ready(ServerState& server, int db, std::string_view key) override {
+    return HasElements(server, db, key);
+  }
+  void Serve(ServerState& server, int db, std::string_view key, ReplyBuilder& reply) override {
+    ListRef list = AsList(server, db, server.keyspace->Lookup(db, key));
+    if (count == 0) {
+      reply.ArrayHeader(2);
+      reply.Bulk(key);
+      list.Pop(pop_left, [&](std::string_view v) { reply.Bulk(v); });
     } else {
-      ctx.reply.NullArray();
+      ReplyMPop(reply, key, list, pop_left, count);
     }
-    return;
+    // A served pop is reported as a change (WATCH, the AOF as the pop it became) but, as in
+    // Redis, adds nothing to the dirty counter.
+    Popped(server, db, key, pop_left, 0);
+    DeleteIfEmpty(server, db, key, list);
   }
-  std::shared_ptr<ClientHandle> handle = ctx.client.handle.lock();
-  if (!handle) return;
-  w->db = ctx.db();
-  w->handle = handle;
-  w->client_id = ctx.client.id;
-  Keyspace& ks = ctx.keyspace();
-  for (const std::string& k : w->keys) {
-    auto [it, added] = ks.db(w->db).ShardFor(k).waiters.try_emplace(k);
-    if (added) ks.AddWaitingKeys(1);
-    auto& q = it->second;
-    if (q.empty() || q.back() != w) q.push_back(w);
+};
+
+// BLMOVE, BRPOPLPUSH.
+struct ListMoveWaiter : BlockedWaiter {
+  bool pop_left = true;
+  bool push_left = true;
+  std::string dest;
+
+  void ExtraKeys(std::vector<std::string_view>* keys) const override { keys->push_back(dest); }
+  bool Ready(ServerState& server, int db, std::string_view key) override {
+    if (!HasElements(server, db, key)) return false;
+    Entry* de = server.keyspace->Lookup(db, dest);
+    return de == nullptr || de->type == ObjType::kList;  // otherwise it stays blocked
   }
-  {
-    std::lock_guard<std::mutex> lock(ctx.client.mu);
-    ctx.client.waiter = w;
+  void Serve(ServerState& server, int db, std::string_view key, ReplyBuilder& reply) override {
+    ListRef list = AsList(server, db, server.keyspace->Lookup(db, key));
+    reply.Bulk(MoveElement(server, db, key, list, dest, pop_left, push_left, 0));
   }
-  ctx.server.stats.blocked_clients.fetch_add(1, std::memory_order_relaxed);
-  ctx.client.blocked = true;
-  ServerState* server = &ctx.server;
-  Client* client = &ctx.client;
-  auto finish = [server, client] {
-    {
-      std::lock_guard<std::mutex> lock(client->mu);
-      client->waiter.reset();
-    }
-    server->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
-  };
-  ctx.client.on_close_blocked = [server, w, finish] {
-    w->TryClaim();
-    UnregisterWaiter(*server->keyspace, w);
-    finish();
-  };
-  if (timeout_ms > 0) {
-    std::weak_ptr<ClientHandle> weak = handle;
-    handle->StartBlockTimeout(timeout_ms, [server, w, weak, finish] {
-      if (!w->TryClaim()) return;  // served (the reply is on its way) or unblocked meanwhile
-      UnregisterWaiter(*server->keyspace, w);
-      finish();
-      // Every blocking list command times out with a null array, BLMOVE included.
-      if (auto h = weak.lock()) h->Unblock(NullArrayReply());
-    });
-  }
-}
+  void ReplyNothing(ReplyBuilder& reply) const override { reply.NullBulk(); }
+  // Every blocking list command times out with a null array, BLMOVE included (the default).
+};
 
 // BLPOP/BRPOP key [key ...] timeout
 void BlockingPop(CommandContext& ctx, bool left) {
   int64_t timeout_ms;
-  if (!ParseTimeout(ctx, ctx.args.back(), &timeout_ms)) return;
+  if (!ParseBlockTimeout(ctx, ctx.args.back(), &timeout_ms)) return;
   for (size_t i = 1; i + 1 < ctx.args.size(); ++i) {
     bool err;
     OptList list = FindList(ctx, ctx.args[i], &err);
@@ -673,8 +639,7 @@ void BlockingPop(CommandContext& ctx, bool left) {
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[i], *list);
     return;
   }
-  auto w = std::make_shared<BlockedWaiter>();
-  w->kind = BlockedWaiter::Kind::kPop;
+  auto w = std::make_shared<ListPopWaiter>();
   w->pop_left = left;
   for (size_t i = 1; i + 1 < ctx.args.size(); ++i) w->keys.emplace_back(ctx.args[i]);
   Block(ctx, std::move(w), timeout_ms);
@@ -686,14 +651,13 @@ void CmdBRPop(CommandContext& ctx) { BlockingPop(ctx, false); }
 // BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 void CmdBLMPop(CommandContext& ctx) {
   int64_t timeout_ms;
-  if (!ParseTimeout(ctx, ctx.args[1], &timeout_ms)) return;
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &timeout_ms)) return;
   std::vector<std::string_view> keys;
   bool left;
   int64_t count;
   if (!ParseMPop(ctx, 2, &keys, &left, &count)) return;
   if (PopFromFirstNonEmpty(ctx, keys, left, count)) return;
-  auto w = std::make_shared<BlockedWaiter>();
-  w->kind = BlockedWaiter::Kind::kMPop;
+  auto w = std::make_shared<ListPopWaiter>();
   w->pop_left = left;
   w->count = count;
   for (std::string_view k : keys) w->keys.emplace_back(k);
@@ -704,7 +668,7 @@ void CmdBLMPop(CommandContext& ctx) {
 void BlockingMove(CommandContext& ctx, std::string_view src, std::string_view dst, bool from_left,
                   bool to_left, std::string_view timeout) {
   int64_t timeout_ms;
-  if (!ParseTimeout(ctx, timeout, &timeout_ms)) return;
+  if (!ParseBlockTimeout(ctx, timeout, &timeout_ms)) return;
   bool err;
   OptList list = FindList(ctx, src, &err);
   if (err) return;
@@ -712,8 +676,7 @@ void BlockingMove(CommandContext& ctx, std::string_view src, std::string_view ds
     Move(ctx, src, dst, from_left, to_left);
     return;
   }
-  auto w = std::make_shared<BlockedWaiter>();
-  w->kind = BlockedWaiter::Kind::kMove;
+  auto w = std::make_shared<ListMoveWaiter>();
   w->pop_left = from_left;
   w->push_left = to_left;
   w->dest = std::string(dst);
@@ -736,146 +699,7 @@ void CmdBLMove(CommandContext& ctx) {
   BlockingMove(ctx, ctx.args[1], ctx.args[2], from_left, to_left, ctx.args[5]);
 }
 
-// Ends a claimed wait on the waiter's own thread: forgets it in every key's queue and in its
-// client, and delivers `reply` (a served pop, a timeout's nil, CLIENT UNBLOCK's error).
-void FinishWaiter(ServerState& server, const std::shared_ptr<BlockedWaiter>& w, ClientHandle& h,
-                  std::string reply) {
-  std::weak_ptr<ClientHandle> weak = w->handle;
-  ServerState* srv = &server;
-  uint64_t id = w->client_id;
-  h.Post([srv, w, weak, id, reply = std::move(reply)] {
-    UnregisterWaiter(*srv->keyspace, w);
-    if (auto c = srv->clients.Find(id)) {
-      std::lock_guard<std::mutex> lock(c->mu);
-      c->waiter.reset();
-    }
-    srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
-    if (auto hh = weak.lock()) hh->Unblock(reply);
-  });
-}
-
-// Serves the oldest live waiter of (db, key) if the key holds a non-empty list. Returns false
-// when there is nothing (more) to serve for this key.
-bool ServeOne(ServerState& server, int db, const std::string& key) {
-  Keyspace& ks = *server.keyspace;
-  std::shared_ptr<BlockedWaiter> w;
-  {
-    size_t shard = ShardOf(key);
-    Shard& s = ks.db(db).shard(shard);
-    ShardGuard lock = ks.LockShard(db, shard);
-    auto it = s.waiters.find(key);
-    if (it == s.waiters.end()) return false;
-    auto& q = it->second;
-    while (!q.empty() && q.front()->claimed()) q.pop_front();
-    if (q.empty()) {
-      s.waiters.erase(it);
-      ks.AddWaitingKeys(-1);
-      return false;
-    }
-    w = std::static_pointer_cast<BlockedWaiter>(q.front());
-  }
-  // Lock the source and (for moves) the destination, in the global order.
-  std::vector<std::string_view> keys{key};
-  if (w->kind == BlockedWaiter::Kind::kMove) keys.push_back(w->dest);
-  KeyLocks locks(ks, db, keys);
-  Shard& s = ks.db(db).ShardFor(key);
-  auto it = s.waiters.find(key);
-  if (it == s.waiters.end() || it->second.empty() || it->second.front() != w) return true;
-  Entry* e = ks.Lookup(db, key);
-  if (e == nullptr || e->type != ObjType::kList) return false;
-  ListRef list = AsList(server, db, e);
-  if (list.empty()) return false;
-  if (w->kind == BlockedWaiter::Kind::kMove) {
-    Entry* de = ks.Lookup(db, w->dest);
-    if (de != nullptr && de->type != ObjType::kList) return false;  // stays blocked
-  }
-  if (!w->TryClaim()) {
-    it->second.pop_front();
-    return true;
-  }
-  it->second.pop_front();
-  // The pop edits the lists in place, past any keyspace method: tell a snapshot first.
-  ks.BeforeWrite(db, key);
-  if (w->kind == BlockedWaiter::Kind::kMove) ks.BeforeWrite(db, w->dest);
-  std::string out;
-  ReplyBuilder reply(&out);
-  switch (w->kind) {
-    case BlockedWaiter::Kind::kPop:
-      reply.ArrayHeader(2);
-      reply.Bulk(key);
-      // A served pop is reported as a change (WATCH, the AOF as the pop it became) but, as in
-      // Redis, adds nothing to the dirty counter.
-      list.Pop(w->pop_left, [&](std::string_view v) { reply.Bulk(v); });
-      Popped(server, db, key, w->pop_left, 0);
-      DeleteIfEmpty(server, db, key, list);
-      break;
-    case BlockedWaiter::Kind::kMPop:
-      ReplyMPop(reply, key, list, w->pop_left, w->count);
-      Popped(server, db, key, w->pop_left, 0);
-      DeleteIfEmpty(server, db, key, list);
-      break;
-    case BlockedWaiter::Kind::kMove:
-      reply.Bulk(MoveElement(server, db, key, list, w->dest, w->pop_left, w->push_left, 0));
-      break;
-  }
-  if (auto h = w->handle.lock()) FinishWaiter(server, w, *h, std::move(out));
-  return true;
-}
-
 }  // namespace
-
-void UnregisterWaiter(Keyspace& ks, const std::shared_ptr<BlockedWaiter>& w) {
-  for (const std::string& k : w->keys) {
-    size_t shard = ShardOf(k);
-    Shard& s = ks.db(w->db).shard(shard);
-    ShardGuard lock = ks.LockShard(w->db, shard);
-    auto it = s.waiters.find(k);
-    if (it == s.waiters.end()) continue;
-    auto& q = it->second;
-    for (auto qi = q.begin(); qi != q.end();) {
-      if (*qi == w) {
-        qi = q.erase(qi);
-      } else {
-        ++qi;
-      }
-    }
-    if (q.empty()) {
-      s.waiters.erase(it);
-      ks.AddWaitingKeys(-1);
-    }
-  }
-}
-
-bool UnblockClient(ServerState& server, Client& client, bool error) {
-  std::shared_ptr<BlockedWaiter> w;
-  {
-    std::lock_guard<std::mutex> lock(client.mu);
-    w = std::static_pointer_cast<BlockedWaiter>(client.waiter);
-  }
-  if (!w || !w->TryClaim()) return false;
-  auto h = w->handle.lock();
-  if (!h) return false;
-  std::string reply;
-  ReplyBuilder b(&reply);
-  if (error) {
-    b.Error(errors::kUnblocked);
-  } else {
-    b.NullArray();
-  }
-  FinishWaiter(server, w, *h, std::move(reply));
-  return true;
-}
-
-void ServeReadyKeys(ServerState& server) {
-  auto& ready = Keyspace::ReadyKeys();
-  // Serving can make more keys ready (BLMOVE pushes onto its destination): loop until empty.
-  while (!ready.empty()) {
-    auto [db, key] = std::move(ready.front());
-    ready.erase(ready.begin());
-    for (int guard = 0; guard < 100000 && ServeOne(server, db, key); ++guard) {
-    }
-  }
-}
 
 void RegisterListFamily(CommandRegistry* r) {
   r->Register("lpush", CmdLPush);

@@ -59,34 +59,58 @@ bool PubsubRegistry::PUnsubscribe(std::string_view pattern, uint64_t id) {
   return RemoveFrom(patterns_, pattern, id);
 }
 
+namespace {
+
+using Deliveries = std::vector<std::pair<std::shared_ptr<ClientHandle>, std::string>>;
+
+// Queues a message for each live subscriber of `subs`, encoded for its protocol version by
+// encode(ReplyBuilder&): once per version in use, lazily (one encoding while all speak RESP2).
+template <typename Encode>
+void Collect(const std::vector<PubsubRegistry::Subscriber>& subs, Encode encode,
+             Deliveries* deliveries) {
+  std::string msg[2];
+  for (const auto& s : subs) {
+    auto h = s.handle.lock();
+    if (!h) continue;
+    std::string& m = msg[s.protocol == ReplyBuilder::kResp3];
+    if (m.empty()) {
+      ReplyBuilder b(&m, s.protocol);
+      encode(b);
+    }
+    deliveries->emplace_back(std::move(h), m);
+  }
+}
+
+}  // namespace
+
 int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view message) {
-  std::vector<std::pair<std::shared_ptr<ClientHandle>, std::string>> deliveries;
+  Deliveries deliveries;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = channels_.find(std::string(channel));
     if (it != channels_.end()) {
-      std::string msg;
-      ReplyBuilder b(&msg);
-      b.PushHeader(3);
-      b.Bulk("message");
-      b.Bulk(channel);
-      b.Bulk(message);
-      for (const auto& s : it->second) {
-        if (auto h = s.handle.lock()) deliveries.emplace_back(std::move(h), msg);
-      }
+      Collect(
+          it->second,
+          [&](ReplyBuilder& b) {
+            b.PushHeader(3);
+            b.Bulk("message");
+            b.Bulk(channel);
+            b.Bulk(message);
+          },
+          &deliveries);
     }
     for (const auto& [pattern, subs] : patterns_) {
       if (!GlobMatch(pattern, channel)) continue;
-      std::string msg;
-      ReplyBuilder b(&msg);
-      b.PushHeader(4);
-      b.Bulk("pmessage");
-      b.Bulk(pattern);
-      b.Bulk(channel);
-      b.Bulk(message);
-      for (const auto& s : subs) {
-        if (auto h = s.handle.lock()) deliveries.emplace_back(std::move(h), msg);
-      }
+      Collect(
+          subs,
+          [&](ReplyBuilder& b) {
+            b.PushHeader(4);
+            b.Bulk("pmessage");
+            b.Bulk(pattern);
+            b.Bulk(channel);
+            b.Bulk(message);
+          },
+          &deliveries);
     }
   }
   for (auto& [h, msg] : deliveries) h->Deliver(std::move(msg));
@@ -139,7 +163,7 @@ void UpdateCount(Client& c) {
 }
 
 PubsubRegistry::Subscriber Me(CommandContext& ctx) {
-  return PubsubRegistry::Subscriber{ctx.client.id, ctx.client.handle};
+  return PubsubRegistry::Subscriber{ctx.client.id, ctx.client.handle, ctx.client.protocol};
 }
 
 // SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]

@@ -76,13 +76,15 @@ uint64_t UsedMemory() {
 #endif
 
 struct InfoWriter {
+  // INFO's text separates its lines with CR LF (the text is then sent as one bulk string).
+  static constexpr std::string_view kEol = "\r\n";  // not RESP: INFO's line ending
   std::string out;
   int sections = 0;
   void Section(std::string_view name) {
-    if (sections++) out += "\r\n";
+    if (sections++) out += kEol;
     out += "# ";
     out += name;
-    out += "\r\n";
+    out += kEol;
   }
   template <typename T>
   void Field(std::string_view name, const T& value) {
@@ -93,7 +95,7 @@ struct InfoWriter {
     } else {
       out += std::to_string(value);
     }
-    out += "\r\n";
+    out += kEol;
   }
 };
 

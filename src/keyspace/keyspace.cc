@@ -308,6 +308,7 @@ uint64_t Db::expires() const {
 Keyspace::Keyspace(int databases) : avg_ttl_(new std::atomic<uint64_t>[databases]) {
   for (int i = 0; i < databases; ++i) {
     dbs_.push_back(std::make_unique<Db>());
+    registries_.push_back(std::make_unique<ShardRegistries[]>(kShards));
     avg_ttl_[i] = 0;
   }
 }
@@ -378,7 +379,7 @@ void Keyspace::Store(int db, const WriteSlot& slot, Entry* e) {
 
 void Keyspace::SignalReady(int db, std::string_view key) {
   if (waiting_keys_.load(std::memory_order_relaxed) == 0) return;
-  Shard& s = dbs_[db]->ShardFor(key);
+  ShardRegistries& s = RegistriesFor(db, key);
   if (s.waiters.empty()) return;
   if (s.waiters.find(std::string(key)) == s.waiters.end()) return;
   auto& ready = ReadyKeys();
@@ -390,7 +391,7 @@ void Keyspace::SignalReady(int db, std::string_view key) {
 
 void Keyspace::Touch(int db, std::string_view key) {
   if (watchers_.load(std::memory_order_relaxed) == 0) return;
-  Shard& s = dbs_[db]->ShardFor(key);
+  ShardRegistries& s = RegistriesFor(db, key);
   if (s.watchers.empty()) return;
   auto it = s.watchers.find(std::string(key));
   if (it == s.watchers.end()) return;
@@ -400,7 +401,7 @@ void Keyspace::Touch(int db, std::string_view key) {
 void Keyspace::TouchAll(int db, int other) {
   for (size_t i = 0; i < kShards; ++i) {
     Shard& s = dbs_[db]->shard(i);
-    for (auto& [key, flags] : s.watchers) {
+    for (auto& [key, flags] : registries(db, i).watchers) {
       bool exists = s.Find(key, ComputeHash(key)) != nullptr;
       if (!exists && other >= 0) {
         exists = dbs_[other]->shard(i).Find(key, ComputeHash(key)) != nullptr;

@@ -10,6 +10,7 @@
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
+#include "keel/protocol/reply.h"
 
 namespace keel {
 
@@ -255,9 +256,7 @@ void Connection::ProcessInput() {
         parser_.Reset();
         break;
       }
-      out_.push_back('-');
-      out_.append(parser_.error());
-      out_.append("\r\n");
+      ReplyBuilder(&out_, client_->protocol).Error(parser_.error());
       state.stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
       state.error_stats.Count(parser_.error());
       closing_ = true;

@@ -21,6 +21,8 @@
 #include "keel/net/balance.h"
 #include "keel/net/protected_mode.h"
 #include "keel/net/watchdog.h"
+#include "keel/protocol/errors.h"
+#include "keel/protocol/reply.h"
 
 namespace keel {
 
@@ -104,7 +106,8 @@ struct Server::Impl {
     asio::error_code ec;
     auto peer = socket.remote_endpoint(ec);
     if (ec || !ProtectedModeRefuses(*state->config, peer.address())) return false;
-    asio::write(socket, asio::buffer(kProtectedModeDenied), ec);
+    std::string line = ReplyBuilder::ErrorLine(errors::kProtectedModeDenied);
+    asio::write(socket, asio::buffer(line), ec);
     state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
     socket.close(ec);
     return true;
@@ -138,8 +141,7 @@ struct Server::Impl {
     if (state->clients.size() >= static_cast<size_t>(state->config->maxclients())) {
       // Redis answers and closes; a small blocking write is fine for one short line.
       asio::error_code ec;
-      asio::write(socket, asio::buffer(std::string_view("-ERR max number of clients reached\r\n")),
-                  ec);
+      asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(errors::kMaxClients)), ec);
       state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
       socket.close(ec);
       return;

@@ -83,15 +83,60 @@ void ReplyBuilder::Double(double v) {
   int n;
   if (std::isinf(v)) {
     n = std::snprintf(buf, sizeof(buf), "%s", v > 0 ? "inf" : "-inf");
+  } else if (resp3_ && std::isnan(v)) {
+    n = std::snprintf(buf, sizeof(buf), "nan");
   } else {
     n = std::snprintf(buf, sizeof(buf), "%.17g", v);
   }
-  Bulk(std::string_view(buf, static_cast<size_t>(n)));
+  std::string_view text(buf, static_cast<size_t>(n));
+  if (!resp3_) {
+    Bulk(text);
+    return;
+  }
+  out_->push_back(',');
+  out_->append(text);
+  out_->append("\r\n");
+}
+
+void ReplyBuilder::Bool(bool v) {
+  if (resp3_) {
+    out_->append(v ? "#t\r\n" : "#f\r\n");
+  } else {
+    Integer(v ? 1 : 0);
+  }
 }
 
 void ReplyBuilder::ArrayHeader(size_t n) {
   char buf[32];
   out_->append(buf, static_cast<size_t>(WriteHeader(buf, '*', n) - buf));
+}
+
+void ReplyBuilder::PushHeader(size_t n) {
+  char buf[32];
+  out_->append(buf, static_cast<size_t>(WriteHeader(buf, resp3_ ? '>' : '*', n) - buf));
+}
+
+void ReplyBuilder::MapHeader(size_t n) {
+  char buf[32];
+  char* end = resp3_ ? WriteHeader(buf, '%', n) : WriteHeader(buf, '*', 2 * n);
+  out_->append(buf, static_cast<size_t>(end - buf));
+}
+
+void ReplyBuilder::SetHeader(size_t n) {
+  char buf[32];
+  out_->append(buf, static_cast<size_t>(WriteHeader(buf, resp3_ ? '~' : '*', n) - buf));
+}
+
+std::string ReplyBuilder::ErrorLine(std::string_view msg, int protocol) {
+  std::string out;
+  ReplyBuilder(&out, protocol).Error(msg);
+  return out;
+}
+
+std::string ReplyBuilder::SimpleStringLine(std::string_view s, int protocol) {
+  std::string out;
+  ReplyBuilder(&out, protocol).SimpleString(s);
+  return out;
 }
 
 size_t ReplyBuilder::BeginDeferredArray() {

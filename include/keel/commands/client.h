@@ -68,6 +68,10 @@ struct Client {
   std::shared_ptr<void> waiter;  // GUARDED_BY(mu): the BlockedWaiter while blocked
 
   // [io]
+  // The RESP version replies are built for (ReplyBuilder::kResp2 until HELLO 3 is accepted);
+  // blocking waiters and subscriptions record it, so served pops and messages are encoded for
+  // this client whoever produces them.
+  int protocol = 2;
   bool authenticated = false;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;

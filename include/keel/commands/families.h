@@ -5,9 +5,6 @@ namespace keel {
 class CommandRegistry;
 struct ServerState;
 
-// Serves clients blocked on the keys this thread marked ready (list_family.cc).
-void ServeReadyKeys(ServerState& server);
-
 // Drops every channel and pattern subscription of the client (pubsub_family.cc): on RESET and
 // when the connection closes. With a reply builder, writes the unsubscribe replies.
 class ReplyBuilder;

@@ -21,6 +21,7 @@ class PubsubRegistry {
   struct Subscriber {
     uint64_t id;
     std::weak_ptr<ClientHandle> handle;
+    int protocol = 2;  // the subscriber's RESP version: messages are encoded for it
   };
 
   // Return false when the client was already (or not) subscribed.

@@ -176,10 +176,6 @@ class alignas(64) Shard {
 
   // The active expiry cycle's position in this shard's table.
   uint64_t expire_cursor = 0;
-  // Clients watching keys of this shard (WATCH), per key.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<WatchFlag>>> watchers;
-  // Clients blocked on keys of this shard, per key, oldest first.
-  std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters;
 
  private:
   void Count(const Entry* e, int delta);
@@ -283,6 +279,17 @@ class ShardGuard {
 // Locking order (see docs/architecture.md): shard locks are taken in ascending (db, shard)
 // order, all before a command runs, and released after its reply is built. The accessors below
 // that take a key REQUIRE the lock of the key's shard in that db.
+// The WATCH and blocking registries of one shard. They live beside the shard (Keyspace::
+// registries), not in it or in any entry: a key costs nothing for them, and the keyspace looks
+// at them only while the watchers_/waiting_keys_ counters say someone watches or waits.
+// Guarded by the shard's lock.
+struct ShardRegistries {
+  // Clients watching keys of this shard (WATCH), per key.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<WatchFlag>>> watchers;
+  // Clients blocked on keys of this shard, per key, oldest first (the blocking module's queues).
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters;
+};
+
 class Keyspace {
  public:
   explicit Keyspace(int databases);
@@ -290,6 +297,13 @@ class Keyspace {
 
   int databases() const { return static_cast<int>(dbs_.size()); }
   Db& db(int i) { return *dbs_[static_cast<size_t>(i)]; }
+  // The WATCH and blocking registries of a shard (REQUIRES its lock to use them).
+  ShardRegistries& registries(int db, size_t shard) {
+    return registries_[static_cast<size_t>(db)][shard];
+  }
+  ShardRegistries& RegistriesFor(int db, std::string_view key) {
+    return registries(db, PlaceOf(key).shard);
+  }
 
   // Where a key's entry lives, for prefetching it ahead of the command that will look it up.
   // Locate computes the key's place and prefetches its shard's first cache line (the lock and
@@ -470,6 +484,7 @@ class Keyspace {
   void BeforeWriteSlow(int db, std::string_view key);
 
   std::vector<std::unique_ptr<Db>> dbs_;
+  std::vector<std::unique_ptr<ShardRegistries[]>> registries_;  // per database, per shard
   std::unique_ptr<std::atomic<uint64_t>[]> avg_ttl_;
   std::atomic<uint64_t> expired_keys_{0};
   std::atomic<int64_t> watchers_{0};

@@ -9,11 +9,8 @@ class Config;
 
 // protected-mode, as Redis 7.0: while it is on and the default user has no password
 // (requirepass empty), a TCP client whose address is not exactly 127.0.0.1 or ::1 gets
-// kProtectedModeDenied as soon as it connects and is closed. Unix-socket clients are local and
-// never refused. Thread-safe (reads the config's atomics).
+// errors::kProtectedModeDenied as soon as it connects and is closed. Unix-socket clients are local
+// and never refused. Thread-safe (reads the config's atomics).
 bool ProtectedModeRefuses(const Config& config, const asio::ip::address& peer);
-
-// Redis's text, byte for byte (it names Redis: clients and scripts match on it).
-extern const std::string_view kProtectedModeDenied;
 
 }  // namespace keel

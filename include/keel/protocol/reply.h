@@ -7,12 +7,25 @@
 
 namespace keel {
 
-// ReplyBuilder appends RESP2 replies to a caller-owned std::string (the connection's output
-// buffer), so a pipelined batch of commands produces one contiguous buffer and one write.
-// It never flushes or does I/O. Not thread-safe: it belongs to the connection's io thread.
+// ReplyBuilder appends replies to a caller-owned std::string (the connection's output buffer),
+// so a pipelined batch of commands produces one contiguous buffer and one write. It is the only
+// writer of RESP bytes: replies, served blocking pops, pub/sub messages, MONITOR lines and the
+// connection's own errors all go through it (no RESP literal outside src/protocol; CI checks).
+// It never flushes or does I/O. Not thread-safe: it belongs to the connection's io thread, or
+// to whoever builds a message for one receiving client.
+//
+// It carries the receiving client's protocol version (kResp2 or kResp3). Keel answers RESP2
+// only until HELLO 3 is accepted; the typed methods already have their RESP3 forms where they
+// differ (nulls, doubles, booleans, map/set/push headers).
 class ReplyBuilder {
  public:
-  explicit ReplyBuilder(std::string* out) : out_(out) {}
+  static constexpr int kResp2 = 2;
+  static constexpr int kResp3 = 3;
+
+  explicit ReplyBuilder(std::string* out, int protocol = kResp2)
+      : out_(out), resp3_(protocol == kResp3) {}
+
+  int protocol() const { return resp3_ ? kResp3 : kResp2; }
 
   void Ok() { out_->append("+OK\r\n"); }
   // "+<s>\r\n". REQUIRES: s contains no CR or LF.
@@ -28,18 +41,39 @@ class ReplyBuilder {
   static size_t BulkSize(size_t len);
   static char* WriteBulk(char* p, std::string_view s);
   char* Extend(size_t n);
-  // A double formatted the way Redis formats a bulk double reply (%.17g).
+  // A double formatted the way Redis formats a double reply (%.17g): a bulk string in RESP2,
+  // ",<v>\r\n" in RESP3.
   void Double(double v);
-  void NullBulk() { out_->append("$-1\r\n"); }
-  void NullArray() { out_->append("*-1\r\n"); }
+  // A boolean: the integer 1 or 0 in RESP2, "#t"/"#f" in RESP3.
+  void Bool(bool v);
+  // The null bulk string and null array of RESP2; both are "_\r\n" in RESP3.
+  void NullBulk() {
+    if (__builtin_expect(resp3_, 0)) {
+      out_->append("_\r\n");
+    } else {
+      out_->append("$-1\r\n");
+    }
+  }
+  void NullArray() {
+    if (__builtin_expect(resp3_, 0)) {
+      out_->append("_\r\n");
+    } else {
+      out_->append("*-1\r\n");
+    }
+  }
   void ArrayHeader(size_t n);
   void EmptyArray() { out_->append("*0\r\n"); }
-  // The header of an out-of-band message of n elements (pub/sub messages): a RESP2 array until
-  // RESP3's push type exists.
-  void PushHeader(size_t n) { ArrayHeader(n); }
-  // Map and set headers are RESP2 arrays (2*n and n elements) until RESP3 exists.
-  void MapHeader(size_t n) { ArrayHeader(2 * n); }
-  void SetHeader(size_t n) { ArrayHeader(n); }
+  // The header of an out-of-band message of n elements (pub/sub messages): an array in RESP2,
+  // a push (">n") in RESP3.
+  void PushHeader(size_t n);
+  // Map and set headers: arrays of 2*n and n elements in RESP2, "%n" and "~n" in RESP3.
+  void MapHeader(size_t n);
+  void SetHeader(size_t n);
+
+  // The whole of a one-line reply as a string, for the senders that are not a command's reply
+  // (the acceptor's max-clients error, MONITOR lines).
+  static std::string ErrorLine(std::string_view msg, int protocol = kResp2);
+  static std::string SimpleStringLine(std::string_view s, int protocol = kResp2);
 
   // Deferred array length for replies whose size is only known after producing them.
   // Returns a token; EndDeferredArray patches the header. Deferred headers may nest but must be
@@ -57,6 +91,7 @@ class ReplyBuilder {
  private:
   static constexpr size_t kNoError = ~size_t{0};
   std::string* out_;
+  bool resp3_;
   size_t error_offset_ = kNoError;
 };
 

@@ -421,7 +421,7 @@ TEST(WritePath, ChangesMarkWatchersAndCountDirty) {
   auto watch = [&](int db, const std::string& key) {
     auto flag = std::make_shared<WatchFlag>();
     std::lock_guard<ShardMutex> lock(ks.db(db).ShardFor(key).mu);
-    ks.db(db).ShardFor(key).watchers[key].push_back(flag);
+    ks.RegistriesFor(db, key).watchers[key].push_back(flag);
     ks.AddWatchers(1);
     return flag;
   };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,55 @@ TEST(ReplyBuilder, HeadersAndIntegers) {
   b.Integer(-42);
   b.Integer(INT64_MIN);
   EXPECT_EQ(out, "*0\r\n*7\r\n*1234567890123\r\n:-42\r\n:-9223372036854775808\r\n");
+}
+
+// Every typed method in both protocols: RESP2 exactly as Keel answers today, RESP3 in its own
+// forms where they differ (nulls, doubles, booleans, map/set/push headers) and the same bytes
+// where they do not.
+TEST(ReplyBuilder, TypedMethodsInResp2AndResp3) {
+  struct Case {
+    const char* name;
+    void (*write)(ReplyBuilder&);
+    const char* resp2;
+    const char* resp3;
+  };
+  const Case cases[] = {
+      {"ok", [](ReplyBuilder& b) { b.Ok(); }, "+OK\r\n", "+OK\r\n"},
+      {"simple", [](ReplyBuilder& b) { b.SimpleString("PONG"); }, "+PONG\r\n", "+PONG\r\n"},
+      {"error", [](ReplyBuilder& b) { b.Error("ERR x"); }, "-ERR x\r\n", "-ERR x\r\n"},
+      {"integer", [](ReplyBuilder& b) { b.Integer(-42); }, ":-42\r\n", ":-42\r\n"},
+      {"bulk", [](ReplyBuilder& b) { b.Bulk("ab"); }, "$2\r\nab\r\n", "$2\r\nab\r\n"},
+      {"null bulk", [](ReplyBuilder& b) { b.NullBulk(); }, "$-1\r\n", "_\r\n"},
+      {"null array", [](ReplyBuilder& b) { b.NullArray(); }, "*-1\r\n", "_\r\n"},
+      {"array", [](ReplyBuilder& b) { b.ArrayHeader(3); }, "*3\r\n", "*3\r\n"},
+      {"empty array", [](ReplyBuilder& b) { b.EmptyArray(); }, "*0\r\n", "*0\r\n"},
+      {"map", [](ReplyBuilder& b) { b.MapHeader(2); }, "*4\r\n", "%2\r\n"},
+      {"set", [](ReplyBuilder& b) { b.SetHeader(5); }, "*5\r\n", "~5\r\n"},
+      {"push", [](ReplyBuilder& b) { b.PushHeader(3); }, "*3\r\n", ">3\r\n"},
+      {"true", [](ReplyBuilder& b) { b.Bool(true); }, ":1\r\n", "#t\r\n"},
+      {"false", [](ReplyBuilder& b) { b.Bool(false); }, ":0\r\n", "#f\r\n"},
+      {"double", [](ReplyBuilder& b) { b.Double(1.5); }, "$3\r\n1.5\r\n", ",1.5\r\n"},
+      {"inf", [](ReplyBuilder& b) { b.Double(HUGE_VAL); }, "$3\r\ninf\r\n", ",inf\r\n"},
+      {"-inf", [](ReplyBuilder& b) { b.Double(-HUGE_VAL); }, "$4\r\n-inf\r\n", ",-inf\r\n"},
+      {"nan", [](ReplyBuilder& b) { b.Double(std::nan("")); }, "$3\r\nnan\r\n", ",nan\r\n"},
+  };
+  for (const Case& c : cases) {
+    std::string two, three;
+    ReplyBuilder b2(&two), b3(&three, ReplyBuilder::kResp3);
+    EXPECT_EQ(b2.protocol(), ReplyBuilder::kResp2);
+    EXPECT_EQ(b3.protocol(), ReplyBuilder::kResp3);
+    c.write(b2);
+    c.write(b3);
+    EXPECT_EQ(two, c.resp2) << c.name;
+    EXPECT_EQ(three, c.resp3) << c.name;
+  }
+}
+
+TEST(ReplyBuilder, WholeLinesForSendersWithoutACommand) {
+  EXPECT_EQ(ReplyBuilder::ErrorLine("ERR max number of clients reached"),
+            "-ERR max number of clients reached\r\n");
+  EXPECT_EQ(ReplyBuilder::SimpleStringLine("1.5 [0 127.0.0.1:1] \"get\""),
+            "+1.5 [0 127.0.0.1:1] \"get\"\r\n");
 }
 
 }  // namespace
