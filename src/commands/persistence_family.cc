@@ -419,7 +419,7 @@ void CmdDebug(CommandContext& ctx) {
     for (std::string_view l : kHelp) ctx.reply.SimpleString(l);
     return;
   }
-  ctx.reply.Error("ERR unknown subcommand '" + std::string(sub) + "'. Try DEBUG HELP.");
+  ctx.reply.Error(errors::UnknownSubcommand(sub, "debug"));
 }
 
 }  // namespace
