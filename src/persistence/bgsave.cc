@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "keel/common/clock.h"
+#include "keel/keyspace/hashing.h"
 #include "keel/persistence/rdb_writer.h"
 
 namespace keel {
@@ -25,7 +26,8 @@ int64_t SkipSetBytes(const std::unordered_set<std::string>& set) {
 BackgroundSnapshot::BackgroundSnapshot(Keyspace& ks, BgsaveOptions options)
     : ks_(ks), options_(options) {
   size_t flats = static_cast<size_t>(ks.databases()) * kShards;
-  visited_.assign(flats, 0);
+  cursor_.assign(flats, 0);
+  done_.assign(flats, 0);
   skip_.resize(flats);
   db_keys_.assign(ks.databases(), 0);
   db_expires_.assign(ks.databases(), 0);
@@ -74,9 +76,18 @@ void BackgroundSnapshot::AddSide(int db, std::string_view bytes, int64_t set_byt
   }
 }
 
+bool BackgroundSnapshot::Walked(uint64_t cursor, uint64_t hash) {
+  return hashing::ReverseBits(hash) < hashing::ReverseBits(cursor);
+}
+
+bool BackgroundSnapshot::Visited(size_t flat, std::string_view key) const {
+  if (done_[flat] != 0) return true;
+  return cursor_[flat] != 0 && Walked(cursor_[flat], KeyHash(key));
+}
+
 void BackgroundSnapshot::BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) {
   size_t flat = static_cast<size_t>(db) * kShards + shard;
-  if (visited_[flat] != 0) return;
+  if (Visited(flat, e->key())) return;
   std::unique_ptr<KeySet>& set = skip_[flat];
   if (set == nullptr) set = std::make_unique<KeySet>();
   // Saved already (an earlier change) or created after the start: nothing to keep.
@@ -95,7 +106,7 @@ void BackgroundSnapshot::BeforeChange(int db, size_t shard, const Entry* e, Befo
 
 void BackgroundSnapshot::BeforeInsert(int db, size_t shard, std::string_view key) {
   size_t flat = static_cast<size_t>(db) * kShards + shard;
-  if (visited_[flat] != 0) return;
+  if (Visited(flat, key)) return;
   std::unique_ptr<KeySet>& set = skip_[flat];
   if (set == nullptr) set = std::make_unique<KeySet>();
   if (set->emplace(key).second) {
@@ -109,26 +120,41 @@ void BackgroundSnapshot::BeforeDbChange(int db, BeforeChangeKind) {
   std::string buf;
   for (size_t s = 0; s < kShards; ++s) {
     size_t flat = static_cast<size_t>(db) * kShards + s;
-    if (visited_[flat] != 0) continue;
-    WalkShard(flat, &buf);
+    if (done_[flat] != 0) continue;
+    WalkChunk(flat, &buf, SIZE_MAX, SIZE_MAX);
   }
   AddSide(db, buf, 0);
 }
 
-void BackgroundSnapshot::WalkShard(size_t flat, std::string* out) {
+void BackgroundSnapshot::WalkChunk(size_t flat, std::string* out, size_t max_entries,
+                                   size_t max_bytes) {
   const KeySet* set = skip_[flat].get();
+  const Shard& shard = ks_.FlatShard(flat);
+  uint64_t v = cursor_[flat];
+  uint64_t from = 0;
   uint64_t n = 0;
-  ks_.FlatShard(flat).ForEach([&](const Entry* e) {
+  size_t limit = out->size() + std::min(max_bytes, SIZE_MAX - out->size());
+  // A step may emit again entries below the cursor (a bucket of a table that shrank since the
+  // last chunk covers more than the part not walked yet): those were written already.
+  auto emit = [&](Entry* e) {
+    if (from != 0 && hashing::ReverseBits(KeyHash(e->key())) < from) return;
     if (set != nullptr && set->count(std::string(e->key())) != 0) return;
     AppendOne(*e, out);
     ++n;
-  });
-  visited_[flat] = 1;
-  if (set != nullptr) {
-    int64_t bytes = SkipSetBytes(*set);
-    skip_[flat].reset();
-    std::lock_guard<std::mutex> lock(side_mu_);
-    side_bytes_ -= bytes;
+  };
+  do {
+    from = hashing::ReverseBits(v);
+    v = shard.Scan(v, emit);
+  } while (v != 0 && n < max_entries && out->size() < limit);
+  cursor_[flat] = v;
+  if (v == 0) {
+    done_[flat] = 1;
+    if (set != nullptr) {
+      int64_t bytes = SkipSetBytes(*set);
+      skip_[flat].reset();
+      std::lock_guard<std::mutex> lock(side_mu_);
+      side_bytes_ -= bytes;
+    }
   }
   if (options_.keys_processed != nullptr) options_.keys_processed->fetch_add(n);
 }
@@ -161,17 +187,23 @@ Status BackgroundSnapshot::Write(rdb::Sink* sink) {
         break;
       }
       size_t flat = static_cast<size_t>(db) * kShards + s;
-      {
-        ShardGuard g(ks_, flat);
-        int64_t start = NowMonotonicUs();
-        if (visited_[flat] == 0) WalkShard(flat, &chunk);
-        longest_walk_us_ = std::max(longest_walk_us_, NowMonotonicUs() - start);
-      }
-      if (!chunk.empty()) st = w.WriteRaw(chunk);
-      chunk.clear();
-      drain(db);
-      if (options_.shard_delay_us > 0) {
-        std::this_thread::sleep_for(std::chrono::microseconds(options_.shard_delay_us));
+      bool done = false;
+      while (!done && st.ok()) {
+        {
+          ShardGuard g(ks_, flat);
+          int64_t start = NowMonotonicUs();
+          size_t entries = options_.chunk_entries > 0 ? options_.chunk_entries : kChunkEntries;
+          if (done_[flat] == 0) WalkChunk(flat, &chunk, entries, kChunkBytes);
+          done = done_[flat] != 0;
+          longest_walk_us_ = std::max(longest_walk_us_, NowMonotonicUs() - start);
+        }
+        if (!chunk.empty()) st = w.WriteRaw(chunk);
+        chunk.clear();
+        drain(db);
+        if (options_.shard_delay_us > 0) {
+          std::this_thread::sleep_for(std::chrono::microseconds(options_.shard_delay_us));
+        }
+        if (options_.after_chunk) options_.after_chunk();
       }
     }
     drain(db);  // every shard walked: no more old entries can arrive for this database
