@@ -130,14 +130,6 @@ int main(int argc, char** argv) {
   state.before_signal_shutdown = [&state](bool sigterm) {
     return PrepareSignalShutdown(state, sigterm);
   };
-  // The data comes back before any client can connect.
-  if (Status st = LoadDatabase(state); !st.ok()) {
-    KEEL_LOG_WARNING("{}", st.message());
-    KEEL_LOG_WARNING("Fatal error loading the DB, exiting.");
-    spdlog::shutdown();
-    return 1;
-  }
-
   Server::Options options;
   options.bind = config.bind();
   options.port = config.port();
@@ -145,7 +137,7 @@ int main(int argc, char** argv) {
   options.tcp_keepalive = config.tcp_keepalive();
   options.unixsocket = config.unixsocket();
   options.unixsocketperm = config.unixsocketperm();
-  options.on_ready = [] { NotifyReady(); };
+  // READY=1 goes out when the data is loaded (below), as Redis's does.
   options.on_shutdown = [] { NotifyStopping(); };
   options.watchdog_usec = WatchdogUsec();
   options.watchdog_ping = [] { NotifyWatchdog(); };
@@ -163,11 +155,25 @@ int main(int argc, char** argv) {
   KEEL_LOG_NOTICE("Running mode=standalone, port={}, io-threads={}.", config.port(),
                   config.io_threads());
   KEEL_LOG_WARNING("Server initialized");
-  KEEL_LOG_NOTICE("Ready to accept connections");
-  if (!options.unixsocket.empty()) {
-    KEEL_LOG_NOTICE("The server is now ready to accept connections at {}", options.unixsocket);
-  }
+  // The data comes back while the listeners are open: as in Redis, clients that connect meanwhile
+  // get -LOADING for every command not flagged "loading" (INFO shows the progress).
+  std::thread loader([&state, &options] {
+    if (Status st = LoadDatabase(state); !st.ok()) {
+      if (state.persistence.load_abort.load()) return;  // a shutdown during the load
+      KEEL_LOG_WARNING("{}", st.message());
+      KEEL_LOG_WARNING("Fatal error loading the DB, exiting.");
+      spdlog::shutdown();
+      std::_Exit(1);
+    }
+    KEEL_LOG_NOTICE("Ready to accept connections");
+    if (!options.unixsocket.empty()) {
+      KEEL_LOG_NOTICE("The server is now ready to accept connections at {}", options.unixsocket);
+    }
+    NotifyReady();
+  });
   server.Run();
+  state.persistence.load_abort.store(true);
+  loader.join();
   if (!options.unixsocket.empty()) {
     KEEL_LOG_NOTICE("Removing the unix socket file.");
     unlink(options.unixsocket.c_str());

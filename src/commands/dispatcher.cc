@@ -251,6 +251,12 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reject(errors::NotInSubscribedContext(name));
       goto done;
     }
+    // While the start-up load runs, only commands Redis flags "loading" are served.
+    if (server_->persistence.loading.load(std::memory_order_relaxed) &&
+        !(MetaFlags(*meta) & kCmdLoading)) {
+      reject(errors::kLoading);
+      goto done;
+    }
     if (client.in_multi && !IsTransactionControl(name)) {
       client.queued.emplace_back(args.begin(), args.end());
       reply.SimpleString("QUEUED");

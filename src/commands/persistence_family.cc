@@ -1,4 +1,5 @@
 // Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT).
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -25,12 +26,6 @@ namespace keel {
 
 namespace {
 
-constexpr std::string_view kBusyKey = "BUSYKEY Target key name already exists.";
-constexpr std::string_view kDebugNotAllowed =
-    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
-    "can run it from a local connection, otherwise you need to set this option in the "
-    "configuration file, and then restart the server.";
-
 SaveOptions SaveOptionsOf(ServerState& s) {
   SaveOptions o;
   o.compress = s.config->rdbcompression();
@@ -41,8 +36,8 @@ SaveOptions SaveOptionsOf(ServerState& s) {
 }
 
 // SAVE's work: writes dbfilename in dir and updates the counters INFO reports. Logs failures
-// as Redis does.
-Status SaveNow(ServerState& s) {
+// as Redis does. `count`: whether rdb_saves counts it (Redis 7.0.15 leaves FLUSHALL's save out).
+Status SaveNow(ServerState& s, bool count = true) {
   std::lock_guard<std::mutex> lock(s.persistence.save_mu);
   uint64_t dirty_before = s.keyspace->dirty();
   Status st = SaveRdbFile(*s.keyspace, s.config->dbfilename(), SaveOptionsOf(s));
@@ -55,11 +50,9 @@ Status SaveNow(ServerState& s) {
   s.persistence.lastsave.store(NowUnixMs() / 1000);
   s.persistence.last_save_ok.store(true);
   s.persistence.last_bgsave_ok.store(true);  // as Redis: a good SAVE clears a BGSAVE error
-  s.persistence.saves.fetch_add(1);
+  if (count) s.persistence.saves.fetch_add(1);
   return Status::Ok();
 }
-
-constexpr std::string_view kBgsaveInProgress = "ERR Background save already in progress";
 
 // The snapshot thread's work: write the file, then report as Redis's child-exit handler does.
 void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, uint64_t dirty) {
@@ -86,6 +79,8 @@ void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap,
         "BGSAVE stalls: the walker held a shard lock at most {} us, a writer saving an old value "
         "at most {} us",
         snap->longest_walk_us(), snap->longest_hook_us());
+    KEEL_LOG_NOTICE("BGSAVE walker CPU in one shard-lock hold: at most {} us",
+                    snap->longest_walk_cpu_us());
     s.keyspace->SubtractDirty(dirty);
     p.lastsave.store(now / 1000);
     p.last_bgsave_ok.store(true);
@@ -107,7 +102,7 @@ void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap,
 Status StartBackgroundSave(ServerState& s) {
   PersistenceInfo& p = s.persistence;
   std::lock_guard<std::mutex> lock(p.save_mu);
-  if (p.bgsave_in_progress.load()) return Status::Error(std::string(kBgsaveInProgress));
+  if (p.bgsave_in_progress.load()) return Status::Error(std::string(errors::kBgsaveInProgress));
   if (p.bgsave_thread.joinable()) p.bgsave_thread.join();  // the last one, finished
   p.bgsave_abort.store(false);
   BgsaveOptions o;
@@ -148,7 +143,7 @@ constexpr int64_t kBgsaveRetryDelayMs = 5000;
 
 void PersistenceCron(ServerState& s) {
   PersistenceInfo& p = s.persistence;
-  if (p.bgsave_in_progress.load()) return;
+  if (p.bgsave_in_progress.load() || p.loading.load()) return;
   int64_t now = NowUnixMs();
   uint64_t dirty = s.keyspace->dirty();
   if (dirty == 0) return;
@@ -171,6 +166,11 @@ Status PrepareShutdown(ServerState& s, bool save, bool nosave, bool force) {
   }
   p.bgsave_abort.store(true);  // no shard lock is held here: waiting for the thread is safe
   while (p.bgsave_in_progress.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (p.loading.load()) {
+    // As Redis: a shutdown during the start-up load never saves (the data is not all there).
+    p.load_abort.store(true);
+    return Status::Ok();
+  }
   if ((!SavePoints(*s.config).empty() && !nosave) || save) {
     KEEL_LOG_NOTICE("Saving the final RDB snapshot before exiting.");
     if (Status st = SaveNow(s); !st.ok()) {
@@ -185,8 +185,14 @@ Status PrepareShutdown(ServerState& s, bool save, bool nosave, bool force) {
 }
 
 bool PrepareSignalShutdown(ServerState& s, bool sigterm) {
+  // "default" or any of save, nosave, now, force (now waits for no replica: Keel has none).
   std::string how = s.config->shutdown_on_signal(sigterm);
-  return PrepareShutdown(s, how == "save", how == "nosave", how == "force").ok();
+  std::vector<std::string_view> words;
+  SplitArgsInPlace(how.data(), how.size(), &words);
+  auto has = [&](std::string_view w) {
+    return std::find(words.begin(), words.end(), w) != words.end();
+  };
+  return PrepareShutdown(s, has("save"), has("nosave"), has("force")).ok();
 }
 
 void SaveAfterFlushAll(ServerState& s) {
@@ -194,7 +200,7 @@ void SaveAfterFlushAll(ServerState& s) {
   // Stop a running BGSAVE from replacing this file with the data before the flush (without
   // waiting for it: inside an EXEC this thread holds every shard lock, which it may need).
   s.persistence.bgsave_abort.store(true);
-  (void)SaveNow(s);
+  (void)SaveNow(s, /*count=*/false);
 }
 
 bool WritesDeniedByBgsaveError(ServerState& s) {
@@ -220,12 +226,12 @@ void CmdBgsave(CommandContext& ctx) {
 // SAVE
 void CmdSave(CommandContext& ctx) {
   if (ctx.server.persistence.bgsave_in_progress.load()) {
-    return ctx.reply.Error(kBgsaveInProgress);
+    return ctx.reply.Error(errors::kBgsaveInProgress);
   }
   if (SaveNow(ctx.server).ok()) {
     ctx.reply.Ok();
   } else {
-    ctx.reply.Error("ERR");
+    ctx.reply.Error(errors::kBareErr);
   }
 }
 
@@ -265,13 +271,13 @@ void CmdRestore(CommandContext& ctx) {
     } else if (EqualsIgnoreCase(a, "idletime") && more && freq == -1) {
       auto v = ParseInt64(ctx.args[++j]);
       if (!v) return ctx.reply.Error(errors::kNotInteger);
-      if (*v < 0) return ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
+      if (*v < 0) return ctx.reply.Error(errors::kInvalidIdletime);
       idle = *v;
     } else if (EqualsIgnoreCase(a, "freq") && more && idle == -1) {
       auto v = ParseInt64(ctx.args[++j]);
       if (!v) return ctx.reply.Error(errors::kNotInteger);
       if (*v < 0 || *v > 255) {
-        return ctx.reply.Error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+        return ctx.reply.Error(errors::kInvalidFreq);
       }
       freq = *v;  // accepted; Keel keeps no LFU counter yet
     } else {
@@ -281,10 +287,10 @@ void CmdRestore(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   std::string_view key = ctx.args[1];
   bool exists = ks.Lookup(ctx.db(), key) != nullptr;
-  if (!replace && exists) return ctx.reply.Error(kBusyKey);
+  if (!replace && exists) return ctx.reply.Error(errors::kBusyKey);
   auto ttl = ParseInt64(ctx.args[2]);
   if (!ttl) return ctx.reply.Error(errors::kNotInteger);
-  if (*ttl < 0) return ctx.reply.Error("ERR Invalid TTL value, must be >= 0");
+  if (*ttl < 0) return ctx.reply.Error(errors::kInvalidTtl);
   Entry* e = nullptr;
   Status st = rdb::RestorePayload(ctx.args[3], key, LimitsOf(*ctx.server.config), &e);
   if (!st.ok()) return ctx.reply.Error("ERR " + st.message());
@@ -324,14 +330,13 @@ void DebugReload(CommandContext& ctx) {
     } else if (EqualsIgnoreCase(ctx.args[j], "nosave")) {
       save = false;
     } else {
-      return ctx.reply.Error(
-          "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      return ctx.reply.Error(errors::kDebugReloadOptions);
     }
   }
   ServerState& s = ctx.server;
   Keyspace& ks = ctx.keyspace();
   std::vector<ShardGuard> locks = LockAllShards(ks);
-  if (save && !SaveNow(s).ok()) return ctx.reply.Error("ERR");
+  if (save && !SaveNow(s).ok()) return ctx.reply.Error(errors::kBareErr);
   if (flush) {
     for (int db = 0; db < ks.databases(); ++db) {
       // A reload is not a change to the data: it marks WATCHers but adds nothing to the dirty
@@ -350,7 +355,7 @@ void DebugReload(CommandContext& ctx) {
   if (st.ok() && !found) st = Status::Error("No such file or directory");
   if (!st.ok()) {
     KEEL_LOG_WARNING("{}", st.message());
-    return ctx.reply.Error("ERR Error trying to load the RDB dump, check server logs.");
+    return ctx.reply.Error(errors::kDebugReloadFailed);
   }
   s.persistence.last_load_keys_loaded.store(stats.keys_loaded);
   s.persistence.last_load_keys_expired.store(stats.keys_expired);
@@ -401,7 +406,7 @@ void DebugObject(CommandContext& ctx) {
 // DEBUG <subcommand> ...: only what Redis's test suites and tools use most is here.
 void CmdDebug(CommandContext& ctx) {
   if (!ctx.server.config->DebugCommandAllowed(IsLocalClient(ctx.client))) {
-    return ctx.reply.Error(kDebugNotAllowed);
+    return ctx.reply.Error(errors::kDebugNotAllowed);
   }
   std::string_view sub = ctx.args[1];
   if (EqualsIgnoreCase(sub, "reload")) return DebugReload(ctx);
@@ -435,13 +440,16 @@ Status LoadDatabase(ServerState& s) {
   rdb::LoadStats stats;
   bool found = false;
   int64_t start = NowMonotonicUs();
-  s.persistence.loading.store(true);
-  Status st;
-  {
-    std::vector<ShardGuard> locks = LockAllShards(ks);
-    st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found);
-  }
-  s.persistence.loading.store(false);
+  PersistenceInfo& p = s.persistence;
+  opt.total_bytes = &p.loading_total_bytes;
+  opt.loaded_bytes = &p.loading_loaded_bytes;
+  opt.abort = &p.load_abort;
+  opt.key_delay_us = s.config->load_key_delay_us();
+  p.loading_start_s.store(NowUnixMs() / 1000);
+  p.loading_loaded_bytes.store(0);
+  p.loading.store(true);
+  Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found);
+  p.loading.store(false);
   if (!st.ok() || !found) return st;
   s.persistence.last_load_keys_loaded.store(stats.keys_loaded);
   s.persistence.last_load_keys_expired.store(stats.keys_expired);

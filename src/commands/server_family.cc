@@ -237,6 +237,26 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
   w.Field("aof_last_cow_size", 0);
   w.Field("module_fork_in_progress", 0);
   w.Field("module_fork_last_cow_size", 0);
+  if (p.loading.load()) {
+    // Redis's progress fields, at the section's end while the start-up load runs.
+    int64_t now = NowUnixMs() / 1000;
+    int64_t elapsed = now - p.loading_start_s.load();
+    uint64_t total = p.loading_total_bytes.load();
+    uint64_t loaded = p.loading_loaded_bytes.load();
+    double perc = total > 0 ? 100.0 * static_cast<double>(loaded) / static_cast<double>(total) : 0;
+    int64_t eta = loaded == 0 ? 1
+                              : static_cast<int64_t>(static_cast<double>(elapsed) *
+                                                     static_cast<double>(total - loaded) /
+                                                     static_cast<double>(loaded));
+    w.Field("loading_start_time", p.loading_start_s.load());
+    w.Field("loading_total_bytes", total);
+    w.Field("loading_rdb_used_mem", 0);
+    w.Field("loading_loaded_bytes", loaded);
+    char perc_text[32];
+    std::snprintf(perc_text, sizeof(perc_text), "%.2f", perc);
+    w.Field("loading_loaded_perc", perc_text);
+    w.Field("loading_eta_seconds", eta);
+  }
 }
 
 void InfoStats(ServerState& s, InfoWriter& w) {

@@ -35,10 +35,11 @@ enum class Kind {
   kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
   kObufLimit,   // client-output-buffer-limit <class> <hard> <soft> <seconds> groups
   kOctal,       // octal integer in [min, max] (unixsocketperm), shown in octal
+  kFlags,       // "default" (choices[0]) or any of the other choices, stored as bits 1 << (i-1)
 };
 
 // Kinds whose value is several words (a config line's arguments, or one CONFIG SET string).
-bool MultiWord(Kind k) { return k == Kind::kBind || k == Kind::kObufLimit; }
+bool MultiWord(Kind k) { return k == Kind::kBind || k == Kind::kObufLimit || k == Kind::kFlags; }
 
 constexpr std::string_view kNotifyLetters = "g$lshzxetdmnKE";
 constexpr std::string_view kObufClasses[] = {"normal", "slave", "pubsub"};
@@ -91,6 +92,7 @@ enum Id : size_t {
   kBgsaveShardDelayUsId,
   kShutdownOnSigintId,
   kShutdownOnSigtermId,
+  kLoadKeyDelayUsId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -247,6 +249,27 @@ struct Config::Option {
         *n = value;
         return Status::Ok();
       }
+      case Kind::kFlags: {
+        if (args.empty()) {
+          return Status::Error("argument(s) must be one of the following: " +
+                               JoinChoices(*choices));
+        }
+        int64_t bits = 0;
+        for (std::string_view word : args) {
+          size_t i = 0;
+          while (i < choices->size() && !EqualsIgnoreCase((*choices)[i], word)) ++i;
+          if (i == choices->size()) {
+            return Status::Error("argument(s) must be one of the following: " +
+                                 JoinChoices(*choices));
+          }
+          if (i > 0) bits |= int64_t{1} << (i - 1);
+        }
+        if (choices == &kShutdownOnSignal && (bits & 3) == 3) {
+          return Status::Error("shutdown options SAVE and NOSAVE can't be used simultaneously");
+        }
+        *n = bits;
+        return Status::Ok();
+      }
       case Kind::kEnum:
         for (size_t i = 0; i < choices->size(); ++i) {
           if (EqualsIgnoreCase((*choices)[i], v)) {
@@ -375,6 +398,15 @@ struct Config::Option {
       }
       case Kind::kEnum:
         return std::string((*choices)[static_cast<size_t>(num.load())]);
+      case Kind::kFlags: {
+        std::string out;
+        for (size_t i = 1; i < choices->size(); ++i) {
+          if ((num.load() & (int64_t{1} << (i - 1))) == 0) continue;
+          if (!out.empty()) out += ' ';
+          out += (*choices)[i];
+        }
+        return out.empty() ? std::string((*choices)[0]) : out;
+      }
       case Kind::kDir:
         return CurrentDir();
       case Kind::kNotify:
@@ -498,9 +530,11 @@ const OptionSpec kSpecs[] = {
     {"enable-protected-configs", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
     // Keel's test knob: BGSAVE sleeps this long after each shard (docs/persistence.md).
     {"keel-bgsave-shard-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
-    // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
-    {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
-    {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    // Any of Redis 7.0's words (save, nosave, now, force), or default.
+    {"shutdown-on-sigint", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default"},
+    {"shutdown-on-sigterm", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default"},
+    // Keel's test knob: the start-up load sleeps this long after each key (docs/persistence.md).
+    {"keel-load-key-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
 };
 
 }  // namespace
@@ -644,6 +678,7 @@ bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }
 bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsaveErrorId) != 0; }
 int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
+int64_t Config::load_key_delay_us() const { return Int(kLoadKeyDelayUsId); }
 std::string Config::shutdown_on_signal(bool sigterm) const {
   return String(sigterm ? kShutdownOnSigtermId : kShutdownOnSigintId);
 }

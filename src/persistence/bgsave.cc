@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 #include "keel/common/clock.h"
@@ -14,6 +15,12 @@ namespace {
 
 // What one skip-set key costs beyond its bytes (node, hash slot, string header), roughly.
 constexpr int64_t kSkipKeyOverhead = 64;
+
+int64_t ThreadCpuUs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
 
 int64_t SkipSetBytes(const std::unordered_set<std::string>& set) {
   int64_t bytes = 0;
@@ -192,10 +199,12 @@ Status BackgroundSnapshot::Write(rdb::Sink* sink) {
         {
           ShardGuard g(ks_, flat);
           int64_t start = NowMonotonicUs();
+          int64_t cpu_start = ThreadCpuUs();
           size_t entries = options_.chunk_entries > 0 ? options_.chunk_entries : kChunkEntries;
           if (done_[flat] == 0) WalkChunk(flat, &chunk, entries, kChunkBytes);
           done = done_[flat] != 0;
           longest_walk_us_ = std::max(longest_walk_us_, NowMonotonicUs() - start);
+          longest_walk_cpu_us_ = std::max(longest_walk_cpu_us_, ThreadCpuUs() - cpu_start);
         }
         if (!chunk.empty()) st = w.WriteRaw(chunk);
         chunk.clear();

@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "keel/keyspace/hash_object.h"
@@ -450,6 +452,7 @@ Status ReadValue(Source& src, int type, std::string_view key, int rdb_version,
 
 Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry, LoadStats* stats) {
   Reader r(src, 0);
+  if (options.total_bytes != nullptr) options.total_bytes->store(src.offset() + src.remaining());
   char magic[9];
   if (!src.Read(magic, 9) || std::memcmp(magic, "REDIS", 5) != 0) {
     return Reader::ErrorAt(0, "Wrong signature trying to load DB from file");
@@ -513,6 +516,7 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         uint64_t a, b;
         if (Status st = rv.Length(&a); !st.ok()) return st;
         if (Status st = rv.Length(&b); !st.ok()) return st;
+        if (options.on_resize_db) options.on_resize_db(db, a);
         continue;
       }
       case kOpAux: {
@@ -556,6 +560,15 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         }
         if (Status st = on_entry(db, e, lru_idle); !st.ok()) {
           return Reader::ErrorAt(op_at, st.message());
+        }
+        if (options.loaded_bytes != nullptr) {
+          options.loaded_bytes->store(src.offset(), std::memory_order_relaxed);
+        }
+        if (options.key_delay_us > 0) {
+          std::this_thread::sleep_for(std::chrono::microseconds(options.key_delay_us));
+        }
+        if (options.abort != nullptr && options.abort->load(std::memory_order_relaxed)) {
+          return Reader::ErrorAt(src.offset(), "loading aborted");
         }
         ++stats->keys_loaded;
         continue;

@@ -1,8 +1,10 @@
 #include "keel/persistence/snapshot.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -117,8 +119,23 @@ Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions
     }
     return Status::Error("Fatal error loading the DB " + file + ": " + st.message());
   }
+  // Pre-size each shard's table from the RESIZEDB hints, so that the load does not rehash every
+  // table a dozen times. A hint is only trusted up to what the file could hold (a key takes at
+  // least 3 bytes), so a bad file cannot make it allocate.
+  rdb::LoadOptions opts = options;
+  struct stat sb;
+  uint64_t max_keys = ::stat(file.c_str(), &sb) == 0 ? static_cast<uint64_t>(sb.st_size) / 3 : 0;
+  opts.on_resize_db = [&](int db, uint64_t keys) {
+    if (db < 0 || db >= ks.databases()) return;
+    uint64_t per_shard = std::min(keys, max_keys) / kShards;
+    if (per_shard < 64) return;
+    for (size_t s = 0; s < kShards; ++s) {
+      ShardGuard lock = ks.LockShard(db, s);
+      ks.db(db).shard(s).Reserve(per_shard + per_shard / 8);
+    }
+  };
   Status st = rdb::LoadRdb(
-      src, options,
+      src, opts,
       [&](int db, Entry* e, int64_t idle) {
         if (db >= ks.databases()) {
           FreeEntry(e);
@@ -130,7 +147,9 @@ Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions
         if (idle >= 0) {
           e->lru = (Keyspace::LruClock() - static_cast<uint32_t>(idle)) & Entry::kLruMask;
         }
-        Shard& shard = ks.db(db).ShardFor(e->key());
+        size_t shard_index = ShardOf(e->key());
+        ShardGuard lock = ks.LockShard(db, shard_index);
+        Shard& shard = ks.db(db).shard(shard_index);
         size_t before = shard.size();
         uint32_t lru = e->lru;
         ks.Put(db, e);  // stamps the access clock; replaces a key already there

@@ -57,7 +57,7 @@ class ChainedTableCore {
   }
   // Inserts a node whose key is absent; hash is Hasher::Of(n).
   void Insert(Node* n, uint64_t hash) {
-    MaybeResize();
+    MaybeResize(/*inserting=*/true);
     Table& t = rehashing() ? t_[1] : t_[0];
     size_t idx = hash & t.mask;
     n->next = t.buckets[idx];
@@ -83,7 +83,7 @@ class ChainedTableCore {
   // The same when the array is not known: during a rehash it is worked out from the link.
   Node* UnlinkAt(Node** link) { return UnlinkAt(link, TableOf(link)); }
 
-  // Sizes an empty table for n nodes.
+  // Sizes an empty table for n nodes (inserts never shrink it; removals may).
   void Reserve(size_t n) {
     if (t_[0].buckets != nullptr) return;
     size_t size = 4;
@@ -252,7 +252,7 @@ class ChainedTableCore {
     t_[1] = Table{b, new_size - 1, 0};
     rehash_idx_ = 0;
   }
-  void MaybeResize() {
+  void MaybeResize(bool inserting = false) {
     if (rehashing()) {
       RehashStep(2);
       return;
@@ -263,7 +263,7 @@ class ChainedTableCore {
       StartRehash(4);
     } else if (used >= size) {
       StartRehash(size * 2);
-    } else if (size > 4 && used * 8 < size) {
+    } else if (!inserting && size > 4 && used * 8 < size) {
       size_t target = 4;
       while (target < used) target *= 2;
       StartRehash(target);

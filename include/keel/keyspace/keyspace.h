@@ -154,6 +154,8 @@ class alignas(64) Shard {
   void ForEach(F&& fn) const {
     table_.ForEach([&](const Entry* e) { fn(e); });
   }
+  // Sizes an empty table for n entries (loading a file with RESIZEDB hints).
+  void Reserve(size_t n) { table_.Reserve(n); }
   // A random entry, or nullptr when empty.
   Entry* Random(std::mt19937_64& rng) const;
   // Moves up to `buckets` buckets of an ongoing rehash; returns true if a rehash remains.

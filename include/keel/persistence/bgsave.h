@@ -69,6 +69,9 @@ class BackgroundSnapshot final : public BeforeChangeHook {
   // The longest the walker held one shard lock, and the longest a writer spent in the hook
   // saving an old entry (under its shard lock), in microseconds: the snapshot's stalls.
   int64_t longest_walk_us() const { return longest_walk_us_; }
+  // The most CPU time the walker used in one lock hold: the hold itself, without the time the
+  // thread was preempted while holding the lock (a loaded machine's scheduler gaps).
+  int64_t longest_walk_cpu_us() const { return longest_walk_cpu_us_; }
   int64_t longest_hook_us() const { return longest_hook_us_.load(); }
 
   void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) override;
@@ -100,6 +103,7 @@ class BackgroundSnapshot final : public BeforeChangeHook {
   int64_t side_bytes_ = 0;
   std::atomic<uint64_t> peak_side_bytes_{0};
   int64_t longest_walk_us_ = 0;
+  int64_t longest_walk_cpu_us_ = 0;
   std::atomic<int64_t> longest_hook_us_{0};
 };
 

@@ -5,6 +5,7 @@
 // the keyspace's own value builders. Every read is bounds-checked against the input: a damaged
 // file or payload gives a Status naming the offset, never a crash.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -84,6 +85,14 @@ struct LoadOptions {
   ValueLimits limits;
   bool verify_checksum = true;  // rdbchecksum: a zero checksum in the file is never checked
   int64_t now_ms = 0;           // keys whose expire is before this are dropped (when > 0)
+  // Told each RESIZEDB hint (the database's key count, as the file claims it) before its keys.
+  std::function<void(int db, uint64_t keys)> on_resize_db;
+  // Progress for INFO (the file's size, then the offset after each key), when given.
+  std::atomic<uint64_t>* total_bytes = nullptr;
+  std::atomic<uint64_t>* loaded_bytes = nullptr;
+  // Set to stop the load with an error (a shutdown while loading).
+  const std::atomic<bool>* abort = nullptr;
+  int64_t key_delay_us = 0;  // test knob (keel-load-key-delay-us): sleep after each key
 };
 
 struct LoadStats {

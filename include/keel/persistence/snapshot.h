@@ -28,6 +28,11 @@ struct PersistenceInfo {
   std::atomic<uint64_t> last_load_keys_loaded{0};
   std::atomic<uint64_t> last_load_keys_expired{0};
   std::atomic<bool> loading{false};
+  // The start-up load, while `loading` (INFO's loading_* fields); load_abort stops it (shutdown).
+  std::atomic<int64_t> loading_start_s{0};
+  std::atomic<uint64_t> loading_total_bytes{0};
+  std::atomic<uint64_t> loading_loaded_bytes{0};
+  std::atomic<bool> load_abort{false};
 
   // BGSAVE (keel/persistence/bgsave.h): rdb_bgsave_in_progress and the rest of INFO.
   std::atomic<bool> bgsave_in_progress{false};
@@ -85,8 +90,9 @@ std::vector<ShardGuard> LockAllShards(Keyspace& ks);
 
 // Loads `file` into the keyspace, dropping keys whose expire has passed. A key already present
 // is an error (a file with a duplicated key) unless `replace` (DEBUG RELOAD MERGE). The error
-// names the file and offset. A missing file is not an error (*found is set false).
-// REQUIRES: every shard lock held by this thread (LockAllShards).
+// names the file and offset. A missing file is not an error (*found is set false). Each key is
+// put in under its shard's lock, one lock at a time (re-entrant: DEBUG RELOAD holds them all),
+// so that clients are answered -LOADING while the start-up load runs.
 Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions& options,
                    bool replace, rdb::LoadStats* stats, bool* found);
 

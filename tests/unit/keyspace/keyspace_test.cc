@@ -106,6 +106,27 @@ TEST(Shard, InsertFindUnlinkAcrossRehashes) {
   EXPECT_LE(s.bucket_count(), 8u);
 }
 
+// Reserve (an RDB load's RESIZEDB hint) sizes the table once: the first inserts do not shrink
+// it back, so filling it to the hint never rehashes.
+TEST(Shard, AReservedTableKeepsItsSizeWhileFilling) {
+  Shard s;
+  std::lock_guard<ShardMutex> lock(s.mu);
+  s.Reserve(4000);
+  EXPECT_EQ(s.bucket_count(), 4096u);
+  for (int i = 0; i < 4000; ++i) {
+    std::string k = Key(i);
+    s.Insert(NewStringEntry(k, "v", -1), KeyHash(k));
+    ASSERT_EQ(s.bucket_count(), 4096u) << "after " << i + 1 << " inserts";
+  }
+  for (int i = 0; i < 4000; ++i) {
+    std::string k = Key(i);
+    FreeEntry(s.UnlinkAt(s.FindLink(k, KeyHash(k))));
+  }
+  while (s.RehashStep(100)) {
+  }
+  EXPECT_LE(s.bucket_count(), 8u);  // removals still shrink it
+}
+
 TEST(Shard, ExpiresAreCounted) {
   Shard s;
   std::lock_guard<ShardMutex> lock(s.mu);
