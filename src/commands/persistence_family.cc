@@ -141,15 +141,17 @@ constexpr int64_t kBgsaveRetryDelayMs = 5000;
 
 }  // namespace
 
+bool BgsaveRetryAllowed(bool last_bgsave_ok, int64_t now_ms, int64_t last_try_ms) {
+  return last_bgsave_ok || now_ms - last_try_ms > kBgsaveRetryDelayMs;
+}
+
 void PersistenceCron(ServerState& s) {
   PersistenceInfo& p = s.persistence;
   if (p.bgsave_in_progress.load() || p.loading.load()) return;
   int64_t now = NowUnixMs();
   uint64_t dirty = s.keyspace->dirty();
   if (dirty == 0) return;
-  bool may_retry =
-      p.last_bgsave_ok.load() || now - p.last_bgsave_try_ms.load() > kBgsaveRetryDelayMs;
-  if (!may_retry) return;
+  if (!BgsaveRetryAllowed(p.last_bgsave_ok.load(), now, p.last_bgsave_try_ms.load())) return;
   for (const auto& [seconds, changes] : SavePoints(*s.config)) {
     if (dirty >= static_cast<uint64_t>(changes) && now / 1000 - p.lastsave.load() > seconds) {
       KEEL_LOG_NOTICE("{} changes in {} seconds. Saving...", changes, seconds);
@@ -443,6 +445,8 @@ Status LoadDatabase(ServerState& s) {
   PersistenceInfo& p = s.persistence;
   opt.total_bytes = &p.loading_total_bytes;
   opt.loaded_bytes = &p.loading_loaded_bytes;
+  opt.loaded_keys = &p.last_load_keys_loaded;
+  p.last_load_keys_loaded.store(0);
   opt.abort = &p.load_abort;
   opt.key_delay_us = s.config->load_key_delay_us();
   p.loading_start_s.store(NowUnixMs() / 1000);

@@ -561,8 +561,12 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         if (Status st = on_entry(db, e, lru_idle); !st.ok()) {
           return Reader::ErrorAt(op_at, st.message());
         }
+        ++stats->keys_loaded;
         if (options.loaded_bytes != nullptr) {
           options.loaded_bytes->store(src.offset(), std::memory_order_relaxed);
+        }
+        if (options.loaded_keys != nullptr) {
+          options.loaded_keys->store(stats->keys_loaded, std::memory_order_relaxed);
         }
         if (options.key_delay_us > 0) {
           std::this_thread::sleep_for(std::chrono::microseconds(options.key_delay_us));
@@ -570,7 +574,6 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         if (options.abort != nullptr && options.abort->load(std::memory_order_relaxed)) {
           return Reader::ErrorAt(src.offset(), "loading aborted");
         }
-        ++stats->keys_loaded;
         continue;
       }
     }

@@ -34,6 +34,9 @@ Status StartBackgroundSave(ServerState& server);
 // The save points' check, from the server's cron: starts a BGSAVE when one is due (Redis's
 // serverCron rule, with its 5 s retry delay after a failed BGSAVE).
 void PersistenceCron(ServerState& server);
+// The retry rule PersistenceCron applies: a save point may start a BGSAVE if the last one
+// succeeded or more than 5 s (Redis's CONFIG_BGSAVE_RETRY_DELAY) passed since it started.
+bool BgsaveRetryAllowed(bool last_bgsave_ok, int64_t now_ms, int64_t last_try_ms);
 // Redis's rule for -MISCONF: the last BGSAVE failed, stop-writes-on-bgsave-error is yes and
 // save points are set. Cheap when the last BGSAVE succeeded.
 bool WritesDeniedByBgsaveError(ServerState& server);

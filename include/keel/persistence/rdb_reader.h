@@ -90,6 +90,7 @@ struct LoadOptions {
   // Progress for INFO (the file's size, then the offset after each key), when given.
   std::atomic<uint64_t>* total_bytes = nullptr;
   std::atomic<uint64_t>* loaded_bytes = nullptr;
+  std::atomic<uint64_t>* loaded_keys = nullptr;  // keys loaded so far (as Redis's INFO shows)
   // Set to stop the load with an error (a shutdown while loading).
   const std::atomic<bool>* abort = nullptr;
   int64_t key_delay_us = 0;  // test knob (keel-load-key-delay-us): sleep after each key
