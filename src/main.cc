@@ -157,6 +157,9 @@ int main(int argc, char** argv) {
   KEEL_LOG_WARNING("Server initialized");
   // The data comes back while the listeners are open: as in Redis, clients that connect meanwhile
   // get -LOADING for every command not flagged "loading" (INFO shows the progress).
+  // Marked before the listeners open, so that no client sees an empty dataset answer before the
+  // loader thread has started.
+  state.persistence.loading.store(true);
   std::thread loader([&state, &options] {
     if (Status st = LoadDatabase(state); !st.ok()) {
       if (state.persistence.load_abort.load()) return;  // a shutdown during the load
