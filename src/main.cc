@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/pubsub.h"
@@ -131,7 +132,11 @@ int main(int argc, char** argv) {
     return PrepareSignalShutdown(state, sigterm);
   };
   // The data comes back before any client can connect.
-  if (Status st = LoadDatabase(state); !st.ok()) {
+  // With appendonly yes only the AOF is read, as in Redis (docs/persistence.md).
+  Status loaded =
+      config.IntOption("appendonly") != 0 ? aof::LoadAppendOnly(state) : LoadDatabase(state);
+  if (loaded.ok()) loaded = aof::StartAppendOnly(state);
+  if (Status st = loaded; !st.ok()) {
     KEEL_LOG_WARNING("{}", st.message());
     KEEL_LOG_WARNING("Fatal error loading the DB, exiting.");
     spdlog::shutdown();
@@ -168,6 +173,7 @@ int main(int argc, char** argv) {
     KEEL_LOG_NOTICE("The server is now ready to accept connections at {}", options.unixsocket);
   }
   server.Run();
+  aof::StopAppendOnly();  // writes and fsyncs what is buffered
   if (!options.unixsocket.empty()) {
     KEEL_LOG_NOTICE("Removing the unix socket file.");
     unlink(options.unixsocket.c_str());
