@@ -265,7 +265,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     }
     if (!on()) return;
     std::string rec;
-    if (Replayable(args, &rec)) Append(db, std::move(rec));
+    if (Replayable(db, args, &rec)) Append(db, std::move(rec));
   }
 
   // ---- the writer ----
@@ -499,14 +499,19 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   }
 
   // The replayable form of a command that changed the keyspace (docs/persistence.md).
-  bool Replayable(std::span<const std::string_view> args, std::string* rec) {
+  bool Replayable(int db, std::span<const std::string_view> args, std::string* rec) {
     std::string name = ToLower(args[0]);
-    auto abs_ms = [](std::string_view unit, std::string_view v) -> std::string {
+    // The absolute expire the command gave `key`: read from its entry (we hold its lock), so
+    // the file holds exactly what the keyspace holds; computed from the argument otherwise.
+    auto abs_ms = [&](std::string_view key, std::string_view unit,
+                      std::string_view v) -> std::string {
+      KeyPlace place = PlaceOf(key);
+      const Entry* e = s_.keyspace->db(db).shard(place.shard).Find(key, place.hash);
+      if (e != nullptr && e->has_expire()) return std::to_string(e->expire_ms());
       int64_t n = ParseInt64(v).value_or(0);
       std::string u = ToLower(unit);
       int64_t now = NowUnixMs();
-      if (u == "ex" || u == "expire" || u == "setex" || u == "getex-ex")
-        return std::to_string(now + n * 1000);
+      if (u == "ex" || u == "expire" || u == "setex") return std::to_string(now + n * 1000);
       if (u == "px" || u == "pexpire" || u == "psetex") return std::to_string(now + n);
       if (u == "exat" || u == "expireat") return std::to_string(n * 1000);
       return std::to_string(n);  // pxat, pexpireat
@@ -520,7 +525,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       for (size_t i = 3; i + 1 < out.size(); ++i) {
         std::string o = ToLower(out[i]);
         if (o == "ex" || o == "px" || o == "exat" || o == "pxat") {
-          at = abs_ms(o, out[i + 1]);
+          at = abs_ms(args[1], o, out[i + 1]);
           out[i] = "PXAT";
           out[i + 1] = at;
           break;
@@ -530,7 +535,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       return true;
     }
     if ((name == "setex" || name == "psetex") && args.size() == 4) {
-      std::string at = abs_ms(name, args[2]);
+      std::string at = abs_ms(args[1], name, args[2]);
       *rec = Encode({"SET", args[1], args[3], "PXAT", at});
       return true;
     }
@@ -538,7 +543,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       if (t_last_kind == ChangeKind::kDelete) {
         *rec = Encode({"DEL", args[1]});
       } else {
-        std::string at = abs_ms(name, args[2]);
+        std::string at = abs_ms(args[1], name, args[2]);
         *rec = Encode({"PEXPIREAT", args[1], at});
       }
       return true;
@@ -548,7 +553,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       if (o == "persist") {
         *rec = Encode({"PERSIST", args[1]});
       } else if (args.size() >= 4) {
-        std::string at = abs_ms(o, args[3]);
+        std::string at = abs_ms(args[1], o, args[3]);
         *rec = Encode({"PEXPIREAT", args[1], at});
       } else {
         return false;
@@ -562,7 +567,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       int64_t ttl = ParseInt64(args[2]).value_or(0);
       if (ttl > 0 && !absttl) {
         std::vector<std::string_view> out(args.begin(), args.end());
-        std::string at = std::to_string(NowUnixMs() + ttl);
+        std::string at = abs_ms(args[1], "px", args[2]);
         out[2] = at;
         out.push_back("ABSTTL");
         *rec = Encode(out);
@@ -891,6 +896,7 @@ Status StartRewrite(ServerState& s) {
     log.manifest = std::move(m);
     KEEL_LOG_NOTICE("Creating AOF incr file {} on background rewrite", incr);
     BgsaveOptions o;
+    o.shard_delay_us = s.config->bgsave_shard_delay_us();
     o.save.compress = s.config->rdbcompression();
     o.save.checksum = s.config->rdbchecksum();
     snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
