@@ -102,6 +102,7 @@ enum Id : size_t {
   kAofTimestampEnabledId,
   kAofRewriteIncrementalFsyncId,
   kAofDisableAutoGcId,
+  kAofRewriteCpulistId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -246,7 +247,8 @@ struct Config::Option {
           auto parsed = ParseInt64(v);
           if (!parsed) return Status::Error("argument couldn't be parsed into an integer");
           value = *parsed;
-        } else if (!ParseMemoryValue(v, &value)) {
+        } else if (!ParseMemoryValue(v, &value) || (!v.empty() && v[0] == '-' && min >= 0)) {
+          // Redis reads a memory value as unsigned: "-5" is not one.
           return Status::Error("argument must be a memory value");
         }
         if (value < min || value > max) {
@@ -524,6 +526,8 @@ const OptionSpec kSpecs[] = {
     {"aof-timestamp-enabled", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     {"aof-rewrite-incremental-fsync", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"aof-disable-auto-gc", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    // Accepted for compatibility: Keel's rewrite runs on a thread, not a forked child to pin.
+    {"aof_rewrite_cpulist", "", Kind::kString, 0, 0, nullptr, true, ""},
 };
 
 }  // namespace
