@@ -127,7 +127,10 @@ int main(int argc, char** argv) {
   });
   RegisterAllCommands();
   state.persistence.lastsave.store(NowUnixMs() / 1000);
-  state.cron_hook = [&state] { PersistenceCron(state); };
+  state.cron_hook = [&state] {
+    PersistenceCron(state);
+    aof::Cron(state);
+  };
   state.before_signal_shutdown = [&state](bool sigterm) {
     return PrepareSignalShutdown(state, sigterm);
   };

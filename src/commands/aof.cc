@@ -19,6 +19,7 @@
 
 #include "keel/commands/client.h"
 #include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -186,6 +187,8 @@ Status PersistManifest(const std::string& dir, const std::string& name, const Ma
 }
 
 // ---- the log ----
+
+bool SnapshotRunning(ServerState& s);  // an AOF rewrite or a BGSAVE (no-appendfsync-on-rewrite)
 
 thread_local int t_exec_depth = 0;
 thread_local std::vector<std::pair<int, std::string>> t_tx;  // the EXEC's records, by db
@@ -470,7 +473,10 @@ class AofLog final : public CommandObserver, public ChangeObserver {
                   (policy == static_cast<int>(Fsync::kEverysec) && now - last_fsync_ms >= 1000 &&
                    written_ > synced_.load()) ||
                   stopping;
-      if (sync && written_ > synced_.load()) {
+      if (sync && !stopping && s_.config->IntOption("no-appendfsync-on-rewrite") != 0 &&
+          SnapshotRunning(s_)) {
+        sync = policy == static_cast<int>(Fsync::kAlways);  // replies go, without the fsync
+      } else if (sync && written_ > synced_.load()) {
         int64_t t0 = NowMonotonicUs();
         fdatasync(fd_);
         if (NowMonotonicUs() - t0 > 2000000) delayed_fsync_.fetch_add(1);
@@ -636,9 +642,15 @@ struct RewriteState {
   std::atomic<uint64_t> consecutive_failures{0};
   std::atomic<uint64_t> base_size{0};
   std::atomic<uint64_t> last_cow{0};
+  std::atomic<uint64_t> growth_base{0};  // the AOF's size after the last rewrite or the load
+  std::atomic<int64_t> last_try_ms{0};
   std::thread thread;
 };
 RewriteState g_rw;
+
+bool SnapshotRunning(ServerState& s) {
+  return g_rw.in_progress.load() || s.persistence.bgsave_in_progress.load();
+}
 
 std::string BaseName(const std::string& fname, int64_t seq, bool rdb) {
   return fname + "." + std::to_string(seq) + ".base." + (rdb ? "rdb" : "aof");
@@ -804,6 +816,7 @@ void RemoveHistory(Manifest* m, const std::string& dir) {
 // Writes a base of the whole keyspace (RDB with aof-base) to `path`. REQUIRES: every shard lock.
 Status WriteBaseLocked(ServerState& s, const std::string& path) {
   SaveOptions so;
+  so.aof_base = true;
   so.compress = s.config->rdbcompression();
   so.checksum = s.config->rdbchecksum();
   rdb::FileSink sink;
@@ -813,22 +826,69 @@ Status WriteBaseLocked(ServerState& s, const std::string& path) {
   return sink.Close();
 }
 
+// aof-use-rdb-preamble no: the base as commands. The snapshot's RDB file is read back key by key
+// and each key written as RESTORE with Redis's DUMP payload (ABSTTL for a TTL), after a SELECT
+// per database: a file any Redis 7.0 replays and redis-check-aof accepts.
+Status RdbToCommands(ServerState& s, const std::string& rdb_path, const std::string& out_path) {
+  rdb::FileSource src;
+  if (Status st = src.Open(rdb_path); !st.ok()) return st;
+  rdb::FileSink sink;
+  if (Status st = sink.Open(out_path); !st.ok()) return st;
+  bool compress = s.config->rdbcompression();
+  std::string out;
+  int last_db = -1;
+  rdb::LoadOptions opt;
+  opt.verify_checksum = false;
+  rdb::LoadStats stats;
+  Status st = rdb::LoadRdb(
+      src, opt,
+      [&](int db, Entry* e, int64_t) {
+        if (db != last_db) {
+          std::string n = std::to_string(db);
+          out += Encode({"SELECT", n});
+          last_db = db;
+        }
+        std::string payload = rdb::DumpPayload(*e, compress);
+        int64_t expire = e->expire_ms();
+        std::string ttl = std::to_string(expire < 0 ? 0 : expire);
+        if (expire < 0) {
+          out += Encode({"RESTORE", e->key(), ttl, payload});
+        } else {
+          out += Encode({"RESTORE", e->key(), ttl, payload, "ABSTTL"});
+        }
+        FreeEntry(e);
+        if (out.size() < (1 << 20)) return Status::Ok();
+        Status w = sink.Write(out);
+        out.clear();
+        return w;
+      },
+      &stats);
+  if (st.ok() && !out.empty()) st = sink.Write(out);
+  if (st.ok()) st = sink.Sync();
+  if (st.ok()) st = sink.Close();
+  return st;
+}
+
 void FinishRewrite(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, int64_t new_base_seq,
                    std::string temp_path) {
   AofLog& log = *g_log;
   Status st;
+  bool preamble = s.config->IntOption("aof-use-rdb-preamble") != 0;
+  std::string rdb_path = preamble ? temp_path : temp_path + ".rdb";
   {
     rdb::FileSink sink;
-    st = sink.Open(temp_path);
+    st = sink.Open(rdb_path);
     if (st.ok()) st = snap->Write(&sink);
     if (st.ok()) st = sink.Sync();
     if (st.ok()) st = sink.Close();
   }
   snap->Stop();
+  if (st.ok() && !preamble) st = RdbToCommands(s, rdb_path, temp_path);
+  if (!preamble) unlink(rdb_path.c_str());
   g_rw.last_cow.store(snap->peak_side_bytes());
   if (st.ok()) {
     std::lock_guard<std::mutex> lock(log.manifest_mu);
-    std::string base = BaseName(log.fname, new_base_seq, true);
+    std::string base = BaseName(log.fname, new_base_seq, preamble);
     if (rename(temp_path.c_str(), (log.dir + "/" + base).c_str()) != 0) {
       st = Status::Error(std::string("Can't rename the temporary AOF base: ") +
                          std::strerror(errno));
@@ -860,6 +920,7 @@ void FinishRewrite(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, int
   g_rw.last_time_sec.store(took);
   g_rw.last_ok.store(st.ok());
   if (st.ok()) {
+    g_rw.growth_base.store(g_rw.base_size.load() + log.incr_size());
     g_rw.rewrites.fetch_add(1);
     g_rw.consecutive_failures.store(0);
     KEEL_LOG_NOTICE("Background AOF rewrite finished successfully");
@@ -871,9 +932,19 @@ void FinishRewrite(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, int
 }
 
 // Starts a rewrite: a new incr file from this instant, a point-in-time snapshot for the base.
-Status StartRewrite(ServerState& s) {
+// `*scheduled` is set instead when a BGSAVE holds the snapshot hook (the cron starts it later).
+Status StartRewrite(ServerState& s, bool* scheduled) {
   AofLog& log = *g_log;
+  *scheduled = false;
+  std::lock_guard<std::mutex> save_lock(s.persistence.save_mu);
+  if (s.persistence.bgsave_in_progress.load()) {
+    g_rw.scheduled.store(true);
+    *scheduled = true;
+    return Status::Ok();
+  }
   if (g_rw.thread.joinable()) g_rw.thread.join();
+  g_rw.scheduled.store(false);
+  g_rw.last_try_ms.store(NowUnixMs());
   std::unique_ptr<BackgroundSnapshot> snap;
   int64_t base_seq;
   {
@@ -897,6 +968,7 @@ Status StartRewrite(ServerState& s) {
     KEEL_LOG_NOTICE("Creating AOF incr file {} on background rewrite", incr);
     BgsaveOptions o;
     o.shard_delay_us = s.config->bgsave_shard_delay_us();
+    o.save.aof_base = true;
     o.save.compress = s.config->rdbcompression();
     o.save.checksum = s.config->rdbchecksum();
     snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
@@ -924,11 +996,12 @@ void CmdBgrewriteaof(CommandContext& ctx) {
   if (g_rw.in_progress.load()) {
     return ctx.reply.Error("ERR Background append only file rewriting already in progress");
   }
-  if (ctx.server.persistence.bgsave_in_progress.load()) {
-    g_rw.scheduled.store(true);
+  bool scheduled = false;
+  Status st = StartRewrite(ctx.server, &scheduled);
+  if (scheduled) {
     return ctx.reply.SimpleString("Background append only file rewriting scheduled");
   }
-  if (Status st = StartRewrite(ctx.server); !st.ok()) {
+  if (!st.ok()) {
     KEEL_LOG_WARNING("{}", st.message());
     return ctx.reply.Error(
         "ERR Can't execute an AOF background rewriting. Please check the "
@@ -951,6 +1024,34 @@ void LogServed(int db, std::initializer_list<std::string_view> args) {
 }
 
 bool Enabled() { return g_log != nullptr && g_log->on(); }
+
+bool RewriteInProgress() { return g_rw.in_progress.load(); }
+
+void Cron(ServerState& s) {
+  PersistenceInfo& p = s.persistence;
+  if (p.bgsave_scheduled.load() && !g_rw.in_progress.load() && !p.bgsave_in_progress.load()) {
+    p.bgsave_scheduled.store(false);
+    if (Status st = StartBackgroundSave(s); !st.ok()) KEEL_LOG_WARNING("{}", st.message());
+  }
+  if (!Enabled() || g_rw.in_progress.load() || p.bgsave_in_progress.load()) return;
+  bool scheduled = false;
+  if (g_rw.scheduled.load()) {
+    if (Status st = StartRewrite(s, &scheduled); !st.ok()) KEEL_LOG_WARNING("{}", st.message());
+    return;
+  }
+  // Automatic rewrites, as Redis decides them: the AOF grew by the percentage over its size
+  // after the last rewrite (or the load) and is past the minimum size. After a failure, wait.
+  int64_t percentage = s.config->IntOption("auto-aof-rewrite-percentage");
+  if (percentage <= 0) return;
+  if (!g_rw.last_ok.load() && NowUnixMs() - g_rw.last_try_ms.load() < 60000) return;
+  uint64_t current = g_rw.base_size.load() + g_log->incr_size();
+  uint64_t base = std::max<uint64_t>(g_rw.growth_base.load(), 1);
+  if (current < static_cast<uint64_t>(s.config->IntOption("auto-aof-rewrite-min-size"))) return;
+  uint64_t growth = current > base ? (current - base) * 100 / base : 0;
+  if (growth < static_cast<uint64_t>(percentage)) return;
+  KEEL_LOG_NOTICE("Starting automatic rewriting of AOF on {}% growth", growth);
+  if (Status st = StartRewrite(s, &scheduled); !st.ok()) KEEL_LOG_WARNING("{}", st.message());
+}
 
 void BeginExec() {
   if (g_log != nullptr) ++t_exec_depth;
@@ -1088,6 +1189,7 @@ Status StartAppendOnly(ServerState& s) {
     if (f.type == 'i') incr = f.name;
   }
   if (Status st = log.Open(log.dir + "/" + incr); !st.ok()) return st;
+  g_rw.growth_base.store(g_rw.base_size.load() + log.incr_size());
   if (changed) {
     if (Status st = PersistManifest(log.dir, ManifestName(log.fname), log.manifest); !st.ok()) {
       return st;
@@ -1177,6 +1279,7 @@ std::vector<std::pair<std::string, std::string>> InfoFields(bool tail) {
 
 namespace keel {
 void RegisterAofFamily(CommandRegistry* r) {
-  r->Register("bgrewriteaof", aof::CmdBgrewriteaof, LockMode::kNone);
+  // kSelf: inside an EXEC the batch then holds every shard, as for BGSAVE.
+  r->Register("bgrewriteaof", aof::CmdBgrewriteaof, LockMode::kSelf);
 }
 }  // namespace keel

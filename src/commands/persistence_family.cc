@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/notify.h"
@@ -60,6 +61,9 @@ Status SaveNow(ServerState& s) {
 }
 
 constexpr std::string_view kBgsaveInProgress = "ERR Background save already in progress";
+constexpr std::string_view kAofRewriteActive =
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in "
+    "order to schedule a BGSAVE whenever possible.";
 
 // The snapshot thread's work: write the file, then report as Redis's child-exit handler does.
 void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, uint64_t dirty) {
@@ -108,6 +112,7 @@ Status StartBackgroundSave(ServerState& s) {
   PersistenceInfo& p = s.persistence;
   std::lock_guard<std::mutex> lock(p.save_mu);
   if (p.bgsave_in_progress.load()) return Status::Error(std::string(kBgsaveInProgress));
+  if (aof::RewriteInProgress()) return Status::Error(std::string(kAofRewriteActive));
   if (p.bgsave_thread.joinable()) p.bgsave_thread.join();  // the last one, finished
   p.bgsave_abort.store(false);
   BgsaveOptions o;
@@ -211,7 +216,11 @@ void CmdBgsave(CommandContext& ctx) {
   if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "schedule"))) {
     return ctx.reply.Error(errors::kSyntax);
   }
-  // With no AOF rewrite to wait for, SCHEDULE starts at once, as in Redis with no child.
+  // SCHEDULE waits for an AOF rewrite (the cron starts it after); with none it starts at once.
+  if (ctx.args.size() == 2 && aof::RewriteInProgress()) {
+    ctx.server.persistence.bgsave_scheduled.store(true);
+    return ctx.reply.SimpleString("Background saving scheduled");
+  }
   Status st = StartBackgroundSave(ctx.server);
   if (!st.ok()) return ctx.reply.Error(st.message());
   ctx.reply.SimpleString("Background saving started");

@@ -471,5 +471,90 @@ TEST_F(AofTest, ConfigSetAppendonlyYesWritesABaseFirst) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(AofTest, RewriteWithoutPreambleWritesCommandsRedisReads) {
+  std::string dir = TempDir();
+  std::string want;
+  {
+    auto k = Keel(dir, {"--aof-use-rdb-preamble", "no"});
+    auto c = ConnectTo(*k);
+    Populate(c.get(), "");
+    Cmd(c.get(), {"SET", "ttl2", "v", "EX", "5000"});
+    EXPECT_EQ(Str(Cmd(c.get(), {"BGREWRITEAOF"}).get()),
+              "Background append only file rewriting started");
+    WaitRewrite(c.get());
+    Cmd(c.get(), {"SET", "after", "1"});
+    want = Canon(c.get());
+    ASSERT_TRUE(k->Stop());
+  }
+  std::string manifest = ReadFile(dir + "/appendonlydir/appendonly.aof.manifest");
+  EXPECT_EQ(manifest,
+            "file appendonly.aof.2.base.aof seq 2 type b\n"
+            "file appendonly.aof.2.incr.aof seq 2 type i\n");
+  std::string check = "redis-check-aof '" + dir + "/appendonlydir/appendonly.aof.manifest' > '" +
+                      dir + "/check.log' 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << ReadFile(dir + "/check.log");
+  {
+    auto k = Keel(dir);
+    auto c = ConnectTo(*k);
+    EXPECT_EQ(Canon(c.get()), want);
+    ASSERT_TRUE(k->Stop());
+  }
+  auto r = Redis(dir);
+  auto rc = ConnectTo(*r);
+  EXPECT_EQ(Canon(rc.get()), want);
+  ASSERT_TRUE(r->Stop());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(AofTest, AutomaticRewriteOnGrowth) {
+  std::string dir = TempDir();
+  auto k =
+      Keel(dir, {"--auto-aof-rewrite-min-size", "4kb", "--auto-aof-rewrite-percentage", "100"});
+  auto c = ConnectTo(*k);
+  EXPECT_EQ(InfoField(c.get(), "aof_rewrites"), "0");
+  for (int i = 0; i < 200; ++i) Cmd(c.get(), {"SET", "k" + std::to_string(i), "value"});
+  for (int i = 0; i < 500 && InfoField(c.get(), "aof_rewrites") == "0"; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(InfoField(c.get(), "aof_rewrites"), "1");
+  EXPECT_NE(k->ReadLog().find("Starting automatic rewriting of AOF"), std::string::npos);
+  WaitRewrite(c.get());
+  ASSERT_TRUE(k->Stop());
+  auto k2 = Keel(dir);
+  auto c2 = ConnectTo(*k2);
+  EXPECT_EQ(Str(Cmd(c2.get(), {"DBSIZE"}).get()), "200");
+  ASSERT_TRUE(k2->Stop());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(AofTest, BgsaveAndRewriteTakeTurns) {
+  std::string dir = TempDir();
+  auto k = Keel(dir, {"--keel-bgsave-shard-delay-us", "500"});
+  auto c = ConnectTo(*k);
+  Populate(c.get(), "");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGREWRITEAOF"}).get()),
+            "Background append only file rewriting started");
+  EXPECT_EQ(
+      Str(Cmd(c.get(), {"BGSAVE"}).get()),
+      "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
+      "in order to schedule a BGSAVE whenever possible.");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE", "SCHEDULE"}).get()), "Background saving scheduled");
+  WaitRewrite(c.get());
+  for (int i = 0; i < 1000 && InfoField(c.get(), "rdb_saves") == "0"; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(InfoField(c.get(), "rdb_saves"), "1");
+  // And the other way round: a rewrite asked for during a BGSAVE is scheduled.
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"}).get()), "Background saving started");
+  EXPECT_EQ(Str(Cmd(c.get(), {"BGREWRITEAOF"}).get()),
+            "Background append only file rewriting scheduled");
+  for (int i = 0; i < 1000 && InfoField(c.get(), "aof_rewrites") != "2"; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(InfoField(c.get(), "aof_rewrites"), "2");
+  ASSERT_TRUE(k->Stop());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace keel::test

@@ -36,6 +36,11 @@ inline void LogAs(int db, std::initializer_list<std::string_view> args) {
 // Logs a served blocking pop as the pop it became (no command of its own is running).
 void LogServed(int db, std::initializer_list<std::string_view> args);
 bool Enabled();
+// An AOF rewrite holds the keyspace's before-change hook: BGSAVE waits for it (and it for BGSAVE).
+bool RewriteInProgress();
+// The 10 Hz cron: a rewrite scheduled behind a BGSAVE, automatic rewrites
+// (auto-aof-rewrite-percentage / -min-size).
+void Cron(ServerState& state);
 
 // EXEC: the records of the commands between these calls are written as one MULTI ... EXEC.
 // Called by the dispatcher under the transaction's locks.
