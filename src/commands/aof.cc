@@ -225,7 +225,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     }
     std::lock_guard<std::mutex> lock(mu_);
     AppendLocked(db, rec);
-    Wake();
+    WakeForRecord();
   }
 
   void FlushTransaction() {
@@ -237,7 +237,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     for (auto& [db, rec] : t_tx) AppendLocked(db, rec);
     AppendLocked(-1, exec);
     t_tx.clear();
-    Wake();
+    WakeForRecord();
   }
 
   void OnChange(const KeyChange& c) override {
@@ -350,6 +350,13 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   std::string dir, fname;
 
  private:
+  // A new record: with everysec and no the writer writes it at once; with always it waits for
+  // the first io thread that wants its replies released (HoldReplies, at the end of the thread's
+  // batch of ready sockets), so that one fsync covers the whole batch of every client on it
+  // rather than its first record (or the 100 ms tick, for records nobody waits for).
+  void WakeForRecord() {
+    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways)) Wake();
+  }
   void Wake() {
     if (!writer_waiting_) return;
     writer_waiting_ = false;
