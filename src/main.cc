@@ -63,6 +63,8 @@ void PrintUsage() {
 int main(int argc, char** argv) {
   using namespace keel;
   signal(SIGPIPE, SIG_IGN);
+  // A file over RLIMIT_FSIZE is a failed write (EFBIG) for the AOF writer to report, not a kill.
+  signal(SIGXFSZ, SIG_IGN);
   if (argc >= 2) {
     std::string a = argv[1];
     if (a == "-v" || a == "--version") {

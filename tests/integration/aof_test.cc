@@ -4,11 +4,13 @@
 // damaged files are handled as Redis handles them, and with appendfsync always no acknowledged
 // write is lost to a SIGKILL.
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -553,6 +555,75 @@ TEST_F(AofTest, BgsaveAndRewriteTakeTurns) {
   }
   EXPECT_EQ(InfoField(c.get(), "aof_rewrites"), "2");
   ASSERT_TRUE(k->Stop());
+  std::filesystem::remove_all(dir);
+}
+
+// A disk that is full is simulated with RLIMIT_FSIZE set on the running server (prlimit): its
+// writes then fail with EFBIG, as they would with ENOSPC.
+void LimitFileSize(pid_t pid, rlim_t bytes) {
+  struct rlimit lim;
+  lim.rlim_cur = bytes;
+  lim.rlim_max = RLIM_INFINITY;  // only the soft limit: it can be raised again
+  ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &lim, nullptr), 0) << std::strerror(errno);
+}
+
+TEST_F(AofTest, FailedWritesAreRefusedWithMisconfUntilTheDiskHasRoom) {
+  std::string dir = TempDir();
+  auto k = Keel(dir, {"--appendfsync", "everysec"});
+  auto c = ConnectTo(*k);
+  LimitFileSize(k->pid(), 20000);
+  std::string value(100, 'v');
+  int acked = 0;
+  std::string error;
+  for (int i = 0; i < 5000 && error.empty(); ++i) {
+    auto r = Cmd(c.get(), {"SET", "k" + std::to_string(i), value});
+    if (r->type == REDIS_REPLY_ERROR) {
+      error = Str(r.get());
+    } else {
+      acked = i + 1;
+    }
+    if (i % 50 == 0) std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(error, "MISCONF Errors writing to the AOF file: File too large");
+  EXPECT_EQ(InfoField(c.get(), "aof_last_write_status"), "err");
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "k0"}).get()), value);  // reads still served
+  LimitFileSize(k->pid(), RLIM_INFINITY);
+  std::string reply;
+  for (int i = 0; i < 500; ++i) {
+    reply = Str(Cmd(c.get(), {"SET", "after", "1"}).get());
+    if (reply == "OK") break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(reply, "OK");
+  EXPECT_EQ(InfoField(c.get(), "aof_last_write_status"), "ok");
+  ASSERT_TRUE(k->Stop());
+  auto k2 = Keel(dir);
+  auto c2 = ConnectTo(*k2);
+  EXPECT_EQ(Str(Cmd(c2.get(), {"DBSIZE"}).get()), std::to_string(acked + 1));
+  ASSERT_TRUE(k2->Stop());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(AofTest, FailedWriteWithAlwaysStopsTheServer) {
+  std::string dir = TempDir();
+  auto k = Keel(dir, {"--appendfsync", "always"});
+  auto c = ConnectTo(*k);
+  LimitFileSize(k->pid(), 20000);
+  std::string value(100, 'v');
+  int acked = 0;
+  for (int i = 0; i < 5000; ++i) {
+    auto r = HiredisCommand(c.get(), {"SET", "k" + std::to_string(i), value});
+    if (r == nullptr) break;  // the server exited
+    ASSERT_NE(r->type, REDIS_REPLY_ERROR) << Str(r.get());
+    acked = i + 1;
+  }
+  ASSERT_TRUE(k->WaitForExit(milliseconds(10000)));
+  EXPECT_NE(k->exit_code().value_or(0), 0) << k->DescribeStatus();
+  EXPECT_NE(k->ReadLog().find("Can't write to the append-only file"), std::string::npos);
+  auto k2 = Keel(dir);
+  auto c2 = ConnectTo(*k2);
+  EXPECT_EQ(Str(Cmd(c2.get(), {"DBSIZE"}).get()), std::to_string(acked));  // every ack is there
+  ASSERT_TRUE(k2->Stop());
   std::filesystem::remove_all(dir);
 }
 
