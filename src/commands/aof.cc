@@ -191,6 +191,7 @@ Status PersistManifest(const std::string& dir, const std::string& name, const Ma
 bool SnapshotRunning(ServerState& s);  // an AOF rewrite or a BGSAVE (no-appendfsync-on-rewrite)
 
 thread_local int t_exec_depth = 0;
+thread_local int t_not_logged = 0;  // NotLogged scopes alive on this thread
 thread_local std::vector<std::pair<int, std::string>> t_tx;  // the EXEC's records, by db
 thread_local bool t_logged_as = false;  // the running command logged its own form
 thread_local uint64_t t_appended = 0;   // the log's end after this thread's last record
@@ -219,6 +220,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   // ---- feeding (under the shard locks of the record's keys) ----
 
   void Append(int db, std::string rec) {
+    if (t_not_logged > 0) return;
     if (t_exec_depth > 0) {
       t_tx.emplace_back(db, std::move(rec));
       return;
@@ -343,6 +345,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     return buf_.size();
   }
   uint64_t delayed_fsync() const { return delayed_fsync_.load(); }
+  uint64_t appended() const { return appended_seen_.load(std::memory_order_acquire); }
 
   // Manifest state (under manifest_mu_): the dir, the names, the current files.
   std::mutex manifest_mu;
@@ -381,6 +384,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     }
     buf_ += rec;
     appended_ = buf_base_ + buf_.size();
+    appended_seen_.store(appended_, std::memory_order_release);
     t_appended = appended_;
   }
 
@@ -617,8 +621,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   bool writer_waiting_ = false;
   bool stop_ = false;
   std::string buf_;
-  uint64_t buf_base_ = 0;  // the log offset of buf_[0]
-  uint64_t appended_ = 0;  // the log offset after the last record
+  uint64_t buf_base_ = 0;                   // the log offset of buf_[0]
+  uint64_t appended_ = 0;                   // the log offset after the last record
+  std::atomic<uint64_t> appended_seen_{0};  // appended_, for readers without the mutex
   int last_db_ = -1;
   int64_t last_ts_ = 0;
   int switch_fd_ = -1;
@@ -1020,7 +1025,7 @@ void CmdBgrewriteaof(CommandContext& ctx) {
 }  // namespace
 
 void LogAs(int db, std::span<const std::string_view> args) {
-  if (g_log == nullptr || !g_log->on()) return;
+  if (g_log == nullptr || !g_log->on() || t_not_logged > 0) return;
   t_logged_as = true;
   g_log->Append(db, Encode(args));
 }
@@ -1033,6 +1038,14 @@ void LogServed(int db, std::initializer_list<std::string_view> args) {
 bool Enabled() { return g_log != nullptr && g_log->on(); }
 
 bool RewriteInProgress() { return g_rw.in_progress.load(); }
+
+NotLogged::NotLogged() { ++t_not_logged; }
+NotLogged::~NotLogged() { --t_not_logged; }
+
+void NoteDelivered() {
+  if (g_log == nullptr || !g_log->on()) return;
+  t_appended = std::max(t_appended, g_log->appended());
+}
 
 void Cron(ServerState& s) {
   PersistenceInfo& p = s.persistence;

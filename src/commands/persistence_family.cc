@@ -341,6 +341,8 @@ void DebugReload(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   std::vector<ShardGuard> locks = LockAllShards(ks);
   if (save && !SaveNow(s).ok()) return ctx.reply.Error("ERR");
+  // As in Redis, a reload writes nothing to the AOF (the FLUSHDBs below would lose the data).
+  aof::NotLogged not_logged;
   if (flush) {
     for (int db = 0; db < ks.databases(); ++db) {
       // A reload is not a change to the data: it marks WATCHers but adds nothing to the dirty

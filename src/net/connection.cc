@@ -417,6 +417,7 @@ void Connection::Deliver(std::string bytes) {
     if (self.closed_) return;
     self.out_.append(bytes);
     if (self.OverOutputLimit()) return;
+    aof::NoteDelivered();  // appendfsync always: a served pop's reply waits for its record
     self.ScheduleWrite();
   });
 }

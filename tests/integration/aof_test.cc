@@ -627,5 +627,21 @@ TEST_F(AofTest, FailedWriteWithAlwaysStopsTheServer) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(AofTest, DebugReloadWritesNothingToTheAof) {
+  std::string dir = TempDir();
+  auto k = Keel(dir, {"--enable-debug-command", "yes"});
+  auto c = ConnectTo(*k);
+  Populate(c.get(), "");
+  EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "RELOAD"}).get()), "OK");
+  Cmd(c.get(), {"SET", "after-reload", "1"});
+  std::string want = Canon(c.get());
+  ASSERT_TRUE(k->Stop());
+  auto k2 = Keel(dir);
+  auto c2 = ConnectTo(*k2);
+  EXPECT_EQ(Canon(c2.get()), want);
+  ASSERT_TRUE(k2->Stop());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace keel::test

@@ -36,6 +36,17 @@ inline void LogAs(int db, std::initializer_list<std::string_view> args) {
 // Logs a served blocking pop as the pop it became (no command of its own is running).
 void LogServed(int db, std::initializer_list<std::string_view> args);
 bool Enabled();
+// While one lives, this thread's changes are not logged (DEBUG RELOAD).
+class NotLogged {
+ public:
+  NotLogged();
+  ~NotLogged();
+  NotLogged(const NotLogged&) = delete;
+  NotLogged& operator=(const NotLogged&) = delete;
+};
+// A reply made on another thread was delivered to this one (a served blocking pop): its record
+// is in the log already, and with appendfsync always this thread's replies now wait for it too.
+void NoteDelivered();
 // An AOF rewrite holds the keyspace's before-change hook: BGSAVE waits for it (and it for BGSAVE).
 bool RewriteInProgress();
 // The 10 Hz cron: a rewrite scheduled behind a BGSAVE, automatic rewrites
