@@ -230,6 +230,22 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     WakeForRecord();
   }
 
+  // The common case, a command written as its arguments: encoded straight into the buffer.
+  void AppendArgs(int db, std::span<const std::string_view> args) {
+    if (t_not_logged > 0) return;
+    if (t_exec_depth > 0) {
+      t_tx.emplace_back(db, Encode(args));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    AppendLocked(db, {});
+    ReplyBuilder b(&buf_);
+    b.ArrayHeader(args.size());
+    for (std::string_view a : args) b.Bulk(a);
+    Appended();
+    WakeForRecord();
+  }
+
   void FlushTransaction() {
     if (t_tx.empty()) return;
     std::string multi = Encode({"MULTI"}), exec = Encode({"EXEC"});
@@ -270,7 +286,14 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     }
     if (!on()) return;
     std::string rec;
-    if (Replayable(db, args, &rec)) Append(db, std::move(rec));
+    switch (Replayable(db, args, &rec)) {
+      case Form::kNone:
+        return;
+      case Form::kArgs:
+        return AppendArgs(db, args);
+      case Form::kRecord:
+        return Append(db, std::move(rec));
+    }
   }
 
   // ---- the writer ----
@@ -289,6 +312,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     {
       std::lock_guard<std::mutex> lock(mu_);
       last_db_ = -1;  // a file opened for appending gets a SELECT before its first record
+      // Records appended while the log was being turned off belong to no file.
+      buf_base_ += buf_.size();
+      buf_.clear();
     }
     stop_ = false;
     on_.store(true, std::memory_order_release);
@@ -300,11 +326,11 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!writer_.joinable()) return;
+      on_.store(false);  // no new waiters; the writer releases the ones there are
       stop_ = true;
       cv_.notify_all();
     }
     writer_.join();
-    on_.store(false);
     if (fd_ >= 0) {
       fdatasync(fd_);
       close(fd_);
@@ -313,8 +339,17 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   }
 
   bool HoldReplies(std::function<void()>& resume) {
-    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways)) return false;
     uint64_t need = t_appended;
+    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways)) {
+      // everysec, no: hand this batch's records to the writer now (a write, not an fsync).
+      thread_local uint64_t t_handed = 0;
+      if (need > t_handed) {
+        t_handed = need;
+        std::lock_guard<std::mutex> lock(mu_);
+        Wake();
+      }
+      return false;
+    }
     if (need <= synced_.load(std::memory_order_acquire)) return false;
     std::lock_guard<std::mutex> lock(mu_);
     if (need <= synced_.load(std::memory_order_acquire)) return false;
@@ -334,6 +369,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   }
 
   void SetFsync(int policy) { fsync_.store(policy); }
+  void SetTimestamps(bool on) { timestamps_.store(on); }
   std::string write_error() const {
     if (!has_error_.load(std::memory_order_relaxed)) return {};
     std::lock_guard<std::mutex> lock(err_mu_);
@@ -357,8 +393,10 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   // the first io thread that wants its replies released (HoldReplies, at the end of the thread's
   // batch of ready sockets), so that one fsync covers the whole batch of every client on it
   // rather than its first record (or the 100 ms tick, for records nobody waits for).
+  // With everysec and no the writer is woken at the end of an io thread's batch too
+  // (HoldReplies), or when much is waiting: one write per batch, not per record.
   void WakeForRecord() {
-    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways)) Wake();
+    if (buf_.size() >= (1u << 20)) Wake();
   }
   void Wake() {
     if (!writer_waiting_) return;
@@ -368,12 +406,11 @@ class AofLog final : public CommandObserver, public ChangeObserver {
 
   // REQUIRES: mu_.
   void AppendLocked(int db, std::string_view rec) {
-    if (s_.config->IntOption("aof-timestamp-enabled") != 0) {
+    if (timestamps_.load(std::memory_order_relaxed)) {
       int64_t now = NowUnixMs() / 1000;
       if (now != last_ts_) {
         last_ts_ = now;
         buf_ += "#TS:" + std::to_string(now) + "\r\n";  // not RESP: the AOF's annotation line
-        appended_ += 0;
       }
     }
     if (db >= 0 && db != last_db_) {
@@ -383,6 +420,11 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       last_db_ = db;
     }
     buf_ += rec;
+    Appended();
+  }
+
+  // The log's end moved. REQUIRES: mu_.
+  void Appended() {
     appended_ = buf_base_ + buf_.size();
     appended_seen_.store(appended_, std::memory_order_release);
     t_appended = appended_;
@@ -511,13 +553,27 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         for (auto& r : ready) r();
         lock.lock();
       }
-      if (stopping && buf_.empty()) return;
+      if (stopping && buf_.empty()) {
+        // Nothing is left to make durable: release whoever still waits.
+        std::vector<std::pair<uint64_t, std::function<void()>>> rest;
+        rest.swap(waiters_);
+        lock.unlock();
+        for (auto& w : rest) w.second();
+        return;
+      }
     }
   }
 
   // The replayable form of a command that changed the keyspace (docs/persistence.md).
-  bool Replayable(int db, std::span<const std::string_view> args, std::string* rec) {
-    std::string name = ToLower(args[0]);
+  enum class Form { kNone, kArgs, kRecord };
+  Form Replayable(int db, std::span<const std::string_view> args, std::string* rec) {
+    // The lower-case name, without an allocation; the commands rewritten all have short names.
+    char lower[16];
+    if (args[0].size() >= sizeof(lower)) return Form::kArgs;
+    for (size_t i = 0; i < args[0].size(); ++i) {
+      lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(args[0][i])));
+    }
+    const std::string_view name(lower, args[0].size());
     // The absolute expire the command gave `key`: read from its entry (we hold its lock), so
     // the file holds exactly what the keyspace holds; computed from the argument otherwise.
     auto abs_ms = [&](std::string_view key, std::string_view unit,
@@ -534,7 +590,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       return std::to_string(n);  // pxat, pexpireat
     };
     if (name == "exec" || name == "flushdb" || name == "flushall" || name == "swapdb") {
-      return false;  // EXEC: EndExec; the others: their ChangeObserver calls
+      return Form::kNone;  // EXEC: EndExec; the others: their ChangeObserver calls
     }
     if (name == "set" && args.size() > 3) {
       std::vector<std::string_view> out(args.begin(), args.end());
@@ -549,12 +605,12 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         }
       }
       *rec = Encode(out);
-      return true;
+      return Form::kRecord;
     }
     if ((name == "setex" || name == "psetex") && args.size() == 4) {
       std::string at = abs_ms(args[1], name, args[2]);
       *rec = Encode({"SET", args[1], args[3], "PXAT", at});
-      return true;
+      return Form::kRecord;
     }
     if (name == "expire" || name == "pexpire" || name == "expireat" || name == "pexpireat") {
       if (t_last_kind == ChangeKind::kDelete) {
@@ -563,7 +619,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         std::string at = abs_ms(args[1], name, args[2]);
         *rec = Encode({"PEXPIREAT", args[1], at});
       }
-      return true;
+      return Form::kRecord;
     }
     if (name == "getex" && args.size() >= 3) {
       std::string o = ToLower(args[2]);
@@ -573,9 +629,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         std::string at = abs_ms(args[1], o, args[3]);
         *rec = Encode({"PEXPIREAT", args[1], at});
       } else {
-        return false;
+        return Form::kNone;
       }
-      return true;
+      return Form::kRecord;
     }
     if (name == "restore" && args.size() >= 4) {
       bool absttl = false;
@@ -588,34 +644,34 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         out[2] = at;
         out.push_back("ABSTTL");
         *rec = Encode(out);
-        return true;
+        return Form::kRecord;
       }
     }
     if (name == "blpop" || name == "brpop") {
       *rec = Encode({name == "blpop" ? "LPOP" : "RPOP", t_last_key});
-      return true;
+      return Form::kRecord;
     }
     if (name == "blmpop") {
       std::vector<std::string_view> out(args.begin() + 1, args.end());
       out[0] = "LMPOP";
       *rec = Encode(out);
-      return true;
+      return Form::kRecord;
     }
     if (name == "brpoplpush" && args.size() == 4) {
       *rec = Encode({"RPOPLPUSH", args[1], args[2]});
-      return true;
+      return Form::kRecord;
     }
     if (name == "blmove" && args.size() == 6) {
       *rec = Encode({"LMOVE", args[1], args[2], args[3], args[4]});
-      return true;
+      return Form::kRecord;
     }
-    *rec = Encode(args);
-    return true;
+    return Form::kArgs;
   }
 
   ServerState& s_;
   std::atomic<bool> on_{false};
   std::atomic<int> fsync_{0};
+  std::atomic<bool> timestamps_{false};  // aof-timestamp-enabled
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool writer_waiting_ = false;
@@ -1139,11 +1195,19 @@ Status LoadAppendOnly(ServerState& s) {
       return Status::Error("Can't create the AOF directory " + log.dir + ": " +
                            std::strerror(errno));
     }
-    if (rename(log.fname.c_str(), (log.dir + "/" + log.fname).c_str()) != 0) {
+    // Crash-safe: a second name in the directory, then the manifest naming it, then the old
+    // name goes. A crash before the manifest leaves the old file to load again.
+    std::string moved = log.dir + "/" + log.fname;
+    unlink(moved.c_str());
+    if (link(log.fname.c_str(), moved.c_str()) != 0) {
       return Status::Error("Can't move " + log.fname + " into " + log.dir + ": " +
                            std::strerror(errno));
     }
     log.manifest.files.push_back(AofFile{log.fname, 1, 'b'});
+    if (Status st = PersistManifest(log.dir, ManifestName(log.fname), log.manifest); !st.ok()) {
+      return st;
+    }
+    unlink(log.fname.c_str());
     g_rw.base_size.store(sb.st_size);
     KEEL_LOG_NOTICE("Successfully migrated an old-style AOF into the AOF directory {}", log.dir);
   } else {
@@ -1152,6 +1216,7 @@ Status LoadAppendOnly(ServerState& s) {
     return Status::Ok();
   }
   if (r.client.in_multi) s.dispatcher->DiscardTransaction(r.client);
+  s.keyspace->SubtractDirty(s.keyspace->dirty());  // replaying is not changing, as in Redis
   s.persistence.last_load_keys_loaded.store(keys);
   KEEL_LOG_NOTICE("DB loaded from append only file: {:.3f} seconds",
                   static_cast<double>(NowMonotonicUs() - start) / 1e6);
@@ -1168,6 +1233,11 @@ Status StartAppendOnly(ServerState& s) {
   s.command_observer = &log;
   s.keyspace->SetChangeObserver(&log);
   log.SetFsync(static_cast<int>(s.config->IntOption("appendfsync")));
+  log.SetTimestamps(s.config->IntOption("aof-timestamp-enabled") != 0);
+  s.config->SetApplyHook("aof-timestamp-enabled", [](const Config& c) {
+    if (g_log != nullptr) g_log->SetTimestamps(c.IntOption("aof-timestamp-enabled") != 0);
+    return Status::Ok();
+  });
   s.config->SetApplyHook("appendfsync", [](const Config& c) {
     if (g_log != nullptr) g_log->SetFsync(static_cast<int>(c.IntOption("appendfsync")));
     return Status::Ok();
@@ -1222,6 +1292,8 @@ namespace {
 
 Status TurnOn(ServerState& s) {
   AofLog& log = *g_log;
+  // Shard locks before the manifest's mutex, as a rewrite takes them.
+  std::vector<ShardGuard> locks = LockAllShards(*s.keyspace);
   std::lock_guard<std::mutex> mlock(log.manifest_mu);
   if (mkdir(log.dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::Error("Can't create the AOF directory: " + std::string(std::strerror(errno)));
@@ -1237,7 +1309,6 @@ Status TurnOn(ServerState& s) {
   int64_t base_seq = m.LastSeq('b') + 1, incr_seq = m.LastSeq('i') + 1;
   for (const AofFile& f : m.files) incr_seq = std::max(incr_seq, f.seq + 1);
   std::string base = BaseName(log.fname, base_seq, true), incr = IncrName(log.fname, incr_seq);
-  std::vector<ShardGuard> locks = LockAllShards(*s.keyspace);
   if (Status st = WriteBaseLocked(s, log.dir + "/" + base); !st.ok()) return st;
   m.files.insert(m.files.begin(), AofFile{base, base_seq, 'b'});
   m.files.push_back(AofFile{incr, incr_seq, 'i'});
