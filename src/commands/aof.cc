@@ -295,19 +295,11 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   int WriteAll(int fd, std::string_view data) {
     off_t start = lseek(fd, 0, SEEK_END);
     size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = write(fd, data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int e = errno;
-        if (done > 0 && start >= 0 && ftruncate(fd, start) != 0) {
-          KEEL_LOG_WARNING("Could not remove short write from the append-only file");
-        }
-        return e;
-      }
-      done += static_cast<size_t>(n);
+    int e = WriteFully(fd, data, &done);
+    if (e != 0 && done > 0 && start >= 0 && ftruncate(fd, start) != 0) {
+      KEEL_LOG_WARNING("Could not remove short write from the append-only file");
     }
-    return 0;
+    return e;
   }
 
   void WriterLoop() {

@@ -102,19 +102,26 @@ Status ReadWholeFile(const std::string& path, std::string* out) {
   return Status::Ok();
 }
 
+int WriteFully(int fd, std::string_view data, size_t* written) {
+  *written = 0;
+  while (*written < data.size()) {
+    ssize_t n = write(fd, data.data() + *written, data.size() - *written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    *written += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
 Status WriteFileSynced(const std::string& path, std::string_view data) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Error("Can't open " + path + ": " + std::strerror(errno));
   size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      close(fd);
-      return Status::Error("Can't write " + path + ": " + std::strerror(e));
-    }
-    done += static_cast<size_t>(n);
+  if (int e = WriteFully(fd, data, &done); e != 0) {
+    close(fd);
+    return Status::Error("Can't write " + path + ": " + std::strerror(e));
   }
   if (fsync(fd) != 0) {
     int e = errno;

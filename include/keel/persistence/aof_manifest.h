@@ -39,7 +39,9 @@ std::string BaseName(const std::string& fname, int64_t seq, bool rdb);
 std::string IncrName(const std::string& fname, int64_t seq);
 std::string ManifestName(const std::string& fname);
 
-// Small file helpers for the AOF's files.
+// Small file helpers for the AOF's files. WriteFully writes all of `data` to `fd` (retrying
+// short writes and EINTR); it returns 0, or the errno of the write that failed.
+int WriteFully(int fd, std::string_view data, size_t* written);
 Status ReadWholeFile(const std::string& path, std::string* out);
 Status WriteFileSynced(const std::string& path, std::string_view data);
 void FsyncDir(const std::string& dir);
