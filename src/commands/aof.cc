@@ -199,18 +199,16 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   }
 
   bool HoldReplies(std::function<void()>& resume) {
+    // always: until the fsync that covers this thread's records. everysec and no: until their
+    // write, so that, as in Redis, a crash of the process loses no acknowledged write (only a
+    // crash of the machine can lose the last second or so), unless the AOF cannot be written at
+    // all, when Redis answers anyway.
     uint64_t need = t_appended;
-    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways)) {
-      // everysec, no: hand this batch's records to the writer now (a write, not an fsync).
-      thread_local uint64_t t_handed = 0;
-      if (need > t_handed) {
-        t_handed = need;
-        std::lock_guard<std::mutex> lock(mu_);
-        Wake();
-      }
+    if (need <= synced_.load(std::memory_order_acquire)) return false;
+    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways) &&
+        has_error_.load(std::memory_order_relaxed)) {
       return false;
     }
-    if (need <= synced_.load(std::memory_order_acquire)) return false;
     std::lock_guard<std::mutex> lock(mu_);
     if (need <= synced_.load(std::memory_order_acquire)) return false;
     waiters_.emplace_back(need, std::move(resume));
@@ -290,6 +288,21 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     t_appended = appended_;
   }
 
+  // The parked flushes waiting for offsets up to `upto`, taken out. REQUIRES: mu_.
+  std::vector<std::function<void()>> TakeWaiters(uint64_t upto) {
+    std::vector<std::function<void()>> ready;
+    for (size_t i = 0; i < waiters_.size();) {
+      if (waiters_[i].first <= upto) {
+        ready.push_back(std::move(waiters_[i].second));
+        waiters_[i] = std::move(waiters_.back());
+        waiters_.pop_back();
+      } else {
+        ++i;
+      }
+    }
+    return ready;
+  }
+
   // Writes `data` fully to `fd`; on a failure undoes a partial write (as Redis does) and returns
   // errno.
   int WriteAll(int fd, std::string_view data) {
@@ -330,6 +343,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       if (cut > 0) err = WriteAll(fd_, std::string_view(data).substr(0, cut));
       if (err == 0 && new_fd >= 0) {
         fdatasync(fd_);
+        fsynced_ = data_base + cut;
         close(fd_);
         fd_ = new_fd;
         incr_size_.store(0);
@@ -358,7 +372,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
           switch_at_ = switch_at;
         }
         if (stopping) return;
+        std::vector<std::function<void()>> ready = TakeWaiters(UINT64_MAX);
         lock.unlock();
+        for (auto& r : ready) r();  // everysec, no: replies go while the AOF cannot be written
         std::this_thread::sleep_for(std::chrono::seconds(1));
         lock.lock();
         continue;
@@ -373,33 +389,37 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         }
       }
       written_ = data_base + data.size();
+      const bool always = policy == static_cast<int>(Fsync::kAlways);
+      if (!always) {
+        // everysec, no: the replies waited for the write only; they go before any fsync.
+        synced_.store(written_);
+        std::vector<std::function<void()>> ready;
+        {
+          std::lock_guard<std::mutex> relock(mu_);
+          ready = TakeWaiters(written_);
+        }
+        for (auto& r : ready) r();
+      }
       int64_t now = NowUnixMs();
-      bool sync = policy == static_cast<int>(Fsync::kAlways) ||
-                  (policy == static_cast<int>(Fsync::kEverysec) && now - last_fsync_ms >= 1000 &&
-                   written_ > synced_.load()) ||
-                  stopping;
-      if (sync && !stopping && s_.config->IntOption("no-appendfsync-on-rewrite") != 0 &&
+      bool fsync_now =
+          written_ > fsynced_ &&
+          (always || stopping ||
+           (policy == static_cast<int>(Fsync::kEverysec) && now - last_fsync_ms >= 1000));
+      if (fsync_now && !stopping && s_.config->IntOption("no-appendfsync-on-rewrite") != 0 &&
           SnapshotRunning(s_)) {
-        sync = policy == static_cast<int>(Fsync::kAlways);  // replies go, without the fsync
-      } else if (sync && written_ > synced_.load()) {
+        fsync_now = false;  // with always the replies go all the same, as in Redis
+      }
+      if (fsync_now) {
         int64_t t0 = NowMonotonicUs();
         fdatasync(fd_);
         if (NowMonotonicUs() - t0 > 2000000) delayed_fsync_.fetch_add(1);
         last_fsync_ms = now;
+        fsynced_ = written_;
       }
-      if (sync || policy != static_cast<int>(Fsync::kAlways)) synced_.store(written_);
+      if (always) synced_.store(written_);
       lock.lock();
-      // Release the replies this fsync covers.
-      std::vector<std::function<void()>> ready;
-      for (size_t i = 0; i < waiters_.size();) {
-        if (waiters_[i].first <= synced_.load()) {
-          ready.push_back(std::move(waiters_[i].second));
-          waiters_[i] = std::move(waiters_.back());
-          waiters_.pop_back();
-        } else {
-          ++i;
-        }
-      }
+      // Release the replies this write (everysec, no) or fsync (always) covers.
+      std::vector<std::function<void()>> ready = TakeWaiters(synced_.load());
       if (!ready.empty()) {
         lock.unlock();
         for (auto& r : ready) r();
@@ -407,10 +427,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       }
       if (stopping && buf_.empty()) {
         // Nothing is left to make durable: release whoever still waits.
-        std::vector<std::pair<uint64_t, std::function<void()>>> rest;
-        rest.swap(waiters_);
+        std::vector<std::function<void()>> rest = TakeWaiters(UINT64_MAX);
         lock.unlock();
-        for (auto& w : rest) w.second();
+        for (auto& r : rest) r();
         return;
       }
     }
@@ -541,6 +560,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   // Writer-thread state.
   int fd_ = -1;
   uint64_t written_ = 0;
+  uint64_t fsynced_ = 0;  // the log offset the last fsync covered
   std::atomic<uint64_t> synced_{0};
   std::atomic<uint64_t> incr_size_{0};
   std::atomic<uint64_t> delayed_fsync_{0};

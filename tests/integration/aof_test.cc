@@ -398,57 +398,63 @@ TEST_F(AofTest, DamagedLayoutsStopStartUpWithAClearMessage) {
   }
 }
 
-TEST_F(AofTest, AlwaysKeepsEveryAcknowledgedWriteThroughSigkill) {
-  std::mt19937 rng(12345);
-  std::string dir = TempDir();
-  std::map<std::string, int64_t> acked;  // counter -> last acknowledged value
-  for (int round = 0; round < 3; ++round) {
-    auto k = Keel(dir, {"--appendfsync", "always"});
-    {
-      auto c = ConnectTo(*k);
-      for (auto& [key, value] : acked) {
-        // Every acknowledged INCR is there; one more may have been written, not acknowledged.
-        int64_t got = std::stoll(Str(Cmd(c.get(), {"GET", key}).get()));
-        ASSERT_GE(got, value) << "round " << round << ": an acknowledged write was lost";
-        ASSERT_LE(got, value + 1) << key;
-        value = got;
+// A crash of the process (SIGKILL) loses no acknowledged write under any policy: with always the
+// reply waits for the fsync, with everysec and no for the write into the kernel, as in Redis
+// (only a crash of the machine can lose the last second or so of everysec).
+TEST_F(AofTest, EveryAcknowledgedWriteSurvivesSigkill) {
+  for (std::string policy : {"always", "everysec", "no"}) {
+    SCOPED_TRACE(policy);
+    std::mt19937 rng(12345);
+    std::string dir = TempDir();
+    std::map<std::string, int64_t> acked;  // counter -> last acknowledged value
+    for (int round = 0; round < 3; ++round) {
+      auto k = Keel(dir, {"--appendfsync", policy});
+      {
+        auto c = ConnectTo(*k);
+        for (auto& [key, value] : acked) {
+          // Every acknowledged INCR is there; one more may have been written, not acknowledged.
+          int64_t got = std::stoll(Str(Cmd(c.get(), {"GET", key}).get()));
+          ASSERT_GE(got, value) << "round " << round << ": an acknowledged write was lost";
+          ASSERT_LE(got, value + 1) << key;
+          value = got;
+        }
+      }
+      std::atomic<bool> stop{false};
+      std::vector<std::thread> writers;
+      std::vector<std::map<std::string, int64_t>> seen(4);
+      for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&, w] {
+          std::string error;
+          auto wc = HiredisConnect(k->port(), std::chrono::seconds(10), &error);
+          if (wc == nullptr) return;
+          for (int i = 0; !stop.load(); ++i) {
+            std::string key = "c" + std::to_string(w) + ":" + std::to_string(i % 7);
+            auto r = HiredisCommand(wc.get(), {"INCR", key});
+            if (r == nullptr || r->type != REDIS_REPLY_INTEGER) return;  // killed
+            seen[w][key] = r->integer;
+          }
+        });
+      }
+      std::this_thread::sleep_for(milliseconds(100 + rng() % 300));
+      k->Signal(SIGKILL);
+      stop.store(true);
+      for (auto& t : writers) t.join();
+      ASSERT_TRUE(k->WaitForExit(milliseconds(10000)));
+      for (const auto& m : seen) {
+        for (const auto& [key, value] : m) acked[key] = value;
       }
     }
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> writers;
-    std::vector<std::map<std::string, int64_t>> seen(4);
-    for (int w = 0; w < 4; ++w) {
-      writers.emplace_back([&, w] {
-        std::string error;
-        auto wc = HiredisConnect(k->port(), std::chrono::seconds(10), &error);
-        if (wc == nullptr) return;
-        for (int i = 0; !stop.load(); ++i) {
-          std::string key = "c" + std::to_string(w) + ":" + std::to_string(i % 7);
-          auto r = HiredisCommand(wc.get(), {"INCR", key});
-          if (r == nullptr || r->type != REDIS_REPLY_INTEGER) return;  // killed
-          seen[w][key] = r->integer;
-        }
-      });
+    ASSERT_FALSE(acked.empty());
+    auto k = Keel(dir, {"--appendfsync", policy});
+    auto c = ConnectTo(*k);
+    for (const auto& [key, value] : acked) {
+      int64_t got = std::stoll(Str(Cmd(c.get(), {"GET", key}).get()));
+      EXPECT_GE(got, value) << key;
+      EXPECT_LE(got, value + 1) << key;
     }
-    std::this_thread::sleep_for(milliseconds(100 + rng() % 300));
-    k->Signal(SIGKILL);
-    stop.store(true);
-    for (auto& t : writers) t.join();
-    ASSERT_TRUE(k->WaitForExit(milliseconds(10000)));
-    for (const auto& m : seen) {
-      for (const auto& [key, value] : m) acked[key] = value;
-    }
+    ASSERT_TRUE(k->Stop());
+    std::filesystem::remove_all(dir);
   }
-  ASSERT_FALSE(acked.empty());
-  auto k = Keel(dir, {"--appendfsync", "always"});
-  auto c = ConnectTo(*k);
-  for (const auto& [key, value] : acked) {
-    int64_t got = std::stoll(Str(Cmd(c.get(), {"GET", key}).get()));
-    EXPECT_GE(got, value) << key;
-    EXPECT_LE(got, value + 1) << key;
-  }
-  ASSERT_TRUE(k->Stop());
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(AofTest, ConfigSetAppendonlyYesWritesABaseFirst) {
