@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/pubsub.h"
@@ -62,6 +63,8 @@ void PrintUsage() {
 int main(int argc, char** argv) {
   using namespace keel;
   signal(SIGPIPE, SIG_IGN);
+  // A file over RLIMIT_FSIZE is a failed write (EFBIG) for the AOF writer to report, not a kill.
+  signal(SIGXFSZ, SIG_IGN);
   if (argc >= 2) {
     std::string a = argv[1];
     if (a == "-v" || a == "--version") {
@@ -126,7 +129,10 @@ int main(int argc, char** argv) {
   });
   RegisterAllCommands();
   state.persistence.lastsave.store(NowUnixMs() / 1000);
-  state.cron_hook = [&state] { PersistenceCron(state); };
+  state.cron_hook = [&state] {
+    PersistenceCron(state);
+    aof::Cron(state);
+  };
   state.before_signal_shutdown = [&state](bool sigterm) {
     return PrepareSignalShutdown(state, sigterm);
   };
@@ -160,8 +166,14 @@ int main(int argc, char** argv) {
   // Marked before the listeners open, so that no client sees an empty dataset answer before the
   // loader thread has started.
   state.persistence.loading.store(true);
-  std::thread loader([&state, &options] {
-    if (Status st = LoadDatabase(state); !st.ok()) {
+  std::thread loader([&state, &options, &config] {
+    // With appendonly yes only the AOF is read, as in Redis (docs/persistence.md). The AOF log
+    // starts before the flag drops, so no write a client makes after the load escapes it.
+    Status loaded =
+        config.IntOption("appendonly") != 0 ? aof::LoadAppendOnly(state) : LoadDatabase(state);
+    if (loaded.ok()) loaded = aof::StartAppendOnly(state);
+    state.persistence.loading.store(false);
+    if (Status st = loaded; !st.ok()) {
       if (state.persistence.load_abort.load()) return;  // a shutdown during the load
       KEEL_LOG_WARNING("{}", st.message());
       KEEL_LOG_WARNING("Fatal error loading the DB, exiting.");
@@ -177,6 +189,7 @@ int main(int argc, char** argv) {
   server.Run();
   state.persistence.load_abort.store(true);
   loader.join();
+  aof::StopAppendOnly();  // writes and fsyncs what is buffered
   if (!options.unixsocket.empty()) {
     KEEL_LOG_NOTICE("Removing the unix socket file.");
     unlink(options.unixsocket.c_str());

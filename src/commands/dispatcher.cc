@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/families.h"
@@ -247,13 +248,20 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reject(errors::kMisconf);
       goto done;
     }
+    // An AOF that cannot be written (appendfsync everysec or no): writes are refused until it can.
+    if (MetaFlags(*meta) & kCmdWrite) {
+      if (std::string aof_error = aof::WriteError(); !aof_error.empty()) {
+        reject(aof_error);
+        goto done;
+      }
+    }
     if (client.pubsub_count > 0 && !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
       reject(errors::NotInSubscribedContext(name));
       goto done;
     }
     // While the start-up load runs, only commands Redis flags "loading" are served.
     if (server_->persistence.loading.load(std::memory_order_relaxed) &&
-        !(MetaFlags(*meta) & kCmdLoading)) {
+        !(MetaFlags(*meta) & kCmdLoading) && !client.loading_client) {
       reject(errors::kLoading);
       goto done;
     }
@@ -423,10 +431,12 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
     reply.ArrayHeader(queued.size());
     const uint64_t changes_before = Keyspace::CommandChangesOnThisThread();
     client.in_exec = true;
+    aof::BeginExec();  // the transaction's records are written as one MULTI ... EXEC
     for (const auto& cmd : queued) {
       views.assign(cmd.begin(), cmd.end());
       Execute(client, views, reply.buffer());
     }
+    aof::EndExec();
     client.in_exec = false;
     // The end of the transaction's unit, before anyone else can touch its keys.
     if (server_->command_observer != nullptr &&

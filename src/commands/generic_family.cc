@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/lookup.h"
@@ -348,6 +349,7 @@ void CmdCopy(CommandContext& ctx) {
   }
   ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
   KeyChanged(ctx.server, dst_db, dst);
+  aof::LogAs(src_db, ctx.args);  // at its place in the keys' history: under the locks
   NewKeyEvent(ctx.server, dst, dst_db);
   KeyEvent(ctx.server, 'g', "copy_to", dst, dst_db);
   ctx.reply.Integer(1);
@@ -385,6 +387,7 @@ void CmdMove(CommandContext& ctx) {
   KeyDeleted(ctx.server, src_db, key, 0);
   ks.Put(dst_db, moved);
   KeyChanged(ctx.server, dst_db, key);
+  aof::LogAs(src_db, ctx.args);  // at its place in the keys' history: under the locks
   NewKeyEvent(ctx.server, key, dst_db);
   KeyEvent(ctx.server, 'g', "move_from", key, src_db);
   KeyEvent(ctx.server, 'g', "move_to", key, dst_db);

@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/lookup.h"
@@ -286,6 +287,7 @@ void CmdHincrbyfloat(CommandContext& ctx) {
   Limits lim = ListpackLimits(ctx);
   t->v.Set(ctx.args[2], text, lim.entries, lim.value);
   t->Commit(ctx, key, "hincrbyfloat", 1);
+  aof::LogAs(ctx.db(), {"HSET", key, ctx.args[2], text});  // exact, whatever the float format
   ctx.reply.Bulk(text);
 }
 

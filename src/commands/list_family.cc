@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -599,6 +600,12 @@ struct ListPopWaiter : BlockedWaiter {
     // A served pop is reported as a change (WATCH, the AOF as the pop it became) but, as in
     // Redis, adds nothing to the dirty counter.
     Popped(server, db, key, pop_left, 0);
+    std::string n = std::to_string(count);
+    if (count == 0) {
+      aof::LogServed(db, {pop_left ? "LPOP" : "RPOP", key});
+    } else {
+      aof::LogServed(db, {pop_left ? "LPOP" : "RPOP", key, n});
+    }
     DeleteIfEmpty(server, db, key, list);
   }
 };
@@ -618,6 +625,8 @@ struct ListMoveWaiter : BlockedWaiter {
   void Serve(ServerState& server, int db, std::string_view key, ReplyBuilder& reply) override {
     ListRef list = AsList(server, db, server.keyspace->Lookup(db, key));
     reply.Bulk(MoveElement(server, db, key, list, dest, pop_left, push_left, 0));
+    aof::LogServed(db,
+                   {"LMOVE", key, dest, pop_left ? "LEFT" : "RIGHT", push_left ? "LEFT" : "RIGHT"});
   }
   void ReplyNothing(ReplyBuilder& reply) const override { reply.NullBulk(); }
   // Every blocking list command times out with a null array, BLMOVE included (the default).

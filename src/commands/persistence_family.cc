@@ -5,6 +5,7 @@
 #include <memory>
 #include <thread>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/notify.h"
@@ -103,6 +104,7 @@ Status StartBackgroundSave(ServerState& s) {
   PersistenceInfo& p = s.persistence;
   std::lock_guard<std::mutex> lock(p.save_mu);
   if (p.bgsave_in_progress.load()) return Status::Error(std::string(errors::kBgsaveInProgress));
+  if (aof::RewriteInProgress()) return Status::Error(std::string(errors::kAofRewriteActive));
   if (p.bgsave_thread.joinable()) p.bgsave_thread.join();  // the last one, finished
   p.bgsave_abort.store(false);
   BgsaveOptions o;
@@ -219,7 +221,11 @@ void CmdBgsave(CommandContext& ctx) {
   if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "schedule"))) {
     return ctx.reply.Error(errors::kSyntax);
   }
-  // With no AOF rewrite to wait for, SCHEDULE starts at once, as in Redis with no child.
+  // SCHEDULE waits for an AOF rewrite (the cron starts it after); with none it starts at once.
+  if (ctx.args.size() == 2 && aof::RewriteInProgress()) {
+    ctx.server.persistence.bgsave_scheduled.store(true);
+    return ctx.reply.SimpleString("Background saving scheduled");
+  }
   Status st = StartBackgroundSave(ctx.server);
   if (!st.ok()) return ctx.reply.Error(st.message());
   ctx.reply.SimpleString("Background saving started");
@@ -339,6 +345,8 @@ void DebugReload(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   std::vector<ShardGuard> locks = LockAllShards(ks);
   if (save && !SaveNow(s).ok()) return ctx.reply.Error(errors::kBareErr);
+  // As in Redis, a reload writes nothing to the AOF (the FLUSHDBs below would lose the data).
+  aof::NotLogged not_logged;
   if (flush) {
     for (int db = 0; db < ks.databases(); ++db) {
       // A reload is not a change to the data: it marks WATCHers but adds nothing to the dirty
@@ -452,8 +460,8 @@ Status LoadDatabase(ServerState& s) {
   p.loading_start_s.store(NowUnixMs() / 1000);
   p.loading_loaded_bytes.store(0);
   p.loading.store(true);
+  // The caller clears `loading` once the server may take writes (after the AOF log starts).
   Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found);
-  p.loading.store(false);
   if (!st.ok() || !found) return st;
   s.persistence.last_load_keys_loaded.store(stats.keys_loaded);
   s.persistence.last_load_keys_expired.store(stats.keys_expired);

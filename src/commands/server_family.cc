@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
@@ -225,18 +226,10 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
   w.Field("rdb_last_cow_size", p.last_cow_size.load());
   w.Field("rdb_last_load_keys_expired", p.last_load_keys_expired.load());
   w.Field("rdb_last_load_keys_loaded", p.last_load_keys_loaded.load());
-  w.Field("aof_enabled", 0);
-  w.Field("aof_rewrite_in_progress", 0);
-  w.Field("aof_rewrite_scheduled", 0);
-  w.Field("aof_last_rewrite_time_sec", -1);
-  w.Field("aof_current_rewrite_time_sec", -1);
-  w.Field("aof_last_bgrewrite_status", "ok");
-  w.Field("aof_rewrites", 0);
-  w.Field("aof_rewrites_consecutive_failures", 0);
-  w.Field("aof_last_write_status", "ok");
-  w.Field("aof_last_cow_size", 0);
+  for (const auto& [name, value] : aof::InfoFields(false)) w.Field(name, value);
   w.Field("module_fork_in_progress", 0);
   w.Field("module_fork_last_cow_size", 0);
+  for (const auto& [name, value] : aof::InfoFields(true)) w.Field(name, value);
   if (p.loading.load()) {
     // Redis's progress fields, at the section's end while the start-up load runs.
     int64_t now = NowUnixMs() / 1000;
@@ -581,6 +574,7 @@ void RegisterAllCommands() {
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);
+  RegisterAofFamily(r);
 }
 
 }  // namespace keel

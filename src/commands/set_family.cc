@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/lookup.h"
@@ -186,6 +187,7 @@ void CmdSpop(CommandContext& ctx) {
     std::string m = v.RandomMember(CommandRng());
     v.Remove(m);
     KeyChanged(ctx, key);
+    aof::LogAs(ctx.db(), {"SREM", key, m});  // the random pick, as its effect
     KeyEvent(ctx, 's', "spop", key);
     if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) {
       KeyDeleted(ctx, key, 0);
@@ -213,6 +215,7 @@ void CmdSpop(CommandContext& ctx) {
     uint64_t popped = v.Size();
     if (ctx.keyspace().Delete(ctx.db(), key)) {
       KeyDeleted(ctx, key, popped);
+      aof::LogAs(ctx.db(), {"DEL", key});
       DelEvent(ctx, key);
     }
     return;
@@ -224,6 +227,9 @@ void CmdSpop(CommandContext& ctx) {
     ctx.reply.Bulk(m);
   }
   KeyChanged(ctx, key, n);
+  std::vector<std::string_view> srem = {"SREM", key};
+  srem.insert(srem.end(), picked.begin(), picked.end());
+  aof::LogAs(ctx.db(), srem);
 }
 
 // SRANDMEMBER key [count]

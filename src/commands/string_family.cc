@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/lookup.h"
@@ -651,6 +652,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
     NewKeyEvent(ctx, key);
   }
   KeyChanged(ctx, key);
+  aof::LogAs(ctx.db(), {"SET", key, text, "KEEPTTL"});  // exact, whatever the float format
   KeyEvent(ctx, '$', "incrbyfloat", key);
   ctx.reply.Bulk(text);
 }

@@ -29,7 +29,7 @@ enum class Kind {
   kString,      // any single string
   kBind,        // one or more addresses
   kSave,        // "" or <seconds> <changes> pairs (save points, see PersistenceCron)
-  kAppendOnly,  // yes/no (only no is supported yet)
+  kAppendOnly,  // yes/no (appendonly: turning it on at run time writes a base first)
   kDir,         // the working directory: chdir() at load, protected at run time
   kFilename,    // a file name without a directory (dbfilename), protected at run time
   kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
@@ -93,6 +93,18 @@ enum Id : size_t {
   kShutdownOnSigintId,
   kShutdownOnSigtermId,
   kLoadKeyDelayUsId,
+  kAppendfilenameId,
+  kAppenddirnameId,
+  kAppendfsyncId,
+  kNoAppendfsyncOnRewriteId,
+  kAutoAofRewritePercentageId,
+  kAutoAofRewriteMinSizeId,
+  kAofUseRdbPreambleId,
+  kAofLoadTruncatedId,
+  kAofTimestampEnabledId,
+  kAofRewriteIncrementalFsyncId,
+  kAofDisableAutoGcId,
+  kAofRewriteCpulistId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -109,6 +121,8 @@ const std::vector<std::string_view> kSyslogFacilities = {
 const std::vector<std::string_view> kProtectedAccess = {"no", "yes", "local"};
 const std::vector<std::string_view> kShutdownOnSignal = {"default", "save", "nosave", "now",
                                                          "force"};
+// appendfsync, in Redis's order (its error text lists them so; AofFsync in aof.h maps them).
+const std::vector<std::string_view> kAppendfsyncChoices = {"everysec", "always", "no"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -213,10 +227,6 @@ struct Config::Option {
         } else {
           return Status::Error("argument must be 'yes' or 'no'");
         }
-        if (kind == Kind::kAppendOnly && *n == 1) {
-          return Status::Error(
-              "Keel has no AOF persistence yet: only 'appendonly no' is supported");
-        }
         return Status::Ok();
       case Kind::kOctal: {
         char* end = nullptr;
@@ -239,7 +249,8 @@ struct Config::Option {
           auto parsed = ParseInt64(v);
           if (!parsed) return Status::Error("argument couldn't be parsed into an integer");
           value = *parsed;
-        } else if (!ParseMemoryValue(v, &value)) {
+        } else if (!ParseMemoryValue(v, &value) || (!v.empty() && v[0] == '-' && min >= 0)) {
+          // Redis reads a memory value as unsigned: "-5" is not one.
           return Status::Error("argument must be a memory value");
         }
         if (value < min || value > max) {
@@ -284,7 +295,9 @@ struct Config::Option {
         return Status::Ok();
       case Kind::kFilename:
         if (v.find('/') != std::string_view::npos) {
-          return Status::Error("dbfilename can't be a path, just a filename");
+          // Redis's words: appenddirname is a "dirname", the others "a filename".
+          return Status::Error(std::string(name) + " can't be a path, just a " +
+                               (name == "appenddirname" ? "dirname" : "filename"));
         }
         *s = std::string(v);
         return Status::Ok();
@@ -535,6 +548,20 @@ const OptionSpec kSpecs[] = {
     {"shutdown-on-sigterm", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default"},
     // Keel's test knob: the start-up load sleeps this long after each key (docs/persistence.md).
     {"keel-load-key-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
+    // AOF (docs/persistence.md, "AOF"); names immutable as in 7.0.
+    {"appendfilename", "", Kind::kFilename, 0, 0, nullptr, true, "appendonly.aof"},
+    {"appenddirname", "", Kind::kFilename, 0, 0, nullptr, true, "appendonlydir"},
+    {"appendfsync", "", Kind::kEnum, 0, 0, &kAppendfsyncChoices, false, "everysec"},
+    {"no-appendfsync-on-rewrite", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    {"auto-aof-rewrite-percentage", "", Kind::kInt, 0, kIntMax, nullptr, false, "100"},
+    {"auto-aof-rewrite-min-size", "", Kind::kMemory, 0, kLongMax, nullptr, false, "67108864"},
+    {"aof-use-rdb-preamble", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"aof-load-truncated", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"aof-timestamp-enabled", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    {"aof-rewrite-incremental-fsync", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"aof-disable-auto-gc", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    // Accepted for compatibility: Keel's rewrite runs on a thread, not a forked child to pin.
+    {"aof_rewrite_cpulist", "", Kind::kString, 0, 0, nullptr, true, ""},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "keel/commands/aof.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
@@ -206,16 +207,21 @@ void Connection::ScheduleWrite() {
   t_flush.pending.push_back(shared_from_this());
   if (t_flush.posted) return;
   t_flush.posted = true;
-  asio::post(socket_.get_executor(), [] {
-    t_flush.posted = false;
-    t_flush.running.swap(t_flush.pending);
-    for (auto& conn : t_flush.running) {
-      conn->flush_scheduled_ = false;
-      conn->MaybeWrite();
-      if (conn->read_paused_) conn->DoRead();
-    }
-    t_flush.running.clear();
-  });
+  asio::post(socket_.get_executor(), [ex = socket_.get_executor()] { RunFlushList(ex); });
+}
+
+void Connection::RunFlushList(const asio::any_io_executor& ex) {
+  // appendfsync always: the replies wait for the group fsync that covers what this thread
+  // logged (the writer thread posts the flush back here then); the list stays posted meanwhile.
+  if (aof::HoldReplies([ex] { asio::post(ex, [ex] { RunFlushList(ex); }); })) return;
+  t_flush.posted = false;
+  t_flush.running.swap(t_flush.pending);
+  for (auto& conn : t_flush.running) {
+    conn->flush_scheduled_ = false;
+    conn->MaybeWrite();
+    if (conn->read_paused_) conn->DoRead();
+  }
+  t_flush.running.clear();
 }
 
 void Connection::ProcessInput() {
@@ -411,6 +417,7 @@ void Connection::Deliver(std::string bytes) {
     if (self.closed_) return;
     self.out_.append(bytes);
     if (self.OverOutputLimit()) return;
+    aof::NoteDelivered();  // appendfsync always: a served pop's reply waits for its record
     self.ScheduleWrite();
   });
 }

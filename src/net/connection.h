@@ -102,6 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void MaybeWrite();
   // Queues this connection's output for the thread's next burst of writes.
   void ScheduleWrite();
+  // Writes the replies of every connection on this thread's flush list (see connection.cc).
+  static void RunFlushList(const asio::any_io_executor& ex);
   void OnWrite(const asio::error_code& ec, size_t n);
   void Close();
   // client-output-buffer-limit: closes the connection (and returns true) when its pending output

@@ -171,6 +171,7 @@ Status BackgroundSnapshot::Write(rdb::Sink* sink) {
   rdb::AuxInfo aux;
   aux.ctime = NowUnixMs() / 1000;
   aux.used_mem = options_.save.used_mem;
+  aux.aof_base = options_.save.aof_base;
   Status st = w.Begin(aux);
   std::string chunk, side;
   // Moves the database's side buffer into the file.

@@ -47,6 +47,7 @@ Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options) 
   rdb::AuxInfo aux;
   aux.ctime = NowUnixMs() / 1000;
   aux.used_mem = options.used_mem;
+  aux.aof_base = options.aof_base;
   if (Status st = w.Begin(aux); !st.ok()) return st;
   for (int db = 0; db < ks.databases(); ++db) {
     Db& d = ks.db(db);

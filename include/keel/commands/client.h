@@ -76,6 +76,8 @@ struct Client {
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
   bool no_evict = false;
+  // The AOF replay's client: served while the start-up load runs (others get -LOADING).
+  bool loading_client = false;
   // Blocking commands: set by the command that blocks, cleared by Unblock. `on_close_blocked`
   // runs if the connection closes while blocked (it claims and unregisters the waiter).
   bool blocked = false;

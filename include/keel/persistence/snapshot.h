@@ -47,6 +47,7 @@ struct PersistenceInfo {
   // to stop first: ServerState goes before the Keyspace).
   std::thread bgsave_thread;
   std::atomic<bool> bgsave_abort{false};
+  std::atomic<bool> bgsave_scheduled{false};  // BGSAVE SCHEDULE behind an AOF rewrite
 
   PersistenceInfo() = default;
   PersistenceInfo(const PersistenceInfo&) = delete;
@@ -62,6 +63,7 @@ struct SaveOptions {
   bool checksum = true;
   uint64_t used_mem = 0;   // the used-mem AUX field
   bool save_idle = false;  // write each key's idle time (IDLE), as Redis does under LRU policies
+  bool aof_base = false;   // the aof-base AUX field: the file is an AOF's RDB base
 };
 
 // Writes every database to `file` (a name relative to the working directory, i.e. `dir`):

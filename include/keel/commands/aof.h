@@ -1,0 +1,81 @@
+#pragma once
+
+// The append-only file (docs/persistence.md, "AOF"; docs/architecture.md, "The AOF"). The log is
+// fed from the write seams (CommandObserver, ChangeObserver), always under the shard locks of the
+// keys a record touches, into one global sequence; a writer thread writes and fsyncs it. This
+// header is what other modules call: handlers whose replayable form differs from their arguments,
+// the dispatcher's EXEC, the network layer's reply flush (appendfsync always) and start-up.
+
+#include <functional>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keel/common/status.h"
+
+namespace keel {
+
+struct ServerState;
+class CommandRegistry;
+
+// BGREWRITEAOF.
+void RegisterAofFamily(CommandRegistry* registry);
+
+namespace aof {
+
+// Logs `args` as the replayable form of what the running command did (SPOP as SREM, INCRBYFLOAT
+// as SET KEEPTTL, MOVE and COPY at their place in the keys' history), instead of its arguments.
+// REQUIRES: the shard locks of the keys. A no-op while the AOF is off.
+void LogAs(int db, std::span<const std::string_view> args);
+inline void LogAs(int db, std::initializer_list<std::string_view> args) {
+  LogAs(db, std::span<const std::string_view>(args.begin(), args.size()));
+}
+// Logs a served blocking pop as the pop it became (no command of its own is running).
+void LogServed(int db, std::initializer_list<std::string_view> args);
+bool Enabled();
+// While one lives, this thread's changes are not logged (DEBUG RELOAD).
+class NotLogged {
+ public:
+  NotLogged();
+  ~NotLogged();
+  NotLogged(const NotLogged&) = delete;
+  NotLogged& operator=(const NotLogged&) = delete;
+};
+// A reply made on another thread was delivered to this one (a served blocking pop): its record
+// is in the log already, and with appendfsync always this thread's replies now wait for it too.
+void NoteDelivered();
+// An AOF rewrite holds the keyspace's before-change hook: BGSAVE waits for it (and it for BGSAVE).
+bool RewriteInProgress();
+// The 10 Hz cron: a rewrite scheduled behind a BGSAVE, automatic rewrites
+// (auto-aof-rewrite-percentage / -min-size).
+void Cron(ServerState& state);
+
+// EXEC: the records of the commands between these calls are written as one MULTI ... EXEC.
+// Called by the dispatcher under the transaction's locks.
+void BeginExec();
+void EndExec();
+
+// appendfsync always: true when this thread's replies must wait for the group fsync that covers
+// the records it appended; `resume` is then called (from the writer thread) once they are
+// durable. False when they may go now.
+bool HoldReplies(std::function<void()> resume);
+
+// -MISCONF text while the AOF cannot be written (everysec, no), else empty.
+std::string WriteError();
+
+// Start-up (main): with appendonly yes, loads the AOF (and only the AOF) into the keyspace,
+// then opens it for appending and starts the writer. Errors are fatal and name the file.
+Status LoadAppendOnly(ServerState& state);
+Status StartAppendOnly(ServerState& state);
+// Stops the writer after writing and fsyncing what is buffered (shutdown).
+void StopAppendOnly();
+
+// INFO persistence's aof_* fields in Redis's order: `tail` false for the ones before
+// module_fork_in_progress, true for the ones after it (only while the AOF is on).
+std::vector<std::pair<std::string, std::string>> InfoFields(bool tail);
+
+}  // namespace aof
+}  // namespace keel
