@@ -91,6 +91,10 @@ enum Id : size_t {
   kBgsaveShardDelayUsId,
   kShutdownOnSigintId,
   kShutdownOnSigtermId,
+  kMaxmemorySamplesId,
+  kMaxmemoryEvictionTenacityId,
+  kLfuLogFactorId,
+  kLfuDecayTimeId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -501,6 +505,11 @@ const OptionSpec kSpecs[] = {
     // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
     {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
     {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    // Eviction (keel/keyspace/eviction.h, docs/configuration.md).
+    {"maxmemory-samples", "", Kind::kInt, 1, kIntMax, nullptr, false, "5"},
+    {"maxmemory-eviction-tenacity", "", Kind::kInt, 0, 100, nullptr, false, "10"},
+    {"lfu-log-factor", "", Kind::kInt, 0, kIntMax, nullptr, false, "10"},
+    {"lfu-decay-time", "", Kind::kInt, 0, kIntMax, nullptr, false, "1"},
 };
 
 }  // namespace
