@@ -102,7 +102,7 @@ void CmdMemoryStats(CommandContext& ctx) {
   uint64_t net = r.used > r.startup ? r.used - r.startup : 0;
   uint64_t dataset = r.used > r.overhead ? r.used - r.overhead : 0;
   ReplyBuilder& out = ctx.reply;
-  out.MapHeader(25 + r.dbs.size());
+  out.MapHeader(27 + r.dbs.size());
   auto field = [&](std::string_view name, uint64_t v) {
     out.Bulk(name);
     out.Integer(static_cast<int64_t>(v));
@@ -139,8 +139,8 @@ void CmdMemoryStats(CommandContext& ctx) {
   field("allocator.resident", r.resident);
   real("allocator-fragmentation.ratio", Ratio(r.active, r.allocated));
   field("allocator-fragmentation.bytes", r.active > r.allocated ? r.active - r.allocated : 0);
-  real("allocator.rss-ratio", Ratio(r.resident, r.active));
-  field("allocator.rss-bytes", r.resident > r.active ? r.resident - r.active : 0);
+  real("allocator-rss.ratio", Ratio(r.resident, r.active));
+  field("allocator-rss.bytes", r.resident > r.active ? r.resident - r.active : 0);
   real("rss-overhead.ratio", Ratio(r.rss, r.resident));
   field("rss-overhead.bytes", r.rss > r.resident ? r.rss - r.resident : 0);
   real("fragmentation", Ratio(r.rss, r.used));

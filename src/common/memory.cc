@@ -8,6 +8,10 @@
 #include <cstdio>
 #ifdef KEEL_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
+// Weak: keel-server links jemalloc, the test binaries that link this library do not (their
+// allocator stays glibc's, which some unit tests' expectations about block addresses assume).
+#pragma weak mallctl
+#pragma weak malloc_stats_print
 #endif
 
 namespace keel::memory {
@@ -24,6 +28,20 @@ void RaisePeak(uint64_t used) {
   }
 }
 
+bool HaveJemalloc() {
+#ifdef KEEL_HAVE_JEMALLOC
+  return &mallctl != nullptr;
+#else
+  return false;
+#endif
+}
+
+uint64_t LibcAllocated() {
+  struct mallinfo2 mi = mallinfo2();
+  uint64_t n = mi.uordblks + mi.hblkhd;
+  return n != 0 ? n : Rss();  // sanitizers' allocators report nothing here
+}
+
 #ifdef KEEL_HAVE_JEMALLOC
 // This thread's jemalloc counters (bytes ever allocated / freed by it) and what it published.
 struct ThreadCounters {
@@ -35,6 +53,7 @@ struct ThreadCounters {
 thread_local ThreadCounters t_counters;
 
 uint64_t ExactAllocated() {
+  if (!HaveJemalloc()) return LibcAllocated();
   uint64_t epoch = 1;
   size_t len = sizeof(epoch);
   mallctl("epoch", &epoch, &len, &epoch, len);
@@ -44,20 +63,17 @@ uint64_t ExactAllocated() {
   return allocated;
 }
 #else
-uint64_t ExactAllocated() {
-  struct mallinfo2 mi = mallinfo2();
-  uint64_t n = mi.uordblks + mi.hblkhd;
-  return n != 0 ? n : Rss();  // sanitizers' allocators report nothing here
-}
+uint64_t ExactAllocated() { return LibcAllocated(); }
 #endif
 
 }  // namespace
 
-void PublishThisThread() {
+void PublishThisThread(bool force) {
 #ifdef KEEL_HAVE_JEMALLOC
   ThreadCounters& t = t_counters;
   if (!t.ready) {
     t.ready = true;
+    if (!HaveJemalloc()) return;
     uint64_t* p = nullptr;
     size_t len = sizeof(p);
     if (mallctl("thread.allocatedp", &p, &len, nullptr, 0) == 0) t.allocated = p;
@@ -67,7 +83,7 @@ void PublishThisThread() {
   if (t.allocated == nullptr || t.deallocated == nullptr) return;
   int64_t net = static_cast<int64_t>(*t.allocated - *t.deallocated);
   int64_t delta = net - t.published;
-  if (delta > kPublishStep || delta < -kPublishStep) {
+  if (delta > kPublishStep || delta < -kPublishStep || (force && delta != 0)) {
     g_published.fetch_add(delta, std::memory_order_relaxed);
     t.published = net;
   }
@@ -124,9 +140,10 @@ uint64_t Rss() {
 }
 
 #ifdef KEEL_HAVE_JEMALLOC
-std::string_view AllocatorName() { return "jemalloc-5.3.0"; }
+std::string_view AllocatorName() { return HaveJemalloc() ? "jemalloc-5.3.0" : "libc"; }
 
 uint64_t AllocatorStat(const char* name) {
+  if (!HaveJemalloc()) return 0;
   size_t v = 0;
   size_t len = sizeof(v);
   if (mallctl(name, &v, &len, nullptr, 0) != 0) return 0;
@@ -134,11 +151,13 @@ uint64_t AllocatorStat(const char* name) {
 }
 
 bool Purge() {
+  if (!HaveJemalloc()) return malloc_trim(0) != 0;
   // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
   return mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0) == 0;
 }
 
 std::string MallocStats() {
+  if (!HaveJemalloc()) return "Stats not supported for the current allocator";
   std::string out;
   malloc_stats_print(
       [](void* opaque, const char* text) { static_cast<std::string*>(opaque)->append(text); }, &out,

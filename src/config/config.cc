@@ -241,7 +241,8 @@ struct Config::Option {
           auto parsed = ParseInt64(v);
           if (!parsed) return Status::Error("argument couldn't be parsed into an integer");
           value = *parsed;
-        } else if (!ParseMemoryValue(v, &value)) {
+        } else if (!ParseMemoryValue(v, &value) || (!v.empty() && v[0] == '-')) {
+          // Redis reads memory values as unsigned: a sign is not a memory value.
           return Status::Error("argument must be a memory value");
         }
         if (value < min || value > max) {

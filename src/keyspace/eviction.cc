@@ -154,11 +154,11 @@ Evictor::Result Evictor::Evict(int64_t budget_us) {
     freed += bytes;
     evicted_keys_.fetch_add(1, std::memory_order_relaxed);
     if (++evicted % 16 == 0 && NowMonotonicUs() - start > budget_us) {
-      memory::PublishThisThread();
+      memory::PublishThisThread(/*force=*/true);
       return CountedMemory() <= limit ? Result::kOk : Result::kRunning;
     }
   }
-  memory::PublishThisThread();
+  memory::PublishThisThread(/*force=*/true);
   if (freed >= need) return Result::kOk;
   return freed == 0 ? Result::kFail : Result::kRunning;
 }

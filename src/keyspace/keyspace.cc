@@ -298,7 +298,7 @@ void LazyFreer::Run() {
       }
     }
     // The memory just returned counts at once against maxmemory (keel/common/memory.h).
-    memory::PublishThisThread();
+    memory::PublishThisThread(/*force=*/true);
     lock.lock();
     busy_ = false;
     if (queue_.empty()) idle_cv_.notify_all();

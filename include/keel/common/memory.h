@@ -29,8 +29,9 @@ inline constexpr int64_t kPublishStep = 64 * 1024;
 uint64_t Used();
 // Folds this thread's allocation counters into the shared sum if they moved by more than
 // kPublishStep (call it where a thread's work allocates: before each command, after a batch of
-// frees). Any thread; two thread-local loads when nothing is due.
-void PublishThisThread();
+// frees), or by any amount with `force` (after an eviction pass, so that the next reading sees
+// what it freed). Any thread; two thread-local loads when nothing is due.
+void PublishThisThread(bool force = false);
 // The exact figure (jemalloc epoch + stats.allocated), which also resets the offset Used()
 // adds and raises the peak. Tens to hundreds of microseconds: cron and INFO only.
 uint64_t Calibrate();
