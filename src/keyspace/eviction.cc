@@ -104,15 +104,22 @@ Evictor::Result Evictor::Perform() {
 }
 
 bool Evictor::BackgroundSlice(int64_t budget_us) {
-  if (maxmemory() == 0 || policy() == EvictionPolicy::kNoEviction) return false;
+  if (!background_.load(std::memory_order_relaxed)) return false;
+  if (maxmemory() == 0 || policy() == EvictionPolicy::kNoEviction) {
+    background_.store(false, std::memory_order_relaxed);
+    return false;
+  }
   memory::PublishThisThread();
   if (CountedMemory() <= maxmemory()) {
     NoteExceeded(false);
+    background_.store(false, std::memory_order_relaxed);
     return false;
   }
   NoteExceeded(true);
   // kFail: nothing to evict (volatile-* without keys with a TTL); commands retry on their own.
-  return Evict(budget_us) == Result::kRunning;
+  bool more = Evict(budget_us) == Result::kRunning;
+  if (!more) background_.store(false, std::memory_order_relaxed);
+  return more;
 }
 
 Evictor::Result Evictor::Evict(int64_t budget_us) {
@@ -128,11 +135,18 @@ Evictor::Result Evictor::Evict(int64_t budget_us) {
   int evicted = 0;
   bool volatile_only = this->volatile_only();
   int empty_rounds = 0;
-  // The databases with candidates, once per pass (each count is a sum over 256 shards).
-  dbs_.clear();
-  for (int db = 0; db < ks_.databases(); ++db) {
-    Db& d = ks_.db(db);
-    if (volatile_only ? d.expires() != 0 : d.size() != 0) dbs_.push_back(db);
+  // The databases with candidates: each count is a sum over 256 shards (16 x 256 cold cache
+  // lines for 16 databases, tens of microseconds), so the list is kept for 100 ms (or until it
+  // comes up empty), not rebuilt for every pass, which is every write while memory is at the
+  // limit. A database emptied meanwhile only costs a sampling round that finds nothing.
+  if (start - dbs_at_us_ > 100000 || dbs_.empty() || volatile_only != dbs_volatile_) {
+    dbs_.clear();
+    for (int db = 0; db < ks_.databases(); ++db) {
+      Db& d = ks_.db(db);
+      if (volatile_only ? d.expires() != 0 : d.size() != 0) dbs_.push_back(db);
+    }
+    dbs_at_us_ = start;
+    dbs_volatile_ = volatile_only;
   }
   if (dbs_.empty()) return Result::kFail;
   while (freed < need) {
@@ -155,7 +169,9 @@ Evictor::Result Evictor::Evict(int64_t budget_us) {
     evicted_keys_.fetch_add(1, std::memory_order_relaxed);
     if (++evicted % 16 == 0 && NowMonotonicUs() - start > budget_us) {
       memory::PublishThisThread(/*force=*/true);
-      return CountedMemory() <= limit ? Result::kOk : Result::kRunning;
+      if (CountedMemory() <= limit) return Result::kOk;
+      background_.store(true, std::memory_order_relaxed);  // out of time: finish in slices
+      return Result::kRunning;
     }
   }
   memory::PublishThisThread(/*force=*/true);
@@ -204,7 +220,7 @@ void Evictor::Offer(int db, std::string_view key, uint64_t score) {
   }
 }
 
-void Evictor::SampleShard(int db, size_t shard, int samples) {
+int Evictor::SampleShard(int db, size_t shard, int samples) {
   Shard& s = ks_.db(db).shard(shard);
   ShardGuard guard = ks_.LockShard(db, shard);
   bool volatile_only = this->volatile_only();
@@ -212,9 +228,11 @@ void Evictor::SampleShard(int db, size_t shard, int samples) {
       policy() == EvictionPolicy::kAllkeysRandom || policy() == EvictionPolicy::kVolatileRandom;
   uint32_t lru_now = Keyspace::LruClock();
   uint32_t lfu_now = LfuMinutes();
-  // Consecutive buckets from a random place (as Redis's sampling takes them), at most ten
-  // buckets per wanted key so that a shard with few keys with a TTL is not walked whole.
-  uint64_t cursor = rng_();
+  // Consecutive buckets from a random place (as Redis's sampling takes them; from the start
+  // when the shard has no more keys than wanted), up to the end of the table (so no key is seen
+  // twice in one call) and at most ten buckets per wanted key, so that a shard with few keys
+  // with a TTL is not walked whole.
+  uint64_t cursor = s.size() <= static_cast<size_t>(samples) ? 0 : rng_();
   int found = 0;
   for (int steps = 0; found < samples && steps < samples * 10; ++steps) {
     cursor = s.Scan(cursor, [&](Entry* e) {
@@ -222,8 +240,9 @@ void Evictor::SampleShard(int db, size_t shard, int samples) {
       ++found;
       Offer(db, e->key(), random ? rng_() : Score(e, lru_now, lfu_now));
     });
-    if (cursor == 0 && s.size() == 0) break;
+    if (cursor == 0) break;
   }
+  return found;
 }
 
 void Evictor::Sample() {
@@ -235,19 +254,19 @@ void Evictor::Sample() {
   int samples = samples_.load(std::memory_order_relaxed);
   for (int db : dbs_) {
     Db& d = ks_.db(db);
-    // A random shard that has candidates: for volatile-*, one whose bit says it holds keys with
-    // a TTL; else any non-empty one.
+    // Shards that have candidates, from a random one on (for volatile-*, those whose bit says
+    // they hold keys with a TTL), until `samples` keys were seen: one shard of a big database,
+    // several of a small one, so a sparse keyspace is not ranked one key at a time.
     size_t start = static_cast<size_t>(rng_() % kShards);
-    for (size_t i = 0; i < kShards; ++i) {
+    int seen = 0;
+    for (size_t i = 0; i < kShards && seen < samples; ++i) {
       size_t shard = (start + i) % kShards;
       bool has =
           volatile_only
               ? (d.volatile_shards()[shard / 64].load(std::memory_order_relaxed) >> (shard % 64)) &
                     1
               : d.shard(shard).size() != 0;
-      if (!has) continue;
-      SampleShard(db, shard, samples);
-      break;
+      if (has) seen += SampleShard(db, shard, samples - seen);
     }
   }
 }

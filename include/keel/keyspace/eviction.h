@@ -64,7 +64,10 @@ class Evictor {
   Evictor& operator=(const Evictor&) = delete;
 
   // Settings (config apply hooks; any thread).
-  void set_maxmemory(uint64_t bytes) { maxmemory_.store(bytes, std::memory_order_relaxed); }
+  void set_maxmemory(uint64_t bytes) {
+    maxmemory_.store(bytes, std::memory_order_relaxed);
+    background_.store(true, std::memory_order_relaxed);  // a lowered limit is worked off
+  }
   void set_policy(EvictionPolicy p) { policy_.store(p, std::memory_order_relaxed); }
   void set_samples(int n) { samples_.store(n, std::memory_order_relaxed); }
   void set_tenacity(int t) { tenacity_.store(t, std::memory_order_relaxed); }
@@ -86,7 +89,10 @@ class Evictor {
   // REQUIRES: no shard lock held by this thread.
   Result Perform();
   // One housekeeping slice of at most `budget_us`; returns true while memory is still over the
-  // limit (the caller comes back soon). REQUIRES: no shard lock held.
+  // limit (the caller comes back soon). It works only after a pass ran out of time or maxmemory
+  // was set, as Redis's eviction timer does: at the limit, the writes' own passes keep memory
+  // there, and waking every io thread each millisecond would only take CPU from them.
+  // REQUIRES: no shard lock held.
   bool BackgroundSlice(int64_t budget_us);
   // Memory counted against maxmemory: used memory less what the lazy-free thread is about to
   // return (Redis also leaves out AOF and replication buffers; Keel has none yet).
@@ -111,7 +117,8 @@ class Evictor {
   // Samples one shard of each database into the pool (or, for the random policies, picks one
   // victim into it). REQUIRES mu_.
   void Sample();
-  void SampleShard(int db, size_t shard, int samples);
+  // Offers up to `samples` keys of one shard; returns how many it saw.
+  int SampleShard(int db, size_t shard, int samples);
   void Offer(int db, std::string_view key, uint64_t score);
   uint64_t Score(const Entry* e, uint32_t lru_now, uint32_t lfu_now) const;
   bool volatile_only() const {
@@ -129,12 +136,15 @@ class Evictor {
   std::atomic<uint64_t> evicted_keys_{0};
   std::atomic<int64_t> exceeded_since_us_{0};  // 0 while under the limit
   std::atomic<uint64_t> exceeded_total_us_{0};
+  std::atomic<bool> background_{false};  // BackgroundSlice has work to finish
 
   // The eviction pass in progress (one thread at a time): the pool and the sampler's state.
   std::mutex mu_;
   Candidate pool_[kPoolSize];
   int pool_n_ = 0;        // pool_[0..pool_n_) sorted by ascending score
-  std::vector<int> dbs_;  // the databases with candidates in this pass
+  std::vector<int> dbs_;  // the databases with candidates (refreshed every 100 ms)
+  int64_t dbs_at_us_ = 0;
+  bool dbs_volatile_ = false;
   std::mt19937_64 rng_{0x6b65656c};
 };
 
