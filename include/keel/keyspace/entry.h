@@ -61,8 +61,9 @@ class Object {
 // stream's encoding will take `storage`'s unused values or a bit of `val_len`); `storage` 3
 // bits (5 kinds). Under an LFU maxmemory policy the `lru` field holds, as Redis's 24-bit
 // field does, the minutes of the last decrement (15 bits here, wrapping every 22 days) and an
-// 8-bit logarithmic access counter (keel/keyspace/eviction.h), so LFU costs no memory per key. `val_len` gave its 24th bit to `type`:
-// packed values stay under 8 MiB (hash and intset limits, hash_object.h and set_object.h).
+// 8-bit logarithmic access counter (keel/keyspace/eviction.h), so LFU costs no memory per key.
+// `val_len` gave its 24th bit to `type`: packed values stay under 8 MiB (hash and intset limits,
+// hash_object.h and set_object.h).
 struct Entry {
   enum Storage : uint8_t { kInline, kInt, kHeap, kObject, kPacked };
   static constexpr uint8_t kHasExpire = 1;
