@@ -23,6 +23,7 @@
 #include "keel/common/clock.h"
 #include "keel/common/daemon.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/supervisor.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
@@ -43,6 +44,17 @@ std::string AbsolutePath(const char* path) {
   char buf[PATH_MAX];
   if (path != nullptr && realpath(path, buf) != nullptr) return buf;
   return path ? path : "";
+}
+
+// maxmemory and its policy's parameters, from the config into the keyspace's evictor (at start-up
+// and after each CONFIG SET of one of them).
+void ApplyEvictionConfig(const keel::Config& c, keel::Evictor& ev) {
+  ev.set_maxmemory(c.maxmemory());
+  ev.set_policy(static_cast<keel::EvictionPolicy>(c.IntOption("maxmemory-policy")));
+  ev.set_samples(static_cast<int>(c.IntOption("maxmemory-samples")));
+  ev.set_tenacity(static_cast<int>(c.IntOption("maxmemory-eviction-tenacity")));
+  ev.set_lfu_log_factor(c.IntOption("lfu-log-factor"));
+  ev.set_lfu_decay_time(c.IntOption("lfu-decay-time"));
 }
 
 void PrintUsage() {
@@ -127,15 +139,48 @@ int main(int argc, char** argv) {
   keyspace.SetExpiredHook([&state](int db, std::string_view key) {
     NotifyKeyspaceEvent(state, 'x', "expired", key, db);
   });
+  // ... and for keys removed by maxmemory eviction.
+  keyspace.SetEvictedHook([&state](int db, std::string_view key) {
+    NotifyKeyspaceEvent(state, 'e', "evicted", key, db);
+  });
+  ApplyEvictionConfig(config, keyspace.evictor());
+  for (std::string_view name :
+       {"maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "lfu-log-factor",
+        "lfu-decay-time"}) {
+    config.SetApplyHook(name, [&keyspace](const Config& c) {
+      ApplyEvictionConfig(c, keyspace.evictor());
+      return Status::Ok();
+    });
+  }
+  config.SetApplyHook("maxmemory", [&keyspace](const Config& c) {
+    ApplyEvictionConfig(c, keyspace.evictor());
+    uint64_t used = memory::Calibrate();
+    if (c.maxmemory() != 0 && c.maxmemory() < used) {
+      KEEL_LOG_WARNING(
+          "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current "
+          "memory usage ({}). This will result in key eviction and/or the inability to accept "
+          "new write commands depending on the maxmemory-policy.",
+          c.maxmemory(), used);
+    }
+    return Status::Ok();
+  });
+  if (config.maxmemory() != 0 && config.maxmemory() < 1024 * 1024) {
+    KEEL_LOG_WARNING(
+        "WARNING: You specified a maxmemory value that is less than 1MB (current value is {} "
+        "bytes). Are you sure this is what you really want?",
+        config.maxmemory());
+  }
   RegisterAllCommands();
   state.persistence.lastsave.store(NowUnixMs() / 1000);
   state.cron_hook = [&state] {
     PersistenceCron(state);
     aof::Cron(state);
+    state.keyspace->evictor().Cron();
   };
   state.before_signal_shutdown = [&state](bool sigterm) {
     return PrepareSignalShutdown(state, sigterm);
   };
+  memory::MarkStartup();
   Server::Options options;
   options.bind = config.bind();
   options.port = config.port();

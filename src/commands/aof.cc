@@ -122,6 +122,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     if (!on()) return;
     switch (c.kind) {
       case ChangeKind::kExpired:
+      case ChangeKind::kEvicted:  // both logged as the deletion they are, as in Redis
         Append(c.db, Encode({"DEL", c.key}));
         return;
       case ChangeKind::kFlush:

@@ -1570,6 +1570,27 @@ constexpr CommandArg kPubsubNumsubArgs[] = {
     {.name = "channel", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
 };
 
+constexpr std::string_view kMemoryPurgeTips[] = {"request_policy:all_shards", "response_policy:all_succeeded"};
+constexpr std::string_view kMemoryReportTips[] = {"nondeterministic_output", "request_policy:all_shards", "response_policy:special"};
+
+constexpr KeySpec kMemoryUsageKeySpecs[] = {
+    {.flags = kKeyRO, .bs = BsIndex(2), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kMemoryUsageArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "count", .type = ArgType::kInteger, .token = "SAMPLES", .flags = kArgOptional},
+};
+
+constexpr CommandMeta kMemorySubcommands[] = {
+    {.name = "memory|purge", .arity = 2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kMemoryPurgeTips, .group = "server", .since = "4.0.0", .summary = "Asks the allocator to return dirty pages to the system."},
+    {.name = "memory|malloc-stats", .arity = 2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kMemoryReportTips, .group = "server", .since = "4.0.0", .summary = "Returns the allocator's own statistics report."},
+    {.name = "memory|usage", .arity = -3, .flags = kCmdReadonly, .first_key = 2, .last_key = 2, .key_step = 1, .acl = kAclRead | kAclSlow, .key_specs = kMemoryUsageKeySpecs, .group = "server", .since = "4.0.0", .summary = "Estimates the bytes a key and its value take.", .args = kMemoryUsageArgs},
+    {.name = "memory|doctor", .arity = 2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kMemoryReportTips, .group = "server", .since = "4.0.0", .summary = "Reports memory problems it can detect."},
+    {.name = "memory|stats", .arity = 2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kMemoryReportTips, .group = "server", .since = "4.0.0", .summary = "Breaks down the server's memory use."},
+    {.name = "memory|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "4.0.0", .summary = "Lists the MEMORY subcommands."},
+};
+
 constexpr CommandMeta kPubsubSubcommands[] = {
     {.name = "pubsub|channels", .arity = -2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "2.8.0", .summary = "Lists the channels that have subscribers.", .args = kPubsubChannelsArgs},
     {.name = "pubsub|numsub", .arity = -2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "2.8.0", .summary = "Counts the subscribers of channels.", .args = kPubsubNumsubArgs},
@@ -1718,6 +1739,7 @@ constexpr CommandMeta kCommands[] = {
     {.name = "punsubscribe", .arity = -1, .flags = kCmdPubsub | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "2.0.0", .summary = "Stops listening on channel patterns.", .args = kPunsubscribeArgs},
     {.name = "publish", .arity = 3, .flags = kCmdPubsub | kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclFast, .group = "pubsub", .since = "2.0.0", .summary = "Sends a message to a channel's subscribers.", .args = kPublishArgs},
     {.name = "pubsub", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kPubsubSubcommands, .group = "pubsub", .since = "2.8.0", .summary = "Groups the commands that inspect publish/subscribe state."},
+    {.name = "memory", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kMemorySubcommands, .group = "server", .since = "4.0.0", .summary = "Groups the commands that report on memory use."},
 };
 // clang-format on
 // END GENERATED TABLE

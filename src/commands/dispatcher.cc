@@ -137,6 +137,22 @@ bool IsTransactionControl(std::string_view name) {
          name == "quit" || name == "reset";
 }
 
+// Whether a command is refused while memory is over maxmemory (Redis's reject_cmd_on_oom).
+bool RejectOnOom(const Client& client, const CommandMeta& meta, std::string_view name) {
+  if (MetaFlags(meta) & kCmdDenyOom) return true;
+  if (name == "exec") {
+    for (const auto& cmd : client.queued) {
+      const CommandMeta* m = cmd.empty() ? nullptr : FindCommandMeta(cmd[0]);
+      if (m != nullptr && MetaHasSubcommands(*m) && cmd.size() >= 2) {
+        m = FindSubcommandMeta(*m, cmd[1]);
+      }
+      if (m != nullptr && (MetaFlags(*m) & kCmdDenyOom)) return true;
+    }
+    return false;
+  }
+  return client.in_multi && name != "discard" && name != "quit" && name != "reset";
+}
+
 // What a RESP2 client in subscribed mode may still run.
 bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
@@ -241,6 +257,15 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     }
     if (!client.authenticated && !(MetaFlags(*meta) & kCmdNoAuth)) {
       reject(errors::kNoAuth);
+      goto done;
+    }
+    // maxmemory, as Redis's processCommand: evict first (every command, reads included); if
+    // memory is still over the limit and nothing could be evicted, refuse denyoom commands,
+    // an EXEC whose queue holds one, and anything but EXEC/DISCARD/QUIT/RESET inside MULTI.
+    if (!client.in_exec && server_->keyspace->evictor().maxmemory() != 0 &&
+        server_->keyspace->evictor().Perform() == Evictor::Result::kFail &&
+        RejectOnOom(client, *meta, name)) {
+      reject(errors::kOom);
       goto done;
     }
     // Redis refuses writes, and PING, while the last BGSAVE failed (stop-writes-on-bgsave-error).

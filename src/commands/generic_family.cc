@@ -482,7 +482,7 @@ void CmdObjectIdletime(CommandContext& ctx) {
   ctx.reply.Integer(static_cast<int64_t>((now - static_cast<uint32_t>(e->lru)) & Entry::kLruMask));
 }
 
-// OBJECT FREQ key. Keel keeps no LFU counter: 0 under an LFU policy.
+// OBJECT FREQ key. The LFU counter after decay (not updated: OBJECT is no access).
 void CmdObjectFreq(CommandContext& ctx) {
   Entry* e = CountedPeek(ctx, ctx.args[2], /*notify_miss=*/false);
   if (e == nullptr) {
@@ -493,7 +493,8 @@ void CmdObjectFreq(CommandContext& ctx) {
     ctx.reply.Error(errors::kNoLfu);
     return;
   }
-  ctx.reply.Integer(0);
+  ctx.reply.Integer(LfuDecayedCounter(static_cast<uint32_t>(e->lru),
+                                      ctx.keyspace().evictor().lfu_decay_time(), LfuMinutes()));
 }
 
 // OBJECT HELP

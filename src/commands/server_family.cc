@@ -1,8 +1,5 @@
 // Server commands: INFO, CONFIG, COMMAND, DBSIZE, TIME, SHUTDOWN, MONITOR.
 #include <malloc.h>
-#ifdef KEEL_HAVE_JEMALLOC
-#include <jemalloc/jemalloc.h>
-#endif
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -19,6 +16,7 @@
 #include "keel/commands/server_bridge.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/strings.h"
 #include "keel/common/supervisor.h"
 #include "keel/config/config.h"
@@ -29,52 +27,6 @@ namespace keel {
 namespace {
 
 // ---- INFO ----
-
-std::string HumanBytes(uint64_t n) {
-  char buf[32];
-  double d = static_cast<double>(n);
-  if (n < 1024) {
-    std::snprintf(buf, sizeof(buf), "%" PRIu64 "B", n);
-  } else if (n < 1024ull * 1024) {
-    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
-  } else if (n < 1024ull * 1024 * 1024) {
-    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
-  } else if (n < 1024ull * 1024 * 1024 * 1024) {
-    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.2fT", d / (1024.0 * 1024 * 1024 * 1024));
-  }
-  return buf;
-}
-
-uint64_t ProcessRss() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
-#ifdef KEEL_HAVE_JEMALLOC
-constexpr std::string_view kAllocatorName = "jemalloc-5.3.0";
-// Bytes the process has allocated through jemalloc (refreshing its statistics first).
-uint64_t UsedMemory() {
-  uint64_t epoch = 1;
-  size_t len = sizeof(epoch);
-  mallctl("epoch", &epoch, &len, &epoch, len);
-  size_t allocated = 0;
-  len = sizeof(allocated);
-  if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) return 0;
-  return allocated;
-}
-#else
-constexpr std::string_view kAllocatorName = "libc";
-uint64_t UsedMemory() {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-#endif
 
 struct InfoWriter {
   // INFO's text separates its lines with CR LF (the text is then sent as one bulk string).
@@ -100,11 +52,11 @@ struct InfoWriter {
   }
 };
 
-std::atomic<uint64_t> g_peak_memory{0};
+using memory::HumanBytes;
 
 }  // namespace
 
-uint64_t ServerUsedMemory() { return UsedMemory(); }
+uint64_t ServerUsedMemory() { return memory::Calibrate(); }
 
 // Redis's "local" client (enable-protected-configs, enable-debug-command): 127.0.0.1, ::1 or a
 // Unix socket (whose clients show the socket path as both addr and laddr).
@@ -170,18 +122,22 @@ void InfoClients(ServerState& s, InfoWriter& w) {
 }
 
 void InfoMemory(ServerState& s, InfoWriter& w) {
-  uint64_t used = UsedMemory();
-  uint64_t rss = ProcessRss();
-  uint64_t peak = g_peak_memory.load();
-  while (used > peak && !g_peak_memory.compare_exchange_weak(peak, used)) {
-  }
-  peak = std::max(peak, used);
+  uint64_t used = memory::Calibrate();  // exact, and it raises the peak
+  uint64_t rss = memory::Rss();
+  uint64_t peak = std::max(memory::Peak(), used);
+  uint64_t active = memory::AllocatorStat("stats.active");
+  uint64_t resident = memory::AllocatorStat("stats.resident");
   uint64_t total = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-  char ratio[32];
-  std::snprintf(ratio, sizeof(ratio), "%.2f", used ? static_cast<double>(rss) / used : 0.0);
+  auto ratio = [](uint64_t a, uint64_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f", b ? static_cast<double>(a) / b : 0.0);
+    return std::string(buf);
+  };
   char peak_perc[32];
   std::snprintf(peak_perc, sizeof(peak_perc), "%.2f%%", peak ? 100.0 * used / peak : 0.0);
-  uint64_t maxmemory = s.config->maxmemory();
+  const Evictor& ev = s.keyspace->evictor();
+  uint64_t maxmemory = ev.maxmemory();
+  LazyFreer& freer = s.keyspace->lazy_freer();
   w.Section("Memory");
   w.Field("used_memory", used);
   w.Field("used_memory_human", HumanBytes(used));
@@ -190,6 +146,9 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("used_memory_peak", peak);
   w.Field("used_memory_peak_human", HumanBytes(peak));
   w.Field("used_memory_peak_perc", peak_perc);
+  w.Field("allocator_allocated", used);
+  w.Field("allocator_active", active);
+  w.Field("allocator_resident", resident);
   w.Field("total_system_memory", total);
   w.Field("total_system_memory_human", HumanBytes(total));
   w.Field("used_memory_lua", 0);
@@ -197,10 +156,16 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("maxmemory", maxmemory);
   w.Field("maxmemory_human", HumanBytes(maxmemory));
   w.Field("maxmemory_policy", s.config->maxmemory_policy());
-  w.Field("mem_fragmentation_ratio", ratio);
-  w.Field("mem_allocator", kAllocatorName);
-  w.Field("lazyfree_pending_objects", 0);
-  w.Field("lazyfreed_objects", 0);
+  w.Field("allocator_frag_ratio", ratio(active, used));
+  w.Field("allocator_frag_bytes", active > used ? active - used : 0);
+  w.Field("allocator_rss_ratio", ratio(resident, active));
+  w.Field("allocator_rss_bytes", resident > active ? resident - active : 0);
+  w.Field("mem_fragmentation_ratio", ratio(rss, used));
+  w.Field("mem_fragmentation_bytes", static_cast<int64_t>(rss) - static_cast<int64_t>(used));
+  w.Field("mem_not_counted_for_evict", 0);
+  w.Field("mem_allocator", memory::AllocatorName());
+  w.Field("lazyfree_pending_objects", freer.pending());
+  w.Field("lazyfreed_objects", freer.freed());
 }
 
 void InfoPersistence(ServerState& s, InfoWriter& w) {
@@ -270,8 +235,10 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("expired_keys", ServerExpiredKeys(s));
   w.Field("expired_stale_perc", "0.00");
   w.Field("expired_time_cap_reached_count", 0);
-  w.Field("evicted_keys", 0);
+  w.Field("evicted_keys", s.keyspace->evictor().evicted_keys());
   w.Field("evicted_clients", 0);
+  w.Field("total_eviction_exceeded_time", s.keyspace->evictor().total_exceeded_ms());
+  w.Field("current_eviction_exceeded_time", s.keyspace->evictor().current_exceeded_ms());
   w.Field("keyspace_hits", ld(st.keyspace_hits));
   w.Field("keyspace_misses", ld(st.keyspace_misses));
   w.Field("pubsub_channels", 0);
@@ -575,6 +542,7 @@ void RegisterAllCommands() {
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);
   RegisterAofFamily(r);
+  RegisterMemoryFamily(r);
 }
 
 }  // namespace keel

@@ -105,6 +105,10 @@ enum Id : size_t {
   kAofRewriteIncrementalFsyncId,
   kAofDisableAutoGcId,
   kAofRewriteCpulistId,
+  kMaxmemorySamplesId,
+  kMaxmemoryEvictionTenacityId,
+  kLfuLogFactorId,
+  kLfuDecayTimeId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -562,6 +566,11 @@ const OptionSpec kSpecs[] = {
     {"aof-disable-auto-gc", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     // Accepted for compatibility: Keel's rewrite runs on a thread, not a forked child to pin.
     {"aof_rewrite_cpulist", "", Kind::kString, 0, 0, nullptr, true, ""},
+    // Eviction (keel/keyspace/eviction.h, docs/configuration.md).
+    {"maxmemory-samples", "", Kind::kInt, 1, kIntMax, nullptr, false, "5"},
+    {"maxmemory-eviction-tenacity", "", Kind::kInt, 0, 100, nullptr, false, "10"},
+    {"lfu-log-factor", "", Kind::kInt, 0, kIntMax, nullptr, false, "10"},
+    {"lfu-decay-time", "", Kind::kInt, 0, kIntMax, nullptr, false, "1"},
 };
 
 }  // namespace

@@ -217,6 +217,23 @@ void FreeEntry(Entry* e) {
   std::free(e);
 }
 
+size_t EntryMemorySampled(const Entry* e, size_t samples) {
+  size_t n = malloc_usable_size(const_cast<Entry*>(e));
+  switch (e->storage) {
+    case Entry::kHeap: {
+      // The std::string object, and its buffer unless the characters fit inside it (SSO).
+      const std::string* s = e->heap();
+      n += malloc_usable_size(const_cast<std::string*>(s));
+      if (s->capacity() > 15) n += malloc_usable_size(const_cast<char*>(s->data()));
+      return n;
+    }
+    case Entry::kObject:
+      return n + e->object()->SampledMemoryUsage(samples);
+    default:
+      return n;
+  }
+}
+
 size_t EntryMemory(const Entry* e) {
   size_t n = e->ValueOffset();
   switch (e->storage) {

@@ -40,6 +40,10 @@ size_t HashNode::Bytes() const { return malloc_usable_size(const_cast<HashNode*>
 
 size_t HashtableHash::MemoryUsage() const { return sizeof(*this) + table.MemoryBytes(); }
 
+size_t HashtableHash::SampledMemoryUsage(size_t samples) const {
+  return sizeof(*this) + table.SampledBytes(samples);
+}
+
 Object* HashtableHash::Clone() const {
   auto* c = new HashtableHash();
   c->table.CopyFrom(table, [](const HashNode* n) { return HashNode::Make(n->key(), n->value()); });

@@ -11,6 +11,7 @@
 #include <new>
 
 #include "keel/common/clock.h"
+#include "keel/common/memory.h"
 #include "keel/keyspace/hashing.h"
 
 namespace keel {
@@ -248,6 +249,20 @@ void LazyFreer::Free(std::vector<Entry*> chains) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(chains));
+    queue_bytes_.resize(queue_.size(), 0);
+  }
+  cv_.notify_one();
+}
+
+void LazyFreer::Free(Entry* e, uint64_t bytes) {
+  e->next = nullptr;
+  pending_.fetch_add(1);
+  pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::vector<Entry*>{e});
+    queue_bytes_.resize(queue_.size(), 0);
+    queue_bytes_.back() = bytes;
   }
   cv_.notify_one();
 }
@@ -263,11 +278,13 @@ void LazyFreer::Run() {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) break;
     std::vector<std::vector<Entry*>> work;
+    std::vector<uint64_t> work_bytes;
     work.swap(queue_);
+    work_bytes.swap(queue_bytes_);
     busy_ = true;
     lock.unlock();
-    for (auto& chains : work) {
-      for (Entry* head : chains) {
+    for (size_t i = 0; i < work.size(); ++i) {
+      for (Entry* head : work[i]) {
         while (head) {
           Entry* next = head->next;
           FreeEntry(head);
@@ -276,7 +293,12 @@ void LazyFreer::Run() {
         pending_.fetch_sub(1);
         freed_.fetch_add(1);
       }
+      if (i < work_bytes.size() && work_bytes[i] != 0) {
+        pending_bytes_.fetch_sub(work_bytes[i], std::memory_order_relaxed);
+      }
     }
+    // The memory just returned counts at once against maxmemory (keel/common/memory.h).
+    memory::PublishThisThread(/*force=*/true);
     lock.lock();
     busy_ = false;
     if (queue_.empty()) idle_cv_.notify_all();
@@ -344,7 +366,7 @@ Entry** Keyspace::LookupLinkAt(int db, std::string_view key, const KeyPlace& pla
     Dispose(gone, true);
     return nullptr;
   }
-  e->lru = LruClock();
+  TouchAccess(e);
   return link;
 }
 
@@ -366,11 +388,13 @@ Keyspace::WriteSlot Keyspace::LookupForWrite(int db, std::string_view key) {
 
 void Keyspace::Store(int db, const WriteSlot& slot, Entry* e) {
   Shard& s = dbs_[db]->shard(slot.shard);
-  e->lru = LruClock();
   if (slot.link != nullptr) {
+    // An overwrite keeps the key's access frequency under LFU, as Redis's does.
+    e->lru = evictor_.lfu() ? (*slot.link)->lru : LruClock();
     BeforeChange(db, slot.shard, *slot.link, BeforeChangeKind::kOverwrite);
     Dispose(s.ReplaceAt(slot.link, e), true);
   } else {
+    e->lru = NewAccessField();
     BeforeInsert(db, slot.shard, e->key());
     s.Insert(e, slot.hash);
   }
@@ -432,7 +456,7 @@ void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {
   size_t shard = ShardOf(e->key());
   Shard& s = dbs_[db]->shard(shard);
   BeforeChange(db, shard, *link, BeforeChangeKind::kOverwrite);
-  e->lru = LruClock();
+  e->lru = evictor_.lfu() ? (*link)->lru : LruClock();
   Dispose(s.ReplaceAt(link, e), true);
 }
 
@@ -481,6 +505,23 @@ Entry* Keyspace::Detach(int db, std::string_view key, Entry** link) {
   size_t shard = ShardOf(key);
   BeforeChange(db, shard, *link, BeforeChangeKind::kRemove);
   return dbs_[db]->shard(shard).UnlinkAt(link);
+}
+
+size_t Keyspace::Evict(int db, size_t shard, std::string_view key, bool volatile_only) {
+  Shard& s = dbs_[db]->shard(shard);
+  Entry** link = s.FindLink(key, ComputeHash(key));
+  if (link == nullptr || (volatile_only && !(*link)->has_expire())) return 0;
+  BeforeChange(db, shard, *link, BeforeChangeKind::kRemove);
+  Entry* gone = s.UnlinkAt(link);
+  // Collections estimated from a few elements: walking a big one here would stall the thread.
+  size_t bytes = EntryMemorySampled(gone, 5);
+  Changed(db, gone->key(), ChangeKind::kEvicted, 0);
+  if (gone->storage == Entry::kObject && gone->object()->ElementCount() > 64) {
+    freer_.Free(gone, bytes);
+  } else {
+    FreeEntry(gone);
+  }
+  return bytes;
 }
 
 void Keyspace::Dispose(Entry* e, bool lazy) {

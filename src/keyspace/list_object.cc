@@ -241,6 +241,14 @@ size_t ListObject::MemoryUsage() const {
   return n;
 }
 
+size_t ListObject::SampledMemoryUsage(size_t samples) const {
+  if (samples == 0 || samples >= nodes_.size()) return MemoryUsage();
+  // Nodes from the head, scaled to the whole list (Redis's quicklist estimate does the same).
+  size_t sampled = 0;
+  for (size_t i = 0; i < samples; ++i) sampled += malloc_usable_size(nodes_[i].get());
+  return sizeof(*this) + nodes_.size() * sizeof(ListNodePtr) + sampled * nodes_.size() / samples;
+}
+
 Object* ListObject::Clone() const {
   auto c = std::make_unique<ListObject>();
   for (const ListNodePtr& n : nodes_) {

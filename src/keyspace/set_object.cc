@@ -51,6 +51,10 @@ size_t SetNode::Bytes() const { return malloc_usable_size(const_cast<SetNode*>(t
 
 size_t HashSetObject::MemoryUsage() const { return sizeof(*this) + table.MemoryBytes(); }
 
+size_t HashSetObject::SampledMemoryUsage(size_t samples) const {
+  return sizeof(*this) + table.SampledBytes(samples);
+}
+
 Object* HashSetObject::Clone() const {
   auto* c = new HashSetObject();
   c->table.CopyFrom(table, [](const SetNode* n) { return SetNode::Make(n->key()); });

@@ -342,8 +342,11 @@ struct Server::Impl {
       ks.RehashSlice(index, contexts.size(), kSliceBudgetUs / 4);
       ServerStats::RaiseMax(state->stats.max_housekeeping_usec,
                             static_cast<uint64_t>(NowMonotonicUs() - start));
+      // Memory over maxmemory (a lowered limit, writes between commands' own eviction passes):
+      // evict a slice and come back in a millisecond, on every io thread (one evicts at a time).
+      bool evicting = ks.evictor().BackgroundSlice(kSliceBudgetUs / 2);
       bool busy = expired_ratio > 0.10;
-      ScheduleHousekeeping(index, std::chrono::milliseconds(busy ? 2 : 100));
+      ScheduleHousekeeping(index, std::chrono::milliseconds(evicting ? 1 : busy ? 2 : 100));
     });
   }
 

@@ -42,6 +42,19 @@ void ReplyBuilder::Integer(int64_t v) {
   out_->append("\r\n");
 }
 
+void ReplyBuilder::Verbatim(std::string_view text) {
+  if (!resp3_) {
+    Bulk(text);
+    return;
+  }
+  char buf[32];
+  char* p = WriteHeader(buf, '=', text.size() + 4);
+  out_->append(buf, static_cast<size_t>(p - buf));
+  out_->append("txt:");
+  out_->append(text);
+  out_->append("\r\n");
+}
+
 void ReplyBuilder::Bulk(std::string_view s) {
   // The header is built in a local buffer and appended at once with the value when that is
   // short: each std::string append checks capacity.

@@ -24,6 +24,7 @@ void RegisterHashFamily(CommandRegistry* registry);         // hash_family.cc
 void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISCARD, WATCH
 void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
 void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG
+void RegisterMemoryFamily(CommandRegistry* registry);       // memory_family.cc: MEMORY
 
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;

@@ -3,7 +3,7 @@
 // The write path's vocabulary: what a change to the keyspace is, and who may listen to it.
 //
 // Every change to a key, whatever causes it (a command, lazy or active expiry, a served blocking
-// pop, FLUSHDB/FLUSHALL, SWAPDB, MOVE, COPY; later eviction and RESTORE), is reported to one
+// pop, FLUSHDB/FLUSHALL, SWAPDB, MOVE, COPY, eviction; later RESTORE), is reported to one
 // place, Keyspace::Changed (or Keyspace::ChangedDb for whole databases). Off that seam hang the
 // WATCH invalidation, the dirty counter (Redis's rdb_changes_since_last_save), the "expired"
 // keyspace notification and a ChangeObserver (the AOF and replication plug in there). See
@@ -23,6 +23,7 @@ enum class ChangeKind : uint8_t {
   kExpired,  // the key's TTL passed: removed by a lookup (lazy) or the active cycle
   kFlush,    // FLUSHDB / FLUSHALL emptied the database (a whole-database change, no key)
   kSwap,     // SWAPDB exchanged the database with another (a whole-database change, no key)
+  kEvicted,  // maxmemory eviction removed the key (logged, like expiry, as a deletion)
 };
 
 // One change, as the seam reports it. `key` is valid only during the call; it is empty for the

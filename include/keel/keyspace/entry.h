@@ -31,6 +31,9 @@ class Object {
   // Elements, for deciding whether freeing is worth handing to the lazy-free thread.
   virtual size_t ElementCount() const = 0;
   virtual size_t MemoryUsage() const = 0;
+  // MemoryUsage estimated from `samples` elements (or nodes) scaled to the whole, in O(samples):
+  // MEMORY USAGE ... SAMPLES and eviction's accounting. 0 means exact (all of them).
+  virtual size_t SampledMemoryUsage(size_t samples) const = 0;
   // A deep copy (COPY).
   virtual Object* Clone() const = 0;
 };
@@ -56,10 +59,11 @@ class Object {
 // The bit budget, for what is coming: `type` has 3 bits (4 types now, room for sorted sets and
 // streams and two more); `enc` 3 bits (7 encodings, room for the sorted set's skiplist; a
 // stream's encoding will take `storage`'s unused values or a bit of `val_len`); `storage` 3
-// bits (5 kinds). Under an LFU maxmemory policy the `lru` field will hold, as Redis's 24-bit
-// field does, the minutes of the last decrement (15 bits here) and an 8-bit logarithmic access
-// counter, so LFU costs no memory per key either. `val_len` gave its 24th bit to `type`:
-// packed values stay under 8 MiB (hash and intset limits, hash_object.h and set_object.h).
+// bits (5 kinds). Under an LFU maxmemory policy the `lru` field holds, as Redis's 24-bit
+// field does, the minutes of the last decrement (15 bits here, wrapping every 22 days) and an
+// 8-bit logarithmic access counter (keel/keyspace/eviction.h), so LFU costs no memory per key.
+// `val_len` gave its 24th bit to `type`: packed values stay under 8 MiB (hash and intset limits,
+// hash_object.h and set_object.h).
 struct Entry {
   enum Storage : uint8_t { kInline, kInt, kHeap, kObject, kPacked };
   static constexpr uint8_t kHasExpire = 1;
@@ -69,7 +73,7 @@ struct Entry {
   Entry* next;
   uint64_t key_len8 : 8;  // the key's length, or kLongKey (see key_len())
   uint64_t val_len : 23;  // kInline: the string's length; kPacked: the packed value's bytes
-  uint64_t lru : 23;      // seconds clock of the last access, mod 2^23 (OBJECT IDLETIME)
+  uint64_t lru : 23;      // LRU: seconds clock of the last access, mod 2^23; LFU: see above
   uint64_t flags : 1;
   ObjType type : 3;
   Storage storage : 3;
@@ -177,6 +181,9 @@ void FreeEntry(Entry* e);
 void FreeEntryShell(Entry* e);
 // Bytes used by the entry and what it owns (approximately: allocator rounding aside).
 size_t EntryMemory(const Entry* e);
+// The same with collections estimated from `samples` elements (0: all of them; see
+// Object::SampledMemoryUsage), and the entry's block as the allocator sized it.
+size_t EntryMemorySampled(const Entry* e, size_t samples);
 
 // True if `s` is what Redis would store as an integer: a canonical int64 of at most 20 chars.
 bool IsCanonicalInt(std::string_view s, int64_t* v);

@@ -50,6 +50,7 @@ class HashtableHash final : public Object {
  public:
   size_t ElementCount() const override { return table.size(); }
   size_t MemoryUsage() const override;
+  size_t SampledMemoryUsage(size_t samples) const override;
   Object* Clone() const override;
   std::optional<std::string_view> Get(std::string_view field) const {
     const HashNode* n = table.Find(field);

@@ -20,6 +20,7 @@
 #include "keel/keyspace/chained_table.h"
 #include "keel/keyspace/changes.h"
 #include "keel/keyspace/entry.h"
+#include "keel/keyspace/eviction.h"
 
 namespace keel {
 
@@ -204,7 +205,11 @@ class LazyFreer {
   ~LazyFreer();
   void Free(std::vector<Entry*> chains);  // each element is the head of a `next` chain
   void Free(Entry* e) { Free(std::vector<Entry*>{e}); }
+  // Frees one entry of about `bytes` (EntryMemory), counted in pending_bytes() until it is freed:
+  // eviction leaves those bytes out of the memory it counts against maxmemory.
+  void Free(Entry* e, uint64_t bytes);
   uint64_t pending() const { return pending_.load(); }
+  uint64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
   uint64_t freed() const { return freed_.load(); }
   // Waits until everything queued so far is freed (tests, shutdown).
   void Drain();
@@ -215,10 +220,12 @@ class LazyFreer {
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   std::vector<std::vector<Entry*>> queue_;
+  std::vector<uint64_t> queue_bytes_;  // parallel to queue_: the bytes Free(e, bytes) announced
   bool busy_ = false;
   bool stop_ = false;
   std::atomic<uint64_t> pending_{0};
   std::atomic<uint64_t> freed_{0};
+  std::atomic<uint64_t> pending_bytes_{0};
   std::thread thread_;
 };
 
@@ -396,10 +403,11 @@ class Keyspace {
   // dirty counter, marks the key's WATCHers, notifies "expired" for kExpired and tells the
   // observer. With nobody watching and no observer it is a few loads and one counter add.
   void Changed(int db, std::string_view key, ChangeKind kind, uint64_t dirty = 1) {
-    if (kind != ChangeKind::kExpired) ++t_command_changes_;
+    if (kind != ChangeKind::kExpired && kind != ChangeKind::kEvicted) ++t_command_changes_;
     if (dirty != 0) dirty_.fetch_add(dirty);
     if (watchers_.load(std::memory_order_relaxed) != 0) Touch(db, key);
     if (kind == ChangeKind::kExpired && expired_hook_) expired_hook_(db, key);
+    if (kind == ChangeKind::kEvicted && evicted_hook_) evicted_hook_(db, key);
     if (observer_ != nullptr) observer_->OnChange(KeyChange{db, key, kind, -1, dirty});
   }
   // A whole-database change (kFlush of `db`, kSwap of `db` and `other`). Unlike Changed it is
@@ -449,6 +457,27 @@ class Keyspace {
   // Set once at start-up, before any command runs; `key` is valid only during the call.
   using ExpiredHook = std::function<void(int db, std::string_view key)>;
   void SetExpiredHook(ExpiredHook hook) { expired_hook_ = std::move(hook); }
+  // The same for keys removed by eviction (ChangeKind::kEvicted: "evicted").
+  void SetEvictedHook(ExpiredHook hook) { evicted_hook_ = std::move(hook); }
+
+  // ---- maxmemory (keel/keyspace/eviction.h) ----
+  Evictor& evictor() { return evictor_; }
+  // Evicts `key` from shard `shard` of `db` through the write path (kEvicted) if it is there
+  // (and, with `volatile_only`, has a TTL); returns the bytes it held (EntryMemory), 0 if it
+  // was not evicted. Big values are freed on the lazy-free thread. REQUIRES the shard's lock.
+  size_t Evict(int db, size_t shard, std::string_view key, bool volatile_only);
+  // Records an access to `e` for eviction: its LRU clock, or under an LFU policy its decayed and
+  // incremented counter. REQUIRES the entry's shard lock.
+  void TouchAccess(Entry* e) {
+    if (__builtin_expect(evictor_.lfu(), 0)) {
+      e->lru = LfuAccess(static_cast<uint32_t>(e->lru), evictor_.lfu_log_factor(),
+                         evictor_.lfu_decay_time());
+    } else {
+      e->lru = LruClock();
+    }
+  }
+  // The access field of a new key (LRU clock now, or LFU's initial counter).
+  uint32_t NewAccessField() const { return evictor_.lfu() ? LfuNewField() : LruClock(); }
 
   // Blocking: records that `key` now holds a list while clients wait on it (REQUIRES the key's
   // shard lock). The dispatcher serves this thread's ready keys after the command, once its
@@ -496,11 +525,13 @@ class Keyspace {
   void TouchAll(int db, int other);
 
   ExpiredHook expired_hook_;
+  ExpiredHook evicted_hook_;
   ChangeObserver* observer_ = nullptr;
   std::atomic<BeforeChangeHook*> before_change_{nullptr};
   StatCounter dirty_;
   static inline thread_local uint64_t t_command_changes_ = 0;
   LazyFreer freer_;
+  Evictor evictor_{*this};
 };
 
 // KeyLocks holds the shard locks of one command: acquired in ascending order, released on

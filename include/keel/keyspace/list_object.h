@@ -67,6 +67,7 @@ class ListObject final : public Object {
 
   size_t ElementCount() const override { return count_; }
   size_t MemoryUsage() const override;
+  size_t SampledMemoryUsage(size_t samples) const override;
   Object* Clone() const override;
 
   size_t size() const { return count_; }

@@ -98,6 +98,14 @@ class ChainedTable {
     ForEach([&](const Node* n) { b += n->Bytes(); });
     return b;
   }
+  // MemoryBytes estimated from `samples` random nodes (0 or more than there are: exact).
+  size_t SampledBytes(size_t samples) const {
+    if (samples == 0 || samples >= size()) return MemoryBytes();
+    thread_local std::mt19937_64 rng(0x6b65656c);
+    size_t sampled = 0;
+    for (size_t i = 0; i < samples; ++i) sampled += Random(rng)->Bytes();
+    return bucket_count() * sizeof(Node*) + sampled * size() / samples;
+  }
   // One reverse-binary scan step (see ChainedTableCore::Scan).
   template <typename F>
   uint64_t Scan(uint64_t v, F&& fn) const {
@@ -132,6 +140,7 @@ class HashSetObject final : public Object {
  public:
   size_t ElementCount() const override { return table.size(); }
   size_t MemoryUsage() const override;
+  size_t SampledMemoryUsage(size_t samples) const override;
   Object* Clone() const override;
   bool Contains(std::string_view member) const { return table.Find(member) != nullptr; }
   // Returns true if the member was added (false: already present).

@@ -46,6 +46,9 @@ class ReplyBuilder {
   void Double(double v);
   // A boolean: the integer 1 or 0 in RESP2, "#t"/"#f" in RESP3.
   void Bool(bool v);
+  // Text for humans (MEMORY DOCTOR, MEMORY MALLOC-STATS): a bulk string in RESP2, a verbatim
+  // string of format "txt" ("=<len>\r\ntxt:<text>\r\n") in RESP3.
+  void Verbatim(std::string_view text);
   // The null bulk string and null array of RESP2; both are "_\r\n" in RESP3.
   void NullBulk() {
     if (__builtin_expect(resp3_, 0)) {
