@@ -22,8 +22,9 @@ void CmdPing(CommandContext& ctx) {
     ctx.reply.Error(errors::WrongArity("ping"));
     return;
   }
-  if (ctx.client.pubsub_count > 0) {
-    // In subscribed mode PING answers in the push format: ["pong", message or ""].
+  if (ctx.client.pubsub_count > 0 && ctx.client.protocol == ReplyBuilder::kResp2) {
+    // A subscribed RESP2 client's PING answers in the message format: ["pong", message or ""].
+    // In RESP3 messages are pushes, and PING answers as usual.
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk("pong");
     ctx.reply.Bulk(ctx.args.size() == 2 ? ctx.args[1] : std::string_view());
@@ -106,7 +107,8 @@ bool ValidClientName(std::string_view name) {
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 void CmdHello(CommandContext& ctx) {
   auto args = ctx.args;
-  int64_t proto = 2;
+  // Without a version HELLO keeps the connection's protocol.
+  int64_t proto = ctx.client.protocol;
   size_t i = 1;
   if (args.size() >= 2) {
     auto v = ParseInt64(args[1]);
@@ -114,8 +116,7 @@ void CmdHello(CommandContext& ctx) {
       ctx.reply.Error(errors::kProtoVersion);
       return;
     }
-    // RESP3 is not implemented yet; clients fall back to RESP2 on this error.
-    if (*v != 2) {
+    if (*v != ReplyBuilder::kResp2 && *v != ReplyBuilder::kResp3) {
       ctx.reply.Error(errors::kNoProto);
       return;
     }
@@ -135,6 +136,11 @@ void CmdHello(CommandContext& ctx) {
       has_name = true;
       name = args[i + 1];
       i += 1;
+      // Checked while parsing, before AUTH is tried (as Redis does).
+      if (!ValidClientName(name)) {
+        ctx.reply.Error(errors::kBadClientName);
+        return;
+      }
     } else {
       ctx.reply.Error(errors::HelloSyntax(args[i]));
       return;
@@ -155,13 +161,12 @@ void CmdHello(CommandContext& ctx) {
     return;
   }
   if (has_name) {
-    if (!ValidClientName(name)) {
-      ctx.reply.Error(errors::kBadClientName);
-      return;
-    }
     std::lock_guard<std::mutex> lock(ctx.client.mu);
     ctx.client.name.assign(name);
   }
+  // Every check passed: only now does the protocol change, and this reply is already in it.
+  ctx.client.protocol = static_cast<int>(proto);
+  ctx.reply.SetProtocol(ctx.client.protocol);
   ctx.reply.MapHeader(7);
   ctx.reply.Bulk("server");
   ctx.reply.Bulk("redis");
@@ -186,6 +191,8 @@ void CmdReset(CommandContext& ctx) {
   PubsubUnsubscribeAll(ctx.server, c, /*reply=*/nullptr);
   c.db.store(0, std::memory_order_relaxed);
   c.reply_mode = ReplyMode::kOn;
+  c.protocol = ReplyBuilder::kResp2;
+  ctx.reply.SetProtocol(ReplyBuilder::kResp2);
   c.no_evict = false;
   c.flags.fetch_and(~kClientMonitor);
   {
@@ -226,7 +233,7 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
           " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
           " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
           " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) + " events=r cmd=" + cmd +
-          " user=default redir=-1 resp=2\n";
+          " user=default redir=-1 resp=" + std::to_string(c.protocol) + "\n";
 }
 
 bool ParseClientType(std::string_view t, bool* normal) {
@@ -275,14 +282,14 @@ void CmdClientList(CommandContext& ctx) {
       AppendClientLine(c, now, &out);
     });
   }
-  ctx.reply.Bulk(out);
+  ctx.reply.Verbatim(out);
 }
 
 // CLIENT INFO
 void CmdClientInfo(CommandContext& ctx) {
   std::string out;
   AppendClientLine(ctx.client, NowUnixMs(), &out);
-  ctx.reply.Bulk(out);
+  ctx.reply.Verbatim(out);
 }
 
 // CLIENT ID

@@ -247,7 +247,8 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reject(errors::kMisconf);
       goto done;
     }
-    if (client.pubsub_count > 0 && !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
+    if (client.pubsub_count > 0 && client.protocol == ReplyBuilder::kResp2 &&
+        !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
       reject(errors::NotInSubscribedContext(name));
       goto done;
     }

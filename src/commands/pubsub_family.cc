@@ -148,7 +148,7 @@ namespace {
 // The [p]subscribe/[p]unsubscribe confirmation: kind, name (or null), subscription count.
 void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::string* name,
                        int count) {
-  reply.ArrayHeader(3);
+  reply.PushHeader(3);
   reply.Bulk(kind);
   if (name) {
     reply.Bulk(*name);

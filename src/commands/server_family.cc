@@ -391,7 +391,7 @@ void CmdInfo(CommandContext& ctx) {
                 std::find(wanted.begin(), wanted.end(), sec.name) != wanted.end();
     if (pick) sec.fn(ctx.server, w);
   }
-  ctx.reply.Bulk(w.out);
+  ctx.reply.Verbatim(w.out);
 }
 
 // DBSIZE
