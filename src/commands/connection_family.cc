@@ -5,6 +5,8 @@
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
+#include "keel/commands/server_state.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -193,6 +195,7 @@ void CmdReset(CommandContext& ctx) {
   c.reply_mode = ReplyMode::kOn;
   c.protocol = ReplyBuilder::kResp2;
   ctx.reply.SetProtocol(ReplyBuilder::kResp2);
+  if (ctx.server.tracking != nullptr) ctx.server.tracking->Disable(c);
   c.no_evict = false;
   c.flags.fetch_and(~kClientMonitor);
   {
@@ -205,7 +208,7 @@ void CmdReset(CommandContext& ctx) {
 
 // ---- CLIENT ----
 
-void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
+void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std::string* out) {
   std::string name, lib_name, lib_ver, cmd;
   {
     std::lock_guard<std::mutex> lock(c.mu);
@@ -225,7 +228,18 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
     std::lock_guard<std::mutex> lock(c.mu);
     blocked = c.waiter != nullptr;
   }
-  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "N";
+  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "";
+  // Client-side caching: t (tracking), R (its redirect is gone), B (BCAST); redir= is the
+  // redirect (0 for none) while tracking, else -1.
+  TrackingInfo tracking;
+  if (server.tracking != nullptr) tracking = server.tracking->Info(c.id);
+  if (tracking.on) {
+    flag_str += 't';
+    if (tracking.broken_redirect) flag_str += 'R';
+    if (tracking.mode.bcast) flag_str += 'B';
+  }
+  if (flag_str.empty()) flag_str = "N";
+  int64_t redir = tracking.on ? static_cast<int64_t>(tracking.mode.redirect) : -1;
   *out += "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr +
           " fd=" + std::to_string(c.fd) + " name=" + name + " age=" + std::to_string(age) +
           " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=" + flag_str +
@@ -233,7 +247,8 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
           " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
           " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
           " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) + " events=r cmd=" + cmd +
-          " user=default redir=-1 resp=" + std::to_string(c.protocol) + "\n";
+          " user=default redir=" + std::to_string(redir) + " resp=" + std::to_string(c.protocol) +
+          "\n";
 }
 
 bool ParseClientType(std::string_view t, bool* normal) {
@@ -279,7 +294,7 @@ void CmdClientList(CommandContext& ctx) {
   if (match_type) {
     ctx.server.clients.ForEach([&](Client& c) {
       if (filter_ids && std::find(ids.begin(), ids.end(), c.id) == ids.end()) return;
-      AppendClientLine(c, now, &out);
+      AppendClientLine(ctx.server, c, now, &out);
     });
   }
   ctx.reply.Verbatim(out);
@@ -288,7 +303,7 @@ void CmdClientList(CommandContext& ctx) {
 // CLIENT INFO
 void CmdClientInfo(CommandContext& ctx) {
   std::string out;
-  AppendClientLine(ctx.client, NowUnixMs(), &out);
+  AppendClientLine(ctx.server, ctx.client, NowUnixMs(), &out);
   ctx.reply.Verbatim(out);
 }
 
@@ -494,6 +509,10 @@ void ReplyHelp(ReplyBuilder& reply, std::initializer_list<std::string_view> line
 void CmdClientHelp(CommandContext& ctx) {
   ReplyHelp(ctx.reply,
             {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "CACHING (YES|NO)",
+             "    In OPTIN or OPTOUT tracking mode, track (or not) the keys of the next command.",
+             "GETREDIR",
+             "    Return the id of the client receiving this connection's invalidations.",
              "GETNAME",
              "    Return the name of this connection.",
              "ID",
@@ -515,6 +534,11 @@ void CmdClientHelp(CommandContext& ctx) {
              "    Record the client library's name or version.",
              "SETNAME <name>",
              "    Name this connection.",
+             "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT]",
+             "         [NOLOOP]",
+             "    Turn client-side caching's invalidation messages on or off.",
+             "TRACKINGINFO",
+             "    Describe this connection's client-side caching state.",
              "UNBLOCK <id> [TIMEOUT|ERROR]",
              "    Unblock a client blocked by a blocking command.",
              "HELP",

@@ -561,6 +561,7 @@ void RegisterAllCommands() {
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);
+  RegisterTrackingFamily(r);
 }
 
 }  // namespace keel

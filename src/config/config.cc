@@ -91,6 +91,7 @@ enum Id : size_t {
   kBgsaveShardDelayUsId,
   kShutdownOnSigintId,
   kShutdownOnSigtermId,
+  kTrackingTableMaxKeysId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -501,6 +502,7 @@ const OptionSpec kSpecs[] = {
     // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
     {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
     {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    {"tracking-table-max-keys", "", Kind::kInt, 0, kLongMax, nullptr, false, "1000000"},
 };
 
 }  // namespace
@@ -644,6 +646,7 @@ bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }
 bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsaveErrorId) != 0; }
 int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
+int64_t Config::tracking_table_max_keys() const { return Int(kTrackingTableMaxKeysId); }
 std::string Config::shutdown_on_signal(bool sigterm) const {
   return String(sigterm ? kShutdownOnSigtermId : kShutdownOnSigintId);
 }

@@ -96,6 +96,14 @@ struct Client {
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
   int pubsub_count = 0;
+  // CLIENT TRACKING (keel/commands/tracking.h): what the read path needs to know; the rest of
+  // the mode lives in the Tracking registry. tracking_caching: CLIENT CACHING was given for the
+  // next command.
+  bool tracking = false;
+  bool tracking_bcast = false;
+  bool tracking_optin = false;
+  bool tracking_optout = false;
+  bool tracking_caching = false;
   // This client's handle as a shared_ptr, for waiters (set with `handle`).
   std::weak_ptr<ClientHandle> self;
 };

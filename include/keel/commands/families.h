@@ -23,7 +23,9 @@ void RegisterSetFamily(CommandRegistry* registry);          // set_family.cc
 void RegisterHashFamily(CommandRegistry* registry);         // hash_family.cc
 void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISCARD, WATCH
 void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
-void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG
+void RegisterPersistenceFamily(CommandRegistry* registry);
+void RegisterTrackingFamily(
+    CommandRegistry* registry);  // CLIENT TRACKING, CACHING...  // SAVE, DUMP, RESTORE, DEBUG
 
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;

@@ -399,6 +399,7 @@ class Keyspace {
     if (watchers_.load(std::memory_order_relaxed) != 0) Touch(db, key);
     if (kind == ChangeKind::kExpired && expired_hook_) expired_hook_(db, key);
     if (observer_ != nullptr) observer_->OnChange(KeyChange{db, key, kind, -1, dirty});
+    if (tracker_ != nullptr) tracker_->OnChange(KeyChange{db, key, kind, -1, dirty});
   }
   // A whole-database change (kFlush of `db`, kSwap of `db` and `other`). Unlike Changed it is
   // called just BEFORE the change is applied, so that the WATCHers of the keys that exist then
@@ -418,6 +419,10 @@ class Keyspace {
   // The observer of every change (AOF, replication). Set once at start-up, before any command
   // runs; nullptr for none.
   void SetChangeObserver(ChangeObserver* observer) { observer_ = observer; }
+  // Client-side caching's observer of key changes (commands/tracking.h), beside the one above;
+  // set once at start-up. Whole-database changes are not reported to it (FLUSH*, SWAPDB
+  // invalidate everything through their handlers).
+  void SetTracker(ChangeObserver* tracker) { tracker_ = tracker; }
 
   // ---- The before-change hook (keel/keyspace/changes.h) ----
   //
@@ -495,6 +500,7 @@ class Keyspace {
 
   ExpiredHook expired_hook_;
   ChangeObserver* observer_ = nullptr;
+  ChangeObserver* tracker_ = nullptr;
   std::atomic<BeforeChangeHook*> before_change_{nullptr};
   StatCounter dirty_;
   static inline thread_local uint64_t t_command_changes_ = 0;

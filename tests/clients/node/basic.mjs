@@ -2,7 +2,7 @@
 // sends HELLO 3 first). Usage: node basic.mjs PORT. Exits 0 when every check passed; prints
 // what failed otherwise. Run by run.sh (ctest: clients.node_redis).
 import assert from 'node:assert/strict';
-import { createClient } from 'redis';
+import { BasicClientSideCache, createClient } from 'redis';
 
 const port = Number(process.argv[2]);
 const url = `redis://127.0.0.1:${port}`;
@@ -73,7 +73,27 @@ async function main() {
   await sub.pUnsubscribe('node:c*');
   assert.equal(await sub.ping(), 'PONG');
 
-  await client.del(keys);
+  // Client-side caching: the second GET is served from node-redis's cache, and a write by
+  // another client invalidates it.
+  const cache = new BasicClientSideCache({ ttl: 0, maxEntries: 0 });
+  const cached = createClient({ url, RESP: 3, clientSideCache: cache });
+  cached.on('error', (e) => console.error('cached client error:', e));
+  await cached.connect();
+  await client.set('node:c', 'one');
+  assert.equal(await cached.get('node:c'), 'one');
+  assert.equal(await cached.get('node:c'), 'one');
+  assert.ok(cache.stats().hitCount >= 1, `no cache hit: ${JSON.stringify(cache.stats())}`);
+  assert.match(String(await cached.sendCommand(['CLIENT', 'INFO'])), / flags=t /);
+  await client.set('node:c', 'two');
+  let seen = 'one';
+  for (let i = 0; i < 200 && seen !== 'two'; i++) {
+    seen = await cached.get('node:c');
+    if (seen !== 'two') await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(seen, 'two', 'the cached value was never invalidated');
+  await cached.quit();
+
+  await client.del([...keys, 'node:c']);
   await sub.quit();
   await client.quit();
 }
