@@ -167,8 +167,10 @@ void CmdHello(CommandContext& ctx) {
     ctx.client.name.assign(name);
   }
   // Every check passed: only now does the protocol change, and this reply is already in it.
+  bool changed = ctx.client.protocol != proto;
   ctx.client.protocol = static_cast<int>(proto);
   ctx.reply.SetProtocol(ctx.client.protocol);
+  if (changed && ctx.client.pubsub_count > 0) PubsubProtocolChanged(ctx.client);
   ctx.reply.MapHeader(7);
   ctx.reply.Bulk("server");
   ctx.reply.Bulk("redis");

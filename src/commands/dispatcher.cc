@@ -316,16 +316,20 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
         for (std::string_view k : keys) server_->keyspace->BeforeWrite(ctx.db(), k);
       }
     }
-    if (__builtin_expect(client.tracking, 0)) Tracking::SetWriter(client.id);
+    // Read once: a handler that turns tracking on or off is not a read-only command.
+    const bool tracking = client.tracking;
+    if (__builtin_expect(tracking, 0)) Tracking::SetWriter(client.id);
     entry.handler(ctx);
     // Client-side caching: a tracking client's read-only command remembers its keys while their
     // shard locks are still held, so a write to them comes after and invalidates. Others pay
     // the one branch on their own flag.
-    if (__builtin_expect(client.tracking, 0) && !client.tracking_bcast &&
-        (MetaFlags(meta) & kCmdReadonly) && !keys.empty() && server_->tracking != nullptr) {
-      server_->tracking->Remember(client, keys);
+    if (__builtin_expect(tracking, 0)) {
+      if (!client.tracking_bcast && (MetaFlags(meta) & kCmdReadonly) && !keys.empty() &&
+          server_->tracking != nullptr) {
+        server_->tracking->Remember(client, keys);
+      }
+      Tracking::SetWriter(0);
     }
-    if (__builtin_expect(client.tracking, 0)) Tracking::SetWriter(0);
     // WATCH, the dirty counter and notifications were served by the handler's own reports to
     // the write path, change by change; what is left is the command as a whole.
     outcome = reply.failed() ? CommandOutcome::kError

@@ -270,6 +270,19 @@ void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* rep
   client.pubsub_count = 0;
 }
 
+void PubsubProtocolChanged(Client& client) {
+  // Subscribers are registered with the protocol their messages are encoded in.
+  PubsubRegistry::Subscriber s{client.id, client.handle, client.protocol};
+  for (const std::string& ch : client.channels) {
+    GlobalPubsub().Unsubscribe(ch, client.id);
+    GlobalPubsub().Subscribe(ch, s);
+  }
+  for (const std::string& p : client.patterns) {
+    GlobalPubsub().PUnsubscribe(p, client.id);
+    GlobalPubsub().PSubscribe(p, s);
+  }
+}
+
 void NotifyKeyspaceEvent(ServerState& server, char type, std::string_view event,
                          std::string_view key, int db) {
   uint32_t flags = server.config->notify_keyspace_flags();

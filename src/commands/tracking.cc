@@ -8,6 +8,7 @@
 #include "keel/commands/client.h"
 #include "keel/commands/server_state.h"
 #include "keel/config/config.h"
+#include "keel/keyspace/keyspace.h"
 #include "keel/protocol/reply.h"
 
 namespace keel {
@@ -30,6 +31,16 @@ void AppendPayload(ReplyBuilder& b, const std::vector<std::string_view>* keys, i
 
 }  // namespace
 
+void Tracking::AddKeys(int64_t delta) {
+  tracked_keys_.fetch_add(delta, std::memory_order_relaxed);
+  if (server_->keyspace != nullptr) server_->keyspace->AddTrackingInterest(delta);
+}
+
+void Tracking::AddBcast(int64_t delta) {
+  bcast_clients_.fetch_add(delta, std::memory_order_relaxed);
+  if (server_->keyspace != nullptr) server_->keyspace->AddTrackingInterest(delta);
+}
+
 size_t Tracking::BucketOf(std::string_view key) {
   return std::hash<std::string_view>()(key) & (kBuckets - 1);
 }
@@ -37,7 +48,7 @@ size_t Tracking::BucketOf(std::string_view key) {
 void Tracking::Enable(Client& c, const TrackingMode& mode) {
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, added] = trackers_.try_emplace(c.id);
-  if (!added && it->second.mode.bcast) bcast_clients_.fetch_sub(1, std::memory_order_relaxed);
+  if (!added && it->second.mode.bcast) AddBcast(-1);
   Tracker& t = it->second;
   // Turning tracking on again keeps the prefixes already registered (Redis adds to them).
   std::vector<std::string> prefixes = added ? std::vector<std::string>() : t.mode.prefixes;
@@ -52,7 +63,7 @@ void Tracking::Enable(Client& c, const TrackingMode& mode) {
   t.mode = mode;
   t.mode.prefixes = std::move(prefixes);
   t.broken_redirect = false;
-  if (t.mode.bcast) bcast_clients_.fetch_add(1, std::memory_order_relaxed);
+  if (t.mode.bcast) AddBcast(1);
   c.tracking = true;
   c.tracking_bcast = mode.bcast;
   c.tracking_optin = mode.optin;
@@ -67,7 +78,7 @@ void Tracking::Disable(Client& c) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = trackers_.find(c.id);
   if (it == trackers_.end()) return;
-  if (it->second.mode.bcast) bcast_clients_.fetch_sub(1, std::memory_order_relaxed);
+  if (it->second.mode.bcast) AddBcast(-1);
   trackers_.erase(it);
 }
 
@@ -97,7 +108,7 @@ void Tracking::Remember(const Client& c, std::span<const std::string_view> keys)
     Bucket& b = buckets_[BucketOf(key)];
     std::lock_guard<std::mutex> lock(b.mu);
     auto [it, added] = b.keys.try_emplace(std::string(key));
-    if (added) tracked_keys_.fetch_add(1, std::memory_order_relaxed);
+    if (added) AddKeys(1);
     std::vector<uint64_t>& ids = it->second;
     if (std::find(ids.begin(), ids.end(), c.id) == ids.end()) ids.push_back(c.id);
   }
@@ -122,7 +133,7 @@ void Tracking::TakeKeyLocked(Bucket& b,
                              uint64_t writer) {
   for (uint64_t id : it->second) pending_.push_back(Pending{id, writer, -1, false, it->first});
   b.keys.erase(it);
-  tracked_keys_.fetch_sub(1, std::memory_order_relaxed);
+  AddKeys(-1);
 }
 
 void Tracking::OnChange(const KeyChange& change) {
@@ -150,7 +161,7 @@ void Tracking::OnChange(const KeyChange& change) {
 void Tracking::InvalidateAll() {
   for (Bucket& b : buckets_) {
     std::lock_guard<std::mutex> lock(b.mu);
-    tracked_keys_.fetch_sub(static_cast<int64_t>(b.keys.size()), std::memory_order_relaxed);
+    AddKeys(-static_cast<int64_t>(b.keys.size()));
     b.keys.clear();
   }
   pending_.push_back(Pending{0, writer_, -1, true, {}});

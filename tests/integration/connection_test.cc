@@ -425,6 +425,22 @@ TEST_F(ConnectionTest, Resp3HelloSwitchesTheProtocolAndClientListShowsIt) {
   EXPECT_EQ(c.Call({"GET", "nokey"}), "$-1\r\n");
 }
 
+TEST_F(ConnectionTest, MonitorLinesStaySimpleStringsInResp3) {
+  RespConnection monitor = Connect();
+  ASSERT_EQ(monitor.Call({"HELLO", "3"}).substr(0, 4), "%7\r\n");
+  ASSERT_EQ(monitor.Call({"MONITOR"}), "+OK\r\n");
+  RespConnection c = Connect();
+  ASSERT_EQ(c.Call({"HELLO", "3"}).substr(0, 4), "%7\r\n");
+  ASSERT_EQ(c.Call({"GET", "k"}), "_\r\n");
+  std::string line;
+  // The HELLO, then the GET, each a simple string (Redis 7.0 does not push them).
+  for (const char* what : {"\"HELLO\" \"3\"", "\"GET\" \"k\""}) {
+    ASSERT_TRUE(monitor.ReadReply(&line));
+    EXPECT_EQ(line[0], '+') << EscapeBytes(line);
+    EXPECT_NE(line.find(what), std::string::npos) << EscapeBytes(line);
+  }
+}
+
 // CLIENT SETINFO arrived in Redis 7.2, which current client libraries send after connecting;
 // Keel accepts it (the 7.0 oracle answers "unknown subcommand").
 TEST_F(ConnectionTest, KeelOnlyClientSetinfoIsAcceptedAndValidated) {

@@ -10,6 +10,8 @@ struct ServerState;
 class ReplyBuilder;
 struct Client;
 void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply);
+// After HELLO changed a subscribed client's protocol: its messages are encoded in the new one.
+void PubsubProtocolChanged(Client& client);
 
 // Each command family registers its handlers; adding a command touches its family file, its
 // line in the metadata table and its tests.

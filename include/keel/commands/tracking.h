@@ -117,6 +117,9 @@ class Tracking : public ChangeObserver {
   };
 
   static constexpr size_t kBuckets = 256;
+  // Keep the counters, and the keyspace's count of tracking interest, in step.
+  void AddKeys(int64_t delta);
+  void AddBcast(int64_t delta);
   static size_t BucketOf(std::string_view key);
   // Hands one message to client `to`: appended to `out` when `to` is `self`, else delivered on
   // its io thread. `channel`: a RESP2 pub/sub message, dropped unless `to` is subscribed.
