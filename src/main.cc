@@ -20,6 +20,7 @@
 #include "keel/commands/pubsub.h"
 #include "keel/commands/server_bridge.h"
 #include "keel/commands/server_state.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/daemon.h"
 #include "keel/common/logging.h"
@@ -135,6 +136,9 @@ int main(int argc, char** argv) {
   state.start_time_ms = NowUnixMs();
   state.tcp_port = config.port();
   state.io_threads = config.io_threads();
+  Tracking tracking(&state);
+  state.tracking = &tracking;
+  keyspace.SetTracker(&tracking);
   // Keyspace notifications for keys removed by expiry, lazily or by the active cycle.
   keyspace.SetExpiredHook([&state](int db, std::string_view key) {
     NotifyKeyspaceEvent(state, 'x', "expired", key, db);

@@ -72,6 +72,8 @@ tests_against_redis() {
     --gtest_filter='-*KeelOnly*' --gtest_brief=1 || status=1
   KEEL_SERVER_BIN=${redis} REDIS_SERVER_BIN=${redis} \
     build/tests/differential/differential_tests --gtest_brief=1 || status=1
+  KEEL_DIFF_PROTOCOL=3 KEEL_SERVER_BIN=${redis} REDIS_SERVER_BIN=${redis} \
+    build/tests/differential/differential_tests --gtest_brief=1 || status=1
   return ${status}
 }
 

@@ -216,9 +216,15 @@ void ReplyInfo(const CommandMeta& m, HandlerPredicate implemented, ReplyBuilder*
   ReplyFlags(m.acl, kAclNames, "@", reply);
   reply->SetHeader(m.tips.size());
   for (std::string_view tip : m.tips) reply->Bulk(tip);
-  reply->ArrayHeader(m.key_specs.size());
+  reply->SetHeader(m.key_specs.size());
   for (const KeySpec& spec : m.key_specs) ReplyKeySpec(spec, reply);
-  reply->ArrayHeader(CountVisible(m.subcommands, implemented));
+  // Redis 7.0 answers "no subcommands" with an empty set, and lists them in an array.
+  size_t subs = CountVisible(m.subcommands, implemented);
+  if (subs == 0) {
+    reply->SetHeader(0);
+  } else {
+    reply->ArrayHeader(subs);
+  }
   for (const CommandMeta& sub : m.subcommands) {
     if (implemented(sub)) ReplyInfo(sub, implemented, reply);
   }

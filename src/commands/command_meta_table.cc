@@ -178,6 +178,30 @@ constexpr CommandArg kClientReplyArgs[] = {
     {.name = "on_off_skip", .type = ArgType::kOneof, .args = kClientReplyOnOffSkipArgs},
 };
 
+constexpr CommandArg kClientTrackingStatusArgs[] = {
+    {.name = "on", .type = ArgType::kPureToken, .token = "ON"},
+    {.name = "off", .type = ArgType::kPureToken, .token = "OFF"},
+};
+
+constexpr CommandArg kClientTrackingArgs[] = {
+    {.name = "status", .type = ArgType::kOneof, .args = kClientTrackingStatusArgs},
+    {.name = "client-id", .type = ArgType::kInteger, .token = "REDIRECT", .flags = kArgOptional},
+    {.name = "prefix", .type = ArgType::kString, .token = "PREFIX", .flags = kArgOptional | kArgMultiple | kArgMultipleToken},
+    {.name = "bcast", .type = ArgType::kPureToken, .token = "BCAST", .flags = kArgOptional},
+    {.name = "optin", .type = ArgType::kPureToken, .token = "OPTIN", .flags = kArgOptional},
+    {.name = "optout", .type = ArgType::kPureToken, .token = "OPTOUT", .flags = kArgOptional},
+    {.name = "noloop", .type = ArgType::kPureToken, .token = "NOLOOP", .flags = kArgOptional},
+};
+
+constexpr CommandArg kClientCachingModeArgs[] = {
+    {.name = "yes", .type = ArgType::kPureToken, .token = "YES"},
+    {.name = "no", .type = ArgType::kPureToken, .token = "NO"},
+};
+
+constexpr CommandArg kClientCachingArgs[] = {
+    {.name = "mode", .type = ArgType::kOneof, .args = kClientCachingModeArgs},
+};
+
 constexpr CommandArg kClientNoEvictEnabledArgs[] = {
     {.name = "on", .type = ArgType::kPureToken, .token = "ON"},
     {.name = "off", .type = ArgType::kPureToken, .token = "OFF"},
@@ -209,6 +233,10 @@ constexpr CommandMeta kClientSubcommands[] = {
     {.name = "client|no-evict", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous | kAclConnection, .group = "connection", .since = "7.0.0", .summary = "Exempts this connection from client eviction, or stops doing so.", .args = kClientNoEvictArgs},
     {.name = "client|unblock", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous | kAclConnection, .group = "connection", .since = "5.0.0", .summary = "Wakes a client blocked in a blocking command, as a timeout or an error.", .args = kClientUnblockArgs},
     {.name = "client|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclConnection, .group = "connection", .since = "5.0.0", .summary = "Lists the CLIENT subcommands."},
+    {.name = "client|tracking", .arity = -3, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclConnection, .group = "connection", .since = "6.0.0", .summary = "Turns server-assisted client-side caching (key invalidation messages) on or off.", .args = kClientTrackingArgs},
+    {.name = "client|caching", .arity = 3, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclConnection, .group = "connection", .since = "6.0.0", .summary = "Says whether the keys of the next command are tracked, in OPTIN or OPTOUT mode.", .args = kClientCachingArgs},
+    {.name = "client|getredir", .arity = 2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclConnection, .group = "connection", .since = "6.0.0", .summary = "Returns the id of the client that receives this connection's invalidation messages."},
+    {.name = "client|trackinginfo", .arity = 2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclConnection, .group = "connection", .since = "6.2.0", .summary = "Describes this connection's client-side caching state."},
 };
 
 constexpr std::string_view kInfoTips[] = {"nondeterministic_output", "request_policy:all_shards", "response_policy:special"};

@@ -5,6 +5,8 @@
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
+#include "keel/commands/server_state.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -22,8 +24,9 @@ void CmdPing(CommandContext& ctx) {
     ctx.reply.Error(errors::WrongArity("ping"));
     return;
   }
-  if (ctx.client.pubsub_count > 0) {
-    // In subscribed mode PING answers in the push format: ["pong", message or ""].
+  if (ctx.client.pubsub_count > 0 && ctx.client.protocol == ReplyBuilder::kResp2) {
+    // A subscribed RESP2 client's PING answers in the message format: ["pong", message or ""].
+    // In RESP3 messages are pushes, and PING answers as usual.
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk("pong");
     ctx.reply.Bulk(ctx.args.size() == 2 ? ctx.args[1] : std::string_view());
@@ -106,7 +109,8 @@ bool ValidClientName(std::string_view name) {
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 void CmdHello(CommandContext& ctx) {
   auto args = ctx.args;
-  int64_t proto = 2;
+  // Without a version HELLO keeps the connection's protocol.
+  int64_t proto = ctx.client.protocol;
   size_t i = 1;
   if (args.size() >= 2) {
     auto v = ParseInt64(args[1]);
@@ -114,8 +118,7 @@ void CmdHello(CommandContext& ctx) {
       ctx.reply.Error(errors::kProtoVersion);
       return;
     }
-    // RESP3 is not implemented yet; clients fall back to RESP2 on this error.
-    if (*v != 2) {
+    if (*v != ReplyBuilder::kResp2 && *v != ReplyBuilder::kResp3) {
       ctx.reply.Error(errors::kNoProto);
       return;
     }
@@ -135,6 +138,11 @@ void CmdHello(CommandContext& ctx) {
       has_name = true;
       name = args[i + 1];
       i += 1;
+      // Checked while parsing, before AUTH is tried (as Redis does).
+      if (!ValidClientName(name)) {
+        ctx.reply.Error(errors::kBadClientName);
+        return;
+      }
     } else {
       ctx.reply.Error(errors::HelloSyntax(args[i]));
       return;
@@ -155,13 +163,14 @@ void CmdHello(CommandContext& ctx) {
     return;
   }
   if (has_name) {
-    if (!ValidClientName(name)) {
-      ctx.reply.Error(errors::kBadClientName);
-      return;
-    }
     std::lock_guard<std::mutex> lock(ctx.client.mu);
     ctx.client.name.assign(name);
   }
+  // Every check passed: only now does the protocol change, and this reply is already in it.
+  bool changed = ctx.client.protocol != proto;
+  ctx.client.protocol = static_cast<int>(proto);
+  ctx.reply.SetProtocol(ctx.client.protocol);
+  if (changed && ctx.client.pubsub_count > 0) PubsubProtocolChanged(ctx.client);
   ctx.reply.MapHeader(7);
   ctx.reply.Bulk("server");
   ctx.reply.Bulk("redis");
@@ -186,6 +195,9 @@ void CmdReset(CommandContext& ctx) {
   PubsubUnsubscribeAll(ctx.server, c, /*reply=*/nullptr);
   c.db.store(0, std::memory_order_relaxed);
   c.reply_mode = ReplyMode::kOn;
+  c.protocol = ReplyBuilder::kResp2;
+  ctx.reply.SetProtocol(ReplyBuilder::kResp2);
+  if (ctx.server.tracking != nullptr) ctx.server.tracking->Disable(c);
   c.no_evict = false;
   c.flags.fetch_and(~kClientMonitor);
   {
@@ -198,7 +210,7 @@ void CmdReset(CommandContext& ctx) {
 
 // ---- CLIENT ----
 
-void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
+void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std::string* out) {
   std::string name, lib_name, lib_ver, cmd;
   {
     std::lock_guard<std::mutex> lock(c.mu);
@@ -218,7 +230,18 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
     std::lock_guard<std::mutex> lock(c.mu);
     blocked = c.waiter != nullptr;
   }
-  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "N";
+  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "";
+  // Client-side caching: t (tracking), R (its redirect is gone), B (BCAST); redir= is the
+  // redirect (0 for none) while tracking, else -1.
+  TrackingInfo tracking;
+  if (server.tracking != nullptr) tracking = server.tracking->Info(c.id);
+  if (tracking.on) {
+    flag_str += 't';
+    if (tracking.broken_redirect) flag_str += 'R';
+    if (tracking.mode.bcast) flag_str += 'B';
+  }
+  if (flag_str.empty()) flag_str = "N";
+  int64_t redir = tracking.on ? static_cast<int64_t>(tracking.mode.redirect) : -1;
   *out += "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr +
           " fd=" + std::to_string(c.fd) + " name=" + name + " age=" + std::to_string(age) +
           " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=" + flag_str +
@@ -226,7 +249,8 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
           " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
           " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
           " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) + " events=r cmd=" + cmd +
-          " user=default redir=-1 resp=2\n";
+          " user=default redir=" + std::to_string(redir) + " resp=" + std::to_string(c.protocol) +
+          "\n";
 }
 
 bool ParseClientType(std::string_view t, bool* normal) {
@@ -272,17 +296,17 @@ void CmdClientList(CommandContext& ctx) {
   if (match_type) {
     ctx.server.clients.ForEach([&](Client& c) {
       if (filter_ids && std::find(ids.begin(), ids.end(), c.id) == ids.end()) return;
-      AppendClientLine(c, now, &out);
+      AppendClientLine(ctx.server, c, now, &out);
     });
   }
-  ctx.reply.Bulk(out);
+  ctx.reply.Verbatim(out);
 }
 
 // CLIENT INFO
 void CmdClientInfo(CommandContext& ctx) {
   std::string out;
-  AppendClientLine(ctx.client, NowUnixMs(), &out);
-  ctx.reply.Bulk(out);
+  AppendClientLine(ctx.server, ctx.client, NowUnixMs(), &out);
+  ctx.reply.Verbatim(out);
 }
 
 // CLIENT ID
@@ -487,6 +511,10 @@ void ReplyHelp(ReplyBuilder& reply, std::initializer_list<std::string_view> line
 void CmdClientHelp(CommandContext& ctx) {
   ReplyHelp(ctx.reply,
             {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "CACHING (YES|NO)",
+             "    In OPTIN or OPTOUT tracking mode, track (or not) the keys of the next command.",
+             "GETREDIR",
+             "    Return the id of the client receiving this connection's invalidations.",
              "GETNAME",
              "    Return the name of this connection.",
              "ID",
@@ -508,6 +536,11 @@ void CmdClientHelp(CommandContext& ctx) {
              "    Record the client library's name or version.",
              "SETNAME <name>",
              "    Name this connection.",
+             "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT]",
+             "         [NOLOOP]",
+             "    Turn client-side caching's invalidation messages on or off.",
+             "TRACKINGINFO",
+             "    Describe this connection's client-side caching state.",
              "UNBLOCK <id> [TIMEOUT|ERROR]",
              "    Unblock a client blocked by a blocking command.",
              "HELP",

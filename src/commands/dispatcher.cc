@@ -10,6 +10,7 @@
 #include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/families.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -280,7 +281,8 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
         goto done;
       }
     }
-    if (client.pubsub_count > 0 && !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
+    if (client.pubsub_count > 0 && client.protocol == ReplyBuilder::kResp2 &&
+        !AllowedWhileSubscribed(name.substr(0, name.find('|')))) {
       reject(errors::NotInSubscribedContext(name));
       goto done;
     }
@@ -306,6 +308,17 @@ done:
   if (client.reply_mode == ReplyMode::kOff || client.reply_mode == ReplyMode::kSkipThis) {
     out->resize(reply_start);
     if (client.reply_mode == ReplyMode::kSkipThis) client.reply_mode = ReplyMode::kOn;
+  }
+  // CLIENT CACHING counts for the next command only (any CLIENT subcommand keeps it, and so
+  // does a transaction until EXEC, as in Redis).
+  if (__builtin_expect(client.tracking_caching, 0) && !client.in_multi &&
+      (meta == nullptr || MetaName(*meta).substr(0, 7) != "client|")) {
+    client.tracking_caching = false;
+  }
+  // Invalidations this command caused (tracking clients' keys, BCAST prefixes, a flush): the
+  // client's own go after its reply, even with CLIENT REPLY OFF, as pushes do in Redis.
+  if (__builtin_expect(Tracking::HasPending(), 0) && server_->tracking != nullptr) {
+    server_->tracking->Flush(&client, out);
   }
 }
 
@@ -342,7 +355,20 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
         for (std::string_view k : keys) server_->keyspace->BeforeWrite(ctx.db(), k);
       }
     }
+    // Read once: a handler that turns tracking on or off is not a read-only command.
+    const bool tracking = client.tracking;
+    if (__builtin_expect(tracking, 0)) Tracking::SetWriter(client.id);
     entry.handler(ctx);
+    // Client-side caching: a tracking client's read-only command remembers its keys while their
+    // shard locks are still held, so a write to them comes after and invalidates. Others pay
+    // the one branch on their own flag.
+    if (__builtin_expect(tracking, 0)) {
+      if (!client.tracking_bcast && (MetaFlags(meta) & kCmdReadonly) && !keys.empty() &&
+          server_->tracking != nullptr) {
+        server_->tracking->Remember(client, keys);
+      }
+      Tracking::SetWriter(0);
+    }
     // WATCH, the dirty counter and notifications were served by the handler's own reports to
     // the write path, change by change; what is left is the command as a whole.
     outcome = reply.failed() ? CommandOutcome::kError
@@ -520,6 +546,7 @@ void Dispatcher::BatchLockSet(int db, const std::vector<std::vector<std::string>
 
 void Dispatcher::OnClose(Client& client) {
   DiscardTransaction(client);
+  if (client.tracking && server_->tracking != nullptr) server_->tracking->Disable(client);
   PubsubUnsubscribeAll(*server_, client, /*reply=*/nullptr);
 }
 

@@ -14,6 +14,7 @@
 #include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
@@ -416,6 +417,10 @@ void CmdSwapDb(CommandContext& ctx) {
     // WATCH: a watched key of either database that exists on either side changes.
     ks.ChangedDb(a, b, ChangeKind::kSwap, 1);
     ks.SwapDbs(a, b);
+    // Client-side caching: every key of both databases may have changed. Redis 7.0 sends
+    // nothing here and leaves stale caches; Keel tells every tracking client to drop its cache,
+    // as for a flush (docs/commands.md).
+    if (ctx.server.tracking != nullptr) ctx.server.tracking->InvalidateAll();
     // Clients blocked on a key of either database stay with their database: those whose key
     // now exists may be served (each waiter's kind decides whether the value serves it).
     for (int d : {a, b}) {

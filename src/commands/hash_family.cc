@@ -198,7 +198,11 @@ void GetAllGeneric(CommandContext& ctx, bool fields, bool values) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
   if (e == nullptr) {
-    ctx.reply.EmptyArray();
+    if (fields && values) {
+      ctx.reply.MapHeader(0);
+    } else {
+      ctx.reply.EmptyArray();
+    }
     return;
   }
   const HashRef v = HashRef::Read(e);
@@ -326,8 +330,11 @@ void CmdHrandfield(CommandContext& ctx) {
   }
   const HashRef v = HashRef::Read(e);
   size_t size = v.Size();
-  size_t per = withvalues ? 2 : 1;
+  // WITHVALUES pairs: flat in RESP2, each pair an array of two in RESP3 (as Redis 7.0).
+  bool nested = withvalues && ctx.reply.protocol() == ReplyBuilder::kResp3;
+  size_t per = withvalues && !nested ? 2 : 1;
   auto emit = [&](std::string_view f, std::string_view val) {
+    if (nested) ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk(f);
     if (withvalues) ctx.reply.Bulk(val);
   };

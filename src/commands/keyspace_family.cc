@@ -1,6 +1,8 @@
 // Whole-keyspace commands: FLUSHDB, FLUSHALL.
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/server_state.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
 
@@ -39,11 +41,18 @@ void FlushDatabases(Keyspace& ks, int first, int last, bool async) {
   }
 }
 
+// Client-side caching: whatever database was flushed, every tracking client is told to drop
+// its whole cache (a null invalidation), as Redis does.
+void InvalidateAllTracked(CommandContext& ctx) {
+  if (ctx.server.tracking != nullptr) ctx.server.tracking->InvalidateAll();
+}
+
 // FLUSHDB [ASYNC|SYNC]
 void CmdFlushDb(CommandContext& ctx) {
   bool async;
   if (!ParseFlushMode(ctx, &async)) return;
   FlushDatabases(ctx.keyspace(), ctx.db(), ctx.db(), async);
+  InvalidateAllTracked(ctx);
   ctx.reply.Ok();
 }
 
@@ -52,6 +61,7 @@ void CmdFlushAll(CommandContext& ctx) {
   bool async;
   if (!ParseFlushMode(ctx, &async)) return;
   FlushDatabases(ctx.keyspace(), 0, ctx.keyspace().databases() - 1, async);
+  InvalidateAllTracked(ctx);
   SaveAfterFlushAll(ctx.server);
   ctx.reply.Ok();
 }

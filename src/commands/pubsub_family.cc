@@ -148,7 +148,7 @@ namespace {
 // The [p]subscribe/[p]unsubscribe confirmation: kind, name (or null), subscription count.
 void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::string* name,
                        int count) {
-  reply.ArrayHeader(3);
+  reply.PushHeader(3);
   reply.Bulk(kind);
   if (name) {
     reply.Bulk(*name);
@@ -268,6 +268,19 @@ void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* rep
   client.channels.clear();
   client.patterns.clear();
   client.pubsub_count = 0;
+}
+
+void PubsubProtocolChanged(Client& client) {
+  // Subscribers are registered with the protocol their messages are encoded in.
+  PubsubRegistry::Subscriber s{client.id, client.handle, client.protocol};
+  for (const std::string& ch : client.channels) {
+    GlobalPubsub().Unsubscribe(ch, client.id);
+    GlobalPubsub().Subscribe(ch, s);
+  }
+  for (const std::string& p : client.patterns) {
+    GlobalPubsub().PUnsubscribe(p, client.id);
+    GlobalPubsub().PSubscribe(p, s);
+  }
 }
 
 void NotifyKeyspaceEvent(ServerState& server, char type, std::string_view event,

@@ -371,7 +371,7 @@ void CmdInfo(CommandContext& ctx) {
                 std::find(wanted.begin(), wanted.end(), sec.name) != wanted.end();
     if (pick) sec.fn(ctx.server, w);
   }
-  ctx.reply.Bulk(w.out);
+  ctx.reply.Verbatim(w.out);
 }
 
 // DBSIZE
@@ -543,6 +543,7 @@ void RegisterAllCommands() {
   RegisterPersistenceFamily(r);
   RegisterAofFamily(r);
   RegisterMemoryFamily(r);
+  RegisterTrackingFamily(r);
 }
 
 }  // namespace keel

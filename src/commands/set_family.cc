@@ -117,7 +117,7 @@ void CmdSmembers(CommandContext& ctx) {
   Entry* e = ReadLookup(ctx, ctx.args[1]);
   if (WrongType(ctx, e)) return;
   if (e == nullptr) {
-    ctx.reply.EmptyArray();
+    ctx.reply.SetHeader(0);
     return;
   }
   ReplyMembers(ctx, SetRef::Read(e));
@@ -204,7 +204,7 @@ void CmdSpop(CommandContext& ctx) {
   Entry* e = WriteLookup(ctx, key);
   if (WrongType(ctx, e)) return;
   if (e == nullptr || *count == 0) {
-    ctx.reply.EmptyArray();
+    ctx.reply.SetHeader(0);
     return;
   }
   SetRef v = Ref(ctx, e);
@@ -264,13 +264,15 @@ void CmdSrandmember(CommandContext& ctx) {
     for (size_t i = 0; i < n; ++i) ctx.reply.Bulk(v.RandomMember(CommandRng()));
     return;
   }
+  // An array in RESP3 too, whatever the count (Redis 7.0).
   size_t n = static_cast<size_t>(count);
   if (n >= v.Size()) {
-    ReplyMembers(ctx, v);
+    ctx.reply.ArrayHeader(v.Size());
+    v.ForEach([&](std::string_view m) { ctx.reply.Bulk(m); });
     return;
   }
   std::vector<std::string> picked = DistinctRandom(v, n);
-  ctx.reply.SetHeader(picked.size());
+  ctx.reply.ArrayHeader(picked.size());
   for (const std::string& m : picked) ctx.reply.Bulk(m);
 }
 
@@ -356,17 +358,17 @@ void InterGeneric(CommandContext& ctx, bool store) {
   bool empty = std::find(sets.begin(), sets.end(), nullptr) != sets.end();
   if (!store) {
     if (empty) {
-      ctx.reply.EmptyArray();
+      ctx.reply.SetHeader(0);
       return;
     }
-    size_t token = ctx.reply.BeginDeferredArray();
+    size_t token = ctx.reply.BeginDeferredSet();
     size_t n = 0;
     Intersect(sets, [&](std::string_view m) {
       ctx.reply.Bulk(m);
       ++n;
       return true;
     });
-    ctx.reply.EndDeferredArray(token, n);
+    ctx.reply.EndDeferredSet(token, n);
     return;
   }
   SetRef result(SetRef::NewIntsetEntry(ctx.args[1]));

@@ -109,6 +109,7 @@ enum Id : size_t {
   kMaxmemoryEvictionTenacityId,
   kLfuLogFactorId,
   kLfuDecayTimeId,
+  kTrackingTableMaxKeysId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -571,6 +572,7 @@ const OptionSpec kSpecs[] = {
     {"maxmemory-eviction-tenacity", "", Kind::kInt, 0, 100, nullptr, false, "10"},
     {"lfu-log-factor", "", Kind::kInt, 0, kIntMax, nullptr, false, "10"},
     {"lfu-decay-time", "", Kind::kInt, 0, kIntMax, nullptr, false, "1"},
+    {"tracking-table-max-keys", "", Kind::kInt, 0, kLongMax, nullptr, false, "1000000"},
 };
 
 }  // namespace
@@ -715,6 +717,7 @@ std::string Config::save_params() const { return String(kSaveId); }
 bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsaveErrorId) != 0; }
 int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
 int64_t Config::load_key_delay_us() const { return Int(kLoadKeyDelayUsId); }
+int64_t Config::tracking_table_max_keys() const { return Int(kTrackingTableMaxKeysId); }
 std::string Config::shutdown_on_signal(bool sigterm) const {
   return String(sigterm ? kShutdownOnSigtermId : kShutdownOnSigintId);
 }

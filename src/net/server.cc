@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "connection.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
@@ -339,6 +340,10 @@ struct Server::Impl {
       Keyspace& ks = *state->keyspace;
       int64_t start = NowMonotonicUs();
       double expired_ratio = ks.ActiveExpireSlice(index, contexts.size(), kSliceBudgetUs);
+      // Invalidations of the keys that expired, for client-side caching.
+      if (Tracking::HasPending() && state->tracking != nullptr) {
+        state->tracking->Flush(nullptr, nullptr);
+      }
       ks.RehashSlice(index, contexts.size(), kSliceBudgetUs / 4);
       ServerStats::RaiseMax(state->stats.max_housekeeping_usec,
                             static_cast<uint64_t>(NowMonotonicUs() - start));

@@ -158,11 +158,24 @@ size_t ReplyBuilder::BeginDeferredArray() {
   return token;
 }
 
-void ReplyBuilder::EndDeferredArray(size_t token, size_t n) {
-  std::string header = "*";
-  AppendInt(&header, static_cast<int64_t>(n));
-  header.append("\r\n");
-  out_->replace(token, kDeferredWidth, header);
+void ReplyBuilder::EndDeferredArray(size_t token, size_t n) { PatchDeferred(token, '*', n); }
+
+void ReplyBuilder::EndDeferredSet(size_t token, size_t n) {
+  PatchDeferred(token, resp3_ ? '~' : '*', n);
+}
+
+void ReplyBuilder::EndDeferredMap(size_t token, size_t n) {
+  if (resp3_) {
+    PatchDeferred(token, '%', n);
+  } else {
+    PatchDeferred(token, '*', 2 * n);
+  }
+}
+
+void ReplyBuilder::PatchDeferred(size_t token, char kind, size_t n) {
+  char buf[32];
+  char* end = WriteHeader(buf, kind, n);
+  out_->replace(token, kDeferredWidth, buf, static_cast<size_t>(end - buf));
 }
 
 }  // namespace keel

@@ -43,6 +43,10 @@ int EnvMs(const char* name, int fallback) {
 
 // How long a reply may take (generous: sanitizer builds are slow on a shared machine).
 milliseconds ReplyTimeout() { return milliseconds(EnvMs("KEEL_DIFF_REPLY_TIMEOUT_MS", 10000)); }
+// The protocol the scripts run in: 2, or 3 (KEEL_DIFF_PROTOCOL=3: every connection sends
+// HELLO 3 first; the ctest entry differential_resp3).
+int Protocol() { return EnvMs("KEEL_DIFF_PROTOCOL", 2) == 3 ? 3 : 2; }
+
 // After !raw, how long the server must stay quiet before we stop reading.
 milliseconds RawIdleTimeout() { return milliseconds(EnvMs("KEEL_DIFF_RAW_IDLE_MS", 500)); }
 
@@ -188,8 +192,29 @@ class ScriptRunner {
   bool Connect(Side* side, const std::string& name) {
     RespConnection& c = side->clients[name];
     auto r = c.Connect(side->server->port(), ReplyTimeout());
-    if (!r) Fail() << side->label << ": " << r.message();
-    return static_cast<bool>(r);
+    if (!r) {
+      Fail() << side->label << ": " << r.message();
+      return false;
+    }
+    return Protocol() == 2 || Hello3(side, c);
+  }
+
+  // The RESP3 run: switch a fresh connection to RESP3. Only an unauthenticated connection of a
+  // !requirepass script may refuse (NOAUTH), and then it stays RESP2 on both servers; a
+  // connection refused past maxclients gets its error here instead of in the next step.
+  bool Hello3(Side* side, RespConnection& c) {
+    std::string reply;
+    auto r = c.SendCommand({"HELLO", "3"});
+    if (r) r = c.ReadReply(&reply, ReplyTimeout());
+    if (!r) {
+      Fail() << side->label << ": HELLO 3: " << r.message();
+      return false;
+    }
+    bool ok = reply.compare(0, 4, "%7\r\n") == 0 ||
+              (script_.requirepass && reply.compare(0, 8, "-NOAUTH ") == 0) ||
+              reply == "-ERR max number of clients reached\r\n";
+    if (!ok) Fail() << side->label << ": HELLO 3 was refused: " << Quote(reply);
+    return ok;
   }
 
   // Runs one setup command on a side and requires +OK.
@@ -492,6 +517,10 @@ TEST_P(Differential, RepliesMatchRedis) {
   ServerPair* pair = GetPair(script.requirepass);
   ASSERT_TRUE(pair->started) << pair->start_error;
   std::string name = std::filesystem::path(path).filename().string();
+  if (Protocol() == 3 && !script.resp2_only.empty()) {
+    GTEST_SKIP() << name << " runs in RESP2 only: " << script.resp2_only;
+  }
+  if (Protocol() == 2 && script.resp3_only) GTEST_SKIP() << name << " runs in RESP3 only";
   std::vector<std::string> failures = ScriptRunner(name, script, pair).Run();
   if (!script.skip_until.empty() && pair->keel_is_keel) {
     // A known difference: skipped while it fails, a failure once it passes.

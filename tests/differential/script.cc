@@ -195,7 +195,15 @@ std::string CompareReplies(const ScriptStep& step, const std::string& a, const s
                  ? ""
                  : "shapes differ: " + ReplyShape(va) + " vs " + ReplyShape(vb);
     case CompareMode::kInfoFields: {
-      if (va.type != '$' || vb.type != '$') return a == b ? "" : "not INFO text";
+      // RESP3 sends INFO as a verbatim string: its "txt:" format prefix is not a field.
+      if (va.type != vb.type) return "types differ";
+      for (RespValue* v : {&va, &vb}) {
+        if (v->type == '=' && v->text.compare(0, 4, "txt:") == 0) {
+          v->type = '$';
+          v->text.erase(0, 4);
+        }
+      }
+      if (va.type != '$') return a == b ? "" : "not INFO text";
       auto names = [](std::string_view text) {
         std::vector<std::string> out;
         while (!text.empty()) {
@@ -226,7 +234,9 @@ std::string CompareReplies(const ScriptStep& step, const std::string& a, const s
       return ea == eb ? "" : "element multisets differ";
     }
     case CompareMode::kFieldsIgnore: {
-      if (va.type != '*' || vb.type != '*') return a == b ? "" : "not field arrays";
+      // A flat field/value array (RESP2) or a map (RESP3): either way, pairs in order.
+      bool fields = (va.type == '*' || va.type == '%') && va.type == vb.type;
+      if (!fields) return a == b ? "" : "not field arrays";
       if (va.elements.size() != vb.elements.size()) return "field counts differ";
       size_t i = 0;
       for (; i + 1 < va.elements.size(); i += 2) {
@@ -314,6 +324,22 @@ bool ParseScript(std::string_view text, Script* script, std::string* error) {
         return false;
       }
       script->skip_until = tokens[1].text;
+      continue;
+    }
+    if (tokens.size() == 2 && !tokens[0].quoted && tokens[0].text == "!resp2-only") {
+      if (!script->steps.empty()) {
+        *error = "line " + std::to_string(line_no) + ": !resp2-only must come before any step";
+        return false;
+      }
+      script->resp2_only = tokens[1].text;
+      continue;
+    }
+    if (tokens.size() == 1 && !tokens[0].quoted && tokens[0].text == "!resp3") {
+      if (!script->steps.empty()) {
+        *error = "line " + std::to_string(line_no) + ": !resp3 must come before any step";
+        return false;
+      }
+      script->resp3_only = true;
       continue;
     }
     if (tokens.size() == 1 && !tokens[0].quoted && tokens[0].text == "!requirepass") {

@@ -40,9 +40,18 @@
 //   !reconnect                replace the current connection with a fresh one
 //   !client NAME              switch to connection NAME (opened on first use); the first
 //                             connection is called "default"
+//   !resp2-only REASON        (before any step) the script is about RESP2 itself (HELLO 2's
+//                             reply, RESP2's subscribed-mode limits): skipped by the RESP3 run
+//   !resp3                    (before any step) the script is about RESP3 (tracking, push
+//                             messages): it runs only in the RESP3 run
 //   !skip-until REASON        (before any step) a known difference, tracked by REASON (e.g.
 //                             issue-17): the test is skipped while the script fails, and fails
 //                             once the script passes, so that the marker cannot outlive its cause
+//
+// Every script runs twice, in the ctest entries `differential` (RESP2) and `differential_resp3`
+// (KEEL_DIFF_PROTOCOL=3): in the RESP3 run each connection the harness opens sends HELLO 3
+// first (on both servers; a !requirepass script's connections stay RESP2 until they
+// authenticate, as HELLO 3 needs authentication) and then the same steps compare RESP3 bytes.
 //
 // A script must have at least one command step. After the last step, every connection that had a
 // !noreply step is drained until quiet and what arrived is compared.
@@ -85,7 +94,9 @@ struct ScriptStep {
 
 struct Script {
   bool requirepass = false;
-  std::string skip_until;  // !skip-until REASON
+  std::string resp2_only;   // !resp2-only REASON
+  bool resp3_only = false;  // !resp3
+  std::string skip_until;   // !skip-until REASON
   std::vector<ScriptStep> steps;
 };
 

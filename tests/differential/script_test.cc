@@ -153,6 +153,32 @@ TEST(CompareReplies, InfoFieldsComparesNamesNotValues) {
   EXPECT_EQ(s.steps[0].compare, CompareMode::kInfoFields);
 }
 
+TEST(ParseScript, ProtocolDirectivesComeFirst) {
+  Script s;
+  std::string error;
+  ASSERT_TRUE(ParseScript("!resp2-only about-hello-2\nPING\n", &s, &error)) << error;
+  EXPECT_EQ(s.resp2_only, "about-hello-2");
+  EXPECT_FALSE(s.resp3_only);
+  ASSERT_TRUE(ParseScript("!resp3\nPING\n", &s, &error)) << error;
+  EXPECT_TRUE(s.resp3_only);
+  EXPECT_FALSE(ParseScript("PING\n!resp3\n", &s, &error));
+  EXPECT_FALSE(ParseScript("PING\n!resp2-only x\n", &s, &error));
+}
+
+TEST(CompareReplies, Resp3MapsAndVerbatimText) {
+  ScriptStep fields = Step(CompareMode::kFieldsIgnore, {"id"});
+  EXPECT_EQ(CompareReplies(fields, "%1\r\n$2\r\nid\r\n:1\r\n", "%1\r\n$2\r\nid\r\n:5\r\n"), "");
+  EXPECT_NE(CompareReplies(fields, "%1\r\n$2\r\nid\r\n:1\r\n", "*2\r\n$2\r\nid\r\n:1\r\n"), "");
+  ScriptStep info = Step(CompareMode::kInfoFields);
+  std::string a = "=18\r\ntxt:# S\r\nfield:1\r\n\r\n";
+  std::string b = "=18\r\ntxt:# S\r\nfield:2\r\n\r\n";
+  std::string c = "=18\r\ntxt:# S\r\nfiel_:1\r\n\r\n";
+  EXPECT_EQ(CompareReplies(info, a, b), "");
+  EXPECT_NE(CompareReplies(info, a, c), "");
+  // A verbatim string against a bulk one: the types differ.
+  EXPECT_NE(CompareReplies(info, a, "$14\r\n# S\r\nfield:1\r\n\r\n"), "");
+}
+
 TEST(ScanSet, CursorIndexAndPages) {
   EXPECT_EQ(ScanCursorIndex({"scan", "0"}), 1);
   EXPECT_EQ(ScanCursorIndex({"SSCAN", "s", "0"}), 2);

@@ -408,11 +408,37 @@ TEST_F(ConnectionTest, MonitorStreamsCommandsOfAnotherClient) {
   }
 }
 
-TEST_F(ConnectionTest, KeelOnlyResp3HelloIsRefusedWithNoproto) {
-  if (TestingRedis()) GTEST_SKIP() << "Keel-specific: Redis 7.0 speaks RESP3";
+TEST_F(ConnectionTest, Resp3HelloSwitchesTheProtocolAndClientListShowsIt) {
   RespConnection c = Connect();
-  EXPECT_EQ(c.Call({"HELLO", "3"}), "-NOPROTO unsupported protocol version\r\n");
-  EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
+  std::string hello = c.Call({"HELLO", "3"});
+  EXPECT_EQ(hello.substr(0, 4), "%7\r\n") << EscapeBytes(hello);
+  EXPECT_NE(hello.find("$5\r\nproto\r\n:3\r\n"), std::string::npos) << EscapeBytes(hello);
+  EXPECT_EQ(c.Call({"GET", "nokey"}), "_\r\n");
+  std::string info = c.Call({"CLIENT", "INFO"});
+  EXPECT_EQ(info[0], '=') << EscapeBytes(info);
+  EXPECT_NE(info.find("\r\ntxt:id="), std::string::npos) << EscapeBytes(info);
+  EXPECT_NE(info.find(" resp=3\n"), std::string::npos) << EscapeBytes(info);
+  // Refused: the protocol stays RESP3.
+  EXPECT_EQ(c.Call({"HELLO", "4"}), "-NOPROTO unsupported protocol version\r\n");
+  EXPECT_EQ(c.Call({"GET", "nokey"}), "_\r\n");
+  EXPECT_EQ(c.Call({"HELLO", "2"}).substr(0, 5), "*14\r\n");
+  EXPECT_EQ(c.Call({"GET", "nokey"}), "$-1\r\n");
+}
+
+TEST_F(ConnectionTest, MonitorLinesStaySimpleStringsInResp3) {
+  RespConnection monitor = Connect();
+  ASSERT_EQ(monitor.Call({"HELLO", "3"}).substr(0, 4), "%7\r\n");
+  ASSERT_EQ(monitor.Call({"MONITOR"}), "+OK\r\n");
+  RespConnection c = Connect();
+  ASSERT_EQ(c.Call({"HELLO", "3"}).substr(0, 4), "%7\r\n");
+  ASSERT_EQ(c.Call({"GET", "k"}), "_\r\n");
+  std::string line;
+  // The HELLO, then the GET, each a simple string (Redis 7.0 does not push them).
+  for (const char* what : {"\"HELLO\" \"3\"", "\"GET\" \"k\""}) {
+    ASSERT_TRUE(monitor.ReadReply(&line));
+    EXPECT_EQ(line[0], '+') << EscapeBytes(line);
+    EXPECT_NE(line.find(what), std::string::npos) << EscapeBytes(line);
+  }
 }
 
 // CLIENT SETINFO arrived in Redis 7.2, which current client libraries send after connecting;

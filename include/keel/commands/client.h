@@ -67,11 +67,13 @@ struct Client {
   std::atomic<size_t> last_cmd_len{0};
   std::shared_ptr<void> waiter;  // GUARDED_BY(mu): the BlockedWaiter while blocked
 
-  // [io]
   // The RESP version replies are built for (ReplyBuilder::kResp2 until HELLO 3 is accepted);
   // blocking waiters and subscriptions record it, so served pops and messages are encoded for
-  // this client whoever produces them.
-  int protocol = 2;
+  // this client whoever produces them. Written on the io thread (HELLO, RESET); atomic because
+  // CLIENT LIST reads it from others.
+  std::atomic<int> protocol{2};
+
+  // [io]
   bool authenticated = false;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
@@ -96,6 +98,14 @@ struct Client {
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
   int pubsub_count = 0;
+  // CLIENT TRACKING (keel/commands/tracking.h): what the read path needs to know; the rest of
+  // the mode lives in the Tracking registry. tracking_caching: CLIENT CACHING was given for the
+  // next command.
+  bool tracking = false;
+  bool tracking_bcast = false;
+  bool tracking_optin = false;
+  bool tracking_optout = false;
+  bool tracking_caching = false;
   // This client's handle as a shared_ptr, for waiters (set with `handle`).
   std::weak_ptr<ClientHandle> self;
 };

@@ -10,6 +10,8 @@ struct ServerState;
 class ReplyBuilder;
 struct Client;
 void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply);
+// After HELLO changed a subscribed client's protocol: its messages are encoded in the new one.
+void PubsubProtocolChanged(Client& client);
 
 // Each command family registers its handlers; adding a command touches its family file, its
 // line in the metadata table and its tests.
@@ -25,6 +27,7 @@ void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISC
 void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
 void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG
 void RegisterMemoryFamily(CommandRegistry* registry);       // memory_family.cc: MEMORY
+void RegisterTrackingFamily(CommandRegistry* registry);     // CLIENT TRACKING, CACHING...
 
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;

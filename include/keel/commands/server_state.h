@@ -20,6 +20,7 @@ class CommandObserver;
 class Config;
 class Dispatcher;
 class Keyspace;
+class Tracking;
 
 // Server-wide counters reported by INFO stats. Relaxed atomics: they are statistics. The ones
 // counted per command or per read/write are StatCounters.
@@ -107,6 +108,8 @@ struct ServerState {
   // Sees every command that changed the keyspace (see CommandObserver in dispatcher.h). Set
   // once at start-up, before any command runs; nullptr for none.
   CommandObserver* command_observer = nullptr;
+  // Client-side caching (CLIENT TRACKING): set once at start-up, before any command runs.
+  Tracking* tracking = nullptr;
   ClientRegistry clients;
   ServerStats stats;
   ErrorStats error_stats;

@@ -102,8 +102,9 @@ class Config {
   bool rdbchecksum() const;
   std::string save_params() const;
   bool stop_writes_on_bgsave_error() const;
-  int64_t bgsave_shard_delay_us() const;               // keel-bgsave-shard-delay-us (a test knob)
-  int64_t load_key_delay_us() const;                   // keel-load-key-delay-us (a test knob)
+  int64_t bgsave_shard_delay_us() const;    // keel-bgsave-shard-delay-us (a test knob)
+  int64_t load_key_delay_us() const;        // keel-load-key-delay-us (a test knob)
+  int64_t tracking_table_max_keys() const;  // client-side caching's remembered keys, 0: no limit
   std::string shutdown_on_signal(bool sigterm) const;  // shutdown-on-sigterm / -sigint
   // notify-keyspace-events as NotifyFlag bits.
   uint32_t notify_keyspace_flags() const;

@@ -409,6 +409,9 @@ class Keyspace {
     if (kind == ChangeKind::kExpired && expired_hook_) expired_hook_(db, key);
     if (kind == ChangeKind::kEvicted && evicted_hook_) evicted_hook_(db, key);
     if (observer_ != nullptr) observer_->OnChange(KeyChange{db, key, kind, -1, dirty});
+    if (__builtin_expect(tracking_interest_.load(std::memory_order_relaxed) != 0, 0)) {
+      tracker_->OnChange(KeyChange{db, key, kind, -1, dirty});
+    }
   }
   // A whole-database change (kFlush of `db`, kSwap of `db` and `other`). Unlike Changed it is
   // called just BEFORE the change is applied, so that the WATCHers of the keys that exist then
@@ -428,6 +431,16 @@ class Keyspace {
   // The observer of every change (AOF, replication). Set once at start-up, before any command
   // runs; nullptr for none.
   void SetChangeObserver(ChangeObserver* observer) { observer_ = observer; }
+  // Client-side caching's observer of key changes (commands/tracking.h), beside the one above;
+  // set once at start-up. Whole-database changes are not reported to it (FLUSH*, SWAPDB
+  // invalidate everything through their handlers).
+  void SetTracker(ChangeObserver* tracker) { tracker_ = tracker; }
+  // The tracker counts what makes a change worth telling it (remembered keys, BCAST clients);
+  // while the count is zero Changed does not call it. Changed under the shard lock of the key
+  // that made it non-zero, so a write that must be told sees it.
+  void AddTrackingInterest(int64_t delta) {
+    tracking_interest_.fetch_add(delta, std::memory_order_relaxed);
+  }
 
   // ---- The before-change hook (keel/keyspace/changes.h) ----
   //
@@ -527,6 +540,8 @@ class Keyspace {
   ExpiredHook expired_hook_;
   ExpiredHook evicted_hook_;
   ChangeObserver* observer_ = nullptr;
+  ChangeObserver* tracker_ = nullptr;
+  std::atomic<int64_t> tracking_interest_{0};
   std::atomic<BeforeChangeHook*> before_change_{nullptr};
   StatCounter dirty_;
   static inline thread_local uint64_t t_command_changes_ = 0;

@@ -146,6 +146,30 @@ inline constexpr std::string_view kBadClientName =
 inline constexpr std::string_view kProtoVersion =
     "ERR Protocol version is not an integer or out of range";
 inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+// CLIENT TRACKING / CLIENT CACHING.
+inline constexpr std::string_view kTrackingOneRedirect =
+    "ERR A client can only redirect to a single other client";
+inline constexpr std::string_view kTrackingRedirectMissing =
+    "ERR The client ID you want redirect to does not exist";
+inline constexpr std::string_view kTrackingPrefixNeedsBcast =
+    "ERR PREFIX option requires BCAST mode to be enabled";
+inline constexpr std::string_view kTrackingSwitchBcast =
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
+    "re-enabling it with a different mode.";
+inline constexpr std::string_view kTrackingBcastOptin =
+    "ERR OPTIN and OPTOUT are not compatible with BCAST";
+inline constexpr std::string_view kTrackingOptinAndOptout =
+    "ERR You can't specify both OPTIN mode and OPTOUT mode";
+inline constexpr std::string_view kTrackingSwitchOptin =
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
+    "re-enabling it with a different mode.";
+inline constexpr std::string_view kCachingNeedsTracking =
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled";
+inline constexpr std::string_view kCachingYesNeedsOptin =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+inline constexpr std::string_view kCachingNoNeedsOptout =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
 inline constexpr std::string_view kInvalidClientId = "ERR Invalid client ID";
 inline constexpr std::string_view kNoSuchClient = "ERR No such client";
 inline constexpr std::string_view kClientIdPositive = "ERR client-id should be greater than 0";
@@ -175,6 +199,14 @@ inline std::string WrongArity(std::string_view command) {
 }
 inline std::string InvalidExpire(std::string_view command) {
   return Quoting("ERR invalid expire time in '", command, "' command");
+}
+// Two BCAST prefixes of one client overlap: a new one with one it has (`existing`), or two new
+// ones.
+inline std::string TrackingPrefixOverlap(std::string_view prefix, std::string_view other,
+                                         bool existing) {
+  return "ERR Prefix '" + std::string(prefix) + "' overlaps with " +
+         (existing ? "an existing" : "another provided") + " prefix '" + std::string(other) +
+         "'. Prefixes for a single client must not overlap.";
 }
 inline std::string HelloSyntax(std::string_view option) {
   return Quoting("ERR Syntax error in HELLO option '", option, "'");

@@ -14,9 +14,9 @@ namespace keel {
 // It never flushes or does I/O. Not thread-safe: it belongs to the connection's io thread, or
 // to whoever builds a message for one receiving client.
 //
-// It carries the receiving client's protocol version (kResp2 or kResp3). Keel answers RESP2
-// only until HELLO 3 is accepted; the typed methods already have their RESP3 forms where they
-// differ (nulls, doubles, booleans, map/set/push headers).
+// It carries the receiving client's protocol version (kResp2 or kResp3, chosen by HELLO); the
+// typed methods write each protocol's form where they differ (nulls, doubles, booleans,
+// verbatim strings, map/set/push headers), so a handler says what it replies and not how.
 class ReplyBuilder {
  public:
   static constexpr int kResp2 = 2;
@@ -26,6 +26,9 @@ class ReplyBuilder {
       : out_(out), resp3_(protocol == kResp3) {}
 
   int protocol() const { return resp3_ ? kResp3 : kResp2; }
+  // Switches the protocol of the bytes written from now on (HELLO answers in the version it
+  // has just selected).
+  void SetProtocol(int protocol) { resp3_ = protocol == kResp3; }
 
   void Ok() { out_->append("+OK\r\n"); }
   // "+<s>\r\n". REQUIRES: s contains no CR or LF.
@@ -44,11 +47,11 @@ class ReplyBuilder {
   // A double formatted the way Redis formats a double reply (%.17g): a bulk string in RESP2,
   // ",<v>\r\n" in RESP3.
   void Double(double v);
-  // A boolean: the integer 1 or 0 in RESP2, "#t"/"#f" in RESP3.
-  void Bool(bool v);
-  // Text for humans (MEMORY DOCTOR, MEMORY MALLOC-STATS): a bulk string in RESP2, a verbatim
+  // Text meant for people (INFO, CLIENT LIST, MEMORY DOCTOR): a bulk string in RESP2, a verbatim
   // string of format "txt" ("=<len>\r\ntxt:<text>\r\n") in RESP3.
   void Verbatim(std::string_view text);
+  // A boolean: the integer 1 or 0 in RESP2, "#t"/"#f" in RESP3.
+  void Bool(bool v);
   // The null bulk string and null array of RESP2; both are "_\r\n" in RESP3.
   void NullBulk() {
     if (__builtin_expect(resp3_, 0)) {
@@ -83,6 +86,11 @@ class ReplyBuilder {
   // closed in reverse order.
   size_t BeginDeferredArray();
   void EndDeferredArray(size_t token, size_t n);
+  // The same for a set (an array in RESP2) and a map of n pairs (an array of 2n in RESP2).
+  size_t BeginDeferredSet() { return BeginDeferredArray(); }
+  void EndDeferredSet(size_t token, size_t n);
+  size_t BeginDeferredMap() { return BeginDeferredArray(); }
+  void EndDeferredMap(size_t token, size_t n);
 
   std::string* buffer() { return out_; }
   size_t size() const { return out_->size(); }
@@ -96,6 +104,8 @@ class ReplyBuilder {
   std::string* out_;
   bool resp3_;
   size_t error_offset_ = kNoError;
+
+  void PatchDeferred(size_t token, char kind, size_t n);
 };
 
 }  // namespace keel

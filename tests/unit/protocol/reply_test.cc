@@ -86,6 +86,23 @@ TEST(ReplyBuilder, TypedMethodsInResp2AndResp3) {
       {"inf", [](ReplyBuilder& b) { b.Double(HUGE_VAL); }, "$3\r\ninf\r\n", ",inf\r\n"},
       {"-inf", [](ReplyBuilder& b) { b.Double(-HUGE_VAL); }, "$4\r\n-inf\r\n", ",-inf\r\n"},
       {"nan", [](ReplyBuilder& b) { b.Double(std::nan("")); }, "$3\r\nnan\r\n", ",nan\r\n"},
+      {"verbatim", [](ReplyBuilder& b) { b.Verbatim("a:1\r\n"); }, "$5\r\na:1\r\n\r\n",
+       "=9\r\ntxt:a:1\r\n\r\n"},
+      {"deferred set",
+       [](ReplyBuilder& b) {
+         size_t t = b.BeginDeferredSet();
+         b.Integer(1);
+         b.EndDeferredSet(t, 1);
+       },
+       "*1\r\n:1\r\n", "~1\r\n:1\r\n"},
+      {"deferred map",
+       [](ReplyBuilder& b) {
+         size_t t = b.BeginDeferredMap();
+         b.Integer(1);
+         b.Integer(2);
+         b.EndDeferredMap(t, 1);
+       },
+       "*2\r\n:1\r\n:2\r\n", "%1\r\n:1\r\n:2\r\n"},
   };
   for (const Case& c : cases) {
     std::string two, three;
@@ -97,6 +114,18 @@ TEST(ReplyBuilder, TypedMethodsInResp2AndResp3) {
     EXPECT_EQ(two, c.resp2) << c.name;
     EXPECT_EQ(three, c.resp3) << c.name;
   }
+}
+
+TEST(ReplyBuilder, SetProtocolSwitchesTheFormOfWhatFollows) {
+  std::string out;
+  ReplyBuilder b(&out);
+  b.NullBulk();
+  b.SetProtocol(ReplyBuilder::kResp3);
+  EXPECT_EQ(b.protocol(), ReplyBuilder::kResp3);
+  b.NullBulk();
+  b.SetProtocol(ReplyBuilder::kResp2);
+  b.MapHeader(1);
+  EXPECT_EQ(out, "$-1\r\n_\r\n*2\r\n");
 }
 
 TEST(ReplyBuilder, WholeLinesForSendersWithoutACommand) {
