@@ -91,6 +91,8 @@ enum Id : size_t {
   kBgsaveShardDelayUsId,
   kShutdownOnSigintId,
   kShutdownOnSigtermId,
+  kZsetMaxListpackEntriesId,
+  kZsetMaxListpackValueId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -501,6 +503,10 @@ const OptionSpec kSpecs[] = {
     // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
     {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
     {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", Kind::kInt, 0, kLongMax, nullptr,
+     false, "128"},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
+     "64"},
 };
 
 }  // namespace
@@ -649,6 +655,8 @@ std::string Config::shutdown_on_signal(bool sigterm) const {
 }
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
+int64_t Config::zset_max_listpack_entries() const { return Int(kZsetMaxListpackEntriesId); }
+int64_t Config::zset_max_listpack_value() const { return Int(kZsetMaxListpackValueId); }
 uint32_t Config::notify_keyspace_flags() const {
   return static_cast<uint32_t>(Int(kNotifyKeyspaceEventsId));
 }

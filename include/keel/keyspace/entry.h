@@ -9,7 +9,7 @@ namespace keel {
 
 // 64-bit underneath so that Entry's 3-bit type field packs with the header's other 64-bit
 // fields (a uint8_t field may not straddle a byte, which would cost the header a ninth byte).
-enum class ObjType : uint64_t { kString = 0, kList = 1, kSet = 2, kHash = 3 };
+enum class ObjType : uint64_t { kString = 0, kList = 1, kSet = 2, kHash = 3, kZset = 4 };
 
 // What OBJECT ENCODING reports (Redis's names).
 enum class Encoding : uint8_t {
@@ -20,6 +20,7 @@ enum class Encoding : uint8_t {
   kQuicklist,
   kIntset,
   kHashtable,
+  kSkiplist,
 };
 std::string_view EncodingName(Encoding e);
 std::string_view TypeName(ObjType t);
