@@ -558,6 +558,7 @@ void RegisterAllCommands() {
   RegisterListFamily(r);
   RegisterSetFamily(r);
   RegisterHashFamily(r);
+  RegisterZsetFamily(r);
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);
