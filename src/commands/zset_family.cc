@@ -553,8 +553,11 @@ void RangeGeneric(CommandContext& ctx, RangeSpec spec, bool store) {
     ctx.reply.Integer(0);
     return;
   }
-  ZsetRef out(ZsetRef::NewEntry(dst, Limits(ctx.server).max_entries != 0));
+  // Redis knows the length of a rank range beforehand and starts a long one as a skiplist; a
+  // score or lex range starts as a listpack and converts as it grows.
   ZsetRef::Limits lim = Limits(ctx.server);
+  bool long_rank = spec.type == RangeType::kRank && items.size() > lim.max_entries;
+  ZsetRef out(ZsetRef::NewEntry(dst, !long_rank));
   for (const auto& [m, s] : items) out.Set(m, s, lim);
   // The source is no longer read: storing may free the entry the items point into.
   size_t n = items.size();
@@ -1016,10 +1019,10 @@ void AggregateInto(double* acc, double v, Aggregate agg) {
       if (std::isnan(*acc)) *acc = 0;  // inf + -inf
       break;
     case Aggregate::kMin:
-      *acc = std::min(*acc, v);
+      if (v < *acc) *acc = v;
       break;
     case Aggregate::kMax:
-      *acc = std::max(*acc, v);
+      if (v > *acc) *acc = v;
       break;
   }
 }
@@ -1029,8 +1032,14 @@ std::vector<std::pair<std::string_view, double>> Compute(const std::vector<Input
                                                          Aggregate agg, size_t limit = 0) {
   std::vector<std::pair<std::string_view, double>> out;
   if (op == SetOp::kUnion) {
+    // Smallest input first, as Redis aggregates (it decides the rounding of float sums).
+    std::vector<const Input*> order;
+    for (const Input& in : inputs) order.push_back(&in);
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Input* a, const Input* b) { return a->Size() < b->Size(); });
     std::unordered_map<std::string_view, size_t> at;
-    for (const Input& in : inputs) {
+    for (const Input* inp : order) {
+      const Input& in = *inp;
       in.ForEach([&](std::string_view m, double s) {
         double v = Weighted(s, in.weight);
         auto [it, fresh] = at.try_emplace(m, out.size());
@@ -1069,7 +1078,9 @@ std::vector<std::pair<std::string_view, double>> Compute(const std::vector<Input
       const Input& other = inputs[order[k]];
       std::optional<double> os = other.e == first.e ? std::optional<double>(s) : other.Score(m);
       if (!os) return;
-      AggregateInto(&acc, Weighted(*os, other.weight), agg);
+      // Only the first input's weighted score is cleared of NaN (inf * 0), as in Redis: a NaN
+      // here makes a sum 0 and leaves a min or max unchanged.
+      AggregateInto(&acc, *os * other.weight, agg);
     }
     out.emplace_back(m, acc);
     if (limit != 0 && out.size() >= limit) done = true;
