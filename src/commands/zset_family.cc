@@ -929,22 +929,6 @@ void CmdZrandmember(CommandContext& ctx) {
   ReplyScored(ctx.reply, items, withscores);
 }
 
-// A score as Redis formats one it returns as a string (ZSCAN): an integral value in the
-// int64 range as an integer, anything else with %.17g.
-std::string ScoreString(double s) {
-  if (std::isinf(s)) return s > 0 ? "inf" : "-inf";
-  if (s == 0) return std::signbit(s) ? "-0" : "0";
-  std::string out;
-  if (s > -9223372036854775808.0 && s < 9223372036854775808.0 &&
-      static_cast<double>(static_cast<int64_t>(s)) == s) {
-    AppendInt(&out, static_cast<int64_t>(s));
-    return out;
-  }
-  char buf[64];
-  int n = std::snprintf(buf, sizeof(buf), "%.17g", s);
-  return std::string(buf, static_cast<size_t>(n));
-}
-
 // ZSCAN key cursor [MATCH pattern] [COUNT count]
 //
 // A packed set is returned whole with cursor 0; a skiplist set is walked with its member
@@ -959,7 +943,7 @@ void CmdZscan(CommandContext& ctx) {
   auto take = [&](std::string_view m, double s) {
     if (opts.use_pattern && !GlobMatch(opts.pattern, m)) return;
     out.emplace_back(m);
-    out.push_back(ScoreString(s));
+    out.push_back(FormatScore(s));
   };
   uint64_t next = 0;
   if (z.packed()) {

@@ -3,11 +3,27 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <vector>
 
 namespace keel {
+
+std::string FormatScore(double s) {
+  if (std::isinf(s)) return s > 0 ? "inf" : "-inf";
+  if (s == 0) return std::signbit(s) ? "-0" : "0";
+  char buf[64];
+  int n;
+  if (s > -9223372036854775808.0 && s < 9223372036854775808.0 &&
+      static_cast<double>(static_cast<int64_t>(s)) == s) {
+    n = std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(s));
+  } else {
+    n = std::snprintf(buf, sizeof(buf), "%.17g", s);
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
 
 // ---- ZNode ----
 

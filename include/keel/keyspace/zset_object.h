@@ -45,6 +45,11 @@ struct ZNode {
   size_t Bytes() const;
 };
 
+// A score as Redis writes one as text (its d2string: ZSCAN replies, listpack scores in RDB
+// files): an integral value in the int64 range as an integer, inf as "inf"/"-inf", anything
+// else with %.17g.
+std::string FormatScore(double s);
+
 // The sorted sets' order: by score, then by member bytes (unsigned, as memcmp).
 inline bool ZLess(double sa, std::string_view ma, double sb, std::string_view mb) {
   return sa < sb || (sa == sb && ma < mb);
