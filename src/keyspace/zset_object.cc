@@ -3,7 +3,10 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -506,19 +509,81 @@ struct Pair {
   size_t size;
 };
 
+// A packed score: one tag byte, then what it says. Small integers are the tag itself, other
+// integers of 32 bits and values a float holds exactly take 4 more bytes, the rest are a
+// double: typical scores (ranks, counters, halves) cost 1 or 5 bytes instead of 8.
+constexpr int kSmallBias = 126;  // tags 0..252: the integer tag - 126
+constexpr uint8_t kTagInt32 = 253;
+constexpr uint8_t kTagFloat = 254;
+constexpr uint8_t kTagDouble = 255;
+
+uint8_t ScoreTag(double s) {
+  if (s >= -kSmallBias && s <= kSmallBias && s == static_cast<double>(static_cast<int>(s)) &&
+      !(s == 0 && std::signbit(s))) {
+    return static_cast<uint8_t>(static_cast<int>(s) + kSmallBias);
+  }
+  if (s >= INT32_MIN && s <= INT32_MAX && s == static_cast<double>(static_cast<int32_t>(s)) &&
+      !(s == 0 && std::signbit(s))) {
+    return kTagInt32;
+  }
+  if ((std::isinf(s) || std::fabs(s) <= FLT_MAX) &&
+      static_cast<double>(static_cast<float>(s)) == s) {
+    return kTagFloat;
+  }
+  return kTagDouble;
+}
+
+size_t ScoreSize(uint8_t tag) { return tag < kTagInt32 ? 1 : tag == kTagDouble ? 9 : 5; }
+
+size_t PutScore(char* p, double s) {
+  uint8_t tag = ScoreTag(s);
+  p[0] = static_cast<char>(tag);
+  if (tag == kTagInt32) {
+    auto v = static_cast<int32_t>(s);
+    std::memcpy(p + 1, &v, 4);
+  } else if (tag == kTagFloat) {
+    auto f = static_cast<float>(s);
+    std::memcpy(p + 1, &f, 4);
+  } else if (tag == kTagDouble) {
+    std::memcpy(p + 1, &s, 8);
+  }
+  return ScoreSize(tag);
+}
+
+double GetScore(const char* p, size_t* size) {
+  auto tag = static_cast<uint8_t>(p[0]);
+  *size = ScoreSize(tag);
+  if (tag < kTagInt32) return static_cast<double>(static_cast<int>(tag) - kSmallBias);
+  if (tag == kTagInt32) {
+    int32_t v;
+    std::memcpy(&v, p + 1, 4);
+    return v;
+  }
+  if (tag == kTagFloat) {
+    float f;
+    std::memcpy(&f, p + 1, 4);
+    return f;
+  }
+  double d;
+  std::memcpy(&d, p + 1, 8);
+  return d;
+}
+
 Pair ReadPair(const char* p) {
   size_t msize;
   std::string_view m = packed::GetElem(p, &msize);
-  double s;
-  std::memcpy(&s, p + msize, sizeof(s));
-  return {m, s, msize + sizeof(double)};
+  size_t ssize;
+  double s = GetScore(p + msize, &ssize);
+  return {m, s, msize + ssize};
 }
 
-size_t PairSize(std::string_view member) { return packed::ElemSize(member) + sizeof(double); }
+size_t PairSize(std::string_view member, double score) {
+  return packed::ElemSize(member) + ScoreSize(ScoreTag(score));
+}
 
 void PutPair(char* p, std::string_view member, double score) {
   p += packed::PutElem(p, member);
-  std::memcpy(p, &score, sizeof(score));
+  PutScore(p, score);
 }
 
 // Calls fn(offset, pair) for each packed pair until it returns false.
@@ -578,7 +643,7 @@ void ZsetRef::InsertPacked(std::string_view member, double score) {
     at = off;
     return false;
   });
-  PutPair(Splice(at, 0, PairSize(member)), member, score);
+  PutPair(Splice(at, 0, PairSize(member, score)), member, score);
 }
 
 bool ZsetRef::Set(std::string_view member, double score, const Limits& lim) {
@@ -592,7 +657,7 @@ bool ZsetRef::Set(std::string_view member, double score, const Limits& lim) {
       return false;
     }
     if (member.size() > lim.max_value || Size() + 1 > lim.max_entries ||
-        bytes().size() + PairSize(member) > kMaxPackedBytes) {
+        bytes().size() + PairSize(member, score) > kMaxPackedBytes) {
       ConvertToSkiplist();
     } else {
       InsertPacked(member, score);
@@ -715,15 +780,16 @@ void ZsetRef::ConvertToPackedIfFits(const Limits& lim) {
   bool fits = true;
   o->tree.Walk(0, o->tree.size(), false, [&](ZNode* n) {
     if (n->len > lim.max_value) fits = false;
-    total += PairSize(n->key());
+    total += PairSize(n->key(), n->score == 0 ? 0.0 : n->score);
     return fits;
   });
   if (!fits || total > kMaxPackedBytes) return;
   std::string run(total, '\0');
   size_t off = 0;
   o->tree.Walk(0, o->tree.size(), false, [&](ZNode* n) {
-    PutPair(run.data() + off, n->key(), n->score == 0 ? 0.0 : n->score);
-    off += PairSize(n->key());
+    double score = n->score == 0 ? 0.0 : n->score;
+    PutPair(run.data() + off, n->key(), score);
+    off += PairSize(n->key(), score);
     return true;
   });
   // Assign keeps the entry's object pointer bytes out of the way: build a packed entry anew.

@@ -4,7 +4,8 @@
 //
 // * "listpack": the (member, score) pairs packed into the key's entry (Entry::kPacked, see
 //   value_ref.h), ascending by (score, member): each pair is a varint length, the member's
-//   bytes and the score as 8 raw bytes of a double. One allocation for a small sorted set. Used
+//   bytes and the score in 1, 5 or 9 bytes (a small integer, an int32 or a float that holds it
+//   exactly, or a double; see zset_object.cc). One allocation for a small sorted set. Used
 //   while the set has at most zset-max-listpack-entries members of at most
 //   zset-max-listpack-value bytes. A zero score is stored as +0, as Redis's listpack (which keeps
 //   scores as text or integers) turns -0 into 0.

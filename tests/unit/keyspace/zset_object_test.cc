@@ -181,6 +181,23 @@ TEST(ZsetRef, PackedTurnsNegativeZeroIntoZeroAsAListpackDoes) {
   EXPECT_TRUE(std::signbit(*s.ref.Score("a")));
 }
 
+TEST(ZsetRef, PackedScoresOfEveryWidthReadBackExactly) {
+  TestZset t(true);
+  std::vector<double> scores = {
+      0,   1,     -126,    126,  127,  -127,     1e9,       -2147483648.0, 1.5,
+      0.1, 1e300, -1e-300, 3e38, 4e38, HUGE_VAL, -HUGE_VAL, 2147483648.0,  1.7e12};
+  ZsetRef::Limits lim{1000, 64};
+  for (size_t i = 0; i < scores.size(); ++i) t.ref.Set("m" + std::to_string(i), scores[i], lim);
+  ASSERT_EQ(t.ref.encoding(), Encoding::kListpack);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    EXPECT_EQ(*t.ref.Score("m" + std::to_string(i)), scores[i]) << i;
+  }
+  // Small integers take one byte: 126 members of score 1 fit in far less than 9 bytes each.
+  TestZset small(true);
+  for (int i = 0; i < 100; ++i) small.ref.Set("k" + std::to_string(i), i % 7, lim);
+  EXPECT_LT(small.ref.entry()->val_len, 100u * 6);
+}
+
 TEST(ZsetRef, ReverseRangeOfPackedSet) {
   TestZset t(true);
   for (int i = 0; i < 10; ++i) t.ref.Set(std::to_string(i), i, kPackedLimits);
