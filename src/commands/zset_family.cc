@@ -371,40 +371,6 @@ void RankGeneric(CommandContext& ctx, bool rev) {
 void CmdZrank(CommandContext& ctx) { RankGeneric(ctx, false); }
 void CmdZrevrank(CommandContext& ctx) { RankGeneric(ctx, true); }
 
-// ZCOUNT key min max
-void CmdZcount(CommandContext& ctx) {
-  ScoreRange r;
-  if (!ParseScoreRange(ctx.args[2], ctx.args[3], &r)) {
-    ctx.reply.Error(kMinMaxFloat);
-    return;
-  }
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (WrongType(ctx, e)) return;
-  if (e == nullptr) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = RanksOf(ZsetRef::Read(e), r);
-  ctx.reply.Integer(static_cast<int64_t>(hi - lo));
-}
-
-// ZLEXCOUNT key min max
-void CmdZlexcount(CommandContext& ctx) {
-  LexRange r;
-  if (!ParseLexBound(ctx.args[2], &r.min) || !ParseLexBound(ctx.args[3], &r.max)) {
-    ctx.reply.Error(kMinMaxLex);
-    return;
-  }
-  Entry* e = ReadLookup(ctx, ctx.args[1]);
-  if (WrongType(ctx, e)) return;
-  if (e == nullptr) {
-    ctx.reply.Integer(0);
-    return;
-  }
-  auto [lo, hi] = RanksOf(ZsetRef::Read(e), r);
-  ctx.reply.Integer(static_cast<int64_t>(hi - lo));
-}
-
 // ---- ZRANGE and friends ----
 
 enum class RangeType { kAuto, kRank, kScore, kLex };
@@ -418,12 +384,20 @@ struct RangeSpec {
   int64_t limit = -1;
 };
 
-// Collects the elements a range spec selects from `z` (args[min_i], args[max_i] are the
-// bounds, already in min/max order). Returns false after replying an error.
-bool SelectRange(CommandContext& ctx, const ZsetRef* z, const RangeSpec& spec, std::string_view min,
-                 std::string_view max, std::vector<Scored>* out) {
-  size_t lo = 0, hi = 0;
-  switch (spec.type) {
+// A range of one of the three kinds, parsed.
+struct Bounds {
+  RangeType type = RangeType::kRank;
+  int64_t start = 0, stop = 0;  // kRank
+  ScoreRange score{};
+  LexRange lex{};
+};
+
+// Parses min and max as `type` says (kAuto: ranks). Returns false after replying the kind's
+// error. Redis checks the bounds before it looks the key up.
+bool ParseBounds(CommandContext& ctx, RangeType type, std::string_view min, std::string_view max,
+                 Bounds* b) {
+  b->type = type == RangeType::kAuto ? RangeType::kRank : type;
+  switch (b->type) {
     case RangeType::kAuto:
     case RangeType::kRank: {
       std::optional<int64_t> start = ParseInt64(min), stop = ParseInt64(max);
@@ -431,39 +405,40 @@ bool SelectRange(CommandContext& ctx, const ZsetRef* z, const RangeSpec& spec, s
         ctx.reply.Error(errors::kNotInteger);
         return false;
       }
-      if (z == nullptr) return true;
-      size_t n = z->Size();
-      size_t a, b;
-      if (!RankWindow(*start, *stop, n, &a, &b)) return true;
-      // REV counts the indexes from the top.
-      lo = spec.rev ? n - b : a;
-      hi = spec.rev ? n - a : b;
-      break;
+      b->start = *start;
+      b->stop = *stop;
+      return true;
     }
-    case RangeType::kScore: {
-      ScoreRange r;
-      if (!ParseScoreRange(min, max, &r)) {
-        ctx.reply.Error(kMinMaxFloat);
-        return false;
-      }
-      if (z == nullptr) return true;
-      std::tie(lo, hi) = RanksOf(*z, r);
-      break;
-    }
-    case RangeType::kLex: {
-      LexRange r;
-      if (!ParseLexBound(min, &r.min) || !ParseLexBound(max, &r.max)) {
-        ctx.reply.Error(kMinMaxLex);
-        return false;
-      }
-      if (z == nullptr) return true;
-      std::tie(lo, hi) = RanksOf(*z, r);
-      break;
-    }
+    case RangeType::kScore:
+      if (ParseScoreRange(min, max, &b->score)) return true;
+      ctx.reply.Error(kMinMaxFloat);
+      return false;
+    case RangeType::kLex:
+      if (ParseLexBound(min, &b->lex.min) && ParseLexBound(max, &b->lex.max)) return true;
+      ctx.reply.Error(kMinMaxLex);
+      return false;
   }
-  if (spec.type == RangeType::kScore || spec.type == RangeType::kLex) {
+  return false;
+}
+
+// The ascending ranks [lo, hi) that `b` selects in z; with `rev`, rank indexes count from the
+// top (ZREVRANGE).
+std::pair<size_t, size_t> RanksOf(const ZsetRef& z, const Bounds& b, bool rev) {
+  if (b.type == RangeType::kScore) return RanksOf(z, b.score);
+  if (b.type == RangeType::kLex) return RanksOf(z, b.lex);
+  size_t n = z.Size(), lo, hi;
+  if (!RankWindow(b.start, b.stop, n, &lo, &hi)) return {0, 0};
+  if (rev) return {n - hi, n - lo};
+  return {lo, hi};
+}
+
+// The elements of z that the bounds and the spec's LIMIT select, in the spec's direction.
+void SelectRange(const ZsetRef& z, const RangeSpec& spec, const Bounds& b,
+                 std::vector<Scored>* out) {
+  auto [lo, hi] = RanksOf(z, b, spec.rev);
+  if (b.type != RangeType::kRank) {
     // LIMIT: a negative offset selects nothing, a negative count everything after the offset.
-    if (spec.offset < 0) return true;
+    if (spec.offset < 0) return;
     size_t n = hi - lo;
     size_t off = std::min(n, static_cast<size_t>(spec.offset));
     size_t take = spec.limit < 0 ? n - off : std::min(n - off, static_cast<size_t>(spec.limit));
@@ -476,11 +451,10 @@ bool SelectRange(CommandContext& ctx, const ZsetRef* z, const RangeSpec& spec, s
     }
   }
   out->reserve(hi - lo);
-  z->Range(lo, hi, spec.rev, [&](std::string_view m, double s) {
+  z.Range(lo, hi, spec.rev, [&](std::string_view m, double s) {
     out->emplace_back(m, s);
     return true;
   });
-  return true;
 }
 
 // The shared body: `first` is the index of the key (the source key for ZRANGESTORE), then min,
@@ -525,9 +499,9 @@ void RangeGeneric(CommandContext& ctx, RangeSpec spec, bool store) {
   }
   std::string_view min = ctx.args[key_i + 1], max = ctx.args[key_i + 2];
   if (spec.rev && spec.type != RangeType::kRank) std::swap(min, max);
-  // Bounds are checked before the key is looked up.
+  Bounds bounds;
+  if (!ParseBounds(ctx, spec.type, min, max, &bounds)) return;
   std::vector<Scored> items;
-  if (!SelectRange(ctx, nullptr, spec, min, max, &items)) return;
   Entry* e = ReadLookup(ctx, key);
   if (e == nullptr) {
     if (!store) {
@@ -536,8 +510,7 @@ void RangeGeneric(CommandContext& ctx, RangeSpec spec, bool store) {
     }
   } else {
     if (WrongType(ctx, e)) return;
-    const ZsetRef z = ZsetRef::Read(e);
-    SelectRange(ctx, &z, spec, min, max, &items);
+    SelectRange(ZsetRef::Read(e), spec, bounds, &items);
   }
   if (!store) {
     ReplyScored(ctx.reply, items, spec.withscores);
@@ -598,10 +571,8 @@ void CmdZrevrangebylex(CommandContext& ctx) {
 // ZREMRANGEBYRANK/ZREMRANGEBYSCORE/ZREMRANGEBYLEX key min max
 void RemRangeGeneric(CommandContext& ctx, RangeType type, std::string_view event) {
   std::string_view key = ctx.args[1];
-  RangeSpec spec;
-  spec.type = type;
-  std::vector<Scored> unused;
-  if (!SelectRange(ctx, nullptr, spec, ctx.args[2], ctx.args[3], &unused)) return;
+  Bounds b;
+  if (!ParseBounds(ctx, type, ctx.args[2], ctx.args[3], &b)) return;
   Entry* e = ctx.keyspace().Lookup(ctx.db(), key);
   if (WrongType(ctx, e)) return;
   if (e == nullptr) {
@@ -609,22 +580,27 @@ void RemRangeGeneric(CommandContext& ctx, RangeType type, std::string_view event
     return;
   }
   ZsetRef z = Ref(ctx.server, ctx.db(), e);
-  size_t lo = 0, hi = 0;
-  if (type == RangeType::kRank) {
-    RankWindow(*ParseInt64(ctx.args[2]), *ParseInt64(ctx.args[3]), z.Size(), &lo, &hi);
-  } else if (type == RangeType::kScore) {
-    ScoreRange r;
-    ParseScoreRange(ctx.args[2], ctx.args[3], &r);
-    std::tie(lo, hi) = RanksOf(z, r);
-  } else {
-    LexRange r;
-    ParseLexBound(ctx.args[2], &r.min);
-    ParseLexBound(ctx.args[3], &r.max);
-    std::tie(lo, hi) = RanksOf(z, r);
-  }
+  auto [lo, hi] = RanksOf(z, b, false);
   z.RemoveRange(lo, hi);
   FinishRemoval(ctx, key, 'z', event, static_cast<int64_t>(hi - lo), z.Size() == 0);
 }
+
+// ZCOUNT/ZLEXCOUNT key min max
+void CountGeneric(CommandContext& ctx, RangeType type) {
+  Bounds b;
+  if (!ParseBounds(ctx, type, ctx.args[2], ctx.args[3], &b)) return;
+  Entry* e = ReadLookup(ctx, ctx.args[1]);
+  if (WrongType(ctx, e)) return;
+  if (e == nullptr) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  auto [lo, hi] = RanksOf(ZsetRef::Read(e), b, false);
+  ctx.reply.Integer(static_cast<int64_t>(hi - lo));
+}
+
+void CmdZcount(CommandContext& ctx) { CountGeneric(ctx, RangeType::kScore); }
+void CmdZlexcount(CommandContext& ctx) { CountGeneric(ctx, RangeType::kLex); }
 
 void CmdZremrangebyrank(CommandContext& ctx) {
   RemRangeGeneric(ctx, RangeType::kRank, "zremrangebyrank");
@@ -700,43 +676,7 @@ void CmdZpopmax(CommandContext& ctx) { PopGeneric(ctx, false); }
 // Parses "numkeys key [key ...] MIN|MAX [COUNT count]" from args[first].
 bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>* keys, bool* min,
                int64_t* count) {
-  std::optional<int64_t> n = ParseInt64(ctx.args[first]);
-  if (!n || *n <= 0) {
-    ctx.reply.Error(errors::kNumkeysPositive);
-    return false;
-  }
-  size_t nkeys = static_cast<size_t>(*n);
-  size_t where = first + 1 + nkeys;
-  if (*n > static_cast<int64_t>(ctx.args.size()) || where >= ctx.args.size()) {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  for (size_t i = first + 1; i < where; ++i) keys->push_back(ctx.args[i]);
-  if (EqualsIgnoreCase(ctx.args[where], "min")) {
-    *min = true;
-  } else if (EqualsIgnoreCase(ctx.args[where], "max")) {
-    *min = false;
-  } else {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  *count = 1;
-  bool seen_count = false;
-  for (size_t i = where + 1; i < ctx.args.size(); i += 2) {
-    if (!seen_count && EqualsIgnoreCase(ctx.args[i], "count") && i + 1 < ctx.args.size()) {
-      std::optional<int64_t> c = ParseInt64(ctx.args[i + 1]);
-      if (!c || *c <= 0) {
-        ctx.reply.Error(errors::kCountPositive);
-        return false;
-      }
-      *count = *c;
-      seen_count = true;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return false;
-    }
-  }
-  return true;
+  return ParseMPopArgs(ctx, first, "min", "max", keys, min, count);
 }
 
 // Pops from `key`'s set and writes ZMPOP's [key, [[member, score], ...]] reply.
@@ -1202,20 +1142,8 @@ void CmdZintercard(CommandContext& ctx) {
     return;
   }
   size_t n = static_cast<size_t>(*numkeys);
-  int64_t limit = 0;
-  for (size_t i = 2 + n; i < ctx.args.size(); i += 2) {
-    if (EqualsIgnoreCase(ctx.args[i], "limit") && i + 1 < ctx.args.size()) {
-      std::optional<int64_t> l = ParseInt64(ctx.args[i + 1]);
-      if (!l || *l < 0) {
-        ctx.reply.Error(errors::kLimitNegative);
-        return;
-      }
-      limit = *l;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  int64_t limit;
+  if (!ParseCardLimit(ctx, 2 + n, &limit)) return;
   std::vector<Input> inputs;
   if (!LookupInputs(ctx, 2, n, &inputs)) return;
   auto result = Compute(inputs, SetOp::kInter, Aggregate::kSum, static_cast<size_t>(limit));

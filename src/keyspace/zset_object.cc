@@ -72,6 +72,20 @@ namespace {
 
 bool Less(const ZNode* a, const ZNode* b) { return ZLess(a->score, a->key(), b->score, b->key()); }
 
+// The first i in [lo, hi) for which below(i) is false (below holds on a prefix of the range).
+template <typename Below>
+int PartitionPoint(int lo, int hi, Below&& below) {
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (below(mid)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
 size_t ZTree::CountOf(const Node* x) {
@@ -90,16 +104,7 @@ ZNode* ZTree::MinOf(const Node* x) {
 // The child whose range holds n: the last one whose smallest element is <= n (the first when
 // n is below them all).
 int ZTree::ChildFor(const Inner* in, const ZNode* n) {
-  int lo = 1, hi = in->n;  // first i in [1, n) with n < mins[i]
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    if (Less(n, in->mins[mid])) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return lo - 1;
+  return PartitionPoint(1, in->n, [&](int i) { return !Less(n, in->mins[i]); }) - 1;
 }
 
 void ZTree::Insert(ZNode* n) {
@@ -330,30 +335,13 @@ size_t ZTree::CountWhile(const std::function<bool(const ZNode*)>& below) const {
   while (!x->leaf) {
     auto* in = static_cast<const Inner*>(x);
     // The last child whose minimum is still below (the first when none is).
-    int lo = 1, hi = in->n;
-    while (lo < hi) {
-      int mid = (lo + hi) / 2;
-      if (below(in->mins[mid])) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    int i = lo - 1;
+    int i = PartitionPoint(1, in->n, [&](int k) { return below(in->mins[k]); }) - 1;
     for (int k = 0; k < i; ++k) rank += in->counts[k];
     x = in->kids[i];
   }
   auto* l = static_cast<const Leaf*>(x);
-  int lo = 0, hi = l->n;
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    if (below(l->items[mid])) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return rank + static_cast<size_t>(lo);
+  return rank +
+         static_cast<size_t>(PartitionPoint(0, l->n, [&](int k) { return below(l->items[k]); }));
 }
 
 void ZTree::Walk(size_t start, size_t stop, bool rev, const std::function<bool(ZNode*)>& fn) const {
