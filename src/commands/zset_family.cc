@@ -81,6 +81,29 @@ void DeleteIfEmpty(ServerState& server, int db, std::string_view key, const Zset
   }
 }
 
+// Stores `out` (a detached sorted set for `dst`, owned; the sources are no longer read, as
+// storing may free an entry they point into) in place of whatever dst holds, dropping its TTL,
+// or deletes dst when `out` is empty. Notifies "new" and `event` (or "del") and replies the
+// size: the end of ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE.
+void StoreZset(CommandContext& ctx, std::string_view dst, ZsetRef out, std::string_view event) {
+  size_t n = out.Size();
+  Keyspace& ks = ctx.keyspace();
+  if (n == 0) {
+    FreeEntry(out.entry());
+    if (ks.Delete(ctx.db(), dst)) {
+      KeyDeleted(ctx, dst);
+      DelEvent(ctx, dst);
+    }
+  } else {
+    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) != nullptr;
+    ks.Put(ctx.db(), out.entry());
+    KeyChanged(ctx, dst);
+    if (!existed) NewKeyEvent(ctx, dst);
+    KeyEvent(ctx, 'z', event, dst);
+  }
+  ctx.reply.Integer(static_cast<int64_t>(n));
+}
+
 // ---- scores and ranges ----
 
 // A range bound as Redis parses it (strtod on the NUL-terminated argument, which stops at an
@@ -516,30 +539,13 @@ void RangeGeneric(CommandContext& ctx, RangeSpec spec, bool store) {
     ReplyScored(ctx.reply, items, spec.withscores);
     return;
   }
-  std::string_view dst = ctx.args[1];
-  Keyspace& ks = ctx.keyspace();
-  if (items.empty()) {
-    if (ks.Delete(ctx.db(), dst)) {
-      KeyDeleted(ctx, dst);
-      DelEvent(ctx, dst);
-    }
-    ctx.reply.Integer(0);
-    return;
-  }
   // Redis knows the length of a rank range beforehand and starts a long one as a skiplist; a
   // score or lex range starts as a listpack and converts as it grows.
   ZsetRef::Limits lim = Limits(ctx.server);
   bool long_rank = spec.type == RangeType::kRank && items.size() > lim.max_entries;
-  ZsetRef out(ZsetRef::NewEntry(dst, !long_rank));
+  ZsetRef out(ZsetRef::NewEntry(ctx.args[1], !long_rank));
   for (const auto& [m, s] : items) out.Set(m, s, lim);
-  // The source is no longer read: storing may free the entry the items point into.
-  size_t n = items.size();
-  bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) != nullptr;
-  ks.Put(ctx.db(), out.entry());
-  KeyChanged(ctx, dst);
-  KeyEvent(ctx, 'z', "zrangestore", dst);
-  if (!existed) NewKeyEvent(ctx, dst);
-  ctx.reply.Integer(static_cast<int64_t>(n));
+  StoreZset(ctx, ctx.args[1], out, "zrangestore");
 }
 
 RangeSpec Preset(RangeType type, bool rev) {
@@ -1091,28 +1097,12 @@ void AlgebraGeneric(CommandContext& ctx, SetOp op, bool store, std::string_view 
     ReplyScored(ctx.reply, result, withscores);
     return;
   }
-  std::string_view dst = ctx.args[1];
-  Keyspace& ks = ctx.keyspace();
-  if (result.empty()) {
-    if (ks.Delete(ctx.db(), dst)) {
-      KeyDeleted(ctx, dst);
-      DelEvent(ctx, dst);
-    }
-    ctx.reply.Integer(0);
-    return;
-  }
   // Built as a skiplist, then packed when it fits (Redis's zsetConvertToListpackIfNeeded).
-  ZsetRef out(ZsetRef::NewEntry(dst, false));
+  ZsetRef out(ZsetRef::NewEntry(ctx.args[1], false));
   ZsetRef::Limits unlimited{SIZE_MAX, SIZE_MAX};
   for (const auto& [m, s] : result) out.Set(m, s, unlimited);
   out.ConvertToPackedIfFits(Limits(ctx.server));
-  size_t count = result.size();
-  bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) != nullptr;
-  ks.Put(ctx.db(), out.entry());
-  KeyChanged(ctx, dst);
-  if (!existed) NewKeyEvent(ctx, dst);
-  KeyEvent(ctx, 'z', std::string(name), dst);
-  ctx.reply.Integer(static_cast<int64_t>(count));
+  StoreZset(ctx, ctx.args[1], out, name);
 }
 
 void CmdZunion(CommandContext& ctx) { AlgebraGeneric(ctx, SetOp::kUnion, false, "zunion"); }
