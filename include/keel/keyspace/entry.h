@@ -25,7 +25,7 @@ enum class Encoding : uint8_t {
 std::string_view EncodingName(Encoding e);
 std::string_view TypeName(ObjType t);
 
-// A collection value (list, set, hash): owned by its entry, destroyed with it.
+// A collection value (list, set, hash, sorted set): owned by its entry, destroyed with it.
 class Object {
  public:
   virtual ~Object() = default;
@@ -54,9 +54,9 @@ class Object {
 // (at most kMaxValueBytes), a 23-bit seconds LRU clock that wraps every 97 days (Redis's is 24
 // bits), and type, storage and encoding. Every key pays 16 bytes of header, not 24.
 //
-// The bit budget, for what is coming: `type` has 3 bits (4 types now, room for sorted sets and
-// streams and two more); `enc` 3 bits (7 encodings, room for the sorted set's skiplist; a
-// stream's encoding will take `storage`'s unused values or a bit of `val_len`); `storage` 3
+// The bit budget, for what is coming: `type` has 3 bits (5 types now, room for streams and two
+// more); `enc` 3 bits (8 encodings with the sorted set's skiplist: a stream's encoding will take
+// `storage`'s unused values or a bit of `val_len`); `storage` 3
 // bits (5 kinds). Under an LFU maxmemory policy the `lru` field will hold, as Redis's 24-bit
 // field does, the minutes of the last decrement (15 bits here) and an 8-bit logarithmic access
 // counter, so LFU costs no memory per key either. `val_len` gave its 24th bit to `type`:
