@@ -55,6 +55,19 @@ int BlmpopGetKeys(std::span<const std::string_view> args, std::vector<KeyRef>* k
 int SintercardGetKeys(std::span<const std::string_view> args, std::vector<KeyRef>* keys) {
   return NumkeysGetKeys(args, 1, keys);
 }
+// ZUNION/ZINTER/ZDIFF numkeys key ..., and the STORE forms with the destination first.
+int ZalgebraGetKeys(std::span<const std::string_view> args, std::vector<KeyRef>* keys) {
+  return NumkeysGetKeys(args, 1, keys);
+}
+int ZalgebraStoreGetKeys(std::span<const std::string_view> args, std::vector<KeyRef>* keys) {
+  if (args.size() < 3) return 0;
+  std::vector<KeyRef> found;
+  int n = NumkeysGetKeys(args, 2, &found);
+  if (n == 0) return 0;
+  keys->push_back({1, 0});
+  keys->insert(keys->end(), found.begin(), found.end());
+  return n + 1;
+}
 
 // SET's key is read only when GET is given; otherwise it is overwritten.
 int SetGetKeys(std::span<const std::string_view> args, std::vector<KeyRef>* keys) {
@@ -1557,6 +1570,476 @@ constexpr CommandArg kHscanArgs[] = {
     {.name = "count", .type = ArgType::kInteger, .token = "COUNT", .flags = kArgOptional},
 };
 
+constexpr KeySpec kZaddKeySpecs[] = {
+    {.flags = kKeyRW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZaddConditionArgs[] = {
+    {.name = "nx", .type = ArgType::kPureToken, .token = "NX"},
+    {.name = "xx", .type = ArgType::kPureToken, .token = "XX"},
+};
+
+constexpr CommandArg kZaddComparisonArgs[] = {
+    {.name = "gt", .type = ArgType::kPureToken, .token = "GT"},
+    {.name = "lt", .type = ArgType::kPureToken, .token = "LT"},
+};
+
+constexpr CommandArg kZaddScoreMemberArgs[] = {
+    {.name = "score", .type = ArgType::kDouble},
+    {.name = "member", .type = ArgType::kString},
+};
+
+constexpr CommandArg kZaddArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "condition", .type = ArgType::kOneof, .since = "3.0.2", .flags = kArgOptional, .args = kZaddConditionArgs},
+    {.name = "comparison", .type = ArgType::kOneof, .since = "6.2.0", .flags = kArgOptional, .args = kZaddComparisonArgs},
+    {.name = "change", .type = ArgType::kPureToken, .token = "CH", .since = "3.0.2", .flags = kArgOptional},
+    {.name = "increment", .type = ArgType::kPureToken, .token = "INCR", .since = "3.0.2", .flags = kArgOptional},
+    {.name = "score_member", .type = ArgType::kBlock, .flags = kArgMultiple, .args = kZaddScoreMemberArgs},
+};
+
+constexpr KeySpec kZincrbyKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZincrbyArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "increment", .type = ArgType::kInteger},
+    {.name = "member", .type = ArgType::kString},
+};
+
+constexpr KeySpec kZremKeySpecs[] = {
+    {.flags = kKeyRW | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZremArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kZcardKeySpecs[] = {
+    {.flags = kKeyRO, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZcardArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+};
+
+constexpr KeySpec kZscoreKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZscoreArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString},
+};
+
+constexpr KeySpec kZmscoreKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZmscoreArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kZrankKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrankArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString},
+};
+
+constexpr KeySpec kZrevrankKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrevrankArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString},
+};
+
+constexpr KeySpec kZcountKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZcountArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "min", .type = ArgType::kDouble},
+    {.name = "max", .type = ArgType::kDouble},
+};
+
+constexpr KeySpec kZlexcountKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZlexcountArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "min", .type = ArgType::kString},
+    {.name = "max", .type = ArgType::kString},
+};
+
+constexpr KeySpec kZrangeKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrangeSortbyArgs[] = {
+    {.name = "byscore", .type = ArgType::kPureToken, .token = "BYSCORE"},
+    {.name = "bylex", .type = ArgType::kPureToken, .token = "BYLEX"},
+};
+
+constexpr CommandArg kZrangeOffsetCountArgs[] = {
+    {.name = "offset", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kZrangeArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "start", .type = ArgType::kString},
+    {.name = "stop", .type = ArgType::kString},
+    {.name = "sortby", .type = ArgType::kOneof, .since = "6.2.0", .flags = kArgOptional, .args = kZrangeSortbyArgs},
+    {.name = "rev", .type = ArgType::kPureToken, .token = "REV", .since = "6.2.0", .flags = kArgOptional},
+    {.name = "offset_count", .type = ArgType::kBlock, .token = "LIMIT", .since = "6.2.0", .flags = kArgOptional, .args = kZrangeOffsetCountArgs},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+};
+
+constexpr KeySpec kZrangestoreKeySpecs[] = {
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrangestoreSortbyArgs[] = {
+    {.name = "byscore", .type = ArgType::kPureToken, .token = "BYSCORE"},
+    {.name = "bylex", .type = ArgType::kPureToken, .token = "BYLEX"},
+};
+
+constexpr CommandArg kZrangestoreOffsetCountArgs[] = {
+    {.name = "offset", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kZrangestoreArgs[] = {
+    {.name = "dst", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "src", .type = ArgType::kKey, .key_spec_index = 1},
+    {.name = "min", .type = ArgType::kString},
+    {.name = "max", .type = ArgType::kString},
+    {.name = "sortby", .type = ArgType::kOneof, .flags = kArgOptional, .args = kZrangestoreSortbyArgs},
+    {.name = "rev", .type = ArgType::kPureToken, .token = "REV", .flags = kArgOptional},
+    {.name = "offset_count", .type = ArgType::kBlock, .token = "LIMIT", .flags = kArgOptional, .args = kZrangestoreOffsetCountArgs},
+};
+
+constexpr KeySpec kZrangebyscoreKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrangebyscoreOffsetCountArgs[] = {
+    {.name = "offset", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kZrangebyscoreArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "min", .type = ArgType::kDouble},
+    {.name = "max", .type = ArgType::kDouble},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .since = "2.0.0", .flags = kArgOptional},
+    {.name = "offset_count", .type = ArgType::kBlock, .token = "LIMIT", .flags = kArgOptional, .args = kZrangebyscoreOffsetCountArgs},
+};
+
+constexpr KeySpec kZrevrangebyscoreKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrevrangebyscoreOffsetCountArgs[] = {
+    {.name = "offset", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kZrevrangebyscoreArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "max", .type = ArgType::kDouble},
+    {.name = "min", .type = ArgType::kDouble},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+    {.name = "offset_count", .type = ArgType::kBlock, .token = "LIMIT", .flags = kArgOptional, .args = kZrevrangebyscoreOffsetCountArgs},
+};
+
+constexpr KeySpec kZrangebylexKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrangebylexOffsetCountArgs[] = {
+    {.name = "offset", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kZrangebylexArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "min", .type = ArgType::kString},
+    {.name = "max", .type = ArgType::kString},
+    {.name = "offset_count", .type = ArgType::kBlock, .token = "LIMIT", .flags = kArgOptional, .args = kZrangebylexOffsetCountArgs},
+};
+
+constexpr KeySpec kZrevrangebylexKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrevrangebylexOffsetCountArgs[] = {
+    {.name = "offset", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kZrevrangebylexArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "max", .type = ArgType::kString},
+    {.name = "min", .type = ArgType::kString},
+    {.name = "offset_count", .type = ArgType::kBlock, .token = "LIMIT", .flags = kArgOptional, .args = kZrevrangebylexOffsetCountArgs},
+};
+
+constexpr KeySpec kZrevrangeKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrevrangeArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "start", .type = ArgType::kInteger},
+    {.name = "stop", .type = ArgType::kInteger},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+};
+
+constexpr KeySpec kZremrangebyrankKeySpecs[] = {
+    {.flags = kKeyRW | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZremrangebyrankArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "start", .type = ArgType::kInteger},
+    {.name = "stop", .type = ArgType::kInteger},
+};
+
+constexpr KeySpec kZremrangebyscoreKeySpecs[] = {
+    {.flags = kKeyRW | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZremrangebyscoreArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "min", .type = ArgType::kDouble},
+    {.name = "max", .type = ArgType::kDouble},
+};
+
+constexpr KeySpec kZremrangebylexKeySpecs[] = {
+    {.flags = kKeyRW | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZremrangebylexArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "min", .type = ArgType::kString},
+    {.name = "max", .type = ArgType::kString},
+};
+
+constexpr KeySpec kZpopminKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZpopminArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "count", .type = ArgType::kInteger, .flags = kArgOptional},
+};
+
+constexpr KeySpec kZpopmaxKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZpopmaxArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "count", .type = ArgType::kInteger, .flags = kArgOptional},
+};
+
+constexpr KeySpec kZmpopKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyDelete, .bs = BsIndex(1), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZmpopWhereArgs[] = {
+    {.name = "min", .type = ArgType::kPureToken, .token = "MIN"},
+    {.name = "max", .type = ArgType::kPureToken, .token = "MAX"},
+};
+
+constexpr CommandArg kZmpopArgs[] = {
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "where", .type = ArgType::kOneof, .args = kZmpopWhereArgs},
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT", .flags = kArgOptional},
+};
+
+constexpr KeySpec kBzpopminKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(-2, 1, 0)},
+};
+
+constexpr CommandArg kBzpopminArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "timeout", .type = ArgType::kDouble},
+};
+
+constexpr KeySpec kBzpopmaxKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyDelete, .bs = BsIndex(1), .fk = FkRange(-2, 1, 0)},
+};
+
+constexpr CommandArg kBzpopmaxArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "timeout", .type = ArgType::kDouble},
+};
+
+constexpr KeySpec kBzmpopKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyDelete, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kBzmpopWhereArgs[] = {
+    {.name = "min", .type = ArgType::kPureToken, .token = "MIN"},
+    {.name = "max", .type = ArgType::kPureToken, .token = "MAX"},
+};
+
+constexpr CommandArg kBzmpopArgs[] = {
+    {.name = "timeout", .type = ArgType::kDouble},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "where", .type = ArgType::kOneof, .args = kBzmpopWhereArgs},
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT", .flags = kArgOptional},
+};
+
+constexpr std::string_view kZrandmemberTips[] = {"nondeterministic_output"};
+
+constexpr KeySpec kZrandmemberKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZrandmemberOptionsArgs[] = {
+    {.name = "count", .type = ArgType::kInteger},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+};
+
+constexpr CommandArg kZrandmemberArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "options", .type = ArgType::kBlock, .flags = kArgOptional, .args = kZrandmemberOptionsArgs},
+};
+
+constexpr std::string_view kZscanTips[] = {"nondeterministic_output"};
+
+constexpr KeySpec kZscanKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kZscanArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "cursor", .type = ArgType::kInteger},
+    {.name = "pattern", .type = ArgType::kPattern, .token = "MATCH", .flags = kArgOptional},
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT", .flags = kArgOptional},
+};
+
+constexpr KeySpec kZunionKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZunionAggregateArgs[] = {
+    {.name = "sum", .type = ArgType::kPureToken, .token = "SUM"},
+    {.name = "min", .type = ArgType::kPureToken, .token = "MIN"},
+    {.name = "max", .type = ArgType::kPureToken, .token = "MAX"},
+};
+
+constexpr CommandArg kZunionArgs[] = {
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "weight", .type = ArgType::kInteger, .token = "WEIGHTS", .flags = kArgOptional | kArgMultiple},
+    {.name = "aggregate", .type = ArgType::kOneof, .token = "AGGREGATE", .flags = kArgOptional, .args = kZunionAggregateArgs},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+};
+
+constexpr KeySpec kZinterKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZinterAggregateArgs[] = {
+    {.name = "sum", .type = ArgType::kPureToken, .token = "SUM"},
+    {.name = "min", .type = ArgType::kPureToken, .token = "MIN"},
+    {.name = "max", .type = ArgType::kPureToken, .token = "MAX"},
+};
+
+constexpr CommandArg kZinterArgs[] = {
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "weight", .type = ArgType::kInteger, .token = "WEIGHTS", .flags = kArgOptional | kArgMultiple},
+    {.name = "aggregate", .type = ArgType::kOneof, .token = "AGGREGATE", .flags = kArgOptional, .args = kZinterAggregateArgs},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+};
+
+constexpr KeySpec kZdiffKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZdiffArgs[] = {
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "withscores", .type = ArgType::kPureToken, .token = "WITHSCORES", .flags = kArgOptional},
+};
+
+constexpr KeySpec kZunionstoreKeySpecs[] = {
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZunionstoreAggregateArgs[] = {
+    {.name = "sum", .type = ArgType::kPureToken, .token = "SUM"},
+    {.name = "min", .type = ArgType::kPureToken, .token = "MIN"},
+    {.name = "max", .type = ArgType::kPureToken, .token = "MAX"},
+};
+
+constexpr CommandArg kZunionstoreArgs[] = {
+    {.name = "destination", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 1, .flags = kArgMultiple},
+    {.name = "weight", .type = ArgType::kInteger, .token = "WEIGHTS", .flags = kArgOptional | kArgMultiple},
+    {.name = "aggregate", .type = ArgType::kOneof, .token = "AGGREGATE", .flags = kArgOptional, .args = kZunionstoreAggregateArgs},
+};
+
+constexpr KeySpec kZinterstoreKeySpecs[] = {
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZinterstoreAggregateArgs[] = {
+    {.name = "sum", .type = ArgType::kPureToken, .token = "SUM"},
+    {.name = "min", .type = ArgType::kPureToken, .token = "MIN"},
+    {.name = "max", .type = ArgType::kPureToken, .token = "MAX"},
+};
+
+constexpr CommandArg kZinterstoreArgs[] = {
+    {.name = "destination", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 1, .flags = kArgMultiple},
+    {.name = "weight", .type = ArgType::kInteger, .token = "WEIGHTS", .flags = kArgOptional | kArgMultiple},
+    {.name = "aggregate", .type = ArgType::kOneof, .token = "AGGREGATE", .flags = kArgOptional, .args = kZinterstoreAggregateArgs},
+};
+
+constexpr KeySpec kZdiffstoreKeySpecs[] = {
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZdiffstoreArgs[] = {
+    {.name = "destination", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 1, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kZintercardKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kZintercardArgs[] = {
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+    {.name = "limit", .type = ArgType::kInteger, .token = "LIMIT", .flags = kArgOptional},
+};
+
 constexpr KeySpec kWatchKeySpecs[] = {
     {.flags = kKeyRO, .bs = BsIndex(1), .fk = FkRange(-1, 1, 0)},
 };
@@ -1756,6 +2239,41 @@ constexpr CommandMeta kCommands[] = {
     {.name = "hincrbyfloat", .arity = 4, .flags = kCmdWrite | kCmdDenyOom | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclHash | kAclFast, .key_specs = kHincrbyfloatKeySpecs, .group = "hash", .since = "2.6.0", .summary = "Adds a floating point number to a hash field's numeric value.", .args = kHincrbyfloatArgs},
     {.name = "hrandfield", .arity = -2, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclHash | kAclSlow, .tips = kHrandfieldTips, .key_specs = kHrandfieldKeySpecs, .group = "hash", .since = "6.2.0", .summary = "Returns random fields of a hash, optionally with their values.", .args = kHrandfieldArgs},
     {.name = "hscan", .arity = -3, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclHash | kAclSlow, .tips = kHscanTips, .key_specs = kHscanKeySpecs, .group = "hash", .since = "2.8.0", .summary = "Walks a hash incrementally with a cursor.", .args = kHscanArgs},
+    {.name = "zadd", .arity = -4, .flags = kCmdWrite | kCmdDenyOom | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast, .key_specs = kZaddKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Adds members with scores to a sorted set, or updates their scores.", .args = kZaddArgs},
+    {.name = "zincrby", .arity = 4, .flags = kCmdWrite | kCmdDenyOom | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast, .key_specs = kZincrbyKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Adds to the score of a sorted set member.", .args = kZincrbyArgs},
+    {.name = "zrem", .arity = -3, .flags = kCmdWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast, .key_specs = kZremKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Removes members from a sorted set.", .args = kZremArgs},
+    {.name = "zcard", .arity = 2, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZcardKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Returns the number of members of a sorted set.", .args = kZcardArgs},
+    {.name = "zscore", .arity = 3, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZscoreKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Returns the score of a sorted set member.", .args = kZscoreArgs},
+    {.name = "zmscore", .arity = -3, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZmscoreKeySpecs, .group = "sorted-set", .since = "6.2.0", .summary = "Returns the scores of several sorted set members.", .args = kZmscoreArgs},
+    {.name = "zrank", .arity = 3, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZrankKeySpecs, .group = "sorted-set", .since = "2.0.0", .summary = "Returns a member's position in a sorted set, lowest score first.", .args = kZrankArgs},
+    {.name = "zrevrank", .arity = 3, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZrevrankKeySpecs, .group = "sorted-set", .since = "2.0.0", .summary = "Returns a member's position in a sorted set, highest score first.", .args = kZrevrankArgs},
+    {.name = "zcount", .arity = 4, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZcountKeySpecs, .group = "sorted-set", .since = "2.0.0", .summary = "Counts the members of a sorted set within a score range.", .args = kZcountArgs},
+    {.name = "zlexcount", .arity = 4, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclFast, .key_specs = kZlexcountKeySpecs, .group = "sorted-set", .since = "2.8.9", .summary = "Counts the members of a sorted set within a lexicographical range.", .args = kZlexcountArgs},
+    {.name = "zrange", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZrangeKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Returns members of a sorted set by position, score or lexicographical range.", .args = kZrangeArgs},
+    {.name = "zrangestore", .arity = -5, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = 2, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZrangestoreKeySpecs, .group = "sorted-set", .since = "6.2.0", .summary = "Stores a range of a sorted set in a key.", .args = kZrangestoreArgs},
+    {.name = "zrangebyscore", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZrangebyscoreKeySpecs, .group = "sorted-set", .since = "1.0.5", .summary = "Returns members of a sorted set within a score range (older form).", .args = kZrangebyscoreArgs},
+    {.name = "zrevrangebyscore", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZrevrangebyscoreKeySpecs, .group = "sorted-set", .since = "2.2.0", .summary = "Returns members within a score range, highest first (older form).", .args = kZrevrangebyscoreArgs},
+    {.name = "zrangebylex", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZrangebylexKeySpecs, .group = "sorted-set", .since = "2.8.9", .summary = "Returns members within a lexicographical range (older form).", .args = kZrangebylexArgs},
+    {.name = "zrevrangebylex", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZrevrangebylexKeySpecs, .group = "sorted-set", .since = "2.8.9", .summary = "Returns members within a lexicographical range, last first (older form).", .args = kZrevrangebylexArgs},
+    {.name = "zrevrange", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZrevrangeKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Returns members of a sorted set by position, highest first (older form).", .args = kZrevrangeArgs},
+    {.name = "zremrangebyrank", .arity = 4, .flags = kCmdWrite, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZremrangebyrankKeySpecs, .group = "sorted-set", .since = "2.0.0", .summary = "Removes the members of a sorted set within a range of positions.", .args = kZremrangebyrankArgs},
+    {.name = "zremrangebyscore", .arity = 4, .flags = kCmdWrite, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZremrangebyscoreKeySpecs, .group = "sorted-set", .since = "1.2.0", .summary = "Removes the members of a sorted set within a score range.", .args = kZremrangebyscoreArgs},
+    {.name = "zremrangebylex", .arity = 4, .flags = kCmdWrite, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZremrangebylexKeySpecs, .group = "sorted-set", .since = "2.8.9", .summary = "Removes the members of a sorted set within a lexicographical range.", .args = kZremrangebylexArgs},
+    {.name = "zpopmin", .arity = -2, .flags = kCmdWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast, .key_specs = kZpopminKeySpecs, .group = "sorted-set", .since = "5.0.0", .summary = "Removes and returns the members with the lowest scores.", .args = kZpopminArgs},
+    {.name = "zpopmax", .arity = -2, .flags = kCmdWrite | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast, .key_specs = kZpopmaxKeySpecs, .group = "sorted-set", .since = "5.0.0", .summary = "Removes and returns the members with the highest scores.", .args = kZpopmaxArgs},
+    {.name = "zmpop", .arity = -4, .flags = kCmdWrite | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZmpopKeySpecs, .getkeys = LmpopGetKeys, .group = "sorted-set", .since = "7.0.0", .summary = "Pops the lowest or highest scored members from the first non-empty sorted set.", .args = kZmpopArgs},
+    {.name = "bzpopmin", .arity = -3, .flags = kCmdWrite | kCmdNoscript | kCmdBlocking | kCmdFast, .first_key = 1, .last_key = -2, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast | kAclBlocking, .key_specs = kBzpopminKeySpecs, .group = "sorted-set", .since = "5.0.0", .summary = "Like ZPOPMIN, waiting for a member if all the sorted sets are empty.", .args = kBzpopminArgs},
+    {.name = "bzpopmax", .arity = -3, .flags = kCmdWrite | kCmdNoscript | kCmdBlocking | kCmdFast, .first_key = 1, .last_key = -2, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclFast | kAclBlocking, .key_specs = kBzpopmaxKeySpecs, .group = "sorted-set", .since = "5.0.0", .summary = "Like ZPOPMAX, waiting for a member if all the sorted sets are empty.", .args = kBzpopmaxArgs},
+    {.name = "bzmpop", .arity = -5, .flags = kCmdWrite | kCmdBlocking | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclWrite | kAclSortedSet | kAclSlow | kAclBlocking, .key_specs = kBzmpopKeySpecs, .getkeys = BlmpopGetKeys, .group = "sorted-set", .since = "7.0.0", .summary = "Like ZMPOP, waiting for a member if all the sorted sets are empty.", .args = kBzmpopArgs},
+    {.name = "zrandmember", .arity = -2, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .tips = kZrandmemberTips, .key_specs = kZrandmemberKeySpecs, .group = "sorted-set", .since = "6.2.0", .summary = "Returns random members of a sorted set.", .args = kZrandmemberArgs},
+    {.name = "zscan", .arity = -3, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclSortedSet | kAclSlow, .tips = kZscanTips, .key_specs = kZscanKeySpecs, .group = "sorted-set", .since = "2.8.0", .summary = "Walks a sorted set incrementally with a cursor.", .args = kZscanArgs},
+    {.name = "zunion", .arity = -3, .flags = kCmdReadonly | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZunionKeySpecs, .getkeys = ZalgebraGetKeys, .group = "sorted-set", .since = "6.2.0", .summary = "Returns the union of sorted sets.", .args = kZunionArgs},
+    {.name = "zinter", .arity = -3, .flags = kCmdReadonly | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZinterKeySpecs, .getkeys = ZalgebraGetKeys, .group = "sorted-set", .since = "6.2.0", .summary = "Returns the intersection of sorted sets.", .args = kZinterArgs},
+    {.name = "zdiff", .arity = -3, .flags = kCmdReadonly | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZdiffKeySpecs, .getkeys = ZalgebraGetKeys, .group = "sorted-set", .since = "6.2.0", .summary = "Returns the members of the first sorted set missing from the others.", .args = kZdiffArgs},
+    {.name = "zunionstore", .arity = -4, .flags = kCmdWrite | kCmdDenyOom | kCmdMovableKeys, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZunionstoreKeySpecs, .getkeys = ZalgebraStoreGetKeys, .group = "sorted-set", .since = "2.0.0", .summary = "Stores the union of sorted sets in a key.", .args = kZunionstoreArgs},
+    {.name = "zinterstore", .arity = -4, .flags = kCmdWrite | kCmdDenyOom | kCmdMovableKeys, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZinterstoreKeySpecs, .getkeys = ZalgebraStoreGetKeys, .group = "sorted-set", .since = "2.0.0", .summary = "Stores the intersection of sorted sets in a key.", .args = kZinterstoreArgs},
+    {.name = "zdiffstore", .arity = -4, .flags = kCmdWrite | kCmdDenyOom | kCmdMovableKeys, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclSortedSet | kAclSlow, .key_specs = kZdiffstoreKeySpecs, .getkeys = ZalgebraStoreGetKeys, .group = "sorted-set", .since = "6.2.0", .summary = "Stores the difference of sorted sets in a key.", .args = kZdiffstoreArgs},
+    {.name = "zintercard", .arity = -3, .flags = kCmdReadonly | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclRead | kAclSortedSet | kAclSlow, .key_specs = kZintercardKeySpecs, .getkeys = SintercardGetKeys, .group = "sorted-set", .since = "7.0.0", .summary = "Counts the members of the intersection of sorted sets.", .args = kZintercardArgs},
     {.name = "multi", .arity = 1, .flags = kCmdNoscript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclTransaction, .group = "transactions", .since = "1.2.0", .summary = "Opens a transaction."},
     {.name = "exec", .arity = 1, .flags = kCmdNoscript | kCmdLoading | kCmdStale | kCmdSkipSlowlog, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclTransaction, .group = "transactions", .since = "1.2.0", .summary = "Runs the commands queued since MULTI."},
     {.name = "discard", .arity = 1, .flags = kCmdNoscript | kCmdLoading | kCmdStale | kCmdFast | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclTransaction, .group = "transactions", .since = "2.0.0", .summary = "Drops the commands queued since MULTI."},

@@ -494,41 +494,7 @@ void CmdLMove(CommandContext& ctx) {
 // Parses "numkeys key [key ...] LEFT|RIGHT [COUNT count]" starting at args[first].
 bool ParseMPop(CommandContext& ctx, size_t first, std::vector<std::string_view>* keys, bool* left,
                int64_t* count) {
-  auto n = ParseInt64(ctx.args[first]);
-  if (!n || *n <= 0) {
-    ctx.reply.Error(errors::kNumkeysPositive);
-    return false;
-  }
-  size_t nkeys = static_cast<size_t>(*n);
-  size_t where = first + 1 + nkeys;
-  if (*n > static_cast<int64_t>(ctx.args.size()) || where >= ctx.args.size()) {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  for (size_t i = first + 1; i < where; ++i) keys->push_back(ctx.args[i]);
-  if (!ParseWhere(ctx.args[where], left)) {
-    ctx.reply.Error(errors::kSyntax);
-    return false;
-  }
-  *count = 1;
-  size_t i = where + 1;
-  bool seen_count = false;
-  while (i < ctx.args.size()) {
-    if (!seen_count && EqualsIgnoreCase(ctx.args[i], "count") && i + 1 < ctx.args.size()) {
-      auto c = ParseInt64(ctx.args[i + 1]);
-      if (!c || *c <= 0) {
-        ctx.reply.Error(errors::kCountPositive);
-        return false;
-      }
-      *count = *c;
-      seen_count = true;
-      i += 2;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return false;
-    }
-  }
-  return true;
+  return ParseMPopArgs(ctx, first, "left", "right", keys, left, count);
 }
 
 // Pops up to count elements from `list` and writes the [key, [elements]] reply. Returns how many

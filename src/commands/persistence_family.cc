@@ -252,6 +252,8 @@ rdb::ValueLimits LimitsOf(const Config& c) {
   l.set_max_intset_entries = static_cast<size_t>(c.set_max_intset_entries());
   l.hash_max_listpack_entries = static_cast<size_t>(c.hash_max_listpack_entries());
   l.hash_max_listpack_value = static_cast<size_t>(c.hash_max_listpack_value());
+  l.zset_max_listpack_entries = static_cast<size_t>(c.zset_max_listpack_entries());
+  l.zset_max_listpack_value = static_cast<size_t>(c.zset_max_listpack_value());
   return l;
 }
 

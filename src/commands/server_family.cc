@@ -538,6 +538,7 @@ void RegisterAllCommands() {
   RegisterListFamily(r);
   RegisterSetFamily(r);
   RegisterHashFamily(r);
+  RegisterZsetFamily(r);
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);

@@ -397,20 +397,8 @@ void CmdSintercard(CommandContext& ctx) {
     return;
   }
   size_t nk = static_cast<size_t>(*numkeys);
-  int64_t limit = 0;
-  for (size_t i = 2 + nk; i < ctx.args.size(); i += 2) {
-    if (EqualsIgnoreCase(ctx.args[i], "limit") && i + 1 < ctx.args.size()) {
-      std::optional<int64_t> l = ParseInt64(ctx.args[i + 1]);
-      if (!l || *l < 0) {
-        ctx.reply.Error(errors::kLimitNegative);
-        return;
-      }
-      limit = *l;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  int64_t limit;
+  if (!ParseCardLimit(ctx, 2 + nk, &limit)) return;
   std::vector<const Entry*> sets;
   if (!LookupSets(ctx, ctx.args.subspan(2, nk), &sets)) return;
   if (std::find(sets.begin(), sets.end(), nullptr) != sets.end()) {

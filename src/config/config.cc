@@ -110,6 +110,8 @@ enum Id : size_t {
   kLfuLogFactorId,
   kLfuDecayTimeId,
   kTrackingTableMaxKeysId,
+  kZsetMaxListpackEntriesId,
+  kZsetMaxListpackValueId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -573,6 +575,10 @@ const OptionSpec kSpecs[] = {
     {"lfu-log-factor", "", Kind::kInt, 0, kIntMax, nullptr, false, "10"},
     {"lfu-decay-time", "", Kind::kInt, 0, kIntMax, nullptr, false, "1"},
     {"tracking-table-max-keys", "", Kind::kInt, 0, kLongMax, nullptr, false, "1000000"},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", Kind::kInt, 0, kLongMax, nullptr,
+     false, "128"},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
+     "64"},
 };
 
 }  // namespace
@@ -723,6 +729,8 @@ std::string Config::shutdown_on_signal(bool sigterm) const {
 }
 int64_t Config::hash_max_listpack_entries() const { return Int(kHashMaxListpackEntriesId); }
 int64_t Config::hash_max_listpack_value() const { return Int(kHashMaxListpackValueId); }
+int64_t Config::zset_max_listpack_entries() const { return Int(kZsetMaxListpackEntriesId); }
+int64_t Config::zset_max_listpack_value() const { return Int(kZsetMaxListpackValueId); }
 uint32_t Config::notify_keyspace_flags() const {
   return static_cast<uint32_t>(Int(kNotifyKeyspaceEventsId));
 }

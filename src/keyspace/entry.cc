@@ -27,6 +27,8 @@ std::string_view EncodingName(Encoding e) {
       return "intset";
     case Encoding::kHashtable:
       return "hashtable";
+    case Encoding::kSkiplist:
+      return "skiplist";
   }
   return "unknown";
 }
@@ -41,6 +43,8 @@ std::string_view TypeName(ObjType t) {
       return "set";
     case ObjType::kHash:
       return "hash";
+    case ObjType::kZset:
+      return "zset";
   }
   return "none";
 }

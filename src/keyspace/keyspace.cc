@@ -398,7 +398,7 @@ void Keyspace::Store(int db, const WriteSlot& slot, Entry* e) {
     BeforeInsert(db, slot.shard, e->key());
     s.Insert(e, slot.hash);
   }
-  if (e->type == ObjType::kList) SignalReady(db, e->key());
+  if (e->type == ObjType::kList || e->type == ObjType::kZset) SignalReady(db, e->key());
 }
 
 void Keyspace::SignalReady(int db, std::string_view key) {

@@ -8,6 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -16,6 +20,7 @@
 #include "keel/keyspace/hash_object.h"
 #include "keel/keyspace/list_object.h"
 #include "keel/keyspace/set_object.h"
+#include "keel/keyspace/zset_object.h"
 #include "keel/persistence/crc64.h"
 #include "keel/persistence/encodings.h"
 #include "keel/persistence/rdb_format.h"
@@ -404,6 +409,89 @@ Status ReadHash(Reader& r, int type, std::string_view key, const ValueLimits& li
   return Status::Ok();
 }
 
+// A score of the old ZSET type: a length byte, then that many characters of text; 253, 254
+// and 255 stand for nan, inf and -inf.
+Status ReadTextScore(Reader& r, double* v) {
+  uint8_t len;
+  if (Status st = r.U8(&len); !st.ok()) return st;
+  if (len >= 253) {
+    *v = len == 253 ? std::nan("") : len == 254 ? HUGE_VAL : -HUGE_VAL;
+    return Status::Ok();
+  }
+  char buf[256];
+  if (Status st = r.Bytes(buf, len); !st.ok()) return st;
+  buf[len] = '\0';
+  *v = std::strtod(buf, nullptr);
+  return Status::Ok();
+}
+
+// Sorted sets: ZSET (text scores), ZSET_2 (binary scores), and the ziplist and listpack blobs
+// of member, score pairs. Built as a skiplist, then packed when it fits the limits, which is
+// where Redis 7.0 leaves each of them after loading.
+Status ReadZset(Reader& r, int type, std::string_view key, const ValueLimits& limits, Entry** out) {
+  uint64_t at = r.src().offset();
+  ZsetRef z(ZsetRef::NewEntry(key, false));
+  const ZsetRef::Limits unlimited{SIZE_MAX, SIZE_MAX};
+  Status bad = Status::Ok();
+  auto add = [&](std::string_view m, double s) {
+    if (std::isnan(s)) {
+      bad = Reader::ErrorAt(at, "Zset with NAN score detected");
+    } else if (!z.Set(m, s, unlimited)) {
+      bad = Reader::ErrorAt(at, "duplicate zset elements detected");
+    }
+    return bad.ok();
+  };
+  Status st = Status::Ok();
+  if (type == kTypeZset || type == kTypeZset2) {
+    uint64_t n;
+    st = r.Count(&n, 2);
+    std::string m;
+    for (uint64_t i = 0; st.ok() && bad.ok() && i < n; ++i) {
+      st = r.String(&m);
+      double s = 0;
+      if (st.ok() && type == kTypeZset) {
+        st = ReadTextScore(r, &s);
+      } else if (st.ok()) {
+        uint64_t bits = 0;
+        st = r.LE(&bits, 8);
+        std::memcpy(&s, &bits, sizeof(s));
+      }
+      if (st.ok()) add(m, s);
+    }
+  } else {
+    std::string member;
+    bool have_member = false;
+    auto pair = [&](std::string_view e) {
+      if (!have_member) {
+        member.assign(e);
+        have_member = true;
+        return true;
+      }
+      have_member = false;
+      std::string text(e);
+      char* end = nullptr;
+      double s = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0') {
+        bad = Reader::ErrorAt(at, "invalid zset score");
+        return false;
+      }
+      return add(member, s);
+    };
+    st = ReadBlob(r, type == kTypeZsetZiplist ? ParseZiplist : ParseListpack, pair);
+    if (st.ok() && bad.ok() && have_member) {
+      bad = Reader::ErrorAt(at, "zset with an odd number of elements");
+    }
+  }
+  if (st.ok()) st = bad;
+  if (!st.ok() || z.Size() == 0) {
+    FreeEntry(z.entry());
+    return st;
+  }
+  z.ConvertToPackedIfFits({limits.zset_max_listpack_entries, limits.zset_max_listpack_value});
+  *out = z.entry();
+  return Status::Ok();
+}
+
 Status ReadValueAt(Reader& r, int type, std::string_view key, const ValueLimits& limits,
                    Entry** out) {
   *out = nullptr;
@@ -433,6 +521,11 @@ Status ReadValueAt(Reader& r, int type, std::string_view key, const ValueLimits&
     case kTypeHashZiplist:
     case kTypeHashListpack:
       return ReadHash(r, type, key, limits, out);
+    case kTypeZset:
+    case kTypeZset2:
+    case kTypeZsetZiplist:
+    case kTypeZsetListpack:
+      return ReadZset(r, type, key, limits, out);
     default:
       break;
   }

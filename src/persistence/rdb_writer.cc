@@ -11,6 +11,7 @@
 #include "keel/keyspace/hash_object.h"
 #include "keel/keyspace/list_object.h"
 #include "keel/keyspace/set_object.h"
+#include "keel/keyspace/zset_object.h"
 #include "keel/persistence/crc64.h"
 #include "keel/persistence/encodings.h"
 #include "keel/persistence/rdb_format.h"
@@ -92,6 +93,30 @@ void AppendHash(std::string* out, const Entry& e, bool compress) {
   });
 }
 
+// A packed sorted set as a listpack of member, score pairs (scores as Redis's listpack keeps
+// them: integers when integral, else text); a skiplist as ZSET_2, from the highest score down
+// (Redis's order), each score as a little-endian binary double.
+void AppendZset(std::string* out, const Entry& e, bool compress) {
+  const ZsetRef z = ZsetRef::Read(&e);
+  if (e.storage == Entry::kPacked) {
+    ListpackWriter lp;
+    z.ForEach([&](std::string_view m, double s) {
+      lp.Add(m);
+      lp.Add(FormatScore(s));
+    });
+    AppendString(out, lp.Finish(), compress);
+    return;
+  }
+  AppendLength(out, z.Size());
+  z.Range(0, z.Size(), true, [&](std::string_view m, double s) {
+    AppendString(out, m, compress);
+    uint64_t bits;
+    std::memcpy(&bits, &s, sizeof(bits));
+    AppendLE64(out, bits);
+    return true;
+  });
+}
+
 }  // namespace
 
 uint8_t ValueType(const Entry& e) {
@@ -104,6 +129,8 @@ uint8_t ValueType(const Entry& e) {
       return e.storage == Entry::kPacked && e.enc == Encoding::kIntset ? kTypeSetIntset : kTypeSet;
     case ObjType::kHash:
       return e.storage == Entry::kPacked ? kTypeHashListpack : kTypeHash;
+    case ObjType::kZset:
+      return e.storage == Entry::kPacked ? kTypeZsetListpack : kTypeZset2;
   }
   return kTypeString;
 }
@@ -131,6 +158,9 @@ void AppendValueBody(std::string* out, const Entry& e, bool compress) {
       return;
     case ObjType::kHash:
       AppendHash(out, e, compress);
+      return;
+    case ObjType::kZset:
+      AppendZset(out, e, compress);
       return;
   }
 }

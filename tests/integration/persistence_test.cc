@@ -7,6 +7,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -48,12 +49,12 @@ TEST_F(PersistenceTest, SaveThenRestartLoadsEveryKeyBack) {
   auto b = Keel({"--dir", a->dir()});
   auto d = ConnectTo(*b);
   EXPECT_EQ(Canon(d.get()), want);
-  EXPECT_EQ(InfoField(d.get(), "rdb_last_load_keys_loaded"), "19");
+  EXPECT_EQ(InfoField(d.get(), "rdb_last_load_keys_loaded"), "22");
   EXPECT_EQ(Str(Cmd(d.get(), {"OBJECT", "ENCODING", "intset32"}).get()), "intset");
   EXPECT_EQ(Str(Cmd(d.get(), {"OBJECT", "ENCODING", "bigints"}).get()), "hashtable");
   EXPECT_EQ(Str(Cmd(d.get(), {"OBJECT", "ENCODING", "hash"}).get()), "listpack");
   EXPECT_EQ(Str(Cmd(d.get(), {"OBJECT", "ENCODING", "longval"}).get()), "hashtable");
-  EXPECT_NE(b->ReadLog().find("Done loading RDB, keys loaded: 19, keys expired: 0."),
+  EXPECT_NE(b->ReadLog().find("Done loading RDB, keys loaded: 22, keys expired: 0."),
             std::string::npos);
 }
 
@@ -177,11 +178,22 @@ std::string OldEncodingsBody(int version) {
   b += "\x01" + RdbStr("linked") + Len(3) + RdbStr("a") + RdbStr("bb") + RdbStr("17");
   b += "\x02" + RdbStr("set") + Len(2) + RdbStr("m") + RdbStr("5");
   b += "\x04" + RdbStr("hash") + Len(1) + RdbStr("f") + RdbStr("v");
+  // ZSET: scores as text, 254/255 for +inf/-inf.
+  b += "\x03" + RdbStr("zset") + Len(3) + RdbStr("a") + RdbStr("1.5") + RdbStr("b") + "\xfe" +
+       RdbStr("c") + "\xff";
   if (version >= 2) {
+    b += "\x0c" + RdbStr("zl-zset") + RdbStr(Ziplist({"m", "#-3", "n", "2.25", "o", "#7"}));
     b += "\x09" + RdbStr("zipmap") + RdbStr(Zipmap({{"a", "1"}, {"bb", "two"}}));
     b += "\x0a" + RdbStr("zl-list") + RdbStr(Ziplist({"x", "#-300", std::string(100, 'y')}));
     b += "\x0b" + RdbStr("intset") + RdbStr(LE(4, 4) + LE(2, 4) + LE(7, 4) + LE(100000, 4));
     b += "\x0d" + RdbStr("zl-hash") + RdbStr(Ziplist({"k1", "#12", "k2", "val"}));
+  }
+  if (version >= 8) {
+    double sc[] = {0.5, -2};
+    uint64_t bits[2];
+    std::memcpy(bits, sc, sizeof(bits));
+    b += "\x05" + RdbStr("zset2") + Len(2) + RdbStr("p") + LE(bits[0], 8) + RdbStr("q") +
+         LE(bits[1], 8);
   }
   if (version >= 7) {
     b += "\x0e" + RdbStr("quicklist") + Len(2) + RdbStr(Ziplist({"n1a", "n1b"})) +
@@ -239,8 +251,8 @@ TEST_F(PersistenceTest, DamagedFilesStopStartUpWithFileAndOffset) {
   bad_crc.back() ^= 0x55;
   std::string unknown_op = OldFile(9, std::string("\x08", 1) + RdbStr("k") + RdbStr("v"));
   std::string absurd = OldFile(9, std::string("\x00", 1) + RdbStr("k") + "\x81" + LE(~0ULL, 8));
-  std::string zset = OldFile(
-      9, std::string("\x05", 1) + RdbStr("myzset") + Len(1) + RdbStr("m") + std::string(8, '\0'));
+  std::string zset = OldFile(9, std::string("\x05", 1) + RdbStr("myzset") + Len(2) + RdbStr("m") +
+                                    std::string(8, '\0') + RdbStr("m") + std::string(8, '\0'));
   struct Case {
     std::string name, bytes, expect;
   };
@@ -248,7 +260,7 @@ TEST_F(PersistenceTest, DamagedFilesStopStartUpWithFileAndOffset) {
                              {"checksum", bad_crc, "Wrong RDB checksum"},
                              {"unknown opcode", unknown_op, "opcode 8"},
                              {"absurd length", absurd, "past the end"},
-                             {"zset", zset, "myzset"}};
+                             {"duplicate zset member", zset, "duplicate zset elements"}};
   for (const Case& cs : cases) {
     std::string dir = TempDir();
     WriteFile(dir + "/dump.rdb", cs.bytes);
@@ -324,7 +336,7 @@ TEST_F(PersistenceTest, DebugReloadKeepsTheDataAndDebugObjectDescribesIt) {
   std::string want = Canon(c.get());
   EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "RELOAD"}).get()), "OK");
   EXPECT_EQ(Canon(c.get()), want);
-  EXPECT_EQ(InfoField(c.get(), "rdb_last_load_keys_loaded"), "19");
+  EXPECT_EQ(InfoField(c.get(), "rdb_last_load_keys_loaded"), "22");
   std::string obj = Str(Cmd(c.get(), {"DEBUG", "OBJECT", "biglist"}).get());
   EXPECT_NE(obj.find("encoding:quicklist serializedlength:"), std::string::npos) << obj;
   EXPECT_NE(obj.find(" ql_nodes:"), std::string::npos) << obj;

@@ -81,6 +81,8 @@ inline std::string Canon(redisContext* c) {
         for (size_t i = 0; i + 1 < flat.size(); i += 2)
           items.push_back(flat[i] + "=" + flat[i + 1]);
         std::sort(items.begin(), items.end());
+      } else if (type == "zset") {
+        items = Strings(Cmd(c, {"ZRANGE", k, "0", "-1", "WITHSCORES"}).get());
       }
       for (const std::string& i : items) out += " [" + i + "]";
       out += "\n";
@@ -133,6 +135,16 @@ inline void Populate(redisContext* c, const std::string& prefix) {
   }
   run(hs);
   run({"HSET", prefix + "longval", "f", std::string(200, 'x')});
+  run({"ZADD", prefix + "zset", "1", "a", "1.5", "b", "-inf", "c", "1e20", "d", "0.1", "e"});
+  std::vector<std::string> zs = {"ZADD", prefix + "bigzset"};
+  for (int i = 0; i < 300; ++i) {
+    zs.push_back(std::to_string(i % 17) + "." + std::to_string(i));
+    zs.push_back("member" + std::to_string(i));
+  }
+  zs.push_back("-0");
+  zs.push_back("negzero");
+  run(zs);
+  run({"ZADD", prefix + "longzset", "2", "x", "inf", std::string(100, 'z')});
   run({"SELECT", "3"});
   run({"SET", prefix + "in3", "three"});
   run({"RPUSH", prefix + "list3", "x"});

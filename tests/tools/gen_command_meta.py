@@ -29,6 +29,10 @@ sadd srem smembers sismember smismember scard spop srandmember smove sinter sint
 sunion sunionstore sdiff sdiffstore sscan
 hset hsetnx hget hmget hmset hdel hlen hstrlen hexists hkeys hvals hgetall hincrby hincrbyfloat
 hrandfield hscan
+zadd zincrby zrem zcard zscore zmscore zrank zrevrank zcount zlexcount zrange zrangestore
+zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zrevrange zremrangebyrank
+zremrangebyscore zremrangebylex zpopmin zpopmax zmpop bzpopmin bzpopmax bzmpop zrandmember zscan
+zunion zinter zdiff zunionstore zinterstore zdiffstore zintercard
 multi exec discard watch unwatch
 subscribe unsubscribe psubscribe punsubscribe publish pubsub
 """.split()
@@ -48,6 +52,15 @@ GETKEYS = {
     "lmpop": "LmpopGetKeys",
     "blmpop": "BlmpopGetKeys",
     "sintercard": "SintercardGetKeys",
+    "zunion": "ZalgebraGetKeys",
+    "zinter": "ZalgebraGetKeys",
+    "zdiff": "ZalgebraGetKeys",
+    "zunionstore": "ZalgebraStoreGetKeys",
+    "zinterstore": "ZalgebraStoreGetKeys",
+    "zdiffstore": "ZalgebraStoreGetKeys",
+    "zintercard": "SintercardGetKeys",
+    "zmpop": "LmpopGetKeys",
+    "bzmpop": "BlmpopGetKeys",
 }
 
 # CLIENT SETINFO is newer than 7.0 (it arrived in 7.2); Keel offers it, with 7.2's facts.
@@ -225,6 +238,41 @@ SUMMARIES = {
     "hincrbyfloat": "Adds a floating point number to a hash field's numeric value.",
     "hrandfield": "Returns random fields of a hash, optionally with their values.",
     "hscan": "Walks a hash incrementally with a cursor.",
+    "zadd": "Adds members with scores to a sorted set, or updates their scores.",
+    "zincrby": "Adds to the score of a sorted set member.",
+    "zrem": "Removes members from a sorted set.",
+    "zcard": "Returns the number of members of a sorted set.",
+    "zscore": "Returns the score of a sorted set member.",
+    "zmscore": "Returns the scores of several sorted set members.",
+    "zrank": "Returns a member's position in a sorted set, lowest score first.",
+    "zrevrank": "Returns a member's position in a sorted set, highest score first.",
+    "zcount": "Counts the members of a sorted set within a score range.",
+    "zlexcount": "Counts the members of a sorted set within a lexicographical range.",
+    "zrange": "Returns members of a sorted set by position, score or lexicographical range.",
+    "zrangestore": "Stores a range of a sorted set in a key.",
+    "zrangebyscore": "Returns members of a sorted set within a score range (older form).",
+    "zrevrangebyscore": "Returns members within a score range, highest first (older form).",
+    "zrangebylex": "Returns members within a lexicographical range (older form).",
+    "zrevrangebylex": "Returns members within a lexicographical range, last first (older form).",
+    "zrevrange": "Returns members of a sorted set by position, highest first (older form).",
+    "zremrangebyrank": "Removes the members of a sorted set within a range of positions.",
+    "zremrangebyscore": "Removes the members of a sorted set within a score range.",
+    "zremrangebylex": "Removes the members of a sorted set within a lexicographical range.",
+    "zpopmin": "Removes and returns the members with the lowest scores.",
+    "zpopmax": "Removes and returns the members with the highest scores.",
+    "zmpop": "Pops the lowest or highest scored members from the first non-empty sorted set.",
+    "bzpopmin": "Like ZPOPMIN, waiting for a member if all the sorted sets are empty.",
+    "bzpopmax": "Like ZPOPMAX, waiting for a member if all the sorted sets are empty.",
+    "bzmpop": "Like ZMPOP, waiting for a member if all the sorted sets are empty.",
+    "zrandmember": "Returns random members of a sorted set.",
+    "zscan": "Walks a sorted set incrementally with a cursor.",
+    "zunion": "Returns the union of sorted sets.",
+    "zinter": "Returns the intersection of sorted sets.",
+    "zdiff": "Returns the members of the first sorted set missing from the others.",
+    "zunionstore": "Stores the union of sorted sets in a key.",
+    "zinterstore": "Stores the intersection of sorted sets in a key.",
+    "zdiffstore": "Stores the difference of sorted sets in a key.",
+    "zintercard": "Counts the members of the intersection of sorted sets.",
     "multi": "Opens a transaction.",
     "exec": "Runs the commands queued since MULTI.",
     "discard": "Drops the commands queued since MULTI.",

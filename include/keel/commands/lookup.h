@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string_view>
+#include <vector>
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/notify.h"
@@ -74,6 +75,64 @@ inline bool ParseRandomCount(CommandContext& ctx, int64_t* count) {
     return false;
   }
   *count = *v;
+  return true;
+}
+
+// Parses "numkeys key [key ...] A|B [COUNT count]" from args[first] (LMPOP/BLMPOP with LEFT and
+// RIGHT, ZMPOP/BZMPOP with MIN and MAX): *is_a tells which word came. Returns false after
+// replying Redis's error.
+inline bool ParseMPopArgs(CommandContext& ctx, size_t first, std::string_view a, std::string_view b,
+                          std::vector<std::string_view>* keys, bool* is_a, int64_t* count) {
+  std::optional<int64_t> n = ParseInt64(ctx.args[first]);
+  if (!n || *n <= 0) {
+    ctx.reply.Error(errors::kNumkeysPositive);
+    return false;
+  }
+  size_t where = first + 1 + static_cast<size_t>(*n);
+  if (*n > static_cast<int64_t>(ctx.args.size()) || where >= ctx.args.size()) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  for (size_t i = first + 1; i < where; ++i) keys->push_back(ctx.args[i]);
+  *is_a = EqualsIgnoreCase(ctx.args[where], a);
+  if (!*is_a && !EqualsIgnoreCase(ctx.args[where], b)) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  *count = 1;
+  bool seen_count = false;
+  for (size_t i = where + 1; i < ctx.args.size(); i += 2) {
+    if (seen_count || !EqualsIgnoreCase(ctx.args[i], "count") || i + 1 >= ctx.args.size()) {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+    std::optional<int64_t> c = ParseInt64(ctx.args[i + 1]);
+    if (!c || *c <= 0) {
+      ctx.reply.Error(errors::kCountPositive);
+      return false;
+    }
+    *count = *c;
+    seen_count = true;
+  }
+  return true;
+}
+
+// The "[LIMIT limit]" tail of SINTERCARD and ZINTERCARD, from args[from]; 0 is no limit.
+// Returns false after replying Redis's error.
+inline bool ParseCardLimit(CommandContext& ctx, size_t from, int64_t* limit) {
+  *limit = 0;
+  for (size_t i = from; i < ctx.args.size(); i += 2) {
+    if (!EqualsIgnoreCase(ctx.args[i], "limit") || i + 1 >= ctx.args.size()) {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+    std::optional<int64_t> l = ParseInt64(ctx.args[i + 1]);
+    if (!l || *l < 0) {
+      ctx.reply.Error(errors::kLimitNegative);
+      return false;
+    }
+    *limit = *l;
+  }
   return true;
 }
 

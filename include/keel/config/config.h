@@ -95,6 +95,8 @@ class Config {
   int64_t set_max_intset_entries() const;
   int64_t hash_max_listpack_entries() const;
   int64_t hash_max_listpack_value() const;
+  int64_t zset_max_listpack_entries() const;
+  int64_t zset_max_listpack_value() const;
   // RDB persistence: dbfilename, rdbcompression, rdbchecksum, the save points as CONFIG GET
   // shows them ("" or "<seconds> <changes> ...").
   std::string dbfilename() const;

@@ -9,7 +9,7 @@ namespace keel {
 
 // 64-bit underneath so that Entry's 3-bit type field packs with the header's other 64-bit
 // fields (a uint8_t field may not straddle a byte, which would cost the header a ninth byte).
-enum class ObjType : uint64_t { kString = 0, kList = 1, kSet = 2, kHash = 3 };
+enum class ObjType : uint64_t { kString = 0, kList = 1, kSet = 2, kHash = 3, kZset = 4 };
 
 // What OBJECT ENCODING reports (Redis's names).
 enum class Encoding : uint8_t {
@@ -20,11 +20,12 @@ enum class Encoding : uint8_t {
   kQuicklist,
   kIntset,
   kHashtable,
+  kSkiplist,
 };
 std::string_view EncodingName(Encoding e);
 std::string_view TypeName(ObjType t);
 
-// A collection value (list, set, hash): owned by its entry, destroyed with it.
+// A collection value (list, set, hash, sorted set): owned by its entry, destroyed with it.
 class Object {
  public:
   virtual ~Object() = default;
@@ -56,14 +57,14 @@ class Object {
 // (at most kMaxValueBytes), a 23-bit seconds LRU clock that wraps every 97 days (Redis's is 24
 // bits), and type, storage and encoding. Every key pays 16 bytes of header, not 24.
 //
-// The bit budget, for what is coming: `type` has 3 bits (4 types now, room for sorted sets and
-// streams and two more); `enc` 3 bits (7 encodings, room for the sorted set's skiplist; a
-// stream's encoding will take `storage`'s unused values or a bit of `val_len`); `storage` 3
-// bits (5 kinds). Under an LFU maxmemory policy the `lru` field holds, as Redis's 24-bit
-// field does, the minutes of the last decrement (15 bits here, wrapping every 22 days) and an
-// 8-bit logarithmic access counter (keel/keyspace/eviction.h), so LFU costs no memory per key.
-// `val_len` gave its 24th bit to `type`: packed values stay under 8 MiB (hash and intset limits,
-// hash_object.h and set_object.h).
+// The bit budget, for what is coming: `type` has 3 bits (5 types now, room for streams and two
+// more); `enc` 3 bits (8 encodings with the sorted set's skiplist: a stream's encoding will take
+// `storage`'s unused values or a bit of `val_len`); `storage` 3 bits (5 kinds). Under an LFU
+// maxmemory policy the `lru` field holds, as Redis's 24-bit field does, the minutes of the last
+// decrement (15 bits here, wrapping every 22 days) and an 8-bit logarithmic access counter
+// (keel/keyspace/eviction.h), so LFU costs no memory per key. `val_len` gave its 24th bit to
+// `type`: packed values stay under 8 MiB (hash and intset limits, hash_object.h and
+// set_object.h).
 struct Entry {
   enum Storage : uint8_t { kInline, kInt, kHeap, kObject, kPacked };
   static constexpr uint8_t kHasExpire = 1;

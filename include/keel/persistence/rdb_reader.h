@@ -72,11 +72,13 @@ struct ValueLimits {
   size_t set_max_intset_entries = 512;
   size_t hash_max_listpack_entries = 128;
   size_t hash_max_listpack_value = 64;
+  size_t zset_max_listpack_entries = 128;
+  size_t zset_max_listpack_value = 64;
 };
 
 // Reads one value of RDB type `type` into a new detached entry for `key` (no expire), at
 // *out. An empty collection (which Redis skips too) gives OK with *out == nullptr. `rdb_version`
-// is the file's (or payload's) version. Unknown types and zsets, streams and modules are errors
+// is the file's (or payload's) version. Unknown types, streams and modules are errors
 // naming the type.
 Status ReadValue(Source& src, int type, std::string_view key, int rdb_version,
                  const ValueLimits& limits, Entry** out);

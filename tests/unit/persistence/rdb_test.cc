@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <random>
 #include <string>
@@ -126,15 +128,30 @@ std::string V9File(std::string_view body) {
   return f;
 }
 
-TEST(LoadRdb, AZsetStopsTheLoadNamingTypeAndKey) {
-  std::string body;
-  body.push_back(static_cast<char>(kTypeZset2));
-  AppendString(&body, "myzset", false);
-  body += Hex("01") + "\x01m" + std::string(8, '\0');
-  Loaded l = Load(V9File(body));
-  ASSERT_FALSE(l.status.ok());
-  EXPECT_NE(l.status.message().find("zset"), std::string::npos) << l.status.message();
-  EXPECT_NE(l.status.message().find("myzset"), std::string::npos) << l.status.message();
+TEST(LoadRdb, Zset2LoadsWithBinaryScoresAndRefusesDuplicatesAndNaN) {
+  auto zset2 = [](std::string_view member2, double score2) {
+    std::string body;
+    body.push_back(static_cast<char>(kTypeZset2));
+    AppendString(&body, "myzset", false);
+    double one = 1;
+    std::string bits(8, '\0');
+    body += Hex("02") + "\x01m";
+    std::memcpy(bits.data(), &one, 8);
+    body += bits;
+    body += std::string(1, static_cast<char>(member2.size())) + std::string(member2);
+    std::memcpy(bits.data(), &score2, 8);
+    body += bits;
+    return body;
+  };
+  Loaded ok = Load(V9File(zset2("n", -2.5)));
+  ASSERT_TRUE(ok.status.ok()) << ok.status.message();
+  EXPECT_EQ(ok.keys["0/myzset"], "zset:n=-2.5,m=1,");
+  Loaded dup = Load(V9File(zset2("m", 2)));
+  ASSERT_FALSE(dup.status.ok());
+  EXPECT_NE(dup.status.message().find("duplicate zset elements"), std::string::npos);
+  Loaded nan = Load(V9File(zset2("n", std::nan(""))));
+  ASSERT_FALSE(nan.status.ok());
+  EXPECT_NE(nan.status.message().find("NAN score"), std::string::npos);
 }
 
 TEST(LoadRdb, AnUnknownOpcodeIsAnError) {

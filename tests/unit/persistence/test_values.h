@@ -11,6 +11,7 @@
 #include "keel/keyspace/hash_object.h"
 #include "keel/keyspace/list_object.h"
 #include "keel/keyspace/set_object.h"
+#include "keel/keyspace/zset_object.h"
 
 namespace keel::testing {
 
@@ -84,6 +85,12 @@ inline std::string Describe(const Entry* e) {
     case ObjType::kHash:
       HashRef::Read(e).ForEach([&](std::string_view f, std::string_view v) {
         parts.push_back(std::string(f) + "=" + std::string(v));
+      });
+      break;
+    case ObjType::kZset:
+      // Ordered already: members with their scores, lowest first.
+      ZsetRef::Read(e).ForEach([&](std::string_view m, double s) {
+        out += std::string(m) + "=" + FormatScore(s) + ",";
       });
       break;
   }
