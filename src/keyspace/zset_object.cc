@@ -447,6 +447,11 @@ size_t ZsetObject::MemoryUsage() const {
   return sizeof(*this) + dict.MemoryBytes() + tree.MemoryBytes();
 }
 
+// The tree keeps its own byte count; only the member table's nodes are sampled.
+size_t ZsetObject::SampledMemoryUsage(size_t samples) const {
+  return sizeof(*this) + dict.SampledBytes(samples) + tree.MemoryBytes();
+}
+
 Object* ZsetObject::Clone() const {
   auto* c = new ZsetObject();
   c->dict.Reserve(dict.size());

@@ -112,6 +112,7 @@ class ZsetObject final : public Object {
  public:
   size_t ElementCount() const override { return dict.size(); }
   size_t MemoryUsage() const override;
+  size_t SampledMemoryUsage(size_t samples) const override;
   Object* Clone() const override;
   ~ZsetObject() override;
 
