@@ -8,7 +8,9 @@
 
 #include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/families.h"
+#include "keel/commands/pause.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -251,6 +253,8 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reject(errors::NotInSubscribedContext(name));
       goto done;
     }
+    // CLIENT PAUSE: the command runs (or is queued) when the pause is over.
+    if (PostponeIfPaused(*server_, client, *meta, args)) goto done;
     if (client.in_multi && !IsTransactionControl(name)) {
       client.queued.emplace_back(args.begin(), args.end());
       reply.SimpleString("QUEUED");
@@ -329,6 +333,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   cs.calls.fetch_add(1, std::memory_order_relaxed);
   cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
   server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  RecordCommand(*server_, client, meta, entry.index, args, elapsed);
   if (outcome == CommandOutcome::kError) {
     cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
     server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);

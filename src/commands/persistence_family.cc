@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/notify.h"
@@ -419,7 +420,8 @@ void CmdDebug(CommandContext& ctx) {
     for (std::string_view l : kHelp) ctx.reply.SimpleString(l);
     return;
   }
-  ctx.reply.Error(errors::UnknownSubcommand(sub, "debug"));
+  if (RunDebugSubcommand(ctx)) return;  // debug_family.cc
+  ctx.reply.Error(errors::SubcommandSyntax(sub, "debug"));
 }
 
 }  // namespace

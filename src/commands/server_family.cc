@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
@@ -332,6 +333,11 @@ void InfoErrorStats(ServerState& s, InfoWriter& w) {
   }
 }
 
+void InfoLatencyStats(ServerState& s, InfoWriter& w) {
+  w.Section("Latencystats");
+  for (const auto& [name, value] : LatencyStatsFields(s)) w.Field(name, value);
+}
+
 void InfoCluster(ServerState& s, InfoWriter& w) {
   w.Section("Cluster");
   w.Field("cluster_enabled", 0);
@@ -367,6 +373,7 @@ constexpr InfoSection kSections[] = {
     {"modules", InfoModules, true},
     {"commandstats", InfoCommandStats, false},
     {"errorstats", InfoErrorStats, true},
+    {"latencystats", InfoLatencyStats, false},
     {"cluster", InfoCluster, true},
     {"keyspace", InfoKeyspace, true},
 };
@@ -493,6 +500,7 @@ void CmdConfigSet(CommandContext& ctx) {
 void CmdConfigResetStat(CommandContext& ctx) {
   ctx.server.stats.Reset();
   ctx.server.error_stats.Reset();
+  ResetLatencyHistograms();
   GlobalCommandRegistry().ForEach([&](const CommandMeta&, size_t index) {
     CommandStats& cs = ctx.server.command_stats[index];
     cs.calls = 0;
@@ -561,6 +569,9 @@ void RegisterAllCommands() {
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);
+  RegisterSortFamily(r);
+  RegisterDiagnosticsFamily(r);
+  RegisterPauseFamily(r);
 }
 
 }  // namespace keel

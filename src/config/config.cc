@@ -501,6 +501,12 @@ const OptionSpec kSpecs[] = {
     // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
     {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
     {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    // The slow log and the latency monitor (diagnostics_family.cc).
+    {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
+    {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
+    {"latency-monitor-threshold", "", Kind::kInt, 0, kLongMax, nullptr, false, "0"},
+    {"latency-tracking", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"latency-tracking-info-percentiles", "", Kind::kString, 0, 0, nullptr, false, "50 99 99.9"},
 };
 
 }  // namespace
@@ -589,6 +595,11 @@ std::string Config::String(size_t id) const { return options_[id]->Format(); }
 int64_t Config::IntOption(std::string_view name) const {
   Option* o = Find(name);
   return o ? o->num.load(std::memory_order_relaxed) : 0;
+}
+
+const std::atomic<int64_t>* Config::IntOptionCell(std::string_view name) const {
+  Option* o = Find(name);
+  return o ? &o->num : nullptr;
 }
 
 std::vector<std::string> Config::bind() const {

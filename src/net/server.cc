@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "connection.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
@@ -338,7 +339,9 @@ struct Server::Impl {
       if (ec || shutting_down.load()) return;
       Keyspace& ks = *state->keyspace;
       int64_t start = NowMonotonicUs();
-      double expired_ratio = ks.ActiveExpireSlice(index, contexts.size(), kSliceBudgetUs);
+      double expired_ratio = ActiveExpireEnabled()
+                                 ? ks.ActiveExpireSlice(index, contexts.size(), kSliceBudgetUs)
+                                 : 0.0;
       ks.RehashSlice(index, contexts.size(), kSliceBudgetUs / 4);
       ServerStats::RaiseMax(state->stats.max_housekeeping_usec,
                             static_cast<uint64_t>(NowMonotonicUs() - start));

@@ -32,14 +32,20 @@ hrandfield hscan
 multi exec discard watch unwatch
 subscribe unsubscribe psubscribe punsubscribe publish pubsub
 """.split()
+# The rest of the core surface (issue 26).
+COMMANDS += """
+sort sort_ro slowlog latency wait lolwut
+""".split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
 SUBCOMMANDS = {
-    "client": "id setname getname list info kill setinfo reply no-evict unblock help".split(),
+    "client": "id setname getname list info kill setinfo reply no-evict unblock help pause unpause".split(),
     "config": "get set resetstat rewrite help".split(),
     "command": "count list info docs getkeys getkeysandflags help".split(),
     "object": "encoding refcount idletime freq help".split(),
     "pubsub": "channels numsub numpat help".split(),
+    "slowlog": "get len reset help".split(),
+    "latency": "latest history reset graph doctor histogram help".split(),
 }
 
 # Commands whose keys the specs alone cannot always give (Redis's getkeys_proc).
@@ -48,6 +54,8 @@ GETKEYS = {
     "lmpop": "LmpopGetKeys",
     "blmpop": "BlmpopGetKeys",
     "sintercard": "SintercardGetKeys",
+    "sort": "SortGetKeys",
+    "sort_ro": "SortRoGetKeys",
 }
 
 # CLIENT SETINFO is newer than 7.0 (it arrived in 7.2); Keel offers it, with 7.2's facts.
@@ -225,6 +233,25 @@ SUMMARIES = {
     "hincrbyfloat": "Adds a floating point number to a hash field's numeric value.",
     "hrandfield": "Returns random fields of a hash, optionally with their values.",
     "hscan": "Walks a hash incrementally with a cursor.",
+    "sort": "Sorts the elements of a list or set, optionally by external keys, and returns or stores them.",
+    "client|pause": "Suspends the commands of every client, or only the writes, for a while.",
+    "client|unpause": "Ends a pause started by CLIENT PAUSE.",
+    "wait": "Waits for replicas to acknowledge this connection's writes (Keel has none yet).",
+    "lolwut": "Prints the server version, with generative art for VERSION 5 and 6.",
+    "slowlog": "Groups the commands that read and clear the log of slow commands.",
+    "slowlog|get": "Returns the newest entries of the slow log.",
+    "slowlog|len": "Counts the entries of the slow log.",
+    "slowlog|reset": "Empties the slow log.",
+    "slowlog|help": "Lists the SLOWLOG subcommands.",
+    "latency": "Groups the commands of the latency monitor and the latency histograms.",
+    "latency|latest": "Returns the latest and worst latency sample of each event class.",
+    "latency|history": "Returns the latency samples of one event class.",
+    "latency|reset": "Clears the samples of some or all event classes.",
+    "latency|graph": "Draws the latency samples of one event class as text.",
+    "latency|doctor": "Reports on the latency spikes seen, in plain text.",
+    "latency|histogram": "Returns the cumulative latency histograms of commands.",
+    "latency|help": "Lists the LATENCY subcommands.",
+    "sort_ro": "Sorts the elements of a list or set, optionally by external keys (read-only form).",
     "multi": "Opens a transaction.",
     "exec": "Runs the commands queued since MULTI.",
     "discard": "Drops the commands queued since MULTI.",
@@ -350,12 +377,16 @@ class Emitter:
             bss, fks = pairs(bs["spec"]), pairs(fk["spec"])
             if bs["type"] == "index":
                 bs_text = "BsIndex(%d)" % bss["index"]
+            elif bs["type"] == "unknown":
+                bs_text = "BsUnknown()"
             elif bs["type"] == "keyword":
                 bs_text = "BsKeyword(%s, %d)" % (cstr(bss["keyword"]), bss["startfrom"])
             else:
                 sys.exit("unsupported begin_search in %s" % cname)
             if fk["type"] == "range":
                 fk_text = "FkRange(%d, %d, %d)" % (fks["lastkey"], fks["keystep"], fks["limit"])
+            elif fk["type"] == "unknown":
+                fk_text = "FkUnknown()"
             elif fk["type"] == "keynum":
                 fk_text = "FkKeynum(%d, %d, %d)" % (fks["keynumidx"], fks["firstkey"],
                                                    fks["keystep"])

@@ -24,6 +24,9 @@ void RegisterHashFamily(CommandRegistry* registry);         // hash_family.cc
 void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISCARD, WATCH
 void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
 void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG
+void RegisterSortFamily(CommandRegistry* registry);         // sort_family.cc: SORT, SORT_RO
+void RegisterDiagnosticsFamily(CommandRegistry* registry);  // SLOWLOG, LATENCY
+void RegisterPauseFamily(CommandRegistry* registry);        // CLIENT PAUSE/UNPAUSE, WAIT, LOLWUT
 
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;
