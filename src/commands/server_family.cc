@@ -572,6 +572,7 @@ void RegisterAllCommands() {
   RegisterSortFamily(r);
   RegisterDiagnosticsFamily(r);
   RegisterPauseFamily(r);
+  RegisterBitfieldFamily(r);
 }
 
 }  // namespace keel

@@ -34,7 +34,7 @@ subscribe unsubscribe psubscribe punsubscribe publish pubsub
 """.split()
 # The rest of the core surface (issue 26).
 COMMANDS += """
-sort sort_ro slowlog latency wait lolwut
+sort sort_ro slowlog latency wait lolwut bitfield bitfield_ro
 """.split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
@@ -56,6 +56,7 @@ GETKEYS = {
     "sintercard": "SintercardGetKeys",
     "sort": "SortGetKeys",
     "sort_ro": "SortRoGetKeys",
+    "bitfield": "BitfieldGetKeys",
 }
 
 # CLIENT SETINFO is newer than 7.0 (it arrived in 7.2); Keel offers it, with 7.2's facts.
@@ -238,6 +239,8 @@ SUMMARIES = {
     "client|unpause": "Ends a pause started by CLIENT PAUSE.",
     "wait": "Waits for replicas to acknowledge this connection's writes (Keel has none yet).",
     "lolwut": "Prints the server version, with generative art for VERSION 5 and 6.",
+    "bitfield": "Reads, writes and increments integers of any width at any bit offset of a string.",
+    "bitfield_ro": "Reads integers of any width at any bit offset of a string.",
     "slowlog": "Groups the commands that read and clear the log of slow commands.",
     "slowlog|get": "Returns the newest entries of the slow log.",
     "slowlog|len": "Counts the entries of the slow log.",
