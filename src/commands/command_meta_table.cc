@@ -1625,11 +1625,21 @@ constexpr CommandArg kPubsubNumsubArgs[] = {
     {.name = "channel", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
 };
 
+constexpr CommandArg kPubsubShardchannelsArgs[] = {
+    {.name = "pattern", .type = ArgType::kPattern, .flags = kArgOptional},
+};
+
+constexpr CommandArg kPubsubShardnumsubArgs[] = {
+    {.name = "shardchannel", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
 constexpr CommandMeta kPubsubSubcommands[] = {
     {.name = "pubsub|channels", .arity = -2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "2.8.0", .summary = "Lists the channels that have subscribers.", .args = kPubsubChannelsArgs},
     {.name = "pubsub|numsub", .arity = -2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "2.8.0", .summary = "Counts the subscribers of channels.", .args = kPubsubNumsubArgs},
     {.name = "pubsub|numpat", .arity = 2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "2.8.0", .summary = "Counts the pattern subscriptions."},
     {.name = "pubsub|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "pubsub", .since = "6.2.0", .summary = "Lists the PUBSUB subcommands."},
+    {.name = "pubsub|shardchannels", .arity = -2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "7.0.0", .summary = "Lists the active shard channels, optionally matching a pattern.", .args = kPubsubShardchannelsArgs},
+    {.name = "pubsub|shardnumsub", .arity = -2, .flags = kCmdPubsub | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclPubsub | kAclSlow, .group = "pubsub", .since = "7.0.0", .summary = "Counts the subscribers of the given shard channels.", .args = kPubsubShardnumsubArgs},
 };
 
 constexpr KeySpec kSortKeySpecs[] = {
@@ -1809,6 +1819,31 @@ constexpr CommandArg kBitfieldRoArgs[] = {
     {.name = "encoding_offset", .type = ArgType::kBlock, .token = "GET", .flags = kArgOptional | kArgMultiple | kArgMultipleToken, .args = kBitfieldRoEncodingOffsetArgs},
 };
 
+constexpr KeySpec kSsubscribeKeySpecs[] = {
+    {.flags = kKeyNotKey, .bs = BsIndex(1), .fk = FkRange(-1, 1, 0)},
+};
+
+constexpr CommandArg kSsubscribeArgs[] = {
+    {.name = "shardchannel", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kSunsubscribeKeySpecs[] = {
+    {.flags = kKeyNotKey, .bs = BsIndex(1), .fk = FkRange(-1, 1, 0)},
+};
+
+constexpr CommandArg kSunsubscribeArgs[] = {
+    {.name = "shardchannel", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr KeySpec kSpublishKeySpecs[] = {
+    {.flags = kKeyNotKey, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kSpublishArgs[] = {
+    {.name = "shardchannel", .type = ArgType::kString},
+    {.name = "message", .type = ArgType::kString},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -1958,6 +1993,9 @@ constexpr CommandMeta kCommands[] = {
     {.name = "lolwut", .arity = -1, .flags = kCmdReadonly | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclRead | kAclFast, .group = "server", .since = "5.0.0", .summary = "Prints the server version, with generative art for VERSION 5 and 6.", .args = kLolwutArgs},
     {.name = "bitfield", .arity = -2, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclBitmap | kAclSlow, .key_specs = kBitfieldKeySpecs, .getkeys = BitfieldGetKeys, .group = "bitmap", .since = "3.2.0", .summary = "Reads, writes and increments integers of any width at any bit offset of a string.", .args = kBitfieldArgs},
     {.name = "bitfield_ro", .arity = -2, .flags = kCmdReadonly | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclBitmap | kAclFast, .key_specs = kBitfieldRoKeySpecs, .group = "bitmap", .since = "6.0.0", .summary = "Reads integers of any width at any bit offset of a string.", .args = kBitfieldRoArgs},
+    {.name = "ssubscribe", .arity = -2, .flags = kCmdPubsub | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclPubsub | kAclSlow, .key_specs = kSsubscribeKeySpecs, .group = "pubsub", .since = "7.0.0", .summary = "Subscribes this connection to shard channels.", .args = kSsubscribeArgs},
+    {.name = "sunsubscribe", .arity = -1, .flags = kCmdPubsub | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclPubsub | kAclSlow, .key_specs = kSunsubscribeKeySpecs, .group = "pubsub", .since = "7.0.0", .summary = "Unsubscribes this connection from shard channels, or from all of them.", .args = kSunsubscribeArgs},
+    {.name = "spublish", .arity = 3, .flags = kCmdPubsub | kCmdLoading | kCmdStale | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclPubsub | kAclFast, .key_specs = kSpublishKeySpecs, .group = "pubsub", .since = "7.0.0", .summary = "Posts a message to a shard channel.", .args = kSpublishArgs},
 };
 // clang-format on
 // END GENERATED TABLE

@@ -139,6 +139,11 @@ bool IsTransactionControl(std::string_view name) {
 }
 
 // What a RESP2 client in subscribed mode may still run.
+bool IsSubscriptionCommand(std::string_view name) {
+  return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
+         name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe";
+}
+
 bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
          name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe" ||
@@ -269,7 +274,11 @@ done:
     server_->error_stats.Count(std::string_view(*out).substr(reply.error_offset() + 1, 64));
   }
   if (client.reply_mode == ReplyMode::kOff || client.reply_mode == ReplyMode::kSkipThis) {
-    out->resize(reply_start);
+    // Subscription confirmations are pub/sub traffic, sent whatever CLIENT REPLY says (as
+    // messages are), as in Redis 7.0.
+    if (meta == nullptr || reply.failed() || !IsSubscriptionCommand(MetaName(*meta))) {
+      out->resize(reply_start);
+    }
     if (client.reply_mode == ReplyMode::kSkipThis) client.reply_mode = ReplyMode::kOn;
   }
 }

@@ -34,7 +34,7 @@ subscribe unsubscribe psubscribe punsubscribe publish pubsub
 """.split()
 # The rest of the core surface (issue 26).
 COMMANDS += """
-sort sort_ro slowlog latency wait lolwut bitfield bitfield_ro
+sort sort_ro slowlog latency wait lolwut bitfield bitfield_ro ssubscribe sunsubscribe spublish
 """.split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
@@ -43,7 +43,7 @@ SUBCOMMANDS = {
     "config": "get set resetstat rewrite help".split(),
     "command": "count list info docs getkeys getkeysandflags help".split(),
     "object": "encoding refcount idletime freq help".split(),
-    "pubsub": "channels numsub numpat help".split(),
+    "pubsub": "channels numsub numpat help shardchannels shardnumsub".split(),
     "slowlog": "get len reset help".split(),
     "latency": "latest history reset graph doctor histogram help".split(),
 }
@@ -241,6 +241,11 @@ SUMMARIES = {
     "lolwut": "Prints the server version, with generative art for VERSION 5 and 6.",
     "bitfield": "Reads, writes and increments integers of any width at any bit offset of a string.",
     "bitfield_ro": "Reads integers of any width at any bit offset of a string.",
+    "ssubscribe": "Subscribes this connection to shard channels.",
+    "sunsubscribe": "Unsubscribes this connection from shard channels, or from all of them.",
+    "spublish": "Posts a message to a shard channel.",
+    "pubsub|shardchannels": "Lists the active shard channels, optionally matching a pattern.",
+    "pubsub|shardnumsub": "Counts the subscribers of the given shard channels.",
     "slowlog": "Groups the commands that read and clear the log of slow commands.",
     "slowlog|get": "Returns the newest entries of the slow log.",
     "slowlog|len": "Counts the entries of the slow log.",

@@ -93,7 +93,8 @@ struct Client {
   // total (subscribed mode while > 0).
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
-  int pubsub_count = 0;
+  std::vector<std::string> shard_channels;  // SSUBSCRIBE
+  int pubsub_count = 0;                     // all three kinds: subscribed mode while > 0
   // This client's handle as a shared_ptr, for waiters (set with `handle`).
   std::weak_ptr<ClientHandle> self;
 };

@@ -130,8 +130,6 @@ inline constexpr std::string_view kClientIdPositive = "ERR client-id should be g
 inline constexpr std::string_view kUnblocked = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 inline constexpr std::string_view kUnblockReason =
     "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
-inline constexpr std::string_view kPubsubChannelsArity =
-    "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.";
 inline constexpr std::string_view kNoShutdown = "ERR No shutdown in progress.";
 inline constexpr std::string_view kShutdownFailed = "ERR Errors trying to SHUTDOWN. Check logs.";
 inline constexpr std::string_view kCommandInvalid = "ERR Invalid command specified";
