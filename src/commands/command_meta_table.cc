@@ -1844,6 +1844,42 @@ constexpr CommandArg kSpublishArgs[] = {
     {.name = "message", .type = ArgType::kString},
 };
 
+constexpr KeySpec kPfaddKeySpecs[] = {
+    {.flags = kKeyRW | kKeyInsert, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kPfaddArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "element", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr KeySpec kPfcountKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(-1, 1, 0), .notes = "RW because it may change the internal representation of the key, and propagate to replicas"},
+};
+
+constexpr CommandArg kPfcountArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kPfmergeKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyInsert, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkRange(-1, 1, 0)},
+};
+
+constexpr CommandArg kPfmergeArgs[] = {
+    {.name = "destkey", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "sourcekey", .type = ArgType::kKey, .key_spec_index = 1, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kPfdebugKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess, .bs = BsIndex(2), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kPfdebugArgs[] = {
+    {.name = "subcommand", .type = ArgType::kString},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -1996,6 +2032,11 @@ constexpr CommandMeta kCommands[] = {
     {.name = "ssubscribe", .arity = -2, .flags = kCmdPubsub | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclPubsub | kAclSlow, .key_specs = kSsubscribeKeySpecs, .group = "pubsub", .since = "7.0.0", .summary = "Subscribes this connection to shard channels.", .args = kSsubscribeArgs},
     {.name = "sunsubscribe", .arity = -1, .flags = kCmdPubsub | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclPubsub | kAclSlow, .key_specs = kSunsubscribeKeySpecs, .group = "pubsub", .since = "7.0.0", .summary = "Unsubscribes this connection from shard channels, or from all of them.", .args = kSunsubscribeArgs},
     {.name = "spublish", .arity = 3, .flags = kCmdPubsub | kCmdLoading | kCmdStale | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclPubsub | kAclFast, .key_specs = kSpublishKeySpecs, .group = "pubsub", .since = "7.0.0", .summary = "Posts a message to a shard channel.", .args = kSpublishArgs},
+    {.name = "pfadd", .arity = -2, .flags = kCmdWrite | kCmdDenyOom | kCmdFast, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclFast, .key_specs = kPfaddKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Adds elements to a HyperLogLog.", .args = kPfaddArgs},
+    {.name = "pfcount", .arity = -2, .flags = kCmdReadonly, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclRead | kAclHyperLogLog | kAclSlow, .key_specs = kPfcountKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Estimates the number of distinct elements added to one or more HyperLogLogs.", .args = kPfcountArgs},
+    {.name = "pfmerge", .arity = -2, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclSlow, .key_specs = kPfmergeKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Merges HyperLogLogs into a destination key.", .args = kPfmergeArgs},
+    {.name = "pfdebug", .arity = 3, .flags = kCmdWrite | kCmdDenyOom | kCmdAdmin, .first_key = 2, .last_key = 2, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclAdmin | kAclSlow | kAclDangerous, .key_specs = kPfdebugKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Inspects or converts the internal representation of a HyperLogLog.", .args = kPfdebugArgs},
+    {.name = "pfselftest", .arity = 1, .flags = kCmdAdmin, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclHyperLogLog | kAclAdmin | kAclSlow | kAclDangerous, .group = "hyperloglog", .since = "2.8.9", .summary = "Runs the HyperLogLog implementation's self test."},
 };
 // clang-format on
 // END GENERATED TABLE

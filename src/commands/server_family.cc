@@ -573,6 +573,7 @@ void RegisterAllCommands() {
   RegisterDiagnosticsFamily(r);
   RegisterPauseFamily(r);
   RegisterBitfieldFamily(r);
+  RegisterHllFamily(r);
 }
 
 }  // namespace keel

@@ -520,7 +520,7 @@ const OptionSpec kSpecs[] = {
     {"latency-tracking", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"latency-tracking-info-percentiles", "", Kind::kString, 0, 0, nullptr, false, "50 99 99.9"},
     // Redis 7.0 parameters of features Keel does not have yet (replication, cluster, TLS, ACL
-    // files, modules, streams, HyperLogLog, process tuning): accepted with Redis's default and
+    // files, modules, streams, process tuning): accepted with Redis's default and
     // mutability, so that tools and test suites that set them at start work; they change
     // nothing, and a value other than the default logs a warning naming the parameter
     // (docs/configuration.md). Generated from redis-server 7.0.15's CONFIG GET *.
@@ -561,7 +561,7 @@ const OptionSpec kSpecs[] = {
     {"disable-thp", "", Kind::kBool, 0, 0, nullptr, true, "yes", true},
     {"dynamic-hz", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"enable-module-command", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
-    {"hll-sparse-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "3000", true},
+    {"hll-sparse-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "3000"},
     {"hz", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "10", true},
     {"ignore-warnings", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"io-threads-do-reads", "", Kind::kBool, 0, 0, nullptr, true, "no", true},

@@ -35,6 +35,7 @@ subscribe unsubscribe psubscribe punsubscribe publish pubsub
 # The rest of the core surface (issue 26).
 COMMANDS += """
 sort sort_ro slowlog latency wait lolwut bitfield bitfield_ro ssubscribe sunsubscribe spublish
+pfadd pfcount pfmerge pfdebug pfselftest
 """.split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
@@ -246,6 +247,11 @@ SUMMARIES = {
     "spublish": "Posts a message to a shard channel.",
     "pubsub|shardchannels": "Lists the active shard channels, optionally matching a pattern.",
     "pubsub|shardnumsub": "Counts the subscribers of the given shard channels.",
+    "pfadd": "Adds elements to a HyperLogLog.",
+    "pfcount": "Estimates the number of distinct elements added to one or more HyperLogLogs.",
+    "pfmerge": "Merges HyperLogLogs into a destination key.",
+    "pfdebug": "Inspects or converts the internal representation of a HyperLogLog.",
+    "pfselftest": "Runs the HyperLogLog implementation's self test.",
     "slowlog": "Groups the commands that read and clear the log of slow commands.",
     "slowlog|get": "Returns the newest entries of the slow log.",
     "slowlog|len": "Counts the entries of the slow log.",

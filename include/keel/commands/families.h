@@ -27,7 +27,9 @@ void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTO
 void RegisterSortFamily(CommandRegistry* registry);         // sort_family.cc: SORT, SORT_RO
 void RegisterDiagnosticsFamily(CommandRegistry* registry);  // SLOWLOG, LATENCY
 void RegisterPauseFamily(CommandRegistry* registry);        // CLIENT PAUSE/UNPAUSE, WAIT, LOLWUT
-void RegisterBitfieldFamily(CommandRegistry* registry);     // BITFIELD, BITFIELD_RO
+void RegisterBitfieldFamily(CommandRegistry* registry);
+void RegisterHllFamily(CommandRegistry* registry);  // hll_family.cc: PFADD, PFCOUNT, PFMERGE, ...
+                                                    // // BITFIELD, BITFIELD_RO
 
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;
