@@ -191,36 +191,32 @@ bool ParseOps(CommandContext& ctx, std::vector<BitfieldOp>* ops) {
   return true;
 }
 
-// Runs one write operation on `s` and replies its result. Returns whether it wrote.
-bool RunWrite(CommandContext& ctx, const BitfieldOp& o, std::string* s) {
-  if (o.is_signed) {
-    int64_t old = GetSigned(*s, o.offset, o.bits);
-    int64_t base = o.op == BfOp::kSet ? o.value : old;
-    int64_t incr = o.op == BfOp::kSet ? 0 : o.value;
-    int64_t wrapped = 0;
-    int of = SignedOverflow(base, incr, o.bits, o.overflow, &wrapped);
-    if (of != 0 && o.overflow == Overflow::kFail) {
-      ctx.reply.NullBulk();
-      return false;
-    }
-    int64_t now = of != 0 ? wrapped : static_cast<int64_t>(static_cast<uint64_t>(base) + incr);
-    SetBits(s, o.offset, o.bits, static_cast<uint64_t>(now));
-    ctx.reply.Integer(o.op == BfOp::kSet ? old : now);
-    return true;
-  }
-  uint64_t old = GetUnsigned(*s, o.offset, o.bits);
-  uint64_t base = o.op == BfOp::kSet ? static_cast<uint64_t>(o.value) : old;
+// Applies one write operation to a field whose current value is `old` (T: int64_t for signed
+// fields, uint64_t for unsigned ones; `overflowed` is the matching rule) and replies its result.
+// Returns whether it wrote.
+template <typename T, typename OverflowFn>
+bool ApplyWrite(CommandContext& ctx, const BitfieldOp& o, std::string* s, T old,
+                OverflowFn overflowed) {
+  T base = o.op == BfOp::kSet ? static_cast<T>(o.value) : old;
   int64_t incr = o.op == BfOp::kSet ? 0 : o.value;
-  uint64_t wrapped = 0;
-  int of = UnsignedOverflow(base, incr, o.bits, o.overflow, &wrapped);
+  T wrapped = 0;
+  int of = overflowed(base, incr, o.bits, o.overflow, &wrapped);
   if (of != 0 && o.overflow == Overflow::kFail) {
     ctx.reply.NullBulk();
     return false;
   }
-  uint64_t now = of != 0 ? wrapped : base + static_cast<uint64_t>(incr);
-  SetBits(s, o.offset, o.bits, now);
+  T now =
+      of != 0 ? wrapped : static_cast<T>(static_cast<uint64_t>(base) + static_cast<uint64_t>(incr));
+  SetBits(s, o.offset, o.bits, static_cast<uint64_t>(now));
   ctx.reply.Integer(static_cast<int64_t>(o.op == BfOp::kSet ? old : now));
   return true;
+}
+
+bool RunWrite(CommandContext& ctx, const BitfieldOp& o, std::string* s) {
+  if (o.is_signed) {
+    return ApplyWrite<int64_t>(ctx, o, s, GetSigned(*s, o.offset, o.bits), SignedOverflow);
+  }
+  return ApplyWrite<uint64_t>(ctx, o, s, GetUnsigned(*s, o.offset, o.bits), UnsignedOverflow);
 }
 
 void ReplyGet(CommandContext& ctx, const BitfieldOp& o, const std::string& s) {
