@@ -161,6 +161,10 @@ void ReplyKeySpec(const KeySpec& spec, ReplyBuilder* reply) {
     reply->MapHeader(1);
     reply->Bulk("index");
     reply->Integer(spec.bs.index);
+  } else if (spec.bs.type == BeginSearch::kUnknown) {
+    reply->Bulk("unknown");
+    reply->Bulk("spec");
+    reply->MapHeader(0);
   } else {
     reply->Bulk("keyword");
     reply->Bulk("spec");
@@ -184,6 +188,10 @@ void ReplyKeySpec(const KeySpec& spec, ReplyBuilder* reply) {
     reply->Integer(spec.fk.keystep);
     reply->Bulk("limit");
     reply->Integer(spec.fk.limit);
+  } else if (spec.fk.type == FindKeys::kUnknown) {
+    reply->Bulk("unknown");
+    reply->Bulk("spec");
+    reply->MapHeader(0);
   } else {
     reply->Bulk("keynum");
     reply->Bulk("spec");

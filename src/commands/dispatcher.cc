@@ -9,7 +9,9 @@
 #include "keel/commands/aof.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/families.h"
+#include "keel/commands/pause.h"
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
@@ -155,6 +157,11 @@ bool RejectOnOom(const Client& client, const CommandMeta& meta, std::string_view
 }
 
 // What a RESP2 client in subscribed mode may still run.
+bool IsSubscriptionCommand(std::string_view name) {
+  return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
+         name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe";
+}
+
 bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
          name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe" ||
@@ -292,6 +299,8 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       reject(errors::kLoading);
       goto done;
     }
+    // CLIENT PAUSE: the command runs (or is queued) when the pause is over.
+    if (PostponeIfPaused(*server_, client, *meta, args)) goto done;
     if (client.in_multi && !IsTransactionControl(name)) {
       client.queued.emplace_back(args.begin(), args.end());
       reply.SimpleString("QUEUED");
@@ -306,7 +315,11 @@ done:
     server_->error_stats.Count(std::string_view(*out).substr(reply.error_offset() + 1, 64));
   }
   if (client.reply_mode == ReplyMode::kOff || client.reply_mode == ReplyMode::kSkipThis) {
-    out->resize(reply_start);
+    // Subscription confirmations are pub/sub traffic, sent whatever CLIENT REPLY says (as
+    // messages are), as in Redis 7.0.
+    if (meta == nullptr || reply.failed() || !IsSubscriptionCommand(MetaName(*meta))) {
+      out->resize(reply_start);
+    }
     if (client.reply_mode == ReplyMode::kSkipThis) client.reply_mode = ReplyMode::kOn;
   }
   // CLIENT CACHING counts for the next command only (any CLIENT subcommand keeps it, and so
@@ -394,6 +407,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   cs.calls.fetch_add(1, std::memory_order_relaxed);
   cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
   server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  RecordCommand(*server_, client, meta, entry.index, args, elapsed);
   if (outcome == CommandOutcome::kError) {
     cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
     server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);

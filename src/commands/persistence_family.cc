@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "keel/commands/aof.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/notify.h"
@@ -430,13 +431,34 @@ void CmdDebug(CommandContext& ctx) {
         "    Show low level info about the key and associated value.",
         "RELOAD [option ...]",
         "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "DIGEST-VALUE <key> [<key> ...]",
+        "    Output a hex signature of the values of all the specified keys.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "LISTPACK <key>, QUICKLIST <key> [<0|1>]",
+        "    Describe the layout of a listpack hash or of a list on standard output.",
+        "QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER",
+        "    Accepted for compatibility; they change nothing in Keel yet.",
+        "STRINGMATCH-TEST",
+        "    Run a fuzz tester against the glob pattern matcher.",
         "HELP",
         "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kHelp));
     for (std::string_view l : kHelp) ctx.reply.SimpleString(l);
     return;
   }
-  ctx.reply.Error(errors::UnknownSubcommand(sub, "debug"));
+  if (RunDebugSubcommand(ctx)) return;  // debug_family.cc
+  ctx.reply.Error(errors::SubcommandSyntax(sub, "debug"));
 }
 
 }  // namespace

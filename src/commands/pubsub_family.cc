@@ -1,5 +1,6 @@
-// Publish/subscribe: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB, and
-// keyspace notifications.
+// Publish/subscribe: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB, the
+// sharded forms (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS / SHARDNUMSUB: Redis
+// 7.0's shard channels, a namespace of their own without patterns), and keyspace notifications.
 #include <algorithm>
 
 #include "keel/commands/dispatcher.h"
@@ -83,7 +84,8 @@ void Collect(const std::vector<PubsubRegistry::Subscriber>& subs, Encode encode,
 
 }  // namespace
 
-int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view message) {
+int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view message,
+                                std::string_view kind) {
   Deliveries deliveries;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -93,7 +95,7 @@ int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view messa
           it->second,
           [&](ReplyBuilder& b) {
             b.PushHeader(3);
-            b.Bulk("message");
+            b.Bulk(kind);
             b.Bulk(channel);
             b.Bulk(message);
           },
@@ -143,6 +145,11 @@ PubsubRegistry& GlobalPubsub() {
   return registry;
 }
 
+PubsubRegistry& GlobalShardPubsub() {
+  static PubsubRegistry registry;
+  return registry;
+}
+
 namespace {
 
 // The [p]subscribe/[p]unsubscribe confirmation: kind, name (or null), subscription count.
@@ -159,8 +166,15 @@ void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::st
 }
 
 void UpdateCount(Client& c) {
-  c.pubsub_count = static_cast<int>(c.channels.size() + c.patterns.size());
+  c.pubsub_count =
+      static_cast<int>(c.channels.size() + c.patterns.size() + c.shard_channels.size());
 }
+
+// The count the (P)SUBSCRIBE family reports (channels and patterns), and SSUBSCRIBE's.
+int RegularCount(const Client& c) {
+  return static_cast<int>(c.channels.size() + c.patterns.size());
+}
+int ShardCount(const Client& c) { return static_cast<int>(c.shard_channels.size()); }
 
 PubsubRegistry::Subscriber Me(CommandContext& ctx) {
   return PubsubRegistry::Subscriber{ctx.client.id, ctx.client.handle, ctx.client.protocol};
@@ -176,7 +190,7 @@ void Subscribe(CommandContext& ctx, bool pattern) {
                          : GlobalPubsub().Subscribe(name, Me(ctx));
     if (added) mine.push_back(name);
     UpdateCount(c);
-    ReplySubscription(ctx.reply, pattern ? "psubscribe" : "subscribe", &name, c.pubsub_count);
+    ReplySubscription(ctx.reply, pattern ? "psubscribe" : "subscribe", &name, RegularCount(c));
   }
 }
 
@@ -189,7 +203,7 @@ void Unsubscribe(CommandContext& ctx, bool pattern) {
   if (ctx.args.size() == 1) {
     names = mine;
     if (names.empty()) {
-      ReplySubscription(ctx.reply, kind, nullptr, c.pubsub_count);
+      ReplySubscription(ctx.reply, kind, nullptr, RegularCount(c));
       return;
     }
   } else {
@@ -203,8 +217,45 @@ void Unsubscribe(CommandContext& ctx, bool pattern) {
     }
     std::erase(mine, name);
     UpdateCount(c);
-    ReplySubscription(ctx.reply, kind, &name, c.pubsub_count);
+    ReplySubscription(ctx.reply, kind, &name, RegularCount(c));
   }
+}
+
+// SSUBSCRIBE shardchannel [shardchannel ...]
+void CmdSSubscribe(CommandContext& ctx) {
+  Client& c = ctx.client;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string name(ctx.args[i]);
+    if (GlobalShardPubsub().Subscribe(name, Me(ctx))) c.shard_channels.push_back(name);
+    UpdateCount(c);
+    ReplySubscription(ctx.reply, "ssubscribe", &name, ShardCount(c));
+  }
+}
+
+// SUNSUBSCRIBE [shardchannel ...]; no names means all.
+void CmdSUnsubscribe(CommandContext& ctx) {
+  Client& c = ctx.client;
+  std::vector<std::string> names;
+  if (ctx.args.size() == 1) {
+    names = c.shard_channels;
+    if (names.empty()) {
+      ReplySubscription(ctx.reply, "sunsubscribe", nullptr, 0);
+      return;
+    }
+  } else {
+    names.assign(ctx.args.begin() + 1, ctx.args.end());
+  }
+  for (const std::string& name : names) {
+    GlobalShardPubsub().Unsubscribe(name, c.id);
+    std::erase(c.shard_channels, name);
+    UpdateCount(c);
+    ReplySubscription(ctx.reply, "sunsubscribe", &name, ShardCount(c));
+  }
+}
+
+// SPUBLISH shardchannel message
+void CmdSPublish(CommandContext& ctx) {
+  ctx.reply.Integer(GlobalShardPubsub().Publish(ctx.args[1], ctx.args[2], "smessage"));
 }
 
 void CmdSubscribe(CommandContext& ctx) { Subscribe(ctx, false); }
@@ -217,27 +268,30 @@ void CmdPublish(CommandContext& ctx) {
   ctx.reply.Integer(GlobalPubsub().Publish(ctx.args[1], ctx.args[2]));
 }
 
-// PUBSUB CHANNELS [pattern]
-void CmdPubsubChannels(CommandContext& ctx) {
+// PUBSUB CHANNELS [pattern] / PUBSUB SHARDCHANNELS [pattern]
+void ReplyChannels(CommandContext& ctx, const PubsubRegistry& registry) {
   if (ctx.args.size() > 3) {
-    ctx.reply.Error(errors::kPubsubChannelsArity);
+    ctx.reply.Error(errors::SubcommandSyntax(ctx.args[1], "pubsub"));
     return;
   }
   bool all = ctx.args.size() == 2;
-  std::vector<std::string> names =
-      GlobalPubsub().Channels(all ? std::string_view() : ctx.args[2], all);
+  std::vector<std::string> names = registry.Channels(all ? std::string_view() : ctx.args[2], all);
   ctx.reply.ArrayHeader(names.size());
   for (const std::string& n : names) ctx.reply.Bulk(n);
 }
+void CmdPubsubChannels(CommandContext& ctx) { ReplyChannels(ctx, GlobalPubsub()); }
+void CmdPubsubShardChannels(CommandContext& ctx) { ReplyChannels(ctx, GlobalShardPubsub()); }
 
-// PUBSUB NUMSUB [channel ...]
-void CmdPubsubNumsub(CommandContext& ctx) {
+// PUBSUB NUMSUB [channel ...] / PUBSUB SHARDNUMSUB [shardchannel ...]
+void ReplyNumsub(CommandContext& ctx, const PubsubRegistry& registry) {
   ctx.reply.ArrayHeader(2 * (ctx.args.size() - 2));
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     ctx.reply.Bulk(ctx.args[i]);
-    ctx.reply.Integer(GlobalPubsub().NumSub(ctx.args[i]));
+    ctx.reply.Integer(registry.NumSub(ctx.args[i]));
   }
 }
+void CmdPubsubNumsub(CommandContext& ctx) { ReplyNumsub(ctx, GlobalPubsub()); }
+void CmdPubsubShardNumsub(CommandContext& ctx) { ReplyNumsub(ctx, GlobalShardPubsub()); }
 
 // PUBSUB NUMPAT
 void CmdPubsubNumpat(CommandContext& ctx) { ctx.reply.Integer(GlobalPubsub().NumPat()); }
@@ -265,8 +319,12 @@ void CmdPubsubHelp(CommandContext& ctx) {
 void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply) {
   for (const std::string& ch : client.channels) GlobalPubsub().Unsubscribe(ch, client.id);
   for (const std::string& p : client.patterns) GlobalPubsub().PUnsubscribe(p, client.id);
+  for (const std::string& ch : client.shard_channels) {
+    GlobalShardPubsub().Unsubscribe(ch, client.id);
+  }
   client.channels.clear();
   client.patterns.clear();
+  client.shard_channels.clear();
   client.pubsub_count = 0;
 }
 
@@ -310,6 +368,11 @@ void RegisterPubsubFamily(CommandRegistry* r) {
   r->Register("pubsub|numsub", CmdPubsubNumsub, LockMode::kNone);
   r->Register("pubsub|numpat", CmdPubsubNumpat, LockMode::kNone);
   r->Register("pubsub|help", CmdPubsubHelp, LockMode::kNone);
+  r->Register("ssubscribe", CmdSSubscribe, LockMode::kNone);
+  r->Register("sunsubscribe", CmdSUnsubscribe, LockMode::kNone);
+  r->Register("spublish", CmdSPublish, LockMode::kNone);
+  r->Register("pubsub|shardchannels", CmdPubsubShardChannels, LockMode::kNone);
+  r->Register("pubsub|shardnumsub", CmdPubsubShardNumsub, LockMode::kNone);
 }
 
 }  // namespace keel

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keel/commands/aof.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
@@ -312,6 +313,11 @@ void InfoErrorStats(ServerState& s, InfoWriter& w) {
   }
 }
 
+void InfoLatencyStats(ServerState& s, InfoWriter& w) {
+  w.Section("Latencystats");
+  for (const auto& [name, value] : LatencyStatsFields(s)) w.Field(name, value);
+}
+
 void InfoCluster(ServerState& s, InfoWriter& w) {
   w.Section("Cluster");
   w.Field("cluster_enabled", 0);
@@ -347,6 +353,7 @@ constexpr InfoSection kSections[] = {
     {"modules", InfoModules, true},
     {"commandstats", InfoCommandStats, false},
     {"errorstats", InfoErrorStats, true},
+    {"latencystats", InfoLatencyStats, false},
     {"cluster", InfoCluster, true},
     {"keyspace", InfoKeyspace, true},
 };
@@ -473,6 +480,7 @@ void CmdConfigSet(CommandContext& ctx) {
 void CmdConfigResetStat(CommandContext& ctx) {
   ctx.server.stats.Reset();
   ctx.server.error_stats.Reset();
+  ResetLatencyHistograms();
   GlobalCommandRegistry().ForEach([&](const CommandMeta&, size_t index) {
     CommandStats& cs = ctx.server.command_stats[index];
     cs.calls = 0;
@@ -545,6 +553,11 @@ void RegisterAllCommands() {
   RegisterAofFamily(r);
   RegisterMemoryFamily(r);
   RegisterTrackingFamily(r);
+  RegisterSortFamily(r);
+  RegisterDiagnosticsFamily(r);
+  RegisterPauseFamily(r);
+  RegisterBitfieldFamily(r);
+  RegisterHllFamily(r);
 }
 
 }  // namespace keel

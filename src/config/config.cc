@@ -198,6 +198,8 @@ struct Config::Option {
   int64_t max = 0;
   const std::vector<std::string_view>* choices = nullptr;
   bool immutable = false;
+  bool placebo = false;        // see OptionSpec
+  bool default_known = false;  // default_text is set (after the default was stored)
   std::atomic<int64_t> num{0};
   mutable std::mutex mu;  // guards str
   std::string str;
@@ -452,6 +454,15 @@ struct Config::Option {
 
   // Stores a parsed value. Dir changes the process's working directory.
   Status Store(int64_t n, const std::string& s) {
+    Status st = StoreValue(n, s);
+    // default_text is set once the default is stored, so defaults never warn.
+    if (st.ok() && placebo && default_known && Format() != default_text) {
+      KEEL_LOG_WARNING("'{}' is accepted but has no effect in Keel yet (set to '{}')", name,
+                       Format());
+    }
+    return st;
+  }
+  Status StoreValue(int64_t n, const std::string& s) {
     switch (kind) {
       case Kind::kObufLimit: {
         std::string copy = s;
@@ -494,6 +505,7 @@ struct OptionSpec {
   const std::vector<std::string_view>* choices;
   bool immutable;
   std::string_view default_value;  // in config-file syntax
+  bool placebo = false;            // accepted, no effect yet: a non-default value warns
 };
 
 // The table order must match enum Id above. Defaults are Redis 7.0's, except io-threads, which
@@ -579,6 +591,120 @@ const OptionSpec kSpecs[] = {
      false, "128"},
     {"zset-max-listpack-value", "zset-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
      "64"},
+    // The slow log and the latency monitor (diagnostics_family.cc).
+    {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
+    {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
+    {"latency-monitor-threshold", "", Kind::kInt, 0, kLongMax, nullptr, false, "0"},
+    {"latency-tracking", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"latency-tracking-info-percentiles", "", Kind::kString, 0, 0, nullptr, false, "50 99 99.9"},
+    // Redis 7.0 parameters of features Keel does not have yet (replication, cluster, TLS, ACL
+    // files, modules, streams, process tuning): accepted with Redis's default and
+    // mutability, so that tools and test suites that set them at start work; they change
+    // nothing, and a value other than the default logs a warning naming the parameter
+    // (docs/configuration.md). Generated from redis-server 7.0.15's CONFIG GET *.
+    {"acl-pubsub-default", "", Kind::kString, 0, 0, nullptr, false, "resetchannels", true},
+    {"aclfile", "", Kind::kString, 0, 0, nullptr, true, "", true},
+    {"acllog-max-len", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "128", true},
+    {"active-expire-effort", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "1", true},
+    {"activerehashing", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"always-show-logo", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
+    {"bgsave_cpulist", "", Kind::kString, 0, 0, nullptr, true, "", true},
+    {"bind-source-addr", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"bio_cpulist", "", Kind::kString, 0, 0, nullptr, true, "", true},
+    {"busy-reply-threshold", "lua-time-limit", Kind::kInt, INT64_MIN, kLongMax, nullptr, false,
+     "5000", true},
+    {"cluster-allow-pubsubshard-when-down", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"cluster-allow-reads-when-down", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"cluster-allow-replica-migration", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"cluster-announce-bus-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"cluster-announce-hostname", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"cluster-announce-ip", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"cluster-announce-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"cluster-announce-tls-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"cluster-config-file", "", Kind::kString, 0, 0, nullptr, true, "nodes.conf", true},
+    {"cluster-enabled", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
+    {"cluster-link-sendbuf-limit", "", Kind::kMemory, 0, kLongMax, nullptr, false, "0", true},
+    {"cluster-migration-barrier", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "1", true},
+    {"cluster-node-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "15000", true},
+    {"cluster-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, true, "0", true},
+    {"cluster-preferred-endpoint-type", "", Kind::kString, 0, 0, nullptr, false, "ip", true},
+    {"cluster-replica-no-failover", "cluster-slave-no-failover", Kind::kBool, 0, 0, nullptr, false,
+     "no", true},
+    {"cluster-replica-validity-factor", "cluster-slave-validity-factor", Kind::kInt, INT64_MIN,
+     kLongMax, nullptr, false, "10", true},
+    {"cluster-require-full-coverage", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"crash-log-enabled", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"crash-memcheck-enabled", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"disable-thp", "", Kind::kBool, 0, 0, nullptr, true, "yes", true},
+    {"dynamic-hz", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"enable-module-command", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
+    {"hll-sparse-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "3000"},
+    {"hz", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "10", true},
+    {"ignore-warnings", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"io-threads-do-reads", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
+    {"jemalloc-bg-thread", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"masterauth", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"masteruser", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"min-replicas-max-lag", "min-slaves-max-lag", Kind::kInt, INT64_MIN, kLongMax, nullptr, false,
+     "10", true},
+    {"min-replicas-to-write", "min-slaves-to-write", Kind::kInt, INT64_MIN, kLongMax, nullptr,
+     false, "0", true},
+    {"oom-score-adj", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"oom-score-adj-values", "", Kind::kString, 0, 0, nullptr, false, "0 200 800", true},
+    {"proc-title-template", "", Kind::kString, 0, 0, nullptr, false,
+     "{title} {listen-addr} {server-mode}", true},
+    {"propagation-error-behavior", "", Kind::kString, 0, 0, nullptr, false, "ignore", true},
+    {"repl-backlog-size", "", Kind::kMemory, 0, kLongMax, nullptr, false, "1048576", true},
+    {"repl-backlog-ttl", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "3600", true},
+    {"repl-disable-tcp-nodelay", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"repl-diskless-load", "", Kind::kString, 0, 0, nullptr, false, "disabled", true},
+    {"repl-diskless-sync", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"repl-diskless-sync-delay", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "5", true},
+    {"repl-diskless-sync-max-replicas", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0",
+     true},
+    {"repl-ping-replica-period", "repl-ping-slave-period", Kind::kInt, INT64_MIN, kLongMax, nullptr,
+     false, "10", true},
+    {"repl-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "60", true},
+    {"replica-announce-ip", "slave-announce-ip", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"replica-announce-port", "slave-announce-port", Kind::kInt, INT64_MIN, kLongMax, nullptr,
+     false, "0", true},
+    {"replica-announced", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"replica-ignore-disk-write-errors", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"replica-ignore-maxmemory", "slave-ignore-maxmemory", Kind::kBool, 0, 0, nullptr, false, "yes",
+     true},
+    {"replica-lazy-flush", "slave-lazy-flush", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"replica-priority", "slave-priority", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "100",
+     true},
+    {"replica-serve-stale-data", "slave-serve-stale-data", Kind::kBool, 0, 0, nullptr, false, "yes",
+     true},
+    {"replicaof", "slaveof", Kind::kString, 0, 0, nullptr, true, "", true},
+    {"server_cpulist", "", Kind::kString, 0, 0, nullptr, true, "", true},
+    {"set-proc-title", "", Kind::kBool, 0, 0, nullptr, true, "yes", true},
+    {"shutdown-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "10", true},
+    {"socket-mark-id", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, true, "0", true},
+    {"stream-node-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "4096", true},
+    {"stream-node-max-entries", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "100", true},
+    {"tcp-backlog", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, true, "511", true},
+    {"tls-auth-clients", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"tls-ca-cert-dir", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-ca-cert-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-cert-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-ciphers", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-ciphersuites", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-client-cert-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-client-key-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-client-key-file-pass", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-cluster", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"tls-dh-params-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-key-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-key-file-pass", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"tls-prefer-server-ciphers", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"tls-protocols", "", Kind::kString, 0, 0, nullptr, false, "", true},
+    {"tls-replication", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"tls-session-cache-size", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "20480", true},
+    {"tls-session-cache-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "300", true},
+    {"tls-session-caching", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
 };
 
 }  // namespace
@@ -624,6 +750,7 @@ Config::Config() {
     o->max = spec.max;
     o->choices = spec.choices;
     o->immutable = spec.immutable;
+    o->placebo = spec.placebo;
     if (spec.kind != Kind::kDir) {
       std::string text(spec.default_value);
       std::vector<std::string_view> words;
@@ -647,7 +774,10 @@ Config::Config() {
   // Keel's io-threads default is one thread per CPU.
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   options_[kIoThreadsId]->num = std::clamp<long>(cpus, 1, 128);
-  for (auto& o : options_) o->default_text = o->Format();
+  for (auto& o : options_) {
+    o->default_text = o->Format();
+    o->default_known = true;
+  }
 }
 
 Config::~Config() = default;
@@ -667,6 +797,11 @@ std::string Config::String(size_t id) const { return options_[id]->Format(); }
 int64_t Config::IntOption(std::string_view name) const {
   Option* o = Find(name);
   return o ? o->num.load(std::memory_order_relaxed) : 0;
+}
+
+const std::atomic<int64_t>* Config::IntOptionCell(std::string_view name) const {
+  Option* o = Find(name);
+  return o ? &o->num : nullptr;
 }
 
 std::vector<std::string> Config::bind() const {

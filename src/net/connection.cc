@@ -297,7 +297,7 @@ void Connection::ProcessInput() {
         // The rest waits (a blocking command) or never runs; what was parsed of it is parsed
         // again from in_start_.
         if (i + 1 < n || partial) parser_.Reset();
-        if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+        if (in_start_ == in_end_ && !read_in_flight_) in_start_ = in_end_ = 0;
         return;
       }
     }
@@ -306,7 +306,9 @@ void Connection::ProcessInput() {
       break;
     }
   }
-  if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+  // Not while a read is in flight (ProcessInput called by Unblock): that read lands at the old
+  // in_end_, and rewinding the offsets under it would parse stale bytes again.
+  if (in_start_ == in_end_ && !read_in_flight_) in_start_ = in_end_ = 0;
 }
 
 void Connection::MaybeWrite() {

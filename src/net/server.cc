@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "connection.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -339,7 +340,9 @@ struct Server::Impl {
       if (ec || shutting_down.load()) return;
       Keyspace& ks = *state->keyspace;
       int64_t start = NowMonotonicUs();
-      double expired_ratio = ks.ActiveExpireSlice(index, contexts.size(), kSliceBudgetUs);
+      double expired_ratio = ActiveExpireEnabled()
+                                 ? ks.ActiveExpireSlice(index, contexts.size(), kSliceBudgetUs)
+                                 : 0.0;
       // Invalidations of the keys that expired, for client-side caching.
       if (Tracking::HasPending() && state->tracking != nullptr) {
         state->tracking->Flush(nullptr, nullptr);

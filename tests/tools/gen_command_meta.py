@@ -36,14 +36,21 @@ zunion zinter zdiff zunionstore zinterstore zdiffstore zintercard
 multi exec discard watch unwatch
 subscribe unsubscribe psubscribe punsubscribe publish pubsub
 """.split()
+# The rest of the core surface (issue 26).
+COMMANDS += """
+sort sort_ro slowlog latency wait lolwut bitfield bitfield_ro ssubscribe sunsubscribe spublish
+pfadd pfcount pfmerge pfdebug pfselftest
+""".split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
 SUBCOMMANDS = {
-    "client": "id setname getname list info kill setinfo reply no-evict unblock help".split(),
+    "client": "id setname getname list info kill setinfo reply no-evict unblock help pause unpause".split(),
     "config": "get set resetstat rewrite help".split(),
     "command": "count list info docs getkeys getkeysandflags help".split(),
     "object": "encoding refcount idletime freq help".split(),
-    "pubsub": "channels numsub numpat help".split(),
+    "pubsub": "channels numsub numpat help shardchannels shardnumsub".split(),
+    "slowlog": "get len reset help".split(),
+    "latency": "latest history reset graph doctor histogram help".split(),
 }
 
 # Commands whose keys the specs alone cannot always give (Redis's getkeys_proc).
@@ -61,6 +68,9 @@ GETKEYS = {
     "zintercard": "SintercardGetKeys",
     "zmpop": "LmpopGetKeys",
     "bzmpop": "BlmpopGetKeys",
+    "sort": "SortGetKeys",
+    "sort_ro": "SortRoGetKeys",
+    "bitfield": "BitfieldGetKeys",
 }
 
 # CLIENT SETINFO is newer than 7.0 (it arrived in 7.2); Keel offers it, with 7.2's facts.
@@ -273,6 +283,37 @@ SUMMARIES = {
     "zinterstore": "Stores the intersection of sorted sets in a key.",
     "zdiffstore": "Stores the difference of sorted sets in a key.",
     "zintercard": "Counts the members of the intersection of sorted sets.",
+    "sort": "Sorts the elements of a list or set, optionally by external keys, and returns or stores them.",
+    "client|pause": "Suspends the commands of every client, or only the writes, for a while.",
+    "client|unpause": "Ends a pause started by CLIENT PAUSE.",
+    "wait": "Waits for replicas to acknowledge this connection's writes (Keel has none yet).",
+    "lolwut": "Prints the server version, with generative art for VERSION 5 and 6.",
+    "bitfield": "Reads, writes and increments integers of any width at any bit offset of a string.",
+    "bitfield_ro": "Reads integers of any width at any bit offset of a string.",
+    "ssubscribe": "Subscribes this connection to shard channels.",
+    "sunsubscribe": "Unsubscribes this connection from shard channels, or from all of them.",
+    "spublish": "Posts a message to a shard channel.",
+    "pubsub|shardchannels": "Lists the active shard channels, optionally matching a pattern.",
+    "pubsub|shardnumsub": "Counts the subscribers of the given shard channels.",
+    "pfadd": "Adds elements to a HyperLogLog.",
+    "pfcount": "Estimates the number of distinct elements added to one or more HyperLogLogs.",
+    "pfmerge": "Merges HyperLogLogs into a destination key.",
+    "pfdebug": "Inspects or converts the internal representation of a HyperLogLog.",
+    "pfselftest": "Runs the HyperLogLog implementation's self test.",
+    "slowlog": "Groups the commands that read and clear the log of slow commands.",
+    "slowlog|get": "Returns the newest entries of the slow log.",
+    "slowlog|len": "Counts the entries of the slow log.",
+    "slowlog|reset": "Empties the slow log.",
+    "slowlog|help": "Lists the SLOWLOG subcommands.",
+    "latency": "Groups the commands of the latency monitor and the latency histograms.",
+    "latency|latest": "Returns the latest and worst latency sample of each event class.",
+    "latency|history": "Returns the latency samples of one event class.",
+    "latency|reset": "Clears the samples of some or all event classes.",
+    "latency|graph": "Draws the latency samples of one event class as text.",
+    "latency|doctor": "Reports on the latency spikes seen, in plain text.",
+    "latency|histogram": "Returns the cumulative latency histograms of commands.",
+    "latency|help": "Lists the LATENCY subcommands.",
+    "sort_ro": "Sorts the elements of a list or set, optionally by external keys (read-only form).",
     "multi": "Opens a transaction.",
     "exec": "Runs the commands queued since MULTI.",
     "discard": "Drops the commands queued since MULTI.",
@@ -398,12 +439,16 @@ class Emitter:
             bss, fks = pairs(bs["spec"]), pairs(fk["spec"])
             if bs["type"] == "index":
                 bs_text = "BsIndex(%d)" % bss["index"]
+            elif bs["type"] == "unknown":
+                bs_text = "BsUnknown()"
             elif bs["type"] == "keyword":
                 bs_text = "BsKeyword(%s, %d)" % (cstr(bss["keyword"]), bss["startfrom"])
             else:
                 sys.exit("unsupported begin_search in %s" % cname)
             if fk["type"] == "range":
                 fk_text = "FkRange(%d, %d, %d)" % (fks["lastkey"], fks["keystep"], fks["limit"])
+            elif fk["type"] == "unknown":
+                fk_text = "FkUnknown()"
             elif fk["type"] == "keynum":
                 fk_text = "FkKeynum(%d, %d, %d)" % (fks["keynumidx"], fks["firstkey"],
                                                    fks["keystep"])

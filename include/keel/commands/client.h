@@ -97,7 +97,8 @@ struct Client {
   // total (subscribed mode while > 0).
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
-  int pubsub_count = 0;
+  std::vector<std::string> shard_channels;  // SSUBSCRIBE
+  int pubsub_count = 0;                     // all three kinds: subscribed mode while > 0
   // CLIENT TRACKING (keel/commands/tracking.h): what the read path needs to know; the rest of
   // the mode lives in the Tracking registry. tracking_caching: CLIENT CACHING was given for the
   // next command.

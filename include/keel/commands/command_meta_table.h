@@ -28,9 +28,10 @@ enum KeySpecFlag : uint32_t {
 };
 
 // Where the search for a key spec's keys starts: a fixed argument index, or just after a keyword
-// found by scanning from `startfrom` (a negative value scans backwards from the end).
+// found by scanning from `startfrom` (a negative value scans backwards from the end), or unknown
+// (SORT's STORE and BY/GET keys: only the legacy finder knows them).
 struct BeginSearch {
-  enum Type : uint8_t { kIndex, kKeyword } type = kIndex;
+  enum Type : uint8_t { kIndex, kKeyword, kUnknown } type = kIndex;
   int index = 0;
   std::string_view keyword = {};
   int startfrom = 0;
@@ -38,9 +39,9 @@ struct BeginSearch {
 
 // How many keys follow the start: a range (lastkey relative to the start, negative counts from
 // the end; with a limit, only 1/limit of the remaining arguments), or a count taken from the
-// argument at keynumidx (relative to the start), the keys starting at firstkey.
+// argument at keynumidx (relative to the start), the keys starting at firstkey; or unknown.
 struct FindKeys {
-  enum Type : uint8_t { kRange, kKeynum } type = kRange;
+  enum Type : uint8_t { kRange, kKeynum, kUnknown } type = kRange;
   int lastkey = 0;
   int keystep = 1;
   int limit = 0;
@@ -52,6 +53,8 @@ constexpr BeginSearch BsIndex(int pos) { return {BeginSearch::kIndex, pos, {}, 0
 constexpr BeginSearch BsKeyword(std::string_view keyword, int startfrom) {
   return {BeginSearch::kKeyword, 0, keyword, startfrom};
 }
+constexpr BeginSearch BsUnknown() { return {BeginSearch::kUnknown, 0, {}, 0}; }
+constexpr FindKeys FkUnknown() { return {FindKeys::kUnknown, 0, 0, 0, 0, 0}; }
 constexpr FindKeys FkRange(int lastkey, int keystep, int limit) {
   return {FindKeys::kRange, lastkey, keystep, limit, 0, 0};
 }

@@ -29,6 +29,12 @@ void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
 void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG
 void RegisterMemoryFamily(CommandRegistry* registry);       // memory_family.cc: MEMORY
 void RegisterTrackingFamily(CommandRegistry* registry);     // CLIENT TRACKING, CACHING...
+void RegisterSortFamily(CommandRegistry* registry);         // sort_family.cc: SORT, SORT_RO
+void RegisterDiagnosticsFamily(CommandRegistry* registry);  // SLOWLOG, LATENCY
+void RegisterPauseFamily(CommandRegistry* registry);        // CLIENT PAUSE/UNPAUSE, WAIT, LOLWUT
+void RegisterBitfieldFamily(CommandRegistry* registry);     // BITFIELD, BITFIELD_RO
+void RegisterHllFamily(CommandRegistry* registry);  // hll_family.cc: PFADD, PFCOUNT, PFMERGE, ...
+                                                    // // BITFIELD, BITFIELD_RO
 
 // Writes dbfilename in dir now (SAVE), updating INFO persistence; logs a failure.
 class Status;

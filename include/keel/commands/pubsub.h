@@ -31,7 +31,9 @@ class PubsubRegistry {
   bool PUnsubscribe(std::string_view pattern, uint64_t id);
 
   // Delivers to channel subscribers and matching pattern subscribers; returns how many.
-  int64_t Publish(std::string_view channel, std::string_view message);
+  // `kind` names the message ("message"; "smessage" for the shard-channel registry).
+  int64_t Publish(std::string_view channel, std::string_view message,
+                  std::string_view kind = "message");
 
   std::vector<std::string> Channels(std::string_view pattern, bool all) const;
   int64_t NumSub(std::string_view channel) const;
@@ -45,6 +47,8 @@ class PubsubRegistry {
 
 // The registry of this process.
 PubsubRegistry& GlobalPubsub();
+// The shard channels of this process (SSUBSCRIBE, SPUBLISH): a registry without patterns.
+PubsubRegistry& GlobalShardPubsub();
 
 // Publishes a keyspace notification for `key` in `db` if notify-keyspace-events selects the
 // event's class (`type`, one of the kNotify* letters below).

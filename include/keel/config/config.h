@@ -116,6 +116,10 @@ class Config {
   // Any integer-valued option (bool: 0/1, enum: index) by name; for options added by later
   // modules (encodings thresholds, ...). REQUIRES: the option exists.
   int64_t IntOption(std::string_view name) const;
+  // The live cell of an integer option, for readers on the hot path that must not search the
+  // table per call (slowlog-log-slower-than). REQUIRES: the option exists; the cell lives as long
+  // as this Config.
+  const std::atomic<int64_t>* IntOptionCell(std::string_view name) const;
 
   struct Option;  // one registered option (config.cc)
 

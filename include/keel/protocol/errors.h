@@ -176,8 +176,6 @@ inline constexpr std::string_view kClientIdPositive = "ERR client-id should be g
 inline constexpr std::string_view kUnblocked = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 inline constexpr std::string_view kUnblockReason =
     "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
-inline constexpr std::string_view kPubsubChannelsArity =
-    "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.";
 inline constexpr std::string_view kNoShutdown = "ERR No shutdown in progress.";
 inline constexpr std::string_view kShutdownFailed = "ERR Errors trying to SHUTDOWN. Check logs.";
 inline constexpr std::string_view kCommandInvalid = "ERR Invalid command specified";
@@ -253,16 +251,21 @@ inline std::string UnknownCommand(std::string_view name, std::span<const std::st
   }
   return msg;
 }
+// "<sub>'. Try <CONTAINER> HELP.": the end of the subcommand errors (sub cut at 128 bytes and
+// sanitized, the container upper-cased).
+inline void AppendTryHelp(std::string* msg, std::string_view sub, std::string_view container) {
+  AppendSanitized(msg, sub.substr(0, 128));
+  *msg += "'. Try ";
+  for (char c : container) {
+    c = c == '\r' || c == '\n' ? ' ' : c;
+    msg->push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c);
+  }
+  *msg += " HELP.";
+}
 // `sub` as sent (cut to 128 bytes, CR and LF as spaces), `container` upper-cased.
 inline std::string UnknownSubcommand(std::string_view sub, std::string_view container) {
   std::string msg = "ERR unknown subcommand '";
-  AppendSanitized(&msg, sub.substr(0, 128));
-  msg += "'. Try ";
-  for (char c : container) {
-    c = c == '\r' || c == '\n' ? ' ' : c;
-    msg.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c);
-  }
-  msg += " HELP.";
+  AppendTryHelp(&msg, sub, container);
   return msg;
 }
 
@@ -284,5 +287,34 @@ inline constexpr std::string_view kProtoUnauthMultibulk =
 inline constexpr char kProtoExpectedDollarFormat[] = "ERR Protocol error: expected '$', got '%c'";
 inline constexpr std::string_view kProtoUnauthBulk =
     "ERR Protocol error: unauthenticated bulk length";
+
+// The rest of the core surface (issue 26): SORT, SLOWLOG, LATENCY, CLIENT PAUSE, WAIT,
+// BITFIELD, HyperLogLog.
+inline constexpr std::string_view kSortScore =
+    "ERR One or more scores can't be converted into double";
+inline constexpr std::string_view kSlowlogCount = "ERR count should be greater than or equal to -1";
+inline constexpr std::string_view kTimeoutNotInteger =
+    "ERR timeout is not an integer or out of range";
+inline constexpr std::string_view kPauseMode = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+inline constexpr std::string_view kBitfieldType =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but "
+    "i64 is.";
+inline constexpr std::string_view kBitfieldOverflow = "ERR Invalid OVERFLOW type specified";
+inline constexpr std::string_view kBitfieldRoGetOnly =
+    "ERR BITFIELD_RO only supports the GET subcommand";
+inline constexpr std::string_view kNotHll =
+    "WRONGTYPE Key is not a valid HyperLogLog string value.";
+inline constexpr std::string_view kHllInvalid = "INVALIDOBJ Corrupted HLL object detected";
+// "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CONTAINER> HELP." (a
+// subcommand whose arity passed but whose arguments do not fit, as Redis's
+// addReplySubcommandSyntaxError).
+inline std::string SubcommandSyntax(std::string_view sub, std::string_view container) {
+  std::string msg = "ERR unknown subcommand or wrong number of arguments for '";
+  AppendTryHelp(&msg, sub, container);
+  return msg;
+}
+inline std::string NoLatencySamples(std::string_view event) {
+  return Quoting("ERR No samples available for event '", event, "'");
+}
 
 }  // namespace keel::errors
