@@ -322,7 +322,7 @@ void DebugProtocol(CommandContext& ctx) {
     r.Integer(42);
     r.Bulk("Some real reply following the push reply");
   } else if (EqualsIgnoreCase(t, "verbatim")) {
-    r.Bulk("This is a verbatim\nstring");
+    r.Verbatim("This is a verbatim\nstring");
   } else if (EqualsIgnoreCase(t, "true")) {
     r.Bool(true);
   } else if (EqualsIgnoreCase(t, "false")) {

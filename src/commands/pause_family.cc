@@ -323,17 +323,17 @@ void CmdLolwut(CommandContext& ctx) {
         !LolwutArg(ctx, 5, 1, 200, &per_col)) {
       return;
     }
-    ctx.reply.Bulk(
+    ctx.reply.Verbatim(
         Schotter(static_cast<int>(cols), static_cast<int>(per_row), static_cast<int>(per_col)));
     return;
   }
   if (version == 6) {
     int64_t cols = 80, rows = 20;
     if (!LolwutArg(ctx, 3, 1, 1000, &cols) || !LolwutArg(ctx, 4, 1, 1000, &rows)) return;
-    ctx.reply.Bulk(Skyline(static_cast<int>(cols), static_cast<int>(rows)));
+    ctx.reply.Verbatim(Skyline(static_cast<int>(cols), static_cast<int>(rows)));
     return;
   }
-  ctx.reply.Bulk(kLolwutSignature);
+  ctx.reply.Verbatim(kLolwutSignature);
 }
 
 }  // namespace
