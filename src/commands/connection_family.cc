@@ -218,7 +218,12 @@ void AppendClientLine(const Client& c, int64_t now_ms, std::string* out) {
     std::lock_guard<std::mutex> lock(c.mu);
     blocked = c.waiter != nullptr;
   }
-  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "N";
+  // Redis's letters, in its order.
+  std::string flag_str;
+  if (flags & kClientMonitor) flag_str += 'O';
+  if (flags & kClientPubsub) flag_str += 'P';
+  if (blocked) flag_str += 'b';
+  if (flag_str.empty()) flag_str = "N";
   *out += "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr +
           " fd=" + std::to_string(c.fd) + " name=" + name + " age=" + std::to_string(age) +
           " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=" + flag_str +

@@ -160,6 +160,11 @@ void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::st
 
 void UpdateCount(Client& c) {
   c.pubsub_count = static_cast<int>(c.channels.size() + c.patterns.size());
+  if (c.pubsub_count > 0) {
+    c.flags.fetch_or(kClientPubsub, std::memory_order_relaxed);
+  } else {
+    c.flags.fetch_and(~kClientPubsub, std::memory_order_relaxed);
+  }
 }
 
 PubsubRegistry::Subscriber Me(CommandContext& ctx) {
@@ -268,6 +273,7 @@ void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* rep
   client.channels.clear();
   client.patterns.clear();
   client.pubsub_count = 0;
+  client.flags.fetch_and(~kClientPubsub, std::memory_order_relaxed);
 }
 
 void NotifyKeyspaceEvent(ServerState& server, char type, std::string_view event,

@@ -91,6 +91,8 @@ enum Id : size_t {
   kBgsaveShardDelayUsId,
   kShutdownOnSigintId,
   kShutdownOnSigtermId,
+  kClientOutputPauseLimitId,
+  kShutdownFlushTimeoutId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -501,6 +503,11 @@ const OptionSpec kSpecs[] = {
     // One word of Redis 7.0's set (it also takes combinations such as "nosave force").
     {"shutdown-on-sigint", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
     {"shutdown-on-sigterm", "", Kind::kEnum, 0, 0, &kShutdownOnSignal, false, "default"},
+    // Keel's own (docs/configuration.md): a client's pipelined commands stop running while more
+    // than this much of its output is unsent; and how long a shutdown waits for clients to take
+    // the output they already have (0: close at once, as Redis does).
+    {"client-output-pause-limit", "", Kind::kMemory, 1024, kLongMax, nullptr, false, "4mb"},
+    {"shutdown-flush-timeout", "", Kind::kInt, 0, 3600000, nullptr, false, "3000"},
 };
 
 }  // namespace
@@ -644,6 +651,8 @@ bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }
 bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsaveErrorId) != 0; }
 int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
+int64_t Config::client_output_pause_limit() const { return Int(kClientOutputPauseLimitId); }
+int64_t Config::shutdown_flush_timeout_ms() const { return Int(kShutdownFlushTimeoutId); }
 std::string Config::shutdown_on_signal(bool sigterm) const {
   return String(sigterm ? kShutdownOnSigtermId : kShutdownOnSigintId);
 }
@@ -827,8 +836,9 @@ Status Config::Set(std::span<const std::string_view> args, bool local_client) {
   for (size_t i = 0; i < args.size(); i += 2) {
     Option* o = Find(args[i]);
     if (o == nullptr) {
+      // Quoted as Redis's %s quotes it: up to the first NUL.
       return Status::Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
-                           std::string(args[i]) + "'");
+                           std::string(args[i].substr(0, args[i].find('\0'))) + "'");
     }
     for (const Change& c : changes) {
       if (c.option == o) return failed(args[i], "duplicate parameter");

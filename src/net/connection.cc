@@ -18,8 +18,6 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 // The read buffer grows past kReadChunk while reads keep filling it, up to this.
 constexpr size_t kMaxReadBuffer = 32 * 1024;
-// Above this much unwritten output, stop reading until the socket drains.
-constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 // Output buffers larger than this are released after use instead of kept for reuse.
 constexpr size_t kKeepBufferCapacity = 1024 * 1024;
 
@@ -88,7 +86,10 @@ void Connection::Start() {
 
 void Connection::DoRead() {
   if (closed_ || closing_ || read_in_flight_) return;
-  if (write_in_flight_ && out_.size() + writing_.size() > kMaxPendingOutput) {
+  // While commands wait for the output to drain (ProcessInput), or much is still unsent, what the
+  // client sends next stays in the socket: its input is bounded by our read buffer, its output
+  // by the pause limit plus one reply.
+  if (output_paused_ || (write_in_flight_ && PendingOutput() > pause_limit_)) {
     read_paused_ = true;
     return;
   }
@@ -212,16 +213,28 @@ void Connection::ScheduleWrite() {
     for (auto& conn : t_flush.running) {
       conn->flush_scheduled_ = false;
       conn->MaybeWrite();
-      if (conn->read_paused_) conn->DoRead();
+      conn->ResumeInput();
     }
     t_flush.running.clear();
   });
+}
+
+void Connection::ResumeInput() {
+  if (closed_) return;
+  if (output_paused_) {
+    if (PendingOutput() > pause_limit_) return;
+    output_paused_ = false;
+    AfterInput();  // the commands that waited, then reading again
+    return;
+  }
+  if (read_paused_) DoRead();
 }
 
 void Connection::ProcessInput() {
   ServerState& state = *env_->state;
   ParserLimits limits;
   limits.max_bulk_len = state.config->proto_max_bulk_len();
+  pause_limit_ = static_cast<uint64_t>(state.config->client_output_pause_limit());
   while (!closing_ && !client_->blocked && in_start_ < in_end_) {
     // Parse a batch of pipelined commands ahead of running them, so that the keys they will
     // look up can be prefetched: a big keyspace makes every lookup a cache miss, and prefetching
@@ -283,6 +296,16 @@ void Connection::ProcessInput() {
     }
     int64_t clock_us = 0;  // chained from one command's end to the next one's start
     for (size_t i = 0; i < n; ++i) {
+      if (PendingOutput() > pause_limit_) {
+        // Output is bounded in bytes, not replies: a command runs only while the client's unsent
+        // output is within the pause limit, so a client that pipelines big replies and does not
+        // read them holds at most the limit plus one reply. The rest waits in in_ until the
+        // output drains (ResumeInput), and reading waits too.
+        output_paused_ = true;
+        if (i > 0 || partial) parser_.Reset();
+        if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+        return;
+      }
       if (i + kChainAhead < n) Keyspace::PrefetchChain(hints_[i + kChainAhead]);
       env_->dispatcher->Execute(*client_, batch_[i].args, &out_, &clock_us);
       in_start_ = batch_[i].end;
@@ -349,7 +372,7 @@ void Connection::OnWrite(const asio::error_code& ec, size_t n) {
   if (writing_.capacity() > kKeepBufferCapacity) std::string().swap(writing_);
   client_->obl.store(out_.size(), std::memory_order_relaxed);
   MaybeWrite();
-  if (read_paused_) DoRead();
+  ResumeInput();
 }
 
 void Connection::ShutdownGracefully() {
@@ -386,7 +409,10 @@ void Connection::Post(std::function<void()> fn) {
 }
 
 void Connection::StartBlockTimeout(int64_t ms, std::function<void()> fn) {
-  block_timer_->expires_after(std::chrono::milliseconds(ms));
+  // A timeout may be up to 2^63 ms (BLPOP k 1e10 is 1e13 ms), which overflows the timer's
+  // nanoseconds; a century is as good as forever.
+  constexpr int64_t kCenturyMs = 100LL * 366 * 24 * 3600 * 1000;
+  block_timer_->expires_after(std::chrono::milliseconds(std::min(ms, kCenturyMs)));
   std::weak_ptr<Connection> weak = weak_from_this();
   block_timer_->async_wait([weak, fn = std::move(fn)](const asio::error_code& ec) {
     auto self = weak.lock();
@@ -548,7 +574,7 @@ bool Connection::OverOutputLimit() {
       client_->pubsub_count > 0 ? Config::ClientClass::kPubsub : Config::ClientClass::kNormal;
   int64_t hard, soft, seconds;
   env_->state->config->output_buffer_limit(cls, &hard, &soft, &seconds);
-  uint64_t pending = out_.size() + writing_.size();
+  uint64_t pending = PendingOutput();
   client_->obl.store(pending, std::memory_order_relaxed);
   bool over_hard = hard > 0 && pending >= static_cast<uint64_t>(hard);
   bool over_soft = false;

@@ -23,8 +23,10 @@ struct ConnectionEnv;
 // Flow: a read appends to in_; every complete command in it is parsed in place and executed, each
 // reply appended to out_; then out_ is written with one write, in a burst with the other
 // connections of the thread that have output (see ScheduleWrite). While a write is in flight new
-// replies accumulate in out_ and go out in the next write. Reading pauses while too much output
-// is pending, so a client that pipelines without reading cannot grow our memory without bound.
+// replies accumulate in out_ and go out in the next write. A command runs only while the client's
+// unsent output is within client-output-pause-limit; past it, the client's remaining commands
+// and reading wait until the socket drains, so a client that pipelines without reading holds at
+// most the limit plus one reply of our memory, whatever the reply sizes.
 class Connection : public std::enable_shared_from_this<Connection>, public ClientHandle {
  public:
   // `thread` is the index of the io thread (ConnectionEnv::contexts) whose context owns socket.
@@ -99,6 +101,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
     std::shared_ptr<Connection> conn;
   };
   void ProcessInput();
+  // After output drained: runs the commands that waited for it (output_paused_) and reads again.
+  void ResumeInput();
+  // Output not yet taken by the socket: what is queued plus the write in flight.
+  uint64_t PendingOutput() const { return out_.size() + writing_.size(); }
   void MaybeWrite();
   // Queues this connection's output for the thread's next burst of writes.
   void ScheduleWrite();
@@ -158,7 +164,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool flush_scheduled_ = false;  // on this thread's flush list
   bool read_in_flight_ = false;
   bool read_paused_ = false;
-  bool closing_ = false;  // close once out_ and writing_ are flushed
+  bool output_paused_ = false;      // commands wait in in_ for the output to drain
+  uint64_t pause_limit_ = 4 << 20;  // client-output-pause-limit, read at each ProcessInput
+  bool closing_ = false;            // close once out_ and writing_ are flushed
   bool closed_ = false;
 };
 

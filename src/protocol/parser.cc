@@ -43,6 +43,18 @@ int64_t QuickLength(const char* data, size_t pos, size_t len, char type, size_t*
   return v;
 }
 
+// The end of a header or inline line: the first `c` in data[0, len), as Redis finds it with
+// strchr over its NUL-terminated query buffer. A NUL byte before it hides it, so a line with a
+// NUL in it is never complete: Redis waits for more and refuses the request once more than the
+// inline limit is buffered ("too big ... request/count string"). Returns null if not found.
+const char* FindLineEnd(const char* data, size_t len, char c) {
+  const char* end = static_cast<const char*>(std::memchr(data, c, len));
+  if (end == nullptr || std::memchr(data, '\0', static_cast<size_t>(end - data)) != nullptr) {
+    return nullptr;
+  }
+  return end;
+}
+
 bool IsSpace(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
 }
@@ -94,7 +106,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
     size_t line_end;
     std::optional<int64_t> n = QuickLength(data, 0, len, '*', &line_end);
     if (*n < 0) {
-      const char* cr = static_cast<const char*>(std::memchr(data, '\r', len));
+      const char* cr = FindLineEnd(data, len, '\r');
       if (cr == nullptr) {
         if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigMbulk);
         return Result::kNeedMore;
@@ -121,7 +133,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
       size_t line_end;
       std::optional<int64_t> blen = QuickLength(data, pos_, len, '$', &line_end);
       if (*blen < 0) {
-        const char* cr = static_cast<const char*>(std::memchr(data + pos_, '\r', len - pos_));
+        const char* cr = FindLineEnd(data + pos_, len - pos_, '\r');
         if (cr == nullptr) {
           if (len - pos_ > limits.max_inline_len) return Fail(errors::kProtoTooBigBulk);
           return Result::kNeedMore;
@@ -161,7 +173,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
 RespParser::Result RespParser::ParseInline(char* data, size_t len, const ParserLimits& limits,
                                            size_t* consumed, std::vector<std::string_view>* args) {
   args->clear();
-  char* nl = static_cast<char*>(std::memchr(data, '\n', len));
+  const char* nl = FindLineEnd(data, len, '\n');
   if (nl == nullptr) {
     if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigInline);
     return Result::kNeedMore;

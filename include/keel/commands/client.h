@@ -100,5 +100,8 @@ struct Client {
 
 inline constexpr uint32_t kClientMonitor = 1u << 0;
 inline constexpr uint32_t kClientCloseAsap = 1u << 1;
+// Subscribed to at least one channel or pattern (pubsub_count > 0, which is [io]): CLIENT LIST's
+// 'P', and `timeout` spares the client, as Redis does.
+inline constexpr uint32_t kClientPubsub = 1u << 2;
 
 }  // namespace keel

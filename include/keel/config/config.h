@@ -104,6 +104,8 @@ class Config {
   bool stop_writes_on_bgsave_error() const;
   int64_t bgsave_shard_delay_us() const;               // keel-bgsave-shard-delay-us (a test knob)
   std::string shutdown_on_signal(bool sigterm) const;  // shutdown-on-sigterm / -sigint
+  int64_t client_output_pause_limit() const;           // bytes (Keel's own)
+  int64_t shutdown_flush_timeout_ms() const;           // shutdown-flush-timeout (Keel's own)
   // notify-keyspace-events as NotifyFlag bits.
   uint32_t notify_keyspace_flags() const;
   // client-output-buffer-limit for one class (0 = no limit).
