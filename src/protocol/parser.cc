@@ -1,9 +1,11 @@
 #include "keel/protocol/parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <string>
 
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -53,6 +55,22 @@ const char* FindLineEnd(const char* data, size_t len, char c) {
     return nullptr;
   }
   return end;
+}
+
+// The error for a bulk header that starts with `c` instead of '$'. The 256 texts are made once,
+// so error() can point at one and a parser carries no buffer for it (it lives in every
+// connection).
+std::string_view ExpectedDollar(char c) {
+  static const std::array<std::string, 256> kTexts = [] {
+    std::array<std::string, 256> texts;
+    for (int i = 0; i < 256; ++i) {
+      char buf[64];
+      int n = std::snprintf(buf, sizeof(buf), errors::kProtoExpectedDollarFormat, i);
+      texts[i].assign(buf, static_cast<size_t>(n));
+    }
+    return texts;
+  }();
+  return kTexts[static_cast<unsigned char>(c)];
 }
 
 bool IsSpace(char c) {
@@ -140,13 +158,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
         }
         line_end = static_cast<size_t>(cr - data);
         if (line_end + 2 > len) return Result::kNeedMore;
-        if (data[pos_] != '$') {
-          int n = std::snprintf(error_buf_, sizeof(error_buf_), errors::kProtoExpectedDollarFormat,
-                                data[pos_]);
-          Reset();
-          error_ = std::string_view(error_buf_, static_cast<size_t>(n));
-          return Result::kError;
-        }
+        if (data[pos_] != '$') return Fail(ExpectedDollar(data[pos_]));
         blen = ParseInt64(std::string_view(data + pos_ + 1, line_end - pos_ - 1));
       }
       if (!blen || *blen < 0 || *blen > limits.max_bulk_len) return Fail(errors::kProtoInvalidBulk);

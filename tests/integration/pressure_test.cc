@@ -64,6 +64,36 @@ TEST_F(PressureTest, TimeoutSparesSubscribersBlockedClientsAndMonitors) {
   EXPECT_TRUE(sub.WaitForClose(seconds(10))) << "an unsubscribed idle client outlived timeout 1";
 }
 
+// A client blocked with more commands pipelined behind its BLPOP keeps reading meanwhile; once
+// served, it runs those, and then what it sends next: each command once, none replayed. (The
+// read in flight during the block must land where the buffer's end is when it completes: Keel
+// used to reset the buffer under it and ran the stale ECHO a second time.)
+TEST_F(PressureTest, CommandsPipelinedBehindABlockingPopRunOnceAfterIt) {
+  StartServer();
+  RespConnection blocked = Connect();
+  ASSERT_TRUE(blocked.Send(EncodeCommand({"BLPOP", "bk", "0"}) + EncodeCommand({"INCR", "after"}) +
+                           EncodeCommand({"ECHO", "first"})));
+  RespConnection ctl = Connect();
+  // Wait until it is blocked, then serve it.
+  for (int i = 0;
+       i < 200 && ctl.Call({"INFO", "clients"}).find("blocked_clients:1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(ctl.Call({"LPUSH", "bk", "v"}), ":1\r\n");
+  std::string reply;
+  ASSERT_TRUE(blocked.ReadReply(&reply));
+  EXPECT_EQ(reply, "*2\r\n$2\r\nbk\r\n$1\r\nv\r\n");
+  ASSERT_TRUE(blocked.ReadReply(&reply));
+  EXPECT_EQ(reply, ":1\r\n");
+  ASSERT_TRUE(blocked.ReadReply(&reply));
+  EXPECT_EQ(reply, "$5\r\nfirst\r\n");
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(blocked.Call({"ECHO", "second"}), "$6\r\nsecond\r\n");
+  EXPECT_EQ(blocked.Call({"ECHO", "third"}), "$5\r\nthird\r\n");
+  EXPECT_EQ(ctl.Call({"GET", "after"}), "$1\r\n1\r\n");
+}
+
 // The client's unsent output as CLIENT LIST reports it (obl: Keel's bytes waiting for the
 // socket), or -1 if the client is not listed.
 int64_t PendingOutputOf(RespConnection& ctl, const std::string& id) {

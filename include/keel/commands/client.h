@@ -54,10 +54,10 @@ struct Client {
 
   // [shared]
   std::atomic<int> db{0};
+  std::atomic<uint32_t> flags{0};  // kClientFlag* below (beside db: no padding between them)
   std::atomic<int64_t> last_interaction_ms{0};
-  std::atomic<uint32_t> flags{0};  // kClientFlag* below
-  std::atomic<uint64_t> qbuf{0};   // bytes buffered, not yet parsed
-  std::atomic<uint64_t> obl{0};    // bytes of output waiting for the socket
+  std::atomic<uint64_t> qbuf{0};  // bytes buffered, not yet parsed
+  std::atomic<uint64_t> obl{0};   // bytes of output waiting for the socket
   mutable std::mutex mu;
   std::string name;      // GUARDED_BY(mu)
   std::string lib_name;  // GUARDED_BY(mu)
