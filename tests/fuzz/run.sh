@@ -6,14 +6,14 @@
 #   tests/fuzz/run.sh [runs-per-target]   (default KEEL_FUZZ_RUNS, else each target's own count
 #                                          below: about 15 s each on a loaded 2-core machine)
 # Environment: KEEL_JOBS (build jobs, default 2), KEEL_FUZZ_SECONDS (a cap per target, default
-# 30: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all four).
+# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all four).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root=$(pwd)
 dir=${root}/build-fuzz
 runs=${1:-${KEEL_FUZZ_RUNS:-}}
-seconds=${KEEL_FUZZ_SECONDS:-30}
+seconds=${KEEL_FUZZ_SECONDS:-15}
 targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore}
 
 gen=()
