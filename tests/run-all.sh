@@ -6,10 +6,16 @@
 #      binaries of step 2, pointed at redis-server), so that no expectation drifts from Redis;
 #      tests named *KeelOnly* are left out
 #   4. ASan+UBSan build in build-asan/ and every ctest test again
+#   5. The libFuzzer targets (tests/fuzz/run.sh: clang, build-fuzz/), each over its seed corpus
+#      for a bounded number of inputs (about a minute in all on 2 cores; KEEL_FUZZ_RUNS sets
+#      the count for every target)
+#   6. A ThreadSanitizer build of keel-server in build-tsan/, and the integration tests of step 2
+#      against it (two shards in parallel); a data race reported by the server fails its test
+#      (the server exits 66 instead of 0)
 # Every step runs even if an earlier one failed; the exit status is non-zero if any failed.
 # Environment: KEEL_JOBS (parallel build and test jobs, default 2), KEEL_SKIP_ASAN=1 to skip
-# step 4, KEEL_SKIP_FORMAT=1 to skip step 1, KEEL_SKIP_REDIS=1 to skip step 3, REDIS_SERVER_BIN
-# (default /usr/bin/redis-server).
+# step 4, KEEL_SKIP_FORMAT=1 to skip step 1, KEEL_SKIP_REDIS=1 to skip step 3, KEEL_SKIP_FUZZ=1
+# step 5, KEEL_SKIP_TSAN=1 step 6, REDIS_SERVER_BIN (default /usr/bin/redis-server).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -77,6 +83,34 @@ tests_against_redis() {
   return ${status}
 }
 
+# The integration tests (the Release build's binary) against a ThreadSanitizer keel-server: the
+# races that matter are the server's (io threads, the lazy-free thread, connection moves,
+# pub/sub delivery, blocking pops across threads), and the client side needs no
+# instrumentation. halt_on_error=0 lets the server run on and report every race; it then exits
+# 66, which the test harness reports as a failure with the server log (the reports) attached.
+tsan_integration() {
+  configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_TSAN=ON -DKEEL_BUILD_TESTS=OFF \
+    || return 1
+  cmake --build build-tsan -j "${jobs}" --target keel-server || return 1
+  local status=0 pids=() i
+  for ((i = 0; i < jobs; i++)); do
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:exitcode=66:second_deadlock_stack=1} \
+      KEEL_SERVER_BIN=${root}/build-tsan/bin/keel-server GTEST_TOTAL_SHARDS=${jobs} \
+      GTEST_SHARD_INDEX=${i} build/tests/integration/integration_tests --gtest_brief=1 \
+      >"build-tsan/integration-shard-${i}.log" 2>&1 &
+    pids+=($!)
+  done
+  for ((i = 0; i < jobs; i++)); do
+    if ! wait "${pids[$i]}"; then
+      status=1
+      cat "build-tsan/integration-shard-${i}.log"
+    else
+      tail -n 3 "build-tsan/integration-shard-${i}.log"
+    fi
+  done
+  return ${status}
+}
+
 if [ "${KEEL_SKIP_FORMAT:-0}" != 1 ]; then
   step "clang-format" check_format
 fi
@@ -94,6 +128,14 @@ if [ "${KEEL_SKIP_ASAN:-0}" != 1 ]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   step "ASan+UBSan build + tests (build-asan/)" build_and_test build-asan \
     -DKEEL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+
+if [ "${KEEL_SKIP_FUZZ:-0}" != 1 ]; then
+  step "libFuzzer targets, bounded (build-fuzz/)" env KEEL_JOBS="${jobs}" tests/fuzz/run.sh
+fi
+
+if [ "${KEEL_SKIP_TSAN:-0}" != 1 ]; then
+  step "Integration tests against a TSan keel-server (build-tsan/)" tsan_integration
 fi
 
 echo

@@ -39,6 +39,8 @@ void FinishWaiter(ServerState& server, const std::shared_ptr<BlockedWaiter>& w, 
   h.Post([srv, w, weak, id, reply = std::move(reply)] {
     UnregisterWaiter(*srv->keyspace, w);
     if (auto c = srv->clients.Find(id)) {
+      // The wait ends now: an idle `timeout` counts from here, not from the blocking command.
+      c->last_interaction_ms.store(NowUnixMsCoarse(), std::memory_order_relaxed);
       std::lock_guard<std::mutex> lock(c->mu);
       c->waiter.reset();
     }
@@ -97,18 +99,15 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view s, int64_t* ms) {
     ctx.reply.Error(errors::kTimeoutNotFloat);
     return false;
   }
+  // Redis 7.0.15 rounds up to whole milliseconds (0.0001 is 1 ms, -0.0001 is 0: no timeout)
+  // and converts to long long, where 2^63 ms and more (inf, ~9.22e15 s) come out negative. It
+  // has no upper bound below that: 9223372036854775.807 s blocks (checked against 7.0.15).
   long double t = std::ceil(*v * 1000.0L);
-  // Redis converts to long long: infinities and overflows come out negative.
-  if (!(t < 9.2e18L) || t < 0) {
+  if (!(t < 9223372036854775808.0L) || t < 0) {
     ctx.reply.Error(errors::kTimeoutNegative);
     return false;
   }
-  int64_t tms = static_cast<int64_t>(t);
-  if (tms > 0 && tms > std::numeric_limits<int64_t>::max() - NowUnixMs()) {
-    ctx.reply.Error(errors::kTimeoutRange);
-    return false;
-  }
-  *ms = tms;
+  *ms = static_cast<int64_t>(t);
   return true;
 }
 
@@ -140,6 +139,7 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
   ServerState* server = &ctx.server;
   Client* client = &ctx.client;
   auto finish = [server, client] {
+    client->last_interaction_ms.store(NowUnixMsCoarse(), std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(client->mu);
       client->waiter.reset();

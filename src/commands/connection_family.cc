@@ -230,7 +230,11 @@ void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std:
     std::lock_guard<std::mutex> lock(c.mu);
     blocked = c.waiter != nullptr;
   }
-  std::string flag_str = (flags & kClientMonitor) ? "O" : blocked ? "b" : "";
+  // Redis's letters, in its order.
+  std::string flag_str;
+  if (flags & kClientMonitor) flag_str += 'O';
+  if (flags & kClientPubsub) flag_str += 'P';
+  if (blocked) flag_str += 'b';
   // Client-side caching: t (tracking), R (its redirect is gone), B (BCAST); redir= is the
   // redirect (0 for none) while tracking, else -1.
   TrackingInfo tracking;

@@ -168,6 +168,11 @@ void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::st
 void UpdateCount(Client& c) {
   c.pubsub_count =
       static_cast<int>(c.channels.size() + c.patterns.size() + c.shard_channels.size());
+  if (c.pubsub_count > 0) {
+    c.flags.fetch_or(kClientPubsub, std::memory_order_relaxed);
+  } else {
+    c.flags.fetch_and(~kClientPubsub, std::memory_order_relaxed);
+  }
 }
 
 // The count the (P)SUBSCRIBE family reports (channels and patterns), and SSUBSCRIBE's.
@@ -326,6 +331,7 @@ void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* rep
   client.patterns.clear();
   client.shard_channels.clear();
   client.pubsub_count = 0;
+  client.flags.fetch_and(~kClientPubsub, std::memory_order_relaxed);
 }
 
 void PubsubProtocolChanged(Client& client) {

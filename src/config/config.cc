@@ -112,6 +112,8 @@ enum Id : size_t {
   kTrackingTableMaxKeysId,
   kZsetMaxListpackEntriesId,
   kZsetMaxListpackValueId,
+  kClientOutputPauseLimitId,
+  kShutdownFlushTimeoutId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -591,6 +593,12 @@ const OptionSpec kSpecs[] = {
      false, "128"},
     {"zset-max-listpack-value", "zset-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
      "64"},
+    // (ids above; the entries below are read by name)
+    // Keel's own (docs/configuration.md): a client's pipelined commands stop running while more
+    // than this much of its output is unsent; and how long a shutdown waits for clients to take
+    // the output they already have (0: close at once, as Redis does).
+    {"client-output-pause-limit", "", Kind::kMemory, 1024, kLongMax, nullptr, false, "4mb"},
+    {"shutdown-flush-timeout", "", Kind::kInt, 0, 3600000, nullptr, false, "3000"},
     // The slow log and the latency monitor (diagnostics_family.cc).
     {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
     {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
@@ -859,6 +867,8 @@ bool Config::stop_writes_on_bgsave_error() const { return Int(kStopWritesOnBgsav
 int64_t Config::bgsave_shard_delay_us() const { return Int(kBgsaveShardDelayUsId); }
 int64_t Config::load_key_delay_us() const { return Int(kLoadKeyDelayUsId); }
 int64_t Config::tracking_table_max_keys() const { return Int(kTrackingTableMaxKeysId); }
+int64_t Config::client_output_pause_limit() const { return Int(kClientOutputPauseLimitId); }
+int64_t Config::shutdown_flush_timeout_ms() const { return Int(kShutdownFlushTimeoutId); }
 std::string Config::shutdown_on_signal(bool sigterm) const {
   return String(sigterm ? kShutdownOnSigtermId : kShutdownOnSigintId);
 }
@@ -1044,8 +1054,9 @@ Status Config::Set(std::span<const std::string_view> args, bool local_client) {
   for (size_t i = 0; i < args.size(); i += 2) {
     Option* o = Find(args[i]);
     if (o == nullptr) {
+      // Quoted as Redis's %s quotes it: up to the first NUL.
       return Status::Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
-                           std::string(args[i]) + "'");
+                           std::string(args[i].substr(0, args[i].find('\0'))) + "'");
     }
     for (const Change& c : changes) {
       if (c.option == o) return failed(args[i], "duplicate parameter");

@@ -17,10 +17,26 @@ namespace keel {
 
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
-// The read buffer grows past kReadChunk while reads keep filling it, up to this.
+// Reads grow past kReadChunk while they keep filling it, up to this: the size of the pooled
+// read buffers.
 constexpr size_t kMaxReadBuffer = 32 * 1024;
-// Above this much unwritten output, stop reading until the socket drains.
-constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
+// Free read buffers a thread keeps for its connections' next reads; more are freed. Only
+// connections with unconsumed bytes hold one, so a thread rarely needs more than a few.
+constexpr size_t kPooledReadBuffers = 64;
+thread_local std::vector<std::unique_ptr<char[]>> t_read_buffers;
+
+// Commands parsed ahead of running them (ProcessInput), and where their first keys live; the
+// first entry of a key's chain is prefetched kChainAhead commands ahead of it. They are used
+// only within one ProcessInput, which never nests, so one set per thread serves every
+// connection (instead of about a kilobyte in each).
+constexpr size_t kParseAhead = 16;
+constexpr size_t kChainAhead = 2;
+struct Parsed {
+  std::vector<std::string_view> args;
+  size_t end = 0;  // offset in the read buffer just past the command
+};
+thread_local Parsed t_batch[kParseAhead];
+thread_local Keyspace::PrefetchHint t_hints[kParseAhead];
 // Output buffers larger than this are released after use instead of kept for reuse.
 constexpr size_t kKeepBufferCapacity = 1024 * 1024;
 
@@ -49,9 +65,8 @@ Connection::Connection(asio::ip::tcp::socket socket, size_t thread, ConnectionEn
       protocol_(asio::ip::tcp::v4()),
       thread_(thread),
       home_(env->contexts[thread]),
-      client_(std::make_shared<Client>()) {
-  block_timer_.emplace(*home_);
-}
+      client_(std::make_shared<Client>()),
+      read_size_(kReadChunk) {}
 
 Connection::~Connection() = default;
 
@@ -60,9 +75,7 @@ void Connection::Start() {
   Client& c = *client_;
   c.id = state.next_client_id.fetch_add(1);
   asio::error_code ec;
-  if (!unix_path_.empty()) {
-    c.addr = c.laddr = unix_path_ + ":0";
-  } else {
+  if (!unix_socket_) {  // a Unix-socket client was named by SetUnixSocketPath
     auto remote = socket_.remote_endpoint(ec);
     if (!ec) c.addr = FormatEndpoint(remote);
     auto local = socket_.local_endpoint(ec);
@@ -83,39 +96,90 @@ void Connection::Start() {
   state.clients.Add(client_);
   state.io_thread_clients[thread_].fetch_add(1, std::memory_order_relaxed);
   state.stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
-  in_.resize(kReadChunk);
   DoRead();
+}
+
+char* Connection::TakeReadBuffer() {
+  if (in_cap_ == 0) {
+    if (t_read_buffers.empty()) {
+      in_.reset(new char[kMaxReadBuffer]);  // not zeroed: pages are touched as reads fill them
+    } else {
+      in_ = std::move(t_read_buffers.back());
+      t_read_buffers.pop_back();
+    }
+    in_cap_ = kMaxReadBuffer;
+  }
+  return in_.get();
+}
+
+void Connection::ReleaseReadBuffer() {
+  // A read in flight writes at in_ + in_end_ when it completes: the buffer and the offsets stay
+  // as they are until then (OnRead appends at in_end_).
+  if (read_in_flight_ && read_op_.data != nullptr) return;
+  ReturnReadBuffer();
+}
+
+void Connection::ReturnReadBuffer() {
+  if (in_cap_ == 0) return;
+  if (in_cap_ == kMaxReadBuffer && t_read_buffers.size() < kPooledReadBuffers) {
+    t_read_buffers.push_back(std::move(in_));
+  }
+  in_.reset();
+  in_cap_ = 0;
+  in_start_ = in_end_ = 0;
+}
+
+void Connection::GrowReadBuffer(size_t capacity) {
+  std::unique_ptr<char[]> bigger(new char[capacity]);
+  std::memcpy(bigger.get(), in_.get() + in_start_, in_end_ - in_start_);
+  in_end_ -= in_start_;
+  in_start_ = 0;
+  size_t bytes = in_end_;
+  ReturnReadBuffer();  // the old one goes back to the pool if it came from there
+  in_ = std::move(bigger);
+  in_cap_ = capacity;
+  in_end_ = bytes;
 }
 
 void Connection::DoRead() {
   if (closed_ || closing_ || read_in_flight_) return;
-  if (write_in_flight_ && out_.size() + writing_.size() > kMaxPendingOutput) {
+  // While commands wait for the output to drain (ProcessInput), or much is still unsent, what the
+  // client sends next stays in the socket: its input is bounded by our read buffer, its output
+  // by the pause limit plus one reply.
+  if (output_paused_ || (write_in_flight_ && PendingOutput() > pause_limit_)) {
     read_paused_ = true;
     return;
   }
   read_paused_ = false;
-  // Make room: move unconsumed bytes to the front, and grow when a large command needs it.
-  if (in_start_ > 0 && (in_start_ == in_end_ || in_.size() - in_end_ < kReadChunk)) {
-    std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
-    in_end_ -= in_start_;
-    in_start_ = 0;
-  }
-  if (in_.size() - in_end_ < kReadChunk / 2) {
-    in_.resize(in_.size() * 2);
-  } else if (last_read_filled_ && in_.size() < kMaxReadBuffer && capped_reads_ == 0) {
-    // The last read filled all the room there was, so more was probably waiting: grow, so that
-    // one read takes a whole pipelined batch (one read and one write per batch, not two each).
-    in_.resize(in_.size() * 2);
-  } else if (in_start_ == in_end_ && in_.size() > kReadChunk && small_reads_ >= 64) {
-    // Traffic went back to small requests for a while: give the big buffer back.
-    std::vector<char>(kReadChunk).swap(in_);
-    small_reads_ = 0;
+  size_t room;
+  if (in_start_ < in_end_) {
+    // Part of a command is held: make room by moving it to the front, and grow when a large
+    // command needs it.
+    if (in_start_ > 0 && in_cap_ - in_end_ < kReadChunk) {
+      std::memmove(in_.get(), in_.get() + in_start_, in_end_ - in_start_);
+      in_end_ -= in_start_;
+      in_start_ = 0;
+    }
+    if (in_cap_ - in_end_ < kReadChunk / 2) GrowReadBuffer(in_cap_ * 2);
+    room = in_cap_ - in_end_;
+  } else {
+    ReturnReadBuffer();  // nothing held: the next read takes a buffer when data arrives
+    if (last_read_filled_ && read_size_ < kMaxReadBuffer && capped_reads_ == 0) {
+      // The last read filled all the room there was, so more was probably waiting: read more,
+      // so that one read takes a whole pipelined batch (one read and one write per batch, not
+      // two each).
+      read_size_ *= 2;
+    } else if (read_size_ > kReadChunk && small_reads_ >= 64) {
+      read_size_ = kReadChunk;  // traffic went back to small requests for a while
+      small_reads_ = 0;
+    }
+    room = read_size_;
   }
   read_in_flight_ = true;
   read_op_.ec_ = asio::error_code();
   read_op_.bytes_transferred_ = 0;
-  read_op_.data = in_.data() + in_end_;
-  read_op_.size = in_.size() - in_end_;
+  read_op_.data = in_cap_ > 0 ? in_.get() + in_end_ : nullptr;  // null: Perform takes one
+  read_op_.size = room;
   // A client that keeps more waiting than the largest buffer takes (a deep pipeline of big
   // commands, redis-cli --pipe) gains nothing from bigger reads: its batch takes several turns
   // anyway. Smaller turns reach its first replies, and the other clients of the thread, sooner.
@@ -128,6 +192,10 @@ void Connection::DoRead() {
 
 asio::detail::reactor_op::status Connection::ReadOp::Perform(asio::detail::reactor_op* base) {
   auto* op = static_cast<ReadOp*>(base);
+  // Runs on the connection's io thread (the reactor performs on the thread running its
+  // context), so it may take from that thread's pool.
+  bool took = op->data == nullptr;
+  if (took) op->data = op->conn->TakeReadBuffer();
   for (;;) {
     ssize_t r = ::recv(op->fd, op->data, op->size, 0);
     if (r > 0) {
@@ -140,7 +208,13 @@ asio::detail::reactor_op::status Connection::ReadOp::Perform(asio::detail::react
       return done_and_exhausted;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (took) {  // nothing came: no buffer held while waiting
+        op->conn->ReturnReadBuffer();
+        op->data = nullptr;
+      }
+      return not_done;
+    }
     op->ec_ = asio::error_code(errno, asio::error::get_system_category());
     return done;
   }
@@ -171,13 +245,13 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
   last_read_filled_ = n == read_op_.size;
   if (capped_reads_ > 0) {
     --capped_reads_;
-  } else if (!last_read_filled_ || in_.size() < kMaxReadBuffer) {
+  } else if (!last_read_filled_ || read_op_.size < kMaxReadBuffer) {
     full_reads_ = 0;
   } else if (++full_reads_ == 2) {
     full_reads_ = 0;
     capped_reads_ = 64;
   }
-  small_reads_ = n < in_.size() / 8 ? small_reads_ + 1 : 0;
+  small_reads_ = n < read_op_.size / 8 ? small_reads_ + 1 : 0;
   in_end_ += n;
   ServerState& state = *env_->state;
   state.stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
@@ -219,15 +293,27 @@ void Connection::RunFlushList(const asio::any_io_executor& ex) {
   for (auto& conn : t_flush.running) {
     conn->flush_scheduled_ = false;
     conn->MaybeWrite();
-    if (conn->read_paused_) conn->DoRead();
+    conn->ResumeInput();
   }
   t_flush.running.clear();
+}
+
+void Connection::ResumeInput() {
+  if (closed_) return;
+  if (output_paused_) {
+    if (PendingOutput() > pause_limit_) return;
+    output_paused_ = false;
+    AfterInput();  // the commands that waited, then reading again
+    return;
+  }
+  if (read_paused_) DoRead();
 }
 
 void Connection::ProcessInput() {
   ServerState& state = *env_->state;
   ParserLimits limits;
   limits.max_bulk_len = state.config->proto_max_bulk_len();
+  pause_limit_ = static_cast<uint64_t>(state.config->client_output_pause_limit());
   while (!closing_ && !client_->blocked && in_start_ < in_end_) {
     // Parse a batch of pipelined commands ahead of running them, so that the keys they will
     // look up can be prefetched: a big keyspace makes every lookup a cache miss, and prefetching
@@ -242,9 +328,9 @@ void Connection::ProcessInput() {
       if (n > 0 && (in_[pos] != '*' || !client_->authenticated)) break;
       limits.authenticated = client_->authenticated;
       size_t consumed = 0;
-      Parsed& cmd = batch_[n];
+      Parsed& cmd = t_batch[n];
       RespParser::Result r =
-          parser_.Parse(in_.data() + pos, in_end_ - pos, limits, &consumed, &cmd.args);
+          parser_.Parse(in_.get() + pos, in_end_ - pos, limits, &consumed, &cmd.args);
       if (r == RespParser::Result::kCommand) {
         pos += consumed;
         cmd.end = pos;
@@ -266,7 +352,7 @@ void Connection::ProcessInput() {
       state.stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
       state.error_stats.Count(parser_.error());
       closing_ = true;
-      in_start_ = in_end_ = 0;
+      ReleaseReadBuffer();
       return;
     }
     // Where each command's first key lives: its shard's line first, for the whole batch (a
@@ -277,27 +363,37 @@ void Connection::ProcessInput() {
     // one list) is as cached as it will get, and is skipped.
     int db = client_->db.load(std::memory_order_relaxed);
     for (size_t i = 0; i < n; ++i) {
-      const auto& args = batch_[i].args;
-      bool repeat = i > 0 && args.size() >= 2 && batch_[i - 1].args.size() >= 2 &&
-                    batch_[i - 1].args[1] == args[1];
-      hints_[i] = args.size() >= 2 && !repeat ? state.keyspace->Locate(db, args[1])
-                                              : Keyspace::PrefetchHint{};
+      const auto& args = t_batch[i].args;
+      bool repeat = i > 0 && args.size() >= 2 && t_batch[i - 1].args.size() >= 2 &&
+                    t_batch[i - 1].args[1] == args[1];
+      t_hints[i] = args.size() >= 2 && !repeat ? state.keyspace->Locate(db, args[1])
+                                               : Keyspace::PrefetchHint{};
     }
     if (n > 1) {
-      for (size_t i = 0; i < n; ++i) Keyspace::PrefetchBucket(hints_[i]);
-      for (size_t i = 0; i < std::min(n, kChainAhead); ++i) Keyspace::PrefetchChain(hints_[i]);
+      for (size_t i = 0; i < n; ++i) Keyspace::PrefetchBucket(t_hints[i]);
+      for (size_t i = 0; i < std::min(n, kChainAhead); ++i) Keyspace::PrefetchChain(t_hints[i]);
     }
     int64_t clock_us = 0;  // chained from one command's end to the next one's start
     for (size_t i = 0; i < n; ++i) {
-      if (i + kChainAhead < n) Keyspace::PrefetchChain(hints_[i + kChainAhead]);
-      env_->dispatcher->Execute(*client_, batch_[i].args, &out_, &clock_us);
-      in_start_ = batch_[i].end;
+      if (PendingOutput() > pause_limit_) {
+        // Output is bounded in bytes, not replies: a command runs only while the client's unsent
+        // output is within the pause limit, so a client that pipelines big replies and does not
+        // read them holds at most the limit plus one reply. The rest waits in in_ until the
+        // output drains (ResumeInput), and reading waits too.
+        output_paused_ = true;
+        if (i > 0 || partial) parser_.Reset();
+        if (in_start_ == in_end_) ReleaseReadBuffer();
+        return;
+      }
+      if (i + kChainAhead < n) Keyspace::PrefetchChain(t_hints[i + kChainAhead]);
+      env_->dispatcher->Execute(*client_, t_batch[i].args, &out_, &clock_us);
+      in_start_ = t_batch[i].end;
       if (client_->close_after_reply) closing_ = true;
       if (closing_ || client_->blocked) {
         // The rest waits (a blocking command) or never runs; what was parsed of it is parsed
         // again from in_start_.
         if (i + 1 < n || partial) parser_.Reset();
-        if (in_start_ == in_end_ && !read_in_flight_) in_start_ = in_end_ = 0;
+        if (in_start_ == in_end_) ReleaseReadBuffer();
         return;
       }
     }
@@ -306,9 +402,7 @@ void Connection::ProcessInput() {
       break;
     }
   }
-  // Not while a read is in flight (ProcessInput called by Unblock): that read lands at the old
-  // in_end_, and rewinding the offsets under it would parse stale bytes again.
-  if (in_start_ == in_end_ && !read_in_flight_) in_start_ = in_end_ = 0;
+  if (in_start_ == in_end_) ReleaseReadBuffer();
 }
 
 void Connection::MaybeWrite() {
@@ -357,7 +451,7 @@ void Connection::OnWrite(const asio::error_code& ec, size_t n) {
   if (writing_.capacity() > kKeepBufferCapacity) std::string().swap(writing_);
   client_->obl.store(out_.size(), std::memory_order_relaxed);
   MaybeWrite();
-  if (read_paused_) DoRead();
+  ResumeInput();
 }
 
 void Connection::ShutdownGracefully() {
@@ -369,9 +463,10 @@ void Connection::ShutdownGracefully() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  ReleaseReadBuffer();
   if (client_->blocked) {
     client_->blocked = false;
-    block_timer_->cancel();
+    if (block_timer_) block_timer_->cancel();
     if (client_->on_close_blocked) client_->on_close_blocked();
     client_->on_close_blocked = nullptr;
   }
@@ -394,7 +489,12 @@ void Connection::Post(std::function<void()> fn) {
 }
 
 void Connection::StartBlockTimeout(int64_t ms, std::function<void()> fn) {
-  block_timer_->expires_after(std::chrono::milliseconds(ms));
+  // A timeout may be up to 2^63 ms (BLPOP k 1e10 is 1e13 ms), which overflows the timer's
+  // nanoseconds; a century is as good as forever.
+  constexpr int64_t kCenturyMs = 100LL * 366 * 24 * 3600 * 1000;
+  // Made on first use: most connections never block with a timeout, and a timer is 120 bytes.
+  if (!block_timer_) block_timer_ = std::make_unique<asio::steady_timer>(*env_->contexts[thread_]);
+  block_timer_->expires_after(std::chrono::milliseconds(std::min(ms, kCenturyMs)));
   std::weak_ptr<Connection> weak = weak_from_this();
   block_timer_->async_wait([weak, fn = std::move(fn)](const asio::error_code& ec) {
     auto self = weak.lock();
@@ -407,7 +507,7 @@ void Connection::Unblock(std::string_view reply) {
   if (closed_ || !client_->blocked) return;
   client_->blocked = false;
   client_->on_close_blocked = nullptr;
-  block_timer_->cancel();
+  if (block_timer_) block_timer_->cancel();
   if (client_->reply_mode == ReplyMode::kOn) out_.append(reply);
   ProcessInput();
   ScheduleWrite();
@@ -539,7 +639,7 @@ void Connection::Arrive(int fd) {
   if (!ec) s.non_blocking(true, ec);
   socket_ = Socket(std::move(s));
   reactor_ = &asio::use_service<asio::detail::reactor>(here);
-  block_timer_.emplace(here);
+  block_timer_.reset();  // bound to the old thread's context; made again here when needed
   SettleHome();
   if (ec) {
     if (!socket_.is_open()) ::close(fd);
@@ -557,7 +657,7 @@ bool Connection::OverOutputLimit() {
       client_->pubsub_count > 0 ? Config::ClientClass::kPubsub : Config::ClientClass::kNormal;
   int64_t hard, soft, seconds;
   env_->state->config->output_buffer_limit(cls, &hard, &soft, &seconds);
-  uint64_t pending = out_.size() + writing_.size();
+  uint64_t pending = PendingOutput();
   client_->obl.store(pending, std::memory_order_relaxed);
   bool over_hard = hard > 0 && pending >= static_cast<uint64_t>(hard);
   bool over_soft = false;

@@ -23,8 +23,10 @@ struct ConnectionEnv;
 // Flow: a read appends to in_; every complete command in it is parsed in place and executed, each
 // reply appended to out_; then out_ is written with one write, in a burst with the other
 // connections of the thread that have output (see ScheduleWrite). While a write is in flight new
-// replies accumulate in out_ and go out in the next write. Reading pauses while too much output
-// is pending, so a client that pipelines without reading cannot grow our memory without bound.
+// replies accumulate in out_ and go out in the next write. A command runs only while the client's
+// unsent output is within client-output-pause-limit; past it, the client's remaining commands
+// and reading wait until the socket drains, so a client that pipelines without reading holds at
+// most the limit plus one reply of our memory, whatever the reply sizes.
 class Connection : public std::enable_shared_from_this<Connection>, public ClientHandle {
  public:
   // `thread` is the index of the io thread (ConnectionEnv::contexts) whose context owns socket.
@@ -33,7 +35,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 
   // Marks a client of the Unix socket at `path`: CLIENT LIST shows addr=<path>:0 laddr=<path>:0
   // as Redis does. Call before Start().
-  void SetUnixSocketPath(std::string path) { unix_path_ = std::move(path); }
+  void SetUnixSocketPath(const std::string& path) {
+    unix_socket_ = true;
+    client_->addr = client_->laddr = path + ":0";
+  }
   // Registers the client and starts reading. Call on the connection's io thread.
   void Start();
   // Flushes pending output, then closes (graceful server shutdown). Io thread only.
@@ -99,6 +104,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
     std::shared_ptr<Connection> conn;
   };
   void ProcessInput();
+  // After output drained: runs the commands that waited for it (output_paused_) and reads again.
+  void ResumeInput();
+  // Output not yet taken by the socket: what is queued plus the write in flight.
+  uint64_t PendingOutput() const { return out_.size() + writing_.size(); }
   void MaybeWrite();
   // Queues this connection's output for the thread's next burst of writes.
   void ScheduleWrite();
@@ -113,10 +122,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 
   ConnectionEnv* env_;
   Socket socket_;
-  std::string unix_path_;           // set for a Unix-socket client (SetUnixSocketPath)
   asio::detail::reactor* reactor_;  // the reactor of the context that owns socket_
   ReadOp read_op_;
-  std::optional<asio::steady_timer> block_timer_;
+  std::unique_ptr<asio::steady_timer> block_timer_;  // made by the first StartBlockTimeout
   asio::ip::tcp protocol_;
 
   // The io thread that serves the connection. home_ is its context, null while moving; other
@@ -129,39 +137,46 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::vector<std::function<void(Connection&)>> parked_;
   int posts_in_flight_ = 0;
   // A move in progress (MoveTo until Arrive).
-  size_t moving_to_ = SIZE_MAX;
   int moving_fd_ = -1;
+  size_t moving_to_ = SIZE_MAX;
   std::function<void(const std::shared_ptr<Connection>&)> on_arrival_;
 
   std::shared_ptr<Client> client_;
   RespParser parser_;
-  // Commands parsed ahead of running them (ProcessInput), and where their first keys live; the
-  // first entry of a key's chain is prefetched kChainAhead commands ahead of it.
-  static constexpr size_t kParseAhead = 16;
-  static constexpr size_t kChainAhead = 2;
-  struct Parsed {
-    std::vector<std::string_view> args;
-    size_t end = 0;  // offset in in_ just past the command
-  };
-  Parsed batch_[kParseAhead];
-  Keyspace::PrefetchHint hints_[kParseAhead];
 
-  std::vector<char> in_;  // bytes [in_start_, in_end_) are received but not yet consumed
+  // The read buffer is held only while it has bytes not yet consumed (a partial command, a batch
+  // being run): a read takes one from the thread's pool when data arrives (ReadOp::Perform), and
+  // ProcessInput gives it back once everything in it is consumed. So an idle connection holds no
+  // read buffer, and a busy thread reuses the same few, warm in its cache.
+  char* TakeReadBuffer();
+  // Gives the buffer back once nothing in it is unconsumed, unless a read in flight targets it.
+  void ReleaseReadBuffer();
+  // Gives it back now. REQUIRES: no read in flight writes into it.
+  void ReturnReadBuffer();
+  // Moves the unconsumed bytes into a buffer of `capacity` (a command bigger than the buffer).
+  void GrowReadBuffer(size_t capacity);
+  std::unique_ptr<char[]> in_;  // bytes [in_start_, in_end_) are received but not yet consumed
+  size_t in_cap_ = 0;           // in_'s size; 0 while no buffer is held
   size_t in_start_ = 0;
   size_t in_end_ = 0;
+  size_t read_size_;               // how much a read asks for while no bytes are held (see DoRead)
   bool last_read_filled_ = false;  // the last read filled all the room it had
   int small_reads_ = 0;            // reads in a row that used under 1/8 of the buffer
   int full_reads_ = 0;             // reads in a row that filled the largest buffer
   int capped_reads_ = 0;           // reads left that take at most kReadChunk (see DoRead)
 
-  std::string out_;      // replies not yet handed to the socket
-  std::string writing_;  // the buffer of the write in flight
+  std::string out_;                 // replies not yet handed to the socket
+  std::string writing_;             // the buffer of the write in flight
+  uint64_t pause_limit_ = 4 << 20;  // client-output-pause-limit, read at each ProcessInput
+  // The flags together, so that they pack (a connection's size matters: see bench/pressure).
   bool write_in_flight_ = false;
   bool flush_scheduled_ = false;  // on this thread's flush list
   bool read_in_flight_ = false;
   bool read_paused_ = false;
-  bool closing_ = false;  // close once out_ and writing_ are flushed
+  bool output_paused_ = false;  // commands wait in in_ for the output to drain
+  bool closing_ = false;        // close once out_ and writing_ are flushed
   bool closed_ = false;
+  bool unix_socket_ = false;  // a Unix-socket client (SetUnixSocketPath)
 };
 
 // What connections share: set up by the Server, read-only afterwards.

@@ -385,10 +385,16 @@ struct Server::Impl {
     if (timeout_s <= 0) return;
     int64_t now = NowUnixMs();
     state->clients.ForEach([&](Client& c) {
-      if (c.flags.load(std::memory_order_relaxed) & kClientMonitor) return;
-      if (now - c.last_interaction_ms.load(std::memory_order_relaxed) > timeout_s * 1000) {
-        if (auto h = c.handle.lock()) h->Kill();
+      // As in Redis, MONITOR clients, subscribers and clients blocked in BLPOP and friends are
+      // never idle: they wait for the server, not the other way round. (A served blocked client
+      // counts as active from the moment it is served: see FinishWaiter.)
+      if (c.flags.load(std::memory_order_relaxed) & (kClientMonitor | kClientPubsub)) return;
+      if (now - c.last_interaction_ms.load(std::memory_order_relaxed) <= timeout_s * 1000) return;
+      {
+        std::lock_guard<std::mutex> lock(c.mu);
+        if (c.waiter != nullptr) return;
       }
+      if (auto h = c.handle.lock()) h->Kill();
     });
   }
 
@@ -434,7 +440,10 @@ struct Server::Impl {
           }
         });
       }
-      shutdown_deadline_us = NowMonotonicUs() + 3'000'000;
+      // shutdown-flush-timeout: how long clients get to take the output they already have (a
+      // client that never reads would otherwise hold the exit up forever; 0 drops it at once,
+      // as Redis does).
+      shutdown_deadline_us = NowMonotonicUs() + state->config->shutdown_flush_timeout_ms() * 1000;
       WaitForClients();
     });
   }

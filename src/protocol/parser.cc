@@ -1,9 +1,11 @@
 #include "keel/protocol/parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <string>
 
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -41,6 +43,34 @@ int64_t QuickLength(const char* data, size_t pos, size_t len, char type, size_t*
   if (i + 1 >= len || data[i] != '\r') return -1;
   *line_end = i;
   return v;
+}
+
+// The end of a header or inline line: the first `c` in data[0, len), as Redis finds it with
+// strchr over its NUL-terminated query buffer. A NUL byte before it hides it, so a line with a
+// NUL in it is never complete: Redis waits for more and refuses the request once more than the
+// inline limit is buffered ("too big ... request/count string"). Returns null if not found.
+const char* FindLineEnd(const char* data, size_t len, char c) {
+  const char* end = static_cast<const char*>(std::memchr(data, c, len));
+  if (end == nullptr || std::memchr(data, '\0', static_cast<size_t>(end - data)) != nullptr) {
+    return nullptr;
+  }
+  return end;
+}
+
+// The error for a bulk header that starts with `c` instead of '$'. The 256 texts are made once,
+// so error() can point at one and a parser carries no buffer for it (it lives in every
+// connection).
+std::string_view ExpectedDollar(char c) {
+  static const std::array<std::string, 256> kTexts = [] {
+    std::array<std::string, 256> texts;
+    for (int i = 0; i < 256; ++i) {
+      char buf[64];
+      int n = std::snprintf(buf, sizeof(buf), errors::kProtoExpectedDollarFormat, i);
+      texts[i].assign(buf, static_cast<size_t>(n));
+    }
+    return texts;
+  }();
+  return kTexts[static_cast<unsigned char>(c)];
 }
 
 bool IsSpace(char c) {
@@ -94,7 +124,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
     size_t line_end;
     std::optional<int64_t> n = QuickLength(data, 0, len, '*', &line_end);
     if (*n < 0) {
-      const char* cr = static_cast<const char*>(std::memchr(data, '\r', len));
+      const char* cr = FindLineEnd(data, len, '\r');
       if (cr == nullptr) {
         if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigMbulk);
         return Result::kNeedMore;
@@ -121,20 +151,14 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
       size_t line_end;
       std::optional<int64_t> blen = QuickLength(data, pos_, len, '$', &line_end);
       if (*blen < 0) {
-        const char* cr = static_cast<const char*>(std::memchr(data + pos_, '\r', len - pos_));
+        const char* cr = FindLineEnd(data + pos_, len - pos_, '\r');
         if (cr == nullptr) {
           if (len - pos_ > limits.max_inline_len) return Fail(errors::kProtoTooBigBulk);
           return Result::kNeedMore;
         }
         line_end = static_cast<size_t>(cr - data);
         if (line_end + 2 > len) return Result::kNeedMore;
-        if (data[pos_] != '$') {
-          int n = std::snprintf(error_buf_, sizeof(error_buf_), errors::kProtoExpectedDollarFormat,
-                                data[pos_]);
-          Reset();
-          error_ = std::string_view(error_buf_, static_cast<size_t>(n));
-          return Result::kError;
-        }
+        if (data[pos_] != '$') return Fail(ExpectedDollar(data[pos_]));
         blen = ParseInt64(std::string_view(data + pos_ + 1, line_end - pos_ - 1));
       }
       if (!blen || *blen < 0 || *blen > limits.max_bulk_len) return Fail(errors::kProtoInvalidBulk);
@@ -161,7 +185,7 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
 RespParser::Result RespParser::ParseInline(char* data, size_t len, const ParserLimits& limits,
                                            size_t* consumed, std::vector<std::string_view>* args) {
   args->clear();
-  char* nl = static_cast<char*>(std::memchr(data, '\n', len));
+  const char* nl = FindLineEnd(data, len, '\n');
   if (nl == nullptr) {
     if (len > limits.max_inline_len) return Fail(errors::kProtoTooBigInline);
     return Result::kNeedMore;

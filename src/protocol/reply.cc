@@ -32,7 +32,15 @@ void ReplyBuilder::SimpleString(std::string_view s) {
 void ReplyBuilder::Error(std::string_view msg) {
   if (error_offset_ == kNoError) error_offset_ = out_->size();
   out_->push_back('-');
+  // An error that quotes what a client sent must stay one protocol line: CR and LF become
+  // spaces, as Redis's formatted errors do (every error that echoes client bytes goes through
+  // here, so none can forget it).
+  size_t start = out_->size();
   out_->append(msg);
+  for (size_t i = start; i < out_->size(); ++i) {
+    char& c = (*out_)[i];
+    if (c == '\r' || c == '\n') c = ' ';
+  }
   out_->append("\r\n");
 }
 

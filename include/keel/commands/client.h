@@ -54,10 +54,10 @@ struct Client {
 
   // [shared]
   std::atomic<int> db{0};
+  std::atomic<uint32_t> flags{0};  // kClientFlag* below (beside db: no padding between them)
   std::atomic<int64_t> last_interaction_ms{0};
-  std::atomic<uint32_t> flags{0};  // kClientFlag* below
-  std::atomic<uint64_t> qbuf{0};   // bytes buffered, not yet parsed
-  std::atomic<uint64_t> obl{0};    // bytes of output waiting for the socket
+  std::atomic<uint64_t> qbuf{0};  // bytes buffered, not yet parsed
+  std::atomic<uint64_t> obl{0};   // bytes of output waiting for the socket
   mutable std::mutex mu;
   std::string name;      // GUARDED_BY(mu)
   std::string lib_name;  // GUARDED_BY(mu)
@@ -113,5 +113,8 @@ struct Client {
 
 inline constexpr uint32_t kClientMonitor = 1u << 0;
 inline constexpr uint32_t kClientCloseAsap = 1u << 1;
+// Subscribed to at least one channel or pattern (pubsub_count > 0, which is [io]): CLIENT LIST's
+// 'P', and `timeout` spares the client, as Redis does.
+inline constexpr uint32_t kClientPubsub = 1u << 2;
 
 }  // namespace keel

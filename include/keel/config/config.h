@@ -108,6 +108,8 @@ class Config {
   int64_t load_key_delay_us() const;        // keel-load-key-delay-us (a test knob)
   int64_t tracking_table_max_keys() const;  // client-side caching's remembered keys, 0: no limit
   std::string shutdown_on_signal(bool sigterm) const;  // shutdown-on-sigterm / -sigint
+  int64_t client_output_pause_limit() const;           // bytes (Keel's own)
+  int64_t shutdown_flush_timeout_ms() const;           // shutdown-flush-timeout (Keel's own)
   // notify-keyspace-events as NotifyFlag bits.
   uint32_t notify_keyspace_flags() const;
   // client-output-buffer-limit for one class (0 = no limit).

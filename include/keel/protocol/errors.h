@@ -133,7 +133,6 @@ inline constexpr std::string_view kCountNegative = "ERR COUNT can't be negative"
 inline constexpr std::string_view kMaxlenNegative = "ERR MAXLEN can't be negative";
 inline constexpr std::string_view kTimeoutNotFloat = "ERR timeout is not a float or out of range";
 inline constexpr std::string_view kTimeoutNegative = "ERR timeout is negative";
-inline constexpr std::string_view kTimeoutRange = "ERR timeout is out of range";
 inline constexpr std::string_view kKeysMoreThanArgs =
     "ERR Number of keys can't be greater than number of args";
 inline constexpr std::string_view kLimitNegative = "ERR LIMIT can't be negative";
@@ -184,9 +183,12 @@ inline constexpr std::string_view kCommandBadArgCount =
     "ERR Invalid number of arguments specified for command";
 inline constexpr std::string_view kCommandBadArgs = "ERR Invalid arguments specified for command";
 
-// Errors that quote an argument. Arguments are copied as given (the callers quote only what
-// Redis quotes, already cut and sanitized where Redis does).
+// Errors that quote an argument. Redis formats them with %s, so a quoted argument ends at its
+// first NUL byte; CR and LF in it become spaces when the error is written
+// (ReplyBuilder::Error).
+inline std::string_view UntilNul(std::string_view s) { return s.substr(0, s.find('\0')); }
 inline std::string Quoting(std::string_view prefix, std::string_view arg, std::string_view suffix) {
+  arg = UntilNul(arg);
   std::string msg;
   msg.reserve(prefix.size() + arg.size() + suffix.size());
   msg.append(prefix).append(arg).append(suffix);
@@ -239,12 +241,12 @@ inline void AppendSanitized(std::string* out, std::string_view s) {
 // The name (cut to 128 bytes) and the first arguments, each quoted, up to 128 bytes of them.
 inline std::string UnknownCommand(std::string_view name, std::span<const std::string_view> args) {
   std::string msg = "ERR unknown command '";
-  AppendSanitized(&msg, name.substr(0, 128));
+  AppendSanitized(&msg, UntilNul(name.substr(0, 128)));
   msg += "', with args beginning with: ";
   size_t quoted = 0;
   for (size_t i = 0; i < args.size() && quoted < 128; ++i) {
     std::string part = "'";
-    part.append(args[i].substr(0, 128 - quoted));
+    part.append(UntilNul(args[i].substr(0, 128 - quoted)));
     part += "' ";
     quoted += part.size();
     AppendSanitized(&msg, part);
@@ -254,7 +256,7 @@ inline std::string UnknownCommand(std::string_view name, std::span<const std::st
 // "<sub>'. Try <CONTAINER> HELP.": the end of the subcommand errors (sub cut at 128 bytes and
 // sanitized, the container upper-cased).
 inline void AppendTryHelp(std::string* msg, std::string_view sub, std::string_view container) {
-  AppendSanitized(msg, sub.substr(0, 128));
+  AppendSanitized(msg, UntilNul(sub.substr(0, 128)));
   *msg += "'. Try ";
   for (char c : container) {
     c = c == '\r' || c == '\n' ? ' ' : c;
@@ -262,7 +264,7 @@ inline void AppendTryHelp(std::string* msg, std::string_view sub, std::string_vi
   }
   *msg += " HELP.";
 }
-// `sub` as sent (cut to 128 bytes, CR and LF as spaces), `container` upper-cased.
+// `sub` as sent (cut to 128 bytes and at a NUL, CR and LF as spaces), `container` upper-cased.
 inline std::string UnknownSubcommand(std::string_view sub, std::string_view container) {
   std::string msg = "ERR unknown subcommand '";
   AppendTryHelp(&msg, sub, container);

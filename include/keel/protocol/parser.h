@@ -65,8 +65,7 @@ class RespParser {
     size_t length;
   };
   std::vector<Span> spans_;
-  std::string_view error_;
-  char error_buf_[64];
+  std::string_view error_;  // a constant, or one of ExpectedDollar's texts (parser.cc)
 };
 
 // Splits a line into arguments with redis-cli/redis.conf quoting rules (double quotes with

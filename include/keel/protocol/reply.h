@@ -33,7 +33,9 @@ class ReplyBuilder {
   void Ok() { out_->append("+OK\r\n"); }
   // "+<s>\r\n". REQUIRES: s contains no CR or LF.
   void SimpleString(std::string_view s);
-  // "-<msg>\r\n". `msg` already carries its prefix ("ERR ...", "WRONGTYPE ..."). Also records
+  // "-<msg>\r\n", with any CR or LF in msg written as a space (as Redis does, so an error that
+  // quotes client bytes stays one line). `msg` already carries its prefix ("ERR ...",
+  // "WRONGTYPE ..."). Also records
   // that this builder's command failed (failed(), error_offset()): the dispatcher reads the
   // command's outcome from there, never from the reply bytes.
   void Error(std::string_view msg);
