@@ -293,8 +293,7 @@ void DebugProtocol(CommandContext& ctx) {
       r.Bulk("3.141");  // Redis writes this one with the fewest digits
     }
   } else if (EqualsIgnoreCase(t, "bignum")) {
-    // RESP3's big number type is not in the reply builder yet: a bulk string, as in RESP2.
-    r.Bulk("1234567999999999999999999999999999999");
+    r.BigNumber("1234567999999999999999999999999999999");
   } else if (EqualsIgnoreCase(t, "null")) {
     r.NullBulk();
   } else if (EqualsIgnoreCase(t, "array")) {
@@ -310,7 +309,14 @@ void DebugProtocol(CommandContext& ctx) {
       r.Bool(j == 1);
     }
   } else if (EqualsIgnoreCase(t, "attrib")) {
-    // The attribute itself is RESP3-only and not in the reply builder yet: the reply after it.
+    // The attribute exists in RESP3 only; a RESP2 client gets the reply after it.
+    if (resp3) {
+      r.AttributeHeader(1);
+      r.Bulk("key-popularity");
+      r.ArrayHeader(2);
+      r.Bulk("key:123");
+      r.Integer(90);
+    }
     r.Bulk("Some real reply following the attribute");
   } else if (EqualsIgnoreCase(t, "push")) {
     if (!resp3) {

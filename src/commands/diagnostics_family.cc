@@ -431,7 +431,7 @@ void CmdLatencyGraph(CommandContext& ctx) {
     for (const std::string& l : labels) line += r < l.size() ? l[r] : ' ';
     out += line + "\n";
   }
-  ctx.reply.Bulk(out);
+  ctx.reply.Verbatim(out);
 }
 
 // LATENCY DOCTOR: Keel's own plain-text report of the events seen.
@@ -468,7 +468,7 @@ void CmdLatencyDoctor(CommandContext& ctx) {
             "slow usually mean the host is overloaded or swapping.\n";
     }
   }
-  ctx.reply.Bulk(out);
+  ctx.reply.Verbatim(out);
 }
 
 void ReplyHistogram(CommandContext& ctx, std::string_view name, size_t index) {

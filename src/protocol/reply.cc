@@ -137,6 +137,21 @@ void ReplyBuilder::PushHeader(size_t n) {
   out_->append(buf, static_cast<size_t>(WriteHeader(buf, resp3_ ? '>' : '*', n) - buf));
 }
 
+void ReplyBuilder::BigNumber(std::string_view digits) {
+  if (!resp3_) {
+    Bulk(digits);
+    return;
+  }
+  out_->push_back('(');
+  out_->append(digits);
+  out_->append("\r\n");
+}
+
+void ReplyBuilder::AttributeHeader(size_t n) {
+  char buf[32];
+  out_->append(buf, static_cast<size_t>(WriteHeader(buf, '|', n) - buf));
+}
+
 void ReplyBuilder::MapHeader(size_t n) {
   char buf[32];
   char* end = resp3_ ? WriteHeader(buf, '%', n) : WriteHeader(buf, '*', 2 * n);

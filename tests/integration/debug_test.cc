@@ -107,6 +107,26 @@ TEST_F(DebugTest, SubcommandRepliesMatchRedis) {
                         "attrib", "push", "verbatim", "true", "false", "nosuch"}) {
     ExpectSame({"DEBUG", "PROTOCOL", t});
   }
+  // In RESP3 bignum, attrib and verbatim have types of their own (the HELLO replies differ in
+  // their id and version fields, so only the protocol switch is checked).
+  auto hello = Both({"HELLO", "3"});
+  ASSERT_EQ(hello.first.substr(0, 1), "%");
+  ASSERT_EQ(hello.second.substr(0, 1), "%");
+  for (const char* t : {"string", "integer", "double", "bignum", "null", "array", "set", "map",
+                        "attrib", "verbatim", "true", "false"}) {
+    ExpectSame({"DEBUG", "PROTOCOL", t});
+  }
+  // push answers a push message and then the reply after it: two reads.
+  ExpectSame({"DEBUG", "PROTOCOL", "push"});
+  std::string k_after, r_after;
+  ASSERT_TRUE(keel_.ReadReply(&k_after));
+  ASSERT_TRUE(redis_.ReadReply(&r_after));
+  EXPECT_EQ(k_after, r_after);
+  // LATENCY DOCTOR and GRAPH are verbatim text in RESP3 (their wording is Keel's own).
+  auto doctor = Both({"LATENCY", "DOCTOR"});
+  EXPECT_EQ(doctor.first.substr(0, 1), "=");
+  EXPECT_EQ(doctor.second.substr(0, 1), "=");
+  Both({"HELLO", "2"});
   const std::vector<std::vector<std::string>> cmds = {
       {"DEBUG", "SLEEP", "0"},
       {"DEBUG", "SLEEP", "x"},

@@ -77,6 +77,11 @@ class ReplyBuilder {
   // Map and set headers: arrays of 2*n and n elements in RESP2, "%n" and "~n" in RESP3.
   void MapHeader(size_t n);
   void SetHeader(size_t n);
+  // RESP3's big number ("(<digits>"): a bulk string in RESP2.
+  void BigNumber(std::string_view digits);
+  // RESP3's attribute header ("|n", n key/value pairs before the reply they describe). RESP2 has
+  // no attributes: callers send one only when protocol() is kResp3.
+  void AttributeHeader(size_t n);
 
   // The whole of a one-line reply as a string, for the senders that are not a command's reply
   // (the acceptor's max-clients error, MONITOR lines).
