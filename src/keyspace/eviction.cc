@@ -232,16 +232,24 @@ int Evictor::SampleShard(int db, size_t shard, int samples) {
   // when the shard has no more keys than wanted), up to the end of the table (so no key is seen
   // twice in one call) and at most ten buckets per wanted key, so that a shard with few keys
   // with a TTL is not walked whole.
-  uint64_t cursor = s.size() <= static_cast<size_t>(samples) ? 0 : rng_();
+  uint64_t start = s.size() <= static_cast<size_t>(samples) ? 0 : rng_();
   int found = 0;
-  for (int steps = 0; found < samples && steps < samples * 10; ++steps) {
-    cursor = s.Scan(cursor, [&](Entry* e) {
-      if (found >= samples || (volatile_only && !e->has_expire())) return;
-      ++found;
-      Offer(db, e->key(), random ? rng_() : Score(e, lru_now, lfu_now));
-    });
-    if (cursor == 0) break;
-  }
+  auto walk = [&](uint64_t cursor) {
+    for (int steps = 0; found < samples && steps < samples * 10; ++steps) {
+      cursor = s.Scan(cursor, [&](Entry* e) {
+        if (found >= samples || (volatile_only && !e->has_expire())) return;
+        ++found;
+        Offer(db, e->key(), random ? rng_() : Score(e, lru_now, lfu_now));
+      });
+      if (cursor == 0) break;
+    }
+  };
+  walk(start);
+  // Nothing between the random place and the table's end (a shard whose few keys with a TTL lie
+  // before it): once more from the start, so that the last such key is still found and evicted
+  // before writes get OOM, as Redis's sampling of its expires table always finds one. Nothing
+  // was seen by the first walk, so nothing is offered twice.
+  if (found == 0 && start != 0) walk(0);
   return found;
 }
 
