@@ -26,6 +26,7 @@
 #include "keel/keyspace/hash_object.h"
 #include "keel/keyspace/list_object.h"
 #include "keel/keyspace/set_object.h"
+#include "keel/keyspace/zset_object.h"
 #include "keel/protocol/errors.h"
 
 namespace keel {
@@ -209,6 +210,30 @@ bool LoadSortInput(CommandContext& ctx, Entry* e, const SortOptions& o, int64_t*
     SetRef::Read(e).ForEach([&](std::string_view m) { items->push_back(SortItem(m)); });
     return true;
   }
+  if (e->type == ObjType::kZset) {
+    const ZsetRef z = ZsetRef::Read(e);
+    auto take = [&](std::string_view m, double) {
+      items->push_back(SortItem(m));
+      return true;
+    };
+    if (o.dontsort) {
+      // A sorted set has an order of its own: the LIMIT range is taken by rank (from the top
+      // with DESC), as Redis does.
+      if (*end < *start) return true;
+      size_t len = z.Size();
+      if (o.desc) {
+        z.Range(len - 1 - static_cast<size_t>(*end), len - static_cast<size_t>(*start), true, take);
+      } else {
+        z.Range(static_cast<size_t>(*start), static_cast<size_t>(*end) + 1, false, take);
+      }
+      *end -= *start;
+      *start = 0;
+      return true;
+    }
+    items->reserve(z.Size());
+    z.Range(0, z.Size(), false, take);
+    return true;
+  }
   return false;
 }
 
@@ -219,11 +244,13 @@ int64_t SortInputSize(CommandContext& ctx, Entry* e) {
     return static_cast<int64_t>(
         ListRef(ctx.keyspace(), ctx.db(), e, ctx.server.config->list_max_listpack_size()).size());
   }
+  if (e->type == ObjType::kZset) return static_cast<int64_t>(ZsetRef::Read(e).Size());
   return static_cast<int64_t>(SetRef::Read(e).Size());
 }
 
 bool SortableType(const Entry* e) {
-  return e == nullptr || e->type == ObjType::kList || e->type == ObjType::kSet;
+  return e == nullptr || e->type == ObjType::kList || e->type == ObjType::kSet ||
+         e->type == ObjType::kZset;
 }
 
 int CompareBytes(std::string_view a, std::string_view b) {
