@@ -529,6 +529,16 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       *rec = Encode(out);
       return Form::kRecord;
     }
+    if (name == "bzpopmin" || name == "bzpopmax") {
+      *rec = Encode({name == "bzpopmin" ? "ZPOPMIN" : "ZPOPMAX", t_last_key});
+      return Form::kRecord;
+    }
+    if (name == "bzmpop") {
+      std::vector<std::string_view> out(args.begin() + 1, args.end());
+      out[0] = "ZMPOP";
+      *rec = Encode(out);
+      return Form::kRecord;
+    }
     if (name == "brpoplpush" && args.size() == 4) {
       *rec = Encode({"RPOPLPUSH", args[1], args[2]});
       return Form::kRecord;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -737,9 +738,11 @@ struct ZsetPopWaiter : BlockedWaiter {
     return e != nullptr && e->type == ObjType::kZset;
   }
   void Serve(ServerState& server, int db, std::string_view key, ReplyBuilder& reply) override {
-    // A served pop adds nothing to the dirty counter, as in Redis.
+    // A served pop adds nothing to the dirty counter, as in Redis; the AOF gets the pop it
+    // became (ZPOPMIN/ZPOPMAX with BZMPOP's count).
     if (count != 0) {
       ServeMPop(server, db, key, min, count, reply, 0);
+      aof::LogServed(db, {min ? "ZPOPMIN" : "ZPOPMAX", key, std::to_string(count)});
       return;
     }
     ZsetRef z = Ref(server, db, server.keyspace->Lookup(db, key));
@@ -750,6 +753,7 @@ struct ZsetPopWaiter : BlockedWaiter {
     reply.Bulk(popped[0].first);
     reply.Double(popped[0].second);
     Popped(server, db, key, min, z, 0);
+    aof::LogServed(db, {min ? "ZPOPMIN" : "ZPOPMAX", key});
   }
 };
 

@@ -100,6 +100,20 @@ void AofWorkload(ServerProcess& p, redisContext* c) {
   void* reply = nullptr;
   ASSERT_EQ(redisGetReply(blocked.get(), &reply), REDIS_OK);
   freeReplyObject(reply);
+  // The same for sorted sets: served at once (a ZPOPMIN, a ZMPOP) and served later.
+  run({"ZADD", "zq", "1", "a", "2", "b", "3", "c", "4", "d"});
+  run({"BZPOPMIN", "nothing", "zq", "0"});
+  run({"BZMPOP", "0", "1", "zq", "MAX", "COUNT", "2"});
+  redisAppendCommand(blocked.get(), "BZPOPMAX zserved 0");
+  redisBufferWrite(blocked.get(), nullptr);
+  for (int i = 0;
+       i < 200 && Str(Cmd(c, {"CLIENT", "LIST"}).get()).find("cmd=bzpopmax") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  run({"ZADD", "zserved", "1", "x", "2", "y"});
+  ASSERT_EQ(redisGetReply(blocked.get(), &reply), REDIS_OK);
+  freeReplyObject(reply);
 }
 
 class AofTest : public ServerTest {
