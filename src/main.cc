@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
   options.on_shutdown = [] { NotifyStopping(); };
   options.watchdog_usec = WatchdogUsec();
   options.watchdog_ping = [] { NotifyWatchdog(); };
+  aof::CreateLog(state);  // read by every io thread; the loader thread only fills it in
   Server server(&state, options);
   if (Status st = server.Listen(); !st.ok()) {
     KEEL_LOG_WARNING("{}", st.message());  // Redis logs it only; so does Keel

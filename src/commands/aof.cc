@@ -580,7 +580,8 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   std::string write_error_;
 };
 
-// Created at start-up (LoadAppendOnly or StartAppendOnly) and kept for the process's life.
+// Created at start-up (CreateLog, before the server's threads start; tools that load without a
+// server create it in LoadAppendOnly) and kept for the process's life.
 std::unique_ptr<AofLog> g_log_owner;
 AofLog* g_log = nullptr;
 
@@ -1028,11 +1029,44 @@ std::string WriteError() {
   return "MISCONF Errors writing to the AOF file: " + e;
 }
 
-Status LoadAppendOnly(ServerState& s) {
-  if (g_log == nullptr) g_log = (g_log_owner = std::make_unique<AofLog>(s)).get();
+void CreateLog(ServerState& s) {
+  if (g_log != nullptr) return;
+  g_log = (g_log_owner = std::make_unique<AofLog>(s)).get();
   AofLog& log = *g_log;
   log.dir = ConfigString(*s.config, "appenddirname");
   log.fname = ConfigString(*s.config, "appendfilename");
+  // The observers and hooks are in place before any thread that serves clients starts: they are
+  // plain pointers every io thread reads. The log ignores what it hears until it is on.
+  s.command_observer = &log;
+  s.keyspace->SetChangeObserver(&log);
+  log.SetFsync(static_cast<int>(s.config->IntOption("appendfsync")));
+  log.SetTimestamps(s.config->IntOption("aof-timestamp-enabled") != 0);
+  s.config->SetApplyHook("aof-timestamp-enabled", [](const Config& c) {
+    if (g_log != nullptr) g_log->SetTimestamps(c.IntOption("aof-timestamp-enabled") != 0);
+    return Status::Ok();
+  });
+  s.config->SetApplyHook("appendfsync", [](const Config& c) {
+    if (g_log != nullptr) g_log->SetFsync(static_cast<int>(c.IntOption("appendfsync")));
+    return Status::Ok();
+  });
+  s.config->SetApplyHook("appendonly", [&s](const Config& c) {
+    bool want = c.IntOption("appendonly") != 0;
+    if (want == Enabled()) return Status::Ok();
+    if (!want) {
+      TurnOff();
+      return Status::Ok();
+    }
+    return TurnOn(s);
+  });
+}
+
+Status LoadAppendOnly(ServerState& s) {
+  if (g_log == nullptr) {  // a tool that loads without a server (no observers: nothing to log)
+    g_log = (g_log_owner = std::make_unique<AofLog>(s)).get();
+    g_log->dir = ConfigString(*s.config, "appenddirname");
+    g_log->fname = ConfigString(*s.config, "appendfilename");
+  }
+  AofLog& log = *g_log;
   std::string mpath = log.dir + "/" + ManifestName(log.fname);
   // The replay runs on the server's dispatcher (the start-up load runs once the server exists);
   // tools that load without a server get one of their own.
@@ -1104,33 +1138,8 @@ Status LoadAppendOnly(ServerState& s) {
 }
 
 Status StartAppendOnly(ServerState& s) {
-  if (g_log == nullptr) g_log = (g_log_owner = std::make_unique<AofLog>(s)).get();
+  CreateLog(s);
   AofLog& log = *g_log;
-  if (log.dir.empty()) {
-    log.dir = ConfigString(*s.config, "appenddirname");
-    log.fname = ConfigString(*s.config, "appendfilename");
-  }
-  s.command_observer = &log;
-  s.keyspace->SetChangeObserver(&log);
-  log.SetFsync(static_cast<int>(s.config->IntOption("appendfsync")));
-  log.SetTimestamps(s.config->IntOption("aof-timestamp-enabled") != 0);
-  s.config->SetApplyHook("aof-timestamp-enabled", [](const Config& c) {
-    if (g_log != nullptr) g_log->SetTimestamps(c.IntOption("aof-timestamp-enabled") != 0);
-    return Status::Ok();
-  });
-  s.config->SetApplyHook("appendfsync", [](const Config& c) {
-    if (g_log != nullptr) g_log->SetFsync(static_cast<int>(c.IntOption("appendfsync")));
-    return Status::Ok();
-  });
-  s.config->SetApplyHook("appendonly", [&s](const Config& c) {
-    bool want = c.IntOption("appendonly") != 0;
-    if (want == Enabled()) return Status::Ok();
-    if (!want) {
-      TurnOff();
-      return Status::Ok();
-    }
-    return TurnOn(s);
-  });
   if (s.config->IntOption("appendonly") == 0) return Status::Ok();
   std::lock_guard<std::mutex> mlock(log.manifest_mu);
   if (mkdir(log.dir.c_str(), 0755) != 0 && errno != EEXIST) {

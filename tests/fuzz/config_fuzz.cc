@@ -68,6 +68,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (NotSettable(name)) continue;
         std::string_view pair[] = {name, value};
         keel::Status st = again.Set(pair, /*local_client=*/true);
+        // Immutable options are refused by design, whatever the value (the list above names
+        // the ones with side effects; the rest are recognised by the refusal itself).
+        if (!st.ok() && st.message().find("can't set immutable config") != std::string::npos) {
+          continue;
+        }
         if (!st.ok()) {
           std::fprintf(stderr, "CONFIG SET %s '%s' refused what CONFIG GET gave: %s\n",
                        name.c_str(), value.c_str(), st.message().c_str());

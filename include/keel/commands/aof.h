@@ -66,6 +66,10 @@ bool HoldReplies(std::function<void()> resume);
 // -MISCONF text while the AOF cannot be written (everysec, no), else empty.
 std::string WriteError();
 
+// Start-up (main), before any thread that serves clients starts: creates the log object every
+// thread reads (so the loader thread's LoadAppendOnly/StartAppendOnly only fill it in).
+void CreateLog(ServerState& state);
+
 // Start-up (main): with appendonly yes, loads the AOF (and only the AOF) into the keyspace,
 // then opens it for appending and starts the writer. Errors are fatal and name the file.
 Status LoadAppendOnly(ServerState& state);
