@@ -122,7 +122,8 @@ sharded() {
 # then the Release build's integration and differential test binaries drive the ASan server
 # (the reports that matter are the server's; hiredis and the harness need no instrumentation).
 asan_tests() {
-  configure build-asan -DKEEL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
+  configure build-asan -DKEEL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_CHECK_FLAGS=ON \
+    || return 1
   local units
   mapfile -t units < <(cd build && ls tests | grep -E '^unit_[a-z]+_tests$')
   [ ${#units[@]} -gt 0 ] || { echo "no unit test binaries in build/tests" >&2; return 1; }
@@ -151,7 +152,7 @@ asan_tests() {
 # 66, which the test harness reports as a failure with the server log (the reports) attached.
 tsan_integration() {
   configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_TSAN=ON -DKEEL_BUILD_TESTS=OFF \
-    || return 1
+    -DKEEL_CHECK_FLAGS=ON || return 1
   cmake --build build-tsan -j "${jobs}" --target keel-server || return 1
   sharded build-tsan/integration \
     TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=0:exitcode=66:second_deadlock_stack=1}" \

@@ -43,10 +43,17 @@ struct DiagnosticsConfig {
   const std::atomic<int64_t>* tracking = nullptr;
 };
 
+// Per thread and per Config (unit tests make one Config after another; a cache of the first
+// one's cells would read freed memory in the next test).
 const DiagnosticsConfig& Cells(const Config& c) {
-  static const DiagnosticsConfig cells{
-      c.IntOptionCell("slowlog-log-slower-than"), c.IntOptionCell("slowlog-max-len"),
-      c.IntOptionCell("latency-monitor-threshold"), c.IntOptionCell("latency-tracking")};
+  thread_local uint64_t owner = 0;
+  thread_local DiagnosticsConfig cells;
+  if (owner != c.serial()) {
+    cells = DiagnosticsConfig{
+        c.IntOptionCell("slowlog-log-slower-than"), c.IntOptionCell("slowlog-max-len"),
+        c.IntOptionCell("latency-monitor-threshold"), c.IntOptionCell("latency-tracking")};
+    owner = c.serial();
+  }
   return cells;
 }
 

@@ -749,6 +749,8 @@ bool ParseMemoryValue(std::string_view s, int64_t* out) {
 }
 
 Config::Config() {
+  static std::atomic<uint64_t> next_serial{1};
+  serial_ = next_serial.fetch_add(1);
   for (const OptionSpec& spec : kSpecs) {
     auto o = std::make_unique<Option>();
     o->name = spec.name;

@@ -21,7 +21,8 @@ if [ ! -f "${dir}/CMakeCache.txt" ] && command -v ninja >/dev/null; then
   gen=(-G Ninja)
 fi
 CXX=${CXX_FUZZ:-clang++} cmake -S "${root}" -B "${dir}" "${gen[@]}" -DCMAKE_CXX_COMPILER="${CXX_FUZZ:-clang++}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON -DKEEL_BUILD_TESTS=OFF >/dev/null || exit 1
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON -DKEEL_BUILD_TESTS=OFF -DKEEL_CHECK_FLAGS=ON \
+  >/dev/null || exit 1
 build_targets=()
 for t in ${targets}; do build_targets+=("fuzz_${t}"); done
 cmake --build "${dir}" -j "${KEEL_JOBS:-2}" --target "${build_targets[@]}" || exit 1

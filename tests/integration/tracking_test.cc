@@ -2,6 +2,9 @@
 // clients, a broken redirect, tracking-table-max-keys, CLIENT LIST's flags. The invalidation
 // rules themselves are compared with Redis byte for byte in tests/differential/cases/tracking.txt.
 
+#include <fmt/format.h>
+
+#include <chrono>
 #include <string>
 
 #include "integration/fixture.h"
@@ -138,6 +141,57 @@ TEST_F(TrackingTest, TrackingTableMaxKeysEvictsKeysWithTheirInvalidations) {
   std::string evicted = v.elements[1].elements[0].text;
   EXPECT_TRUE(evicted == "a" || evicted == "b" || evicted == "c") << evicted;
   EXPECT_EQ(admin.Call({"CONFIG", "SET", "tracking-table-max-keys", "-1"}).substr(0, 4), "-ERR");
+}
+
+// BCAST with prefixes, redirected to a RESP3 client: every write under a prefix is announced
+// without the tracker reading the key first, and keys under no prefix are not.
+TEST_F(TrackingTest, BcastWithPrefixesRedirectsOnlyMatchingKeys) {
+  RespConnection target = Connect();
+  Resp3(target);
+  RespConnection tracker = Connect();
+  RespConnection writer = Connect();
+  ASSERT_EQ(tracker.Call({"CLIENT", "TRACKING", "ON", "REDIRECT", Id(target), "BCAST", "PREFIX",
+                          "user:", "PREFIX", "cart:"}),
+            "+OK\r\n");
+  ASSERT_EQ(writer.Call({"SET", "user:1", "a"}), "+OK\r\n");
+  EXPECT_EQ(Read(target), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\nuser:1\r\n");
+  // other:1 matches no prefix: had it been announced, its push would come before cart:9's.
+  ASSERT_EQ(writer.Call({"SET", "other:1", "b"}), "+OK\r\n");
+  ASSERT_EQ(writer.Call({"SET", "cart:9", "c"}), "+OK\r\n");
+  EXPECT_EQ(Read(target), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\ncart:9\r\n");
+  EXPECT_EQ(target.Call({"PING"}), "+PONG\r\n");
+  std::string info = tracker.Call({"CLIENT", "TRACKINGINFO"});
+  EXPECT_NE(info.find("$5\r\nbcast\r\n"), std::string::npos) << EscapeBytes(info);
+  EXPECT_NE(info.find("$5\r\nuser:\r\n"), std::string::npos) << EscapeBytes(info);
+}
+
+// A RESP3 tracking client that never reads its invalidation pushes is a normal client whose
+// output grows: the normal class's output buffer limit disconnects it, as Redis does, and the
+// server serves everyone else.
+TEST_F(TrackingTest, PushesPilingUpOnAClientThatDoesNotReadHitTheOutputBufferLimit) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "client-output-buffer-limit", "normal 256kb 0 0"}),
+            "+OK\r\n");
+  RespConnection tracker = Connect();
+  Resp3(tracker);
+  std::string id = Id(tracker);
+  ASSERT_EQ(tracker.Call({"CLIENT", "TRACKING", "ON", "BCAST"}), "+OK\r\n");
+  RespConnection writer = Connect();
+  // Each write announces its 16 KiB key name; 64 MiB of announcements is far past the limit
+  // plus whatever the kernel's socket buffers hold.
+  std::string key(16 * 1024, 'k');
+  bool gone = false;
+  for (int i = 0; i < 4096 && !gone; ++i) {
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "%08d", i);
+    key.replace(0, 8, prefix);
+    ASSERT_EQ(writer.Call({"SET", key, "v"}), "+OK\r\n");
+    if (i % 64 == 63) gone = admin.Call({"CLIENT", "LIST", "ID", id}) == "$0\r\n\r\n";
+  }
+  EXPECT_TRUE(gone) << "the tracking client that does not read was never disconnected";
+  std::string rest;
+  EXPECT_TRUE(tracker.WaitForClose(std::chrono::seconds(30), &rest));
+  EXPECT_EQ(writer.Call({"PING"}), "+PONG\r\n");
 }
 
 // Redis 7.0 sends nothing on SWAPDB, leaving caches stale; Keel tells every tracking client to

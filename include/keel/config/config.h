@@ -54,6 +54,9 @@ class Config {
   void SetApplyHook(std::string_view name, std::function<Status(const Config&)> hook);
 
   const std::string& config_file() const { return config_file_; }
+  // Unique per Config made in this process: caches of option cells key on it (an address may be
+  // reused by the next Config, a serial is not).
+  uint64_t serial() const { return serial_; }
 
   std::vector<std::string> bind() const;
   int port() const;
@@ -135,6 +138,7 @@ class Config {
   std::vector<std::unique_ptr<Option>> options_;
   mutable std::mutex mu_;
   std::string config_file_;  // absolute path, empty without a file
+  uint64_t serial_;
 };
 
 // notify-keyspace-events letters: g $ l s h z x e t d m n K E, one bit each; 'A' is the
