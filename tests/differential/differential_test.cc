@@ -458,6 +458,22 @@ class ScriptRunner {
     auto keel_future = std::async(std::launch::async, drain, &pair_->keel);
     RespConnection::Drained redis = drain(&pair_->redis);
     RespConnection::Drained keel = keel_future.get();
+    // A side that has so far answered only part of what the other did may just be slow (a loaded
+    // machine, a sanitizer build): it gets up to the reply timeout to catch up before the two
+    // are compared. Only a mismatch pays this wait.
+    auto catch_up = [&](Side* side, RespConnection::Drained& shorter,
+                        const RespConnection::Drained& longer) {
+      auto deadline = std::chrono::steady_clock::now() + ReplyTimeout();
+      while (!shorter.closed && shorter.bytes.size() < longer.bytes.size() &&
+             longer.bytes.compare(0, shorter.bytes.size(), shorter.bytes) == 0 &&
+             std::chrono::steady_clock::now() < deadline) {
+        RespConnection::Drained more = drain(side);
+        shorter.bytes += more.bytes;
+        shorter.closed = more.closed;
+      }
+    };
+    catch_up(&pair_->keel, keel, redis);
+    catch_up(&pair_->redis, redis, keel);
     LogReply(keel.bytes);
     if (keel.bytes != redis.bytes || keel.closed != redis.closed) {
       auto describe = [](const RespConnection::Drained& d) {
