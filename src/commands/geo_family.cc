@@ -318,6 +318,98 @@ std::vector<Found> Search(const ZsetRef& z, const Shape& s, size_t limit) {
   return out;
 }
 
+// Puts the `keep` nearest (or farthest, with `desc`) results first, in order, the way Redis
+// 7.0 does when COUNT keeps fewer than it found: Bentley and McIlroy's quicksort (median-of-3
+// or ninther pivot, fat partition, insertion sort below 7 elements or after a partition that
+// moved nothing), recursing only into parts that hold some of the first `keep` places. Equal
+// distances then come out in the same order as from Redis.
+class PartialSorter {
+ public:
+  PartialSorter(std::vector<Found>* v, bool desc, size_t keep)
+      : v_(*v), desc_(desc), last_(keep - 1) {}
+  void Run() { Sort(0, v_.size()); }
+
+ private:
+  int Cmp(size_t i, size_t j) const {
+    double a = v_[i].dist, b = v_[j].dist;
+    int r = a > b ? 1 : (a == b ? 0 : -1);
+    return desc_ ? -r : r;
+  }
+  void Swap(size_t i, size_t j) { std::swap(v_[i], v_[j]); }
+  void SwapRuns(size_t i, size_t j, size_t n) {
+    for (size_t k = 0; k < n; ++k) Swap(i + k, j + k);
+  }
+  size_t Median(size_t x, size_t y, size_t z) const {
+    if (Cmp(x, y) < 0) return Cmp(y, z) < 0 ? y : (Cmp(x, z) < 0 ? z : x);
+    return Cmp(y, z) > 0 ? y : (Cmp(x, z) < 0 ? x : z);
+  }
+  void Insertion(size_t a, size_t n) {
+    for (size_t m = a + 1; m < a + n; ++m) {
+      for (size_t l = m; l > a && Cmp(l - 1, l) > 0; --l) Swap(l, l - 1);
+    }
+  }
+  void Sort(size_t a, size_t n) {
+    for (;;) {
+      if (n < 7) {
+        Insertion(a, n);
+        return;
+      }
+      size_t pm = a + n / 2;
+      if (n > 7) {
+        size_t pl = a, pn = a + n - 1;
+        if (n > 40) {
+          size_t d = n / 8;
+          pl = Median(pl, pl + d, pl + 2 * d);
+          pm = Median(pm - d, pm, pm + d);
+          pn = Median(pn - 2 * d, pn - d, pn);
+        }
+        pm = Median(pl, pm, pn);
+      }
+      Swap(a, pm);
+      bool moved = false;
+      size_t pa = a + 1, pb = a + 1, pc = a + n - 1, pd = a + n - 1;
+      for (;;) {
+        int r;
+        while (pb <= pc && (r = Cmp(pb, a)) <= 0) {
+          if (r == 0) {
+            moved = true;
+            Swap(pa++, pb);
+          }
+          ++pb;
+        }
+        while (pb <= pc && (r = Cmp(pc, a)) >= 0) {
+          if (r == 0) {
+            moved = true;
+            Swap(pc, pd--);
+          }
+          --pc;
+        }
+        if (pb > pc) break;
+        Swap(pb++, pc--);
+        moved = true;
+      }
+      if (!moved) {
+        Insertion(a, n);
+        return;
+      }
+      size_t end = a + n;
+      size_t r = std::min(pa - a, pb - pa);
+      SwapRuns(a, pb - r, r);
+      r = std::min(pd - pc, end - pd - 1);
+      SwapRuns(pb, end - r, r);
+      if ((r = pb - pa) > 1 && a <= last_) Sort(a, r);
+      if ((r = pd - pc) <= 1) return;
+      a = end - r;
+      n = r;
+      if (a > last_) return;
+    }
+  }
+
+  std::vector<Found>& v_;
+  bool desc_;
+  size_t last_;
+};
+
 // ---- arguments ----
 
 constexpr std::string_view kUnit = "ERR unsupported unit provided. please use M, KM, FT, MI";
@@ -646,13 +738,17 @@ void SearchGeneric(CommandContext& ctx, size_t src, unsigned flags) {
 
   ZsetRef z = ZsetRef::Read(e);
   std::vector<Found> found = Search(z, shape, any ? static_cast<size_t>(count) : 0);
-  if (order != Order::kNone) {
+  size_t n = found.size();
+  if (count != 0 && static_cast<uint64_t>(count) < n) n = static_cast<size_t>(count);
+  if (order != Order::kNone && n < found.size()) {
+    PartialSorter(&found, order == Order::kDesc, n).Run();
+  } else if (order != Order::kNone) {
+    // A full sort keeps equal distances in scan order (glibc's qsort, which Redis calls, is a
+    // merge sort).
     std::stable_sort(found.begin(), found.end(), [&](const Found& x, const Found& y) {
       return order == Order::kAsc ? x.dist < y.dist : x.dist > y.dist;
     });
   }
-  size_t n = found.size();
-  if (count != 0 && static_cast<uint64_t>(count) < n) n = static_cast<size_t>(count);
 
   if (!store) {
     size_t options = size_t{withdist} + size_t{withhash} + size_t{withcoord};

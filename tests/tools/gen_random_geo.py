@@ -5,8 +5,9 @@ the poles and the antimeridian included) and random GEOSEARCH/GEORADIUS queries 
 by box, with random options, so that Keel's cell search must find exactly the members Redis
 finds, in the same order, at every step and edge of the geohash grid.
 
-Coordinates have 6 random decimals, so no two points share a position and distances do not tie
-(COUNT sorts only part of the results in Redis, which orders ties its own way).
+Coordinates have 6 random decimals, so in g0-g2 no two points share a position; g3 has
+hundreds of members at a dozen positions, so its COUNT queries sort many equal distances (Redis
+sorts only the part COUNT keeps, with its own quicksort, and Keel must order ties the same way).
 
 Usage: gen_random_geo.py [--seed N] [--steps N] [--out PATH]
 """
@@ -16,6 +17,7 @@ import os
 import random
 
 KEYS = ["g0", "g1", "g2"]  # clustered, world-wide, small (stays packed)
+TIES = [(2.35 + 0.01 * i, 48.85 + 0.007 * (i % 4)) for i in range(12)]  # g3's positions
 UNITS = ["m", "km", "ft", "mi"]
 TO_METERS = {"m": 1.0, "km": 1000.0, "ft": 0.3048, "mi": 1609.34}
 LAT_MAX = 85.05112878
@@ -155,8 +157,23 @@ class Gen:
             return ["%s %s" % (head, " ".join(opts)), "ZRANGE %s 0 -1 WITHSCORES" % dst]
         return [("%s %s" % (head, " ".join(opts))).rstrip()]
 
+    def ties(self):
+        rng = self.rng
+        lon, lat = rng.choice(TIES)
+        d, u = distance(rng)
+        if rng.random() < 0.7:
+            d, u = "%g" % rng.uniform(0.3, 3), "km"
+        order = rng.choice(["ASC", "DESC", ""])
+        opts = ["COUNT", str(rng.randint(1, 150))]
+        if rng.random() < 0.3:
+            opts.append("WITHDIST")
+        return [("GEOSEARCH g3 FROMLONLAT %.6f %.6f BYRADIUS %s %s %s %s"
+                 % (lon, lat, d, u, " ".join(opts), order)).rstrip()]
+
     def step(self):
         rng = self.rng
+        if rng.random() < 0.15:
+            return self.ties()
         key = rng.choice(KEYS)
         r = rng.random()
         if r < 0.15:
@@ -202,6 +219,9 @@ def main():
     for key, n in (("g0", 300), ("g1", 300), ("g2", 40)):
         for _ in range(n // 10):
             lines.append(g.geoadd(key, 10))
+    for i in range(0, 240, 12):
+        lines.append("GEOADD g3 " + " ".join(
+            "%.6f %.6f t%d" % (TIES[rng.randrange(len(TIES))] + (i + j,)) for j in range(12)))
     lines.append("OBJECT ENCODING g0")
     lines.append("OBJECT ENCODING g2")
     for _ in range(opts.steps):
