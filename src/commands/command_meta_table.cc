@@ -2412,6 +2412,336 @@ constexpr CommandArg kPfdebugArgs[] = {
     {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
 };
 
+constexpr KeySpec kGeoaddKeySpecs[] = {
+    {.flags = kKeyRW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeoaddConditionArgs[] = {
+    {.name = "nx", .type = ArgType::kPureToken, .token = "NX"},
+    {.name = "xx", .type = ArgType::kPureToken, .token = "XX"},
+};
+
+constexpr CommandArg kGeoaddLongitudeLatitudeMemberArgs[] = {
+    {.name = "longitude", .type = ArgType::kDouble},
+    {.name = "latitude", .type = ArgType::kDouble},
+    {.name = "member", .type = ArgType::kString},
+};
+
+constexpr CommandArg kGeoaddArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "condition", .type = ArgType::kOneof, .since = "6.2.0", .flags = kArgOptional, .args = kGeoaddConditionArgs},
+    {.name = "change", .type = ArgType::kPureToken, .token = "CH", .since = "6.2.0", .flags = kArgOptional},
+    {.name = "longitude_latitude_member", .type = ArgType::kBlock, .flags = kArgMultiple, .args = kGeoaddLongitudeLatitudeMemberArgs},
+};
+
+constexpr KeySpec kGeoposKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeoposArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kGeodistKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeodistUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeodistArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member1", .type = ArgType::kString},
+    {.name = "member2", .type = ArgType::kString},
+    {.name = "unit", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeodistUnitArgs},
+};
+
+constexpr KeySpec kGeohashKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeohashArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr KeySpec kGeosearchKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeosearchFromLongitudeLatitudeArgs[] = {
+    {.name = "longitude", .type = ArgType::kDouble},
+    {.name = "latitude", .type = ArgType::kDouble},
+};
+
+constexpr CommandArg kGeosearchFromArgs[] = {
+    {.name = "member", .type = ArgType::kString, .token = "FROMMEMBER"},
+    {.name = "longitude_latitude", .type = ArgType::kBlock, .token = "FROMLONLAT", .args = kGeosearchFromLongitudeLatitudeArgs},
+};
+
+constexpr CommandArg kGeosearchByCircleUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeosearchByCircleArgs[] = {
+    {.name = "radius", .type = ArgType::kDouble, .token = "BYRADIUS"},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeosearchByCircleUnitArgs},
+};
+
+constexpr CommandArg kGeosearchByBoxUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeosearchByBoxArgs[] = {
+    {.name = "width", .type = ArgType::kDouble, .token = "BYBOX"},
+    {.name = "height", .type = ArgType::kDouble},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeosearchByBoxUnitArgs},
+};
+
+constexpr CommandArg kGeosearchByArgs[] = {
+    {.name = "circle", .type = ArgType::kBlock, .args = kGeosearchByCircleArgs},
+    {.name = "box", .type = ArgType::kBlock, .args = kGeosearchByBoxArgs},
+};
+
+constexpr CommandArg kGeosearchOrderArgs[] = {
+    {.name = "asc", .type = ArgType::kPureToken, .token = "ASC"},
+    {.name = "desc", .type = ArgType::kPureToken, .token = "DESC"},
+};
+
+constexpr CommandArg kGeosearchCountArgs[] = {
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT"},
+    {.name = "any", .type = ArgType::kPureToken, .token = "ANY", .flags = kArgOptional},
+};
+
+constexpr CommandArg kGeosearchArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "from", .type = ArgType::kOneof, .args = kGeosearchFromArgs},
+    {.name = "by", .type = ArgType::kOneof, .args = kGeosearchByArgs},
+    {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeosearchOrderArgs},
+    {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeosearchCountArgs},
+    {.name = "withcoord", .type = ArgType::kPureToken, .token = "WITHCOORD", .flags = kArgOptional},
+    {.name = "withdist", .type = ArgType::kPureToken, .token = "WITHDIST", .flags = kArgOptional},
+    {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
+};
+
+constexpr KeySpec kGeosearchstoreKeySpecs[] = {
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeosearchstoreFromLongitudeLatitudeArgs[] = {
+    {.name = "longitude", .type = ArgType::kDouble},
+    {.name = "latitude", .type = ArgType::kDouble},
+};
+
+constexpr CommandArg kGeosearchstoreFromArgs[] = {
+    {.name = "member", .type = ArgType::kString, .token = "FROMMEMBER"},
+    {.name = "longitude_latitude", .type = ArgType::kBlock, .token = "FROMLONLAT", .args = kGeosearchstoreFromLongitudeLatitudeArgs},
+};
+
+constexpr CommandArg kGeosearchstoreByCircleUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeosearchstoreByCircleArgs[] = {
+    {.name = "radius", .type = ArgType::kDouble, .token = "BYRADIUS"},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeosearchstoreByCircleUnitArgs},
+};
+
+constexpr CommandArg kGeosearchstoreByBoxUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeosearchstoreByBoxArgs[] = {
+    {.name = "width", .type = ArgType::kDouble, .token = "BYBOX"},
+    {.name = "height", .type = ArgType::kDouble},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeosearchstoreByBoxUnitArgs},
+};
+
+constexpr CommandArg kGeosearchstoreByArgs[] = {
+    {.name = "circle", .type = ArgType::kBlock, .args = kGeosearchstoreByCircleArgs},
+    {.name = "box", .type = ArgType::kBlock, .args = kGeosearchstoreByBoxArgs},
+};
+
+constexpr CommandArg kGeosearchstoreOrderArgs[] = {
+    {.name = "asc", .type = ArgType::kPureToken, .token = "ASC"},
+    {.name = "desc", .type = ArgType::kPureToken, .token = "DESC"},
+};
+
+constexpr CommandArg kGeosearchstoreCountArgs[] = {
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT"},
+    {.name = "any", .type = ArgType::kPureToken, .token = "ANY", .flags = kArgOptional},
+};
+
+constexpr CommandArg kGeosearchstoreArgs[] = {
+    {.name = "destination", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "source", .type = ArgType::kKey, .key_spec_index = 1},
+    {.name = "from", .type = ArgType::kOneof, .args = kGeosearchstoreFromArgs},
+    {.name = "by", .type = ArgType::kOneof, .args = kGeosearchstoreByArgs},
+    {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeosearchstoreOrderArgs},
+    {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeosearchstoreCountArgs},
+    {.name = "storedist", .type = ArgType::kPureToken, .token = "STOREDIST", .flags = kArgOptional},
+};
+
+constexpr KeySpec kGeoradiusKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsKeyword("STORE", 6), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsKeyword("STOREDIST", 6), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeoradiusUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeoradiusCountArgs[] = {
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT"},
+    {.name = "any", .type = ArgType::kPureToken, .token = "ANY", .since = "6.2.0", .flags = kArgOptional},
+};
+
+constexpr CommandArg kGeoradiusOrderArgs[] = {
+    {.name = "asc", .type = ArgType::kPureToken, .token = "ASC"},
+    {.name = "desc", .type = ArgType::kPureToken, .token = "DESC"},
+};
+
+constexpr CommandArg kGeoradiusArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "longitude", .type = ArgType::kDouble},
+    {.name = "latitude", .type = ArgType::kDouble},
+    {.name = "radius", .type = ArgType::kDouble},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeoradiusUnitArgs},
+    {.name = "withcoord", .type = ArgType::kPureToken, .token = "WITHCOORD", .flags = kArgOptional},
+    {.name = "withdist", .type = ArgType::kPureToken, .token = "WITHDIST", .flags = kArgOptional},
+    {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
+    {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeoradiusCountArgs},
+    {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeoradiusOrderArgs},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 1, .token = "STORE", .flags = kArgOptional},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 2, .token = "STOREDIST", .flags = kArgOptional},
+};
+
+constexpr KeySpec kGeoradiusRoKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeoradiusRoUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeoradiusRoCountArgs[] = {
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT"},
+    {.name = "any", .type = ArgType::kPureToken, .token = "ANY", .since = "6.2.0", .flags = kArgOptional},
+};
+
+constexpr CommandArg kGeoradiusRoOrderArgs[] = {
+    {.name = "asc", .type = ArgType::kPureToken, .token = "ASC"},
+    {.name = "desc", .type = ArgType::kPureToken, .token = "DESC"},
+};
+
+constexpr CommandArg kGeoradiusRoArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "longitude", .type = ArgType::kDouble},
+    {.name = "latitude", .type = ArgType::kDouble},
+    {.name = "radius", .type = ArgType::kDouble},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeoradiusRoUnitArgs},
+    {.name = "withcoord", .type = ArgType::kPureToken, .token = "WITHCOORD", .flags = kArgOptional},
+    {.name = "withdist", .type = ArgType::kPureToken, .token = "WITHDIST", .flags = kArgOptional},
+    {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
+    {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeoradiusRoCountArgs},
+    {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeoradiusRoOrderArgs},
+};
+
+constexpr KeySpec kGeoradiusbymemberKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsKeyword("STORE", 5), .fk = FkRange(0, 1, 0)},
+    {.flags = kKeyOW | kKeyUpdate, .bs = BsKeyword("STOREDIST", 5), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeoradiusbymemberUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeoradiusbymemberCountArgs[] = {
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT"},
+    {.name = "any", .type = ArgType::kPureToken, .token = "ANY", .flags = kArgOptional},
+};
+
+constexpr CommandArg kGeoradiusbymemberOrderArgs[] = {
+    {.name = "asc", .type = ArgType::kPureToken, .token = "ASC"},
+    {.name = "desc", .type = ArgType::kPureToken, .token = "DESC"},
+};
+
+constexpr CommandArg kGeoradiusbymemberArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString},
+    {.name = "radius", .type = ArgType::kDouble},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeoradiusbymemberUnitArgs},
+    {.name = "withcoord", .type = ArgType::kPureToken, .token = "WITHCOORD", .flags = kArgOptional},
+    {.name = "withdist", .type = ArgType::kPureToken, .token = "WITHDIST", .flags = kArgOptional},
+    {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
+    {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeoradiusbymemberCountArgs},
+    {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeoradiusbymemberOrderArgs},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 1, .token = "STORE", .flags = kArgOptional},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 2, .token = "STOREDIST", .flags = kArgOptional},
+};
+
+constexpr KeySpec kGeoradiusbymemberRoKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(1), .fk = FkRange(0, 1, 0)},
+};
+
+constexpr CommandArg kGeoradiusbymemberRoUnitArgs[] = {
+    {.name = "m", .type = ArgType::kPureToken, .token = "M"},
+    {.name = "km", .type = ArgType::kPureToken, .token = "KM"},
+    {.name = "ft", .type = ArgType::kPureToken, .token = "FT"},
+    {.name = "mi", .type = ArgType::kPureToken, .token = "MI"},
+};
+
+constexpr CommandArg kGeoradiusbymemberRoCountArgs[] = {
+    {.name = "count", .type = ArgType::kInteger, .token = "COUNT"},
+    {.name = "any", .type = ArgType::kPureToken, .token = "ANY", .flags = kArgOptional},
+};
+
+constexpr CommandArg kGeoradiusbymemberRoOrderArgs[] = {
+    {.name = "asc", .type = ArgType::kPureToken, .token = "ASC"},
+    {.name = "desc", .type = ArgType::kPureToken, .token = "DESC"},
+};
+
+constexpr CommandArg kGeoradiusbymemberRoArgs[] = {
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
+    {.name = "member", .type = ArgType::kString},
+    {.name = "radius", .type = ArgType::kDouble},
+    {.name = "unit", .type = ArgType::kOneof, .args = kGeoradiusbymemberRoUnitArgs},
+    {.name = "withcoord", .type = ArgType::kPureToken, .token = "WITHCOORD", .flags = kArgOptional},
+    {.name = "withdist", .type = ArgType::kPureToken, .token = "WITHDIST", .flags = kArgOptional},
+    {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
+    {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeoradiusbymemberRoCountArgs},
+    {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeoradiusbymemberRoOrderArgs},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -2605,6 +2935,16 @@ constexpr CommandMeta kCommands[] = {
     {.name = "pfmerge", .arity = -2, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclSlow, .key_specs = kPfmergeKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Merges HyperLogLogs into a destination key.", .args = kPfmergeArgs},
     {.name = "pfdebug", .arity = 3, .flags = kCmdWrite | kCmdDenyOom | kCmdAdmin, .first_key = 2, .last_key = 2, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclAdmin | kAclSlow | kAclDangerous, .key_specs = kPfdebugKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Inspects or converts the internal representation of a HyperLogLog.", .args = kPfdebugArgs},
     {.name = "pfselftest", .arity = 1, .flags = kCmdAdmin, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclHyperLogLog | kAclAdmin | kAclSlow | kAclDangerous, .group = "hyperloglog", .since = "2.8.9", .summary = "Runs the HyperLogLog implementation's self test."},
+    {.name = "geoadd", .arity = -5, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclGeo | kAclSlow, .key_specs = kGeoaddKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Adds members with their longitude and latitude to a sorted set, or moves them.", .args = kGeoaddArgs},
+    {.name = "geopos", .arity = -2, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeoposKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Returns the longitude and latitude of members of a geo sorted set.", .args = kGeoposArgs},
+    {.name = "geodist", .arity = -4, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeodistKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Returns the distance between two members of a geo sorted set.", .args = kGeodistArgs},
+    {.name = "geohash", .arity = -2, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeohashKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Returns the standard geohash strings of members of a geo sorted set.", .args = kGeohashArgs},
+    {.name = "geosearch", .arity = -7, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeosearchKeySpecs, .group = "geo", .since = "6.2.0", .summary = "Returns the members of a geo sorted set within a circle or a box.", .args = kGeosearchArgs},
+    {.name = "geosearchstore", .arity = -8, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = 2, .key_step = 1, .acl = kAclWrite | kAclGeo | kAclSlow, .key_specs = kGeosearchstoreKeySpecs, .group = "geo", .since = "6.2.0", .summary = "Stores the members of a geo sorted set within a circle or a box in a key.", .args = kGeosearchstoreArgs},
+    {.name = "georadius", .arity = -6, .flags = kCmdWrite | kCmdDenyOom | kCmdMovableKeys, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclGeo | kAclSlow, .key_specs = kGeoradiusKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Returns or stores the members within a radius of a point (older form).", .args = kGeoradiusArgs},
+    {.name = "georadius_ro", .arity = -6, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeoradiusRoKeySpecs, .group = "geo", .since = "3.2.10", .summary = "Returns the members within a radius of a point (older read-only form).", .args = kGeoradiusRoArgs},
+    {.name = "georadiusbymember", .arity = -5, .flags = kCmdWrite | kCmdDenyOom | kCmdMovableKeys, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclGeo | kAclSlow, .key_specs = kGeoradiusbymemberKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Returns or stores the members within a radius of a member (older form).", .args = kGeoradiusbymemberArgs},
+    {.name = "georadiusbymember_ro", .arity = -5, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeoradiusbymemberRoKeySpecs, .group = "geo", .since = "3.2.10", .summary = "Returns the members within a radius of a member (older read-only form).", .args = kGeoradiusbymemberRoArgs},
 };
 // clang-format on
 // END GENERATED TABLE

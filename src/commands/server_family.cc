@@ -547,6 +547,7 @@ void RegisterAllCommands() {
   RegisterSetFamily(r);
   RegisterHashFamily(r);
   RegisterZsetFamily(r);
+  RegisterGeoFamily(r);
   RegisterTransactionFamily(r);
   RegisterPubsubFamily(r);
   RegisterPersistenceFamily(r);

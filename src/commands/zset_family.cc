@@ -28,6 +28,7 @@
 #include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/scan_args.h"
+#include "keel/commands/zset_store.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -36,6 +37,37 @@
 #include "keel/protocol/errors.h"
 
 namespace keel {
+
+ZsetRef::Limits ZsetLimits(ServerState& server) {
+  int64_t e = server.config->zset_max_listpack_entries();
+  int64_t v = server.config->zset_max_listpack_value();
+  return {static_cast<size_t>(std::max<int64_t>(e, 0)),
+          static_cast<size_t>(std::max<int64_t>(v, 0))};
+}
+
+// Stores `out` (a detached sorted set for `dst`, owned; the sources are no longer read, as
+// storing may free an entry they point into) in place of whatever dst holds, dropping its TTL,
+// or deletes dst when `out` is empty. Notifies "new" and `event` (or "del") and replies the
+// size: the end of ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and the geo STORE forms.
+void StoreZset(CommandContext& ctx, std::string_view dst, ZsetRef out, std::string_view event,
+               uint64_t dirty) {
+  size_t n = out.Size();
+  Keyspace& ks = ctx.keyspace();
+  if (n == 0) {
+    FreeEntry(out.entry());
+    if (ks.Delete(ctx.db(), dst)) {
+      KeyDeleted(ctx, dst);
+      DelEvent(ctx, dst);
+    }
+  } else {
+    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) != nullptr;
+    ks.Put(ctx.db(), out.entry());
+    KeyChanged(ctx, dst, dirty);
+    if (!existed) NewKeyEvent(ctx, dst);
+    KeyEvent(ctx, 'z', event, dst);
+  }
+  ctx.reply.Integer(static_cast<int64_t>(n));
+}
 
 namespace {
 
@@ -54,12 +86,7 @@ constexpr std::string_view kWeightFloat = "ERR weight value is not a float";
 
 using Scored = std::pair<std::string_view, double>;
 
-ZsetRef::Limits Limits(ServerState& server) {
-  int64_t e = server.config->zset_max_listpack_entries();
-  int64_t v = server.config->zset_max_listpack_value();
-  return {static_cast<size_t>(std::max<int64_t>(e, 0)),
-          static_cast<size_t>(std::max<int64_t>(v, 0))};
-}
+ZsetRef::Limits Limits(ServerState& server) { return ZsetLimits(server); }
 
 bool WrongType(CommandContext& ctx, const Entry* e) {
   return keel::WrongType(ctx, e, ObjType::kZset);
@@ -80,29 +107,6 @@ void DeleteIfEmpty(ServerState& server, int db, std::string_view key, const Zset
     KeyDeleted(server, db, key, 0);
     DelEvent(server, key, db);
   }
-}
-
-// Stores `out` (a detached sorted set for `dst`, owned; the sources are no longer read, as
-// storing may free an entry they point into) in place of whatever dst holds, dropping its TTL,
-// or deletes dst when `out` is empty. Notifies "new" and `event` (or "del") and replies the
-// size: the end of ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE.
-void StoreZset(CommandContext& ctx, std::string_view dst, ZsetRef out, std::string_view event) {
-  size_t n = out.Size();
-  Keyspace& ks = ctx.keyspace();
-  if (n == 0) {
-    FreeEntry(out.entry());
-    if (ks.Delete(ctx.db(), dst)) {
-      KeyDeleted(ctx, dst);
-      DelEvent(ctx, dst);
-    }
-  } else {
-    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) != nullptr;
-    ks.Put(ctx.db(), out.entry());
-    KeyChanged(ctx, dst);
-    if (!existed) NewKeyEvent(ctx, dst);
-    KeyEvent(ctx, 'z', event, dst);
-  }
-  ctx.reply.Integer(static_cast<int64_t>(n));
 }
 
 // ---- scores and ranges ----
@@ -1145,6 +1149,8 @@ void CmdZintercard(CommandContext& ctx) {
 }
 
 }  // namespace
+
+void ZaddCommand(CommandContext& ctx) { CmdZadd(ctx); }
 
 void RegisterZsetFamily(CommandRegistry* r) {
   r->Register("zadd", CmdZadd);

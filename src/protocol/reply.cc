@@ -109,7 +109,10 @@ void ReplyBuilder::Double(double v) {
   } else {
     n = std::snprintf(buf, sizeof(buf), "%.17g", v);
   }
-  std::string_view text(buf, static_cast<size_t>(n));
+  DoubleText(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+void ReplyBuilder::DoubleText(std::string_view text) {
   if (!resp3_) {
     Bulk(text);
     return;

@@ -114,6 +114,13 @@ void AofWorkload(ServerProcess& p, redisContext* c) {
   run({"ZADD", "zserved", "1", "x", "2", "y"});
   ASSERT_EQ(redisGetReply(blocked.get(), &reply), REDIS_OK);
   freeReplyObject(reply);
+  // Geo writes: GEOADD (with its options) and the searches that store.
+  run({"GEOADD", "geo", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"});
+  run({"GEOADD", "geo", "CH", "XX", "13.4", "38.2", "Palermo", "1", "1", "absent"});
+  run({"GEOADD", "geo", "NX", "-179.999", "-85.05", "edge", "1", "1", "Palermo"});
+  run({"GEORADIUS", "geo", "15", "37", "200", "km", "STOREDIST", "geodist"});
+  run({"GEORADIUSBYMEMBER", "geo", "Catania", "300", "km", "STORE", "geostore"});
+  run({"GEOSEARCHSTORE", "geobox", "geo", "FROMLONLAT", "14", "38", "BYBOX", "400", "400", "km"});
 }
 
 class AofTest : public ServerTest {

@@ -41,6 +41,11 @@ COMMANDS += """
 sort sort_ro slowlog latency wait lolwut bitfield bitfield_ro ssubscribe sunsubscribe spublish
 pfadd pfcount pfmerge pfdebug pfselftest
 """.split()
+# Geo, on sorted sets (issue 25).
+COMMANDS += """
+geoadd geopos geodist geohash geosearch geosearchstore georadius georadius_ro georadiusbymember
+georadiusbymember_ro
+""".split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
 SUBCOMMANDS = {
@@ -298,6 +303,16 @@ SUMMARIES = {
     "pfadd": "Adds elements to a HyperLogLog.",
     "pfcount": "Estimates the number of distinct elements added to one or more HyperLogLogs.",
     "pfmerge": "Merges HyperLogLogs into a destination key.",
+    "geoadd": "Adds members with their longitude and latitude to a sorted set, or moves them.",
+    "geopos": "Returns the longitude and latitude of members of a geo sorted set.",
+    "geodist": "Returns the distance between two members of a geo sorted set.",
+    "geohash": "Returns the standard geohash strings of members of a geo sorted set.",
+    "geosearch": "Returns the members of a geo sorted set within a circle or a box.",
+    "geosearchstore": "Stores the members of a geo sorted set within a circle or a box in a key.",
+    "georadius": "Returns or stores the members within a radius of a point (older form).",
+    "georadius_ro": "Returns the members within a radius of a point (older read-only form).",
+    "georadiusbymember": "Returns or stores the members within a radius of a member (older form).",
+    "georadiusbymember_ro": "Returns the members within a radius of a member (older read-only form).",
     "pfdebug": "Inspects or converts the internal representation of a HyperLogLog.",
     "pfselftest": "Runs the HyperLogLog implementation's self test.",
     "slowlog": "Groups the commands that read and clear the log of slow commands.",

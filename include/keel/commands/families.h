@@ -24,6 +24,7 @@ void RegisterListFamily(CommandRegistry* registry);         // list_family.cc
 void RegisterSetFamily(CommandRegistry* registry);          // set_family.cc
 void RegisterHashFamily(CommandRegistry* registry);         // hash_family.cc
 void RegisterZsetFamily(CommandRegistry* registry);         // zset_family.cc
+void RegisterGeoFamily(CommandRegistry* registry);          // geo_family.cc: GEOADD, GEOSEARCH...
 void RegisterTransactionFamily(CommandRegistry* registry);  // MULTI, EXEC, DISCARD, WATCH
 void RegisterPubsubFamily(CommandRegistry* registry);       // pubsub_family.cc
 void RegisterPersistenceFamily(CommandRegistry* registry);  // SAVE, DUMP, RESTORE, DEBUG

@@ -49,6 +49,9 @@ class ReplyBuilder {
   // A double formatted the way Redis formats a double reply (%.17g): a bulk string in RESP2,
   // ",<v>\r\n" in RESP3.
   void Double(double v);
+  // A double already formatted as text (GEOPOS's coordinates): a bulk string in RESP2,
+  // ",<text>\r\n" in RESP3.
+  void DoubleText(std::string_view text);
   // Text meant for people (INFO, CLIENT LIST, MEMORY DOCTOR): a bulk string in RESP2, a verbatim
   // string of format "txt" ("=<len>\r\ntxt:<text>\r\n") in RESP3.
   void Verbatim(std::string_view text);
