@@ -293,12 +293,14 @@ ListNodeLimit ListNodeLimit::FromConfig(int64_t list_max_listpack_size, int64_t 
 // ---- ListObject ----
 
 size_t ListObject::MemoryUsage() const {
+  if (depth_ != 0) Refold();  // what the list holds once the last read's nodes are folded
   size_t n = sizeof(*this) + nodes_.size() * sizeof(ListNodePtr);
   for (const ListNodePtr& node : nodes_) n += malloc_usable_size(node.get());
   return n;
 }
 
 size_t ListObject::SampledMemoryUsage(size_t samples) const {
+  if (depth_ != 0) Refold();
   if (samples == 0 || samples >= nodes_.size()) return MemoryUsage();
   // Nodes from the head, scaled to the whole list (Redis's quicklist estimate does the same).
   size_t sampled = 0;
