@@ -118,6 +118,11 @@ class ListObject final : public Object {
   // list-compress-depth of this list (0: none), and how many of its nodes are compressed now.
   size_t compress_depth() const { return depth_; }
   size_t CompressedNodes() const;
+  // Compresses again the nodes the last read left open (their views end here): for a walk
+  // over many lists (a save) that would otherwise leave each one raw until its next call.
+  void FoldOpened() const {
+    if (depth_ != 0) Refold();
+  }
 
  private:
   // Where element i is: node index, and its byte offset and encoded size in that node.

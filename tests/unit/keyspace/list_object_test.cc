@@ -274,6 +274,10 @@ TEST(ListObject, CompressedNodesRoundTrip) {
   EXPECT_LT(big->CompressedNodes(), 96u);
   EXPECT_EQ(t.ref.At(0), want[0]);  // the next call compresses them again
   EXPECT_EQ(big->CompressedNodes(), 96u);
+  t.ref.ForRange(0, want.size() - 1, [](size_t, std::string_view) { return true; });
+  EXPECT_EQ(big->CompressedNodes(), 0u);
+  big->FoldOpened();  // or FoldOpened does
+  EXPECT_EQ(big->CompressedNodes(), 96u);
   // Pops from both ends down to a few nodes leave the new end nodes raw.
   for (int i = 0; i < 760; ++i) {
     EXPECT_EQ(t.ref.PopFront(), want[static_cast<size_t>(i)]);
