@@ -263,6 +263,17 @@ void DebugLayout(CommandContext& ctx, bool quicklist) {
     ListRef list(ks, ctx.db(), e, ctx.server.config->list_max_listpack_size());
     std::printf("{keel list} key %.*s: %zu elements\n", static_cast<int>(ctx.args[2].size()),
                 ctx.args[2].data(), list.size());
+    if (!list.packed()) {
+      // The nodes: element count, raw run bytes, and whether each is LZF-compressed now.
+      const auto* l = static_cast<const ListObject*>(e->object());
+      std::printf("{keel quicklist} nodes %zu, compress depth %zu, compressed nodes %zu\n",
+                  l->nodes().size(), l->compress_depth(), l->CompressedNodes());
+      size_t i = 0;
+      for (const ListNodePtr& n : l->nodes()) {
+        std::printf("{keel quicklist node %zu} count %u, bytes %u, compressed %d\n", i++, n->count,
+                    n->bytes, n->compressed() ? 1 : 0);
+      }
+    }
     std::fflush(stdout);
     ctx.reply.SimpleString("Quicklist structure printed on stdout");
     return;

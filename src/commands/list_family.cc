@@ -27,7 +27,7 @@ using OptList = std::optional<ListRef>;
 int64_t NodeLimit(ServerState& server) { return server.config->list_max_listpack_size(); }
 
 ListRef AsList(ServerState& server, int db, Entry* e) {
-  return ListRef(*server.keyspace, db, e, NodeLimit(server));
+  return ListRef(*server.keyspace, db, e, NodeLimit(server), server.config->list_compress_depth());
 }
 
 // Looks up a list. Returns nothing when the key is missing; replies WRONGTYPE and sets *err

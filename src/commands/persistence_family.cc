@@ -250,6 +250,7 @@ void CmdLastSave(CommandContext& ctx) { ctx.reply.Integer(ctx.server.persistence
 rdb::ValueLimits LimitsOf(const Config& c) {
   rdb::ValueLimits l;
   l.list_max_listpack_size = c.list_max_listpack_size();
+  l.list_compress_depth = c.list_compress_depth();
   l.set_max_intset_entries = static_cast<size_t>(c.set_max_intset_entries());
   l.hash_max_listpack_entries = static_cast<size_t>(c.hash_max_listpack_entries());
   l.hash_max_listpack_value = static_cast<size_t>(c.hash_max_listpack_value());
@@ -389,22 +390,26 @@ void DebugObject(CommandContext& ctx) {
   uint64_t idle = (now - static_cast<uint32_t>(e->lru)) & Entry::kLruMask;
   std::string extra;
   if (e->type == ObjType::kList) {
-    size_t nodes = 1, elements = 0, bytes = e->val_len;
+    size_t nodes = 1, elements = 0, bytes = e->val_len, depth = 0;
     if (e->storage == Entry::kObject) {
       const auto* l = static_cast<const ListObject*>(e->object());
+      depth = l->compress_depth();
       nodes = l->nodes().size();
       elements = l->size();
       bytes = 0;
       for (const auto& n : l->nodes()) bytes += n->bytes;
     } else {
       elements = packed::CountElems(e->packed());
+      // A Redis 7.0 list is a quicklist from the start, with the depth in force then; a packed
+      // list here takes it when it grows into nodes.
+      depth = static_cast<size_t>(ctx.server.config->list_compress_depth());
     }
     char buf[200];
     std::snprintf(buf, sizeof(buf),
                   " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%" PRId64
-                  " ql_compressed:0 ql_uncompressed_size:%zu",
+                  " ql_compressed:%d ql_uncompressed_size:%zu",
                   nodes, nodes ? static_cast<double>(elements) / nodes : 0.0,
-                  ctx.server.config->list_max_listpack_size(), bytes);
+                  ctx.server.config->list_max_listpack_size(), depth != 0 ? 1 : 0, bytes);
     extra = buf;
   }
   char buf[300];

@@ -370,7 +370,8 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
   std::string_view dest = *o.store;
   if (output_len > 0) {
     Entry* fresh = ListRef::NewEntry(dest);
-    ListRef list(fresh, ctx.server.config->list_max_listpack_size());
+    ListRef list(fresh, ctx.server.config->list_max_listpack_size(),
+                 ctx.server.config->list_compress_depth());
     for (int64_t j = start; j <= end; ++j) {
       const std::string& v = items[static_cast<size_t>(j)].value;
       if (o.gets.empty()) list.PushBack(v);

@@ -114,6 +114,7 @@ enum Id : size_t {
   kZsetMaxListpackValueId,
   kClientOutputPauseLimitId,
   kShutdownFlushTimeoutId,
+  kListCompressDepthId,
 };
 
 constexpr int64_t kIntMax = INT_MAX;
@@ -599,6 +600,7 @@ const OptionSpec kSpecs[] = {
     // the output they already have (0: close at once, as Redis does).
     {"client-output-pause-limit", "", Kind::kMemory, 1024, kLongMax, nullptr, false, "4mb"},
     {"shutdown-flush-timeout", "", Kind::kInt, 0, 3600000, nullptr, false, "3000"},
+    {"list-compress-depth", "", Kind::kInt, 0, kIntMax, nullptr, false, "0"},
     // The slow log and the latency monitor (diagnostics_family.cc).
     {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
     {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
@@ -860,6 +862,7 @@ int64_t Config::client_query_buffer_limit() const { return Int(kClientQueryBuffe
 uint64_t Config::maxmemory() const { return static_cast<uint64_t>(Int(kMaxmemoryId)); }
 std::string Config::maxmemory_policy() const { return String(kMaxmemoryPolicyId); }
 int64_t Config::list_max_listpack_size() const { return Int(kListMaxListpackSizeId); }
+int64_t Config::list_compress_depth() const { return Int(kListCompressDepthId); }
 int64_t Config::set_max_intset_entries() const { return Int(kSetMaxIntsetEntriesId); }
 std::string Config::dbfilename() const { return String(kDbfilenameId); }
 bool Config::rdbcompression() const { return Int(kRdbcompressionId) != 0; }

@@ -1,5 +1,6 @@
 #include "keel/keyspace/list_object.h"
 
+#include <lzf.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -223,25 +224,83 @@ void Append(ListNodePtr& a, const ListNode& b, size_t cap) {
   a->count += b.count;
 }
 
+// ---- compressed nodes ----
+
+// The compressed form's size field and data, past the header.
+char* Packed(ListNode* n) { return reinterpret_cast<char*>(n + 1); }
+const char* Packed(const ListNode* n) { return reinterpret_cast<const char*>(n + 1); }
+uint32_t PackedSize(const ListNode* n) {
+  uint32_t c;
+  std::memcpy(&c, Packed(n), sizeof(c));
+  return c;
+}
+
+// The compressed form of raw node n, or null when it is too small or compression does not save
+// enough.
+ListNodePtr CompressNode(const ListNode& n) {
+  if (n.bytes < ListNode::kMinCompressBytes) return nullptr;
+  // lzf_compress fails when the output does not fit: so a success saves enough.
+  size_t cap = n.bytes - ListNode::kMinCompressSaving - 1;
+  thread_local std::vector<char> buf;
+  if (buf.size() < cap) buf.resize(cap);
+  unsigned int c = lzf_compress(n.run(), n.bytes, buf.data(), static_cast<unsigned int>(cap));
+  if (c == 0) return nullptr;
+  ListNode* q = AllocateNode(sizeof(uint32_t) + c);
+  *q = {n.count, n.bytes, ListNode::kCompressed};
+  uint32_t c32 = c;
+  std::memcpy(Packed(q), &c32, sizeof(c32));
+  std::memcpy(Packed(q) + sizeof(c32), buf.data(), c);
+  return ListNodePtr(q);
+}
+
+// The raw form of compressed node n.
+ListNodePtr DecompressNode(const ListNode& n) {
+  ListNodePtr r = NewNode(n.bytes);
+  unsigned int got =
+      lzf_decompress(Packed(&n) + sizeof(uint32_t), PackedSize(&n), r->run(), n.bytes);
+  if (got != n.bytes) std::abort();  // our own bytes: corrupt memory
+  r->count = n.count;
+  r->bytes = n.bytes;
+  return r;
+}
+
+// A copy of node n in the same form.
+ListNodePtr CopyNode(const ListNode& n) {
+  if (n.compressed()) {
+    size_t size = sizeof(uint32_t) + PackedSize(&n);
+    ListNode* q = AllocateNode(size);
+    std::memcpy(q, &n, sizeof(ListNode) + size);
+    return ListNodePtr(q);
+  }
+  ListNodePtr copy = NewNode(n.bytes);
+  copy->count = n.count;
+  copy->bytes = n.bytes;
+  std::memcpy(copy->run(), n.run(), n.bytes);
+  return copy;
+}
+
 }  // namespace
 
-ListNodeLimit ListNodeLimit::FromConfig(int64_t list_max_listpack_size) {
+ListNodeLimit ListNodeLimit::FromConfig(int64_t list_max_listpack_size, int64_t compress_depth) {
+  size_t depth = compress_depth > 0 ? static_cast<size_t>(compress_depth) : 0;
   // Redis: a count limit applies from 0 up (0 makes every node hold one element).
   if (list_max_listpack_size >= 0) {
-    return {kSafetyBytes, static_cast<size_t>(list_max_listpack_size)};
+    return {kSafetyBytes, static_cast<size_t>(list_max_listpack_size), depth};
   }
-  return {ByteLimit(list_max_listpack_size), SIZE_MAX};
+  return {ByteLimit(list_max_listpack_size), SIZE_MAX, depth};
 }
 
 // ---- ListObject ----
 
 size_t ListObject::MemoryUsage() const {
+  if (depth_ != 0) Refold();  // what the list holds once the last read's nodes are folded
   size_t n = sizeof(*this) + nodes_.size() * sizeof(ListNodePtr);
   for (const ListNodePtr& node : nodes_) n += malloc_usable_size(node.get());
   return n;
 }
 
 size_t ListObject::SampledMemoryUsage(size_t samples) const {
+  if (depth_ != 0) Refold();
   if (samples == 0 || samples >= nodes_.size()) return MemoryUsage();
   // Nodes from the head, scaled to the whole list (Redis's quicklist estimate does the same).
   size_t sampled = 0;
@@ -250,16 +309,61 @@ size_t ListObject::SampledMemoryUsage(size_t samples) const {
 }
 
 Object* ListObject::Clone() const {
-  auto c = std::make_unique<ListObject>();
-  for (const ListNodePtr& n : nodes_) {
-    ListNodePtr copy = NewNode(n->bytes);
-    copy->count = n->count;
-    copy->bytes = n->bytes;
-    std::memcpy(copy->run(), n->run(), n->bytes);
-    c->nodes_.push_back(std::move(copy));
-  }
+  Refold();
+  auto c = std::make_unique<ListObject>(depth_);
+  for (const ListNodePtr& n : nodes_) c->nodes_.push_back(CopyNode(*n));
   c->count_ = count_;
   return c.release();
+}
+
+// ---- compression ----
+
+ListNode* ListObject::Open(size_t i) const {
+  ListNodePtr& n = nodes_[i];
+  if (n->compressed()) {
+    n = DecompressNode(*n);
+    if (Inner(i)) opened_.push_back(i);
+  }
+  return n.get();
+}
+
+void ListObject::Close(size_t i) const {
+  ListNodePtr& n = nodes_[i];
+  if (n->compressed()) return;
+  if (ListNodePtr c = CompressNode(*n)) n = std::move(c);
+}
+
+void ListObject::Fold(size_t lo, size_t hi) const {
+  hi = std::min(hi, nodes_.size());
+  for (size_t i = lo; i < hi; ++i) {
+    if (Inner(i)) Close(i);
+  }
+}
+
+void ListObject::Refold() const {
+  for (size_t i : opened_) {
+    if (i < nodes_.size() && Inner(i)) Close(i);
+  }
+  opened_.clear();
+}
+
+void ListObject::SettleEnds(size_t extra) const {
+  size_t n = nodes_.size(), w = std::min(n, depth_ + extra);
+  auto settle = [&](size_t i) {
+    if (Inner(i)) {
+      Close(i);
+    } else {
+      Open(i);
+    }
+  };
+  for (size_t i = 0; i < w; ++i) settle(i);
+  for (size_t i = std::max(w, n - w); i < n; ++i) settle(i);
+}
+
+size_t ListObject::CompressedNodes() const {
+  size_t c = 0;
+  for (const ListNodePtr& n : nodes_) c += n->compressed() ? 1 : 0;
+  return c;
 }
 
 ListObject::Pos ListObject::Locate(size_t i) const {
@@ -275,7 +379,7 @@ ListObject::Pos ListObject::Locate(size_t i) const {
     while (back >= nodes_[ni]->count) back -= nodes_[ni--]->count;
     k = nodes_[ni]->count - 1 - back;
   }
-  const ListNode* n = nodes_[ni].get();
+  const ListNode* n = Open(ni);
   Pos pos{ni, 0, 0};
   auto found = [&](size_t& skip) {
     return [&pos, &skip](size_t off, size_t sz, std::string_view) {
@@ -295,7 +399,8 @@ ListObject::Pos ListObject::Locate(size_t i) const {
 }
 
 void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit) {
-  size_t sz = NodeElemSize(v);
+  if (depth_ != 0) Refold();
+  size_t sz = NodeElemSize(v), nodes = nodes_.size();
   if (nodes_.empty() || !Fits(limit, (left ? nodes_.front() : nodes_.back())->count + 1,
                               (left ? nodes_.front() : nodes_.back())->bytes + sz)) {
     if (left) {
@@ -308,9 +413,11 @@ void ListObject::Push(bool left, std::string_view v, const ListNodeLimit& limit)
   PutNodeElem(SpliceNode(n, left ? 0 : n->bytes, 0, sz, RunCap(limit)), v);
   ++n->count;
   ++count_;
+  if (depth_ != 0 && nodes_.size() != nodes) SettleEnds(1);
 }
 
 void ListObject::Pop(bool left, const std::function<void(std::string_view)>& take) {
+  if (depth_ != 0) Refold();
   ListNodePtr& n = left ? nodes_.front() : nodes_.back();
   size_t sz;
   std::string_view v =
@@ -323,24 +430,44 @@ void ListObject::Pop(bool left, const std::function<void(std::string_view)>& tak
     } else {
       nodes_.pop_back();
     }
+    if (depth_ != 0) SettleEnds(1);
   } else {
     SpliceNode(n, left ? 0 : n->bytes - sz, sz, 0, 0);
   }
 }
 
 std::string_view ListObject::At(size_t i) const {
+  if (depth_ != 0) Refold();
   Pos p = Locate(i);
   size_t sz;
   return GetNodeElem(nodes_[p.node]->run() + p.off, &sz);
 }
 
 void ListObject::Set(size_t i, std::string_view v, const ListNodeLimit& limit) {
+  if (depth_ != 0) Refold();
   Pos p = Locate(i);
   Edit(p.node, p.off, p.size, 1, {&v, 1}, limit);
 }
 
 void ListObject::Edit(size_t ni, size_t off, size_t erase, size_t erase_count,
                       std::span<const std::string_view> adds, const ListNodeLimit& limit) {
+  Open(ni);
+  if (depth_ != 0) {
+    // Once the edit is done: compress the nodes it left (it may split node ni and merge with
+    // either neighbour) and settle the ends, which nodes added near one may cross.
+    size_t before = nodes_.size();
+    EditRaw(ni, off, erase, erase_count, adds, limit);
+    size_t grown = nodes_.size() > before ? nodes_.size() - before : 0;
+    Fold(ni > 0 ? ni - 1 : 0, ni + grown + 2);
+    SettleEnds(grown + 1);
+    Refold();
+    return;
+  }
+  EditRaw(ni, off, erase, erase_count, adds, limit);
+}
+
+void ListObject::EditRaw(size_t ni, size_t off, size_t erase, size_t erase_count,
+                         std::span<const std::string_view> adds, const ListNodeLimit& limit) {
   ListNodePtr& n = nodes_[ni];
   size_t add = 0;
   for (std::string_view v : adds) add += NodeElemSize(v);
@@ -375,28 +502,30 @@ void ListObject::Edit(size_t ni, size_t off, size_t erase, size_t erase_count,
 void ListObject::MergeAt(size_t i, const ListNodeLimit& limit) {
   if (i + 1 >= nodes_.size()) return;
   ListNodePtr& a = nodes_[i];
-  const ListNode& b = *nodes_[i + 1];
-  if (!Fits(limit, a->count + b.count, a->bytes + b.bytes)) return;
+  if (!Fits(limit, a->count + nodes_[i + 1]->count, a->bytes + nodes_[i + 1]->bytes)) return;
+  Open(i);
+  const ListNode& b = *Open(i + 1);
   Append(a, b, RunCap(limit));
   nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(i + 1));
 }
 
 void ListObject::ForRange(size_t from, size_t to, const Visitor& fn) const {
+  if (depth_ != 0) Refold();
   Pos p = Locate(from);
   size_t i = from;
   for (size_t ni = p.node, off = p.off; ni < nodes_.size(); ++ni, off = 0) {
-    bool more = ForEachInNode(nodes_[ni].get(), off, [&](size_t, size_t, std::string_view e) {
-      return i <= to && fn(i++, e);
-    });
+    bool more = ForEachInNode(
+        Open(ni), off, [&](size_t, size_t, std::string_view e) { return i <= to && fn(i++, e); });
     if (!more) return;
   }
 }
 
 void ListObject::ForBackward(size_t from, const Visitor& fn) const {
+  if (depth_ != 0) Refold();
   Pos p = Locate(from);
   size_t i = from;
   for (size_t ni = p.node + 1; ni-- > 0;) {
-    const ListNode* n = nodes_[ni].get();
+    const ListNode* n = Open(ni);
     size_t end = ni == p.node ? p.off + p.size : n->bytes;
     bool more = ForEachInNodeBack(n, end, [&](size_t, size_t, std::string_view e) {
       return fn(i--, e);  // i wraps after index 0, but then there is nothing left to visit
@@ -407,9 +536,11 @@ void ListObject::ForBackward(size_t from, const Visitor& fn) const {
 
 bool ListObject::Insert(std::string_view pivot, std::string_view v, bool after,
                         const ListNodeLimit& limit) {
+  if (depth_ != 0) Refold();
   for (size_t ni = 0; ni < nodes_.size(); ++ni) {
     size_t at = SIZE_MAX;
-    ForEachInNode(nodes_[ni].get(), 0, [&](size_t off, size_t sz, std::string_view e) {
+    // Nodes opened by the search are below ni: the edit leaves their indexes as they are.
+    ForEachInNode(Open(ni), 0, [&](size_t off, size_t sz, std::string_view e) {
       if (e != pivot) return true;
       at = after ? off + sz : off;
       return false;
@@ -419,16 +550,21 @@ bool ListObject::Insert(std::string_view pivot, std::string_view v, bool after,
       return true;
     }
   }
+  if (depth_ != 0) Refold();
   return false;
 }
 
 size_t ListObject::Remove(std::string_view v, int64_t count, const ListNodeLimit& limit) {
+  if (depth_ != 0) Refold();
   uint64_t want = RemoveLimit(count);
   bool back = count < 0;
-  size_t removed = 0;
+  size_t removed = 0, steps = 0;
   std::vector<std::pair<size_t, size_t>> drops;  // (offset, size) in one node, in order
   for (size_t step = 0; step < nodes_.size() && removed < want; ++step) {
-    ListNodePtr& n = nodes_[back ? nodes_.size() - 1 - step : step];
+    size_t ni = back ? nodes_.size() - 1 - step : step;
+    Open(ni);
+    steps = step + 1;
+    ListNodePtr& n = nodes_[ni];
     drops.clear();
     auto match = [&](size_t off, size_t sz, std::string_view e) {
       if (e == v) {
@@ -456,7 +592,10 @@ size_t ListObject::Remove(std::string_view v, int64_t count, const ListNodeLimit
     SpliceNode(n, w, n->bytes - w, 0, 0);
     n->count -= static_cast<uint32_t>(drops.size());
   }
-  if (removed == 0) return 0;
+  if (removed == 0) {
+    if (depth_ != 0) Refold();
+    return 0;
+  }
   count_ -= removed;
   // Drop emptied nodes and merge neighbours that now fit together, in one pass.
   size_t w = 0;
@@ -464,6 +603,8 @@ size_t ListObject::Remove(std::string_view v, int64_t count, const ListNodeLimit
     ListNodePtr& n = nodes_[r];
     if (n->count == 0) continue;
     if (w > 0 && Fits(limit, nodes_[w - 1]->count + n->count, nodes_[w - 1]->bytes + n->bytes)) {
+      Open(w - 1);
+      Open(r);
       Append(nodes_[w - 1], *n, RunCap(limit));
       n.reset();
       continue;
@@ -472,6 +613,17 @@ size_t ListObject::Remove(std::string_view v, int64_t count, const ListNodeLimit
     ++w;
   }
   nodes_.resize(w);
+  if (depth_ != 0) {
+    // The scanned nodes (and one they merged into) are now within `steps + 1` of the end the
+    // scan began at; nodes may have left the ends' reach.
+    opened_.clear();
+    if (back) {
+      Fold(w > steps + 1 ? w - steps - 1 : 0, w);
+    } else {
+      Fold(0, steps + 1);
+    }
+    SettleEnds(1);
+  }
   return removed;
 }
 
@@ -488,6 +640,7 @@ void ListObject::DropEnd(bool front, size_t k) {
       }
       continue;
     }
+    Open(front ? 0 : nodes_.size() - 1);
     size_t cut = 0, left = k;  // bytes of the first (last) k elements
     auto measure = [&](size_t, size_t sz, std::string_view) {
       cut += sz;
@@ -505,18 +658,29 @@ void ListObject::DropEnd(bool front, size_t k) {
 }
 
 void ListObject::Trim(size_t start, size_t stop) {
+  if (depth_ != 0) Refold();
   DropEnd(false, count_ - 1 - stop);
   DropEnd(true, start);
+  if (depth_ != 0) {
+    opened_.clear();  // the node cut at each end, now raw where it is
+    SettleEnds(1);
+  }
 }
 
 void ListObject::Clear() {
   nodes_.clear();
+  opened_.clear();
   count_ = 0;
 }
 
 bool ListObject::NodesValid(const ListNodeLimit& limit) const {
   size_t total = 0;
-  for (const ListNodePtr& n : nodes_) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    ListNodePtr n = CopyNode(*nodes_[i]);
+    if (n->compressed()) {
+      if (!Inner(i)) return false;
+      n = DecompressNode(*n);
+    }
     if (n->count == 0) return false;
     if (n->count > 1 && !Fits(limit, n->count, n->bytes)) return false;
     size_t fwd = 0, end = 0, bwd = 0;
@@ -556,7 +720,7 @@ size_t ListRef::Offset(size_t i) const {
 }
 
 void ListRef::ToObject() {
-  auto obj = std::make_unique<ListObject>();
+  auto obj = std::make_unique<ListObject>(limit_.compress_depth);
   packed::ForEachElem(bytes(), [&](size_t, std::string_view v) {
     obj->Push(false, v, limit_);
     return true;

@@ -226,7 +226,8 @@ struct EntryHolder {
 class ListBuilder {
  public:
   ListBuilder(std::string_view key, const ValueLimits& l)
-      : holder_{ListRef::NewEntry(key)}, ref_(holder_.e, l.list_max_listpack_size) {}
+      : holder_{ListRef::NewEntry(key)},
+        ref_(holder_.e, l.list_max_listpack_size, l.list_compress_depth) {}
   void Add(std::string_view v) {
     ref_.PushBack(v);
     holder_.e = ref_.entry();

@@ -55,6 +55,7 @@ void AppendList(std::string* out, const Entry& e, bool compress) {
     }
     return true;
   });
+  obj->FoldOpened();
 }
 
 void AppendSet(std::string* out, const Entry& e, bool compress) {

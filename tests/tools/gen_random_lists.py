@@ -82,17 +82,21 @@ def gen_big(rng, steps):
     return lines
 
 
-def main():
+def cli(gen_fn, seed, steps, out_name):
+    """Parses --seed/--steps/--out (defaults given) and writes gen_fn(rng, steps)'s lines."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", type=int, default=20261201)
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--steps", type=int, default=steps)
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.join(here, "..", "differential", "cases",
-                                                  "random_lists.txt"))
+    ap.add_argument("--out", default=os.path.join(here, "..", "differential", "cases", out_name))
     opts = ap.parse_args()
     rng = random.Random(opts.seed)
     with open(opts.out, "w") as f:
-        f.write("\n".join(gen(rng, opts.steps)) + "\n")
+        f.write("\n".join(gen_fn(rng, opts.steps)) + "\n")
+
+
+def main():
+    cli(gen, 20261201, 1500, "random_lists.txt")
 
 
 if __name__ == "__main__":

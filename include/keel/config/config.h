@@ -95,6 +95,8 @@ class Config {
   std::string maxmemory_policy() const;
   // Compact-encoding thresholds (Redis's names).
   int64_t list_max_listpack_size() const;
+  // list-compress-depth: used by lists as they become quicklists (see ListObject).
+  int64_t list_compress_depth() const;
   int64_t set_max_intset_entries() const;
   int64_t hash_max_listpack_entries() const;
   int64_t hash_max_listpack_value() const;

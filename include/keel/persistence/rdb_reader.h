@@ -69,6 +69,7 @@ class FileSource final : public Source {
 // How loaded values are encoded in memory: the same thresholds the commands use.
 struct ValueLimits {
   int64_t list_max_listpack_size = -2;
+  int64_t list_compress_depth = 0;
   size_t set_max_intset_entries = 512;
   size_t hash_max_listpack_entries = 128;
   size_t hash_max_listpack_value = 64;

@@ -26,7 +26,8 @@ std::deque<std::string> Items(const ListRef& l) {
 
 // A detached list entry with its handle; frees the entry at the end of the test.
 struct TestList {
-  explicit TestList(int64_t node_limit) : ref(ListRef::NewEntry("k"), node_limit) {}
+  explicit TestList(int64_t node_limit, int64_t depth = 0)
+      : ref(ListRef::NewEntry("k"), node_limit, depth) {}
   ~TestList() { FreeEntry(ref.entry()); }
   ListRef ref;
 };
@@ -39,14 +40,15 @@ const ListObject* Big(const ListRef& l) {
 // limits) after every step once the list is a ListObject. Values are mostly short ones from a
 // small alphabet (so pivots and LREM match), some medium, and (if `huge` > 0) a few of `huge`
 // bytes or more, bigger than a node. `converts`: whether the list must become a ListObject
-// with several nodes, or must stay packed.
-void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts) {
+// with several nodes, or must stay packed. `depth`: list-compress-depth (then the run must have
+// had compressed nodes, and NodesValid checks that the end nodes are raw).
+void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts, int64_t depth = 0) {
   std::mt19937_64 rng(seed);
-  TestList t(node_limit);
+  TestList t(node_limit, depth);
   ListRef& list = t.ref;
-  ListNodeLimit limit = ListNodeLimit::FromConfig(node_limit);
+  ListNodeLimit limit = ListNodeLimit::FromConfig(node_limit, depth);
   std::deque<std::string> model;
-  size_t most_nodes = 0;
+  size_t most_nodes = 0, most_compressed = 0;
   auto value = [&] {
     uint64_t r = rng() % 40;
     size_t len = r == 0 && huge > 0 ? huge + rng() % 3000 : r < 8 ? 100 + rng() % 200 : rng() % 4;
@@ -187,7 +189,7 @@ void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts) {
       case 14:
         if (rng() % 20 == 0) {
           Entry* copy = CloneEntry(list.entry(), "k2", -1, /*steal=*/false);
-          ListRef c(copy, node_limit);
+          ListRef c(copy, node_limit, depth);
           EXPECT_EQ(Items(c), model);
           if (Big(c) != nullptr) {
             EXPECT_TRUE(Big(c)->NodesValid(limit));
@@ -206,7 +208,14 @@ void RunModel(int64_t node_limit, uint64_t seed, size_t huge, bool converts) {
       ASSERT_TRUE(big->NodesValid(limit));
       ASSERT_EQ(big->ElementCount(), model.size());
       most_nodes = std::max(most_nodes, big->nodes().size());
+      most_compressed = std::max(most_compressed, big->CompressedNodes());
+      ASSERT_EQ(big->compress_depth(), static_cast<size_t>(depth));
     }
+  }
+  if (depth > 0) {
+    EXPECT_GT(most_compressed, 0u);
+  } else {
+    EXPECT_EQ(most_compressed, 0u);
   }
   ASSERT_EQ(Items(list), model);
   if (converts) {
@@ -226,6 +235,71 @@ TEST(ListObject, MatchesADequeModelWithCountLimitAndByteCap) { RunModel(128, 15,
 TEST(ListObject, MatchesADequeModelWith4KiBNodes) { RunModel(-1, 16, 5000, true); }
 TEST(ListObject, MatchesADequeModelWith8KiBNodes) { RunModel(-2, 17, 9000, true); }
 TEST(ListObject, MatchesADequeModelWith64KiBNodes) { RunModel(-5, 18, 70000, true); }
+
+TEST(ListObject, MatchesADequeModelCompressedDepth1) { RunModel(8, 21, 9000, true, 1); }
+TEST(ListObject, MatchesADequeModelCompressedDepth2) { RunModel(4, 22, 9000, true, 2); }
+TEST(ListObject, MatchesADequeModelCompressedOneElementNodes) { RunModel(1, 23, 9000, true, 1); }
+TEST(ListObject, MatchesADequeModelCompressed8KiBNodes) { RunModel(-2, 24, 9000, true, 3); }
+
+// A list of many nodes with depth 2: all but two nodes at each end are compressed, every
+// element reads back, and a read in the middle leaves nodes raw only until the next call.
+TEST(ListObject, CompressedNodesRoundTrip) {
+  TestList t(16, 2);
+  std::vector<std::string> want;
+  for (int i = 0; i < 1600; ++i) {
+    want.push_back("element-" + std::to_string(i % 50) + "-padding-padding");
+    t.ref.PushBack(want.back());
+  }
+  const ListObject* big = Big(t.ref);
+  ASSERT_NE(big, nullptr);
+  ASSERT_EQ(big->nodes().size(), 100u);
+  EXPECT_EQ(big->CompressedNodes(), 96u);
+  for (size_t i = 0; i < big->nodes().size(); ++i) {
+    EXPECT_EQ(big->nodes()[i]->compressed(), i >= 2 && i < 98) << i;
+    EXPECT_EQ(big->nodes()[i]->count, 16u);
+  }
+  size_t raw_bytes = 0, usage_before = big->MemoryUsage();
+  for (const ListNodePtr& n : big->nodes()) raw_bytes += n->bytes;
+  EXPECT_LT(usage_before, raw_bytes / 2);  // repetitive elements compress well
+  EXPECT_TRUE(big->NodesValid(ListNodeLimit::FromConfig(16, 2)));
+  for (size_t i = 0; i < want.size(); i += 7) EXPECT_EQ(t.ref.At(i), want[i]);
+  // Views from one ForRange stay valid after it returns.
+  std::vector<std::string_view> views;
+  t.ref.ForRange(500, 899, [&](size_t, std::string_view v) {
+    views.push_back(v);
+    return true;
+  });
+  ASSERT_EQ(views.size(), 400u);
+  for (size_t i = 0; i < views.size(); ++i) ASSERT_EQ(views[i], want[500 + i]);
+  EXPECT_LT(big->CompressedNodes(), 96u);
+  EXPECT_EQ(t.ref.At(0), want[0]);  // the next call compresses them again
+  EXPECT_EQ(big->CompressedNodes(), 96u);
+  t.ref.ForRange(0, want.size() - 1, [](size_t, std::string_view) { return true; });
+  EXPECT_EQ(big->CompressedNodes(), 0u);
+  big->FoldOpened();  // or FoldOpened does
+  EXPECT_EQ(big->CompressedNodes(), 96u);
+  // Pops from both ends down to a few nodes leave the new end nodes raw.
+  for (int i = 0; i < 760; ++i) {
+    EXPECT_EQ(t.ref.PopFront(), want[static_cast<size_t>(i)]);
+    EXPECT_EQ(t.ref.PopBack(), want[want.size() - 1 - static_cast<size_t>(i)]);
+  }
+  EXPECT_EQ(big->nodes().size(), 6u);  // 8 + 4 * 16 + 8 elements
+  EXPECT_EQ(big->CompressedNodes(), 2u);
+  EXPECT_TRUE(big->NodesValid(ListNodeLimit::FromConfig(16, 2)));
+  // Incompressible elements are kept raw.
+  TestList r(16, 1);
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 800; ++i) {
+    std::string v(40, ' ');
+    for (char& c : v) c = static_cast<char>(rng());
+    r.ref.PushBack(v);
+  }
+  EXPECT_EQ(Big(r.ref)->CompressedNodes(), 0u);
+  // A small node (under 48 bytes) is never compressed.
+  TestList s(2, 1);
+  for (int i = 0; i < 100; ++i) s.ref.PushBack("aaaaaaaaaa");
+  EXPECT_EQ(Big(s.ref)->CompressedNodes(), 0u);
+}
 
 TEST(ListObject, PushesFillEndNodesUpToTheLimit) {
   TestList t(4);
