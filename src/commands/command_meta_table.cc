@@ -2412,6 +2412,78 @@ constexpr CommandArg kPfdebugArgs[] = {
     {.name = "key", .type = ArgType::kKey, .key_spec_index = 0},
 };
 
+// ---- scripting ----
+
+constexpr KeySpec kEvalKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyUpdate, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1), .notes = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"},
+};
+
+constexpr KeySpec kEvalshaKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyUpdate, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr KeySpec kEvalRoKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1), .notes = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"},
+};
+
+constexpr KeySpec kEvalshaRoKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kEvalArgs[] = {
+    {.name = "script", .type = ArgType::kString},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgOptional | kArgMultiple},
+    {.name = "arg", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr CommandArg kEvalshaArgs[] = {
+    {.name = "sha1", .type = ArgType::kString},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgOptional | kArgMultiple},
+    {.name = "arg", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr std::string_view kScriptExistsTips[] = {"request_policy:all_shards", "response_policy:agg_logical_and"};
+constexpr std::string_view kScriptKillTips[] = {"request_policy:all_shards", "response_policy:one_succeeded"};
+constexpr std::string_view kScriptAllNodesTips[] = {"request_policy:all_nodes", "response_policy:all_succeeded"};
+
+constexpr CommandArg kScriptExistsArgs[] = {
+    {.name = "sha1", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr CommandArg kScriptDebugModeArgs[] = {
+    {.name = "yes", .type = ArgType::kPureToken, .token = "YES"},
+    {.name = "sync", .type = ArgType::kPureToken, .token = "SYNC"},
+    {.name = "no", .type = ArgType::kPureToken, .token = "NO"},
+};
+
+constexpr CommandArg kScriptDebugArgs[] = {
+    {.name = "mode", .type = ArgType::kOneof, .args = kScriptDebugModeArgs},
+};
+
+constexpr CommandArg kScriptFlushModeArgs[] = {
+    {.name = "async", .type = ArgType::kPureToken, .token = "ASYNC"},
+    {.name = "sync", .type = ArgType::kPureToken, .token = "SYNC"},
+};
+
+constexpr CommandArg kScriptFlushArgs[] = {
+    {.name = "async", .type = ArgType::kOneof, .since = "6.2.0", .flags = kArgOptional, .args = kScriptFlushModeArgs},
+};
+
+constexpr CommandArg kScriptLoadArgs[] = {
+    {.name = "script", .type = ArgType::kString},
+};
+
+constexpr CommandMeta kScriptSubcommands[] = {
+    {.name = "script|debug", .arity = 3, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .group = "scripting", .since = "3.2.0", .summary = "Sets the debug mode of the scripts run after it.", .args = kScriptDebugArgs},
+    {.name = "script|exists", .arity = -3, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptExistsTips, .group = "scripting", .since = "2.6.0", .summary = "Tells, for each SHA1 digest, whether its script is in the script cache.", .args = kScriptExistsArgs},
+    {.name = "script|flush", .arity = -2, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptAllNodesTips, .group = "scripting", .since = "2.6.0", .summary = "Empties the script cache.", .args = kScriptFlushArgs},
+    {.name = "script|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .group = "scripting", .since = "5.0.0", .summary = "Lists the SCRIPT subcommands."},
+    {.name = "script|kill", .arity = 2, .flags = kCmdNoscript | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptKillTips, .group = "scripting", .since = "2.6.0", .summary = "Stops the script that is running, if it has not written."},
+    {.name = "script|load", .arity = 3, .flags = kCmdNoscript | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptAllNodesTips, .group = "scripting", .since = "2.6.0", .summary = "Stores a script in the script cache without running it.", .args = kScriptLoadArgs},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -2605,6 +2677,11 @@ constexpr CommandMeta kCommands[] = {
     {.name = "pfmerge", .arity = -2, .flags = kCmdWrite | kCmdDenyOom, .first_key = 1, .last_key = -1, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclSlow, .key_specs = kPfmergeKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Merges HyperLogLogs into a destination key.", .args = kPfmergeArgs},
     {.name = "pfdebug", .arity = 3, .flags = kCmdWrite | kCmdDenyOom | kCmdAdmin, .first_key = 2, .last_key = 2, .key_step = 1, .acl = kAclWrite | kAclHyperLogLog | kAclAdmin | kAclSlow | kAclDangerous, .key_specs = kPfdebugKeySpecs, .group = "hyperloglog", .since = "2.8.9", .summary = "Inspects or converts the internal representation of a HyperLogLog.", .args = kPfdebugArgs},
     {.name = "pfselftest", .arity = 1, .flags = kCmdAdmin, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclHyperLogLog | kAclAdmin | kAclSlow | kAclDangerous, .group = "hyperloglog", .since = "2.8.9", .summary = "Runs the HyperLogLog implementation's self test."},
+    {.name = "eval", .arity = -3, .flags = kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalKeySpecs, .group = "scripting", .since = "2.6.0", .summary = "Runs a Lua script on the server.", .args = kEvalArgs},
+    {.name = "evalsha", .arity = -3, .flags = kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalshaKeySpecs, .group = "scripting", .since = "2.6.0", .summary = "Runs a Lua script from the script cache, named by its SHA1 digest.", .args = kEvalshaArgs},
+    {.name = "eval_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only Lua script on the server.", .args = kEvalArgs},
+    {.name = "evalsha_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalshaRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only Lua script from the script cache, named by its SHA1 digest.", .args = kEvalshaArgs},
+    {.name = "script", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kScriptSubcommands, .group = "scripting", .since = "2.6.0", .summary = "Groups the commands that manage the Lua script cache."},
 };
 // clang-format on
 // END GENERATED TABLE

@@ -558,6 +558,7 @@ void RegisterAllCommands() {
   RegisterPauseFamily(r);
   RegisterBitfieldFamily(r);
   RegisterHllFamily(r);
+  RegisterScriptingFamily(r);
 }
 
 }  // namespace keel
