@@ -227,104 +227,84 @@ int ErrorHandler(lua_State* L) {
 
 // ---- RESP reply -> Lua value ----
 
-// Reads one line (without CR LF) from `in`.
-std::string_view ReadLine(std::string_view& in) {
-  size_t end = in.find("\r\n");
-  if (end == std::string_view::npos) end = in.size();
-  std::string_view line = in.substr(0, end);
-  in.remove_prefix(std::min(in.size(), end + 2));
-  return line;
-}
-
-int64_t ToInt(std::string_view s) { return ParseInt64(s).value_or(0); }
-
-// Pushes the Lua form of the reply at the front of `in` (Redis's conversion rules) and consumes
-// it. Returns false when nothing was pushed (a push message or attribute, skipped).
-void PushReply(lua_State* L, std::string_view& in) {
+// Pushes the Lua form of the next reply `in` holds (Redis's conversion rules) and consumes it.
+void PushReply(lua_State* L, ReplyReader& in) {
   lua_checkstack(L, 8);
-  if (in.empty()) {
+  ReplyReader::Item item;
+  if (!in.Next(&item)) {
     lua_pushboolean(L, 0);
     return;
   }
-  char type = in[0];
-  in.remove_prefix(1);
-  std::string_view line = ReadLine(in);
-  switch (type) {
+  switch (item.type) {
     case '+':
-      PushFieldTable(L, "ok", line);
+      PushFieldTable(L, "ok", item.line);
       return;
     case '-':
-      PushFieldTable(L, "err", line);
+      PushFieldTable(L, "err", item.line);
       return;
     case ':':
-      lua_pushnumber(L, static_cast<lua_Number>(ToInt(line)));
+      lua_pushnumber(L, static_cast<lua_Number>(ParseInt64(item.line).value_or(0)));
       return;
     case '$':
-    case '=': {
-      int64_t n = ToInt(line);
-      if (n < 0) {
+      if (item.count < 0) {
         lua_pushboolean(L, 0);
-        return;
-      }
-      std::string_view data = in.substr(0, static_cast<size_t>(n));
-      in.remove_prefix(std::min(in.size(), static_cast<size_t>(n) + 2));
-      if (type == '$') {
-        lua_pushlstring(L, data.data(), data.size());
       } else {
-        lua_newtable(L);
-        lua_pushstring(L, "verbatim_string");
-        lua_newtable(L);
-        lua_pushstring(L, "format");
-        lua_pushlstring(L, data.data(), std::min<size_t>(3, data.size()));
-        lua_rawset(L, -3);
-        lua_pushstring(L, "string");
-        std::string_view text = data.size() > 4 ? data.substr(4) : std::string_view();
-        lua_pushlstring(L, text.data(), text.size());
-        lua_rawset(L, -3);
-        lua_rawset(L, -3);
+        lua_pushlstring(L, item.data.data(), item.data.size());
       }
+      return;
+    case '=': {
+      // "txt:text": {verbatim_string={format="txt", string="text"}}
+      std::string_view format = item.data.substr(0, 3);
+      std::string_view text = item.data.size() > 4 ? item.data.substr(4) : std::string_view();
+      lua_newtable(L);
+      lua_pushstring(L, "verbatim_string");
+      lua_newtable(L);
+      lua_pushstring(L, "format");
+      lua_pushlstring(L, format.data(), format.size());
+      lua_rawset(L, -3);
+      lua_pushstring(L, "string");
+      lua_pushlstring(L, text.data(), text.size());
+      lua_rawset(L, -3);
+      lua_rawset(L, -3);
       return;
     }
     case '*':
-    case '>': {
-      int64_t n = ToInt(line);
-      if (n < 0) {
+    case '>':
+      if (item.count < 0) {
         lua_pushboolean(L, 0);
         return;
       }
       lua_newtable(L);
-      for (int64_t i = 0; i < n; ++i) {
+      for (int64_t i = 0; i < item.count; ++i) {
         PushReply(L, in);
         lua_rawseti(L, -2, static_cast<int>(i + 1));
       }
       return;
-    }
     case '_':
       lua_pushnil(L);
       return;
     case '#':
-      lua_pushboolean(L, line == "t");
+      lua_pushboolean(L, item.line == "t");
       return;
     case ',': {
       lua_newtable(L);
       lua_pushstring(L, "double");
-      lua_pushnumber(L, std::strtod(std::string(line).c_str(), nullptr));
+      lua_pushnumber(L, std::strtod(std::string(item.line).c_str(), nullptr));
       lua_rawset(L, -3);
       return;
     }
     case '(':
-      PushFieldTable(L, "big_number", line);
+      PushFieldTable(L, "big_number", item.line);
       return;
     case '%':
     case '~':
     case '|': {
-      int64_t n = ToInt(line);
       lua_newtable(L);
-      lua_pushstring(L, type == '~' ? "set" : "map");
+      lua_pushstring(L, item.type == '~' ? "set" : "map");
       lua_newtable(L);
-      for (int64_t i = 0; i < n; ++i) {
+      for (int64_t i = 0; i < item.count; ++i) {
         PushReply(L, in);
-        if (type == '~') {
+        if (item.type == '~') {
           lua_pushboolean(L, 1);
         } else {
           PushReply(L, in);
@@ -515,10 +495,10 @@ bool DoRedisCall(lua_State* L) {
     if (!(run.repl & kReplAof)) not_logged.emplace();
     run.server->dispatcher->Execute(*run.script_client, views, &out);
   }
-  std::string_view in(out);
-  bool error = !in.empty() && in[0] == '-';
+  bool error = !out.empty() && out[0] == '-';
   if ((MetaFlags(*meta) & kCmdWrite) && !error) g_script_wrote.store(true);
-  PushReply(L, in);
+  ReplyReader reader(out);
+  PushReply(L, reader);
   return error;
 }
 
