@@ -464,6 +464,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     if (name == "exec" || name == "flushdb" || name == "flushall" || name == "swapdb") {
       return Form::kNone;  // EXEC: EndExec; the others: their ChangeObserver calls
     }
+    if (name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro") {
+      return Form::kNone;  // a script is logged as the commands it ran (its EndExec)
+    }
     if (name == "set" && args.size() > 3) {
       std::vector<std::string_view> out(args.begin(), args.end());
       std::string at;

@@ -2740,6 +2740,76 @@ constexpr CommandArg kGeoradiusbymemberRoArgs[] = {
     {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
     {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeoradiusbymemberRoCountArgs},
     {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeoradiusbymemberRoOrderArgs},
+// ---- scripting ----
+
+constexpr KeySpec kEvalKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyUpdate, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1), .notes = "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"},
+};
+
+constexpr KeySpec kEvalshaKeySpecs[] = {
+    {.flags = kKeyRW | kKeyAccess | kKeyUpdate, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr KeySpec kEvalRoKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1), .notes = "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"},
+};
+
+constexpr KeySpec kEvalshaRoKeySpecs[] = {
+    {.flags = kKeyRO | kKeyAccess, .bs = BsIndex(2), .fk = FkKeynum(0, 1, 1)},
+};
+
+constexpr CommandArg kEvalArgs[] = {
+    {.name = "script", .type = ArgType::kString},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgOptional | kArgMultiple},
+    {.name = "arg", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr CommandArg kEvalshaArgs[] = {
+    {.name = "sha1", .type = ArgType::kString},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgOptional | kArgMultiple},
+    {.name = "arg", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr std::string_view kScriptExistsTips[] = {"request_policy:all_shards", "response_policy:agg_logical_and"};
+constexpr std::string_view kScriptKillTips[] = {"request_policy:all_shards", "response_policy:one_succeeded"};
+constexpr std::string_view kScriptAllNodesTips[] = {"request_policy:all_nodes", "response_policy:all_succeeded"};
+
+constexpr CommandArg kScriptExistsArgs[] = {
+    {.name = "sha1", .type = ArgType::kString, .flags = kArgMultiple},
+};
+
+constexpr CommandArg kScriptDebugModeArgs[] = {
+    {.name = "yes", .type = ArgType::kPureToken, .token = "YES"},
+    {.name = "sync", .type = ArgType::kPureToken, .token = "SYNC"},
+    {.name = "no", .type = ArgType::kPureToken, .token = "NO"},
+};
+
+constexpr CommandArg kScriptDebugArgs[] = {
+    {.name = "mode", .type = ArgType::kOneof, .args = kScriptDebugModeArgs},
+};
+
+constexpr CommandArg kScriptFlushModeArgs[] = {
+    {.name = "async", .type = ArgType::kPureToken, .token = "ASYNC"},
+    {.name = "sync", .type = ArgType::kPureToken, .token = "SYNC"},
+};
+
+constexpr CommandArg kScriptFlushArgs[] = {
+    {.name = "async", .type = ArgType::kOneof, .since = "6.2.0", .flags = kArgOptional, .args = kScriptFlushModeArgs},
+};
+
+constexpr CommandArg kScriptLoadArgs[] = {
+    {.name = "script", .type = ArgType::kString},
+};
+
+constexpr CommandMeta kScriptSubcommands[] = {
+    {.name = "script|debug", .arity = 3, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .group = "scripting", .since = "3.2.0", .summary = "Sets the debug mode of the scripts run after it.", .args = kScriptDebugArgs},
+    {.name = "script|exists", .arity = -3, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptExistsTips, .group = "scripting", .since = "2.6.0", .summary = "Tells, for each SHA1 digest, whether its script is in the script cache.", .args = kScriptExistsArgs},
+    {.name = "script|flush", .arity = -2, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptAllNodesTips, .group = "scripting", .since = "2.6.0", .summary = "Empties the script cache.", .args = kScriptFlushArgs},
+    {.name = "script|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .group = "scripting", .since = "5.0.0", .summary = "Lists the SCRIPT subcommands."},
+    {.name = "script|kill", .arity = 2, .flags = kCmdNoscript | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptKillTips, .group = "scripting", .since = "2.6.0", .summary = "Stops the script that is running, if it has not written."},
+    {.name = "script|load", .arity = 3, .flags = kCmdNoscript | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptAllNodesTips, .group = "scripting", .since = "2.6.0", .summary = "Stores a script in the script cache without running it.", .args = kScriptLoadArgs},
 };
 
 constexpr CommandMeta kCommands[] = {
@@ -2945,6 +3015,11 @@ constexpr CommandMeta kCommands[] = {
     {.name = "georadius_ro", .arity = -6, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeoradiusRoKeySpecs, .group = "geo", .since = "3.2.10", .summary = "Returns the members within a radius of a point (older read-only form).", .args = kGeoradiusRoArgs},
     {.name = "georadiusbymember", .arity = -5, .flags = kCmdWrite | kCmdDenyOom | kCmdMovableKeys, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclWrite | kAclGeo | kAclSlow, .key_specs = kGeoradiusbymemberKeySpecs, .group = "geo", .since = "3.2.0", .summary = "Returns or stores the members within a radius of a member (older form).", .args = kGeoradiusbymemberArgs},
     {.name = "georadiusbymember_ro", .arity = -5, .flags = kCmdReadonly, .first_key = 1, .last_key = 1, .key_step = 1, .acl = kAclRead | kAclGeo | kAclSlow, .key_specs = kGeoradiusbymemberRoKeySpecs, .group = "geo", .since = "3.2.10", .summary = "Returns the members within a radius of a member (older read-only form).", .args = kGeoradiusbymemberRoArgs},
+    {.name = "eval", .arity = -3, .flags = kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalKeySpecs, .group = "scripting", .since = "2.6.0", .summary = "Runs a Lua script on the server.", .args = kEvalArgs},
+    {.name = "evalsha", .arity = -3, .flags = kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalshaKeySpecs, .group = "scripting", .since = "2.6.0", .summary = "Runs a Lua script from the script cache, named by its SHA1 digest.", .args = kEvalshaArgs},
+    {.name = "eval_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only Lua script on the server.", .args = kEvalArgs},
+    {.name = "evalsha_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalshaRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only Lua script from the script cache, named by its SHA1 digest.", .args = kEvalshaArgs},
+    {.name = "script", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kScriptSubcommands, .group = "scripting", .since = "2.6.0", .summary = "Groups the commands that manage the Lua script cache."},
 };
 // clang-format on
 // END GENERATED TABLE

@@ -12,6 +12,7 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/families.h"
 #include "keel/commands/pause.h"
+#include "keel/commands/scripting.h"
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
@@ -265,6 +266,14 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     }
     if (!client.authenticated && !(MetaFlags(*meta) & kCmdNoAuth)) {
       reject(errors::kNoAuth);
+      goto done;
+    }
+    // A script that has run past busy-reply-threshold: everyone else gets -BUSY, except for the
+    // commands flagged allow_busy (SCRIPT KILL, ...). The script's own commands (in_exec) run.
+    if (__builtin_expect(scripting::g_running_since_us.load(std::memory_order_relaxed) != 0, 0) &&
+        !client.in_exec && !(MetaFlags(*meta) & kCmdAllowBusy) &&
+        scripting::PastBusyThreshold(*server_)) {
+      reject(errors::kBusyScript);
       goto done;
     }
     // maxmemory, as Redis's processCommand: evict first (every command, reads included); if

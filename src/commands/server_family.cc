@@ -559,6 +559,7 @@ void RegisterAllCommands() {
   RegisterPauseFamily(r);
   RegisterBitfieldFamily(r);
   RegisterHllFamily(r);
+  RegisterScriptingFamily(r);
 }
 
 }  // namespace keel

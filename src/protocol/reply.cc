@@ -1,5 +1,6 @@
 #include "keel/protocol/reply.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -202,6 +203,36 @@ void ReplyBuilder::PatchDeferred(size_t token, char kind, size_t n) {
   char buf[32];
   char* end = WriteHeader(buf, kind, n);
   out_->replace(token, kDeferredWidth, buf, static_cast<size_t>(end - buf));
+}
+
+bool ReplyReader::Next(Item* item) {
+  if (in_.empty()) return false;
+  item->type = in_[0];
+  size_t end = in_.find("\r\n");
+  if (end == std::string_view::npos) end = in_.size();
+  item->line = in_.substr(1, end - 1);
+  in_.remove_prefix(std::min(in_.size(), end + 2));
+  item->data = {};
+  item->count = -1;
+  switch (item->type) {
+    case '$':
+    case '=':
+    case '*':
+    case '%':
+    case '~':
+    case '>':
+    case '|':
+      item->count = ParseInt64(item->line).value_or(-1);
+      break;
+    default:
+      return true;
+  }
+  if ((item->type == '$' || item->type == '=') && item->count >= 0) {
+    size_t n = std::min(in_.size(), static_cast<size_t>(item->count));
+    item->data = in_.substr(0, n);
+    in_.remove_prefix(std::min(in_.size(), n + 2));
+  }
+  return true;
 }
 
 }  // namespace keel

@@ -34,6 +34,7 @@ void RegisterSortFamily(CommandRegistry* registry);         // sort_family.cc: S
 void RegisterDiagnosticsFamily(CommandRegistry* registry);  // SLOWLOG, LATENCY
 void RegisterPauseFamily(CommandRegistry* registry);        // CLIENT PAUSE/UNPAUSE, WAIT, LOLWUT
 void RegisterBitfieldFamily(CommandRegistry* registry);     // BITFIELD, BITFIELD_RO
+void RegisterScriptingFamily(CommandRegistry* registry);    // EVAL family, SCRIPT
 void RegisterHllFamily(CommandRegistry* registry);  // hll_family.cc: PFADD, PFCOUNT, PFMERGE, ...
                                                     // // BITFIELD, BITFIELD_RO
 

@@ -13,6 +13,35 @@ namespace keel::errors {
 inline constexpr std::string_view kSyntax = "ERR syntax error";
 inline constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
 inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
+
+// Scripting (EVAL family, SCRIPT).
+inline constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+inline constexpr std::string_view kBusyScript =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kUnkillable =
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+    "NOSAVE command.";
+inline constexpr std::string_view kNotBusy = "NOTBUSY No scripts in execution right now.";
+inline constexpr std::string_view kNegativeNumkeys = "ERR Number of keys can't be negative";
+inline constexpr std::string_view kTooManyNumkeys =
+    "ERR Number of keys can't be greater than number of args";
+inline constexpr std::string_view kScriptFlushOption =
+    "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+inline constexpr std::string_view kScriptNoArgs =
+    "ERR Please specify at least one argument for this redis lib call";
+inline constexpr std::string_view kScriptArgType =
+    "ERR Lua redis lib command arguments must be strings or integers";
+inline constexpr std::string_view kScriptUnknownCommand =
+    "ERR Unknown Redis command called from script";
+inline constexpr std::string_view kScriptWrongArity =
+    "ERR Wrong number of args calling Redis command from script";
+inline constexpr std::string_view kScriptNotAllowed =
+    "ERR This Redis command is not allowed from script";
+inline constexpr std::string_view kScriptWriteInReadOnly =
+    "ERR Write commands are not allowed from read-only scripts.";
+inline constexpr std::string_view kScriptReplyArgs = "ERR wrong number or type of arguments";
+inline constexpr std::string_view kScriptCompile = "ERR Error compiling script (new function): ";
 // SRANDMEMBER / HRANDFIELD with a count that cannot be negated.
 inline constexpr std::string_view kCountRange =
     "ERR value is out of range, value must between -9223372036854775807 and "

@@ -118,4 +118,23 @@ class ReplyBuilder {
   void PatchDeferred(size_t token, char kind, size_t n);
 };
 
+// ReplyReader walks replies that ReplyBuilder wrote (a script's redis.call results), one element
+// at a time: an aggregate's header, then its elements with further Next calls. It trusts its
+// input (only Keel's own replies are read), so it does no validation beyond staying in bounds.
+class ReplyReader {
+ public:
+  struct Item {
+    char type = 0;          // the RESP type byte: + - : $ * _ # , ( = % ~ > |
+    std::string_view line;  // the header line after the type byte (a status, a length, ...)
+    std::string_view data;  // a bulk or verbatim string's payload
+    int64_t count = -1;     // $ = * % ~ > |: the length (-1 for a null bulk or array)
+  };
+  explicit ReplyReader(std::string_view in) : in_(in) {}
+  // Reads the next element; false at the end of the input.
+  bool Next(Item* item);
+
+ private:
+  std::string_view in_;
+};
+
 }  // namespace keel

@@ -1,0 +1,24 @@
+#pragma once
+// What the dispatcher needs to know about a running Lua script (src/commands/scripting_family.cc):
+// whether one has run past busy-reply-threshold, so that other clients get -BUSY.
+
+#include <atomic>
+#include <cstdint>
+
+namespace keel {
+
+struct ServerState;
+
+namespace scripting {
+
+// The monotonic start time (microseconds, NowMonotonicUs) of the script running now, 0 while
+// none runs. Scripts run one at a time (each holds every shard lock). Written by the script's
+// thread; any thread reads it (one relaxed load per command).
+extern std::atomic<int64_t> g_running_since_us;
+
+// True when a script is running and has run for longer than busy-reply-threshold (a threshold
+// of 0 or less never makes one busy). Any thread.
+bool PastBusyThreshold(ServerState& server);
+
+}  // namespace scripting
+}  // namespace keel
