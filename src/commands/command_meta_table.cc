@@ -2740,6 +2740,8 @@ constexpr CommandArg kGeoradiusbymemberRoArgs[] = {
     {.name = "withhash", .type = ArgType::kPureToken, .token = "WITHHASH", .flags = kArgOptional},
     {.name = "count", .type = ArgType::kBlock, .flags = kArgOptional, .args = kGeoradiusbymemberRoCountArgs},
     {.name = "order", .type = ArgType::kOneof, .flags = kArgOptional, .args = kGeoradiusbymemberRoOrderArgs},
+};
+
 // ---- scripting ----
 
 constexpr KeySpec kEvalKeySpecs[] = {
