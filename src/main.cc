@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Before the configuration: rename-command lines edit the command table.
+  RegisterAllCommands();
+  Config::SetRenameHandler(RenameCommand);
   Config config;
   if (Status st = config.LoadFromCommandLine(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s\n", st.message().c_str());
@@ -174,7 +177,6 @@ int main(int argc, char** argv) {
         "bytes). Are you sure this is what you really want?",
         config.maxmemory());
   }
-  RegisterAllCommands();
   state.persistence.lastsave.store(NowUnixMs() / 1000);
   state.cron_hook = [&state] {
     PersistenceCron(state);

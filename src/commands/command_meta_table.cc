@@ -3,7 +3,9 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "keel/common/strings.h"
 
@@ -2720,6 +2722,66 @@ int KeysFromSpecs(const CommandMeta& m, std::span<const std::string_view> args,
 std::span<const CommandMeta> AllCommandMeta() { return kCommands; }
 
 const CommandMeta* FindCommandMeta(std::string_view name) { return Index().Find(name); }
+
+namespace {
+
+// rename-command's effect: written at start-up only, read-only once clients connect.
+struct Renames {
+  bool active = false;
+  std::unordered_map<std::string, const CommandMeta*> by_new_name;  // lower-case new names
+  std::unordered_set<const CommandMeta*> hidden;  // renamed or disabled: unknown by own name
+  std::unordered_set<const CommandMeta*> disabled;
+};
+
+Renames& RenameTable() {
+  static Renames renames;
+  return renames;
+}
+
+// A top-level command under the names clients use now.
+const CommandMeta* LookupTopLevel(std::string_view name) {
+  const Renames& r = RenameTable();
+  if (!r.active) return FindCommandMeta(name);
+  auto it = r.by_new_name.find(ToLower(name));
+  if (it != r.by_new_name.end()) return it->second;
+  const CommandMeta* m = FindCommandMeta(name);
+  if (m == nullptr || r.hidden.count(m) != 0) return nullptr;
+  return m;
+}
+
+}  // namespace
+
+std::string RenameCommand(std::string_view from, std::string_view to) {
+  Renames& r = RenameTable();
+  const CommandMeta* m = from.find('|') == std::string_view::npos ? LookupTopLevel(from) : nullptr;
+  if (m == nullptr) return "No such command in rename-command";
+  if (!to.empty() && LookupTopLevel(to) != nullptr) return "Target command name already exists";
+  r.active = true;
+  r.by_new_name.erase(ToLower(from));
+  r.hidden.insert(m);
+  if (to.empty()) {
+    r.disabled.insert(m);
+  } else {
+    r.by_new_name[ToLower(to)] = m;
+  }
+  return "";
+}
+
+const CommandMeta* LookupCommand(std::string_view name) {
+  size_t bar = name.find('|');
+  if (bar == std::string_view::npos || !RenameTable().active) return LookupTopLevel(name);
+  const CommandMeta* container = LookupTopLevel(name.substr(0, bar));
+  return container == nullptr ? nullptr : FindSubcommandMeta(*container, name.substr(bar + 1));
+}
+
+bool CommandDisabled(const CommandMeta& m) {
+  const Renames& r = RenameTable();
+  if (!r.active) return false;
+  size_t bar = m.name.find('|');
+  const CommandMeta* top =
+      bar == std::string_view::npos ? &m : FindCommandMeta(m.name.substr(0, bar));
+  return r.disabled.count(top) != 0;
+}
 
 const CommandMeta* FindSubcommandMeta(const CommandMeta& container, std::string_view sub) {
   size_t prefix = container.name.size() + 1;  // "config|"

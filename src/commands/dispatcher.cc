@@ -145,7 +145,7 @@ bool RejectOnOom(const Client& client, const CommandMeta& meta, std::string_view
   if (MetaFlags(meta) & kCmdDenyOom) return true;
   if (name == "exec") {
     for (const auto& cmd : client.queued) {
-      const CommandMeta* m = cmd.empty() ? nullptr : FindCommandMeta(cmd[0]);
+      const CommandMeta* m = cmd.empty() ? nullptr : LookupCommand(cmd[0]);
       if (m != nullptr && MetaHasSubcommands(*m) && cmd.size() >= 2) {
         m = FindSubcommandMeta(*m, cmd[1]);
       }
@@ -200,7 +200,7 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
       return slot->entry;
     }
   }
-  const CommandMeta* meta = FindCommandMeta(name);
+  const CommandMeta* meta = LookupCommand(name);
   const CommandRegistry::Entry* entry = meta ? registry_.Find(meta) : nullptr;
   if (entry != nullptr && slot != nullptr) {
     std::memcpy(slot->name, name.data(), name.size());

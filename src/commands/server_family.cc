@@ -441,6 +441,7 @@ void CmdMonitor(CommandContext& ctx) {
 
 // COMMAND [subcommand ...]
 bool Implemented(const CommandMeta& meta) {
+  if (CommandDisabled(meta)) return false;  // rename-command ... ""
   const CommandRegistry& r = GlobalCommandRegistry();
   if (r.Find(&meta) != nullptr || r.HasRegisteredSubcommands(&meta)) return true;
   // A subcommand of a container whose own handler serves every subcommand (COMMAND).

@@ -909,7 +909,18 @@ std::string NotifyFlagsToString(uint32_t flags) {
   return out;
 }
 
+namespace {
+Config::RenameHandler rename_handler = nullptr;
+}  // namespace
+
+void Config::SetRenameHandler(RenameHandler handler) { rename_handler = handler; }
+
 Status Config::ApplyLine(std::span<const std::string_view> args) {
+  if (EqualsIgnoreCase(args[0], "rename-command") && args.size() == 3 &&
+      rename_handler != nullptr) {
+    std::string error = rename_handler(args[1], args[2]);
+    return error.empty() ? Status::Ok() : Status::Error(error);
+  }
   Option* o = Find(args[0]);
   if (o == nullptr) return Status::Error("Bad directive or wrong number of arguments");
   int64_t n = 0;

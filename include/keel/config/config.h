@@ -125,6 +125,12 @@ class Config {
 
   struct Option;  // one registered option (config.cc)
 
+  // `rename-command from to` lines of the config file go to this handler, which returns the
+  // error reason or "" (the command table lives above this library; main sets it before
+  // loading). Without a handler the line is refused. Not an option: CONFIG GET does not know it.
+  using RenameHandler = std::string (*)(std::string_view from, std::string_view to);
+  static void SetRenameHandler(RenameHandler handler);
+
  private:
   int64_t Int(size_t id) const;
   std::string String(size_t id) const;
