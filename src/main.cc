@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -124,6 +125,11 @@ int main(int argc, char** argv) {
   } else {
     KEEL_LOG_WARNING("Configuration loaded");
   }
+  AclSetRequirePass(config.requirepass());
+  config.SetApplyHook("requirepass", [](const Config& c) {
+    AclSetRequirePass(c.requirepass());
+    return Status::Ok();
+  });
   config.SetApplyHook("loglevel", [](const Config& c) {
     SetLogLevel(c.loglevel());
     return Status::Ok();

@@ -342,6 +342,22 @@ constexpr CommandMeta kConfigSubcommands[] = {
     {.name = "config|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "5.0.0", .summary = "Lists the CONFIG subcommands."},
 };
 
+constexpr CommandMeta kAclSubcommands[] = {
+    {.name = "acl|cat", .arity = -2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Lists the ACL categories, or the commands of one."},
+    {.name = "acl|deluser", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Deletes ACL users and closes their connections."},
+    {.name = "acl|dryrun", .arity = -4, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "7.0.0", .summary = "Tells whether a user may run a command, without running it."},
+    {.name = "acl|genpass", .arity = -2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Returns a random password of the given number of bits."},
+    {.name = "acl|getuser", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Describes an ACL user: flags, password hashes, commands, keys and channels."},
+    {.name = "acl|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Lists the ACL subcommands."},
+    {.name = "acl|list", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Describes every ACL user in the ACL file format."},
+    {.name = "acl|load", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Reloads the users from the ACL file."},
+    {.name = "acl|log", .arity = -2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Lists (or clears) the recent ACL denials and failed authentications."},
+    {.name = "acl|save", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Writes the users to the ACL file."},
+    {.name = "acl|setuser", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Creates or changes an ACL user from a list of rules."},
+    {.name = "acl|users", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Lists the names of the ACL users."},
+    {.name = "acl|whoami", .arity = 2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Returns the user the connection is authenticated as."},
+};
+
 constexpr std::string_view kDbsizeTips[] = {"request_policy:all_shards", "response_policy:agg_sum"};
 
 constexpr std::string_view kTimeTips[] = {"nondeterministic_output"};
@@ -2424,6 +2440,7 @@ constexpr CommandMeta kCommands[] = {
     {.name = "reset", .arity = 1, .flags = kCmdNoscript | kCmdLoading | kCmdStale | kCmdFast | kCmdNoAuth | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "6.2.0", .summary = "Returns this connection to its default state."},
     {.name = "client", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kClientSubcommands, .group = "connection", .since = "2.4.0", .summary = "Groups the commands that inspect and manage client connections."},
     {.name = "info", .arity = -1, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclDangerous, .tips = kInfoTips, .group = "server", .since = "1.0.0", .summary = "Reports server statistics and state, by section.", .args = kInfoArgs},
+    {.name = "acl", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kAclSubcommands, .group = "server", .since = "6.0.0", .summary = "Groups the commands that manage ACL users and permissions."},
     {.name = "config", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kConfigSubcommands, .group = "server", .since = "2.0.0", .summary = "Groups the commands that read and change the server configuration."},
     {.name = "dbsize", .arity = 1, .flags = kCmdReadonly | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclKeyspace | kAclRead | kAclFast, .tips = kDbsizeTips, .group = "server", .since = "1.0.0", .summary = "Counts the keys in the selected database."},
     {.name = "time", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast, .tips = kTimeTips, .group = "server", .since = "2.6.0", .summary = "Returns the server clock as seconds and microseconds."},

@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
@@ -266,6 +267,14 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     if (!client.authenticated && !(MetaFlags(*meta) & kCmdNoAuth)) {
       reject(errors::kNoAuth);
       goto done;
+    }
+    // ACL: one relaxed load while no user is restricted (the default user alone, all allowed).
+    // Commands that need no authentication (AUTH, HELLO, RESET) are not checked either.
+    if (__builtin_expect(AclRestricted(), 0) && !(MetaFlags(*meta) & kCmdNoAuth)) {
+      if (std::string denied = AclCheckCommand(*server_, client, *meta, args); !denied.empty()) {
+        reject(denied);
+        goto done;
+      }
     }
     // maxmemory, as Redis's processCommand: evict first (every command, reads included); if
     // memory is still over the limit and nothing could be evicted, refuse denyoom commands,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
@@ -559,6 +560,7 @@ void RegisterAllCommands() {
   RegisterPauseFamily(r);
   RegisterBitfieldFamily(r);
   RegisterHllFamily(r);
+  RegisterAclFamily(r);
 }
 
 }  // namespace keel

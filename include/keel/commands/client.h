@@ -62,6 +62,7 @@ struct Client {
   std::string name;      // GUARDED_BY(mu)
   std::string lib_name;  // GUARDED_BY(mu)
   std::string lib_ver;   // GUARDED_BY(mu)
+  std::string acl_user = "default";  // GUARDED_BY(mu): the ACL user it is authenticated as
   // The last command run ("client|list" style name; the metadata table outlives clients).
   std::atomic<const char*> last_cmd{nullptr};
   std::atomic<size_t> last_cmd_len{0};
