@@ -140,6 +140,7 @@ struct User {
   std::string name;
   bool on = false;
   bool nopass = false;
+  int sanitize = 0;  // 1: sanitize-payload, -1: skip-sanitize-payload, 0: neither flag
   std::vector<std::string> passwords;  // hex SHA-256, in the order added
   bool all_commands_flag = false;      // +@all / allcommands (describes as "+@all")
   std::vector<bool> commands;          // by CommandIds id
@@ -187,6 +188,10 @@ std::string ApplyRule(User* u, std::string_view rule) {
   } else if (EqualsIgnoreCase(rule, "nopass")) {
     u->nopass = true;
     u->passwords.clear();
+  } else if (EqualsIgnoreCase(rule, "sanitize-payload")) {
+    u->sanitize = 1;
+  } else if (EqualsIgnoreCase(rule, "skip-sanitize-payload")) {
+    u->sanitize = -1;
   } else if (EqualsIgnoreCase(rule, "resetpass")) {
     u->nopass = false;
     u->passwords.clear();
@@ -209,7 +214,8 @@ std::string ApplyRule(User* u, std::string_view rule) {
     u->all_commands_flag = false;
     u->commands.assign(u->commands.size(), false);
   } else if (EqualsIgnoreCase(rule, "reset")) {
-    for (std::string_view r : {"resetpass", "resetkeys", "resetchannels", "off", "-@all"}) {
+    for (std::string_view r :
+         {"resetpass", "resetkeys", "resetchannels", "off", "sanitize-payload", "-@all"}) {
       ApplyRule(u, r);
     }
   } else if (rule[0] == '>' || rule[0] == '#') {
@@ -306,7 +312,8 @@ std::string DescribeCommands(const User& u) {
   std::vector<bool> fake(ids.all.size(), !additive);
   std::string out = additive ? "-@all" : "+@all";
   for (size_t bit = 0; bit < std::size(kCategories); ++bit) {
-    // Redis's rule: a category is named when most of its commands are as the rule would set.
+    // Redis's best fit: a category is named when most of its commands are as the rule would
+    // set them. (Redis's own output differs for some mixes of overlapping categories.)
     size_t on = 0, off = 0;
     for (const CommandMeta* m : ids.all) {
       if (!(m->acl & (1u << bit))) continue;
@@ -368,6 +375,7 @@ std::string DescribeChannels(const User& u) {
 std::string DescribeUser(const User& u) {
   std::string out = u.on ? "on" : "off";
   if (u.nopass) out += " nopass";
+  if (u.sanitize != 0) out += u.sanitize > 0 ? " sanitize-payload" : " skip-sanitize-payload";
   for (const std::string& p : u.passwords) out += " #" + p;
   std::string keys = DescribeKeys(u);
   if (!keys.empty()) out += " " + keys;
@@ -514,7 +522,8 @@ void CmdAclSetUser(CommandContext& ctx) {
   }
   for (size_t i = 3; i < ctx.args.size(); ++i) {
     std::string_view rule = ctx.args[i];
-    std::string err = rule.empty() ? "Syntax error" : ApplyRule(&u, rule);
+    if (rule.empty()) continue;  // as Redis: an empty rule changes nothing
+    std::string err = ApplyRule(&u, rule);
     if (!err.empty()) {
       ctx.reply.Error("ERR Error in ACL SETUSER modifier '" + std::string(rule) + "': " + err);
       return;
@@ -544,7 +553,9 @@ void CmdAclGetUser(CommandContext& ctx) {
   ctx.reply.Bulk("flags");
   std::vector<std::string_view> flags = {u.on ? "on" : "off"};
   if (u.nopass) flags.push_back("nopass");
-  ctx.reply.ArrayHeader(flags.size());
+  if (u.sanitize != 0)
+    flags.push_back(u.sanitize > 0 ? "sanitize-payload" : "skip-sanitize-payload");
+  ctx.reply.SetHeader(flags.size());
   for (std::string_view f : flags) ctx.reply.Bulk(f);
   ctx.reply.Bulk("passwords");
   ctx.reply.ArrayHeader(u.passwords.size());
@@ -638,7 +649,11 @@ void CmdAclGenPass(CommandContext& ctx) {
   int64_t bits = 256;
   if (ctx.args.size() == 3) {
     auto v = ParseInt64(ctx.args[2]);
-    if (!v || *v <= 0 || *v > 4096) {
+    if (!v) {
+      ctx.reply.Error(errors::kNotInteger);
+      return;
+    }
+    if (*v <= 0 || *v > 4096) {
       ctx.reply.Error(
           "ERR ACL GENPASS argument must be the number of bits for the output password, a "
           "positive number up to 4096");
@@ -705,11 +720,11 @@ void CmdAclLog(CommandContext& ctx) {
       return;
     }
     auto v = ParseInt64(ctx.args[2]);
-    if (!v || *v < 0) {
-      ctx.reply.Error("ERR value is out of range, must be positive");
+    if (!v) {
+      ctx.reply.Error(errors::kNotInteger);
       return;
     }
-    count = *v;
+    count = std::max<int64_t>(*v, 0);
   }
   std::lock_guard<std::mutex> lock(acl.mu);
   size_t n = std::min(acl.log.size(), static_cast<size_t>(count));
