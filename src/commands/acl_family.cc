@@ -844,6 +844,9 @@ std::string AclCheckCommand(ServerState& server, Client& client, const CommandMe
     if (it->second->Unrestricted()) return "";
     if (Denial(*it->second, meta, args, &error, &reason, &object).empty()) return "";
   }
+  // As Redis: the denied command is the client's last command (CLIENT LIST, client-info).
+  client.last_cmd_len.store(meta.name.size(), std::memory_order_relaxed);
+  client.last_cmd.store(meta.name.data(), std::memory_order_release);
   std::string info = ClientInfoLine(server, client);
   std::lock_guard<std::mutex> lock(acl.mu);
   acl.Log(reason, client.in_multi ? "multi" : "toplevel", object, name, std::move(info));

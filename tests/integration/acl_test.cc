@@ -1,0 +1,96 @@
+// ACL users over real connections: ACL LOG's entries (fields that vary run to run, so not in the
+// differential cases), ACL DELUSER closing the user's connections, requirepass as the default
+// user's password. Written to Redis 7.0's behaviour; runs against redis-server as well.
+
+#include <regex>
+
+#include "integration/fixture.h"
+#include "support/resp.h"
+
+namespace keel::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+class AclTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer();
+  }
+};
+
+TEST_F(AclTest, DeniedCommandsAndFailedAuthsAreLoggedWithRedisFields) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "alice", "on", ">pw", "~k*", "+get"}), "+OK\r\n");
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"AUTH", "alice", "wrong"}),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  EXPECT_EQ(c.Call({"AUTH", "alice", "pw"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}),
+            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}),
+            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(c.Call({"GET", "other"}),
+            "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n");
+  EXPECT_EQ(c.Call({"GET", "k1"}), "$-1\r\n");
+  std::string log = admin.Call({"ACL", "LOG"});
+  // Newest first: the key denial, the command denial (counted twice), the failed AUTH.
+  std::regex entry(
+      R"(\*14\r\n\$5\r\ncount\r\n:(\d+)\r\n\$6\r\nreason\r\n\$\d+\r\n(\w+)\r\n)"
+      R"(\$7\r\ncontext\r\n\$8\r\ntoplevel\r\n\$6\r\nobject\r\n\$\d+\r\n([\w|]+)\r\n)"
+      R"(\$8\r\nusername\r\n\$5\r\nalice\r\n\$11\r\nage-seconds\r\n\$\d+\r\n[0-9.e-]+\r\n)"
+      R"(\$11\r\nclient-info\r\n\$\d+\r\nid=\d+ addr=[^\r]* cmd=(\w+) user=(\w+) [^\r]*\r\n)");
+  ASSERT_EQ(log.substr(0, 4), "*3\r\n") << log;
+  std::vector<std::string> seen;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), entry); it != std::sregex_iterator();
+       ++it) {
+    seen.push_back((*it)[1].str() + " " + (*it)[2].str() + " " + (*it)[3].str() + " " +
+                   (*it)[4].str() + " " + (*it)[5].str());
+  }
+  // client-info shows the command denied (or AUTH) and the user the client was then.
+  ASSERT_EQ(seen.size(), 3u) << log;
+  EXPECT_EQ(seen[0], "1 key other get alice");
+  EXPECT_EQ(seen[1], "2 command set set alice");
+  EXPECT_EQ(seen[2], "1 auth AUTH auth default");
+  EXPECT_EQ(admin.Call({"ACL", "LOG", "RESET"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "LOG"}), "*0\r\n");
+}
+
+TEST_F(AclTest, DeletingAUserClosesItsConnections) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"}), "+OK\r\n");
+  RespConnection bob = Connect();
+  RespConnection other = Connect();
+  ASSERT_EQ(bob.Call({"AUTH", "bob", "x"}), "+OK\r\n");
+  ASSERT_EQ(bob.Call({"ACL", "WHOAMI"}), "$3\r\nbob\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "bob"}), ":1\r\n");
+  EXPECT_TRUE(bob.WaitForClose(milliseconds(5000)));
+  EXPECT_EQ(other.Call({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(admin.Call({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(AclTest, RequirepassIsTheDefaultUsersPassword) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", "s3cret"}), "+OK\r\n");
+  std::string user = admin.Call({"ACL", "GETUSER", "default"});
+  // SHA-256 of "s3cret", as ACL GETUSER shows it.
+  EXPECT_NE(user.find("$9\r\npasswords\r\n*1\r\n$"
+                      "64\r\n1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\r\n"),
+            std::string::npos)
+      << user;
+  EXPECT_EQ(user.find("nopass"), std::string::npos) << user;
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"PING"}), "-NOAUTH Authentication required.\r\n");
+  EXPECT_EQ(c.Call({"AUTH", "default", "s3cret"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"ACL", "WHOAMI"}), "$7\r\ndefault\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", ">other"}), "+OK\r\n");
+  RespConnection d = Connect();
+  EXPECT_EQ(d.Call({"AUTH", "other"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", ""}), "+OK\r\n");
+  RespConnection e = Connect();
+  EXPECT_EQ(e.Call({"PING"}), "+PONG\r\n");
+}
+
+}  // namespace
+}  // namespace keel::test
