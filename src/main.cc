@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   // Before the configuration: rename-command lines edit the command table.
   RegisterAllCommands();
   Config::SetRenameHandler(RenameCommand);
+  Config::SetUserHandler(AclConfigUser);
   Config config;
   if (Status st = config.LoadFromCommandLine(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s\n", st.message().c_str());
@@ -126,6 +127,20 @@ int main(int argc, char** argv) {
     KEEL_LOG_WARNING("Configuration loaded");
   }
   AclSetRequirePass(config.requirepass());
+  {
+    std::vector<std::pair<std::string, std::string>> aclfile;
+    std::string_view name = "aclfile";
+    config.Get(std::span<const std::string_view>(&name, 1), &aclfile);
+    if (std::string err = AclLoadAtStartup(aclfile.empty() ? "" : aclfile[0].second);
+        !err.empty()) {
+      for (size_t b = 0, e; b < err.size(); b = e + 1) {
+        e = err.find('\n', b);
+        if (e == std::string::npos) e = err.size();
+        KEEL_LOG_WARNING("{}", err.substr(b, e - b));
+      }
+      return 1;
+    }
+  }
   config.SetApplyHook("requirepass", [](const Config& c) {
     AclSetRequirePass(c.requirepass());
     return Status::Ok();

@@ -1,7 +1,12 @@
 // ACL: users, permissions and the ACL command (Redis 7.0). See keel/commands/acl.h.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,8 +20,11 @@
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"
+#include "keel/common/logging.h"
 #include "keel/common/strings.h"
+#include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "keel/protocol/parser.h"
 
 namespace keel {
 
@@ -502,6 +510,151 @@ std::string Denial(const User& u, const CommandMeta& meta, std::span<const std::
   return "";
 }
 
+// Closes the connections authenticated as one of `names` (a deleted user).
+void KillClientsOf(ServerState& server, const std::vector<std::string>& names) {
+  server.clients.ForEach([&](Client& c) {
+    std::string user = UserOf(c);
+    if (std::find(names.begin(), names.end(), user) == names.end()) return;
+    if (auto h = c.handle.lock()) h->Kill();
+  });
+}
+
+// Users as ACL LIST describes them, one "user ..." line each, sorted by name.
+std::vector<std::string> DescribeAll(const Acl& acl) {
+  std::vector<std::string> lines;
+  for (const auto& [name, u] : acl.users) lines.push_back("user " + name + " " + DescribeUser(*u));
+  return lines;
+}
+
+// Parses an ACL file into users (all or nothing). Returns "" or Redis's error text.
+std::string ParseAclFile(const std::string& path,
+                         std::map<std::string, std::shared_ptr<User>>* out) {
+  std::ifstream in(path);
+  if (!in) return "Error loading ACLs, opening file '" + path + "': " + std::strerror(errno);
+  std::string errors, line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    size_t b = line.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) continue;
+    size_t e = line.find_last_not_of(" \t\r\n");
+    std::string work = line.substr(b, e - b + 1);
+    std::vector<std::string_view> args;
+    if (!SplitArgsInPlace(work.data(), work.size(), &args) || args.empty()) {
+      errors += path + ":" + std::to_string(line_no) + ": unbalanced quotes in acl line. ";
+      continue;
+    }
+    if (args[0] != "user" || args.size() < 2) {
+      errors += path + ":" + std::to_string(line_no) +
+                " should start with user keyword followed by the username. ";
+      continue;
+    }
+    std::string name(args[1]);
+    if (out->count(name) != 0) {
+      errors +=
+          "WARNING: Duplicate user '" + name + "' found on line " + std::to_string(line_no) + ". ";
+      continue;
+    }
+    auto u = std::make_shared<User>();
+    u->name = name;
+    bool ok = true;
+    for (size_t i = 2; i < args.size() && ok; ++i) {
+      if (args[i].empty()) continue;
+      if (std::string err = ApplyRule(u.get(), args[i]); !err.empty()) {
+        errors += path + ":" + std::to_string(line_no) + ": Error in applying operation '" +
+                  std::string(args[i]) + "': " + err + ". ";
+        ok = false;
+      }
+    }
+    if (ok) (*out)[name] = u;
+  }
+  if (!errors.empty()) {
+    return errors +
+           "WARNING: ACL errors detected, no change to the previously active ACL rules was "
+           "performed";
+  }
+  return "";
+}
+
+// Replaces every user with the file's (the default user stays as it is when the file does not
+// name it) and closes the connections of users that are gone.
+std::string LoadAclFile(ServerState* server, const std::string& path) {
+  std::map<std::string, std::shared_ptr<User>> users;
+  if (std::string err = ParseAclFile(path, &users); !err.empty()) return err;
+  Acl& acl = Users();
+  std::vector<std::string> gone;
+  {
+    std::lock_guard<std::mutex> lock(acl.mu);
+    if (users.count("default") == 0) users["default"] = acl.users["default"];
+    for (const auto& [name, u] : acl.users) {
+      if (users.count(name) == 0) gone.push_back(name);
+    }
+    acl.users = std::move(users);
+    acl.Refresh();
+  }
+  if (server != nullptr && !gone.empty()) KillClientsOf(*server, gone);
+  return "";
+}
+
+std::string AclFileOf(ServerState& server) {
+  std::vector<std::pair<std::string, std::string>> v;
+  std::string_view name = "aclfile";
+  server.config->Get(std::span<const std::string_view>(&name, 1), &v);
+  return v.empty() ? "" : v[0].second;
+}
+
+constexpr std::string_view kNoAclFile =
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+    "Redis configuration file set) in order to store users in the Redis configuration.";
+
+// ACL LOAD
+void CmdAclLoad(CommandContext& ctx) {
+  std::string path = AclFileOf(ctx.server);
+  if (path.empty()) {
+    ctx.reply.Error(kNoAclFile);
+    return;
+  }
+  if (std::string err = LoadAclFile(&ctx.server, path); !err.empty()) {
+    ctx.reply.Error("ERR " + err);
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// ACL SAVE: the ACL LIST lines, written to a temporary file renamed over the ACL file.
+void CmdAclSave(CommandContext& ctx) {
+  std::string path = AclFileOf(ctx.server);
+  if (path.empty()) {
+    ctx.reply.Error(kNoAclFile);
+    return;
+  }
+  std::string text;
+  {
+    Acl& acl = Users();
+    std::lock_guard<std::mutex> lock(acl.mu);
+    for (const std::string& l : DescribeAll(acl)) text += l + "\n";
+  }
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  bool ok = false;
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    ok = static_cast<bool>(out);
+  }
+  if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    KEEL_LOG_WARNING("Failed to save the ACL file '{}': {}", path, std::strerror(errno));
+    ctx.reply.Error(
+        "ERR There was an error trying to save the ACLs. Please check the server logs for more "
+        "information");
+    return;
+  }
+  ctx.reply.Ok();
+}
+
 // ---- The ACL command ----
 
 void ReplyUserNotFound(CommandContext& ctx, std::string_view name) {
@@ -570,15 +723,6 @@ void CmdAclGetUser(CommandContext& ctx) {
   ctx.reply.EmptyArray();
 }
 
-// Closes the connections authenticated as one of `names` (a deleted user).
-void KillClientsOf(ServerState& server, const std::vector<std::string>& names) {
-  server.clients.ForEach([&](Client& c) {
-    std::string user = UserOf(c);
-    if (std::find(names.begin(), names.end(), user) == names.end()) return;
-    if (auto h = c.handle.lock()) h->Kill();
-  });
-}
-
 // ACL DELUSER username [username ...]
 void CmdAclDelUser(CommandContext& ctx) {
   Acl& acl = Users();
@@ -604,8 +748,9 @@ void CmdAclDelUser(CommandContext& ctx) {
 void CmdAclList(CommandContext& ctx) {
   Acl& acl = Users();
   std::lock_guard<std::mutex> lock(acl.mu);
-  ctx.reply.ArrayHeader(acl.users.size());
-  for (const auto& [name, u] : acl.users) ctx.reply.Bulk("user " + name + " " + DescribeUser(*u));
+  std::vector<std::string> lines = DescribeAll(acl);
+  ctx.reply.ArrayHeader(lines.size());
+  for (const std::string& l : lines) ctx.reply.Bulk(l);
 }
 
 // ACL USERS
@@ -789,6 +934,42 @@ void CmdAclHelp(CommandContext& ctx) {
 
 }  // namespace
 
+namespace {
+std::vector<std::vector<std::string>>& ConfigUsers() {
+  static std::vector<std::vector<std::string>> lines;
+  return lines;
+}
+}  // namespace
+
+std::string AclConfigUser(std::span<const std::string_view> args) {
+  ConfigUsers().emplace_back(args.begin(), args.end());
+  return "";
+}
+
+std::string AclLoadAtStartup(const std::string& aclfile) {
+  Acl& acl = Users();
+  for (const std::vector<std::string>& line : ConfigUsers()) {
+    std::lock_guard<std::mutex> lock(acl.mu);
+    auto u = std::make_shared<User>();
+    u->name = line[0];
+    for (size_t i = 1; i < line.size(); ++i) {
+      if (line[i].empty()) continue;
+      if (std::string err = ApplyRule(u.get(), line[i]); !err.empty()) {
+        return "Error loading ACL rule '" + line[i] + "' for the user named '" + line[0] +
+               "': " + err + "\nCritical error while loading ACLs. Exiting.";
+      }
+    }
+    acl.users[line[0]] = u;
+    acl.Refresh();
+  }
+  if (!aclfile.empty()) {
+    if (std::string err = LoadAclFile(nullptr, aclfile); !err.empty()) {
+      return "Aborting Redis startup because of ACL errors: " + err;
+    }
+  }
+  return "";
+}
+
 void AclSetRequirePass(std::string_view pass) {
   Acl& acl = Users();
   std::lock_guard<std::mutex> lock(acl.mu);
@@ -865,6 +1046,8 @@ void RegisterAclFamily(CommandRegistry* r) {
   r->Register("acl|dryrun", CmdAclDryRun, LockMode::kNone);
   r->Register("acl|log", CmdAclLog, LockMode::kNone);
   r->Register("acl|help", CmdAclHelp, LockMode::kNone);
+  r->Register("acl|load", CmdAclLoad, LockMode::kNone);
+  r->Register("acl|save", CmdAclSave, LockMode::kNone);
 }
 
 }  // namespace keel

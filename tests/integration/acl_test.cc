@@ -2,7 +2,10 @@
 // differential cases), ACL DELUSER closing the user's connections, requirepass as the default
 // user's password. Written to Redis 7.0's behaviour; runs against redis-server as well.
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "integration/fixture.h"
 #include "support/resp.h"
@@ -90,6 +93,74 @@ TEST_F(AclTest, RequirepassIsTheDefaultUsersPassword) {
   ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", ""}), "+OK\r\n");
   RespConnection e = Connect();
   EXPECT_EQ(e.Call({"PING"}), "+PONG\r\n");
+}
+
+// aclfile: users loaded at start, ACL SAVE writes the ACL LIST lines, ACL LOAD replaces every
+// user (all or nothing) and closes the connections of users that are gone.
+TEST_F(AclTest, AclFileIsLoadedSavedAndReloaded) {
+  std::string dir = (std::filesystem::temp_directory_path() / "keel-acl-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string path = dir + "/users.acl";
+  std::ofstream(path) << "user alice on >pw ~* +get\n\nuser bob off\n";
+  server_.reset();
+  StartServer({"--aclfile", path});
+  RespConnection admin = Connect();
+  EXPECT_EQ(admin.Call({"ACL", "USERS"}), "*3\r\n$5\r\nalice\r\n$3\r\nbob\r\n$7\r\ndefault\r\n");
+  RespConnection alice = Connect();
+  EXPECT_EQ(alice.Call({"AUTH", "alice", "pw"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "SETUSER", "carol", "on", ">x", "+@all", "~*"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "SAVE"}), "+OK\r\n");
+  auto read_file = [&] {
+    std::stringstream ss;
+    ss << std::ifstream(path).rdbuf();
+    return ss.str();
+  };
+  EXPECT_EQ(read_file(),
+            "user alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* "
+            "resetchannels -@all +get\n"
+            "user bob off resetchannels -@all\n"
+            "user carol on #2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 ~* "
+            "resetchannels +@all\n"
+            "user default on nopass ~* &* +@all\n");
+  // A bad file changes nothing.
+  std::ofstream(path) << "user alice on >pw ~* +nosuch\nfoo bar\n";
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}),
+            "-ERR " + path + ":1: Error in applying operation '+nosuch': Unknown command or " +
+                "category name in ACL. " + path +
+                ":2 should start with user keyword followed by the username. WARNING: ACL errors " +
+                "detected, no change to the previously active ACL rules was performed\r\n");
+  std::ofstream(path) << "user alice on\nuser alice off\n";
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}),
+            "-ERR WARNING: Duplicate user 'alice' found on line 2. WARNING: ACL errors detected, "
+            "no change to the previously active ACL rules was performed\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "USERS"}).substr(0, 4), "*4\r\n");
+  // A good one replaces the users; alice's connection is closed.
+  std::ofstream(path) << "user zed on nopass +@all ~* &*\n";
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "USERS"}), "*2\r\n$7\r\ndefault\r\n$3\r\nzed\r\n");
+  EXPECT_TRUE(alice.WaitForClose(milliseconds(5000)));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(AclTest, AclSaveAndLoadNeedAnAclFile) {
+  RespConnection c = Connect();
+  const std::string error =
+      "-ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+      "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+      "Redis configuration file set) in order to store users in the Redis configuration.\r\n";
+  EXPECT_EQ(c.Call({"ACL", "SAVE"}), error);
+  EXPECT_EQ(c.Call({"ACL", "LOAD"}), error);
+}
+
+// `user` lines of the config file (here given on the command line, which is appended to it).
+TEST_F(AclTest, UserDirectivesDeclareUsersAtStart) {
+  server_.reset();
+  StartServer({"--user", "dave", "on", ">pw", "+@read", "~r*"});
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"AUTH", "dave", "pw"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"GET", "r1"}), "$-1\r\n");
+  EXPECT_EQ(c.Call({"SET", "r1", "x"}),
+            "-NOPERM this user has no permissions to run the 'set' command\r\n");
 }
 
 }  // namespace

@@ -41,6 +41,13 @@ bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
 std::string AclCheckCommand(ServerState& server, Client& client, const CommandMeta& meta,
                             std::span<const std::string_view> args);
 
+// `user name rule...` lines of the config file: kept (Config's user handler), applied by
+// AclLoadAtStartup.
+std::string AclConfigUser(std::span<const std::string_view> args);
+// At start-up, after the configuration: the config file's users, then `aclfile` if set (empty:
+// none). Returns "" or the lines to log before exiting with code 1, as Redis.
+std::string AclLoadAtStartup(const std::string& aclfile);
+
 // The client line of CLIENT LIST / ACL LOG's client-info (connection_family.cc).
 std::string ClientInfoLine(ServerState& server, const Client& client);
 

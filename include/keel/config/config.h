@@ -125,11 +125,14 @@ class Config {
 
   struct Option;  // one registered option (config.cc)
 
-  // `rename-command from to` lines of the config file go to this handler, which returns the
-  // error reason or "" (the command table lives above this library; main sets it before
-  // loading). Without a handler the line is refused. Not an option: CONFIG GET does not know it.
+  // Config-file directives that are not options (CONFIG GET does not know them), handled above
+  // this library: `rename-command from to` (exactly two arguments) and `user name rule...`.
+  // Each handler returns the error reason or "". main sets them before loading; without one
+  // the line is refused.
   using RenameHandler = std::string (*)(std::string_view from, std::string_view to);
   static void SetRenameHandler(RenameHandler handler);
+  using UserHandler = std::string (*)(std::span<const std::string_view> args);
+  static void SetUserHandler(UserHandler handler);
 
  private:
   int64_t Int(size_t id) const;
