@@ -59,9 +59,9 @@ struct Client {
   std::atomic<uint64_t> qbuf{0};  // bytes buffered, not yet parsed
   std::atomic<uint64_t> obl{0};   // bytes of output waiting for the socket
   mutable std::mutex mu;
-  std::string name;      // GUARDED_BY(mu)
-  std::string lib_name;  // GUARDED_BY(mu)
-  std::string lib_ver;   // GUARDED_BY(mu)
+  std::string name;                  // GUARDED_BY(mu)
+  std::string lib_name;              // GUARDED_BY(mu)
+  std::string lib_ver;               // GUARDED_BY(mu)
   std::string acl_user = "default";  // GUARDED_BY(mu): the ACL user it is authenticated as
   // The last command run ("client|list" style name; the metadata table outlives clients).
   std::atomic<const char*> last_cmd{nullptr};
