@@ -417,7 +417,8 @@ struct Acl {
   void Refresh() {
     bool restricted = false;
     for (const auto& [name, u] : users) {
-      if (u->on && !u->Unrestricted()) restricted = true;
+      // Off users count too: clients that authenticated before it was turned off remain.
+      if (!u->Unrestricted()) restricted = true;
     }
     acl_internal::restricted.store(restricted, std::memory_order_relaxed);
   }

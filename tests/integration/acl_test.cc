@@ -73,6 +73,22 @@ TEST_F(AclTest, DeletingAUserClosesItsConnections) {
   EXPECT_EQ(admin.Call({"PING"}), "+PONG\r\n");
 }
 
+// Turning a restricted user off does not lift the checks for the clients it already has.
+TEST_F(AclTest, ClientsOfAUserTurnedOffAreStillChecked) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "eve", "on", "nopass", "+get", "~*"}), "+OK\r\n");
+  RespConnection eve = Connect();
+  ASSERT_EQ(eve.Call({"AUTH", "eve", "x"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "eve", "off"}), "+OK\r\n");
+  EXPECT_EQ(eve.Call({"SET", "k", "v"}),
+            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(eve.Call({"GET", "k"}), "$-1\r\n");
+  RespConnection again = Connect();
+  EXPECT_EQ(again.Call({"AUTH", "eve", "x"}),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "eve"}), ":1\r\n");
+}
+
 TEST_F(AclTest, RequirepassIsTheDefaultUsersPassword) {
   RespConnection admin = Connect();
   ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", "s3cret"}), "+OK\r\n");
