@@ -33,6 +33,11 @@ std::atomic<bool> restricted{false};
 }  // namespace acl_internal
 
 namespace {
+// Bumped (under the users' mutex) by every change to the users; never 0.
+std::atomic<uint64_t> users_generation{1};
+}  // namespace
+
+namespace {
 
 // ---- SHA-256 (FIPS 180-4), for password hashes ----
 
@@ -421,6 +426,7 @@ struct Acl {
       if (!u->Unrestricted()) restricted = true;
     }
     acl_internal::restricted.store(restricted, std::memory_order_relaxed);
+    users_generation.fetch_add(1, std::memory_order_release);
   }
   void Log(std::string reason, std::string context, std::string object, std::string username,
            std::string info) {
@@ -1004,6 +1010,7 @@ bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
       if (ok) {
         std::lock_guard<std::mutex> client_lock(client.mu);
         client.acl_user.assign(user);
+        client.acl_unrestricted_gen = 0;
         return true;
       }
     }
@@ -1016,6 +1023,9 @@ bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
 
 std::string AclCheckCommand(ServerState& server, Client& client, const CommandMeta& meta,
                             std::span<const std::string_view> args) {
+  // A client whose user was unrestricted when nothing has changed since: no lookup.
+  uint64_t gen = users_generation.load(std::memory_order_acquire);
+  if (client.acl_unrestricted_gen == gen) return "";
   std::string name = UserOf(client);
   Acl& acl = Users();
   std::string error, reason, object;
@@ -1023,7 +1033,10 @@ std::string AclCheckCommand(ServerState& server, Client& client, const CommandMe
     std::lock_guard<std::mutex> lock(acl.mu);
     auto it = acl.users.find(name);
     if (it == acl.users.end()) return "";  // its connections are closed as it is deleted
-    if (it->second->Unrestricted()) return "";
+    if (it->second->Unrestricted()) {
+      client.acl_unrestricted_gen = gen;
+      return "";
+    }
     if (Denial(*it->second, meta, args, &error, &reason, &object).empty()) return "";
   }
   // As Redis: the denied command is the client's last command (CLIENT LIST, client-info).

@@ -198,6 +198,7 @@ void CmdReset(CommandContext& ctx) {
     c.name.clear();
     c.acl_user = "default";
   }
+  c.acl_unrestricted_gen = 0;
   c.authenticated = AclDefaultUserNoPass();
   ctx.reply.SimpleString("RESET");
 }

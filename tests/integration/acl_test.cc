@@ -89,6 +89,22 @@ TEST_F(AclTest, ClientsOfAUserTurnedOffAreStillChecked) {
   EXPECT_EQ(admin.Call({"ACL", "DELUSER", "eve"}), ":1\r\n");
 }
 
+// A change to a user applies to its connected clients from their next command, including the
+// default user's clients that ran commands while it was unrestricted.
+TEST_F(AclTest, ChangingAUserAppliesToItsConnectedClients) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "other", "on", "nopass", "+get", "~*"}), "+OK\r\n");
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "-set"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "k", "v"}),
+            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(c.Call({"GET", "k"}), "$1\r\nv\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "+set"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "k", "w"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "other"}), ":1\r\n");
+}
+
 TEST_F(AclTest, RequirepassIsTheDefaultUsersPassword) {
   RespConnection admin = Connect();
   ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", "s3cret"}), "+OK\r\n");

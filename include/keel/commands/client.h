@@ -76,6 +76,9 @@ struct Client {
 
   // [io]
   bool authenticated = false;
+  // ACL: the users table's generation when this client's user was last found unrestricted (0:
+  // not known; AUTH and RESET clear it), so its commands skip the check until a user changes.
+  uint64_t acl_unrestricted_gen = 0;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
   bool no_evict = false;
