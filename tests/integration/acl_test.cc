@@ -15,6 +15,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
+const std::string kSetDenied = "-NOPERM this user has no permissions to run the 'set' command\r\n";
+
 class AclTest : public ServerTest {
  protected:
   void SetUp() override {
@@ -30,10 +32,8 @@ TEST_F(AclTest, DeniedCommandsAndFailedAuthsAreLoggedWithRedisFields) {
   EXPECT_EQ(c.Call({"AUTH", "alice", "wrong"}),
             "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
   EXPECT_EQ(c.Call({"AUTH", "alice", "pw"}), "+OK\r\n");
-  EXPECT_EQ(c.Call({"SET", "k1", "v"}),
-            "-NOPERM this user has no permissions to run the 'set' command\r\n");
-  EXPECT_EQ(c.Call({"SET", "k1", "v"}),
-            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}), kSetDenied);
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}), kSetDenied);
   EXPECT_EQ(c.Call({"GET", "other"}),
             "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n");
   EXPECT_EQ(c.Call({"GET", "k1"}), "$-1\r\n");
@@ -80,8 +80,7 @@ TEST_F(AclTest, ClientsOfAUserTurnedOffAreStillChecked) {
   RespConnection eve = Connect();
   ASSERT_EQ(eve.Call({"AUTH", "eve", "x"}), "+OK\r\n");
   ASSERT_EQ(admin.Call({"ACL", "SETUSER", "eve", "off"}), "+OK\r\n");
-  EXPECT_EQ(eve.Call({"SET", "k", "v"}),
-            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(eve.Call({"SET", "k", "v"}), kSetDenied);
   EXPECT_EQ(eve.Call({"GET", "k"}), "$-1\r\n");
   RespConnection again = Connect();
   EXPECT_EQ(again.Call({"AUTH", "eve", "x"}),
@@ -97,8 +96,7 @@ TEST_F(AclTest, ChangingAUserAppliesToItsConnectedClients) {
   RespConnection c = Connect();
   EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
   ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "-set"}), "+OK\r\n");
-  EXPECT_EQ(c.Call({"SET", "k", "v"}),
-            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), kSetDenied);
   EXPECT_EQ(c.Call({"GET", "k"}), "$1\r\nv\r\n");
   ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "+set"}), "+OK\r\n");
   EXPECT_EQ(c.Call({"SET", "k", "w"}), "+OK\r\n");
@@ -191,8 +189,7 @@ TEST_F(AclTest, UserDirectivesDeclareUsersAtStart) {
   RespConnection c = Connect();
   EXPECT_EQ(c.Call({"AUTH", "dave", "pw"}), "+OK\r\n");
   EXPECT_EQ(c.Call({"GET", "r1"}), "$-1\r\n");
-  EXPECT_EQ(c.Call({"SET", "r1", "x"}),
-            "-NOPERM this user has no permissions to run the 'set' command\r\n");
+  EXPECT_EQ(c.Call({"SET", "r1", "x"}), kSetDenied);
 }
 
 }  // namespace
