@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Before the configuration: rename-command lines edit the command table.
+  RegisterAllCommands();
+  Config::SetRenameHandler(RenameCommand);
+  Config::SetUserHandler(AclConfigUser);
   Config config;
   if (Status st = config.LoadFromCommandLine(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s\n", st.message().c_str());
@@ -121,6 +126,25 @@ int main(int argc, char** argv) {
   } else {
     KEEL_LOG_WARNING("Configuration loaded");
   }
+  AclSetRequirePass(config.requirepass());
+  {
+    std::vector<std::pair<std::string, std::string>> aclfile;
+    std::string_view name = "aclfile";
+    config.Get(std::span<const std::string_view>(&name, 1), &aclfile);
+    if (std::string err = AclLoadAtStartup(aclfile.empty() ? "" : aclfile[0].second);
+        !err.empty()) {
+      for (size_t b = 0, e; b < err.size(); b = e + 1) {
+        e = err.find('\n', b);
+        if (e == std::string::npos) e = err.size();
+        KEEL_LOG_WARNING("{}", err.substr(b, e - b));
+      }
+      return 1;
+    }
+  }
+  config.SetApplyHook("requirepass", [](const Config& c) {
+    AclSetRequirePass(c.requirepass());
+    return Status::Ok();
+  });
   config.SetApplyHook("loglevel", [](const Config& c) {
     SetLogLevel(c.loglevel());
     return Status::Ok();
@@ -174,7 +198,6 @@ int main(int argc, char** argv) {
         "bytes). Are you sure this is what you really want?",
         config.maxmemory());
   }
-  RegisterAllCommands();
   state.persistence.lastsave.store(NowUnixMs() / 1000);
   state.cron_hook = [&state] {
     PersistenceCron(state);

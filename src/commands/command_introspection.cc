@@ -330,7 +330,7 @@ const CommandMeta* LookupVisible(std::string_view name, HandlerPredicate impleme
   if (bar != std::string_view::npos && name.find('|', bar + 1) != std::string_view::npos) {
     return nullptr;
   }
-  const CommandMeta* m = FindCommandMeta(name);
+  const CommandMeta* m = LookupCommand(name);
   return m != nullptr && implemented(*m) ? m : nullptr;
 }
 
@@ -396,7 +396,7 @@ void ReplyGetKeys(std::span<const std::string_view> args, bool with_flags,
   std::span<const std::string_view> target = args.subspan(2);
   // Resolve the way the dispatcher would: a top-level name, then a subcommand if it has any.
   const CommandMeta* m = nullptr;
-  if (target[0].find('|') == std::string_view::npos) m = FindCommandMeta(target[0]);
+  if (target[0].find('|') == std::string_view::npos) m = LookupCommand(target[0]);
   if (m != nullptr && !m->subcommands.empty() && target.size() > 1) {
     m = FindSubcommandMeta(*m, target[1]);
   }

@@ -3,7 +3,9 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "keel/common/strings.h"
 
@@ -338,6 +340,22 @@ constexpr CommandMeta kConfigSubcommands[] = {
     {.name = "config|resetstat", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "2.0.0", .summary = "Zeroes the statistics that INFO reports."},
     {.name = "config|rewrite", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "2.8.0", .summary = "Writes the running configuration back to the configuration file."},
     {.name = "config|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "5.0.0", .summary = "Lists the CONFIG subcommands."},
+};
+
+constexpr CommandMeta kAclSubcommands[] = {
+    {.name = "acl|cat", .arity = -2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Lists the ACL categories, or the commands of one."},
+    {.name = "acl|deluser", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Deletes ACL users and closes their connections."},
+    {.name = "acl|dryrun", .arity = -4, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "7.0.0", .summary = "Tells whether a user may run a command, without running it."},
+    {.name = "acl|genpass", .arity = -2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Returns a random password of the given number of bits."},
+    {.name = "acl|getuser", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Describes an ACL user: flags, password hashes, commands, keys and channels."},
+    {.name = "acl|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Lists the ACL subcommands."},
+    {.name = "acl|list", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Describes every ACL user in the ACL file format."},
+    {.name = "acl|load", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Reloads the users from the ACL file."},
+    {.name = "acl|log", .arity = -2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Lists (or clears) the recent ACL denials and failed authentications."},
+    {.name = "acl|save", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Writes the users to the ACL file."},
+    {.name = "acl|setuser", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Creates or changes an ACL user from a list of rules."},
+    {.name = "acl|users", .arity = 2, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.0.0", .summary = "Lists the names of the ACL users."},
+    {.name = "acl|whoami", .arity = 2, .flags = kCmdNoscript | kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "6.0.0", .summary = "Returns the user the connection is authenticated as."},
 };
 
 constexpr std::string_view kDbsizeTips[] = {"request_policy:all_shards", "response_policy:agg_sum"};
@@ -2824,6 +2842,7 @@ constexpr CommandMeta kCommands[] = {
     {.name = "reset", .arity = 1, .flags = kCmdNoscript | kCmdLoading | kCmdStale | kCmdFast | kCmdNoAuth | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "6.2.0", .summary = "Returns this connection to its default state."},
     {.name = "client", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kClientSubcommands, .group = "connection", .since = "2.4.0", .summary = "Groups the commands that inspect and manage client connections."},
     {.name = "info", .arity = -1, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclDangerous, .tips = kInfoTips, .group = "server", .since = "1.0.0", .summary = "Reports server statistics and state, by section.", .args = kInfoArgs},
+    {.name = "acl", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kAclSubcommands, .group = "server", .since = "6.0.0", .summary = "Groups the commands that manage ACL users and permissions."},
     {.name = "config", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kConfigSubcommands, .group = "server", .since = "2.0.0", .summary = "Groups the commands that read and change the server configuration."},
     {.name = "dbsize", .arity = 1, .flags = kCmdReadonly | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclKeyspace | kAclRead | kAclFast, .tips = kDbsizeTips, .group = "server", .since = "1.0.0", .summary = "Counts the keys in the selected database."},
     {.name = "time", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast, .tips = kTimeTips, .group = "server", .since = "2.6.0", .summary = "Returns the server clock as seconds and microseconds."},
@@ -3137,6 +3156,66 @@ int KeysFromSpecs(const CommandMeta& m, std::span<const std::string_view> args,
 std::span<const CommandMeta> AllCommandMeta() { return kCommands; }
 
 const CommandMeta* FindCommandMeta(std::string_view name) { return Index().Find(name); }
+
+namespace {
+
+// rename-command's effect: written at start-up only, read-only once clients connect.
+struct Renames {
+  bool active = false;
+  std::unordered_map<std::string, const CommandMeta*> by_new_name;  // lower-case new names
+  std::unordered_set<const CommandMeta*> hidden;  // renamed or disabled: unknown by own name
+  std::unordered_set<const CommandMeta*> disabled;
+};
+
+Renames& RenameTable() {
+  static Renames renames;
+  return renames;
+}
+
+// A top-level command under the names clients use now.
+const CommandMeta* LookupTopLevel(std::string_view name) {
+  const Renames& r = RenameTable();
+  if (!r.active) return FindCommandMeta(name);
+  auto it = r.by_new_name.find(ToLower(name));
+  if (it != r.by_new_name.end()) return it->second;
+  const CommandMeta* m = FindCommandMeta(name);
+  if (m == nullptr || r.hidden.count(m) != 0) return nullptr;
+  return m;
+}
+
+}  // namespace
+
+std::string RenameCommand(std::string_view from, std::string_view to) {
+  Renames& r = RenameTable();
+  const CommandMeta* m = from.find('|') == std::string_view::npos ? LookupTopLevel(from) : nullptr;
+  if (m == nullptr) return "No such command in rename-command";
+  if (!to.empty() && LookupTopLevel(to) != nullptr) return "Target command name already exists";
+  r.active = true;
+  r.by_new_name.erase(ToLower(from));
+  r.hidden.insert(m);
+  if (to.empty()) {
+    r.disabled.insert(m);
+  } else {
+    r.by_new_name[ToLower(to)] = m;
+  }
+  return "";
+}
+
+const CommandMeta* LookupCommand(std::string_view name) {
+  size_t bar = name.find('|');
+  if (bar == std::string_view::npos || !RenameTable().active) return LookupTopLevel(name);
+  const CommandMeta* container = LookupTopLevel(name.substr(0, bar));
+  return container == nullptr ? nullptr : FindSubcommandMeta(*container, name.substr(bar + 1));
+}
+
+bool CommandDisabled(const CommandMeta& m) {
+  const Renames& r = RenameTable();
+  if (!r.active) return false;
+  size_t bar = m.name.find('|');
+  const CommandMeta* top =
+      bar == std::string_view::npos ? &m : FindCommandMeta(m.name.substr(0, bar));
+  return r.disabled.count(top) != 0;
+}
 
 const CommandMeta* FindSubcommandMeta(const CommandMeta& container, std::string_view sub) {
   size_t prefix = container.name.size() + 1;  // "config|"

@@ -1,6 +1,7 @@
 // Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET and CLIENT.
 #include <string>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -67,14 +68,6 @@ void CmdSelect(CommandContext& ctx) {
   ctx.reply.Ok();
 }
 
-// Checks a username/password pair for the only user Keel has, "default". Without requirepass
-// the default user is "nopass" and any password is accepted for it.
-bool CheckCredentials(ServerState& server, std::string_view user, std::string_view pass) {
-  if (user != "default") return false;
-  std::string required = ServerRequirePass(server);
-  return required.empty() || required == pass;
-}
-
 // AUTH [username] password
 void CmdAuth(CommandContext& ctx) {
   if (ctx.args.size() > 3) {
@@ -86,11 +79,11 @@ void CmdAuth(CommandContext& ctx) {
   if (ctx.args.size() == 3) {
     user = ctx.args[1];
     pass = ctx.args[2];
-  } else if (ServerRequirePass(ctx.server).empty()) {
+  } else if (AclDefaultUserNoPass()) {
     ctx.reply.Error(errors::kAuthNotSet);
     return;
   }
-  if (!CheckCredentials(ctx.server, user, pass)) {
+  if (!AclAuthenticate(ctx.server, ctx.client, user, pass, ctx.args[0])) {
     ctx.reply.Error(errors::kWrongPass);
     return;
   }
@@ -149,7 +142,7 @@ void CmdHello(CommandContext& ctx) {
     }
   }
   if (has_auth) {
-    if (!CheckCredentials(ctx.server, user, pass)) {
+    if (!AclAuthenticate(ctx.server, ctx.client, user, pass, ctx.args[0])) {
       ctx.reply.Error(errors::kWrongPass);
       return;
     }
@@ -203,18 +196,21 @@ void CmdReset(CommandContext& ctx) {
   {
     std::lock_guard<std::mutex> lock(c.mu);
     c.name.clear();
+    c.acl_user = "default";
   }
-  c.authenticated = ServerRequirePass(ctx.server).empty();
+  c.acl_unrestricted_gen = 0;
+  c.authenticated = AclDefaultUserNoPass();
   ctx.reply.SimpleString("RESET");
 }
 
 // ---- CLIENT ----
 
 void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std::string* out) {
-  std::string name, lib_name, lib_ver, cmd;
+  std::string name, lib_name, lib_ver, cmd, user;
   {
     std::lock_guard<std::mutex> lock(c.mu);
     name = c.name;
+    user = c.acl_user;
     lib_name = c.lib_name;
     lib_ver = c.lib_ver;
     const char* last = c.last_cmd.load(std::memory_order_acquire);
@@ -253,8 +249,8 @@ void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std:
           " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
           " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
           " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) + " events=r cmd=" + cmd +
-          " user=default redir=" + std::to_string(redir) + " resp=" + std::to_string(c.protocol) +
-          "\n";
+          " user=" + user + " redir=" + std::to_string(redir) +
+          " resp=" + std::to_string(c.protocol) + "\n";
 }
 
 bool ParseClientType(std::string_view t, bool* normal) {
@@ -552,6 +548,13 @@ void CmdClientHelp(CommandContext& ctx) {
 }
 
 }  // namespace
+
+std::string ClientInfoLine(ServerState& server, const Client& client) {
+  std::string out;
+  AppendClientLine(server, client, NowUnixMs(), &out);
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
 
 void RegisterConnectionFamily(CommandRegistry* r) {
   r->Register("ping", CmdPing);

@@ -528,7 +528,7 @@ void CmdLatencyHistogram(CommandContext& ctx) {
     reg.ForEach([&](const CommandMeta& m, size_t) { add(m); });
   } else {
     for (size_t i = 2; i < ctx.args.size(); ++i) {
-      const CommandMeta* m = FindCommandMeta(ctx.args[i]);
+      const CommandMeta* m = LookupCommand(ctx.args[i]);
       if (m == nullptr) continue;
       add(*m);
       for (const CommandMeta& sub : m->subcommands) add(sub);

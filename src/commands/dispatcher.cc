@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/blocking.h"
 #include "keel/commands/command_meta_table.h"
@@ -146,7 +147,7 @@ bool RejectOnOom(const Client& client, const CommandMeta& meta, std::string_view
   if (MetaFlags(meta) & kCmdDenyOom) return true;
   if (name == "exec") {
     for (const auto& cmd : client.queued) {
-      const CommandMeta* m = cmd.empty() ? nullptr : FindCommandMeta(cmd[0]);
+      const CommandMeta* m = cmd.empty() ? nullptr : LookupCommand(cmd[0]);
       if (m != nullptr && MetaHasSubcommands(*m) && cmd.size() >= 2) {
         m = FindSubcommandMeta(*m, cmd[1]);
       }
@@ -201,7 +202,7 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
       return slot->entry;
     }
   }
-  const CommandMeta* meta = FindCommandMeta(name);
+  const CommandMeta* meta = LookupCommand(name);
   const CommandRegistry::Entry* entry = meta ? registry_.Find(meta) : nullptr;
   if (entry != nullptr && slot != nullptr) {
     std::memcpy(slot->name, name.data(), name.size());
@@ -267,6 +268,14 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     if (!client.authenticated && !(MetaFlags(*meta) & kCmdNoAuth)) {
       reject(errors::kNoAuth);
       goto done;
+    }
+    // ACL: one relaxed load while no user is restricted (the default user alone, all allowed).
+    // Commands that need no authentication (AUTH, HELLO, RESET) are not checked either.
+    if (__builtin_expect(AclRestricted(), 0) && !(MetaFlags(*meta) & kCmdNoAuth)) {
+      if (std::string denied = AclCheckCommand(*server_, client, *meta, args); !denied.empty()) {
+        reject(denied);
+        goto done;
+      }
     }
     // A script that has run past busy-reply-threshold: everyone else gets -BUSY, except for the
     // commands flagged allow_busy (SCRIPT KILL, ...). The script's own commands (in_exec) run.

@@ -55,7 +55,7 @@ bool CoveredByWritePause(const Client& client, const CommandMeta& meta) {
   if (MetaName(meta) != "exec") return false;
   for (const std::vector<std::string>& q : client.queued) {
     if (q.empty()) continue;
-    const CommandMeta* m = FindCommandMeta(q[0]);
+    const CommandMeta* m = LookupCommand(q[0]);
     if (m != nullptr && MetaHasSubcommands(*m) && q.size() >= 2) {
       const CommandMeta* sub = FindSubcommandMeta(*m, q[1]);
       if (sub != nullptr) m = sub;
@@ -76,7 +76,7 @@ void PollPaused(ServerState* server, Client* client, std::weak_ptr<ClientHandle>
                 std::shared_ptr<std::vector<std::string>> argv) {
   auto h = weak.lock();
   if (!h) return;
-  const CommandMeta* meta = FindCommandMeta((*argv)[0]);
+  const CommandMeta* meta = LookupCommand((*argv)[0]);
   if (meta != nullptr && MetaHasSubcommands(*meta) && argv->size() >= 2) {
     if (const CommandMeta* sub = FindSubcommandMeta(*meta, (*argv)[1])) meta = sub;
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
@@ -441,6 +442,7 @@ void CmdMonitor(CommandContext& ctx) {
 
 // COMMAND [subcommand ...]
 bool Implemented(const CommandMeta& meta) {
+  if (CommandDisabled(meta)) return false;  // rename-command ... ""
   const CommandRegistry& r = GlobalCommandRegistry();
   if (r.Find(&meta) != nullptr || r.HasRegisteredSubcommands(&meta)) return true;
   // A subcommand of a container whose own handler serves every subcommand (COMMAND).
@@ -560,6 +562,7 @@ void RegisterAllCommands() {
   RegisterBitfieldFamily(r);
   RegisterHllFamily(r);
   RegisterScriptingFamily(r);
+  RegisterAclFamily(r);
 }
 
 }  // namespace keel

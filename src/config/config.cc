@@ -613,7 +613,7 @@ const OptionSpec kSpecs[] = {
     // nothing, and a value other than the default logs a warning naming the parameter
     // (docs/configuration.md). Generated from redis-server 7.0.15's CONFIG GET *.
     {"acl-pubsub-default", "", Kind::kString, 0, 0, nullptr, false, "resetchannels", true},
-    {"aclfile", "", Kind::kString, 0, 0, nullptr, true, "", true},
+    {"aclfile", "", Kind::kString, 0, 0, nullptr, true, ""},
     {"acllog-max-len", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "128", true},
     {"active-expire-effort", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "1", true},
     {"activerehashing", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
@@ -914,7 +914,24 @@ std::string NotifyFlagsToString(uint32_t flags) {
   return out;
 }
 
+namespace {
+Config::RenameHandler rename_handler = nullptr;
+Config::UserHandler user_handler = nullptr;
+}  // namespace
+
+void Config::SetRenameHandler(RenameHandler handler) { rename_handler = handler; }
+void Config::SetUserHandler(UserHandler handler) { user_handler = handler; }
+
 Status Config::ApplyLine(std::span<const std::string_view> args) {
+  if (EqualsIgnoreCase(args[0], "rename-command") && args.size() == 3 &&
+      rename_handler != nullptr) {
+    std::string error = rename_handler(args[1], args[2]);
+    return error.empty() ? Status::Ok() : Status::Error(error);
+  }
+  if (EqualsIgnoreCase(args[0], "user") && args.size() >= 2 && user_handler != nullptr) {
+    std::string error = user_handler(args.subspan(1));
+    return error.empty() ? Status::Ok() : Status::Error(error);
+  }
   Option* o = Find(args[0]);
   if (o == nullptr) return Status::Error("Bad directive or wrong number of arguments");
   int64_t n = 0;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -87,7 +88,7 @@ void Connection::Start() {
   c.fd = socket_.native_handle();
   c.ctime_ms = NowUnixMs();
   c.last_interaction_ms = c.ctime_ms;
-  c.authenticated = state.config->requirepass().empty();
+  c.authenticated = AclDefaultUserNoPass();
   c.handle = std::static_pointer_cast<ClientHandle>(shared_from_this());
   c.self = c.handle;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);

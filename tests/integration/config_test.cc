@@ -21,6 +21,17 @@ class ConfigTest : public ServerTest {
     std::ofstream(path) << text;
     return path;
   }
+  // Starts the server on the config file alone and waits for it to exit.
+  void RunUntilExit(const std::string& path) {
+    ServerOptions options;
+    options.binary = KeelServerBinary();
+    options.config_file = path;
+    options.default_args = false;
+    options.wait_until_ready = false;
+    server_ = std::make_unique<ServerProcess>(options);
+    ASSERT_TRUE(server_->Start());
+    ASSERT_TRUE(server_->WaitForExit(milliseconds(10000)));
+  }
   void TearDown() override {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
@@ -29,14 +40,7 @@ class ConfigTest : public ServerTest {
 
 TEST_F(ConfigTest, UnknownOptionInConfigFileExitsWithCodeOneNamingFileLineAndOption) {
   std::string path = WriteConfig("# comment\nport 0\nno-such-option yes\n");
-  ServerOptions options;
-  options.binary = KeelServerBinary();
-  options.config_file = path;
-  options.default_args = false;
-  options.wait_until_ready = false;
-  server_ = std::make_unique<ServerProcess>(options);
-  ASSERT_TRUE(server_->Start());
-  ASSERT_TRUE(server_->WaitForExit(milliseconds(10000)));
+  RunUntilExit(path);
   EXPECT_EQ(server_->exit_code(), 1) << server_->DescribeStatus();
   std::string log = server_->ReadLog();
   EXPECT_NE(log.find("line 3"), std::string::npos) << log;
@@ -90,6 +94,56 @@ TEST_F(ConfigTest, CommandLineOptionsOverrideTheConfigFile) {
   RespConnection c = Connect();
   EXPECT_EQ(c.Call({"SELECT", "7"}), "+OK\r\n");
   EXPECT_EQ(c.Call({"SELECT", "8"}), "-ERR DB index is out of range\r\n");
+}
+
+// rename-command: the command answers to its new name only, still reports its own name, and a
+// command renamed to "" is gone; CONFIG GET does not know the directive.
+TEST_F(ConfigTest, RenameCommandRenamesAndDisablesCommands) {
+  std::string path = WriteConfig(
+      "rename-command get myget\nrename-command flushall \"\"\n"
+      "rename-command config cfg\nrename-command cfg conf2\n");
+  ServerOptions options;
+  options.binary = KeelServerBinary();
+  options.config_file = path;
+  server_ = std::make_unique<ServerProcess>(options);
+  ASSERT_TRUE(server_->Start());
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"GET", "k"}), "-ERR unknown command 'GET', with args beginning with: 'k' \r\n");
+  EXPECT_EQ(c.Call({"MyGet", "k"}), "$1\r\nv\r\n");
+  EXPECT_EQ(c.Call({"FLUSHALL"}),
+            "-ERR unknown command 'FLUSHALL', with args beginning with: \r\n");
+  // A renamed command keeps its own name in COMMAND INFO; the old name is unknown there.
+  EXPECT_EQ(c.Call({"COMMAND", "INFO", "get"}), "*1\r\n$-1\r\n");
+  EXPECT_EQ(c.Call({"COMMAND", "INFO", "flushall"}), "*1\r\n$-1\r\n");
+  EXPECT_EQ(c.Call({"COMMAND", "INFO", "myget"}).substr(0, 16), "*1\r\n*10\r\n$3\r\nget");
+  EXPECT_EQ(c.Call({"COMMAND", "GETKEYS", "myget", "k"}), "*1\r\n$1\r\nk\r\n");
+  EXPECT_EQ(c.Call({"COMMAND", "LIST", "FILTERBY", "PATTERN", "flushall"}), "*0\r\n");
+  EXPECT_EQ(c.Call({"COMMAND", "LIST", "FILTERBY", "PATTERN", "get"}), "*1\r\n$3\r\nget\r\n");
+  // Renames chain: config -> cfg -> conf2.
+  EXPECT_EQ(c.Call({"CFG", "GET", "port"}).substr(0, 1), "-");
+  EXPECT_EQ(c.Call({"CONF2", "GET", "rename-command"}), "*0\r\n");
+  EXPECT_EQ(c.Call({"CONF2", "NOSUCH"}), "-ERR unknown subcommand 'NOSUCH'. Try CONF2 HELP.\r\n");
+  EXPECT_EQ(c.Call({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"MYGET", "k"}), "+QUEUED\r\n");
+  EXPECT_EQ(c.Call({"EXEC"}), "*1\r\n$1\r\nv\r\n");
+}
+
+// Redis's start-up errors for bad rename-command lines.
+TEST_F(ConfigTest, RenameCommandErrorsStopTheServer) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"rename-command nosuch foo", "No such command in rename-command"},
+      {"rename-command get set", "Target command name already exists"},
+      {"rename-command get", "Bad directive or wrong number of arguments"},
+  };
+  for (const auto& [line, error] : cases) {
+    RunUntilExit(WriteConfig("port 0\n" + line + "\n"));
+    EXPECT_EQ(server_->exit_code(), 1) << server_->DescribeStatus();
+    std::string log = server_->ReadLog();
+    EXPECT_NE(log.find(">>> '" + line + "'\n" + error), std::string::npos) << log;
+    EXPECT_NE(log.find("line 2"), std::string::npos) << log;
+    std::filesystem::remove_all(dir_);
+  }
 }
 
 }  // namespace

@@ -59,9 +59,10 @@ struct Client {
   std::atomic<uint64_t> qbuf{0};  // bytes buffered, not yet parsed
   std::atomic<uint64_t> obl{0};   // bytes of output waiting for the socket
   mutable std::mutex mu;
-  std::string name;      // GUARDED_BY(mu)
-  std::string lib_name;  // GUARDED_BY(mu)
-  std::string lib_ver;   // GUARDED_BY(mu)
+  std::string name;                  // GUARDED_BY(mu)
+  std::string lib_name;              // GUARDED_BY(mu)
+  std::string lib_ver;               // GUARDED_BY(mu)
+  std::string acl_user = "default";  // GUARDED_BY(mu): the ACL user it is authenticated as
   // The last command run ("client|list" style name; the metadata table outlives clients).
   std::atomic<const char*> last_cmd{nullptr};
   std::atomic<size_t> last_cmd_len{0};
@@ -75,6 +76,9 @@ struct Client {
 
   // [io]
   bool authenticated = false;
+  // ACL: the users table's generation when this client's user was last found unrestricted (0:
+  // not known; AUTH and RESET clear it), so its commands skip the check until a user changes.
+  uint64_t acl_unrestricted_gen = 0;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
   bool no_evict = false;

@@ -76,6 +76,20 @@ struct CommandMeta;  // Defined in src/commands/command_meta_table.cc's header, 
 const CommandMeta* FindCommandMeta(std::string_view name);
 const CommandMeta* FindSubcommandMeta(const CommandMeta& container, std::string_view sub);
 
+// rename-command (config file only, as Redis): renames a top-level command, or disables it when
+// `to` is empty. A renamed command answers to its new name only and still reports its own name
+// (COMMAND INFO, LIST, errors); a disabled one is gone from COMMAND too. Called at start-up,
+// before any client connects; the renames are read-only afterwards. The errors are Redis's
+// reasons ("No such command in rename-command", "Target command name already exists").
+std::string RenameCommand(std::string_view from, std::string_view to);
+
+// Looks up a name a client sent (a command, or "container|subcommand" for COMMAND INFO/DOCS),
+// with the renames applied. Without renames this is FindCommandMeta.
+const CommandMeta* LookupCommand(std::string_view name);
+
+// True for a top-level command disabled by rename-command (renamed to ""), and its subcommands.
+bool CommandDisabled(const CommandMeta& m);
+
 // Accessors, so callers need not see the full struct.
 std::string_view MetaName(const CommandMeta& m);  // lower case, "config|get" for subcommands
 int MetaArity(const CommandMeta& m);              // Redis convention: -N means at least N

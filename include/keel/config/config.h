@@ -130,6 +130,15 @@ class Config {
 
   struct Option;  // one registered option (config.cc)
 
+  // Config-file directives that are not options (CONFIG GET does not know them), handled above
+  // this library: `rename-command from to` (exactly two arguments) and `user name rule...`.
+  // Each handler returns the error reason or "". main sets them before loading; without one
+  // the line is refused.
+  using RenameHandler = std::string (*)(std::string_view from, std::string_view to);
+  static void SetRenameHandler(RenameHandler handler);
+  using UserHandler = std::string (*)(std::span<const std::string_view> args);
+  static void SetUserHandler(UserHandler handler);
+
  private:
   int64_t Int(size_t id) const;
   std::string String(size_t id) const;

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <span>
+#include <string>
+#include <string_view>
+
+// Redis 7.0's ACL: users, their passwords (SHA-256), and what they may run and touch. The users
+// live in one process-wide table (its own mutex); a client names its user (Client::acl_user).
+//
+// The hot path: while every enabled user may run every command on every key and channel (the
+// default user alone, as after start-up), AclRestricted() is false and the dispatcher skips the
+// check with that one relaxed load.
+namespace keel {
+
+struct Client;
+struct CommandMeta;
+struct ServerState;
+class CommandRegistry;
+
+namespace acl_internal {
+extern std::atomic<bool> restricted;
+}  // namespace acl_internal
+
+inline bool AclRestricted() { return acl_internal::restricted.load(std::memory_order_relaxed); }
+
+// The default user's password from requirepass ("" makes it nopass), at start-up and on CONFIG
+// SET requirepass, as Redis does.
+void AclSetRequirePass(std::string_view pass);
+// Whether a new connection starts authenticated (the default user is on and nopass).
+bool AclDefaultUserNoPass();
+
+// AUTH / HELLO AUTH: true (and the client is now `user`) when the user exists, is on and the
+// password matches (or it is nopass). A failure is logged in ACL LOG, `object` being the
+// command as sent.
+bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
+                     std::string_view pass, std::string_view object);
+
+// The client's command against its user's permissions: "" when allowed, else the NOPERM error
+// (logged in ACL LOG). Call only when AclRestricted().
+std::string AclCheckCommand(ServerState& server, Client& client, const CommandMeta& meta,
+                            std::span<const std::string_view> args);
+
+// `user name rule...` lines of the config file: kept (Config's user handler), applied by
+// AclLoadAtStartup.
+std::string AclConfigUser(std::span<const std::string_view> args);
+// At start-up, after the configuration: the config file's users, then `aclfile` if set (empty:
+// none). Returns "" or the lines to log before exiting with code 1, as Redis.
+std::string AclLoadAtStartup(const std::string& aclfile);
+
+// The client line of CLIENT LIST / ACL LOG's client-info (connection_family.cc).
+std::string ClientInfoLine(ServerState& server, const Client& client);
+
+void RegisterAclFamily(CommandRegistry* registry);  // acl_family.cc: ACL
+
+}  // namespace keel

@@ -1,0 +1,196 @@
+// ACL users over real connections: ACL LOG's entries (fields that vary run to run, so not in the
+// differential cases), ACL DELUSER closing the user's connections, requirepass as the default
+// user's password. Written to Redis 7.0's behaviour; runs against redis-server as well.
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "integration/fixture.h"
+#include "support/resp.h"
+
+namespace keel::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+const std::string kSetDenied = "-NOPERM this user has no permissions to run the 'set' command\r\n";
+
+class AclTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer();
+  }
+};
+
+TEST_F(AclTest, DeniedCommandsAndFailedAuthsAreLoggedWithRedisFields) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "alice", "on", ">pw", "~k*", "+get"}), "+OK\r\n");
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"AUTH", "alice", "wrong"}),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  EXPECT_EQ(c.Call({"AUTH", "alice", "pw"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}), kSetDenied);
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}), kSetDenied);
+  EXPECT_EQ(c.Call({"GET", "other"}),
+            "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n");
+  EXPECT_EQ(c.Call({"GET", "k1"}), "$-1\r\n");
+  std::string log = admin.Call({"ACL", "LOG"});
+  // Newest first: the key denial, the command denial (counted twice), the failed AUTH.
+  std::regex entry(
+      R"(\*14\r\n\$5\r\ncount\r\n:(\d+)\r\n\$6\r\nreason\r\n\$\d+\r\n(\w+)\r\n)"
+      R"(\$7\r\ncontext\r\n\$8\r\ntoplevel\r\n\$6\r\nobject\r\n\$\d+\r\n([\w|]+)\r\n)"
+      R"(\$8\r\nusername\r\n\$5\r\nalice\r\n\$11\r\nage-seconds\r\n\$\d+\r\n[0-9.e-]+\r\n)"
+      R"(\$11\r\nclient-info\r\n\$\d+\r\nid=\d+ addr=[^\r]* cmd=(\w+) user=(\w+) [^\r]*\r\n)");
+  ASSERT_EQ(log.substr(0, 4), "*3\r\n") << log;
+  std::vector<std::string> seen;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), entry); it != std::sregex_iterator();
+       ++it) {
+    seen.push_back((*it)[1].str() + " " + (*it)[2].str() + " " + (*it)[3].str() + " " +
+                   (*it)[4].str() + " " + (*it)[5].str());
+  }
+  // client-info shows the command denied (or AUTH) and the user the client was then.
+  ASSERT_EQ(seen.size(), 3u) << log;
+  EXPECT_EQ(seen[0], "1 key other get alice");
+  EXPECT_EQ(seen[1], "2 command set set alice");
+  EXPECT_EQ(seen[2], "1 auth AUTH auth default");
+  EXPECT_EQ(admin.Call({"ACL", "LOG", "RESET"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "LOG"}), "*0\r\n");
+}
+
+TEST_F(AclTest, DeletingAUserClosesItsConnections) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"}), "+OK\r\n");
+  RespConnection bob = Connect();
+  RespConnection other = Connect();
+  ASSERT_EQ(bob.Call({"AUTH", "bob", "x"}), "+OK\r\n");
+  ASSERT_EQ(bob.Call({"ACL", "WHOAMI"}), "$3\r\nbob\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "bob"}), ":1\r\n");
+  EXPECT_TRUE(bob.WaitForClose(milliseconds(5000)));
+  EXPECT_EQ(other.Call({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(admin.Call({"PING"}), "+PONG\r\n");
+}
+
+// Turning a restricted user off does not lift the checks for the clients it already has.
+TEST_F(AclTest, ClientsOfAUserTurnedOffAreStillChecked) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "eve", "on", "nopass", "+get", "~*"}), "+OK\r\n");
+  RespConnection eve = Connect();
+  ASSERT_EQ(eve.Call({"AUTH", "eve", "x"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "eve", "off"}), "+OK\r\n");
+  EXPECT_EQ(eve.Call({"SET", "k", "v"}), kSetDenied);
+  EXPECT_EQ(eve.Call({"GET", "k"}), "$-1\r\n");
+  RespConnection again = Connect();
+  EXPECT_EQ(again.Call({"AUTH", "eve", "x"}),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "eve"}), ":1\r\n");
+}
+
+// A change to a user applies to its connected clients from their next command, including the
+// default user's clients that ran commands while it was unrestricted.
+TEST_F(AclTest, ChangingAUserAppliesToItsConnectedClients) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "other", "on", "nopass", "+get", "~*"}), "+OK\r\n");
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "-set"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), kSetDenied);
+  EXPECT_EQ(c.Call({"GET", "k"}), "$1\r\nv\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "+set"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "k", "w"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "other"}), ":1\r\n");
+}
+
+TEST_F(AclTest, RequirepassIsTheDefaultUsersPassword) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", "s3cret"}), "+OK\r\n");
+  std::string user = admin.Call({"ACL", "GETUSER", "default"});
+  // SHA-256 of "s3cret", as ACL GETUSER shows it.
+  EXPECT_NE(user.find("$9\r\npasswords\r\n*1\r\n$"
+                      "64\r\n1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\r\n"),
+            std::string::npos)
+      << user;
+  EXPECT_EQ(user.find("nopass"), std::string::npos) << user;
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"PING"}), "-NOAUTH Authentication required.\r\n");
+  EXPECT_EQ(c.Call({"AUTH", "default", "s3cret"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"ACL", "WHOAMI"}), "$7\r\ndefault\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", ">other"}), "+OK\r\n");
+  RespConnection d = Connect();
+  EXPECT_EQ(d.Call({"AUTH", "other"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "requirepass", ""}), "+OK\r\n");
+  RespConnection e = Connect();
+  EXPECT_EQ(e.Call({"PING"}), "+PONG\r\n");
+}
+
+// aclfile: users loaded at start, ACL SAVE writes the ACL LIST lines, ACL LOAD replaces every
+// user (all or nothing) and closes the connections of users that are gone.
+TEST_F(AclTest, AclFileIsLoadedSavedAndReloaded) {
+  std::string dir = (std::filesystem::temp_directory_path() / "keel-acl-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string path = dir + "/users.acl";
+  std::ofstream(path) << "user alice on >pw ~* +get\n\nuser bob off\n";
+  server_.reset();
+  StartServer({"--aclfile", path});
+  RespConnection admin = Connect();
+  EXPECT_EQ(admin.Call({"ACL", "USERS"}), "*3\r\n$5\r\nalice\r\n$3\r\nbob\r\n$7\r\ndefault\r\n");
+  RespConnection alice = Connect();
+  EXPECT_EQ(alice.Call({"AUTH", "alice", "pw"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "SETUSER", "carol", "on", ">x", "+@all", "~*"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "SAVE"}), "+OK\r\n");
+  auto read_file = [&] {
+    std::stringstream ss;
+    ss << std::ifstream(path).rdbuf();
+    return ss.str();
+  };
+  EXPECT_EQ(read_file(),
+            "user alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* "
+            "resetchannels -@all +get\n"
+            "user bob off resetchannels -@all\n"
+            "user carol on #2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 ~* "
+            "resetchannels +@all\n"
+            "user default on nopass ~* &* +@all\n");
+  // A bad file changes nothing.
+  std::ofstream(path) << "user alice on >pw ~* +nosuch\nfoo bar\n";
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}),
+            "-ERR " + path + ":1: Error in applying operation '+nosuch': Unknown command or " +
+                "category name in ACL. " + path +
+                ":2 should start with user keyword followed by the username. WARNING: ACL errors " +
+                "detected, no change to the previously active ACL rules was performed\r\n");
+  std::ofstream(path) << "user alice on\nuser alice off\n";
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}),
+            "-ERR WARNING: Duplicate user 'alice' found on line 2. WARNING: ACL errors detected, "
+            "no change to the previously active ACL rules was performed\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "USERS"}).substr(0, 4), "*4\r\n");
+  // A good one replaces the users; alice's connection is closed.
+  std::ofstream(path) << "user zed on nopass +@all ~* &*\n";
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "USERS"}), "*2\r\n$7\r\ndefault\r\n$3\r\nzed\r\n");
+  EXPECT_TRUE(alice.WaitForClose(milliseconds(5000)));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(AclTest, AclSaveAndLoadNeedAnAclFile) {
+  RespConnection c = Connect();
+  const std::string error =
+      "-ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+      "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+      "Redis configuration file set) in order to store users in the Redis configuration.\r\n";
+  EXPECT_EQ(c.Call({"ACL", "SAVE"}), error);
+  EXPECT_EQ(c.Call({"ACL", "LOAD"}), error);
+}
+
+// `user` lines of the config file (here given on the command line, which is appended to it).
+TEST_F(AclTest, UserDirectivesDeclareUsersAtStart) {
+  server_.reset();
+  StartServer({"--user", "dave", "on", ">pw", "+@read", "~r*"});
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"AUTH", "dave", "pw"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"GET", "r1"}), "$-1\r\n");
+  EXPECT_EQ(c.Call({"SET", "r1", "x"}), kSetDenied);
+}
+
+}  // namespace
+}  // namespace keel::test
