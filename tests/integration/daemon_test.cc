@@ -54,6 +54,15 @@ class DaemonTest : public ServerTest {
     ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
   }
   void TearDown() override { fs::remove_all(dir_); }
+
+  // PING's reply once the daemon has loaded its data: the pidfile is written before the load
+  // (as in Redis), and until the load ends PING gets -LOADING.
+  static std::string PingWhenLoaded(RespConnection& c) {
+    std::string pong;
+    WaitFor([&] { return (pong = c.Call({"PING"})).rfind("-LOADING", 0) != 0; });
+    return pong;
+  }
+
   std::string dir_;
 };
 
@@ -79,7 +88,7 @@ TEST_F(DaemonTest, DaemonizeWritesThePidfileServesAndRemovesItOnSigterm) {
 
   RespConnection c;
   ASSERT_TRUE(c.Connect(server_->port()));
-  EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(PingWhenLoaded(c), "+PONG\r\n");
   c.Close();
 
   ASSERT_EQ(::kill(daemon.pid, SIGTERM), 0);
@@ -105,11 +114,7 @@ TEST_F(DaemonTest, DaemonizedWithoutLogfileWritesNothingToTheTerminal) {
   daemon.pid = std::stoi(ReadFile(pidfile));
   RespConnection c;
   ASSERT_TRUE(c.Connect(server_->port()));
-  // The pidfile is written before the data is loaded (as in Redis): until then PING gets
-  // -LOADING.
-  std::string pong;
-  EXPECT_TRUE(WaitFor([&] { return (pong = c.Call({"PING"})).rfind("-LOADING", 0) != 0; }));
-  EXPECT_EQ(pong, "+PONG\r\n");
+  EXPECT_EQ(PingWhenLoaded(c), "+PONG\r\n");
   ASSERT_EQ(::kill(daemon.pid, SIGTERM), 0);
   EXPECT_TRUE(WaitFor([&] { return ::kill(daemon.pid, 0) != 0; })) << "still running";
   // stdout and stderr of the process we started went to the test's log; the daemon's went to
