@@ -997,6 +997,12 @@ bool AclDefaultUserNoPass() {
   return u.on && u.nopass;
 }
 
+bool AclDefaultUserHasNopassFlag() {
+  Acl& acl = Users();
+  std::lock_guard<std::mutex> lock(acl.mu);
+  return acl.users["default"]->nopass;
+}
+
 bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
                      std::string_view pass, std::string_view object) {
   Acl& acl = Users();

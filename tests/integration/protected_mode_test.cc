@@ -87,6 +87,22 @@ TEST_F(ProtectedModeTest, PasswordLiftsTheRefusal) {
             "-NOAUTH Authentication required.\r\n");
 }
 
+// Protected mode looks at the default user, not at requirepass: a password given by ACL lifts
+// the refusal as well, and nopass brings it back.
+TEST_F(ProtectedModeTest, DefaultUserPasswordFromAclLiftsTheRefusal) {
+  StartServer({"--bind", "*"});
+  ASSERT_EQ(ExchangeFrom("127.0.0.1", server_->port(), "ACL SETUSER default >secret\r\n"),
+            "+OK\r\n");
+  EXPECT_EQ(ExchangeFrom("127.0.0.2", server_->port(), "PING\r\n"),
+            "-NOAUTH Authentication required.\r\n");
+  // Both commands go in one send; the reply read may hold one or both +OK.
+  std::string both =
+      ExchangeFrom("127.0.0.1", server_->port(), "AUTH secret\r\nACL SETUSER default nopass\r\n");
+  ASSERT_EQ(both.rfind("+OK\r\n", 0), 0u) << both;
+  std::string got = ExchangeFrom("127.0.0.2", server_->port());
+  EXPECT_EQ(got.rfind(kDeniedStart, 0), 0u) << got;
+}
+
 TEST_F(ProtectedModeTest, ConfigSetTurnsItOffAtRunTime) {
   StartServer({"--bind", "*"});
   ASSERT_EQ(ExchangeFrom("127.0.0.1", server_->port(), "CONFIG SET protected-mode no\r\n"),

@@ -29,6 +29,9 @@ inline bool AclRestricted() { return acl_internal::restricted.load(std::memory_o
 void AclSetRequirePass(std::string_view pass);
 // Whether a new connection starts authenticated (the default user is on and nopass).
 bool AclDefaultUserNoPass();
+// Whether the default user has the nopass flag (on or off): protected mode refuses non-local
+// clients exactly then, as Redis 7.0 does (requirepass and ACL SETUSER default >pw both lift it).
+bool AclDefaultUserHasNopassFlag();
 
 // AUTH / HELLO AUTH: true (and the client is now `user`) when the user exists, is on and the
 // password matches (or it is nopass). A failure is logged in ACL LOG, `object` being the
