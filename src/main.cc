@@ -180,6 +180,21 @@ int main(int argc, char** argv) {
       return Status::Ok();
     });
   }
+  auto apply_lazy_free = [&keyspace](const Config& c) {
+    Keyspace::LazyFree& lf = keyspace.lazy_free();
+    lf.eviction = c.IntOption("lazyfree-lazy-eviction") != 0;
+    lf.expire = c.IntOption("lazyfree-lazy-expire") != 0;
+    lf.server_del = c.IntOption("lazyfree-lazy-server-del") != 0;
+    lf.user_del = c.IntOption("lazyfree-lazy-user-del") != 0;
+    lf.user_flush = c.IntOption("lazyfree-lazy-user-flush") != 0;
+    return Status::Ok();
+  };
+  apply_lazy_free(config);
+  for (std::string_view name :
+       {"lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
+        "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush"}) {
+    config.SetApplyHook(name, apply_lazy_free);
+  }
   config.SetApplyHook("maxmemory", [&keyspace](const Config& c) {
     ApplyEvictionConfig(c, keyspace.evictor());
     uint64_t used = memory::Calibrate();

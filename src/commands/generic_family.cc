@@ -92,7 +92,10 @@ void DeleteKeys(CommandContext& ctx, bool lazy) {
 }
 
 // DEL key [key ...]
-void CmdDel(CommandContext& ctx) { DeleteKeys(ctx, false); }
+// (as UNLINK with lazyfree-lazy-user-del yes)
+void CmdDel(CommandContext& ctx) {
+  DeleteKeys(ctx, ctx.keyspace().lazy_free().user_del.load(std::memory_order_relaxed));
+}
 
 // UNLINK key [key ...]
 void CmdUnlink(CommandContext& ctx) { DeleteKeys(ctx, true); }
@@ -588,7 +591,7 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
     return;
   }
   if (ms <= NowUnixMs()) {
-    ks.Dispose(ks.Detach(db, key, link), true);
+    ks.Dispose(ks.Detach(db, key, link), ks.LazyExpire());
     KeyDeleted(ctx, key);
     DelEvent(ctx, key);
   } else {

@@ -10,16 +10,20 @@ namespace keel {
 
 namespace {
 
-// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL. Returns false on a syntax error.
+// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL; without one, the mode is
+// lazyfree-lazy-user-flush's. Returns false on a syntax error.
 bool ParseFlushMode(CommandContext& ctx, bool* async) {
-  *async = false;
+  *async = ctx.keyspace().lazy_free().user_flush.load(std::memory_order_relaxed);
   if (ctx.args.size() == 1) return true;
   if (ctx.args.size() == 2) {
     if (EqualsIgnoreCase(ctx.args[1], "async")) {
       *async = true;
       return true;
     }
-    if (EqualsIgnoreCase(ctx.args[1], "sync")) return true;
+    if (EqualsIgnoreCase(ctx.args[1], "sync")) {
+      *async = false;
+      return true;
+    }
   }
   ctx.reply.Error(errors::kSyntax);
   return false;

@@ -3,8 +3,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -133,6 +136,14 @@ const std::vector<std::string_view> kShutdownOnSignal = {"default", "save", "nos
                                                          "force"};
 // appendfsync, in Redis's order (its error text lists them so; AofFsync in aof.h maps them).
 const std::vector<std::string_view> kAppendfsyncChoices = {"everysec", "always", "no"};
+// Placeholder enumerations, in Redis's order (its error text lists them so). oom-score-adj's
+// "relative" is Redis's other name for "yes" (CONFIG GET shows "yes").
+const std::vector<std::string_view> kOomScoreAdj = {"no", "yes", "relative", "absolute"};
+const std::vector<std::string_view> kTlsAuthClients = {"no", "yes", "optional"};
+const std::vector<std::string_view> kEndpointTypes = {"ip", "hostname", "unknown-endpoint"};
+const std::vector<std::string_view> kPropagationErrorBehavior = {"ignore", "panic",
+                                                                 "panic-on-replicas"};
+const std::vector<std::string_view> kReplDisklessLoad = {"disabled", "on-empty-db", "swapdb"};
 const std::vector<std::string_view> kMaxmemoryPolicies = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
@@ -191,6 +202,145 @@ std::string CurrentDir() {
   return buf;
 }
 
+// The multiplier of a memory unit (b, k, kb, m, mb, g, gb, any case; "" is bytes), 0 if unknown.
+int64_t UnitMultiplier(std::string_view unit_text) {
+  std::string unit = ToLower(unit_text);
+  if (unit.empty() || unit == "b") return 1;
+  if (unit == "k") return 1000;
+  if (unit == "kb") return 1024;
+  if (unit == "m") return 1000 * 1000;
+  if (unit == "mb") return 1024 * 1024;
+  if (unit == "g") return 1000LL * 1000 * 1000;
+  if (unit == "gb") return 1024LL * 1024 * 1024;
+  return 0;
+}
+
+// A memory value as Redis 7.0 reads one (memtoull): digits and an optional unit (b, k, kb, m,
+// mb, g, gb, any case); no sign, blank or fraction. "" is 0. Like Redis, a number past 2^64-1
+// becomes 2^64-1 and a product past it wraps; the option's range check then sees it as a signed
+// number (so it fails there, as in Redis, with the range text).
+bool ParseRedisMemoryValue(std::string_view v, int64_t* out) {
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  uint64_t mul = static_cast<uint64_t>(UnitMultiplier(v.substr(digits)));
+  if (mul == 0) return false;
+  uint64_t x = 0;
+  bool saturated = false;
+  for (size_t i = 0; i < digits; ++i) {
+    uint64_t d = static_cast<uint64_t>(v[i] - '0');
+    if (x > (UINT64_MAX - d) / 10) saturated = true;
+    x = saturated ? UINT64_MAX : x * 10 + d;
+  }
+  *out = static_cast<int64_t>(x * mul);  // two's complement, as Redis's cast
+  return true;
+}
+
+// latency-tracking-info-percentiles: numbers separated by single spaces, each in [0, 100];
+// stored as Redis shows them (printf's %f without trailing zeros).
+Status CheckPercentiles(std::string_view v, std::string* out) {
+  out->clear();
+  if (v.empty()) return Status::Ok();
+  size_t pos = 0;
+  while (true) {
+    size_t end = v.find(' ', pos);
+    std::string word(
+        v.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+    char* stop = nullptr;
+    errno = 0;
+    double d = word.empty() || std::isspace(static_cast<unsigned char>(word[0]))
+                   ? std::nan("")
+                   : std::strtod(word.c_str(), &stop);
+    if (std::isnan(d) || errno == ERANGE || stop == nullptr || *stop != '\0') {
+      return Status::Error("Invalid latency-tracking-info-percentiles parameters");
+    }
+    if (d < 0.0 || d > 100.0) {
+      return Status::Error(
+          "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]");
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%f", d);
+    std::string text = buf;
+    if (text.find('.') != std::string::npos) {
+      while (text.back() == '0') text.pop_back();
+      if (text.back() == '.') text.pop_back();
+    }
+    if (!out->empty()) *out += ' ';
+    *out += text;
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+  return Status::Ok();
+}
+
+// oom-score-adj-values: three integers in [-2000, 2000] (any blanks between), shown normalized.
+Status CheckOomScoreAdjValues(std::string_view v, std::string* out) {
+  std::string copy(v);
+  std::vector<std::string_view> words;
+  if (!SplitArgsInPlace(copy.data(), copy.size(), &words) || words.size() != 3) {
+    return Status::Error("wrong number of arguments");
+  }
+  out->clear();
+  for (std::string_view w : words) {
+    std::string text(w);
+    char* end = nullptr;
+    errno = 0;
+    long x = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno != 0 || x < -2000 || x > 2000) {
+      return Status::Error(
+          "Invalid oom-score-adj-values, elements must be between -2000 and 2000.");
+    }
+    if (!out->empty()) *out += ' ';
+    *out += std::to_string(x);
+  }
+  return Status::Ok();
+}
+
+// proc-title-template: {name} variables among Redis's, "{{" and "}}" for braces; the expansion
+// may not be blank.
+Status CheckProcTitleTemplate(std::string_view v, std::string* out) {
+  static constexpr std::string_view kVars[] = {"title",    "listen-addr", "server-mode", "port",
+                                               "tls-port", "unixsocket",  "config-file"};
+  const Status bad = Status::Error("template format is invalid or contains unknown variables");
+  std::string expanded;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '{' && i + 1 < v.size() && v[i + 1] == '{') {
+      expanded += '{';
+      ++i;
+    } else if (v[i] == '{') {
+      size_t close = v.find('}', i + 1);
+      if (close == std::string_view::npos) return bad;
+      std::string_view var = v.substr(i + 1, close - i - 1);
+      if (std::find(std::begin(kVars), std::end(kVars), var) == std::end(kVars)) return bad;
+      // The variables that can expand to nothing in Keel: server-mode (standalone), and the
+      // socket and config file when unset; counted as empty here.
+      if (var != "server-mode" && var != "unixsocket" && var != "config-file") expanded += 'x';
+      i = close;
+    } else if (v[i] == '}' && i + 1 < v.size() && v[i + 1] == '}') {
+      expanded += '}';
+      ++i;
+    } else {
+      expanded += v[i];
+    }
+  }
+  if (expanded.find_first_not_of(' ') == std::string::npos) return bad;
+  *out = std::string(v);
+  return Status::Ok();
+}
+
+// Values of string options that Redis checks when they are set.
+Status CheckString(std::string_view name, std::string_view v, std::string* out) {
+  if (name == "latency-tracking-info-percentiles") return CheckPercentiles(v, out);
+  if (name == "oom-score-adj-values") return CheckOomScoreAdjValues(v, out);
+  if (name == "proc-title-template") return CheckProcTitleTemplate(v, out);
+  *out = std::string(v);
+  return Status::Ok();
+}
+
+// Keel has no TLS: turning it on anywhere fails as Redis's does when TLS cannot be configured.
+bool EnablesTls(std::string_view name, int64_t n) {
+  return n != 0 && (name == "tls-port" || name == "tls-replication" || name == "tls-cluster");
+}
+
 }  // namespace
 
 struct Config::Option {
@@ -214,6 +364,20 @@ struct Config::Option {
   // Parses `args` (one value, or several for bind) into a number or a string without applying
   // it. The message is Redis's reason text.
   Status Parse(std::span<const std::string_view> args, int64_t* n, std::string* s) const {
+    Status st = ParseValue(args, n, s);
+    if (st.ok() && EnablesTls(name, *n)) {
+      KEEL_LOG_WARNING("'{}' cannot be enabled: Keel has no TLS support", name);
+      return Status::Error("Unable to update TLS configuration. Check server logs.");
+    }
+    if (st.ok() && name == "activedefrag" && *n != 0) {
+      return Status::Error(
+          "Active defragmentation cannot be enabled: it requires a Redis server compiled with a "
+          "modified Jemalloc like the one shipped by default with the Redis source distribution");
+    }
+    return st;
+  }
+
+  Status ParseValue(std::span<const std::string_view> args, int64_t* n, std::string* s) const {
     if (!MultiWord(kind) && kind != Kind::kSave && args.size() != 1) {
       return Status::Error("wrong number of arguments");
     }
@@ -261,8 +425,7 @@ struct Config::Option {
           auto parsed = ParseInt64(v);
           if (!parsed) return Status::Error("argument couldn't be parsed into an integer");
           value = *parsed;
-        } else if (!ParseMemoryValue(v, &value) || (!v.empty() && v[0] == '-' && min >= 0)) {
-          // Redis reads a memory value as unsigned: "-5" is not one.
+        } else if (!ParseRedisMemoryValue(v, &value)) {
           return Status::Error("argument must be a memory value");
         }
         if (value < min || value > max) {
@@ -296,12 +459,13 @@ struct Config::Option {
       case Kind::kEnum:
         for (size_t i = 0; i < choices->size(); ++i) {
           if (EqualsIgnoreCase((*choices)[i], v)) {
-            *n = static_cast<int64_t>(i);
+            *n = static_cast<int64_t>(choices == &kOomScoreAdj && i == 2 ? 1 : i);
             return Status::Ok();
           }
         }
         return Status::Error("argument(s) must be one of the following: " + JoinChoices(*choices));
       case Kind::kString:
+        return CheckString(name, v, s);
       case Kind::kDir:
         *s = std::string(v);
         return Status::Ok();
@@ -491,6 +655,10 @@ struct Config::Option {
         if (chdir(s.c_str()) != 0) return Status::Error(std::strerror(errno));
         return Status::Ok();
       default:
+        // Redis adjusts these two after the range check: hz to [1, 500], the backlog to 16 KiB
+        // at least.
+        if (name == "hz") n = std::clamp<int64_t>(n, 1, 500);
+        if (name == "repl-backlog-size") n = std::max<int64_t>(n, 16 * 1024);
         num.store(n);
         return Status::Ok();
     }
@@ -539,8 +707,8 @@ const OptionSpec kSpecs[] = {
     {"set-max-intset-entries", "", Kind::kInt, 0, kLongMax, nullptr, false, "512"},
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", Kind::kInt, 0, kLongMax, nullptr,
      false, "512"},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
-     "64"},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", Kind::kMemory, 0, kLongMax, nullptr,
+     false, "64"},
     {"notify-keyspace-events", "", Kind::kNotify, 0, 0, nullptr, false, ""},
     {"client-output-buffer-limit", "", Kind::kObufLimit, 0, 0, nullptr, false,
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
@@ -549,7 +717,7 @@ const OptionSpec kSpecs[] = {
     // RDB persistence (docs/persistence.md).
     {"dbfilename", "", Kind::kFilename, 0, 0, nullptr, false, "dump.rdb"},
     {"rdbcompression", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
-    {"rdbchecksum", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"rdbchecksum", "", Kind::kBool, 0, 0, nullptr, true, "yes"},
     {"rdb-del-sync-files", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     {"sanitize-dump-payload", "", Kind::kEnum, 0, 0, &kSanitizeChoices, false, "no"},
     {"stop-writes-on-bgsave-error", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
@@ -558,7 +726,7 @@ const OptionSpec kSpecs[] = {
     {"supervised", "", Kind::kEnum, 0, 0, &kSupervisedModes, true, "no"},
     {"syslog-enabled", "", Kind::kBool, 0, 0, nullptr, true, "no"},
     {"syslog-ident", "", Kind::kString, 0, 0, nullptr, true, "keel"},
-    {"syslog-facility", "", Kind::kEnum, 0, 0, &kSyslogFacilities, true, "user"},
+    {"syslog-facility", "", Kind::kEnum, 0, 0, &kSyslogFacilities, true, "local0"},
     {"protected-mode", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"unixsocket", "", Kind::kString, 0, 0, nullptr, true, ""},
     {"unixsocketperm", "", Kind::kOctal, 0, 0777, nullptr, true, "0"},
@@ -592,8 +760,8 @@ const OptionSpec kSpecs[] = {
     {"tracking-table-max-keys", "", Kind::kInt, 0, kLongMax, nullptr, false, "1000000"},
     {"zset-max-listpack-entries", "zset-max-ziplist-entries", Kind::kInt, 0, kLongMax, nullptr,
      false, "128"},
-    {"zset-max-listpack-value", "zset-max-ziplist-value", Kind::kInt, 0, kLongMax, nullptr, false,
-     "64"},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", Kind::kMemory, 0, kLongMax, nullptr,
+     false, "64"},
     // (ids above; the entries below are read by name)
     // Keel's own (docs/configuration.md): a client's pipelined commands stop running while more
     // than this much of its output is unsent; and how long a shutdown waits for clients to take
@@ -601,6 +769,24 @@ const OptionSpec kSpecs[] = {
     {"client-output-pause-limit", "", Kind::kMemory, 1024, kLongMax, nullptr, false, "4mb"},
     {"shutdown-flush-timeout", "", Kind::kInt, 0, 3600000, nullptr, false, "3000"},
     {"list-compress-depth", "", Kind::kInt, 0, kIntMax, nullptr, false, "0"},
+    // Lazy freeing (Keyspace::LazyFree). Keel's defaults for the three server-side ones are yes
+    // (Redis 7.0 has no): Keel frees big values off the io threads unless told otherwise.
+    {"lazyfree-lazy-eviction", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"lazyfree-lazy-expire", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"lazyfree-lazy-server-del", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
+    {"lazyfree-lazy-user-del", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    {"lazyfree-lazy-user-flush", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    // Active defragmentation needs a jemalloc with Redis's defrag hint, which Debian's (Keel's
+    // and Redis's) lacks: activedefrag yes is refused with Redis's text (Option::Parse); the
+    // tuning parameters are accepted with their ranges.
+    {"activedefrag", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    {"active-defrag-cycle-max", "", Kind::kInt, 1, 99, nullptr, false, "25", true},
+    {"active-defrag-cycle-min", "", Kind::kInt, 1, 99, nullptr, false, "1", true},
+    {"active-defrag-ignore-bytes", "", Kind::kMemory, 1, kLongMax, nullptr, false, "104857600",
+     true},
+    {"active-defrag-max-scan-fields", "", Kind::kInt, 1, kLongMax, nullptr, false, "1000", true},
+    {"active-defrag-threshold-lower", "", Kind::kInt, 0, 1000, nullptr, false, "10", true},
+    {"active-defrag-threshold-upper", "", Kind::kInt, 0, 1000, nullptr, false, "100", true},
     // The slow log and the latency monitor (diagnostics_family.cc).
     {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
     {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
@@ -615,33 +801,32 @@ const OptionSpec kSpecs[] = {
     {"acl-pubsub-default", "", Kind::kString, 0, 0, nullptr, false, "resetchannels", true},
     {"aclfile", "", Kind::kString, 0, 0, nullptr, true, ""},
     {"acllog-max-len", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "128", true},
-    {"active-expire-effort", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "1", true},
+    {"active-expire-effort", "", Kind::kInt, 1, 10, nullptr, false, "1", true},
     {"activerehashing", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"always-show-logo", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
     {"bgsave_cpulist", "", Kind::kString, 0, 0, nullptr, true, "", true},
     {"bind-source-addr", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"bio_cpulist", "", Kind::kString, 0, 0, nullptr, true, "", true},
-    {"busy-reply-threshold", "lua-time-limit", Kind::kInt, INT64_MIN, kLongMax, nullptr, false,
-     "5000", true},
+    {"busy-reply-threshold", "lua-time-limit", Kind::kInt, 0, kLongMax, nullptr, false, "5000"},
     {"cluster-allow-pubsubshard-when-down", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"cluster-allow-reads-when-down", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
     {"cluster-allow-replica-migration", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
-    {"cluster-announce-bus-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"cluster-announce-bus-port", "", Kind::kInt, 0, 65535, nullptr, false, "0", true},
     {"cluster-announce-hostname", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"cluster-announce-ip", "", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"cluster-announce-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
-    {"cluster-announce-tls-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"cluster-announce-port", "", Kind::kInt, 0, 65535, nullptr, false, "0", true},
+    {"cluster-announce-tls-port", "", Kind::kInt, 0, 65535, nullptr, false, "0", true},
     {"cluster-config-file", "", Kind::kString, 0, 0, nullptr, true, "nodes.conf", true},
     {"cluster-enabled", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
     {"cluster-link-sendbuf-limit", "", Kind::kMemory, 0, kLongMax, nullptr, false, "0", true},
-    {"cluster-migration-barrier", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "1", true},
-    {"cluster-node-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "15000", true},
-    {"cluster-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, true, "0", true},
-    {"cluster-preferred-endpoint-type", "", Kind::kString, 0, 0, nullptr, false, "ip", true},
+    {"cluster-migration-barrier", "", Kind::kInt, 0, kIntMax, nullptr, false, "1", true},
+    {"cluster-node-timeout", "", Kind::kInt, 0, kLongMax, nullptr, false, "15000", true},
+    {"cluster-port", "", Kind::kInt, 0, 65535, nullptr, true, "0", true},
+    {"cluster-preferred-endpoint-type", "", Kind::kEnum, 0, 0, &kEndpointTypes, false, "ip", true},
     {"cluster-replica-no-failover", "cluster-slave-no-failover", Kind::kBool, 0, 0, nullptr, false,
      "no", true},
-    {"cluster-replica-validity-factor", "cluster-slave-validity-factor", Kind::kInt, INT64_MIN,
-     kLongMax, nullptr, false, "10", true},
+    {"cluster-replica-validity-factor", "cluster-slave-validity-factor", Kind::kInt, 0, kIntMax,
+     nullptr, false, "10", true},
     {"cluster-require-full-coverage", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"crash-log-enabled", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"crash-memcheck-enabled", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
@@ -649,53 +834,52 @@ const OptionSpec kSpecs[] = {
     {"dynamic-hz", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"enable-module-command", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
     {"hll-sparse-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "3000"},
-    {"hz", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "10", true},
+    {"hz", "", Kind::kInt, 0, kIntMax, nullptr, false, "10", true},
     {"ignore-warnings", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"io-threads-do-reads", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
     {"jemalloc-bg-thread", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"masterauth", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"masteruser", "", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"min-replicas-max-lag", "min-slaves-max-lag", Kind::kInt, INT64_MIN, kLongMax, nullptr, false,
-     "10", true},
-    {"min-replicas-to-write", "min-slaves-to-write", Kind::kInt, INT64_MIN, kLongMax, nullptr,
-     false, "0", true},
-    {"oom-score-adj", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"min-replicas-max-lag", "min-slaves-max-lag", Kind::kInt, 0, kIntMax, nullptr, false, "10",
+     true},
+    {"min-replicas-to-write", "min-slaves-to-write", Kind::kInt, 0, kIntMax, nullptr, false, "0",
+     true},
+    {"oom-score-adj", "", Kind::kEnum, 0, 0, &kOomScoreAdj, false, "no", true},
     {"oom-score-adj-values", "", Kind::kString, 0, 0, nullptr, false, "0 200 800", true},
     {"proc-title-template", "", Kind::kString, 0, 0, nullptr, false,
      "{title} {listen-addr} {server-mode}", true},
-    {"propagation-error-behavior", "", Kind::kString, 0, 0, nullptr, false, "ignore", true},
-    {"repl-backlog-size", "", Kind::kMemory, 0, kLongMax, nullptr, false, "1048576", true},
-    {"repl-backlog-ttl", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "3600", true},
+    {"propagation-error-behavior", "", Kind::kEnum, 0, 0, &kPropagationErrorBehavior, false,
+     "ignore", true},
+    {"repl-backlog-size", "", Kind::kMemory, 1, kLongMax, nullptr, false, "1048576", true},
+    {"repl-backlog-ttl", "", Kind::kInt, 0, kLongMax, nullptr, false, "3600", true},
     {"repl-disable-tcp-nodelay", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
-    {"repl-diskless-load", "", Kind::kString, 0, 0, nullptr, false, "disabled", true},
+    {"repl-diskless-load", "", Kind::kEnum, 0, 0, &kReplDisklessLoad, false, "disabled", true},
     {"repl-diskless-sync", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
-    {"repl-diskless-sync-delay", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "5", true},
-    {"repl-diskless-sync-max-replicas", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0",
-     true},
-    {"repl-ping-replica-period", "repl-ping-slave-period", Kind::kInt, INT64_MIN, kLongMax, nullptr,
-     false, "10", true},
-    {"repl-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "60", true},
+    {"repl-diskless-sync-delay", "", Kind::kInt, 0, kIntMax, nullptr, false, "5", true},
+    {"repl-diskless-sync-max-replicas", "", Kind::kInt, 0, kIntMax, nullptr, false, "0", true},
+    {"repl-ping-replica-period", "repl-ping-slave-period", Kind::kInt, 1, kIntMax, nullptr, false,
+     "10", true},
+    {"repl-timeout", "", Kind::kInt, 1, kIntMax, nullptr, false, "60", true},
     {"replica-announce-ip", "slave-announce-ip", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"replica-announce-port", "slave-announce-port", Kind::kInt, INT64_MIN, kLongMax, nullptr,
-     false, "0", true},
+    {"replica-announce-port", "slave-announce-port", Kind::kInt, 0, 65535, nullptr, false, "0",
+     true},
     {"replica-announced", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"replica-ignore-disk-write-errors", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
     {"replica-ignore-maxmemory", "slave-ignore-maxmemory", Kind::kBool, 0, 0, nullptr, false, "yes",
      true},
     {"replica-lazy-flush", "slave-lazy-flush", Kind::kBool, 0, 0, nullptr, false, "no", true},
-    {"replica-priority", "slave-priority", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "100",
-     true},
+    {"replica-priority", "slave-priority", Kind::kInt, 0, kIntMax, nullptr, false, "100", true},
     {"replica-serve-stale-data", "slave-serve-stale-data", Kind::kBool, 0, 0, nullptr, false, "yes",
      true},
     {"replicaof", "slaveof", Kind::kString, 0, 0, nullptr, true, "", true},
     {"server_cpulist", "", Kind::kString, 0, 0, nullptr, true, "", true},
     {"set-proc-title", "", Kind::kBool, 0, 0, nullptr, true, "yes", true},
-    {"shutdown-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "10", true},
-    {"socket-mark-id", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, true, "0", true},
+    {"shutdown-timeout", "", Kind::kInt, 0, kIntMax, nullptr, false, "10", true},
+    {"socket-mark-id", "", Kind::kInt, 0, 4294967295LL, nullptr, true, "0", true},
     {"stream-node-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "4096", true},
-    {"stream-node-max-entries", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "100", true},
-    {"tcp-backlog", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, true, "511", true},
-    {"tls-auth-clients", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
+    {"stream-node-max-entries", "", Kind::kInt, 0, kLongMax, nullptr, false, "100", true},
+    {"tcp-backlog", "", Kind::kInt, 0, kIntMax, nullptr, true, "511", true},
+    {"tls-auth-clients", "", Kind::kEnum, 0, 0, &kTlsAuthClients, false, "yes", true},
     {"tls-ca-cert-dir", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-ca-cert-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-cert-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
@@ -708,12 +892,12 @@ const OptionSpec kSpecs[] = {
     {"tls-dh-params-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-key-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-key-file-pass", "", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"tls-port", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "0", true},
+    {"tls-port", "", Kind::kInt, 0, 65535, nullptr, false, "0", true},
     {"tls-prefer-server-ciphers", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
     {"tls-protocols", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-replication", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
-    {"tls-session-cache-size", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "20480", true},
-    {"tls-session-cache-timeout", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "300", true},
+    {"tls-session-cache-size", "", Kind::kInt, 0, kIntMax, nullptr, false, "20480", true},
+    {"tls-session-cache-timeout", "", Kind::kInt, 0, kIntMax, nullptr, false, "300", true},
     {"tls-session-caching", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
 };
 
@@ -724,25 +908,8 @@ bool ParseMemoryValue(std::string_view s, int64_t* out) {
   if (!s.empty() && s[0] == '-') digits_end = 1;
   while (digits_end < s.size() && s[digits_end] >= '0' && s[digits_end] <= '9') ++digits_end;
   std::string_view number = s.substr(0, digits_end);
-  std::string unit = ToLower(s.substr(digits_end));
-  int64_t mul = 1;
-  if (unit.empty() || unit == "b") {
-    mul = 1;
-  } else if (unit == "k") {
-    mul = 1000;
-  } else if (unit == "kb") {
-    mul = 1024;
-  } else if (unit == "m") {
-    mul = 1000 * 1000;
-  } else if (unit == "mb") {
-    mul = 1024 * 1024;
-  } else if (unit == "g") {
-    mul = 1000LL * 1000 * 1000;
-  } else if (unit == "gb") {
-    mul = 1024LL * 1024 * 1024;
-  } else {
-    return false;
-  }
+  int64_t mul = UnitMultiplier(s.substr(digits_end));
+  if (mul == 0) return false;
   auto n = ParseInt64(number);
   if (!n) return false;
   if (*n != 0 && (*n > LLONG_MAX / mul || *n < LLONG_MIN / mul)) return false;

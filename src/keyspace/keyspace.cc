@@ -363,7 +363,7 @@ Entry** Keyspace::LookupLinkAt(int db, std::string_view key, const KeyPlace& pla
     Entry* gone = s.UnlinkAt(link);
     CountExpired();
     Changed(db, gone->key(), ChangeKind::kExpired, 0);
-    Dispose(gone, true);
+    Dispose(gone, LazyExpire());
     return nullptr;
   }
   TouchAccess(e);
@@ -392,7 +392,7 @@ void Keyspace::Store(int db, const WriteSlot& slot, Entry* e) {
     // An overwrite keeps the key's access frequency under LFU, as Redis's does.
     e->lru = evictor_.lfu() ? (*slot.link)->lru : LruClock();
     BeforeChange(db, slot.shard, *slot.link, BeforeChangeKind::kOverwrite);
-    Dispose(s.ReplaceAt(slot.link, e), true);
+    Dispose(s.ReplaceAt(slot.link, e), lazy_free_.server_del.load(std::memory_order_relaxed));
   } else {
     e->lru = NewAccessField();
     BeforeInsert(db, slot.shard, e->key());
@@ -457,7 +457,7 @@ void Keyspace::ReplaceAt(int db, Entry** link, Entry* e) {
   Shard& s = dbs_[db]->shard(shard);
   BeforeChange(db, shard, *link, BeforeChangeKind::kOverwrite);
   e->lru = evictor_.lfu() ? (*link)->lru : LruClock();
-  Dispose(s.ReplaceAt(link, e), true);
+  Dispose(s.ReplaceAt(link, e), lazy_free_.server_del.load(std::memory_order_relaxed));
 }
 
 void Keyspace::Relocate(int db, const Entry* old, Entry* moved) {
@@ -516,7 +516,8 @@ size_t Keyspace::Evict(int db, size_t shard, std::string_view key, bool volatile
   // Collections estimated from a few elements: walking a big one here would stall the thread.
   size_t bytes = EntryMemorySampled(gone, 5);
   Changed(db, gone->key(), ChangeKind::kEvicted, 0);
-  if (gone->storage == Entry::kObject && gone->object()->ElementCount() > 64) {
+  if (lazy_free_.eviction.load(std::memory_order_relaxed) && gone->storage == Entry::kObject &&
+      gone->object()->ElementCount() > 64) {
     freer_.Free(gone, bytes);
   } else {
     FreeEntry(gone);
@@ -646,7 +647,7 @@ double Keyspace::ActiveExpireSlice(size_t index, size_t count, int64_t budget_us
           ++expired;
           CountExpired();
           Changed(db, gone->key(), ChangeKind::kExpired, 0);
-          Dispose(gone, true);
+          Dispose(gone, LazyExpire());
         }
       }
       if (s.expire_cursor == 0) break;

@@ -395,6 +395,19 @@ class Keyspace {
   void CountExpired() { expired_keys_.fetch_add(1, std::memory_order_relaxed); }
   LazyFreer& lazy_freer() { return freer_; }
 
+  // The lazyfree-lazy-* options (set by main from the config): which removals hand big values
+  // to the lazy-free thread. The first three are the server's own removals, the last two DEL
+  // and FLUSHDB/FLUSHALL without ASYNC|SYNC.
+  struct LazyFree {
+    std::atomic<bool> eviction{true};
+    std::atomic<bool> expire{true};
+    std::atomic<bool> server_del{true};
+    std::atomic<bool> user_del{false};
+    std::atomic<bool> user_flush{false};
+  };
+  LazyFree& lazy_free() { return lazy_free_; }
+  bool LazyExpire() const { return lazy_free_.expire.load(std::memory_order_relaxed); }
+
   // ---- The write path (keel/keyspace/changes.h, docs/architecture.md) ----
   //
   // Changed reports one change to `key` in `db`, right after it was applied, with the key's
@@ -546,6 +559,7 @@ class Keyspace {
   StatCounter dirty_;
   static inline thread_local uint64_t t_command_changes_ = 0;
   LazyFreer freer_;
+  LazyFree lazy_free_;
   Evictor evictor_{*this};
 };
 
