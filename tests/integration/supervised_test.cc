@@ -184,6 +184,44 @@ TEST_F(SupervisedTest, WatchdogPingsWhileTheLoopsRun) {
   ExpectStoppingOnSigterm(notify);
 }
 
+// A start-up load that takes a while (300 keys, slowed to 10 ms each by a test knob) reports its
+// progress in STATUS= lines and extends systemd's start timeout before READY=1 comes.
+TEST_F(SupervisedTest, ALongLoadReportsProgressAndExtendsTheStartTimeout) {
+  if (TestingRedis()) GTEST_SKIP() << "Keel's own: the load-progress STATUS lines";
+  ServerOptions first_options;
+  first_options.binary = KeelServerBinary();
+  ServerProcess first(first_options);  // its directory lives as long as it does
+  ASSERT_TRUE(first.Start());
+  {
+    RespConnection c;
+    ASSERT_TRUE(c.Connect(first.port()));
+    for (int i = 0; i < 300; ++i) c.Call({"SET", "key:" + std::to_string(i), "v"});
+    ASSERT_EQ(c.Call({"SAVE"}), "+OK\r\n");
+  }
+  ASSERT_TRUE(first.Stop());
+
+  FakeNotifySocket notify(/*abstract=*/false);
+  ASSERT_TRUE(notify.bound());
+  ScopedEnv env("NOTIFY_SOCKET", notify.name());
+  StartSupervised({"--dir", first.dir(), "--keel-load-key-delay-us", "10000"});
+  std::vector<std::string> before;
+  ASSERT_TRUE(notify.ReceiveUntil("READY=1\n", &before)) << server_->DescribeStatus();
+  int progress_lines = 0;
+  int extensions = 0;
+  for (const std::string& m : before) {
+    if (m.rfind("STATUS=Loading the dataset: ", 0) == 0) ++progress_lines;
+    if (m == "EXTEND_TIMEOUT_USEC=15000000\n") ++extensions;
+  }
+  EXPECT_GE(progress_lines, 2);
+  EXPECT_GE(extensions, 1);
+  ASSERT_FALSE(before.empty());
+  EXPECT_EQ(before.back(), "STATUS=Ready to accept connections\n");
+  RespConnection c;
+  ASSERT_TRUE(c.Connect(server_->port()));
+  EXPECT_EQ(c.Call({"DBSIZE"}), ":300\r\n");
+  ExpectStoppingOnSigterm(notify);
+}
+
 TEST_F(SupervisedTest, WithoutNotifySocketTheServerStillStarts) {
   ::unsetenv("NOTIFY_SOCKET");
   StartServer({"--supervised", "systemd"});
