@@ -601,6 +601,9 @@ const OptionSpec kSpecs[] = {
     {"client-output-pause-limit", "", Kind::kMemory, 1024, kLongMax, nullptr, false, "4mb"},
     {"shutdown-flush-timeout", "", Kind::kInt, 0, 3600000, nullptr, false, "3000"},
     {"list-compress-depth", "", Kind::kInt, 0, kIntMax, nullptr, false, "0"},
+    // Keel's own (docs/commands.md, Scripting): the most a Lua state may hold while a script
+    // runs; 0: no limit, as in Redis.
+    {"lua-memory-limit", "", Kind::kMemory, 0, kLongMax, nullptr, false, "1gb"},
     // The slow log and the latency monitor (diagnostics_family.cc).
     {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
     {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
