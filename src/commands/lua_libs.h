@@ -21,6 +21,13 @@ int OpenCmsgpack(lua_State* L);
 // language as Redis embeds it (native little-endian x86-64 sizes: int 4, long and size_t 8).
 int OpenStruct(lua_State* L);
 
+// Makes the library tables named in names[0..count) read-only, as Redis 7.0's are: each global
+// becomes a proxy that reads through and refuses assignments ("Attempt to modify a readonly
+// table"), and rawset, setmetatable, getmetatable, next, pairs and ipairs are replaced by
+// versions that know the proxies (rawset and setmetatable also refuse the globals table). Call
+// once, after the libraries are open and before the globals table gets its own metatable.
+void ProtectLibraries(lua_State* L, const char* const* names, size_t count);
+
 // A lua_Alloc that counts the bytes the state holds and refuses to grow it past `limit` (0: no
 // limit). `ud` is a MemoryAccount owned by whoever owns the state; it must outlive it.
 struct MemoryAccount {

@@ -749,6 +749,10 @@ lua_State* NewLuaState(lua_libs::MemoryAccount* account) {
   lua_setglobal(L, "KEYS");
   lua_newtable(L);
   lua_setglobal(L, "ARGV");
+  // The library tables are read-only (lua_readonly.cc), as in Redis 7.0.
+  static constexpr const char* kLibraries[] = {"string",   "table",  "math",  "cjson",    "bit",
+                                               "cmsgpack", "struct", "redis", "coroutine"};
+  lua_libs::ProtectLibraries(L, kLibraries, std::size(kLibraries));
   // Last: protect the globals table.
   lua_newtable(L);
   lua_pushcfunction(L, GlobalsIndex);
