@@ -2,8 +2,8 @@
 // Debian's Lua 5.1 does not, so each library global becomes an empty proxy whose metatable
 // reads through to the real table and refuses assignments, and the base functions that bypass
 // metatables (rawset, setmetatable) or would show the proxy (getmetatable, next, pairs, ipairs)
-// are replaced by versions that know the proxies (rawget too). The registry's kReadonlyKey table maps each
-// protected table (every proxy, and the globals table) to its real table.
+// are replaced by versions that know the proxies (rawget too). The registry's kReadonlyKey table
+// maps each protected table (every proxy, and the globals table) to its real table.
 extern "C" {
 #include <lauxlib.h>
 #include <lua.h>
