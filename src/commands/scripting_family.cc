@@ -54,6 +54,7 @@ extern "C" {
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "lua_libs.h"
 
 namespace keel {
 
@@ -156,6 +157,11 @@ struct RunState {
   bool read_only = false;
   int resp = 2;
   int repl = kReplAll;
+  // maxmemory (Redis 7.0's rule): memory was over the limit when the script started, and the
+  // script may not ignore it (no allow-oom flag); then a denyoom command is refused until the
+  // script has run a write command (it cannot be stopped half-way after that).
+  bool oom = false;
+  bool write_dirty = false;
 };
 
 thread_local RunState* t_run = nullptr;
@@ -487,6 +493,11 @@ bool DoRedisCall(lua_State* L) {
     PushFieldTable(L, "err", errors::kScriptWriteInReadOnly);
     return true;
   }
+  if (run.oom && !run.write_dirty && (MetaFlags(*meta) & kCmdDenyOom)) {
+    PushFieldTable(L, "err", errors::kOom);
+    return true;
+  }
+  if (MetaFlags(*meta) & kCmdWrite) run.write_dirty = true;
   thread_local std::string out;
   out.clear();
   run.script_client->protocol.store(run.resp, std::memory_order_relaxed);
@@ -664,14 +675,43 @@ void ArmKillHook(lua_State* L) {
   lua_sethook(L, KillHook, LUA_MASKCOUNT, kKillCheckInstructions);
 }
 
-lua_State* NewLuaState() {
-  lua_State* L = luaL_newstate();
+// ---- Lua memory (lua_memory.cc) ----
+
+// The most a thread's Lua state may hold while a script runs: `lua-memory-limit` (Keel's own,
+// default 1gb; 0: none). Redis 7.0 sets no limit (its Lua heap grows until the process runs out
+// of memory); Keel refuses to grow a state past it, so a runaway script gets Lua's memory error
+// (ScriptOutOfMemory) instead of taking the server down.
+size_t LuaMemoryLimit(ServerState& server) {
+  static const std::atomic<int64_t>* limit = server.config->IntOptionCell("lua-memory-limit");
+  return limit != nullptr ? static_cast<size_t>(limit->load(std::memory_order_relaxed)) : 0;
+}
+
+// The reply to a script stopped by the limit (Keel's own error).
+std::string ScriptOutOfMemory(size_t limit) {
+  return "ERR Lua script ran out of memory (lua-memory-limit is " + std::to_string(limit) +
+         " bytes)";
+}
+
+int LuaPanic(lua_State* L) {
+  const char* msg = lua_tostring(L, -1);
+  KEEL_LOG_WARNING("Lua panic: {}", msg != nullptr ? msg : "?");
+  std::abort();
+}
+
+lua_State* NewLuaState(lua_libs::MemoryAccount* account) {
+  // The limit applies only while a script runs (EvalGeneric): a memory error outside a
+  // protected call would abort the process.
+  account->limit = 0;
+  lua_State* L = lua_newstate(lua_libs::CountingAlloc, account);
+  lua_atpanic(L, LuaPanic);
   OpenLibrary(L, luaopen_base, "");
   OpenLibrary(L, luaopen_table, LUA_TABLIBNAME);
   OpenLibrary(L, luaopen_string, LUA_STRLIBNAME);
   OpenLibrary(L, luaopen_math, LUA_MATHLIBNAME);
   OpenLibrary(L, luaopen_cjson, "cjson");
   OpenLibrary(L, luaopen_bit, "bit");
+  OpenLibrary(L, lua_libs::OpenCmsgpack, "cmsgpack");
+  OpenLibrary(L, lua_libs::OpenStruct, "struct");
   // What Redis leaves out of the base library: no file access, no printing to stdout.
   for (const char* name : {"loadfile", "dofile", "print"}) {
     lua_pushnil(L);
@@ -709,6 +749,10 @@ lua_State* NewLuaState() {
   lua_setglobal(L, "KEYS");
   lua_newtable(L);
   lua_setglobal(L, "ARGV");
+  // The library tables are read-only (lua_readonly.cc), as in Redis 7.0.
+  static constexpr const char* kLibraries[] = {"string",   "table",  "math",  "cjson",    "bit",
+                                               "cmsgpack", "struct", "redis", "coroutine"};
+  lua_libs::ProtectLibraries(L, kLibraries, std::size(kLibraries));
   // Last: protect the globals table.
   lua_newtable(L);
   lua_pushcfunction(L, GlobalsIndex);
@@ -720,6 +764,7 @@ lua_State* NewLuaState() {
 }
 
 struct ThreadLua {
+  lua_libs::MemoryAccount memory;  // declared first: outlives L
   lua_State* L = nullptr;
   uint64_t generation = 0;
   std::unique_ptr<Client> script_client;
@@ -733,7 +778,7 @@ ThreadLua& ThisThreadLua() {
   uint64_t gen = Cache().generation.load(std::memory_order_acquire);
   if (t.L == nullptr || t.generation != gen) {
     if (t.L != nullptr) lua_close(t.L);
-    t.L = NewLuaState();
+    t.L = NewLuaState(&t.memory);
     t.generation = gen;
   }
   if (!t.script_client) {
@@ -810,8 +855,39 @@ void SetArgTable(lua_State* L, const char* name, std::span<const std::string_vie
   lua_rawset(L, LUA_GLOBALSINDEX);
 }
 
+// ---- maxmemory (Redis 7.0's rules) ----
+
+// Whether memory is over maxmemory with nothing left to evict as the script starts (Redis's
+// pre_command_oom_state). Inside EXEC the shard locks are held, so no eviction is tried.
+bool OverMaxmemory(CommandContext& ctx) {
+  Evictor& evictor = ctx.keyspace().evictor();
+  if (evictor.maxmemory() == 0) return false;
+  if (ctx.client.in_exec) return evictor.CountedMemory() > evictor.maxmemory();
+  return evictor.Perform() == Evictor::Result::kFail;
+}
+
+// A script with a shebang that may write and has no allow-oom flag counts as a denyoom command:
+// over maxmemory it is refused before it starts, with the plain OOM error (Redis derives EVAL's
+// command flags from the shebang). A script whose shebang cannot be read is not refused here.
+bool RefusedForOom(CommandContext& ctx, bool by_sha) {
+  uint32_t flags = 0;
+  if (by_sha) {
+    std::shared_ptr<const CachedScript> script =
+        ctx.args[1].size() == 40 ? FindScript(ToLower(ctx.args[1])) : nullptr;
+    if (script != nullptr) flags = script->flags;
+  } else if (!ParseShebang(ctx.args[1], &flags).empty()) {
+    flags = 0;
+  }
+  return (flags & kScriptHasShebang) && !(flags & (kScriptNoWrites | kScriptAllowOom));
+}
+
 // EVAL script numkeys [key ...] [arg ...], and its SHA, read-only forms.
 void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
+  bool oom = OverMaxmemory(ctx);
+  if (oom && RefusedForOom(ctx, by_sha)) {
+    ctx.reply.Error(errors::kOom);
+    return;
+  }
   // Redis answers NOSCRIPT for a name that cannot be a SHA1 before it reads numkeys.
   if (by_sha && ctx.args[1].size() != 40) {
     ctx.reply.Error(errors::kNoScript);
@@ -860,6 +936,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   run.script_client = t.script_client.get();
   run.sha = &sha;
   run.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
+  run.oom = oom && !(script->flags & kScriptAllowOom);
   run.script_client->db.store(ctx.db(), std::memory_order_relaxed);
 
   lua_pushcfunction(L, ErrorHandler);
@@ -879,20 +956,31 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     if (outer == nullptr) ArmKillHook(L);
     scripting::g_running_since_us.store(NowMonotonicUs(), std::memory_order_relaxed);
     aof::BeginExec();  // the script's writes reach the AOF as one MULTI ... EXEC
+    t.memory.refused = false;
+    size_t memory_limit = LuaMemoryLimit(ctx.server);
+    t.memory.limit = memory_limit;
     int rc = lua_pcall(L, 0, 1, handler);
+    t.memory.limit = 0;
     aof::EndExec();
     scripting::g_running_since_us.store(0, std::memory_order_relaxed);
     g_kill_requested.store(false);
     t_run = outer;
-    if (rc != 0) {
+    if (rc == LUA_ERRMEM || (rc == LUA_ERRERR && t.memory.refused)) {
+      ctx.reply.Error(ScriptOutOfMemory(memory_limit));
+    } else if (rc != 0) {
       WriteScriptError(L, sha, ctx.reply);
     } else {
       WriteLuaValue(L, -1, ctx.reply, 0);
     }
   }
   lua_settop(L, 0);
-  // A script's garbage is collected a step at a time, as Redis does after each script.
-  lua_gc(L, LUA_GCSTEP, 1);
+  if (t.memory.refused) {
+    // A script stopped at the limit left its garbage: give it back now.
+    lua_gc(L, LUA_GCCOLLECT, 0);
+  } else {
+    // A script's garbage is collected a step at a time, as Redis does after each script.
+    lua_gc(L, LUA_GCSTEP, 1);
+  }
 }
 
 // EVAL script numkeys [key [key ...]] [arg [arg ...]]

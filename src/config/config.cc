@@ -787,6 +787,9 @@ const OptionSpec kSpecs[] = {
     {"active-defrag-max-scan-fields", "", Kind::kInt, 1, kLongMax, nullptr, false, "1000", true},
     {"active-defrag-threshold-lower", "", Kind::kInt, 0, 1000, nullptr, false, "10", true},
     {"active-defrag-threshold-upper", "", Kind::kInt, 0, 1000, nullptr, false, "100", true},
+    // Keel's own (docs/commands.md, Scripting): the most a Lua state may hold while a script
+    // runs; 0: no limit, as in Redis.
+    {"lua-memory-limit", "", Kind::kMemory, 0, kLongMax, nullptr, false, "1gb"},
     // The slow log and the latency monitor (diagnostics_family.cc).
     {"slowlog-log-slower-than", "", Kind::kInt, -1, kLongMax, nullptr, false, "10000"},
     {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},

@@ -125,6 +125,52 @@ TEST_F(ScriptingTest, ErrorHalfWayKeepsEarlierWritesAndReleasesLocks) {
   EXPECT_EQ(Str(Run(d.get(), {"SET", "k2", "y"}).get()), "OK");
 }
 
+// A script whose Lua heap grows without bound stops at lua-memory-limit (Keel's own; 64mb here)
+// with Keel's error (Redis 7.0 sets no limit: the same script grows until the process runs out
+// of memory). Its earlier write stays, the shard locks are released, and its garbage is given
+// back at once: the next script on the same connection (the same io thread's state) can
+// allocate 40 MB again.
+TEST_F(ScriptingTest, RunawayScriptStopsAtLuaMemoryLimitAndServerGoesOn) {
+  auto c = Client(std::chrono::seconds(60));
+  // A script that keeps `n` distinct 1 MB strings and returns how many it kept.
+  auto keep_megabytes = [&](int n) {
+    return Run(c.get(), {"EVAL",
+                         "local t = {} local s = string.rep('x', 1048576) "
+                         "for i = 1, " +
+                             std::to_string(n) + " do t[i] = s .. i end return #t",
+                         "0"});
+  };
+  ASSERT_EQ(Str(Run(c.get(), {"CONFIG", "SET", "lua-memory-limit", "64mb"}).get()), "OK");
+  auto r = Run(c.get(), {"EVAL",
+                         "redis.call('set', 'before', 1) local t = {} "
+                         "local s = string.rep('x', 1048576) "
+                         "local i = 0 while true do i = i + 1 t[i] = s .. i end",
+                         "0"});
+  ASSERT_EQ(r->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(Str(r.get()), "ERR Lua script ran out of memory (lua-memory-limit is 67108864 bytes)");
+  auto d = Client(std::chrono::seconds(5));
+  EXPECT_EQ(Str(Run(d.get(), {"GET", "before"}).get()), "1");
+  EXPECT_EQ(Str(Run(d.get(), {"SET", "after", "y"}).get()), "OK");
+  auto big = keep_megabytes(40);
+  ASSERT_EQ(big->type, REDIS_REPLY_INTEGER) << Str(big.get());
+  EXPECT_EQ(big->integer, 40);
+  // A pcall inside the script sees Lua's own memory error and may go on.
+  auto caught = Run(c.get(), {"EVAL",
+                              "local ok, e = pcall(function() local t = {} "
+                              "local s = string.rep('x', 1048576) "
+                              "for i = 1, 200 do t[i] = s .. i end end) return {tostring(ok), e}",
+                              "0"});
+  ASSERT_EQ(caught->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(caught->elements, 2u);
+  EXPECT_EQ(Str(caught->element[0]), "false");
+  EXPECT_EQ(Str(caught->element[1]), "not enough memory");
+  // 0: no limit (Redis's behaviour); 100 MB is kept.
+  ASSERT_EQ(Str(Run(c.get(), {"CONFIG", "SET", "lua-memory-limit", "0"}).get()), "OK");
+  auto unlimited = keep_megabytes(100);
+  ASSERT_EQ(unlimited->type, REDIS_REPLY_INTEGER) << Str(unlimited.get());
+  EXPECT_EQ(unlimited->integer, 100);
+}
+
 // A script past busy-reply-threshold: other clients get -BUSY, SCRIPT KILL stops it (with
 // Redis's error to its caller) and the server serves everyone again. Clients on the script's
 // own io thread wait for it instead (a known difference from Redis), so the checks are sent on
