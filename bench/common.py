@@ -22,11 +22,11 @@ def free_port():
 class Server:
     """A keel-server or redis-server child on a free port, stopped by stop() or on exit."""
 
-    def __init__(self, kind, extra=()):
+    def __init__(self, kind, extra=(), binary=None):
         self.kind = kind
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
-        binary = KEEL if kind.startswith("keel") else REDIS
+        binary = binary or (KEEL if kind.startswith("keel") else REDIS)
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--daemonize", "no", *extra]
         self.log = open(os.path.join(self.dir, "server.log"), "w")

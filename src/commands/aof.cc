@@ -176,6 +176,8 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       // Records appended while the log was being turned off belong to no file.
       buf_base_ += buf_.size();
       buf_.clear();
+      written_ = buf_base_;
+      writing_ = false;  // the token the last writer kept when it stopped
     }
     stop_ = false;
     on_.store(true, std::memory_order_release);
@@ -210,8 +212,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         has_error_.load(std::memory_order_relaxed)) {
       return false;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (need <= synced_.load(std::memory_order_acquire)) return false;
+    if (WriteInline(lock)) return false;
     waiters_.emplace_back(need, std::move(resume));
     Wake();
     return true;
@@ -248,6 +251,57 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   std::string dir, fname;
 
  private:
+  // everysec and no: the io thread that wants its replies released writes what the log holds
+  // itself when nobody else is writing (a write into the page cache, never an fsync), rather than
+  // handing it to the writer thread and waiting for it to wake: at one request per batch the
+  // hand-off cost more than the write. One writer at a time (the write token, `writing_`) keeps
+  // the file in log order. True when this thread's records are written; false to hand off: the
+  // token is taken (the writer is writing or fsyncing), a rewrite's file switch is pending, the
+  // log is stopping, the policy is always (its group commit stays with the writer), or the write
+  // failed (the bytes go back, and the writer retries and reports the error as before).
+  // REQUIRES: `lock` holds mu_; it is held again on return.
+  bool WriteInline(std::unique_lock<std::mutex>& lock) {
+    if (writing_ || switch_fd_ >= 0 || stop_ || buf_.empty() ||
+        fsync_.load(std::memory_order_relaxed) == static_cast<int>(Fsync::kAlways)) {
+      return false;
+    }
+    writing_ = true;
+    std::string data;
+    data.swap(spare_);
+    data.swap(buf_);
+    uint64_t data_base = buf_base_;
+    buf_base_ += data.size();
+    lock.unlock();
+    int err = WriteAll(fd_, data);
+    if (err == 0) {
+      incr_size_.fetch_add(data.size());
+      NoteWriteOk();
+    }
+    lock.lock();
+    writing_ = false;
+    if (err != 0) {
+      buf_.insert(0, data);
+      buf_base_ -= data.size();
+      if (token_waiting_) token_cv_.notify_all();
+      return false;
+    }
+    written_ = data_base + data.size();
+    synced_.store(written_, std::memory_order_release);
+    data.clear();
+    spare_.swap(data);  // keep the capacity for the next batch
+    if (token_waiting_) token_cv_.notify_all();
+    // Other threads' replies that this write covers go too.
+    if (!waiters_.empty()) {
+      std::vector<std::function<void()>> ready = TakeWaiters(written_);
+      if (!ready.empty()) {
+        lock.unlock();
+        for (auto& r : ready) r();
+        lock.lock();
+      }
+    }
+    return true;
+  }
+
   // A new record: with everysec and no the writer writes it at once; with always it waits for
   // the first io thread that wants its replies released (HoldReplies, at the end of the thread's
   // batch of ready sockets), so that one fsync covers the whole batch of every client on it
@@ -304,6 +358,17 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     return ready;
   }
 
+  // A write succeeded: a write error reported before is over.
+  void NoteWriteOk() {
+    if (!has_error_.load(std::memory_order_relaxed)) return;
+    std::lock_guard<std::mutex> e(err_mu_);
+    if (!write_error_.empty()) {
+      KEEL_LOG_WARNING("AOF write error looks solved, Keel can write again.");
+      write_error_.clear();
+      has_error_.store(false);
+    }
+  }
+
   // Writes `data` fully to `fd`; on a failure undoes a partial write (as Redis does) and returns
   // errno.
   int WriteAll(int fd, std::string_view data) {
@@ -326,6 +391,13 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         cv_.wait_for(lock, std::chrono::milliseconds(100));
         writer_waiting_ = false;
       }
+      // The write token: an io thread may be writing (WriteInline); its bytes go first.
+      while (writing_) {
+        token_waiting_ = true;
+        token_cv_.wait(lock);
+        token_waiting_ = false;
+      }
+      writing_ = true;
       std::string data;
       data.swap(buf_);
       uint64_t data_base = buf_base_;
@@ -372,7 +444,8 @@ class AofLog final : public CommandObserver, public ChangeObserver {
           switch_fd_ = new_fd;
           switch_at_ = switch_at;
         }
-        if (stopping) return;
+        if (stopping) return;  // keeping the token: nothing writes to the file after the writer
+        writing_ = false;
         std::vector<std::function<void()>> ready = TakeWaiters(UINT64_MAX);
         lock.unlock();
         for (auto& r : ready) r();  // everysec, no: replies go while the AOF cannot be written
@@ -382,12 +455,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       }
       if (!data.empty()) {
         incr_size_.fetch_add(data.size() - (new_fd >= 0 ? cut : 0));
-        std::lock_guard<std::mutex> e(err_mu_);
-        if (!write_error_.empty()) {
-          KEEL_LOG_WARNING("AOF write error looks solved, Keel can write again.");
-          write_error_.clear();
-          has_error_.store(false);
-        }
+        NoteWriteOk();
       }
       written_ = data_base + data.size();
       const bool always = policy == static_cast<int>(Fsync::kAlways);
@@ -419,6 +487,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       }
       if (always) synced_.store(written_);
       lock.lock();
+      writing_ = false;
       // Release the replies this write (everysec, no) or fsync (always) covers.
       std::vector<std::function<void()>> ready = TakeWaiters(synced_.load());
       if (!ready.empty()) {
@@ -427,7 +496,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
         lock.lock();
       }
       if (stopping && buf_.empty()) {
-        // Nothing is left to make durable: release whoever still waits.
+        // Nothing is left to make durable: release whoever still waits. The writer keeps the
+        // token: nothing writes to the file after it.
+        writing_ = true;
         std::vector<std::function<void()>> rest = TakeWaiters(UINT64_MAX);
         lock.unlock();
         for (auto& r : rest) r();
@@ -561,7 +632,13 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   std::condition_variable cv_;
   bool writer_waiting_ = false;
   bool stop_ = false;
+  // The write token: whoever holds it (the writer, or an io thread in WriteInline) is the only
+  // one writing the file, so the file is in log order. The writer keeps it once stopped.
+  bool writing_ = false;
+  bool token_waiting_ = false;  // the writer waits for an io thread's write
+  std::condition_variable token_cv_;
   std::string buf_;
+  std::string spare_;                       // an emptied buffer kept for its capacity (WriteInline)
   uint64_t buf_base_ = 0;                   // the log offset of buf_[0]
   uint64_t appended_ = 0;                   // the log offset after the last record
   std::atomic<uint64_t> appended_seen_{0};  // appended_, for readers without the mutex
@@ -571,7 +648,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   uint64_t switch_at_ = 0;
   std::vector<std::pair<uint64_t, std::function<void()>>> waiters_;
   std::thread writer_;
-  // Writer-thread state.
+  // The file's state, touched only by the holder of the write token.
   int fd_ = -1;
   uint64_t written_ = 0;
   uint64_t fsynced_ = 0;  // the log offset the last fsync covered

@@ -587,6 +587,98 @@ TEST_F(AofTest, BgsaveAndRewriteTakeTurns) {
 
 // A disk that is full is simulated with RLIMIT_FSIZE set on the running server (prlimit): its
 // writes then fail with EFBIG, as they would with ENOSPC.
+// everysec and no: an io thread writes its batch's records itself when nobody else is writing,
+// or hands them to the writer thread. Many clients on both io threads, some pipelining INCRs,
+// some running MULTI/INCR/INCR/EXEC on a pair of counters; SIGKILL at a random moment, three
+// rounds: every acknowledged increment is in the file (at most the unacknowledged pipeline
+// beyond it), and the two counters of every pair are equal (a transaction is one contiguous
+// record, in keyspace order, whichever thread wrote it).
+TEST_F(AofTest, AcknowledgedWritesOfBothIoThreadsSurviveSigkill) {
+  constexpr int kClients = 16, kDepth = 4;
+  for (std::string policy : {"everysec", "no"}) {
+    SCOPED_TRACE(policy);
+    std::mt19937 rng(777);
+    std::string dir = TempDir();
+    std::map<std::string, int64_t> acked;  // counter -> last acknowledged value
+    auto args = ThreadedArgs(2);
+    args.insert(args.end(), {"--appendfsync", policy});
+    auto check = [&](redisContext* c, const std::string& when) {
+      for (auto& [key, value] : acked) {
+        int64_t got = std::stoll(Str(Cmd(c, {"GET", key}).get()));
+        ASSERT_GE(got, value) << when << ": an acknowledged write was lost: " << key;
+        ASSERT_LE(got, value + kDepth) << when << ": " << key;
+        if (key[0] == 'a') {
+          std::string pair = "b" + key.substr(1);
+          EXPECT_EQ(Str(Cmd(c, {"GET", pair}).get()), std::to_string(got))
+              << when << ": half a transaction in the file: " << key;
+        }
+        value = got;
+      }
+    };
+    for (int round = 0; round < 3; ++round) {
+      auto k = Keel(dir, args);
+      {
+        auto c = ConnectTo(*k);
+        check(c.get(), "round " + std::to_string(round));
+      }
+      std::atomic<bool> stop{false};
+      std::atomic<int> replies{0};
+      std::vector<std::thread> writers;
+      std::vector<std::map<std::string, int64_t>> seen(kClients);
+      for (int w = 0; w < kClients; ++w) {
+        writers.emplace_back([&, w] {
+          std::string error;
+          auto wc = HiredisConnect(k->port(), std::chrono::seconds(10), &error);
+          if (wc == nullptr) return;
+          for (int i = 0; !stop.load(); ++i) {
+            std::string n = std::to_string(w) + ":" + std::to_string(i % 5);
+            if (w % 2 == 1) {  // a transaction on a pair of counters
+              redisAppendCommand(wc.get(), "MULTI");
+              redisAppendCommand(wc.get(), "INCR a%s", n.c_str());
+              redisAppendCommand(wc.get(), "INCR b%s", n.c_str());
+              redisAppendCommand(wc.get(), "EXEC");
+              void* r = nullptr;
+              for (int j = 0; j < 4; ++j) {
+                if (redisGetReply(wc.get(), &r) != REDIS_OK) return;  // killed
+                auto* reply = static_cast<redisReply*>(r);
+                if (j == 3 && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+                  seen[w]["a" + n] = reply->element[0]->integer;
+                }
+                freeReplyObject(r);
+              }
+            } else {  // pipelined INCRs, kDepth at a time
+              for (int j = 0; j < kDepth; ++j) redisAppendCommand(wc.get(), "INCR c%s", n.c_str());
+              void* r = nullptr;
+              for (int j = 0; j < kDepth; ++j) {
+                if (redisGetReply(wc.get(), &r) != REDIS_OK) return;  // killed
+                auto* reply = static_cast<redisReply*>(r);
+                if (reply->type == REDIS_REPLY_INTEGER) seen[w]["c" + n] = reply->integer;
+                freeReplyObject(r);
+              }
+            }
+            replies.fetch_add(1);
+          }
+        });
+      }
+      std::this_thread::sleep_for(milliseconds(150 + rng() % 350));
+      k->Signal(SIGKILL);
+      stop.store(true);
+      for (auto& t : writers) t.join();
+      ASSERT_TRUE(k->WaitForExit(milliseconds(10000)));
+      EXPECT_GT(replies.load(), kClients) << "the clients did not get going";
+      for (const auto& m : seen) {
+        for (const auto& [key, value] : m) acked[key] = value;
+      }
+    }
+    ASSERT_GE(acked.size(), static_cast<size_t>(kClients)) << "not every client was acknowledged";
+    auto k = Keel(dir, args);
+    auto c = ConnectTo(*k);
+    check(c.get(), "after the last round");
+    ASSERT_TRUE(k->Stop());
+    std::filesystem::remove_all(dir);
+  }
+}
+
 void LimitFileSize(pid_t pid, rlim_t bytes) {
   struct rlimit lim;
   lim.rlim_cur = bytes;
