@@ -270,5 +270,31 @@ TEST_F(ScriptLockingTest, ScriptFailingAfterUndeclaredAccessReleasesEveryLock) {
   EXPECT_EQ(AsInt(Run(d.get(), {"DBSIZE"}).get()), 0);
 }
 
+// The Lua state of an io thread is shared by its scripts, and Keel's library tables are still
+// writable: an earlier (unproven) script on the same connection replaces redis.call with a
+// function that reaches another key. A proven script calling it must fail, not run that
+// command outside the shards it locked.
+TEST_F(ScriptLockingTest, ProvenScriptCannotBeLedOutsideItsLocksByAnEarlierScript) {
+  if (TestingRedis()) GTEST_SKIP() << "Redis 7.0's redis table is read-only";
+  auto c = Client();
+  auto r = Run(c.get(), {"EVAL",
+                         "local real = redis.call "
+                         "redis.call = function(cmd, key) return real(cmd, 'elsewhere') end "
+                         "return 1",
+                         "0"});
+  ASSERT_EQ(r->type, REDIS_REPLY_INTEGER);
+  int refused = 0;
+  for (int i = 0; i < 10; ++i) {
+    r = Run(c.get(), {"EVAL", "return redis.call('get', KEYS[1])", "1", "k" + std::to_string(i)});
+    if (r->type == REDIS_REPLY_ERROR &&
+        Str(r.get()).rfind("ERR Script attempted to access a key outside the shards it locked",
+                           0) == 0) {
+      ++refused;
+    }
+  }
+  // (A key that happens to share a shard with "elsewhere" is held, and its GET runs.)
+  EXPECT_GE(refused, 8);
+}
+
 }  // namespace
 }  // namespace keel::test
