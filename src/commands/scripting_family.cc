@@ -7,11 +7,16 @@
 //   thread runs it (the function is kept in the state's registry under "f_<sha>"). SCRIPT FLUSH
 //   empties the map and bumps a generation; a thread whose state is older closes it and builds
 //   a new one before its next script.
-// * Atomicity: a script runs holding every shard lock of every database (the locks are
-//   re-entrant per thread, as for EXEC), so no client on any thread sees its middle, whatever
-//   keys it touches, declared or not. redis.call runs each command through the dispatcher on a
+// * Atomicity: a script takes all its shard locks before it starts and releases them after
+//   its reply (the locks are re-entrant per thread, as for EXEC), so no client on any thread
+//   sees its middle. Which locks: the shards of its declared keys (KEYS, in the caller's
+//   database) when its source is proven to touch nothing else (ScriptStaysInDeclaredKeys,
+//   keel/commands/script_keys.h, decided once per script when it is cached); every shard of
+//   every database otherwise. redis.call runs each command through the dispatcher on a
 //   per-thread script client (`in_exec` set: blocking commands act as their non-blocking form,
-//   the command's own locking is a no-op).
+//   the command's own locking is a no-op); under declared locks it first checks that the
+//   command's shards are held (a second line of defence: the proof says they always are).
+//   Scripts on distinct shards run at the same time on different io threads.
 // * Effects replication: the commands a script ran reach the AOF as themselves, wrapped as one
 //   MULTI ... EXEC (aof::BeginExec/EndExec around the script); EVAL itself is never logged.
 //
@@ -47,6 +52,7 @@ extern "C" {
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/script_keys.h"
 #include "keel/commands/scripting.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -123,6 +129,8 @@ std::string ParseShebang(std::string_view body, uint32_t* flags) {
 struct CachedScript {
   std::string body;
   uint32_t flags = 0;
+  // Runs holding only its declared keys' shards (ScriptStaysInDeclaredKeys), else every shard.
+  bool declared_only = false;
 };
 
 struct ScriptCache {
@@ -155,6 +163,8 @@ struct RunState {
   Client* script_client = nullptr;
   const std::string* sha = nullptr;
   bool read_only = false;
+  bool declared_only = false;  // holds only the declared keys' shards, in database `db`
+  int db = 0;
   int resp = 2;
   int repl = kReplAll;
   // maxmemory (Redis 7.0's rule): memory was over the limit when the script started, and the
@@ -166,10 +176,60 @@ struct RunState {
 
 thread_local RunState* t_run = nullptr;
 
-// SCRIPT KILL's request, and whether the running script has written (then it cannot be killed).
-// Scripts run one at a time (every shard lock), so one of each serves the server.
-std::atomic<bool> g_kill_requested{false};
-std::atomic<bool> g_script_wrote{false};
+// The scripts running now, one at most per io thread (scripts on distinct shards run at the
+// same time): their start times (for -BUSY, through scripting::g_running_since_us, the oldest)
+// and whether each has written (then SCRIPT KILL answers -UNKILLABLE). SCRIPT KILL bumps the
+// kill epoch; a script whose start epoch is older stops at its next hook call. The registry's
+// mutex is a leaf lock, taken twice per script (start, end).
+struct RunningScript {
+  int64_t start_us = 0;
+  std::atomic<bool> wrote{false};
+};
+
+struct RunningScripts {
+  std::mutex mu;
+  std::vector<RunningScript*> running;  // GUARDED_BY(mu)
+  std::atomic<uint64_t> kill_epoch{0};
+
+  // Stores the oldest start in g_running_since_us (0 when none runs). REQUIRES: mu held.
+  void PublishOldest() {
+    int64_t oldest = 0;
+    for (RunningScript* r : running) {
+      if (oldest == 0 || r->start_us < oldest) oldest = r->start_us;
+    }
+    scripting::g_running_since_us.store(oldest, std::memory_order_relaxed);
+  }
+};
+
+RunningScripts& Running() {
+  static RunningScripts r;
+  return r;
+}
+
+thread_local RunningScript t_running;
+thread_local uint64_t t_kill_epoch = 0;  // the kill epoch when this thread's script started
+
+// Registers this thread's script as running, from now until the object dies.
+class RunningScope {
+ public:
+  RunningScope() {
+    RunningScripts& r = Running();
+    std::lock_guard<std::mutex> lock(r.mu);
+    t_running.start_us = NowMonotonicUs();
+    t_running.wrote.store(false, std::memory_order_relaxed);
+    t_kill_epoch = r.kill_epoch.load(std::memory_order_relaxed);
+    r.running.push_back(&t_running);
+    r.PublishOldest();
+  }
+  ~RunningScope() {
+    RunningScripts& r = Running();
+    std::lock_guard<std::mutex> lock(r.mu);
+    std::erase(r.running, &t_running);
+    r.PublishOldest();
+  }
+  RunningScope(const RunningScope&) = delete;
+  RunningScope& operator=(const RunningScope&) = delete;
+};
 
 // How often (in Lua VM instructions) a running script looks at g_kill_requested.
 constexpr int kKillCheckInstructions = 100000;
@@ -442,6 +502,28 @@ bool ArityOk(int arity, size_t argc) {
   return arity > 0 ? argc == static_cast<size_t>(arity) : argc >= static_cast<size_t>(-arity);
 }
 
+// Under declared locks: does this thread hold every shard the command will need, by the rules
+// EXEC uses (Dispatcher::BatchLockSet)? The command is resolved as the dispatcher will resolve
+// it. ScriptStaysInDeclaredKeys proved that it does; this keeps a flaw in that proof from
+// becoming a torn script (the command fails instead of running unlocked).
+bool HoldsShardsOf(const RunState& run, std::span<const std::string_view> args) {
+  const CommandMeta* meta = LookupCommand(args[0]);
+  if (meta == nullptr) return true;  // fails in the dispatcher, running nothing
+  const CommandRegistry::Entry* entry = GlobalCommandRegistry().Find(meta);
+  if (entry == nullptr) return !MetaHasSubcommands(*meta);
+  if (entry->lock_mode == LockMode::kNone) return true;
+  if (entry->lock_mode != LockMode::kKeys) return false;
+  if (run.script_client->db.load(std::memory_order_relaxed) != run.db) return false;
+  thread_local std::vector<int> positions;
+  positions.clear();
+  GetKeyPositions(*meta, args, &positions);
+  size_t base = static_cast<size_t>(run.db) * kShards;
+  for (int p : positions) {
+    if (!ShardGuard::HeldByThisThread(base + ShardOf(args[static_cast<size_t>(p)]))) return false;
+  }
+  return true;
+}
+
 // Runs redis.call / redis.pcall's command. Pushes its result, or an error table and returns
 // true (the caller raises it for redis.call). No lua_error in here (C++ objects live).
 bool DoRedisCall(lua_State* L) {
@@ -497,6 +579,10 @@ bool DoRedisCall(lua_State* L) {
     PushFieldTable(L, "err", errors::kOom);
     return true;
   }
+  if (run.declared_only && !HoldsShardsOf(run, views)) {
+    PushFieldTable(L, "err", errors::kScriptUndeclaredKey);
+    return true;
+  }
   if (MetaFlags(*meta) & kCmdWrite) run.write_dirty = true;
   thread_local std::string out;
   out.clear();
@@ -507,7 +593,9 @@ bool DoRedisCall(lua_State* L) {
     run.server->dispatcher->Execute(*run.script_client, views, &out);
   }
   bool error = !out.empty() && out[0] == '-';
-  if ((MetaFlags(*meta) & kCmdWrite) && !error) g_script_wrote.store(true);
+  if ((MetaFlags(*meta) & kCmdWrite) && !error) {
+    t_running.wrote.store(true, std::memory_order_relaxed);
+  }
   ReplyReader reader(out);
   PushReply(L, reader);
   return error;
@@ -662,7 +750,7 @@ constexpr lua_Number kScriptRedisVersionNum = 0x07000f;
 thread_local bool t_killed = false;
 
 void KillHook(lua_State* L, lua_Debug*) {
-  if (!t_killed && !g_kill_requested.load(std::memory_order_relaxed)) return;
+  if (!t_killed && Running().kill_epoch.load(std::memory_order_relaxed) == t_kill_epoch) return;
   if (!t_killed) {
     t_killed = true;
     lua_sethook(L, KillHook, LUA_MASKLINE, 0);
@@ -768,6 +856,9 @@ struct ThreadLua {
   lua_State* L = nullptr;
   uint64_t generation = 0;
   std::unique_ptr<Client> script_client;
+  // The scripts this thread has run, so EVALSHA does not take the cache's mutex (shared by
+  // every io thread) each time; emptied with the state when SCRIPT FLUSH bumps the generation.
+  std::unordered_map<std::string, std::shared_ptr<const CachedScript>> seen;
   ~ThreadLua() {
     if (L != nullptr) lua_close(L);
   }
@@ -780,6 +871,7 @@ ThreadLua& ThisThreadLua() {
     if (t.L != nullptr) lua_close(t.L);
     t.L = NewLuaState(&t.memory);
     t.generation = gen;
+    t.seen.clear();
   }
   if (!t.script_client) {
     t.script_client = std::make_unique<Client>();
@@ -833,7 +925,8 @@ std::string LoadScript(std::string_view body, ReplyBuilder& reply,
       reply.Error(err);
       return {};
     }
-    auto script = std::make_shared<CachedScript>(CachedScript{std::string(body), flags});
+    auto script = std::make_shared<CachedScript>(
+        CachedScript{std::string(body), flags, ScriptStaysInDeclaredKeys(body)});
     ScriptCache& c = Cache();
     std::lock_guard<std::mutex> lock(c.mu);
     cached = c.scripts.emplace(sha, std::move(script)).first->second;
@@ -910,10 +1003,16 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   std::string sha;
   if (by_sha) {
     sha = ToLower(ctx.args[1]);
-    script = FindScript(sha);
-    if (script == nullptr) {
-      ctx.reply.Error(errors::kNoScript);
-      return;
+    ThreadLua& t = ThisThreadLua();
+    if (auto it = t.seen.find(sha); it != t.seen.end()) {
+      script = it->second;
+    } else {
+      script = FindScript(sha);
+      if (script == nullptr) {
+        ctx.reply.Error(errors::kNoScript);
+        return;
+      }
+      t.seen.emplace(sha, script);
     }
   } else {
     sha = LoadScript(ctx.args[1], ctx.reply, &script);
@@ -937,24 +1036,29 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   run.sha = &sha;
   run.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
   run.oom = oom && !(script->flags & kScriptAllowOom);
+  run.declared_only = script->declared_only;
+  run.db = ctx.db();
   run.script_client->db.store(ctx.db(), std::memory_order_relaxed);
 
   lua_pushcfunction(L, ErrorHandler);
   int handler = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
   {
-    // Every shard of every database: the script may touch any key (see the file comment).
+    // All the locks the script will hold, before it starts (see the file comment): its declared
+    // keys' shards, or every shard of every database.
     Keyspace& ks = ctx.keyspace();
-    std::vector<size_t> flat(static_cast<size_t>(ks.databases()) * kShards);
-    std::iota(flat.begin(), flat.end(), size_t{0});
     KeyLocks locks;
-    locks.LockFlat(ks, std::move(flat));
+    if (script->declared_only) {
+      if (nk > 0) locks = KeyLocks(ks, ctx.db(), ctx.args.subspan(3, nk));
+    } else {
+      std::vector<size_t> flat(static_cast<size_t>(ks.databases()) * kShards);
+      std::iota(flat.begin(), flat.end(), size_t{0});
+      locks.LockFlat(ks, std::move(flat));
+    }
     RunState* outer = t_run;  // always null: EVAL is noscript
     t_run = &run;
-    g_kill_requested.store(false);
-    g_script_wrote.store(false);
     if (outer == nullptr) ArmKillHook(L);
-    scripting::g_running_since_us.store(NowMonotonicUs(), std::memory_order_relaxed);
+    RunningScope running;
     aof::BeginExec();  // the script's writes reach the AOF as one MULTI ... EXEC
     t.memory.refused = false;
     size_t memory_limit = LuaMemoryLimit(ctx.server);
@@ -962,8 +1066,6 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     int rc = lua_pcall(L, 0, 1, handler);
     t.memory.limit = 0;
     aof::EndExec();
-    scripting::g_running_since_us.store(0, std::memory_order_relaxed);
-    g_kill_requested.store(false);
     t_run = outer;
     if (rc == LUA_ERRMEM || (rc == LUA_ERRERR && t.memory.refused)) {
       ctx.reply.Error(ScriptOutOfMemory(memory_limit));
@@ -1029,15 +1131,21 @@ void CmdScriptFlush(CommandContext& ctx) {
 void CmdScriptKill(CommandContext& ctx) {
   // SCRIPT KILL takes no lock (kNone), so it runs on any io thread not itself waiting for the
   // script's locks. The script stops at its next hook call (KillHook).
-  if (scripting::g_running_since_us.load() == 0 || ctx.client.in_exec) {
+  RunningScripts& r = Running();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (r.running.empty() || ctx.client.in_exec) {
     ctx.reply.Error(errors::kNotBusy);
     return;
   }
-  if (g_script_wrote.load()) {
-    ctx.reply.Error(errors::kUnkillable);
-    return;
+  // Every script running now stops (several may run at once on distinct shards), unless one
+  // of them has written.
+  for (RunningScript* s : r.running) {
+    if (s->wrote.load(std::memory_order_relaxed)) {
+      ctx.reply.Error(errors::kUnkillable);
+      return;
+    }
   }
-  g_kill_requested.store(true);
+  r.kill_epoch.fetch_add(1, std::memory_order_relaxed);
   ctx.reply.Ok();
 }
 

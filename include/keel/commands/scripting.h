@@ -11,9 +11,10 @@ struct ServerState;
 
 namespace scripting {
 
-// The monotonic start time (microseconds, NowMonotonicUs) of the script running now, 0 while
-// none runs. Scripts run one at a time (each holds every shard lock). Written by the script's
-// thread; any thread reads it (one relaxed load per command).
+// The monotonic start time (microseconds, NowMonotonicUs) of the oldest script running now, 0
+// while none runs (scripts on distinct shards run at the same time on different io threads).
+// Written by scripts' threads under the scripting family's registry mutex; any thread reads it
+// (one relaxed load per command).
 extern std::atomic<int64_t> g_running_since_us;
 
 // True when a script is running and has run for longer than busy-reply-threshold (a threshold

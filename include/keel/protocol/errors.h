@@ -40,6 +40,10 @@ inline constexpr std::string_view kScriptNotAllowed =
     "ERR This Redis command is not allowed from script";
 inline constexpr std::string_view kScriptWriteInReadOnly =
     "ERR Write commands are not allowed from read-only scripts.";
+// Keel's own: a script running under its declared keys' locks reached past them (the check of
+// its source, keel/commands/script_keys.h, should make this unreachable).
+inline constexpr std::string_view kScriptUndeclaredKey =
+    "ERR Script attempted to access a key outside the shards it locked";
 inline constexpr std::string_view kScriptReplyArgs = "ERR wrong number or type of arguments";
 inline constexpr std::string_view kScriptCompile = "ERR Error compiling script (new function): ";
 // SRANDMEMBER / HRANDFIELD with a count that cannot be negated.
