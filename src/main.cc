@@ -76,6 +76,7 @@ void PrintUsage() {
 
 int main(int argc, char** argv) {
   using namespace keel;
+  memory::RegisterThisThread();
   signal(SIGPIPE, SIG_IGN);
   // A file over RLIMIT_FSIZE is a failed write (EFBIG) for the AOF writer to report, not a kill.
   signal(SIGXFSZ, SIG_IGN);
@@ -240,6 +241,7 @@ int main(int argc, char** argv) {
   // loader thread has started.
   state.persistence.loading.store(true);
   std::thread loader([&state, &options, &config] {
+    memory::RegisterThisThread();
     // With appendonly yes only the AOF is read, as in Redis (docs/persistence.md). The AOF log
     // starts before the flag drops, so no write a client makes after the load escapes it.
     Status loaded =
