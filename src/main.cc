@@ -122,6 +122,7 @@ class LoadProgressNotifier {
 
 int main(int argc, char** argv) {
   using namespace keel;
+  memory::RegisterThisThread();
   signal(SIGPIPE, SIG_IGN);
   // A file over RLIMIT_FSIZE is a failed write (EFBIG) for the AOF writer to report, not a kill.
   signal(SIGXFSZ, SIG_IGN);
@@ -301,6 +302,7 @@ int main(int argc, char** argv) {
   // loader thread has started.
   state.persistence.loading.store(true);
   std::thread loader([&state, &options, &config] {
+    memory::RegisterThisThread();
     // With appendonly yes only the AOF is read, as in Redis (docs/persistence.md). The AOF log
     // starts before the flag drops, so no write a client makes after the load escapes it.
     LoadProgressNotifier progress(state.persistence);

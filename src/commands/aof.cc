@@ -23,6 +23,7 @@
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/changes.h"
@@ -382,6 +383,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   }
 
   void WriterLoop() {
+    memory::RegisterThisThread();
     int64_t last_fsync_ms = NowUnixMs();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
@@ -802,12 +804,13 @@ Status LoadOneFile(Replayer& r, const std::string& path, bool last, uint64_t* ke
     std::vector<ShardGuard> locks = LockAllShards(ks);
     Status st = rdb::LoadRdb(
         src, opt,
-        [&](int db, Entry* e, int64_t) {
+        [&](int db, Entry* e, const rdb::SavedAccess& access) {
           if (db >= ks.databases()) {
             FreeEntry(e);
             return Status::Error("the file uses more databases than configured");
           }
           ks.Put(db, e);
+          ks.ApplySavedAccess(e, access.lfu_freq, access.idle_s);
           return Status::Ok();
         },
         &stats);
@@ -846,6 +849,7 @@ Status WriteBaseLocked(ServerState& s, const std::string& path) {
   so.aof_base = true;
   so.compress = s.config->rdbcompression();
   so.checksum = s.config->rdbchecksum();
+  SetAccessToSave(*s.keyspace, &so);
   rdb::FileSink sink;
   if (Status st = sink.Open(path); !st.ok()) return st;
   if (Status st = WriteKeyspace(*s.keyspace, &sink, so); !st.ok()) return st;
@@ -869,7 +873,7 @@ Status RdbToCommands(ServerState& s, const std::string& rdb_path, const std::str
   rdb::LoadStats stats;
   Status st = rdb::LoadRdb(
       src, opt,
-      [&](int db, Entry* e, int64_t) {
+      [&](int db, Entry* e, const rdb::SavedAccess&) {
         if (db != last_db) {
           std::string n = std::to_string(db);
           out += Encode({"SELECT", n});
@@ -898,6 +902,7 @@ Status RdbToCommands(ServerState& s, const std::string& rdb_path, const std::str
 
 void FinishRewrite(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, int64_t new_base_seq,
                    std::string temp_path) {
+  memory::RegisterThisThread();
   AofLog& log = *g_log;
   Status st;
   bool preamble = s.config->IntOption("aof-use-rdb-preamble") != 0;
@@ -998,6 +1003,7 @@ Status StartRewrite(ServerState& s, bool* scheduled) {
     o.save.aof_base = true;
     o.save.compress = s.config->rdbcompression();
     o.save.checksum = s.config->rdbchecksum();
+    SetAccessToSave(*s.keyspace, &o.save);
     snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
     snap->Start();
     log.SwitchTo(fd);

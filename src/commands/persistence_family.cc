@@ -14,6 +14,7 @@
 #include "keel/commands/write.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/list_object.h"
@@ -33,7 +34,7 @@ SaveOptions SaveOptionsOf(ServerState& s) {
   o.compress = s.config->rdbcompression();
   o.checksum = s.config->rdbchecksum();
   o.used_mem = ServerUsedMemory();
-  o.save_idle = s.config->maxmemory_policy().find("lru") != std::string::npos;
+  SetAccessToSave(*s.keyspace, &o);
   return o;
 }
 
@@ -58,6 +59,7 @@ Status SaveNow(ServerState& s, bool count = true) {
 
 // The snapshot thread's work: write the file, then report as Redis's child-exit handler does.
 void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap, uint64_t dirty) {
+  memory::RegisterThisThread();
   PersistenceInfo& p = s.persistence;
   std::string file = s.config->dbfilename();
   // A SAVE that must win (FLUSHALL, shutdown) sets bgsave_abort first and renames under save_mu:
@@ -291,7 +293,7 @@ void CmdRestore(CommandContext& ctx) {
       if (*v < 0 || *v > 255) {
         return ctx.reply.Error(errors::kInvalidFreq);
       }
-      freq = *v;  // accepted; Keel keeps no LFU counter yet
+      freq = *v;
     } else {
       return ctx.reply.Error(errors::kSyntax);
     }
@@ -321,10 +323,7 @@ void CmdRestore(CommandContext& ctx) {
   if (expire >= 0) e = Keyspace::Rekey(e, key, expire);
   ks.Put(ctx.db(), e);
   KeyChanged(ctx, key);
-  if (idle >= 0) {
-    e->lru = (Keyspace::LruClock() - static_cast<uint32_t>(std::min<int64_t>(idle, UINT32_MAX))) &
-             Entry::kLruMask;
-  }
+  ks.ApplySavedAccess(e, freq, idle);
   KeyEvent(ctx, 'g', "restore", key);
   ctx.reply.Ok();
 }

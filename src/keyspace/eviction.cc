@@ -65,6 +65,14 @@ uint64_t Evictor::CountedMemory() const {
   return used > pending ? used - pending : 0;
 }
 
+uint64_t Evictor::CountedMemoryForLimit(uint64_t limit) const {
+  // The estimate may be taken under the limit only when the full sum also is (memory.h), and
+  // what the lazy-free thread is about to return only lowers the figure.
+  uint64_t used = memory::UsedForLimit(limit);
+  uint64_t pending = ks_.lazy_freer().pending_bytes();
+  return used > pending ? used - pending : 0;
+}
+
 void Evictor::Cron() {
   if (maxmemory() != 0) memory::Calibrate();
 }
@@ -92,9 +100,9 @@ uint64_t Evictor::total_exceeded_ms() const {
 }
 
 Evictor::Result Evictor::Perform() {
-  if (maxmemory() == 0) return Result::kOk;
-  memory::PublishThisThread();
-  if (CountedMemory() <= maxmemory()) {
+  uint64_t limit = maxmemory();
+  if (limit == 0) return Result::kOk;
+  if (CountedMemoryForLimit(limit) <= limit) {
     NoteExceeded(false);
     return Result::kOk;
   }
@@ -109,7 +117,6 @@ bool Evictor::BackgroundSlice(int64_t budget_us) {
     background_.store(false, std::memory_order_relaxed);
     return false;
   }
-  memory::PublishThisThread();
   if (CountedMemory() <= maxmemory()) {
     NoteExceeded(false);
     background_.store(false, std::memory_order_relaxed);
@@ -168,13 +175,11 @@ Evictor::Result Evictor::Evict(int64_t budget_us) {
     freed += bytes;
     evicted_keys_.fetch_add(1, std::memory_order_relaxed);
     if (++evicted % 16 == 0 && NowMonotonicUs() - start > budget_us) {
-      memory::PublishThisThread(/*force=*/true);
       if (CountedMemory() <= limit) return Result::kOk;
       background_.store(true, std::memory_order_relaxed);  // out of time: finish in slices
       return Result::kRunning;
     }
   }
-  memory::PublishThisThread(/*force=*/true);
   if (freed >= need) return Result::kOk;
   return freed == 0 ? Result::kFail : Result::kRunning;
 }

@@ -273,6 +273,7 @@ void LazyFreer::Drain() {
 }
 
 void LazyFreer::Run() {
+  memory::RegisterThisThread();  // what it frees counts at once (keel/common/memory.h)
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
@@ -297,8 +298,6 @@ void LazyFreer::Run() {
         pending_bytes_.fetch_sub(work_bytes[i], std::memory_order_relaxed);
       }
     }
-    // The memory just returned counts at once against maxmemory (keel/common/memory.h).
-    memory::PublishThisThread(/*force=*/true);
     lock.lock();
     busy_ = false;
     if (queue_.empty()) idle_cv_.notify_all();

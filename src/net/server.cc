@@ -18,6 +18,7 @@
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/net/balance.h"
@@ -570,7 +571,10 @@ void Server::Run() {
   std::vector<std::thread> threads;
   d.thread_ids.push_back(pthread_self());
   for (size_t i = 1; i < d.contexts.size(); ++i) {
-    threads.emplace_back([&d, i] { d.contexts[i]->run(); });
+    threads.emplace_back([&d, i] {
+      memory::RegisterThisThread();
+      d.contexts[i]->run();
+    });
     d.thread_ids.push_back(threads.back().native_handle());
   }
   d.contexts[0]->run();

@@ -69,9 +69,10 @@ void BackgroundSnapshot::Stop() {
 }
 
 void BackgroundSnapshot::AppendOne(const Entry& e, std::string* out) const {
-  int64_t idle = -1;
-  if (options_.save.save_idle) idle = (Keyspace::LruClock() - e.lru) & Entry::kLruMask;
-  rdb::AppendEntry(out, e.key(), e, e.expire_ms(), idle, options_.save.compress);
+  int64_t idle;
+  int freq;
+  AccessToSave(e, options_.save, &idle, &freq);
+  rdb::AppendEntry(out, e.key(), e, e.expire_ms(), idle, options_.save.compress, freq);
 }
 
 void BackgroundSnapshot::AddSide(int db, std::string_view bytes, int64_t set_bytes) {

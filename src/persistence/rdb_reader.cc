@@ -566,7 +566,7 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
   int db = 0;
   bool has_expire = false;  // an expire opcode came before this key
   int64_t expire_ms = 0;    // may be negative (a 32-bit seconds value past 2038): expired
-  int64_t idle = -1;
+  SavedAccess access;
   for (;;) {
     uint64_t op_at = src.offset();
     uint8_t op;
@@ -589,12 +589,13 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
       case kOpFreq: {
         uint8_t f;
         if (Status st = rv.U8(&f); !st.ok()) return st;
-        continue;  // Keel keeps no LFU counter yet
+        access.lfu_freq = f;
+        continue;
       }
       case kOpIdle: {
         uint64_t v;
         if (Status st = rv.Length(&v); !st.ok()) return st;
-        idle = static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX));
+        access.idle_s = static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX));
         continue;
       }
       case kOpEof:
@@ -635,9 +636,9 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
         if (Status st = ReadValueAt(rv, op, key, options.limits, &e); !st.ok()) return st;
         bool exp_set = has_expire;
         int64_t exp = std::max<int64_t>(expire_ms, 0);
-        int64_t lru_idle = idle;
+        SavedAccess key_access = access;
         has_expire = false;
-        idle = -1;
+        access = SavedAccess();
         if (e == nullptr) {
           ++stats->empty_keys_skipped;
           continue;
@@ -652,7 +653,7 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
           FreeEntryShell(e);
           e = with;
         }
-        if (Status st = on_entry(db, e, lru_idle); !st.ok()) {
+        if (Status st = on_entry(db, e, key_access); !st.ok()) {
           return Reader::ErrorAt(op_at, st.message());
         }
         ++stats->keys_loaded;

@@ -204,7 +204,7 @@ Status RdbWriter::SelectDb(int db, uint64_t keys, uint64_t expires) {
 }
 
 void AppendEntry(std::string* out, std::string_view key, const Entry& value, int64_t expire_ms,
-                 int64_t idle_s, bool compress) {
+                 int64_t idle_s, bool compress, int lfu_freq) {
   if (expire_ms >= 0) {
     AppendU8(out, kOpExpireTimeMs);
     AppendLE64(out, static_cast<uint64_t>(expire_ms));
@@ -213,14 +213,18 @@ void AppendEntry(std::string* out, std::string_view key, const Entry& value, int
     AppendU8(out, kOpIdle);
     AppendLength(out, static_cast<uint64_t>(idle_s));
   }
+  if (lfu_freq >= 0) {
+    AppendU8(out, kOpFreq);
+    AppendU8(out, static_cast<uint8_t>(lfu_freq));
+  }
   AppendU8(out, ValueType(value));
   AppendString(out, key, compress);
   AppendValueBody(out, value, compress);
 }
 
 Status RdbWriter::WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
-                             int64_t idle_s) {
-  AppendEntry(&buf_, key, value, expire_ms, idle_s, compress_);
+                             int64_t idle_s, int lfu_freq) {
+  AppendEntry(&buf_, key, value, expire_ms, idle_s, compress_, lfu_freq);
   return MaybeFlush();
 }
 

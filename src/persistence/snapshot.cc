@@ -42,6 +42,23 @@ std::vector<ShardGuard> LockAllShards(Keyspace& ks) {
   return guards;
 }
 
+void SetAccessToSave(const Keyspace& ks, SaveOptions* options) {
+  const Evictor& ev = ks.evictor();
+  EvictionPolicy p = ev.policy();
+  options->save_idle = p == EvictionPolicy::kAllkeysLru || p == EvictionPolicy::kVolatileLru;
+  options->save_freq_decay = ev.lfu() ? ev.lfu_decay_time() : -1;
+}
+
+void AccessToSave(const Entry& e, const SaveOptions& options, int64_t* idle_s, int* lfu_freq) {
+  *idle_s = -1;
+  *lfu_freq = -1;
+  if (options.save_idle) *idle_s = (Keyspace::LruClock() - e.lru) & Entry::kLruMask;
+  if (options.save_freq_decay >= 0) {
+    *lfu_freq = static_cast<int>(
+        LfuDecayedCounter(static_cast<uint32_t>(e.lru), options.save_freq_decay, LfuMinutes()));
+  }
+}
+
 Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options) {
   rdb::RdbWriter w(sink, options.compress, options.checksum);
   rdb::AuxInfo aux;
@@ -58,9 +75,10 @@ Status WriteKeyspace(Keyspace& ks, rdb::Sink* sink, const SaveOptions& options) 
       Status st;
       d.shard(s).ForEach([&](const Entry* e) {
         if (!st.ok()) return;
-        int64_t idle = -1;
-        if (options.save_idle) idle = (Keyspace::LruClock() - e->lru) & Entry::kLruMask;
-        st = w.WriteEntry(e->key(), *e, e->expire_ms(), idle);
+        int64_t idle;
+        int freq;
+        AccessToSave(*e, options, &idle, &freq);
+        st = w.WriteEntry(e->key(), *e, e->expire_ms(), idle, freq);
       });
       if (!st.ok()) return st;
     }
@@ -137,7 +155,7 @@ Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions
   };
   Status st = rdb::LoadRdb(
       src, opts,
-      [&](int db, Entry* e, int64_t idle) {
+      [&](int db, Entry* e, const rdb::SavedAccess& access) {
         if (db >= ks.databases()) {
           FreeEntry(e);
           return Status::Error(
@@ -145,9 +163,7 @@ Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions
               "handle more than " +
               std::to_string(ks.databases()) + " databases");
         }
-        if (idle >= 0) {
-          e->lru = (Keyspace::LruClock() - static_cast<uint32_t>(idle)) & Entry::kLruMask;
-        }
+        bool saved = ks.ApplySavedAccess(e, access.lfu_freq, access.idle_s);
         size_t shard_index = ShardOf(e->key());
         ShardGuard lock = ks.LockShard(db, shard_index);
         Shard& shard = ks.db(db).shard(shard_index);
@@ -158,7 +174,7 @@ Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions
           return Status::Error("RDB has duplicated key '" + std::string(e->key()) + "' in DB " +
                                std::to_string(db));
         }
-        if (idle >= 0) e->lru = lru;
+        if (saved) e->lru = lru;
         return Status::Ok();
       },
       stats);

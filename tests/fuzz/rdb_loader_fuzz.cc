@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t seen = 0;
   keel::Status st = keel::rdb::LoadRdb(
       src, options,
-      [&](int db, keel::Entry* e, int64_t) {
+      [&](int db, keel::Entry* e, const keel::rdb::SavedAccess&) {
         if (e == nullptr || db < 0) std::abort();
         ++seen;
         keel::FreeEntry(e);

@@ -936,5 +936,76 @@ TEST_F(PersistenceTest, ClientsGetLoadingDuringTheStartUpLoad) {
   EXPECT_EQ(FileBytes(dir + "/dump.rdb"), saved);
 }
 
+// LFU counters travel in RDB files (the FREQ opcode) both ways under an LFU policy, and a
+// RESTORE ... FREQ sets the counter, as in Redis. No decay and a counter that grows on every
+// access (lfu-log-factor 0), so the values are exact on both sides.
+TEST_F(PersistenceTest, LfuCountersSurviveSaveAndLoadBetweenKeelAndRedis) {
+  std::vector<std::string> lfu = {
+      "--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0", "--lfu-decay-time", "0"};
+  auto fill = [](redisContext* c) {
+    ASSERT_EQ(Str(Cmd(c, {"SET", "cold", "x"}).get()), "OK");
+    ASSERT_EQ(Str(Cmd(c, {"SET", "warm", "x"}).get()), "OK");
+    ASSERT_EQ(Str(Cmd(c, {"SET", "hot", "x"}).get()), "OK");
+    for (int i = 0; i < 30; ++i) Cmd(c, {"GET", "warm"});
+    for (int i = 0; i < 200; ++i) Cmd(c, {"GET", "hot"});
+    std::string payload = Str(Cmd(c, {"DUMP", "cold"}).get());
+    ASSERT_EQ(Str(Cmd(c, {"RESTORE", "restored", "0", payload, "FREQ", "77"}).get()), "OK");
+  };
+  auto freqs = [](redisContext* c) {
+    std::string out;
+    for (const char* k : {"cold", "warm", "hot", "restored"}) {
+      out += std::string(k) + "=" + Str(Cmd(c, {"OBJECT", "FREQ", k}).get()) + " ";
+    }
+    return out;
+  };
+  // DUMP is an access (cold: 5 + 1), OBJECT FREQ is not.
+  const std::string want = "cold=6 warm=35 hot=205 restored=77 ";
+  std::vector<std::string> redis_args = lfu;
+  auto r = Redis(redis_args);
+  auto rc = ConnectTo(*r);
+  fill(rc.get());
+  ASSERT_EQ(freqs(rc.get()), want);  // the oracle itself
+  ASSERT_EQ(Str(Cmd(rc.get(), {"SAVE"}).get()), "OK");
+  // Redis's file into Keel.
+  std::vector<std::string> keel_args = lfu;
+  keel_args.insert(keel_args.end(), {"--dir", r->dir()});
+  auto k = Keel(keel_args);
+  auto kc = ConnectTo(*k);
+  EXPECT_EQ(freqs(kc.get()), want);
+  // Keel's own file, into Keel and into Redis.
+  auto k2 = Keel(lfu);
+  auto k2c = ConnectTo(*k2);
+  fill(k2c.get());
+  EXPECT_EQ(freqs(k2c.get()), want);
+  ASSERT_EQ(Str(Cmd(k2c.get(), {"SAVE"}).get()), "OK");
+  std::string file = k2->dir() + "/dump.rdb";
+  std::string check = "redis-check-rdb '" + file + "' > '" + k2->dir() + "/check.log' 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << "redis-check-rdb failed on " << file;
+  std::vector<std::string> back = lfu;
+  back.insert(back.end(), {"--dir", k2->dir()});
+  auto k3 = Keel(back);
+  EXPECT_EQ(freqs(ConnectTo(*k3).get()), want);
+  auto r2 = Redis(back);
+  EXPECT_EQ(freqs(ConnectTo(*r2).get()), want);
+  // Under an LRU policy a FREQ opcode means nothing to a load: the key is as new.
+  auto k4 = Keel({"--maxmemory-policy", "allkeys-lru", "--dir", k2->dir()});
+  EXPECT_LE(std::stoll(Str(Cmd(ConnectTo(*k4).get(), {"OBJECT", "IDLETIME", "hot"}).get())), 1);
+}
+
+// RESTORE's IDLETIME sets the idle time under an LRU policy, and the IDLE opcode carries it
+// through a save and a load.
+TEST_F(PersistenceTest, IdleTimesSurviveSaveAndLoadUnderAnLruPolicy) {
+  auto k = Keel({"--maxmemory-policy", "allkeys-lru"});
+  auto c = ConnectTo(*k);
+  ASSERT_EQ(Str(Cmd(c.get(), {"SET", "k", "v"}).get()), "OK");
+  std::string payload = Str(Cmd(c.get(), {"DUMP", "k"}).get());
+  ASSERT_EQ(Str(Cmd(c.get(), {"RESTORE", "idle", "0", payload, "IDLETIME", "5000"}).get()), "OK");
+  ASSERT_EQ(Str(Cmd(c.get(), {"SAVE"}).get()), "OK");
+  auto r = Redis({"--maxmemory-policy", "allkeys-lru", "--dir", k->dir()});
+  int64_t idle = std::stoll(Str(Cmd(ConnectTo(*r).get(), {"OBJECT", "IDLETIME", "idle"}).get()));
+  EXPECT_GE(idle, 5000);
+  EXPECT_LT(idle, 5010);
+}
+
 }  // namespace
 }  // namespace keel::test

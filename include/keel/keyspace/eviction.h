@@ -97,6 +97,8 @@ class Evictor {
   // Memory counted against maxmemory: used memory less what the lazy-free thread is about to
   // return (Redis also leaves out AOF and replication buffers; Keel has none yet).
   uint64_t CountedMemory() const;
+  // The same for a check against `limit`: exact near the limit, else an estimate under it.
+  uint64_t CountedMemoryForLimit(uint64_t limit) const;
   // The cron (10 Hz): recalibrates the memory reading while a limit is set.
   void Cron();
 

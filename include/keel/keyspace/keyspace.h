@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -488,6 +489,7 @@ class Keyspace {
 
   // ---- maxmemory (keel/keyspace/eviction.h) ----
   Evictor& evictor() { return evictor_; }
+  const Evictor& evictor() const { return evictor_; }
   // Evicts `key` from shard `shard` of `db` through the write path (kEvicted) if it is there
   // (and, with `volatile_only`, has a TTL); returns the bytes it held (EntryMemory), 0 if it
   // was not evicted. Big values are freed on the lazy-free thread. REQUIRES the shard's lock.
@@ -504,6 +506,21 @@ class Keyspace {
   }
   // The access field of a new key (LRU clock now, or LFU's initial counter).
   uint32_t NewAccessField() const { return evictor_.lfu() ? LfuNewField() : LruClock(); }
+  // A saved use of the key (RDB's FREQ / IDLE opcodes, RESTORE's FREQ / IDLETIME), applied as
+  // Redis applies it: under an LFU policy the counter (`lfu_freq` 0-255, its decay restarting
+  // now), else the idle time in seconds; the other one, or -1, leaves the field alone. Returns
+  // whether the field was set. REQUIRES the key's shard lock (or a detached entry).
+  bool ApplySavedAccess(Entry* e, int64_t lfu_freq, int64_t lru_idle_s) const {
+    if (evictor_.lfu()) {
+      if (lfu_freq < 0) return false;
+      e->lru = (LfuMinutes() << 8) | static_cast<uint32_t>(std::min<int64_t>(lfu_freq, 255));
+      return true;
+    }
+    if (lru_idle_s < 0) return false;
+    e->lru = (LruClock() - static_cast<uint32_t>(std::min<int64_t>(lru_idle_s, UINT32_MAX))) &
+             Entry::kLruMask;
+    return true;
+  }
 
   // Blocking: records that `key` now holds a list while clients wait on it (REQUIRES the key's
   // shard lock). The dispatcher serves this thread's ready keys after the command, once its

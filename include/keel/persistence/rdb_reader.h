@@ -106,9 +106,17 @@ struct LoadStats {
   uint64_t empty_keys_skipped = 0;
 };
 
+// What the opcodes before a key said about its use: IDLE (seconds since the last access, as
+// Redis writes it under the LRU policies) and FREQ (the LFU counter, under the LFU policies);
+// -1 where absent.
+struct SavedAccess {
+  int64_t idle_s = -1;
+  int lfu_freq = -1;
+};
+
 // Called for each loaded key: `e` is detached, carries its expire, and is the callee's to keep
-// or free. `lru_idle_s` is the IDLE opcode's value (-1 without one). A failure stops the load.
-using EntryFn = std::function<Status(int db, Entry* e, int64_t lru_idle_s)>;
+// or free; `access` is what IDLE / FREQ said of it. A failure stops the load.
+using EntryFn = std::function<Status(int db, Entry* e, const SavedAccess& access)>;
 
 // Loads a whole RDB stream. Errors say what and where ("... at offset N").
 Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry, LoadStats* stats);

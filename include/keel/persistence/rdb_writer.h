@@ -68,7 +68,7 @@ struct AuxInfo {
 
 // Appends what RdbWriter::WriteEntry writes for one key (see there) to `out`.
 void AppendEntry(std::string* out, std::string_view key, const Entry& value, int64_t expire_ms,
-                 int64_t idle_s, bool compress);
+                 int64_t idle_s, bool compress, int lfu_freq = -1);
 
 // RdbWriter writes one RDB file: Begin, then for each database SelectDb and its entries
 // (WriteEntry, in any order), then Finish. Not thread-safe; the caller makes sure entries do not
@@ -83,10 +83,11 @@ class RdbWriter {
   // SELECTDB and RESIZEDB (the sizes are hints for the loader).
   Status SelectDb(int db, uint64_t keys, uint64_t expires);
   // One key: its expire (EXPIRETIME_MS, when expire_ms >= 0), its idle time (IDLE, when
-  // idle_s >= 0: Redis writes it under the LRU maxmemory policies), type, key and value.
+  // idle_s >= 0: Redis writes it under the LRU maxmemory policies) or its LFU counter (FREQ,
+  // when lfu_freq >= 0: under the LFU policies), type, key and value.
   // `value` supplies the value only; the key and expire are the arguments.
   Status WriteEntry(std::string_view key, const Entry& value, int64_t expire_ms,
-                    int64_t idle_s = -1);
+                    int64_t idle_s = -1, int lfu_freq = -1);
   // Bytes AppendEntry produced (a snapshot serializes entries ahead and writes them later).
   Status WriteRaw(std::string_view entries);
   // EOF and the checksum, then flushes everything to the sink.

@@ -63,7 +63,10 @@ struct SaveOptions {
   bool checksum = true;
   uint64_t used_mem = 0;   // the used-mem AUX field
   bool save_idle = false;  // write each key's idle time (IDLE), as Redis does under LRU policies
-  bool aof_base = false;   // the aof-base AUX field: the file is an AOF's RDB base
+  // >= 0: write each key's LFU counter decayed with this lfu-decay-time (FREQ), as Redis does
+  // under the LFU policies.
+  int64_t save_freq_decay = -1;
+  bool aof_base = false;  // the aof-base AUX field: the file is an AOF's RDB base
 };
 
 // Writes every database to `file` (a name relative to the working directory, i.e. `dir`):
@@ -72,6 +75,12 @@ struct SaveOptions {
 // every database, in ascending order, for its duration (a SAVE blocks writers, as Redis's
 // does). REQUIRES: no shard lock held by this thread, unless it holds all of them.
 Status SaveRdbFile(Keyspace& ks, const std::string& file, const SaveOptions& options);
+
+// Sets save_idle / save_freq_decay from the keyspace's maxmemory policy: IDLE under the LRU
+// policies, FREQ under the LFU ones, neither otherwise (Redis's rule).
+void SetAccessToSave(const Keyspace& ks, SaveOptions* options);
+// What to write before `e` under `options` (IDLE and FREQ; -1 for neither).
+void AccessToSave(const Entry& e, const SaveOptions& options, int64_t* idle_s, int* lfu_freq);
 
 // Writes an RDB file through `write` into <dir of file>/<temp_prefix><pid>.rdb, fsyncs it and
 // renames it over `file`; on failure removes the temporary file. The error is the log line.

@@ -43,7 +43,7 @@ std::map<std::string, std::string> LoadStrings(const std::string& bytes, size_t*
   rdb::LoadStats stats;
   Status st = rdb::LoadRdb(
       src, {},
-      [&](int, Entry* e, int64_t) {
+      [&](int, Entry* e, const rdb::SavedAccess&) {
         char buf[24];
         out[std::string(e->key())] = std::string(e->StringValue(buf));
         ++*entries;

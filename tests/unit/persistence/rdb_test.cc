@@ -50,7 +50,7 @@ Loaded Load(std::string_view bytes, int64_t now_ms = 0, bool verify = true) {
   opt.verify_checksum = verify;
   out.status = LoadRdb(
       src, opt,
-      [&](int db, Entry* e, int64_t) {
+      [&](int db, Entry* e, const SavedAccess&) {
         out.keys[std::to_string(db) + "/" + std::string(e->key())] = Describe(e);
         FreeEntry(e);
         return Status::Ok();
