@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh [runs-per-target]   (default KEEL_FUZZ_RUNS, else each target's own count
 #                                          below: about 15 s each on a loaded 2-core machine)
 # Environment: KEEL_JOBS (build jobs, default 2), KEEL_FUZZ_SECONDS (a cap per target, default
-# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all four).
+# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all five).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -14,7 +14,7 @@ root=$(pwd)
 dir=${root}/build-fuzz
 runs=${1:-${KEEL_FUZZ_RUNS:-}}
 seconds=${KEEL_FUZZ_SECONDS:-15}
-targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore}
+targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore acl}
 
 gen=()
 if [ ! -f "${dir}/CMakeCache.txt" ] && command -v ninja >/dev/null; then
@@ -36,6 +36,7 @@ mkdir -p "${dir}/crashes"
 default_runs() {
   case $1 in
     config) echo 5000 ;;
+    acl) echo 20000 ;;
     restore) echo 30000 ;;
     *) echo 50000 ;;
   esac
