@@ -732,7 +732,7 @@ std::string DescribeUser(const User& u) {
 struct LogEntry {
   int64_t count = 1;
   std::string reason, context, object, username, client_info;
-  int64_t created_ms = 0, updated_ms = 0;
+  int64_t updated_ms = 0;  // the latest occurrence: age-seconds counts from it, as in Redis
 };
 
 struct Acl {
@@ -759,17 +759,23 @@ struct Acl {
   void Log(std::string reason, std::string context, std::string object, std::string username,
            std::string info) {
     int64_t now = NowUnixMs();
-    for (LogEntry& e : log) {
+    // As Redis: the 10 newest entries are candidates; a match counts one more, takes the new
+    // time and client-info, and moves to the front.
+    for (size_t i = 0; i < log.size() && i < 10; ++i) {
+      LogEntry& e = log[i];
       if (e.reason == reason && e.context == context && e.object == object &&
           e.username == username && now - e.updated_ms < 60000) {
-        ++e.count;
-        e.updated_ms = now;
-        e.client_info = std::move(info);
+        LogEntry moved = std::move(e);
+        ++moved.count;
+        moved.updated_ms = now;
+        moved.client_info = std::move(info);
+        log.erase(log.begin() + static_cast<std::ptrdiff_t>(i));
+        log.push_front(std::move(moved));
         return;
       }
     }
     log.push_front({1, std::move(reason), std::move(context), std::move(object),
-                    std::move(username), std::move(info), now, now});
+                    std::move(username), std::move(info), now});
     // acllog-max-len trims at the next entry, as in Redis (not when it is set).
     while (log.size() > LogMaxLen()) log.pop_back();
   }
@@ -1278,7 +1284,7 @@ void CmdAclLog(CommandContext& ctx) {
     ctx.reply.Bulk("username");
     ctx.reply.Bulk(e.username);
     ctx.reply.Bulk("age-seconds");
-    ctx.reply.Double(static_cast<double>(now - e.created_ms) / 1000.0);
+    ctx.reply.Double(static_cast<double>(now - e.updated_ms) / 1000.0);
     ctx.reply.Bulk("client-info");
     ctx.reply.Bulk(e.client_info);
   }
@@ -1455,6 +1461,10 @@ std::string AclCheckCommand(ServerState& server, Client& client, const CommandMe
   if (kind == DenyKind::kNone) return "";
   if (client.in_exec) {
     // EXEC checks its queued commands again: the user may have changed since they were queued.
+    // client-info names EXEC, as in Redis (not the queued command that ran before).
+    static const std::string_view kExec = MetaName(*FindCommandMeta("exec"));
+    client.last_cmd_len.store(kExec.size(), std::memory_order_relaxed);
+    client.last_cmd.store(kExec.data(), std::memory_order_release);
     LogDenial(server, client, reason, "multi", object, name);
     std::string_view why =
         kind == DenyKind::kCommand ? "no permission to execute the command or subcommand"
