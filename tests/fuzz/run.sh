@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh [runs-per-target]   (default KEEL_FUZZ_RUNS, else each target's own count
 #                                          below: about 15 s each on a loaded 2-core machine)
 # Environment: KEEL_JOBS (build jobs, default 2), KEEL_FUZZ_SECONDS (a cap per target, default
-# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all five).
+# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all four).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -14,7 +14,10 @@ root=$(pwd)
 dir=${root}/build-fuzz
 runs=${1:-${KEEL_FUZZ_RUNS:-}}
 seconds=${KEEL_FUZZ_SECONDS:-15}
-targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore acl}
+# fuzz_acl (the ACL rule parser; KEEL_FUZZ_TARGETS=acl) is not in the default set yet: it links
+# keel_commands, which clang 14 does not compile (pubsub_family.cc captures a structured binding
+# in a lambda, which C++20 allows from clang 16).
+targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore}
 
 gen=()
 if [ ! -f "${dir}/CMakeCache.txt" ] && command -v ninja >/dev/null; then
