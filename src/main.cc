@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
     KEEL_LOG_WARNING("Configuration loaded");
   }
   AclSetRequirePass(config.requirepass());
+  AclUseConfig(config);
   {
     std::vector<std::pair<std::string, std::string>> aclfile;
     std::string_view name = "aclfile";

@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -112,19 +114,159 @@ constexpr std::string_view kCategories[] = {
     "string",   "bitmap", "hyperloglog", "geo",       "stream",     "pubsub",      "admin",
     "fast",     "slow",   "blocking",    "dangerous", "connection", "transaction", "scripting"};
 
-// Every command and subcommand of the table, with a dense id for the permission bitmaps.
+// Redis 7.0 commands and subcommands that Keel's table does not have (yet), with their ACL
+// categories (from redis-server 7.0.15's COMMAND). ACL rules name them and Redis's descriptions
+// count them (a category "fits" by how many of its commands a user has), so the users' command
+// bits hold them too; the ones the table gains later are taken from the table instead.
+struct AclOnlyCommand {
+  std::string_view name;
+  uint32_t acl;
+};
+constexpr AclOnlyCommand kRedisOnlyCommands[] = {
+    {"asking", kAclFast | kAclConnection},
+    {"cluster", kAclSlow},
+    {"cluster|addslots", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|addslotsrange", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|bumpepoch", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|count-failure-reports", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|countkeysinslot", kAclSlow},
+    {"cluster|delslots", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|delslotsrange", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|failover", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|flushslots", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|forget", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|getkeysinslot", kAclSlow},
+    {"cluster|help", kAclSlow},
+    {"cluster|info", kAclSlow},
+    {"cluster|keyslot", kAclSlow},
+    {"cluster|links", kAclSlow},
+    {"cluster|meet", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|myid", kAclSlow},
+    {"cluster|nodes", kAclSlow},
+    {"cluster|replicas", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|replicate", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|reset", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|saveconfig", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|set-config-epoch", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|setslot", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|shards", kAclSlow},
+    {"cluster|slaves", kAclAdmin | kAclSlow | kAclDangerous},
+    {"cluster|slots", kAclSlow},
+    {"failover", kAclAdmin | kAclSlow | kAclDangerous},
+    {"fcall", kAclSlow | kAclScripting},
+    {"fcall_ro", kAclSlow | kAclScripting},
+    {"function", kAclSlow},
+    {"function|delete", kAclWrite | kAclSlow | kAclScripting},
+    {"function|dump", kAclSlow | kAclScripting},
+    {"function|flush", kAclWrite | kAclSlow | kAclScripting},
+    {"function|help", kAclSlow | kAclScripting},
+    {"function|kill", kAclSlow | kAclScripting},
+    {"function|list", kAclSlow | kAclScripting},
+    {"function|load", kAclWrite | kAclSlow | kAclScripting},
+    {"function|restore", kAclWrite | kAclSlow | kAclScripting},
+    {"function|stats", kAclSlow | kAclScripting},
+    {"migrate", kAclKeyspace | kAclWrite | kAclSlow | kAclDangerous},
+    {"module", kAclSlow},
+    {"module|help", kAclSlow},
+    {"module|list", kAclAdmin | kAclSlow | kAclDangerous},
+    {"module|load", kAclAdmin | kAclSlow | kAclDangerous},
+    {"module|loadex", kAclAdmin | kAclSlow | kAclDangerous},
+    {"module|unload", kAclAdmin | kAclSlow | kAclDangerous},
+    {"psync", kAclAdmin | kAclSlow | kAclDangerous},
+    {"readonly", kAclFast | kAclConnection},
+    {"readwrite", kAclFast | kAclConnection},
+    {"replconf", kAclAdmin | kAclSlow | kAclDangerous},
+    {"replicaof", kAclAdmin | kAclSlow | kAclDangerous},
+    {"restore-asking", kAclKeyspace | kAclWrite | kAclSlow | kAclDangerous},
+    {"role", kAclAdmin | kAclFast | kAclDangerous},
+    {"script|debug", kAclSlow | kAclScripting},
+    {"slaveof", kAclAdmin | kAclSlow | kAclDangerous},
+    {"sync", kAclAdmin | kAclSlow | kAclDangerous},
+    {"xack", kAclWrite | kAclStream | kAclFast},
+    {"xadd", kAclWrite | kAclStream | kAclFast},
+    {"xautoclaim", kAclWrite | kAclStream | kAclFast},
+    {"xclaim", kAclWrite | kAclStream | kAclFast},
+    {"xdel", kAclWrite | kAclStream | kAclFast},
+    {"xgroup", kAclSlow},
+    {"xgroup|create", kAclWrite | kAclStream | kAclSlow},
+    {"xgroup|createconsumer", kAclWrite | kAclStream | kAclSlow},
+    {"xgroup|delconsumer", kAclWrite | kAclStream | kAclSlow},
+    {"xgroup|destroy", kAclWrite | kAclStream | kAclSlow},
+    {"xgroup|help", kAclStream | kAclSlow},
+    {"xgroup|setid", kAclWrite | kAclStream | kAclSlow},
+    {"xinfo", kAclSlow},
+    {"xinfo|consumers", kAclRead | kAclStream | kAclSlow},
+    {"xinfo|groups", kAclRead | kAclStream | kAclSlow},
+    {"xinfo|help", kAclStream | kAclSlow},
+    {"xinfo|stream", kAclRead | kAclStream | kAclSlow},
+    {"xlen", kAclRead | kAclStream | kAclFast},
+    {"xpending", kAclRead | kAclStream | kAclSlow},
+    {"xrange", kAclRead | kAclStream | kAclSlow},
+    {"xread", kAclRead | kAclStream | kAclSlow | kAclBlocking},
+    {"xreadgroup", kAclWrite | kAclStream | kAclSlow | kAclBlocking},
+    {"xrevrange", kAclRead | kAclStream | kAclSlow},
+    {"xsetid", kAclWrite | kAclStream | kAclFast},
+    {"xtrim", kAclWrite | kAclStream | kAclSlow},
+};
+
+// Keel's subcommands that Redis 7.0 lacks (7.2's CLIENT SETINFO): they follow their container
+// and categories, but no rule names them and descriptions leave them out, as Redis 7.0 would.
+bool HiddenFromAcl(std::string_view name) { return EqualsIgnoreCase(name, "client|setinfo"); }
+
+// Every command and subcommand (the table's, then Redis's others), with a dense id for the
+// permission bitmaps.
 struct CommandIds {
-  std::vector<const CommandMeta*> all;  // in table order, each container before its subcommands
+  std::vector<const CommandMeta*> all;  // each container before its subcommands
+  std::vector<const CommandMeta*> top;  // top-level commands, table order
   std::unordered_map<const CommandMeta*, size_t> id;
+  std::unordered_map<const CommandMeta*, std::vector<const CommandMeta*>> subs;
+  std::map<std::string, const CommandMeta*, std::less<>> extra_by_name;
+  std::deque<CommandMeta> extra;  // storage of kRedisOnlyCommands' metadata
+
   CommandIds() {
     for (const CommandMeta& m : AllCommandMeta()) {
-      id[&m] = all.size();
-      all.push_back(&m);
-      for (const CommandMeta& sub : m.subcommands) {
-        id[&sub] = all.size();
-        all.push_back(&sub);
+      top.push_back(&m);
+      for (const CommandMeta& sub : m.subcommands) subs[&m].push_back(&sub);
+    }
+    for (const AclOnlyCommand& c : kRedisOnlyCommands) {
+      if (FindCommandMeta(c.name) != nullptr) continue;
+      CommandMeta& m = extra.emplace_back();
+      m.name = c.name;
+      m.acl = c.acl;
+      extra_by_name.emplace(std::string(c.name), &m);
+      size_t bar = c.name.find('|');
+      if (bar == std::string_view::npos) {
+        top.push_back(&m);
+        continue;
+      }
+      const CommandMeta* parent = Find(c.name.substr(0, bar));
+      if (parent != nullptr) subs[parent].push_back(&m);
+    }
+    for (const CommandMeta* m : top) {
+      id[m] = all.size();
+      all.push_back(m);
+      for (const CommandMeta* sub : Subs(*m)) {
+        id[sub] = all.size();
+        all.push_back(sub);
       }
     }
+  }
+  const std::vector<const CommandMeta*>& Subs(const CommandMeta& m) const {
+    static const std::vector<const CommandMeta*> kNone;
+    auto it = subs.find(&m);
+    return it == subs.end() ? kNone : it->second;
+  }
+  // A command or "container|subcommand" by name, as ACL rules name them.
+  const CommandMeta* Find(std::string_view name) const {
+    if (HiddenFromAcl(name)) return nullptr;
+    if (const CommandMeta* m = FindCommandMeta(name)) return m;
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto it = extra_by_name.find(lower);
+    return it == extra_by_name.end() ? nullptr : it->second;
+  }
+  const CommandMeta* FindSub(const CommandMeta& parent, std::string_view sub) const {
+    return Find(std::string(parent.name) + "|" + std::string(sub));
   }
 };
 
@@ -149,37 +291,72 @@ struct KeyPattern {
   std::string pattern;
 };
 
+// What a user may run and touch: its root permissions, or one `(...)` selector of Redis 7.0. A
+// command is allowed when the root or any selector allows it with all its keys and channels.
+struct Selector {
+  bool future = false;         // the last +@all / -@all was +@all (describes as "+@all ...")
+  std::vector<bool> commands;  // by CommandIds id
+  // `+cmd|arg` of a command without subcommands: the first arguments allowed while the command
+  // itself is not, as written (the first spelling of each, compared without case).
+  std::map<size_t, std::vector<std::string>> first_args;
+  std::vector<KeyPattern> keys;
+  bool all_keys = false;
+  std::vector<std::string> channels;
+  bool all_channels = false;
+
+  Selector() : commands(Ids().all.size(), false) {}
+
+  bool AllCommands() const {
+    return std::all_of(commands.begin(), commands.end(), [](bool b) { return b; });
+  }
+};
+
 struct User {
   std::string name;
   bool on = false;
   bool nopass = false;
   int sanitize = 0;  // 1: sanitize-payload, -1: skip-sanitize-payload, 0: neither flag
   std::vector<std::string> passwords;  // hex SHA-256, in the order added
-  bool all_commands_flag = false;      // +@all / allcommands (describes as "+@all")
-  std::vector<bool> commands;          // by CommandIds id
-  std::vector<KeyPattern> keys;
-  bool all_keys = false;
-  std::vector<std::string> channels;
-  bool all_channels = false;
+  Selector root;
+  std::vector<Selector> selectors;  // in the order added
 
-  User() : commands(Ids().all.size(), false) {}
-
-  bool AllCommands() const {
-    return std::all_of(commands.begin(), commands.end(), [](bool b) { return b; });
-  }
-  bool Unrestricted() const { return AllCommands() && all_keys && all_channels; }
+  bool Unrestricted() const { return root.AllCommands() && root.all_keys && root.all_channels; }
 };
 
-// Sets or clears a command's bit, and its subcommands' for a container.
-void SetCommand(std::vector<bool>* bits, const CommandMeta& m, bool allow) {
-  const CommandIds& ids = Ids();
-  (*bits)[ids.id.at(&m)] = allow;
-  for (const CommandMeta& sub : m.subcommands) (*bits)[ids.id.at(&sub)] = allow;
+// acl-pubsub-default and acllog-max-len (AclUseConfig); Redis's defaults until then.
+std::atomic<const std::atomic<int64_t>*> pubsub_default_cell{nullptr};
+std::atomic<const std::atomic<int64_t>*> log_max_len_cell{nullptr};
+
+// Whether new users and selectors start with allchannels (acl-pubsub-default).
+bool PubsubDefaultAll() {
+  const std::atomic<int64_t>* c = pubsub_default_cell.load(std::memory_order_acquire);
+  return c != nullptr && c->load(std::memory_order_relaxed) == 0;
 }
 
-void SetCategory(std::vector<bool>* bits, int bit, bool allow) {
-  for (const CommandMeta* m : Ids().all) {
-    if (m->acl & (1u << bit)) (*bits)[Ids().id.at(m)] = allow;
+size_t LogMaxLen() {
+  const std::atomic<int64_t>* c = log_max_len_cell.load(std::memory_order_acquire);
+  return c == nullptr ? 128 : static_cast<size_t>(std::max<int64_t>(0, c->load()));
+}
+
+// Allows or denies one command (a container with its subcommands) and forgets its first
+// arguments, as every change of a command's bit does.
+void ChangePerm(Selector* s, const CommandMeta& m, bool allow) {
+  const CommandIds& ids = Ids();
+  size_t id = ids.id.at(&m);
+  s->commands[id] = allow;
+  s->first_args.erase(id);
+  for (const CommandMeta* sub : ids.Subs(m)) s->commands[ids.id.at(sub)] = allow;
+}
+
+// Every command of the category (a container with all its subcommands), then the category's
+// subcommands of the other containers.
+void SetCategory(Selector* s, int bit, bool allow) {
+  const CommandIds& ids = Ids();
+  for (const CommandMeta* m : ids.top) {
+    if (m->acl & (1u << bit)) ChangePerm(s, *m, allow);
+    for (const CommandMeta* sub : ids.Subs(*m)) {
+      if (sub->acl & (1u << bit)) ChangePerm(s, *sub, allow);
+    }
   }
 }
 
@@ -189,11 +366,172 @@ bool IsLowerHex64(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+bool HasSpace(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+
+constexpr std::string_view kUnknownRule = "Unknown command or category name in ACL";
+constexpr std::string_view kSyntaxError = "Syntax error";
+
+// A `+name` / `+name|sub` / `+name|arg` / `-name` / `-name|sub` rule.
+std::string ApplyCommandRule(Selector* s, std::string_view rule) {
+  bool allow = rule[0] == '+';
+  std::string_view what = rule.substr(1);
+  size_t bar = what.rfind('|');
+  if (!allow || bar == std::string_view::npos) {
+    // Denials name a command or a subcommand ("-select|0" is no command at all).
+    const CommandIds& ids = Ids();
+    const CommandMeta* m = ids.Find(what.substr(0, what.find('|')));
+    if (m != nullptr && what.find('|') != std::string_view::npos) {
+      size_t first = what.find('|');
+      m = ids.Subs(*m).empty() || what.find('|', first + 1) != std::string_view::npos
+              ? nullptr
+              : ids.FindSub(*m, what.substr(first + 1));
+    }
+    if (m == nullptr) return std::string(kUnknownRule);
+    ChangePerm(s, *m, allow);
+    return "";
+  }
+  std::string_view name = what.substr(0, bar), arg = what.substr(bar + 1);
+  const CommandMeta* m = nullptr;
+  size_t inner = name.find('|');
+  if (inner == std::string_view::npos) {
+    m = Ids().Find(name);
+  } else if (const CommandMeta* parent = Ids().Find(name.substr(0, inner))) {
+    if (name.find('|', inner + 1) == std::string_view::npos && !Ids().Subs(*parent).empty()) {
+      m = Ids().FindSub(*parent, name.substr(inner + 1));
+    }
+    if (m != nullptr) return "Allowing first-arg of a subcommand is not supported";
+  }
+  if (m == nullptr) return std::string(kUnknownRule);
+  if (arg.empty()) return std::string(kSyntaxError);
+  if (!Ids().Subs(*m).empty()) {
+    const CommandMeta* sub = Ids().FindSub(*m, arg);
+    if (sub == nullptr) return std::string(kUnknownRule);
+    ChangePerm(s, *sub, true);
+    return "";
+  }
+  KEEL_LOG_WARNING(
+      "Deprecation warning: Allowing a first arg of an otherwise blocked command is a misuse of "
+      "ACL and may get disabled in the future (offender: {})",
+      rule);
+  std::vector<std::string>& args = s->first_args[Ids().id.at(m)];
+  auto same = [&](const std::string& a) { return EqualsIgnoreCase(a, arg); };
+  if (std::none_of(args.begin(), args.end(), same)) args.emplace_back(arg);
+  return "";
+}
+
+// Applies one rule that a selector holds (commands, keys, channels). Returns "" or Redis's
+// reason; `*known` is false when the rule is none of those.
+std::string ApplySelectorRule(Selector* s, std::string_view rule, bool* known) {
+  *known = true;
+  if (EqualsIgnoreCase(rule, "allkeys") || EqualsIgnoreCase(rule, "~*")) {
+    s->all_keys = true;
+    s->keys.clear();
+  } else if (EqualsIgnoreCase(rule, "resetkeys")) {
+    s->all_keys = false;
+    s->keys.clear();
+  } else if (EqualsIgnoreCase(rule, "allchannels") || EqualsIgnoreCase(rule, "&*")) {
+    s->all_channels = true;
+    s->channels.clear();
+  } else if (EqualsIgnoreCase(rule, "resetchannels")) {
+    s->all_channels = false;
+    s->channels.clear();
+  } else if (EqualsIgnoreCase(rule, "allcommands") || EqualsIgnoreCase(rule, "+@all")) {
+    s->future = true;
+    s->commands.assign(s->commands.size(), true);
+    s->first_args.clear();
+  } else if (EqualsIgnoreCase(rule, "nocommands") || EqualsIgnoreCase(rule, "-@all")) {
+    s->future = false;
+    s->commands.assign(s->commands.size(), false);
+    s->first_args.clear();
+  } else if (rule[0] == '~' || rule[0] == '%') {
+    if (s->all_keys) {
+      return "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and "
+             "does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
+    }
+    uint8_t flags = kKeyRead | kKeyWrite;
+    size_t start = 1;
+    if (rule[0] == '%') {
+      flags = 0;
+      for (; start < rule.size(); ++start) {
+        char c = static_cast<char>(std::toupper(static_cast<unsigned char>(rule[start])));
+        if (c == 'R' && !(flags & kKeyRead)) {
+          flags |= kKeyRead;
+        } else if (c == 'W' && !(flags & kKeyWrite)) {
+          flags |= kKeyWrite;
+        } else if (c == '~') {
+          ++start;
+          break;
+        } else {
+          return std::string(kSyntaxError);
+        }
+      }
+      if (flags == 0) return std::string(kSyntaxError);
+    }
+    std::string_view pattern = rule.substr(std::min(start, rule.size()));
+    if (HasSpace(pattern)) return std::string(kSyntaxError);
+    auto same = [&](const KeyPattern& k) { return k.pattern == pattern; };
+    auto it = std::find_if(s->keys.begin(), s->keys.end(), same);
+    if (it != s->keys.end()) {
+      it->flags |= flags;
+    } else {
+      s->keys.push_back({flags, std::string(pattern)});
+    }
+  } else if (rule[0] == '&') {
+    if (s->all_channels) {
+      return "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
+             "does not have any effect. Try 'resetchannels' to start with an empty list of "
+             "channels";
+    }
+    std::string_view pattern = rule.substr(1);
+    if (HasSpace(pattern)) return std::string(kSyntaxError);
+    if (std::find(s->channels.begin(), s->channels.end(), pattern) == s->channels.end()) {
+      s->channels.emplace_back(pattern);
+    }
+  } else if ((rule[0] == '+' || rule[0] == '-') && rule.size() > 1 && rule[1] == '@') {
+    int bit = CategoryBit(rule.substr(2));
+    if (bit < 0) return std::string(kUnknownRule);
+    SetCategory(s, bit, rule[0] == '+');
+  } else if (rule[0] == '+' || rule[0] == '-') {
+    return ApplyCommandRule(s, rule);
+  } else {
+    *known = false;
+  }
+  return "";
+}
+
+// A new selector: no commands, keys or channels (allchannels under acl-pubsub-default
+// allchannels).
+Selector NewSelector() {
+  Selector s;
+  s.all_channels = PubsubDefaultAll();
+  return s;
+}
+
+// `(rule rule ...)`: a new selector from the rules inside, split as redis-cli splits (quotes
+// that do not balance leave it empty, as in Redis).
+std::string ParseSelector(std::string_view text, Selector* out) {
+  *out = NewSelector();
+  std::string inner(text.substr(1, text.size() - 2));
+  std::vector<std::string_view> rules;
+  if (!SplitArgsInPlace(inner.data(), inner.size(), &rules)) return "";
+  for (std::string_view r : rules) {
+    bool known = true;
+    std::string err = ApplySelectorRule(out, r, &known);
+    if (!known) return std::string(kSyntaxError);
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 // Applies one ACL SETUSER rule. Returns "" or Redis's reason.
 std::string ApplyRule(User* u, std::string_view rule) {
   const std::string_view hash_error =
       "The password hash must be exactly 64 characters and contain only lowercase hexadecimal "
       "characters";
+  if (rule.empty()) return "";
   if (EqualsIgnoreCase(rule, "on")) {
     u->on = true;
   } else if (EqualsIgnoreCase(rule, "off")) {
@@ -208,27 +546,12 @@ std::string ApplyRule(User* u, std::string_view rule) {
   } else if (EqualsIgnoreCase(rule, "resetpass")) {
     u->nopass = false;
     u->passwords.clear();
-  } else if (EqualsIgnoreCase(rule, "allkeys") || rule == "~*") {
-    u->all_keys = true;
-    u->keys.clear();
-  } else if (EqualsIgnoreCase(rule, "resetkeys")) {
-    u->all_keys = false;
-    u->keys.clear();
-  } else if (EqualsIgnoreCase(rule, "allchannels") || rule == "&*") {
-    u->all_channels = true;
-    u->channels.clear();
-  } else if (EqualsIgnoreCase(rule, "resetchannels")) {
-    u->all_channels = false;
-    u->channels.clear();
-  } else if (EqualsIgnoreCase(rule, "allcommands") || EqualsIgnoreCase(rule, "+@all")) {
-    u->all_commands_flag = true;
-    u->commands.assign(u->commands.size(), true);
-  } else if (EqualsIgnoreCase(rule, "nocommands") || EqualsIgnoreCase(rule, "-@all")) {
-    u->all_commands_flag = false;
-    u->commands.assign(u->commands.size(), false);
+  } else if (EqualsIgnoreCase(rule, "clearselectors")) {
+    u->selectors.clear();
   } else if (EqualsIgnoreCase(rule, "reset")) {
-    for (std::string_view r :
-         {"resetpass", "resetkeys", "resetchannels", "off", "sanitize-payload", "-@all"}) {
+    for (std::string_view r : {"resetpass", "resetkeys", "resetchannels"}) ApplyRule(u, r);
+    if (PubsubDefaultAll()) ApplyRule(u, "allchannels");
+    for (std::string_view r : {"off", "sanitize-payload", "clearselectors", "-@all"}) {
       ApplyRule(u, r);
     }
   } else if (rule[0] == '>' || rule[0] == '#') {
@@ -246,121 +569,121 @@ std::string ApplyRule(User* u, std::string_view rule) {
       return "The password you are trying to remove from the user does not exist";
     }
     u->passwords.erase(it);
-  } else if (rule[0] == '~' || rule[0] == '%') {
-    uint8_t flags = kKeyRead | kKeyWrite;
-    std::string_view pattern = rule.substr(1);
-    if (rule[0] == '%') {
-      size_t tilde = rule.find('~');
-      if (tilde == std::string_view::npos || tilde == 1) return "Syntax error";
-      flags = 0;
-      for (char c : rule.substr(1, tilde - 1)) {
-        if (c == 'R' || c == 'r') {
-          flags |= kKeyRead;
-        } else if (c == 'W' || c == 'w') {
-          flags |= kKeyWrite;
-        } else {
-          return "Syntax error";
-        }
-      }
-      pattern = rule.substr(tilde + 1);
-    }
-    if (u->all_keys) {
-      return "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and "
-             "does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
-    }
-    if (pattern == "*" && flags == (kKeyRead | kKeyWrite)) {
-      u->all_keys = true;
-      u->keys.clear();
-    } else {
-      auto same = [&](const KeyPattern& k) { return k.pattern == pattern; };
-      auto it = std::find_if(u->keys.begin(), u->keys.end(), same);
-      if (it != u->keys.end()) {
-        it->flags |= flags;
-      } else {
-        u->keys.push_back({flags, std::string(pattern)});
-      }
-    }
-  } else if (rule[0] == '&') {
-    if (u->all_channels) {
-      return "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
-             "does not have any effect. Try 'resetchannels' to start with an empty list of "
-             "channels";
-    }
-    std::string pattern(rule.substr(1));
-    if (std::find(u->channels.begin(), u->channels.end(), pattern) == u->channels.end()) {
-      u->channels.push_back(pattern);
-    }
-  } else if (rule[0] == '+' || rule[0] == '-') {
-    bool allow = rule[0] == '+';
-    std::string_view what = rule.substr(1);
-    const std::string_view unknown = "Unknown command or category name in ACL";
-    if (!what.empty() && what[0] == '@') {
-      int bit = CategoryBit(what.substr(1));
-      if (bit < 0) return std::string(unknown);
-      SetCategory(&u->commands, bit, allow);
-      return "";
-    }
-    size_t bar = what.find('|');
-    const CommandMeta* m = FindCommandMeta(what.substr(0, bar));
-    if (m == nullptr) return std::string(unknown);
-    if (bar != std::string_view::npos) {
-      if (m->subcommands.empty()) {
-        return "Allowing first-arg of a subcommand is not supported";  // first-args: not built
-      }
-      m = FindSubcommandMeta(*m, what.substr(bar + 1));
-      if (m == nullptr) return std::string(unknown);
-    }
-    SetCommand(&u->commands, *m, allow);
+  } else if (rule[0] == '(' && rule.back() == ')') {
+    Selector s;
+    if (std::string err = ParseSelector(rule, &s); !err.empty()) return err;
+    u->selectors.push_back(std::move(s));
   } else {
-    return "Syntax error";
+    bool known = true;
+    std::string err = ApplySelectorRule(&u->root, rule, &known);
+    if (!known) return std::string(kSyntaxError);
+    return err;
   }
   return "";
 }
 
-// Redis's description of a user's command bits: "+@all" or "-@all", the categories that fit,
-// then single commands (a container before its subcommands).
-std::string DescribeCommands(const User& u) {
-  const CommandIds& ids = Ids();
-  bool additive = !u.all_commands_flag;
-  std::vector<bool> fake(ids.all.size(), !additive);
-  std::string out = additive ? "-@all" : "+@all";
-  for (size_t bit = 0; bit < std::size(kCategories); ++bit) {
-    // Redis's best fit: a category is named when most of its commands are as the rule would
-    // set them. (Redis's own output differs for some mixes of overlapping categories.)
-    size_t on = 0, off = 0;
-    for (const CommandMeta* m : ids.all) {
-      if (!(m->acl & (1u << bit))) continue;
-      ++(u.commands[ids.id.at(m)] ? on : off);
+// Joins `(` ... `)` arguments split by the client's quoting into one selector rule each, as
+// Redis does for ACL SETUSER and the ACL file. Returns false (and *open the argument that
+// started it) when a `(` is never closed.
+bool MergeSelectorArgs(std::span<const std::string_view> args, std::vector<std::string>* out,
+                       std::string* open) {
+  std::string selector;
+  bool in_selector = false;
+  for (std::string_view a : args) {
+    if (!a.empty() && a[0] == '(' && a.back() != ')') {
+      selector.assign(a);
+      *open = std::string(a);
+      in_selector = true;
+      continue;
     }
-    if ((additive && on > off) || (!additive && off > on)) {
-      out += additive ? " +@" : " -@";
-      out += kCategories[bit];
-      SetCategory(&fake, static_cast<int>(bit), additive);
-    }
-  }
-  for (const CommandMeta& m : AllCommandMeta()) {
-    size_t id = ids.id.at(&m);
-    if (u.commands[id] != fake[id]) {
-      out += u.commands[id] ? " +" : " -";
-      out += m.name;
-      SetCommand(&fake, m, u.commands[id]);
-    }
-    for (const CommandMeta& sub : m.subcommands) {
-      size_t sid = ids.id.at(&sub);
-      if (u.commands[sid] != fake[sid]) {
-        out += u.commands[sid] ? " +" : " -";
-        out += sub.name;
-        fake[sid] = u.commands[sid];
+    if (in_selector) {
+      selector += ' ';
+      selector += a;
+      if (!a.empty() && a.back() == ')') {
+        out->push_back(std::move(selector));
+        in_selector = false;
       }
+      continue;
+    }
+    out->emplace_back(a);
+  }
+  return !in_selector;
+}
+
+// Redis's description of a selector's command bits: "+@all" or "-@all", then categories chosen
+// greedily (each round the one with the fewest commands set otherwise than the user has them,
+// among those that fit more than they miss; ties go to the one that fits more, then to the
+// earlier category), then single commands and first arguments for what is left. Redis lists the
+// single commands in its command table's hash order, which differs from run to run; Keel
+// lists them in its table order.
+std::string DescribeCommands(const Selector& s) {
+  const CommandIds& ids = Ids();
+  bool additive = !s.future;
+  Selector fake;
+  fake.commands.assign(ids.all.size(), !additive);
+  Selector temp;
+  temp.commands = s.commands;
+  std::string out = additive ? "-@all" : "+@all";
+  std::vector<bool> applied(std::size(kCategories), false);
+  while (true) {
+    int best = -1;
+    size_t min_diff = SIZE_MAX, max_same = 0;
+    for (size_t bit = 0; bit < std::size(kCategories); ++bit) {
+      if (applied[bit]) continue;
+      size_t on = 0, off = 0;
+      for (const CommandMeta* m : ids.all) {
+        if ((m->acl & (1u << bit)) && !HiddenFromAcl(m->name)) {
+          ++(temp.commands[ids.id.at(m)] ? on : off);
+        }
+      }
+      size_t diff = additive ? off : on, same = additive ? on : off;
+      if (same > diff && (diff < min_diff || (diff == min_diff && same > max_same))) {
+        best = static_cast<int>(bit);
+        min_diff = diff;
+        max_same = same;
+      }
+    }
+    if (best < 0) break;
+    SetCategory(&fake, best, additive);
+    SetCategory(&temp, best, !additive);
+    out += additive ? " +@" : " -@";
+    out += kCategories[best];
+    applied[static_cast<size_t>(best)] = true;
+  }
+  auto single = [&](const CommandMeta& m) {
+    if (HiddenFromAcl(m.name)) return;
+    size_t id = ids.id.at(&m);
+    if (s.commands[id] != fake.commands[id]) {
+      out += s.commands[id] ? " +" : " -";
+      out += m.name;
+      ChangePerm(&fake, m, s.commands[id]);
+    }
+  };
+  for (const CommandMeta* m : ids.top) {
+    single(*m);
+    for (const CommandMeta* sub : ids.Subs(*m)) single(*sub);
+    size_t id = ids.id.at(m);
+    auto fa = s.first_args.find(id);
+    if (!s.commands[id] && fa != s.first_args.end()) {
+      for (const std::string& a : fa->second) out += " +" + std::string(m->name) + "|" + a;
     }
   }
   return out;
 }
 
-std::string DescribeKeys(const User& u) {
-  if (u.all_keys) return "~*";
+// A user as ACL SETUSER creates it: off, no password, no permissions (allchannels under
+// acl-pubsub-default allchannels).
+User NewUser(std::string name) {
+  User u;
+  u.name = std::move(name);
+  u.root.all_channels = PubsubDefaultAll();
+  return u;
+}
+
+std::string DescribeKeys(const Selector& s) {
+  if (s.all_keys) return "~*";
   std::string out;
-  for (const KeyPattern& k : u.keys) {
+  for (const KeyPattern& k : s.keys) {
     if (!out.empty()) out += ' ';
     if (k.flags == kKeyRead) {
       out += "%R~";
@@ -374,13 +697,23 @@ std::string DescribeKeys(const User& u) {
   return out;
 }
 
-std::string DescribeChannels(const User& u) {
-  if (u.all_channels) return "&*";
+std::string DescribeChannels(const Selector& s) {
+  if (s.all_channels) return "&*";
   std::string out;
-  for (const std::string& c : u.channels) {
+  for (const std::string& c : s.channels) {
     if (!out.empty()) out += ' ';
     out += "&" + c;
   }
+  return out;
+}
+
+// A selector as ACL LIST writes it: keys, channels ("resetchannels" first unless all), commands.
+std::string DescribeSelector(const Selector& s) {
+  std::string out = DescribeKeys(s);
+  if (!out.empty()) out += ' ';
+  out += s.all_channels ? "&*" : "resetchannels";
+  if (!s.all_channels && !s.channels.empty()) out += " " + DescribeChannels(s);
+  out += " " + DescribeCommands(s);
   return out;
 }
 
@@ -390,11 +723,8 @@ std::string DescribeUser(const User& u) {
   if (u.nopass) out += " nopass";
   if (u.sanitize != 0) out += u.sanitize > 0 ? " sanitize-payload" : " skip-sanitize-payload";
   for (const std::string& p : u.passwords) out += " #" + p;
-  std::string keys = DescribeKeys(u);
-  if (!keys.empty()) out += " " + keys;
-  out += u.all_channels ? " &*" : " resetchannels";
-  if (!u.all_channels && !u.channels.empty()) out += " " + DescribeChannels(u);
-  out += " " + DescribeCommands(u);
+  out += " " + DescribeSelector(u.root);
+  for (const Selector& s : u.selectors) out += " (" + DescribeSelector(s) + ")";
   return out;
 }
 
@@ -402,10 +732,8 @@ std::string DescribeUser(const User& u) {
 struct LogEntry {
   int64_t count = 1;
   std::string reason, context, object, username, client_info;
-  int64_t created_ms = 0, updated_ms = 0;
+  int64_t updated_ms = 0;  // the latest occurrence: age-seconds counts from it, as in Redis
 };
-
-constexpr size_t kMaxLogEntries = 128;  // acllog-max-len's default
 
 struct Acl {
   std::mutex mu;
@@ -431,18 +759,25 @@ struct Acl {
   void Log(std::string reason, std::string context, std::string object, std::string username,
            std::string info) {
     int64_t now = NowUnixMs();
-    for (LogEntry& e : log) {
+    // As Redis: the 10 newest entries are candidates; a match counts one more, takes the new
+    // time and client-info, and moves to the front.
+    for (size_t i = 0; i < log.size() && i < 10; ++i) {
+      LogEntry& e = log[i];
       if (e.reason == reason && e.context == context && e.object == object &&
           e.username == username && now - e.updated_ms < 60000) {
-        ++e.count;
-        e.updated_ms = now;
-        e.client_info = std::move(info);
+        LogEntry moved = std::move(e);
+        ++moved.count;
+        moved.updated_ms = now;
+        moved.client_info = std::move(info);
+        log.erase(log.begin() + static_cast<std::ptrdiff_t>(i));
+        log.push_front(std::move(moved));
         return;
       }
     }
     log.push_front({1, std::move(reason), std::move(context), std::move(object),
-                    std::move(username), std::move(info), now, now});
-    if (log.size() > kMaxLogEntries) log.pop_back();
+                    std::move(username), std::move(info), now});
+    // acllog-max-len trims at the next entry, as in Redis (not when it is set).
+    while (log.size() > LogMaxLen()) log.pop_back();
   }
 };
 
@@ -456,19 +791,28 @@ std::string UserOf(const Client& c) {
   return c.acl_user;
 }
 
-// What `u` may not do with this command, as DRYRUN says it ("" when allowed); *error gets the
-// NOPERM text and *reason/*object the ACL LOG fields.
-std::string Denial(const User& u, const CommandMeta& meta, std::span<const std::string_view> args,
-                   std::string* error, std::string* reason, std::string* object) {
-  const CommandIds& ids = Ids();
-  if (!u.commands[ids.id.at(&meta)]) {
-    *error =
-        "NOPERM this user has no permissions to run the '" + std::string(meta.name) + "' command";
-    *reason = "command";
-    *object = std::string(meta.name);
-    return "This user has no permissions to run the '" + std::string(meta.name) + "' command";
-  }
-  if (!u.all_keys && CommandHasKeys(meta)) {
+// Why a selector refuses a command, by rank: Redis reports the refusal that got furthest
+// (channel over key over command; among equals, the later argument).
+enum class DenyKind { kNone = 0, kCommand = 1, kKey = 2, kChannel = 4 };
+
+struct Refusal {
+  DenyKind kind = DenyKind::kNone;
+  size_t pos = 0;  // the key's or channel's argument index (0 for the command)
+};
+
+bool FirstArgAllowed(const Selector& s, size_t id, std::span<const std::string_view> args) {
+  if (args.size() < 2) return false;
+  auto it = s.first_args.find(id);
+  if (it == s.first_args.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](const std::string& a) { return EqualsIgnoreCase(a, args[1]); });
+}
+
+Refusal CheckSelector(const Selector& s, const CommandMeta& meta,
+                      std::span<const std::string_view> args) {
+  size_t id = Ids().id.at(&meta);
+  if (!s.commands[id] && !FirstArgAllowed(s, id, args)) return {DenyKind::kCommand, 0};
+  if (!s.all_keys && CommandHasKeys(meta)) {
     std::vector<KeyRef> keys;
     GetKeysWithFlags(meta, args, &keys);
     for (const KeyRef& k : keys) {
@@ -476,18 +820,13 @@ std::string Denial(const User& u, const CommandMeta& meta, std::span<const std::
       if (k.flags & kKeyAccess) need |= kKeyRead;
       if (k.flags & (kKeyInsert | kKeyDelete | kKeyUpdate)) need |= kKeyWrite;
       std::string_view key = args[static_cast<size_t>(k.pos)];
-      bool ok = std::any_of(u.keys.begin(), u.keys.end(), [&](const KeyPattern& p) {
+      bool ok = std::any_of(s.keys.begin(), s.keys.end(), [&](const KeyPattern& p) {
         return (p.flags & need) == need && GlobMatch(p.pattern, key);
       });
-      if (!ok) {
-        *error = "NOPERM this user has no permissions to access one of the keys used as arguments";
-        *reason = "key";
-        *object = std::string(key);
-        return "This user has no permissions to access the '" + std::string(key) + "' key";
-      }
+      if (!ok) return {DenyKind::kKey, static_cast<size_t>(k.pos)};
     }
   }
-  if (!u.all_channels && (meta.acl & kAclPubsub)) {
+  if (!s.all_channels && (meta.acl & kAclPubsub)) {
     std::string_view name = meta.name;
     size_t first = 1, last = 0;
     bool literal = false;  // PSUBSCRIBE: its patterns must be the user's, literally
@@ -501,18 +840,54 @@ std::string Denial(const User& u, const CommandMeta& meta, std::span<const std::
     }
     for (size_t i = first; i <= last && i < args.size(); ++i) {
       std::string_view ch = args[i];
-      bool ok = std::any_of(u.channels.begin(), u.channels.end(), [&](const std::string& p) {
+      bool ok = std::any_of(s.channels.begin(), s.channels.end(), [&](const std::string& p) {
         return literal ? p == ch : GlobMatch(p, ch);
       });
-      if (!ok) {
-        *error =
-            "NOPERM this user has no permissions to access one of the channels used as "
-            "arguments";
-        *reason = "channel";
-        *object = std::string(ch);
-        return "This user has no permissions to access the '" + std::string(ch) + "' channel";
-      }
+      if (!ok) return {DenyKind::kChannel, i};
     }
+  }
+  return {};
+}
+
+// The root, then each selector: allowed when one allows; else the refusal that ranks first.
+Refusal CheckUser(const User& u, const CommandMeta& meta, std::span<const std::string_view> args) {
+  Refusal worst = CheckSelector(u.root, meta, args);
+  if (worst.kind == DenyKind::kNone) return worst;
+  for (const Selector& s : u.selectors) {
+    Refusal r = CheckSelector(s, meta, args);
+    if (r.kind == DenyKind::kNone) return r;
+    if (r.kind > worst.kind || (r.kind == worst.kind && r.pos > worst.pos)) worst = r;
+  }
+  return worst;
+}
+
+// What `u` may not do with this command, as DRYRUN says it ("" when allowed); *error gets the
+// NOPERM text, *reason/*object the ACL LOG fields and *kind the refusal's kind.
+std::string Denial(const User& u, const CommandMeta& meta, std::span<const std::string_view> args,
+                   std::string* error, std::string* reason, std::string* object,
+                   DenyKind* kind = nullptr) {
+  Refusal r = CheckUser(u, meta, args);
+  if (kind != nullptr) *kind = r.kind;
+  switch (r.kind) {
+    case DenyKind::kNone:
+      return "";
+    case DenyKind::kCommand:
+      *error =
+          "NOPERM this user has no permissions to run the '" + std::string(meta.name) + "' command";
+      *reason = "command";
+      *object = std::string(meta.name);
+      return "This user has no permissions to run the '" + std::string(meta.name) + "' command";
+    case DenyKind::kKey:
+      *error = "NOPERM this user has no permissions to access one of the keys used as arguments";
+      *reason = "key";
+      *object = std::string(args[r.pos]);
+      return "This user has no permissions to access the '" + *object + "' key";
+    case DenyKind::kChannel:
+      *error =
+          "NOPERM this user has no permissions to access one of the channels used as arguments";
+      *reason = "channel";
+      *object = std::string(args[r.pos]);
+      return "This user has no permissions to access the '" + *object + "' channel";
   }
   return "";
 }
@@ -562,14 +937,19 @@ std::string ParseAclFile(const std::string& path,
           "WARNING: Duplicate user '" + name + "' found on line " + std::to_string(line_no) + ". ";
       continue;
     }
-    auto u = std::make_shared<User>();
-    u->name = name;
+    auto u = std::make_shared<User>(NewUser(name));
+    std::vector<std::string> rules;
+    std::string open;
+    if (!MergeSelectorArgs(std::span(args).subspan(2), &rules, &open)) {
+      errors += path + ":" + std::to_string(line_no) +
+                ": Unmatched parenthesis in acl selector starting at '" + open + "'. ";
+      continue;
+    }
     bool ok = true;
-    for (size_t i = 2; i < args.size() && ok; ++i) {
-      if (args[i].empty()) continue;
-      if (std::string err = ApplyRule(u.get(), args[i]); !err.empty()) {
+    for (size_t i = 0; i < rules.size() && ok; ++i) {
+      if (std::string err = ApplyRule(u.get(), rules[i]); !err.empty()) {
         errors += path + ":" + std::to_string(line_no) + ": Error in applying operation '" +
-                  std::string(args[i]) + "': " + err + ". ";
+                  rules[i] + "': " + err + ". ";
         ok = false;
       }
     }
@@ -674,18 +1054,17 @@ void CmdAclSetUser(CommandContext& ctx) {
   std::lock_guard<std::mutex> lock(acl.mu);
   std::string name(ctx.args[2]);
   auto it = acl.users.find(name);
-  User u;
-  if (it != acl.users.end()) {
-    u = *it->second;
-  } else {
-    u.name = name;
+  User u = it != acl.users.end() ? *it->second : NewUser(name);
+  std::vector<std::string> rules;
+  std::string open;
+  if (!MergeSelectorArgs(ctx.args.subspan(3), &rules, &open)) {
+    ctx.reply.Error("ERR Unmatched parenthesis in acl selector starting at '" + open + "'.");
+    return;
   }
-  for (size_t i = 3; i < ctx.args.size(); ++i) {
-    std::string_view rule = ctx.args[i];
-    if (rule.empty()) continue;  // as Redis: an empty rule changes nothing
-    std::string err = ApplyRule(&u, rule);
-    if (!err.empty()) {
-      ctx.reply.Error("ERR Error in ACL SETUSER modifier '" + std::string(rule) + "': " + err);
+  for (const std::string& rule : rules) {
+    // As Redis: an empty rule changes nothing.
+    if (std::string err = ApplyRule(&u, rule); !err.empty()) {
+      ctx.reply.Error("ERR Error in ACL SETUSER modifier '" + rule + "': " + err);
       return;
     }
   }
@@ -697,6 +1076,16 @@ void CmdAclSetUser(CommandContext& ctx) {
   }
   acl.Refresh();
   ctx.reply.Ok();
+}
+
+// GETUSER's commands, keys and channels fields of one selector.
+void ReplySelectorFields(CommandContext& ctx, const Selector& s) {
+  ctx.reply.Bulk("commands");
+  ctx.reply.Bulk(DescribeCommands(s));
+  ctx.reply.Bulk("keys");
+  ctx.reply.Bulk(DescribeKeys(s));
+  ctx.reply.Bulk("channels");
+  ctx.reply.Bulk(DescribeChannels(s));
 }
 
 // ACL GETUSER username
@@ -720,14 +1109,13 @@ void CmdAclGetUser(CommandContext& ctx) {
   ctx.reply.Bulk("passwords");
   ctx.reply.ArrayHeader(u.passwords.size());
   for (const std::string& p : u.passwords) ctx.reply.Bulk(p);
-  ctx.reply.Bulk("commands");
-  ctx.reply.Bulk(DescribeCommands(u));
-  ctx.reply.Bulk("keys");
-  ctx.reply.Bulk(DescribeKeys(u));
-  ctx.reply.Bulk("channels");
-  ctx.reply.Bulk(DescribeChannels(u));
+  ReplySelectorFields(ctx, u.root);
   ctx.reply.Bulk("selectors");
-  ctx.reply.EmptyArray();
+  ctx.reply.ArrayHeader(u.selectors.size());
+  for (const Selector& s : u.selectors) {
+    ctx.reply.MapHeader(3);
+    ReplySelectorFields(ctx, s);
+  }
 }
 
 // ACL DELUSER username [username ...]
@@ -896,7 +1284,7 @@ void CmdAclLog(CommandContext& ctx) {
     ctx.reply.Bulk("username");
     ctx.reply.Bulk(e.username);
     ctx.reply.Bulk("age-seconds");
-    ctx.reply.Double(static_cast<double>(now - e.created_ms) / 1000.0);
+    ctx.reply.Double(static_cast<double>(now - e.updated_ms) / 1000.0);
     ctx.reply.Bulk("client-info");
     ctx.reply.Bulk(e.client_info);
   }
@@ -957,12 +1345,17 @@ std::string AclLoadAtStartup(const std::string& aclfile) {
   Acl& acl = Users();
   for (const std::vector<std::string>& line : ConfigUsers()) {
     std::lock_guard<std::mutex> lock(acl.mu);
-    auto u = std::make_shared<User>();
-    u->name = line[0];
-    for (size_t i = 1; i < line.size(); ++i) {
-      if (line[i].empty()) continue;
-      if (std::string err = ApplyRule(u.get(), line[i]); !err.empty()) {
-        return "Error loading ACL rule '" + line[i] + "' for the user named '" + line[0] +
+    auto u = std::make_shared<User>(NewUser(line[0]));
+    std::vector<std::string_view> args(line.begin() + 1, line.end());
+    std::vector<std::string> rules;
+    std::string open;
+    if (!MergeSelectorArgs(args, &rules, &open)) {
+      return "Unmatched parenthesis in acl selector starting at '" + open +
+             "'.\nCritical error while loading ACLs. Exiting.";
+    }
+    for (const std::string& rule : rules) {
+      if (std::string err = ApplyRule(u.get(), rule); !err.empty()) {
+        return "Error loading ACL rule '" + rule + "' for the user named '" + line[0] +
                "': " + err + "\nCritical error while loading ACLs. Exiting.";
       }
     }
@@ -1027,31 +1420,155 @@ bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
   return false;
 }
 
+namespace {
+
+// Checks the client's user: kNone (allowed) or the refusal, with its texts. A client whose user
+// was unrestricted when nothing has changed since needs no lookup.
+DenyKind CheckClient(Client& client, const CommandMeta& meta,
+                     std::span<const std::string_view> args, std::string* name, std::string* error,
+                     std::string* reason, std::string* object) {
+  uint64_t gen = users_generation.load(std::memory_order_acquire);
+  if (client.acl_unrestricted_gen == gen) return DenyKind::kNone;
+  *name = UserOf(client);
+  Acl& acl = Users();
+  std::lock_guard<std::mutex> lock(acl.mu);
+  auto it = acl.users.find(*name);
+  if (it == acl.users.end()) return DenyKind::kNone;  // its connections close as it is deleted
+  if (it->second->Unrestricted()) {
+    client.acl_unrestricted_gen = gen;
+    return DenyKind::kNone;
+  }
+  DenyKind kind = DenyKind::kNone;
+  Denial(*it->second, meta, args, error, reason, object, &kind);
+  return kind;
+}
+
+void LogDenial(ServerState& server, Client& client, std::string reason, std::string_view context,
+               std::string object, std::string name) {
+  std::string info = ClientInfoLine(server, client);
+  Acl& acl = Users();
+  std::lock_guard<std::mutex> lock(acl.mu);
+  acl.Log(std::move(reason), std::string(context), std::move(object), std::move(name),
+          std::move(info));
+}
+
+}  // namespace
+
 std::string AclCheckCommand(ServerState& server, Client& client, const CommandMeta& meta,
                             std::span<const std::string_view> args) {
-  // A client whose user was unrestricted when nothing has changed since: no lookup.
-  uint64_t gen = users_generation.load(std::memory_order_acquire);
-  if (client.acl_unrestricted_gen == gen) return "";
-  std::string name = UserOf(client);
-  Acl& acl = Users();
-  std::string error, reason, object;
-  {
-    std::lock_guard<std::mutex> lock(acl.mu);
-    auto it = acl.users.find(name);
-    if (it == acl.users.end()) return "";  // its connections are closed as it is deleted
-    if (it->second->Unrestricted()) {
-      client.acl_unrestricted_gen = gen;
-      return "";
-    }
-    if (Denial(*it->second, meta, args, &error, &reason, &object).empty()) return "";
+  std::string name, error, reason, object;
+  DenyKind kind = CheckClient(client, meta, args, &name, &error, &reason, &object);
+  if (kind == DenyKind::kNone) return "";
+  if (client.in_exec) {
+    // EXEC checks its queued commands again: the user may have changed since they were queued.
+    // client-info names EXEC, as in Redis (not the queued command that ran before).
+    static const std::string_view kExec = MetaName(*FindCommandMeta("exec"));
+    client.last_cmd_len.store(kExec.size(), std::memory_order_relaxed);
+    client.last_cmd.store(kExec.data(), std::memory_order_release);
+    LogDenial(server, client, reason, "multi", object, name);
+    std::string_view why =
+        kind == DenyKind::kCommand ? "no permission to execute the command or subcommand"
+        : kind == DenyKind::kKey   ? "no permission to touch the specified keys"
+                                 : "no permission to access one of the channels used as arguments";
+    return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+           "EXEC call. This command is no longer allowed for the following reason: " +
+           std::string(why);
   }
   // As Redis: the denied command is the client's last command (CLIENT LIST, client-info).
   client.last_cmd_len.store(meta.name.size(), std::memory_order_relaxed);
   client.last_cmd.store(meta.name.data(), std::memory_order_release);
-  std::string info = ClientInfoLine(server, client);
-  std::lock_guard<std::mutex> lock(acl.mu);
-  acl.Log(reason, client.in_multi ? "multi" : "toplevel", object, name, std::move(info));
+  LogDenial(server, client, reason, client.in_multi ? "multi" : "toplevel", object, name);
   return error;
+}
+
+std::string AclCheckScriptCommand(ServerState& server, Client& caller, const CommandMeta& meta,
+                                  std::span<const std::string_view> args) {
+  std::string name, error, reason, object;
+  DenyKind kind = CheckClient(caller, meta, args, &name, &error, &reason, &object);
+  if (kind == DenyKind::kNone) return "";
+  LogDenial(server, caller, reason, "lua", object, name);
+  return kind == DenyKind::kCommand
+             ? "ERR The user executing the script can't run this command or subcommand"
+         : kind == DenyKind::kKey
+             ? "ERR The user executing the script can't access at least one of the keys "
+               "mentioned in the command arguments"
+             : "ERR The user executing the script can't publish to the channel mentioned in the "
+               "command";
+}
+
+bool AclAllows(Client& client, const CommandMeta& meta, std::span<const std::string_view> args) {
+  if (!AclRestricted()) return true;
+  std::string name, error, reason, object;
+  return CheckClient(client, meta, args, &name, &error, &reason, &object) == DenyKind::kNone;
+}
+
+namespace {
+
+bool SameSelector(const Selector& a, const Selector& b) {
+  const CommandIds& ids = Ids();
+  for (size_t i = 0; i < ids.all.size(); ++i) {
+    if (a.commands[i] != b.commands[i] && !HiddenFromAcl(ids.all[i]->name)) return false;
+  }
+  if (a.future != b.future || a.first_args.size() != b.first_args.size() ||
+      a.all_keys != b.all_keys || a.channels != b.channels || a.all_channels != b.all_channels ||
+      a.keys.size() != b.keys.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.keys.size(); ++i) {
+    if (a.keys[i].flags != b.keys[i].flags || a.keys[i].pattern != b.keys[i].pattern) return false;
+  }
+  for (const auto& [id, args] : a.first_args) {
+    auto it = b.first_args.find(id);
+    if (it == b.first_args.end() || it->second != args) return false;
+  }
+  return true;
+}
+
+// One ACL file line into a user; "" or the error (without the file:line prefix).
+std::string ParseUserLine(std::string_view line, User* out) {
+  std::string work(line);
+  std::vector<std::string_view> args;
+  if (!SplitArgsInPlace(work.data(), work.size(), &args)) return "unbalanced quotes in acl line";
+  if (args.size() < 2 || args[0] != "user") {
+    return "should start with user keyword followed by the username";
+  }
+  *out = NewUser(std::string(args[1]));
+  std::vector<std::string> rules;
+  std::string open;
+  if (!MergeSelectorArgs(std::span(args).subspan(2), &rules, &open)) {
+    return "Unmatched parenthesis in acl selector starting at '" + open + "'";
+  }
+  for (const std::string& rule : rules) {
+    if (std::string err = ApplyRule(out, rule); !err.empty()) {
+      return "Error in applying operation '" + rule + "': " + err;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string AclParseFileLine(std::string_view line, std::string* description, bool* round_trip_ok) {
+  User u;
+  if (std::string err = ParseUserLine(line, &u); !err.empty()) return err;
+  *description = DescribeUser(u);
+  // What ACL SAVE writes must load back as the same user (Redis checks the commands part as it
+  // describes them, and stops the server when they differ).
+  User again;
+  *round_trip_ok = ParseUserLine("user x " + *description, &again).empty() &&
+                   DescribeUser(again) == *description && SameSelector(u.root, again.root) &&
+                   u.selectors.size() == again.selectors.size() && u.on == again.on &&
+                   u.nopass == again.nopass && u.sanitize == again.sanitize &&
+                   u.passwords == again.passwords;
+  for (size_t i = 0; *round_trip_ok && i < u.selectors.size(); ++i) {
+    *round_trip_ok = SameSelector(u.selectors[i], again.selectors[i]);
+  }
+  return "";
+}
+
+void AclUseConfig(const Config& config) {
+  pubsub_default_cell.store(config.IntOptionCell("acl-pubsub-default"), std::memory_order_release);
+  log_max_len_cell.store(config.IntOptionCell("acllog-max-len"), std::memory_order_release);
 }
 
 void RegisterAclFamily(CommandRegistry* r) {

@@ -271,7 +271,8 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     }
     // ACL: one relaxed load while no user is restricted (the default user alone, all allowed).
     // Commands that need no authentication (AUTH, HELLO, RESET) are not checked either.
-    if (__builtin_expect(AclRestricted(), 0) && !(MetaFlags(*meta) & kCmdNoAuth)) {
+    if (__builtin_expect(AclRestricted(), 0) && !(MetaFlags(*meta) & kCmdNoAuth) &&
+        !client.acl_checked_by_caller) {
       if (std::string denied = AclCheckCommand(*server_, client, *meta, args); !denied.empty()) {
         reject(denied);
         goto done;

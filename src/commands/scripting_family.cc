@@ -48,6 +48,7 @@ extern "C" {
 #include <unordered_map>
 #include <vector>
 
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/dispatcher.h"
@@ -571,6 +572,14 @@ bool DoRedisCall(lua_State* L) {
     PushFieldTable(L, "err", errors::kScriptNotAllowed);
     return true;
   }
+  // ACL: the caller's user, as Redis checks it after the noscript flag.
+  if (AclRestricted()) {
+    std::string denied = AclCheckScriptCommand(*run.server, *run.caller, *meta, views);
+    if (!denied.empty()) {
+      PushFieldTable(L, "err", denied);
+      return true;
+    }
+  }
   if ((MetaFlags(*meta) & kCmdWrite) && run.read_only) {
     PushFieldTable(L, "err", errors::kScriptWriteInReadOnly);
     return true;
@@ -707,10 +716,20 @@ int LuaAclCheckCmd(lua_State* L) {
   if (lua_gettop(L) < 1 || lua_type(L, 1) != LUA_TSTRING) {
     return RaiseRaw(L, "Please specify at least one argument for this redis lib call");
   }
-  if (FindCommandMeta(lua_tostring(L, 1)) == nullptr) {
-    return RaiseRaw(L, "Invalid command passed to redis.acl_check_cmd()");
+  // The command (a subcommand when it has them) as the caller's user would run it.
+  std::vector<std::string> argv;
+  for (int j = 1; j <= lua_gettop(L); ++j) {
+    size_t len = 0;
+    const char* s = lua_tolstring(L, j, &len);
+    argv.emplace_back(s != nullptr ? s : "", s != nullptr ? len : 0);
   }
-  lua_pushboolean(L, 1);  // no ACL users yet: the default user may run every command
+  std::vector<std::string_view> views(argv.begin(), argv.end());
+  const CommandMeta* meta = FindCommandMeta(views[0]);
+  if (meta != nullptr && MetaHasSubcommands(*meta) && views.size() >= 2) {
+    meta = FindSubcommandMeta(*meta, views[1]);
+  }
+  if (meta == nullptr) return RaiseRaw(L, "Invalid command passed to redis.acl_check_cmd()");
+  lua_pushboolean(L, AclAllows(*t_run->caller, *meta, views) ? 1 : 0);
   return 1;
 }
 
@@ -878,6 +897,7 @@ ThreadLua& ThisThreadLua() {
     t.script_client->addr = "lua";
     t.script_client->authenticated = true;
     t.script_client->in_exec = true;
+    t.script_client->acl_checked_by_caller = true;
   }
   return t;
 }

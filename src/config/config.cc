@@ -125,6 +125,8 @@ constexpr int64_t kLongMax = LLONG_MAX;
 constexpr int64_t kMiB = 1024 * 1024;
 
 const std::vector<std::string_view> kLogLevels = {"debug", "verbose", "notice", "warning"};
+// acl-pubsub-default: acl_family.cc reads index 0 as allchannels.
+const std::vector<std::string_view> kAclPubsubDefault = {"allchannels", "resetchannels"};
 const std::vector<std::string_view> kSanitizeChoices = {"no", "yes", "clients"};
 // Redis's order (its error text lists them so); Config::supervised() maps to SupervisedMode.
 const std::vector<std::string_view> kSupervisedModes = {"upstart", "systemd", "auto", "no"};
@@ -796,14 +798,15 @@ const OptionSpec kSpecs[] = {
     {"latency-monitor-threshold", "", Kind::kInt, 0, kLongMax, nullptr, false, "0"},
     {"latency-tracking", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"latency-tracking-info-percentiles", "", Kind::kString, 0, 0, nullptr, false, "50 99 99.9"},
+    // ACL (acl_family.cc): the channels of new users and selectors, and the ACL LOG's length.
+    {"acl-pubsub-default", "", Kind::kEnum, 0, 0, &kAclPubsubDefault, false, "resetchannels"},
+    {"acllog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
     // Redis 7.0 parameters of features Keel does not have yet (replication, cluster, TLS, ACL
     // files, modules, streams, process tuning): accepted with Redis's default and
     // mutability, so that tools and test suites that set them at start work; they change
     // nothing, and a value other than the default logs a warning naming the parameter
     // (docs/configuration.md). Generated from redis-server 7.0.15's CONFIG GET *.
-    {"acl-pubsub-default", "", Kind::kString, 0, 0, nullptr, false, "resetchannels", true},
     {"aclfile", "", Kind::kString, 0, 0, nullptr, true, ""},
-    {"acllog-max-len", "", Kind::kInt, INT64_MIN, kLongMax, nullptr, false, "128", true},
     {"active-expire-effort", "", Kind::kInt, 1, 10, nullptr, false, "1", true},
     {"activerehashing", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"always-show-logo", "", Kind::kBool, 0, 0, nullptr, true, "no", true},

@@ -38,14 +38,15 @@ bool ParseLine(const std::vector<Token>& tokens, ScriptStep* step, std::string* 
   }
   const std::string& d = first.text;
   if (d == "!unordered" || d == "!ignore" || d == "!type" || d == "!noreply" || d == "!scan-set" ||
-      d == "!info-fields") {
+      d == "!info-fields" || d == "!acl-rules") {
     step->kind = StepKind::kCommand;
-    step->compare = d == "!unordered"  ? CompareMode::kUnordered
-                    : d == "!ignore"   ? CompareMode::kType
-                    : d == "!type"     ? CompareMode::kShape
-                    : d == "!noreply"  ? CompareMode::kNoReply
-                    : d == "!scan-set" ? CompareMode::kScanSet
-                                       : CompareMode::kInfoFields;
+    step->compare = d == "!unordered"   ? CompareMode::kUnordered
+                    : d == "!ignore"    ? CompareMode::kType
+                    : d == "!type"      ? CompareMode::kShape
+                    : d == "!noreply"   ? CompareMode::kNoReply
+                    : d == "!scan-set"  ? CompareMode::kScanSet
+                    : d == "!acl-rules" ? CompareMode::kAclRules
+                                        : CompareMode::kInfoFields;
     if (!CommandArgs(tokens, 1, step, error)) return false;
     if (step->compare == CompareMode::kScanSet && ScanCursorIndex(step->args) < 0) {
       *error = "!scan-set needs SCAN, SSCAN, HSCAN or ZSCAN with a cursor";
@@ -167,12 +168,57 @@ const char* CompareModeName(CompareMode mode) {
       return "set of elements over a full SCAN iteration";
     case CompareMode::kInfoFields:
       return "INFO section headers and field names";
+    case CompareMode::kAclRules:
+      return "ACL rules, single-command runs as multisets";
   }
   return "?";
 }
 
+namespace {
+
+// The reply's bytes with every run of single-command rules sorted. Sorting words keeps every
+// length, so the RESP framing stays as it was; a selector's closing ')' is set apart first.
+std::string SortSingleRules(const std::string& raw) {
+  std::string text;
+  for (char c : raw) {
+    if (c == ')') text += ' ';
+    text += c;
+  }
+  std::string out;
+  std::vector<std::string> run;  // single-command words, and the separator after each
+  std::string seps;
+  auto flush = [&] {
+    std::sort(run.begin(), run.end());
+    for (size_t i = 0; i < run.size(); ++i) out += run[i] + seps[i];
+    run.clear();
+    seps.clear();
+  };
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find_first_of(" \r\n", pos);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(pos, end - pos);
+    char sep = end < text.size() ? text[end] : '\0';
+    if (word.size() > 1 && (word[0] == '+' || word[0] == '-') && word[1] != '@') {
+      run.push_back(word);
+      seps += sep;
+    } else {
+      flush();
+      out += word;
+      out += sep;
+    }
+    pos = end + 1;
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
 std::string CompareReplies(const ScriptStep& step, const std::string& a, const std::string& b) {
   switch (step.compare) {
+    case CompareMode::kAclRules:
+      return SortSingleRules(a) == SortSingleRules(b) ? "" : "bytes differ";
     case CompareMode::kExact:
     case CompareMode::kNoReply:
       return a == b ? "" : "bytes differ";

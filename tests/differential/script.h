@@ -23,6 +23,10 @@
 //                             on the first call is compared byte for byte
 //   !info-fields CMD...       an INFO reply: the section headers and field names must match, in
 //                             order; the values are not compared
+//   !acl-rules CMD...         ACL LIST / GETUSER: compared byte for byte except that each run of
+//                             single-command rules (+get -set|x, not +@cat) is compared as a
+//                             multiset: Redis writes them in its command table's hash order,
+//                             which changes with every start
 //   !wait TEXT CMD...         repeats CMD on each server until its reply contains TEXT (fails
 //                             after a generous deadline); nothing else is compared. Synchronizes
 //                             on a condition (a blocked client, an expired key) instead of time
@@ -75,7 +79,8 @@ enum class CompareMode {
   kNoReply,
   kScanSet,
   kInfoFields,
-  kDelta
+  kDelta,
+  kAclRules
 };
 
 struct ScriptStep {

@@ -14,6 +14,9 @@ root=$(pwd)
 dir=${root}/build-fuzz
 runs=${1:-${KEEL_FUZZ_RUNS:-}}
 seconds=${KEEL_FUZZ_SECONDS:-15}
+# fuzz_acl (the ACL rule parser; KEEL_FUZZ_TARGETS=acl) is not in the default set yet: it links
+# keel_commands, which clang 14 does not compile (pubsub_family.cc captures a structured binding
+# in a lambda, which C++20 allows from clang 16).
 targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore}
 
 gen=()
@@ -36,6 +39,7 @@ mkdir -p "${dir}/crashes"
 default_runs() {
   case $1 in
     config) echo 5000 ;;
+    acl) echo 20000 ;;
     restore) echo 30000 ;;
     *) echo 50000 ;;
   esac

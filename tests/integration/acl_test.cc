@@ -192,5 +192,155 @@ TEST_F(AclTest, UserDirectivesDeclareUsersAtStart) {
   EXPECT_EQ(c.Call({"SET", "r1", "x"}), kSetDenied);
 }
 
+// The (reason, context, object, cmd of client-info) of each ACL LOG entry, newest first.
+std::vector<std::string> LogSummary(const std::string& log) {
+  std::regex entry(
+      R"(\$6\r\nreason\r\n\$\d+\r\n(\w+)\r\n\$7\r\ncontext\r\n\$\d+\r\n(\w+)\r\n)"
+      R"(\$6\r\nobject\r\n\$\d+\r\n([\w|]+)\r\n[^]*?client-info\r\n\$\d+\r\n[^\r]* cmd=(\w+) )");
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), entry); it != std::sregex_iterator();
+       ++it) {
+    out.push_back((*it)[1].str() + " " + (*it)[2].str() + " " + (*it)[3].str() + " " +
+                  (*it)[4].str());
+  }
+  return out;
+}
+
+const std::string kExecChanged =
+    "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC "
+    "call. This command is no longer allowed for the following reason: ";
+
+// EXEC checks the queued commands again: the user changed after they were queued. Each refused
+// command gets its own error in EXEC's reply, the others run; ACL LOG says "multi" and
+// client-info names EXEC.
+TEST_F(AclTest, ExecChecksQueuedCommandsAgainstTheUserAsItIsNow) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "mo", "on", "nopass", "~*", "&*", "+@all"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "LOG", "RESET"}), "+OK\r\n");
+  RespConnection c = Connect();
+  ASSERT_EQ(c.Call({"AUTH", "mo", "x"}), "+OK\r\n");
+  ASSERT_EQ(c.Call({"MULTI"}), "+OK\r\n");
+  ASSERT_EQ(c.Call({"GET", "a"}), "+QUEUED\r\n");
+  ASSERT_EQ(c.Call({"PUBLISH", "ch", "m"}), "+QUEUED\r\n");
+  ASSERT_EQ(c.Call({"SET", "b", "1"}), "+QUEUED\r\n");
+  ASSERT_EQ(c.Call({"GET", "b"}), "+QUEUED\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "mo", "resetkeys", "~b", "resetchannels", "-get"}),
+            "+OK\r\n");
+  EXPECT_EQ(c.Call({"EXEC"}),
+            "*4\r\n" + kExecChanged + "no permission to execute the command or subcommand\r\n" +
+                kExecChanged + "no permission to access one of the channels used as arguments\r\n" +
+                "+OK\r\n" + kExecChanged +
+                "no permission to execute the command or subcommand\r\n");
+  EXPECT_EQ(admin.Call({"GET", "b"}), "$1\r\n1\r\n");
+  // Keys: SET to a key the user lost.
+  ASSERT_EQ(c.Call({"MULTI"}), "+OK\r\n");
+  ASSERT_EQ(c.Call({"SET", "b", "2"}), "+QUEUED\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "mo", "resetkeys", "~c"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"EXEC"}),
+            "*1\r\n" + kExecChanged + "no permission to touch the specified keys\r\n");
+  EXPECT_EQ(admin.Call({"GET", "b"}), "$1\r\n1\r\n");
+  std::vector<std::string> log = LogSummary(admin.Call({"ACL", "LOG"}));
+  std::vector<std::string> want = {"key multi b exec", "command multi get exec",
+                                   "channel multi ch exec"};
+  EXPECT_EQ(log, want);
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "mo"}), ":1\r\n");
+}
+
+// redis.call and redis.pcall check the script's caller (not the default user); the errors are
+// Redis's script texts and ACL LOG says "lua" with EVAL as the client's command.
+TEST_F(AclTest, ScriptCommandsAreCheckedForTheCaller) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "sc", "on", "nopass", "~a", "&c*", "+@all", "-set"}),
+            "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "root", "on", "nopass", "~*", "&*", "+@all"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "LOG", "RESET"}), "+OK\r\n");
+  RespConnection c = Connect();
+  ASSERT_EQ(c.Call({"AUTH", "sc", "x"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"EVAL", "return redis.pcall('set','a','b')", "0"}),
+            "-ERR The user executing the script can't run this command or subcommand\r\n");
+  EXPECT_EQ(c.Call({"EVAL", "return redis.pcall('get','zz')", "0"}),
+            "-ERR The user executing the script can't access at least one of the keys mentioned "
+            "in the command arguments\r\n");
+  EXPECT_EQ(c.Call({"EVAL", "return redis.pcall('publish','x','m')", "0"}),
+            "-ERR The user executing the script can't publish to the channel mentioned in the "
+            "command\r\n");
+  std::string err = c.Call({"EVAL", "return redis.call('set','a','b')", "0"});
+  EXPECT_EQ(err.rfind("-ERR The user executing the script can't run this command or subcommand "
+                      "script: ",
+                      0),
+            0u)
+      << err;
+  EXPECT_EQ(c.Call({"EVAL", "return redis.call('get','a')", "0"}), "$-1\r\n");
+  EXPECT_EQ(c.Call({"EVAL", "return redis.acl_check_cmd('set','a','b')", "0"}), "$-1\r\n");
+  EXPECT_EQ(c.Call({"EVAL", "return redis.acl_check_cmd('get','a')", "0"}), ":1\r\n");
+  EXPECT_EQ(c.Call({"EVAL", "return redis.acl_check_cmd('get','b')", "0"}), "$-1\r\n");
+  std::vector<std::string> want = {"command lua set eval", "channel lua x eval", "key lua zz eval"};
+  EXPECT_EQ(LogSummary(admin.Call({"ACL", "LOG"})), want);
+  // The default user's own limits do not apply to another user's script.
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "-set"}), "+OK\r\n");
+  RespConnection r = Connect();
+  ASSERT_EQ(r.Call({"AUTH", "root", "x"}), "+OK\r\n");
+  EXPECT_EQ(r.Call({"EVAL", "return redis.call('set','k','v')", "0"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"EVAL", "return redis.pcall('set','k','v')", "0"}),
+            "-ERR The user executing the script can't run this command or subcommand\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "default", "+set"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "sc", "root"}), ":2\r\n");
+}
+
+// acllog-max-len: a lower value trims the log at its next entry, as in Redis.
+TEST_F(AclTest, AcllogMaxLenTrimsTheLogAtItsNextEntry) {
+  RespConnection admin = Connect();
+  ASSERT_EQ(admin.Call({"ACL", "SETUSER", "lg", "on", "nopass", "~*", "+get"}), "+OK\r\n");
+  ASSERT_EQ(admin.Call({"ACL", "LOG", "RESET"}), "+OK\r\n");
+  RespConnection c = Connect();
+  ASSERT_EQ(c.Call({"AUTH", "lg", "x"}), "+OK\r\n");
+  for (const char* cmd : {"DEL", "INCR", "LPOP"}) c.Call({cmd, "k"});
+  EXPECT_EQ(admin.Call({"ACL", "LOG"}).substr(0, 4), "*3\r\n");
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "acllog-max-len", "1"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "LOG"}).substr(0, 4), "*3\r\n");
+  c.Call({"DECR", "k"});
+  std::vector<std::string> want = {"command toplevel decr decr"};
+  EXPECT_EQ(LogSummary(admin.Call({"ACL", "LOG"})), want);
+  // An entry that counts in an existing one adds nothing, so trims nothing.
+  c.Call({"DECR", "k"});
+  EXPECT_EQ(admin.Call({"ACL", "LOG"}).substr(0, 4), "*1\r\n");
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "acllog-max-len", "0"}), "+OK\r\n");
+  c.Call({"RPOP", "k"});
+  EXPECT_EQ(admin.Call({"ACL", "LOG"}), "*0\r\n");
+  ASSERT_EQ(admin.Call({"CONFIG", "SET", "acllog-max-len", "128"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "DELUSER", "lg"}), ":1\r\n");
+}
+
+// Selectors and first-arg rules survive ACL SAVE and ACL LOAD, and keep their effect.
+TEST_F(AclTest, SelectorsAndFirstArgsSurviveSaveAndLoad) {
+  std::string dir = (std::filesystem::temp_directory_path() / "keel-acl-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string path = dir + "/users.acl";
+  std::ofstream(path) << "user sel on nopass ~k* +select|0 (~x* +set) \"(%R~r* +@read)\"\n";
+  server_.reset();
+  StartServer({"--aclfile", path});
+  RespConnection admin = Connect();
+  const std::string line =
+      "user sel on nopass ~k* resetchannels -@all +select|0 (~x* resetchannels -@all +set) "
+      "(%R~r* resetchannels -@all +@read)";
+  EXPECT_EQ(admin.Call({"ACL", "LIST"}), "*2\r\n$34\r\nuser default on nopass ~* &* +@all\r\n$" +
+                                             std::to_string(line.size()) + "\r\n" + line + "\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "SAVE"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "LOAD"}), "+OK\r\n");
+  EXPECT_EQ(admin.Call({"ACL", "LIST"}).find(line) != std::string::npos, true);
+  RespConnection c = Connect();
+  ASSERT_EQ(c.Call({"AUTH", "sel", "x"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "x1", "v"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"GET", "x1"}),
+            "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n");
+  EXPECT_EQ(c.Call({"GET", "r1"}), "$-1\r\n");
+  EXPECT_EQ(c.Call({"SET", "k1", "v"}),
+            "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n");
+  EXPECT_EQ(c.Call({"SELECT", "0"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SELECT", "1"}),
+            "-NOPERM this user has no permissions to run the 'select' command\r\n");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace keel::test

@@ -13,6 +13,7 @@
 // check with that one relaxed load.
 namespace keel {
 
+class Config;
 struct Client;
 struct CommandMeta;
 struct ServerState;
@@ -40,9 +41,29 @@ bool AclAuthenticate(ServerState& server, Client& client, std::string_view user,
                      std::string_view pass, std::string_view object);
 
 // The client's command against its user's permissions: "" when allowed, else the NOPERM error
-// (logged in ACL LOG). Call only when AclRestricted().
+// (logged in ACL LOG, context "multi" inside MULTI). While EXEC runs the queued commands
+// (client.in_exec) the error is Redis's "ACLs rules changed ..." text. Call only when
+// AclRestricted().
 std::string AclCheckCommand(ServerState& server, Client& client, const CommandMeta& meta,
                             std::span<const std::string_view> args);
+
+// A command redis.call / redis.pcall runs for a script's caller: "" when its user may, else the
+// script's error text ("ERR The user executing the script can't ..."), logged in ACL LOG with
+// context "lua". Call only when AclRestricted().
+std::string AclCheckScriptCommand(ServerState& server, Client& caller, const CommandMeta& meta,
+                                  std::span<const std::string_view> args);
+// Whether the client's user may run the command with these arguments (redis.acl_check_cmd);
+// nothing is logged.
+bool AclAllows(Client& client, const CommandMeta& meta, std::span<const std::string_view> args);
+
+// acl-pubsub-default and acllog-max-len are read from `config` from now on (main, before
+// AclLoadAtStartup). REQUIRES: config outlives the ACL users.
+void AclUseConfig(const Config& config);
+
+// Fuzzing and tests: one ACL file line ("user name rule ..."). Returns "" or the error; on
+// success *description is the user's ACL LIST text and *round_trip_ok whether loading that text
+// again gives the same user (same description, command bits, keys and channels).
+std::string AclParseFileLine(std::string_view line, std::string* description, bool* round_trip_ok);
 
 // `user name rule...` lines of the config file: kept (Config's user handler), applied by
 // AclLoadAtStartup.

@@ -79,6 +79,8 @@ struct Client {
   // ACL: the users table's generation when this client's user was last found unrestricted (0:
   // not known; AUTH and RESET clear it), so its commands skip the check until a user changes.
   uint64_t acl_unrestricted_gen = 0;
+  // The scripts' client: redis.call checks the calling client's user instead of this one's.
+  bool acl_checked_by_caller = false;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
   bool no_evict = false;
