@@ -54,6 +54,7 @@ extern "C" {
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "scripting_internal.h"
 
 namespace keel {
 
@@ -719,10 +720,21 @@ lua_State* NewLuaState() {
   return L;
 }
 
+// The client a script's redis.call commands run as (one per thread, shared by EVAL and FCALL).
+Client* ThreadScriptClient() {
+  thread_local std::unique_ptr<Client> client;
+  if (!client) {
+    client = std::make_unique<Client>();
+    client->addr = "lua";
+    client->authenticated = true;
+    client->in_exec = true;
+  }
+  return client.get();
+}
+
 struct ThreadLua {
   lua_State* L = nullptr;
   uint64_t generation = 0;
-  std::unique_ptr<Client> script_client;
   ~ThreadLua() {
     if (L != nullptr) lua_close(L);
   }
@@ -735,12 +747,6 @@ ThreadLua& ThisThreadLua() {
     if (t.L != nullptr) lua_close(t.L);
     t.L = NewLuaState();
     t.generation = gen;
-  }
-  if (!t.script_client) {
-    t.script_client = std::make_unique<Client>();
-    t.script_client->addr = "lua";
-    t.script_client->authenticated = true;
-    t.script_client->in_exec = true;
   }
   return t;
 }
@@ -810,6 +816,46 @@ void SetArgTable(lua_State* L, const char* name, std::span<const std::string_vie
   lua_rawset(L, LUA_GLOBALSINDEX);
 }
 
+// Runs the function at L's top (its `nargs` arguments above it, the error handler at `handler`)
+// as a script: every shard lock, the kill hook, the busy clock, the AOF's MULTI ... EXEC; then
+// writes its reply. `name` names it in error positions (the SHA1, or FCALL's function name).
+void RunLocked(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
+               bool read_only, bool is_function) {
+  RunState run;
+  run.server = &ctx.server;
+  run.caller = &ctx.client;
+  run.script_client = ThreadScriptClient();
+  run.sha = &name;
+  run.read_only = read_only;
+  run.script_client->db.store(ctx.db(), std::memory_order_relaxed);
+  {
+    // Every shard of every database: the script may touch any key (see the file comment).
+    Keyspace& ks = ctx.keyspace();
+    std::vector<size_t> flat(static_cast<size_t>(ks.databases()) * kShards);
+    std::iota(flat.begin(), flat.end(), size_t{0});
+    KeyLocks locks;
+    locks.LockFlat(ks, std::move(flat));
+    RunState* outer = t_run;  // always null: EVAL and FCALL are noscript
+    t_run = &run;
+    g_kill_requested.store(false);
+    g_script_wrote.store(false);
+    if (outer == nullptr) ArmKillHook(L);
+    scripting::g_running_is_function.store(is_function, std::memory_order_relaxed);
+    scripting::g_running_since_us.store(NowMonotonicUs(), std::memory_order_relaxed);
+    aof::BeginExec();  // the script's writes reach the AOF as one MULTI ... EXEC
+    int rc = lua_pcall(L, nargs, 1, handler);
+    aof::EndExec();
+    scripting::g_running_since_us.store(0, std::memory_order_relaxed);
+    g_kill_requested.store(false);
+    t_run = outer;
+    if (rc != 0) {
+      WriteScriptError(L, name, ctx.reply);
+    } else {
+      WriteLuaValue(L, -1, ctx.reply, 0);
+    }
+  }
+}
+
 // EVAL script numkeys [key ...] [arg ...], and its SHA, read-only forms.
 void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   // Redis answers NOSCRIPT for a name that cannot be a SHA1 before it reads numkeys.
@@ -854,42 +900,11 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   SetArgTable(L, "KEYS", ctx.args.subspan(3, nk));
   SetArgTable(L, "ARGV", ctx.args.subspan(3 + nk));
 
-  RunState run;
-  run.server = &ctx.server;
-  run.caller = &ctx.client;
-  run.script_client = t.script_client.get();
-  run.sha = &sha;
-  run.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
-  run.script_client->db.store(ctx.db(), std::memory_order_relaxed);
-
   lua_pushcfunction(L, ErrorHandler);
   int handler = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
-  {
-    // Every shard of every database: the script may touch any key (see the file comment).
-    Keyspace& ks = ctx.keyspace();
-    std::vector<size_t> flat(static_cast<size_t>(ks.databases()) * kShards);
-    std::iota(flat.begin(), flat.end(), size_t{0});
-    KeyLocks locks;
-    locks.LockFlat(ks, std::move(flat));
-    RunState* outer = t_run;  // always null: EVAL is noscript
-    t_run = &run;
-    g_kill_requested.store(false);
-    g_script_wrote.store(false);
-    if (outer == nullptr) ArmKillHook(L);
-    scripting::g_running_since_us.store(NowMonotonicUs(), std::memory_order_relaxed);
-    aof::BeginExec();  // the script's writes reach the AOF as one MULTI ... EXEC
-    int rc = lua_pcall(L, 0, 1, handler);
-    aof::EndExec();
-    scripting::g_running_since_us.store(0, std::memory_order_relaxed);
-    g_kill_requested.store(false);
-    t_run = outer;
-    if (rc != 0) {
-      WriteScriptError(L, sha, ctx.reply);
-    } else {
-      WriteLuaValue(L, -1, ctx.reply, 0);
-    }
-  }
+  RunLocked(ctx, L, handler, 0, sha, read_only_cmd || (script->flags & kScriptNoWrites),
+            /*is_function=*/false);
   lua_settop(L, 0);
   // A script's garbage is collected a step at a time, as Redis does after each script.
   lua_gc(L, LUA_GCSTEP, 1);
@@ -938,26 +953,14 @@ void CmdScriptFlush(CommandContext& ctx) {
 }
 
 // SCRIPT KILL
-void CmdScriptKill(CommandContext& ctx) {
-  // SCRIPT KILL takes no lock (kNone), so it runs on any io thread not itself waiting for the
-  // script's locks. The script stops at its next hook call (KillHook).
-  if (scripting::g_running_since_us.load() == 0 || ctx.client.in_exec) {
-    ctx.reply.Error(errors::kNotBusy);
-    return;
-  }
-  if (g_script_wrote.load()) {
-    ctx.reply.Error(errors::kUnkillable);
-    return;
-  }
-  g_kill_requested.store(true);
-  ctx.reply.Ok();
-}
+void CmdScriptKill(CommandContext& ctx) { scripting_internal::Kill(ctx, /*is_eval=*/true); }
 
 }  // namespace
 
 namespace scripting {
 
 std::atomic<int64_t> g_running_since_us{0};
+std::atomic<bool> g_running_is_function{false};
 
 bool PastBusyThreshold(ServerState& server) {
   static const std::atomic<int64_t>* threshold =
@@ -997,6 +1000,42 @@ void CmdScriptHelp(CommandContext& ctx) {
 }
 
 }  // namespace
+
+// ---- shared with function_family.cc (scripting_internal.h) ----
+
+namespace scripting_internal {
+
+lua_State* NewState() { return NewLuaState(); }
+lua_CFunction ErrorHandlerFunction() { return ErrorHandler; }
+lua_CFunction LogFunction() { return LuaLog; }
+
+void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
+         bool read_only) {
+  RunLocked(ctx, L, handler, nargs, name, read_only, /*is_function=*/true);
+}
+
+void Kill(CommandContext& ctx, bool is_eval) {
+  // SCRIPT KILL and FUNCTION KILL take no lock (kNone), so they run on any io thread not itself
+  // waiting for the script's locks. The script stops at its next hook call (KillHook). Each
+  // kills only its own kind, as Redis (the other kind's -BUSY text says which one to use).
+  if (scripting::g_running_since_us.load() == 0 || ctx.client.in_exec) {
+    ctx.reply.Error(errors::kNotBusy);
+    return;
+  }
+  if (g_script_wrote.load()) {
+    ctx.reply.Error(errors::kUnkillable);
+    return;
+  }
+  bool function = scripting::g_running_is_function.load();
+  if (is_eval == function) {
+    ctx.reply.Error(function ? errors::kBusyFunction : errors::kBusyScript);
+    return;
+  }
+  g_kill_requested.store(true);
+  ctx.reply.Ok();
+}
+
+}  // namespace scripting_internal
 
 void RegisterScriptingFamily(CommandRegistry* r) {
   // The EVAL family locks every shard itself (kSelf: inside EXEC the whole keyspace is held).
