@@ -28,19 +28,7 @@ const std::string kLibB =
 const std::string kLibC =
     "#!lua name=libc\nredis.register_function('fromc', function() return 'c' end)";
 
-class FunctionsTest : public ServerTest {
- protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    if (TestingRedis()) GTEST_SKIP() << "Keel against Redis: needs Keel as the server under test";
-  }
-  std::unique_ptr<ServerProcess> Keel(std::vector<std::string> args = {}) {
-    return StartProcess(KeelServerBinary(), std::move(args));
-  }
-  std::unique_ptr<ServerProcess> Redis(std::vector<std::string> args = {}) {
-    return StartProcess(RedisServerBinary(), std::move(args));
-  }
-};
+using FunctionsTest = KeelAndRedisTest;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
