@@ -109,9 +109,14 @@ TEST_F(FunctionsTest, FunctionDumpRestoresBothWays) {
   std::string from_redis = Str(Cmd(rc.get(), {"FUNCTION", "DUMP"}).get());
   EXPECT_EQ(Str(Cmd(c.get(), {"FUNCTION", "RESTORE", from_redis}).get()), "OK");
   ExpectLibsAB(c.get(), "keel");
-  // A second restore collides (APPEND), REPLACE and FLUSH do not.
-  EXPECT_EQ(Str(Cmd(c.get(), {"FUNCTION", "RESTORE", from_redis}).get()),
-            Str(Cmd(rc.get(), {"FUNCTION", "RESTORE", from_redis}).get()));
+  // A second restore collides (APPEND), REPLACE and FLUSH do not. (Which library the error
+  // names depends on the payload's order, Redis's hash table's: either is right.)
+  for (redisContext* ctx : {c.get(), rc.get()}) {
+    std::string err = Str(Cmd(ctx, {"FUNCTION", "RESTORE", from_redis}).get());
+    EXPECT_TRUE(err == "ERR Library liba already exists" ||
+                err == "ERR Library libb already exists")
+        << err;
+  }
   EXPECT_EQ(Str(Cmd(c.get(), {"FUNCTION", "RESTORE", from_redis, "REPLACE"}).get()), "OK");
   ASSERT_EQ(Str(Cmd(c.get(), {"FUNCTION", "LOAD", kLibC}).get()), "libc");
   std::string from_keel = Str(Cmd(c.get(), {"FUNCTION", "DUMP"}).get());
