@@ -20,6 +20,7 @@
 #include "keel/commands/client.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/functions.h"
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -537,7 +538,8 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     if (name == "exec" || name == "flushdb" || name == "flushall" || name == "swapdb") {
       return Form::kNone;  // EXEC: EndExec; the others: their ChangeObserver calls
     }
-    if (name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro") {
+    if (name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro" ||
+        name == "fcall" || name == "fcall_ro") {
       return Form::kNone;  // a script is logged as the commands it ran (its EndExec)
     }
     if (name == "set" && args.size() > 3) {
@@ -818,6 +820,10 @@ Status LoadOneFile(Replayer& r, const std::string& path, bool last, uint64_t* ke
       return Status::Error("Bad RDB preamble in the append only file " + path + ": " +
                            st.message());
     }
+    if (Status fs = functions::ReplaceAllFromRdb(stats.function_codes); !fs.ok()) {
+      return Status::Error("Bad RDB preamble in the append only file " + path + ": " +
+                           fs.message());
+    }
     *keys += stats.keys_loaded;
     pos = static_cast<size_t>(src.offset());
     KEEL_LOG_NOTICE("Reading RDB base file on AOF loading...");
@@ -870,6 +876,11 @@ Status RdbToCommands(ServerState& s, const std::string& rdb_path, const std::str
   int last_db = -1;
   rdb::LoadOptions opt;
   opt.verify_checksum = false;
+  // The libraries come first in the file, as FUNCTION LOAD commands (as Redis writes them).
+  opt.on_function = [&](std::string code) {
+    out += Encode({"FUNCTION", "LOAD", code});
+    return Status::Ok();
+  };
   rdb::LoadStats stats;
   Status st = rdb::LoadRdb(
       src, opt,
@@ -1053,6 +1064,11 @@ void LogAs(int db, std::span<const std::string_view> args) {
 
 void LogServed(int db, std::initializer_list<std::string_view> args) {
   if (g_log == nullptr || !g_log->on()) return;
+  g_log->Append(db, Encode(args));
+}
+
+void LogCommand(int db, std::span<const std::string_view> args) {
+  if (g_log == nullptr || !g_log->on() || t_not_logged > 0) return;
   g_log->Append(db, Encode(args));
 }
 

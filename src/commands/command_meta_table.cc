@@ -2832,6 +2832,61 @@ constexpr CommandMeta kScriptSubcommands[] = {
     {.name = "script|load", .arity = 3, .flags = kCmdNoscript | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kScriptAllNodesTips, .group = "scripting", .since = "2.6.0", .summary = "Stores a script in the script cache without running it.", .args = kScriptLoadArgs},
 };
 
+// ---- functions ----
+
+constexpr CommandArg kFcallArgs[] = {
+    {.name = "function", .type = ArgType::kString},
+    {.name = "numkeys", .type = ArgType::kInteger},
+    {.name = "key", .type = ArgType::kKey, .key_spec_index = 0, .flags = kArgOptional | kArgMultiple},
+    {.name = "arg", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr std::string_view kFunctionAllShardsTips[] = {"request_policy:all_shards", "response_policy:all_succeeded"};
+constexpr std::string_view kFunctionKillTips[] = {"request_policy:all_shards", "response_policy:one_succeeded"};
+constexpr std::string_view kFunctionStatsTips[] = {"nondeterministic_output", "request_policy:all_shards", "response_policy:special"};
+constexpr std::string_view kFunctionListTips[] = {"nondeterministic_output_order"};
+
+constexpr CommandArg kFunctionDeleteArgs[] = {
+    {.name = "library-name", .type = ArgType::kString},
+};
+
+constexpr CommandArg kFunctionLoadArgs[] = {
+    {.name = "replace", .type = ArgType::kPureToken, .token = "REPLACE", .flags = kArgOptional},
+    {.name = "function-code", .type = ArgType::kString},
+};
+
+constexpr CommandArg kFunctionFlushArgs[] = {
+    {.name = "async", .type = ArgType::kOneof, .flags = kArgOptional, .args = kScriptFlushModeArgs},
+};
+
+constexpr CommandArg kFunctionListArgs[] = {
+    {.name = "library-name-pattern", .type = ArgType::kString, .token = "LIBRARYNAME", .flags = kArgOptional},
+    {.name = "withcode", .type = ArgType::kPureToken, .token = "WITHCODE", .flags = kArgOptional},
+};
+
+constexpr CommandArg kFunctionRestorePolicyArgs[] = {
+    {.name = "flush", .type = ArgType::kPureToken, .token = "FLUSH"},
+    {.name = "append", .type = ArgType::kPureToken, .token = "APPEND"},
+    {.name = "replace", .type = ArgType::kPureToken, .token = "REPLACE"},
+};
+
+constexpr CommandArg kFunctionRestoreArgs[] = {
+    {.name = "serialized-value", .type = ArgType::kString},
+    {.name = "policy", .type = ArgType::kOneof, .flags = kArgOptional, .args = kFunctionRestorePolicyArgs},
+};
+
+constexpr CommandMeta kFunctionSubcommands[] = {
+    {.name = "function|delete", .arity = 3, .flags = kCmdWrite | kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclWrite | kAclSlow | kAclScripting, .tips = kFunctionAllShardsTips, .group = "scripting", .since = "7.0.0", .summary = "Deletes a function library and its functions.", .args = kFunctionDeleteArgs},
+    {.name = "function|dump", .arity = 2, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .group = "scripting", .since = "7.0.0", .summary = "Serializes every function library into one payload for FUNCTION RESTORE."},
+    {.name = "function|flush", .arity = -2, .flags = kCmdWrite | kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclWrite | kAclSlow | kAclScripting, .tips = kFunctionAllShardsTips, .group = "scripting", .since = "7.0.0", .summary = "Deletes every function library.", .args = kFunctionFlushArgs},
+    {.name = "function|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .group = "scripting", .since = "7.0.0", .summary = "Lists the FUNCTION subcommands."},
+    {.name = "function|kill", .arity = 2, .flags = kCmdNoscript | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kFunctionKillTips, .group = "scripting", .since = "7.0.0", .summary = "Stops the function that is running, if it has not written."},
+    {.name = "function|list", .arity = -2, .flags = kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kFunctionListTips, .group = "scripting", .since = "7.0.0", .summary = "Describes the function libraries, optionally with their code.", .args = kFunctionListArgs},
+    {.name = "function|load", .arity = -3, .flags = kCmdWrite | kCmdDenyOom | kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclWrite | kAclSlow | kAclScripting, .tips = kFunctionAllShardsTips, .group = "scripting", .since = "7.0.0", .summary = "Loads a function library from its code.", .args = kFunctionLoadArgs},
+    {.name = "function|restore", .arity = -3, .flags = kCmdWrite | kCmdDenyOom | kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclWrite | kAclSlow | kAclScripting, .tips = kFunctionAllShardsTips, .group = "scripting", .since = "7.0.0", .summary = "Loads the function libraries of a FUNCTION DUMP payload.", .args = kFunctionRestoreArgs},
+    {.name = "function|stats", .arity = 2, .flags = kCmdNoscript | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kFunctionStatsTips, .group = "scripting", .since = "7.0.0", .summary = "Describes the running function and counts the libraries and functions."},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -3041,6 +3096,9 @@ constexpr CommandMeta kCommands[] = {
     {.name = "eval_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only Lua script on the server.", .args = kEvalArgs},
     {.name = "evalsha_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalshaRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only Lua script from the script cache, named by its SHA1 digest.", .args = kEvalshaArgs},
     {.name = "script", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kScriptSubcommands, .group = "scripting", .since = "2.6.0", .summary = "Groups the commands that manage the Lua script cache."},
+    {.name = "fcall", .arity = -3, .flags = kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a function of a loaded library.", .args = kFcallArgs},
+    {.name = "fcall_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only function of a loaded library.", .args = kFcallArgs},
+    {.name = "function", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kFunctionSubcommands, .group = "scripting", .since = "7.0.0", .summary = "Groups the commands that manage function libraries."},
 };
 // clang-format on
 // END GENERATED TABLE

@@ -283,7 +283,9 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     if (__builtin_expect(scripting::g_running_since_us.load(std::memory_order_relaxed) != 0, 0) &&
         !client.in_exec && !(MetaFlags(*meta) & kCmdAllowBusy) &&
         scripting::PastBusyThreshold(*server_)) {
-      reject(errors::kBusyScript);
+      reject(scripting::g_running_is_function.load(std::memory_order_relaxed)
+                 ? errors::kBusyFunction
+                 : errors::kBusyScript);
       goto done;
     }
     // maxmemory, as Redis's processCommand: evict first (every command, reads included); if

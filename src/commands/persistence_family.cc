@@ -9,6 +9,7 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/functions.h"
 #include "keel/commands/notify.h"
 #include "keel/commands/server_bridge.h"
 #include "keel/commands/write.h"
@@ -366,6 +367,7 @@ void DebugReload(CommandContext& ctx) {
   bool found;
   Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, merge, &stats, &found);
   if (st.ok() && !found) st = Status::Error("No such file or directory");
+  if (st.ok()) st = functions::ReplaceAllFromRdb(stats.function_codes);  // the file's libraries
   if (!st.ok()) {
     KEEL_LOG_WARNING("{}", st.message());
     return ctx.reply.Error(errors::kDebugReloadFailed);
@@ -491,6 +493,7 @@ Status LoadDatabase(ServerState& s) {
   // The caller clears `loading` once the server may take writes (after the AOF log starts).
   Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found);
   if (!st.ok() || !found) return st;
+  if (Status fs = functions::ReplaceAllFromRdb(stats.function_codes); !fs.ok()) return fs;
   s.persistence.last_load_keys_loaded.store(stats.keys_loaded);
   s.persistence.last_load_keys_expired.store(stats.keys_expired);
   KEEL_LOG_NOTICE("Loading RDB produced by version {} (RDB version {})", rdb::kRedisVersionAux,

@@ -39,6 +39,7 @@ extern "C" {
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -62,6 +63,7 @@ extern "C" {
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
 #include "lua_libs.h"
+#include "scripting_internal.h"
 
 namespace keel {
 
@@ -184,6 +186,7 @@ thread_local RunState* t_run = nullptr;
 // mutex is a leaf lock, taken twice per script (start, end).
 struct RunningScript {
   int64_t start_us = 0;
+  bool is_function = false;  // FCALL (FUNCTION KILL stops it), else EVAL (SCRIPT KILL)
   std::atomic<bool> wrote{false};
 };
 
@@ -192,12 +195,18 @@ struct RunningScripts {
   std::vector<RunningScript*> running;  // GUARDED_BY(mu)
   std::atomic<uint64_t> kill_epoch{0};
 
-  // Stores the oldest start in g_running_since_us (0 when none runs). REQUIRES: mu held.
+  // Stores the oldest start in g_running_since_us (0 when none runs) and its kind in
+  // g_running_is_function (the -BUSY text names its KILL). REQUIRES: mu held.
   void PublishOldest() {
     int64_t oldest = 0;
+    bool is_function = false;
     for (RunningScript* r : running) {
-      if (oldest == 0 || r->start_us < oldest) oldest = r->start_us;
+      if (oldest == 0 || r->start_us < oldest) {
+        oldest = r->start_us;
+        is_function = r->is_function;
+      }
     }
+    scripting::g_running_is_function.store(is_function, std::memory_order_relaxed);
     scripting::g_running_since_us.store(oldest, std::memory_order_relaxed);
   }
 };
@@ -213,10 +222,11 @@ thread_local uint64_t t_kill_epoch = 0;  // the kill epoch when this thread's sc
 // Registers this thread's script as running, from now until the object dies.
 class RunningScope {
  public:
-  RunningScope() {
+  explicit RunningScope(bool is_function) {
     RunningScripts& r = Running();
     std::lock_guard<std::mutex> lock(r.mu);
     t_running.start_us = NowMonotonicUs();
+    t_running.is_function = is_function;
     t_running.wrote.store(false, std::memory_order_relaxed);
     t_kill_epoch = r.kill_epoch.load(std::memory_order_relaxed);
     r.running.push_back(&t_running);
@@ -232,7 +242,7 @@ class RunningScope {
   RunningScope& operator=(const RunningScope&) = delete;
 };
 
-// How often (in Lua VM instructions) a running script looks at g_kill_requested.
+// How often (in Lua VM instructions) a running script looks at the kill epoch.
 constexpr int kKillCheckInstructions = 100000;
 
 // ---- Lua state (per thread) ----
@@ -870,11 +880,23 @@ lua_State* NewLuaState(lua_libs::MemoryAccount* account) {
   return L;
 }
 
+// The client a script's redis.call commands run as (one per thread, shared by EVAL and FCALL).
+Client* ThreadScriptClient() {
+  thread_local std::unique_ptr<Client> client;
+  if (!client) {
+    client = std::make_unique<Client>();
+    client->addr = "lua";
+    client->authenticated = true;
+    client->in_exec = true;
+    client->acl_checked_by_caller = true;
+  }
+  return client.get();
+}
+
 struct ThreadLua {
   lua_libs::MemoryAccount memory;  // declared first: outlives L
   lua_State* L = nullptr;
   uint64_t generation = 0;
-  std::unique_ptr<Client> script_client;
   // The scripts this thread has run, so EVALSHA does not take the cache's mutex (shared by
   // every io thread) each time; emptied with the state when SCRIPT FLUSH bumps the generation.
   std::unordered_map<std::string, std::shared_ptr<const CachedScript>> seen;
@@ -891,13 +913,6 @@ ThreadLua& ThisThreadLua() {
     t.L = NewLuaState(&t.memory);
     t.generation = gen;
     t.seen.clear();
-  }
-  if (!t.script_client) {
-    t.script_client = std::make_unique<Client>();
-    t.script_client->addr = "lua";
-    t.script_client->authenticated = true;
-    t.script_client->in_exec = true;
-    t.script_client->acl_checked_by_caller = true;
   }
   return t;
 }
@@ -994,6 +1009,68 @@ bool RefusedForOom(CommandContext& ctx, bool by_sha) {
   return (flags & kScriptHasShebang) && !(flags & (kScriptNoWrites | kScriptAllowOom));
 }
 
+// How a script or function runs (RunLocked).
+struct RunOptions {
+  bool read_only = false;    // EVAL_RO, FCALL_RO, no-writes: write commands are refused
+  bool is_function = false;  // FCALL: the -BUSY text and the KILL that stops it name FUNCTION
+  bool oom = false;          // over maxmemory as it starts: its first denyoom write fails
+  // A script proven to stay in its declared keys (script_keys.h) locks only their shards in
+  // `db`; everything else locks every shard of every database.
+  bool declared_only = false;
+  std::span<const std::string_view> keys;
+  // The state's memory account: lua-memory-limit applies while it runs (null: no limit).
+  lua_libs::MemoryAccount* memory = nullptr;
+};
+
+// Runs the function at L's top (its `nargs` arguments above it, the error handler at `handler`)
+// as a script: its locks (all taken before it starts, released after it ends), the kill hook,
+// the running-scripts registry (busy clock, SCRIPT/FUNCTION KILL), the AOF's MULTI ... EXEC;
+// then writes its reply. `name` names it in error positions (the SHA1, or FCALL's function).
+void RunLocked(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
+               const RunOptions& o) {
+  RunState run;
+  run.server = &ctx.server;
+  run.caller = &ctx.client;
+  run.script_client = ThreadScriptClient();
+  run.sha = &name;
+  run.read_only = o.read_only;
+  run.oom = o.oom;
+  run.declared_only = o.declared_only;
+  run.db = ctx.db();
+  run.script_client->db.store(ctx.db(), std::memory_order_relaxed);
+  Keyspace& ks = ctx.keyspace();
+  KeyLocks locks;
+  if (o.declared_only) {
+    if (!o.keys.empty()) locks = KeyLocks(ks, ctx.db(), o.keys);
+  } else {
+    std::vector<size_t> flat(static_cast<size_t>(ks.databases()) * kShards);
+    std::iota(flat.begin(), flat.end(), size_t{0});
+    locks.LockFlat(ks, std::move(flat));
+  }
+  RunState* outer = t_run;  // always null: EVAL and FCALL are noscript
+  t_run = &run;
+  if (outer == nullptr) ArmKillHook(L);
+  RunningScope running(o.is_function);
+  aof::BeginExec();  // the script's writes reach the AOF as one MULTI ... EXEC
+  size_t memory_limit = 0;
+  if (o.memory != nullptr) {
+    o.memory->refused = false;
+    memory_limit = LuaMemoryLimit(ctx.server);
+    o.memory->limit = memory_limit;
+  }
+  int rc = lua_pcall(L, nargs, 1, handler);
+  if (o.memory != nullptr) o.memory->limit = 0;
+  aof::EndExec();
+  t_run = outer;
+  if (o.memory != nullptr && (rc == LUA_ERRMEM || (rc == LUA_ERRERR && o.memory->refused))) {
+    ctx.reply.Error(ScriptOutOfMemory(memory_limit));
+  } else if (rc != 0) {
+    WriteScriptError(L, name, ctx.reply);
+  } else {
+    WriteLuaValue(L, -1, ctx.reply, 0);
+  }
+}
+
 // EVAL script numkeys [key ...] [arg ...], and its SHA, read-only forms.
 void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   bool oom = OverMaxmemory(ctx);
@@ -1049,52 +1126,16 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   SetArgTable(L, "KEYS", ctx.args.subspan(3, nk));
   SetArgTable(L, "ARGV", ctx.args.subspan(3 + nk));
 
-  RunState run;
-  run.server = &ctx.server;
-  run.caller = &ctx.client;
-  run.script_client = t.script_client.get();
-  run.sha = &sha;
-  run.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
-  run.oom = oom && !(script->flags & kScriptAllowOom);
-  run.declared_only = script->declared_only;
-  run.db = ctx.db();
-  run.script_client->db.store(ctx.db(), std::memory_order_relaxed);
-
   lua_pushcfunction(L, ErrorHandler);
   int handler = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
-  {
-    // All the locks the script will hold, before it starts (see the file comment): its declared
-    // keys' shards, or every shard of every database.
-    Keyspace& ks = ctx.keyspace();
-    KeyLocks locks;
-    if (script->declared_only) {
-      if (nk > 0) locks = KeyLocks(ks, ctx.db(), ctx.args.subspan(3, nk));
-    } else {
-      std::vector<size_t> flat(static_cast<size_t>(ks.databases()) * kShards);
-      std::iota(flat.begin(), flat.end(), size_t{0});
-      locks.LockFlat(ks, std::move(flat));
-    }
-    RunState* outer = t_run;  // always null: EVAL is noscript
-    t_run = &run;
-    if (outer == nullptr) ArmKillHook(L);
-    RunningScope running;
-    aof::BeginExec();  // the script's writes reach the AOF as one MULTI ... EXEC
-    t.memory.refused = false;
-    size_t memory_limit = LuaMemoryLimit(ctx.server);
-    t.memory.limit = memory_limit;
-    int rc = lua_pcall(L, 0, 1, handler);
-    t.memory.limit = 0;
-    aof::EndExec();
-    t_run = outer;
-    if (rc == LUA_ERRMEM || (rc == LUA_ERRERR && t.memory.refused)) {
-      ctx.reply.Error(ScriptOutOfMemory(memory_limit));
-    } else if (rc != 0) {
-      WriteScriptError(L, sha, ctx.reply);
-    } else {
-      WriteLuaValue(L, -1, ctx.reply, 0);
-    }
-  }
+  RunOptions o;
+  o.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
+  o.oom = oom && !(script->flags & kScriptAllowOom);
+  o.declared_only = script->declared_only;
+  o.keys = ctx.args.subspan(3, nk);
+  o.memory = &t.memory;
+  RunLocked(ctx, L, handler, 0, sha, o);
   lua_settop(L, 0);
   if (t.memory.refused) {
     // A script stopped at the limit left its garbage: give it back now.
@@ -1148,32 +1189,14 @@ void CmdScriptFlush(CommandContext& ctx) {
 }
 
 // SCRIPT KILL
-void CmdScriptKill(CommandContext& ctx) {
-  // SCRIPT KILL takes no lock (kNone), so it runs on any io thread not itself waiting for the
-  // script's locks. The script stops at its next hook call (KillHook).
-  RunningScripts& r = Running();
-  std::lock_guard<std::mutex> lock(r.mu);
-  if (r.running.empty() || ctx.client.in_exec) {
-    ctx.reply.Error(errors::kNotBusy);
-    return;
-  }
-  // Every script running now stops (several may run at once on distinct shards), unless one
-  // of them has written.
-  for (RunningScript* s : r.running) {
-    if (s->wrote.load(std::memory_order_relaxed)) {
-      ctx.reply.Error(errors::kUnkillable);
-      return;
-    }
-  }
-  r.kill_epoch.fetch_add(1, std::memory_order_relaxed);
-  ctx.reply.Ok();
-}
+void CmdScriptKill(CommandContext& ctx) { scripting_internal::Kill(ctx, /*is_eval=*/true); }
 
 }  // namespace
 
 namespace scripting {
 
 std::atomic<int64_t> g_running_since_us{0};
+std::atomic<bool> g_running_is_function{false};
 
 bool PastBusyThreshold(ServerState& server) {
   static const std::atomic<int64_t>* threshold =
@@ -1213,6 +1236,66 @@ void CmdScriptHelp(CommandContext& ctx) {
 }
 
 }  // namespace
+
+// ---- shared with function_family.cc (scripting_internal.h) ----
+
+namespace scripting_internal {
+
+// Function states get a memory account of their thread (no limit is armed for them: RunLocked
+// arms it only for EVAL). The accounts live in a list that is never freed, so a state closed at
+// thread exit never outlives its account.
+lua_libs::MemoryAccount* FunctionStateAccount() {
+  static std::mutex mu;
+  static auto* accounts = new std::deque<lua_libs::MemoryAccount>();
+  thread_local lua_libs::MemoryAccount* mine = nullptr;
+  if (mine == nullptr) {
+    std::lock_guard<std::mutex> lock(mu);
+    mine = &accounts->emplace_back();
+  }
+  return mine;
+}
+
+lua_State* NewState() { return NewLuaState(FunctionStateAccount()); }
+lua_CFunction ErrorHandlerFunction() { return ErrorHandler; }
+lua_CFunction LogFunction() { return LuaLog; }
+
+void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
+         bool read_only) {
+  RunOptions o;
+  o.read_only = read_only;
+  o.is_function = true;
+  RunLocked(ctx, L, handler, nargs, name, o);
+}
+
+void Kill(CommandContext& ctx, bool is_eval) {
+  // SCRIPT KILL and FUNCTION KILL take no lock (kNone), so they run on any io thread not itself
+  // waiting for the script's locks. The scripts stop at their next hook call (KillHook). Each
+  // kills only its own kind, as Redis (the other kind's -BUSY text says which one to use);
+  // several scripts may run at once on distinct shards: all of them stop, unless one of them
+  // has written (-UNKILLABLE) or one is of the other kind.
+  RunningScripts& r = Running();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (r.running.empty() || ctx.client.in_exec) {
+    ctx.reply.Error(errors::kNotBusy);
+    return;
+  }
+  for (RunningScript* s : r.running) {
+    if (s->wrote.load(std::memory_order_relaxed)) {
+      ctx.reply.Error(errors::kUnkillable);
+      return;
+    }
+  }
+  for (RunningScript* s : r.running) {
+    if (s->is_function == is_eval) {
+      ctx.reply.Error(s->is_function ? errors::kBusyFunction : errors::kBusyScript);
+      return;
+    }
+  }
+  r.kill_epoch.fetch_add(1, std::memory_order_relaxed);
+  ctx.reply.Ok();
+}
+
+}  // namespace scripting_internal
 
 void RegisterScriptingFamily(CommandRegistry* r) {
   // The EVAL family locks every shard itself (kSelf: inside EXEC the whole keyspace is held).

@@ -562,6 +562,7 @@ void RegisterAllCommands() {
   RegisterBitfieldFamily(r);
   RegisterHllFamily(r);
   RegisterScriptingFamily(r);
+  RegisterFunctionFamily(r);
   RegisterAclFamily(r);
 }
 

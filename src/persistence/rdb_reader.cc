@@ -623,8 +623,17 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
       case kOpModuleAux:
         return Reader::ErrorAt(op_at, "Keel cannot load module data (MODULE_AUX) yet");
       case kOpFunction:
-      case kOpFunction2:
-        return Reader::ErrorAt(op_at, "Keel cannot load function libraries yet");
+        return Reader::ErrorAt(op_at, "Pre-GA function format not supported");
+      case kOpFunction2: {
+        std::string code;
+        if (Status st = rv.String(&code); !st.ok()) return st;
+        if (options.on_function) {
+          if (Status st = options.on_function(std::move(code)); !st.ok()) return st;
+        } else {
+          stats->function_codes.push_back(std::move(code));
+        }
+        continue;
+      }
       default: {
         std::string key;
         if (Status st = rv.String(&key); !st.ok()) return st;
@@ -685,18 +694,29 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
   return Status::Ok();
 }
 
+namespace {
+
+// A DUMP-style payload's trailer: the RDB version (2 bytes, at most ours; *version) and the CRC-64
+// of everything before the CRC (8 bytes, little endian).
+bool PayloadTrailerOk(std::string_view payload, int* version) {
+  if (payload.size() < 10) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+  size_t n = payload.size();
+  *version = p[n - 10] | (p[n - 9] << 8);
+  if (*version > kVersion) return false;
+  uint64_t crc = 0;
+  for (int i = 7; i >= 0; --i) crc = (crc << 8) | p[n - 8 + i];
+  return Crc64(0, p, n - 8) == crc;
+}
+
+}  // namespace
+
 Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
                       Entry** out) {
   *out = nullptr;
-  if (payload.size() < 10) return Status::Error(std::string(kBadPayloadTrailer));
-  const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
-  size_t n = payload.size();
-  int version = p[n - 10] | (p[n - 9] << 8);
-  if (version > kVersion) return Status::Error(std::string(kBadPayloadTrailer));
-  uint64_t crc = 0;
-  for (int i = 7; i >= 0; --i) crc = (crc << 8) | p[n - 8 + i];
-  if (Crc64(0, p, n - 8) != crc) return Status::Error(std::string(kBadPayloadTrailer));
-  MemorySource src(payload.substr(0, n - 10));
+  int version = 0;
+  if (!PayloadTrailerOk(payload, &version)) return Status::Error(std::string(kBadPayloadTrailer));
+  MemorySource src(payload.substr(0, payload.size() - 10));
   Reader r(src, version == 0 ? kVersion : version);
   uint8_t type;
   if (Status st = r.U8(&type); !st.ok()) return Status::Error(std::string(kBadDataFormat));
@@ -711,6 +731,24 @@ Status RestorePayload(std::string_view payload, std::string_view key, const Valu
   }
   if (e == nullptr) return Status::Error(std::string(kBadDataFormat));
   *out = e;
+  return Status::Ok();
+}
+
+Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes) {
+  codes->clear();
+  int version = 0;
+  if (!PayloadTrailerOk(payload, &version)) return Status::Error(std::string(kBadPayloadTrailer));
+  MemorySource src(payload.substr(0, payload.size() - 10));
+  Reader r(src, version == 0 ? kVersion : version);
+  while (src.remaining() > 0) {
+    uint8_t type;
+    if (Status st = r.U8(&type); !st.ok()) return Status::Error("can not read data type");
+    if (type == kOpFunction) return Status::Error("Pre-GA function format not supported");
+    if (type != kOpFunction2) return Status::Error("given type is not a function");
+    std::string code;
+    if (Status st = r.String(&code); !st.ok()) return Status::Error("Failed loading library");
+    codes->push_back(std::move(code));
+  }
   return Status::Ok();
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -175,6 +176,24 @@ std::string DumpPayload(const Entry& e, bool compress) {
   return out;
 }
 
+namespace {
+std::atomic<FunctionCodesFn> g_function_codes{nullptr};
+}  // namespace
+
+void SetFunctionCodesSource(FunctionCodesFn fn) { g_function_codes.store(fn); }
+
+std::string FunctionsPayload(const std::vector<std::string>& codes, bool compress) {
+  std::string out;
+  for (const std::string& code : codes) {
+    AppendU8(&out, kOpFunction2);
+    AppendString(&out, code, compress);
+  }
+  out.push_back(static_cast<char>(kVersion & 0xff));
+  out.push_back(static_cast<char>((kVersion >> 8) & 0xff));
+  AppendLE64(&out, Crc64(0, out.data(), out.size()));
+  return out;
+}
+
 // ---- RdbWriter ----
 
 Status RdbWriter::Begin(const AuxInfo& aux) {
@@ -191,6 +210,12 @@ Status RdbWriter::Begin(const AuxInfo& aux) {
   field("ctime", std::to_string(aux.ctime));
   field("used-mem", std::to_string(aux.used_mem));
   field("aof-base", aux.aof_base ? "1" : "0");
+  if (FunctionCodesFn codes = g_function_codes.load()) {
+    for (const std::string& code : codes()) {
+      AppendU8(&buf_, kOpFunction2);
+      AppendString(&buf_, code, compress_);
+    }
+  }
   return MaybeFlush();
 }
 

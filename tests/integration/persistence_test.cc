@@ -21,19 +21,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class PersistenceTest : public ServerTest {
- protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    if (TestingRedis()) GTEST_SKIP() << "Keel against Redis: needs Keel as the server under test";
-  }
-  std::unique_ptr<ServerProcess> Keel(std::vector<std::string> args = {}) {
-    return StartProcess(KeelServerBinary(), std::move(args));
-  }
-  std::unique_ptr<ServerProcess> Redis(std::vector<std::string> args = {}) {
-    return StartProcess(RedisServerBinary(), std::move(args));
-  }
-};
+using PersistenceTest = KeelAndRedisTest;
 
 TEST_F(PersistenceTest, SaveThenRestartLoadsEveryKeyBack) {
   auto a = Keel();

@@ -25,6 +25,22 @@ inline std::unique_ptr<ServerProcess> StartProcess(const std::string& binary,
   return p;
 }
 
+// A test that starts its own Keel and redis-server processes (files going between them); skipped
+// when the suite runs against Redis.
+class KeelAndRedisTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    if (TestingRedis()) GTEST_SKIP() << "Keel against Redis: needs Keel as the server under test";
+  }
+  std::unique_ptr<ServerProcess> Keel(std::vector<std::string> args = {}) {
+    return StartProcess(KeelServerBinary(), std::move(args));
+  }
+  std::unique_ptr<ServerProcess> Redis(std::vector<std::string> args = {}) {
+    return StartProcess(RedisServerBinary(), std::move(args));
+  }
+};
+
 inline RedisContextPtr ConnectTo(const ServerProcess& p) {
   std::string error;
   auto c = HiredisConnect(p.port(), std::chrono::seconds(60), &error);

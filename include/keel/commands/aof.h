@@ -35,6 +35,9 @@ inline void LogAs(int db, std::initializer_list<std::string_view> args) {
 }
 // Logs a served blocking pop as the pop it became (no command of its own is running).
 void LogServed(int db, std::initializer_list<std::string_view> args);
+// Logs a command that changed no key but must be replayed as itself (FUNCTION LOAD, DELETE,
+// FLUSH, RESTORE), whatever the dispatcher records for it. A no-op while the AOF is off.
+void LogCommand(int db, std::span<const std::string_view> args);
 bool Enabled();
 // While one lives, this thread's changes are not logged (DEBUG RELOAD).
 class NotLogged {

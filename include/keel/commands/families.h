@@ -35,6 +35,7 @@ void RegisterDiagnosticsFamily(CommandRegistry* registry);  // SLOWLOG, LATENCY
 void RegisterPauseFamily(CommandRegistry* registry);        // CLIENT PAUSE/UNPAUSE, WAIT, LOLWUT
 void RegisterBitfieldFamily(CommandRegistry* registry);     // BITFIELD, BITFIELD_RO
 void RegisterScriptingFamily(CommandRegistry* registry);    // EVAL family, SCRIPT
+void RegisterFunctionFamily(CommandRegistry* registry);     // FUNCTION, FCALL, FCALL_RO
 void RegisterHllFamily(CommandRegistry* registry);  // hll_family.cc: PFADD, PFCOUNT, PFMERGE, ...
                                                     // // BITFIELD, BITFIELD_RO
 

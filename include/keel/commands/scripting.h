@@ -16,6 +16,8 @@ namespace scripting {
 // Written by scripts' threads under the scripting family's registry mutex; any thread reads it
 // (one relaxed load per command).
 extern std::atomic<int64_t> g_running_since_us;
+// Whether the script running now is a function (FCALL): -BUSY then names FUNCTION KILL.
+extern std::atomic<bool> g_running_is_function;
 
 // True when a script is running and has run for longer than busy-reply-threshold (a threshold
 // of 0 or less never makes one busy). Any thread.

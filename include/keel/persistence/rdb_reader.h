@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "keel/common/status.h"
 #include "keel/keyspace/entry.h"
@@ -97,6 +98,9 @@ struct LoadOptions {
   // Set to stop the load with an error (a shutdown while loading).
   const std::atomic<bool>* abort = nullptr;
   int64_t key_delay_us = 0;  // test knob (keel-load-key-delay-us): sleep after each key
+  // Told each function library (a FUNCTION2 record: the library's code). Unset, the codes are
+  // collected in LoadStats::function_codes for the caller to install.
+  std::function<Status(std::string code)> on_function;
 };
 
 struct LoadStats {
@@ -104,6 +108,7 @@ struct LoadStats {
   uint64_t keys_loaded = 0;
   uint64_t keys_expired = 0;
   uint64_t empty_keys_skipped = 0;
+  std::vector<std::string> function_codes;  // the FUNCTION2 records (without on_function)
 };
 
 // What the opcodes before a key said about its use: IDLE (seconds since the last access, as
@@ -126,6 +131,10 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
 // Redis's "DUMP payload version or checksum are wrong"; on a bad value "Bad data format".
 Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
                       Entry** out);
+// FUNCTION RESTORE: checks the trailer as RestorePayload does and reads the libraries' codes.
+// Errors are Redis's texts (without "ERR ").
+Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes);
+
 inline constexpr std::string_view kBadPayloadTrailer = "DUMP payload version or checksum are wrong";
 inline constexpr std::string_view kBadDataFormat = "Bad data format";
 

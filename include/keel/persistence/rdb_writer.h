@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "keel/common/status.h"
 #include "keel/keyspace/entry.h"
@@ -58,6 +59,16 @@ void AppendValueBody(std::string* out, const Entry& e, bool compress);
 // A DUMP payload: the value as above, then the RDB version (2 bytes, little endian), then the
 // CRC-64 of all that (8 bytes, little endian).
 std::string DumpPayload(const Entry& e, bool compress);
+
+// FUNCTION DUMP's payload: one FUNCTION2 record (opcode and the library's code as an RDB string)
+// per library, then the RDB version and CRC-64 trailer as in DumpPayload.
+std::string FunctionsPayload(const std::vector<std::string>& codes, bool compress);
+
+// Where RdbWriter::Begin gets the function libraries' codes it writes as FUNCTION2 records after
+// the AUX fields (Redis 7.0 saves them before the keys). The commands module sets it once at
+// start-up (the libraries are process-wide); unset, files have no libraries. Any thread.
+using FunctionCodesFn = std::vector<std::string> (*)();
+void SetFunctionCodesSource(FunctionCodesFn fn);
 
 // The AUX fields Redis 7.0 writes at the top of a file.
 struct AuxInfo {

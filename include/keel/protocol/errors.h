@@ -18,6 +18,8 @@ inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
 inline constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
 inline constexpr std::string_view kBusyScript =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kBusyFunction =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 inline constexpr std::string_view kUnkillable =
     "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
     "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
@@ -46,6 +48,26 @@ inline constexpr std::string_view kScriptUndeclaredKey =
     "ERR Script attempted to access a key outside the shards it locked";
 inline constexpr std::string_view kScriptReplyArgs = "ERR wrong number or type of arguments";
 inline constexpr std::string_view kScriptCompile = "ERR Error compiling script (new function): ";
+// Functions (FUNCTION, FCALL).
+inline constexpr std::string_view kFunctionNotFound = "ERR Function not found";
+inline constexpr std::string_view kLibraryNotFound = "ERR Library not found";
+inline constexpr std::string_view kBadNumkeys = "ERR Bad number of keys provided";
+inline constexpr std::string_view kFunctionWriteInRo =
+    "ERR Can not execute a script with write flag using *_ro command.";
+inline constexpr std::string_view kFunctionFlushOption =
+    "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+inline constexpr std::string_view kFunctionRestorePolicy =
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+inline constexpr std::string_view kLibraryNameMissing = "ERR library name argument was not given";
+inline constexpr std::string_view kNoFunctionsRegistered = "ERR No functions registered";
+inline constexpr std::string_view kMissingLibraryMetadata = "ERR Missing library metadata";
+inline constexpr std::string_view kInvalidLibraryMetadata = "ERR Invalid library metadata";
+inline constexpr std::string_view kLibraryNameNotGiven = "ERR Library name was not given";
+inline constexpr std::string_view kBadLibraryName =
+    "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least "
+    "one character long";
+inline constexpr std::string_view kDuplicateLibraryName =
+    "ERR Invalid metadata value, name argument was given multiple times";
 // SRANDMEMBER / HRANDFIELD with a count that cannot be negated.
 inline constexpr std::string_view kCountRange =
     "ERR value is out of range, value must between -9223372036854775807 and "

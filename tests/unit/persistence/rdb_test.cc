@@ -232,9 +232,41 @@ TEST(LoadRdb, ListpackSetsOfRedis72LoadOnlyFromVersion11Files) {
   EXPECT_NE(old.status.message().find("type 20"), std::string::npos) << old.status.message();
 }
 
-TEST(LoadRdb, FunctionAndModuleAuxAreClearErrors) {
-  EXPECT_NE(Load(V9File("\xf5")).status.message().find("function"), std::string::npos);
+TEST(LoadRdb, PreGaFunctionAndModuleAuxAreClearErrors) {
+  EXPECT_NE(Load(V9File("\xf6")).status.message().find("Pre-GA function format not supported"),
+            std::string::npos);
   EXPECT_NE(Load(V9File("\xf7")).status.message().find("module"), std::string::npos);
+}
+
+// FUNCTION2 records (a library's code) come back in LoadStats, in file order; a truncated one
+// is an error.
+TEST(LoadRdb, Function2RecordsAreCollected) {
+  std::string body;
+  for (const char* code : {"#!lua name=a\ncode a", "#!lua name=b\ncode b"}) {
+    body.push_back(static_cast<char>(kOpFunction2));
+    AppendString(&body, code, false);
+  }
+  Loaded l = Load(V9File(body), 0, /*verify=*/false);
+  ASSERT_TRUE(l.status.ok()) << l.status.message();
+  EXPECT_EQ(l.stats.function_codes,
+            (std::vector<std::string>{"#!lua name=a\ncode a", "#!lua name=b\ncode b"}));
+  EXPECT_FALSE(Load(V9File("\xf5\x40"), 0, false).status.ok());
+}
+
+// FUNCTION DUMP's payload as Redis 7.0.15 writes it for one library, and back.
+TEST(FunctionsPayload, ByteIdenticalToRedis70sAndReadBack) {
+  std::string code = "#!lua name=d1\nredis.register_function('d1f', function() return 'd1' end)";
+  std::string payload = FunctionsPayload({code}, true);
+  const char kTrailer[] = "\n\x00\x10S\xbe\xadz\xe4\xcf\xbd";  // version 10, CRC-64
+  EXPECT_EQ(payload, "\xf5@H" + code + std::string(kTrailer, sizeof(kTrailer) - 1));
+  std::vector<std::string> codes;
+  ASSERT_TRUE(ReadFunctionsPayload(payload, &codes).ok());
+  EXPECT_EQ(codes, std::vector<std::string>{code});
+  payload.back() ^= 1;
+  EXPECT_EQ(ReadFunctionsPayload(payload, &codes).message(), std::string(kBadPayloadTrailer));
+  EXPECT_EQ(ReadFunctionsPayload(DumpPayload(*Owned(NewStringEntry("s", "x", -1)).e, true), &codes)
+                .message(),
+            "given type is not a function");
 }
 
 // ---- DUMP / RESTORE ----

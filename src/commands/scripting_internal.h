@@ -1,0 +1,35 @@
+#pragma once
+// What function_family.cc (FUNCTION, FCALL) shares with scripting_family.cc (EVAL): the Lua
+// environment, the error handler, and the locked run of a script. Private to src/commands.
+
+#include <string>
+
+extern "C" {
+#include <lua.h>
+}
+
+#include "keel/commands/dispatcher.h"
+
+namespace keel::scripting_internal {
+
+// A new Lua state with the EVAL environment: the libraries, the `redis` table, KEYS and ARGV,
+// the protected globals. The caller owns it (lua_close).
+lua_State* NewState();
+// The error handler to pass to lua_pcall (turns an error into {err=, source=, line=}).
+lua_CFunction ErrorHandlerFunction();
+// redis.log.
+lua_CFunction LogFunction();
+
+// Runs the function at L's top, its `nargs` arguments above it and the error handler at stack
+// index `handler`, as FCALL does: every shard lock, the kill hook (FUNCTION KILL), the busy clock
+// (the -BUSY text names FUNCTION KILL), its writes logged as one MULTI ... EXEC; then writes its
+// reply (a failure names `name`). `read_only` refuses write commands (FCALL_RO, no-writes).
+// REQUIRES: called on an io thread from a command handler, L made on this thread.
+void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
+         bool read_only);
+
+// SCRIPT KILL (is_eval) and FUNCTION KILL: stops the running script of its kind, or replies
+// Redis's error (NOTBUSY, UNKILLABLE, or -BUSY naming the other KILL).
+void Kill(CommandContext& ctx, bool is_eval);
+
+}  // namespace keel::scripting_internal
