@@ -1,5 +1,6 @@
 // DEBUG subcommands beyond RELOAD and OBJECT (which live with persistence): SLEEP,
-// SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST, CHANGE-REPL-ID,
+// SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST, CHANGE-REPL-ID, POPULATE,
+// LOG, ERROR, LEAK, MALLCTL, MALLCTL-STR, PAUSE-CRON, SDSLEN,
 // STRINGMATCH-TEST, DIGEST, DIGEST-VALUE, PROTOCOL, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER.
 // CmdDebug (persistence_family.cc) checks enable-debug-command, then asks RunDebugSubcommand.
 //
@@ -28,8 +29,11 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/write.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"
+#include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/sha1.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -300,8 +304,108 @@ void DebugStringmatchTest(CommandContext& ctx) {
 }
 
 std::atomic<bool> g_active_expire{true};
+std::atomic<bool> g_cron_paused{false};
+
+// A positive count (DEBUG POPULATE's arguments): Redis's getPositiveLongFromObjectOrReply.
+bool PositiveCount(CommandContext& ctx, std::string_view arg, int64_t* out) {
+  auto n = ParseInt64(arg);
+  if (!n || *n < 0) {
+    ctx.reply.Error("ERR value is out of range, must be positive");
+    return false;
+  }
+  *out = *n;
+  return true;
+}
+
+// DEBUG POPULATE count [prefix] [size]: keys prefix:0 .. prefix:count-1 (prefix "key") with the
+// values "value:<i>" (padded with zero bytes or cut to `size` when size > 0); existing keys are
+// left as they are. As in Redis the keys count as written for WATCH and client tracking but not
+// for the dirty counter, and are not sent to the AOF (DEBUG is not a write command).
+void DebugPopulate(CommandContext& ctx) {
+  int64_t count = 0;
+  int64_t size = 0;
+  if (!PositiveCount(ctx, ctx.args[2], &count)) return;
+  if (ctx.args.size() == 5 && !PositiveCount(ctx, ctx.args[4], &size)) return;
+  std::string prefix = ctx.args.size() >= 4 ? std::string(ctx.args[3]) : "key";
+  Keyspace& ks = ctx.keyspace();
+  std::string key;
+  std::string value;
+  for (int64_t i = 0; i < count; ++i) {
+    key = prefix + ":" + std::to_string(i);
+    ShardGuard g = ks.LockShard(ctx.db(), ShardOf(key));
+    if (ks.Lookup(ctx.db(), key) != nullptr) continue;
+    value = "value:" + std::to_string(i);
+    if (size > 0) value.resize(static_cast<size_t>(size), '\0');
+    ks.Put(ctx.db(), NewStringEntry(key, value, -1));
+    KeyChanged(ctx, key, /*dirty=*/0);
+  }
+  ctx.reply.Ok();
+}
+
+// DEBUG MALLCTL name [value] / MALLCTL-STR name [value]: reads (and, with a value, writes) a
+// jemalloc control, answering the old value; an integer control is read at the widest size
+// that jemalloc accepts for it, as Redis does.
+void DebugMallctl(CommandContext& ctx, bool as_string) {
+  std::string name(ctx.args[2]);
+  auto fail = [&](int err) { ctx.reply.Error(std::string("ERR ") + std::strerror(err)); };
+  if (as_string) {
+    const char* old = nullptr;
+    size_t len = sizeof(old);
+    std::string fresh;
+    const char* fresh_ptr = nullptr;
+    if (ctx.args.size() == 4) {
+      fresh = std::string(ctx.args[3]);
+      fresh_ptr = fresh.c_str();
+    }
+    int err = memory::Mallctl(name.c_str(), &old, &len, fresh_ptr ? &fresh_ptr : nullptr,
+                              fresh_ptr ? sizeof(fresh_ptr) : 0);
+    if (err != 0) return fail(err);
+    ctx.reply.Bulk(old == nullptr ? "" : old);
+    return;
+  }
+  int64_t fresh = 0;
+  if (ctx.args.size() == 4) {
+    auto v = ParseInt64(ctx.args[3]);
+    if (!v) return ctx.reply.Error(errors::kNotInteger);
+    fresh = *v;
+  }
+  int err = EINVAL;
+  for (size_t width = sizeof(int64_t); width > 0 && err == EINVAL; width /= 2) {
+    uint64_t old = 0;
+    size_t len = width;
+    err = memory::Mallctl(name.c_str(), &old, &len, ctx.args.size() == 4 ? &fresh : nullptr,
+                          ctx.args.size() == 4 ? width : 0);
+    if (err == 0) {
+      int64_t shown = width == 8   ? static_cast<int64_t>(old)
+                      : width == 4 ? static_cast<int32_t>(old)
+                      : width == 2 ? static_cast<int16_t>(old)
+                                   : static_cast<int8_t>(old);
+      ctx.reply.Integer(shown);
+      return;
+    }
+  }
+  fail(err);
+}
+
+// DEBUG SDSLEN key: Redis's field names, with Keel's numbers: the key's and the string value's
+// lengths (Keel keeps no spare capacity: "avail" is 0) and the bytes their blocks take.
+void DebugSdslen(CommandContext& ctx) {
+  Keyspace& ks = ctx.keyspace();
+  ShardGuard g = ks.LockShard(ctx.db(), ShardOf(ctx.args[2]));
+  Entry* e = ks.Lookup(ctx.db(), ctx.args[2]);
+  if (e == nullptr) return ctx.reply.Error("ERR no such key");
+  if (e->type != ObjType::kString) return ctx.reply.Error("ERR Not an sds encoded string.");
+  char buf[32];
+  std::string_view value = e->StringValue(buf);
+  ctx.reply.Bulk(fmt::format(
+      "key_sds_len:{}, key_sds_avail:0, key_zmalloc: {}, val_sds_len:{}, val_sds_avail:0, "
+      "val_zmalloc: {}",
+      e->key().size(), EntryMemory(e) - value.size(), value.size(), value.size()));
+}
 
 }  // namespace
+
+bool CronRunning() { return !g_cron_paused.load(std::memory_order_relaxed); }
 
 bool ActiveExpireEnabled() { return g_active_expire.load(std::memory_order_relaxed); }
 
@@ -344,6 +448,28 @@ bool RunDebugSubcommand(CommandContext& ctx) {
     DebugDigestValue(ctx);
   } else if (is("protocol", 3, 3)) {
     DebugProtocol(ctx);
+  } else if (is("populate", 3, 5)) {
+    DebugPopulate(ctx);
+  } else if (is("log", 3, 3)) {
+    KEEL_LOG_WARNING("DEBUG LOG: {}", ctx.args[2]);
+    ctx.reply.Ok();
+  } else if (is("error", 3, 3)) {
+    // The argument is the whole error line, sent as it is (Redis's addReplyErrorSds).
+    ctx.reply.Error(ctx.args[2]);
+  } else if (is("leak", 3, 3)) {
+    // A copy of the string that is never freed, for leak checkers' tests.
+    new std::string(ctx.args[2]);
+    ctx.reply.Ok();
+  } else if (is("mallctl", 3, 4)) {
+    DebugMallctl(ctx, false);
+  } else if (is("mallctl-str", 3, 4)) {
+    DebugMallctl(ctx, true);
+  } else if (is("pause-cron", 3, 3)) {
+    std::string v(ctx.args[2]);
+    g_cron_paused.store(std::atoi(v.c_str()) != 0, std::memory_order_relaxed);
+    ctx.reply.Ok();
+  } else if (is("sdslen", 3, 3)) {
+    DebugSdslen(ctx);
   } else if (is("set-disable-deny-scripts", 3, 3)) {
     ctx.reply.Ok();
   } else if (EqualsIgnoreCase(sub, "replybuffer") && argc == 4 &&

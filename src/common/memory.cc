@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <mutex>
@@ -343,6 +344,11 @@ bool Purge() {
   return mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0) == 0;
 }
 
+int Mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) {
+  if (!HaveJemalloc()) return ENOENT;
+  return mallctl(name, oldp, oldlenp, newp, newlen);
+}
+
 std::string MallocStats() {
   if (!HaveJemalloc()) return "Stats not supported for the current allocator";
   std::string out;
@@ -355,6 +361,7 @@ std::string MallocStats() {
 std::string_view AllocatorName() { return "libc"; }
 uint64_t AllocatorStat(const char*) { return 0; }
 bool Purge() { return malloc_trim(0) != 0; }
+int Mallctl(const char*, void*, size_t*, void*, size_t) { return ENOENT; }
 std::string MallocStats() { return "Stats not supported for the current allocator"; }
 #endif
 

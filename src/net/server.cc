@@ -323,7 +323,7 @@ struct Server::Impl {
     cron.expires_after(std::chrono::milliseconds(100));
     cron.async_wait([this](const asio::error_code& ec) {
       if (ec) return;
-      Cron();
+      if (CronRunning()) Cron();
       ScheduleCron();
     });
   }
@@ -339,6 +339,7 @@ struct Server::Impl {
     t.expires_after(delay);
     t.async_wait([this, index](const asio::error_code& ec) {
       if (ec || shutting_down.load()) return;
+      if (!CronRunning()) return ScheduleHousekeeping(index, std::chrono::milliseconds(100));
       Keyspace& ks = *state->keyspace;
       int64_t start = NowMonotonicUs();
       double expired_ratio = ActiveExpireEnabled()

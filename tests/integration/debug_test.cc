@@ -184,5 +184,57 @@ TEST_F(DebugTest, SetActiveExpireZeroKeepsExpiredKeysUntilTouched) {
   ExpectSame({"DEBUG", "SET-ACTIVE-EXPIRE", "1"});
 }
 
+// POPULATE (keys, values, padding, existing keys kept, errors), LOG, ERROR, LEAK, MALLCTL-STR,
+// PAUSE-CRON and SDSLEN's errors, against the oracle; then DIGEST of the populated dataset.
+TEST_F(DebugTest, PopulateAndTheSmallSubcommandsMatchRedis) {
+  const std::vector<std::vector<std::string>> cmds = {
+      {"DEBUG", "POPULATE", "-1"},
+      {"DEBUG", "POPULATE", "abc"},
+      {"DEBUG", "POPULATE", "3", "p", "-2"},
+      {"DEBUG", "POPULATE"},
+      {"DEBUG", "POPULATE", "1", "2", "3", "4"},
+      {"SET", "key:1", "mine"},
+      {"DEBUG", "POPULATE", "1000"},
+      {"DBSIZE"},
+      {"MGET", "key:0", "key:1", "key:2", "key:999", "key:1000"},
+      {"OBJECT", "ENCODING", "key:5"},
+      {"DEBUG", "POPULATE", "3", "p", "0"},
+      {"DEBUG", "POPULATE", "2", "pad", "10"},
+      {"DEBUG", "POPULATE", "2", "cut", "3"},
+      {"MGET", "p:2", "pad:1", "cut:1"},
+      {"STRLEN", "pad:0"},
+      {"DEBUG", "DIGEST"},
+      {"DEBUG", "LOG", "a line for the log"},
+      {"DEBUG", "LOG"},
+      {"DEBUG", "ERROR", "MYERR something failed"},
+      {"DEBUG", "ERROR", "x", "y"},
+      {"DEBUG", "LEAK", "leaked"},
+      {"DEBUG", "MALLCTL", "no.such.control"},
+      {"DEBUG", "MALLCTL-STR", "no.such.control"},
+      {"DEBUG", "PAUSE-CRON", "1"},
+      {"DEBUG", "PAUSE-CRON", "0"},
+      {"DEBUG", "SDSLEN", "nokey"},
+      {"RPUSH", "alist", "a"},
+      {"DEBUG", "SDSLEN", "alist"},
+  };
+  for (const auto& c : cmds) ExpectSame(c);
+  // The log line is Keel's wording; it must reach the log.
+  EXPECT_NE(server_->ReadLog().find("a line for the log"), std::string::npos);
+}
+
+// While the cron is paused, a key whose TTL passed stays counted (no active expiry); it goes
+// once the cron runs again.
+TEST_F(DebugTest, PauseCronStopsActiveExpiry) {
+  ExpectSame({"DEBUG", "PAUSE-CRON", "1"});
+  ExpectSame({"SET", "gone", "v", "PX", "1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ExpectSame({"DBSIZE"});
+  ExpectSame({"DEBUG", "PAUSE-CRON", "0"});
+  for (int i = 0; i < 100 && keel_.Call({"DBSIZE"}) != ":0\r\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(keel_.Call({"DBSIZE"}), ":0\r\n");
+}
+
 }  // namespace
 }  // namespace keel::test

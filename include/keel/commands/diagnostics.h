@@ -42,5 +42,8 @@ struct CommandContext;
 bool RunDebugSubcommand(CommandContext& ctx);
 // DEBUG SET-ACTIVE-EXPIRE: whether the housekeeping cron runs the active expiry cycle.
 bool ActiveExpireEnabled();
+// False while DEBUG PAUSE-CRON 1 holds the periodic work (active expiry, rehashing, background
+// eviction, the 10 Hz cron: statistics and client timeouts), as Redis pauses serverCron.
+bool CronRunning();
 
 }  // namespace keel

@@ -71,6 +71,8 @@ std::string_view AllocatorName();
 uint64_t AllocatorStat(const char* name);
 // MEMORY PURGE: returns dirty pages of every arena to the kernel. False without jemalloc.
 bool Purge();
+// jemalloc's mallctl(3) (DEBUG MALLCTL): 0 or an errno value; ENOENT without jemalloc.
+int Mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen);
 // MEMORY MALLOC-STATS: the allocator's own report.
 std::string MallocStats();
 // Bytes as INFO shows them: "512B", "1.50K", "2.00M", "3.25G", "1.00T".
