@@ -101,10 +101,13 @@ int64_t PubsubRegistry::Publish(std::string_view channel, std::string_view messa
           },
           &deliveries);
     }
-    for (const auto& [pattern, subs] : patterns_) {
+    for (const auto& entry : patterns_) {
+      // (Not a structured binding: clang before 16 cannot capture one in the lambda, and the
+      // fuzz builds use Debian's clang 14.)
+      const auto& pattern = entry.first;
       if (!GlobMatch(pattern, channel)) continue;
       Collect(
-          subs,
+          entry.second,
           [&](ReplyBuilder& b) {
             b.PushHeader(4);
             b.Bulk("pmessage");
