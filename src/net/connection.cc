@@ -397,16 +397,20 @@ void Connection::ProcessInput() {
         continue;
       }
       if (r == RespParser::Result::kBigBulk) {
-        if (n == 0) {
+        // A read in flight (one issued while the client was blocked: Unblock runs this) lands
+        // at in_'s end: the payload is received there, as any bulk, until it completes.
+        if (n == 0 && !read_in_flight_) {
           StartBigBulk(pos + consumed);
           return;
         }
-        // The commands before it run first; it is met again at the head of the next round,
-        // once nothing before it can be parsed again.
-        parser_.Reset();
-        break;
+        if (n > 0) {
+          // The commands before it run first; it is met again at the head of the next round,
+          // once nothing before it can be parsed again.
+          parser_.Reset();
+          break;
+        }
       }
-      if (r == RespParser::Result::kNeedMore) {
+      if (r == RespParser::Result::kNeedMore || r == RespParser::Result::kBigBulk) {
         skipped = consumed;
         partial = true;
         break;

@@ -84,12 +84,12 @@ void RespParser::Reset() {
   pos_ = 0;
   pending_bulk_ = -1;
   spans_.clear();
-  externals_.clear();
+  has_external_ = false;
 }
 
 void RespParser::BigBulkReceived(std::string_view value) {
-  spans_.push_back(Span{kExternal | externals_.size(), value.size()});
-  externals_.push_back(value.data());
+  spans_.push_back(Span{kExternal | reinterpret_cast<uintptr_t>(value.data()), value.size()});
+  has_external_ = true;
   pending_bulk_ = -1;
 }
 
@@ -185,14 +185,15 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
     pending_bulk_ = -1;
   }
   args->reserve(spans_.size());
-  if (externals_.empty()) {
+  if (!has_external_) {
     for (const Span& s : spans_) args->emplace_back(data + s.offset, s.length);
   } else {
     for (const Span& s : spans_) {
-      const char* base = s.offset & kExternal ? externals_[s.offset & ~kExternal] : data + s.offset;
+      const char* base = s.offset & kExternal ? reinterpret_cast<const char*>(s.offset & ~kExternal)
+                                              : data + s.offset;
       args->emplace_back(base, s.length);
     }
-    externals_.clear();
+    has_external_ = false;
   }
   *consumed = pos_;
   in_multibulk_ = false;

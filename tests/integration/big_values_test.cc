@@ -133,6 +133,30 @@ TEST_F(BigValuesTest, CommandsPipelinedBehindABigBulkInTheSameWriteRun) {
   EXPECT_TRUE(pttl.size() > 1 && pttl[0] == ':' && pttl != ":-1\r\n") << pttl;
 }
 
+// A big bulk pipelined behind a blocking pop: part of it arrives while the client is blocked
+// (read into the buffer meanwhile), the rest after it is served; the value is stored whole.
+TEST_F(BigValuesTest, BigBulkBehindABlockedCommandArrivesWhole) {
+  RespConnection c = Connect();
+  const std::string v = Pattern(4 << 20, 10);
+  std::string batch = "*3\r\n" + Bulk("BLPOP") + Bulk("q") + Bulk("0") + "*3\r\n" + Bulk("SET") +
+                      Bulk("k") + Bulk(v) + "*2\r\n" + Bulk("STRLEN") + Bulk("k");
+  size_t first = batch.size() - v.size() + 100000;  // up to 100 kB into the payload
+  ASSERT_TRUE(c.Send(std::string_view(batch).substr(0, first)));
+  std::this_thread::sleep_for(milliseconds(200));
+  RespConnection ctl = Connect();
+  EXPECT_EQ(ctl.Call({"RPUSH", "q", "x"}), ":1\r\n");
+  std::string reply;
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(c.Send(std::string_view(batch).substr(first)));
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, "+OK\r\n");
+  ASSERT_TRUE(c.ReadReply(&reply));
+  EXPECT_EQ(reply, ":" + std::to_string(v.size()) + "\r\n");
+  EXPECT_EQ(ctl.Call({"GET", "k"}), Bulk(v));
+}
+
 // Queued commands own their big arguments: the value EXEC stores is the one sent, and DISCARD
 // stores nothing.
 TEST_F(BigValuesTest, BigValuesInsideMulti) {
@@ -172,14 +196,14 @@ TEST_F(BigValuesTest, ClientVanishingMidBulkFreesWhatItSent) {
     ASSERT_TRUE(c.Send(part));
     // Until the server has read it: the request is held (Keel: the value's whole string).
     bool held = false;
-    for (int i = 0; i < 500 && !held; ++i) {
+    for (int i = 0; i < 3000 && !held; ++i) {
       held = UsedMemory(ctl) > base + kSize / 2 - (1 << 20);
       if (!held) std::this_thread::sleep_for(milliseconds(10));
     }
     ASSERT_TRUE(held) << "used_memory " << UsedMemory(ctl) << ", base " << base;
   }
   bool freed = false;
-  for (int i = 0; i < 500 && !freed; ++i) {
+  for (int i = 0; i < 3000 && !freed; ++i) {
     freed = UsedMemory(ctl) < base + (4 << 20);
     if (!freed) std::this_thread::sleep_for(milliseconds(10));
   }

@@ -83,18 +83,19 @@ class RespParser {
 
   // State of a multibulk command in progress (all offsets relative to the data start).
   bool in_multibulk_ = false;
+  bool has_external_ = false;  // a span of spans_ has kExternal (packs with in_multibulk_)
   int64_t expected_args_ = 0;
   size_t pos_ = 0;             // where to continue scanning
   int64_t pending_bulk_ = -1;  // length of the bulk whose header was read, -1 if none
-  // An argument: `length` bytes at `offset` in the data, or, with kExternal set in offset, the
-  // payload externals_[offset & ~kExternal] received elsewhere (BigBulkReceived).
+  // An argument: `length` bytes at `offset` in the data, or, with kExternal set in offset, a
+  // payload received elsewhere (BigBulkReceived) whose address is the rest of offset (user-space
+  // addresses leave the top bit clear).
   struct Span {
     size_t offset;
     size_t length;
   };
   static constexpr size_t kExternal = size_t{1} << 63;
   std::vector<Span> spans_;
-  std::vector<const char*> externals_;
   std::string_view error_;  // a constant, or one of ExpectedDollar's texts (parser.cc)
 };
 
