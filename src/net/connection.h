@@ -172,6 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   struct BigArgs {
     std::unique_ptr<std::string> receiving;              // the payload being read, and its CRLF
     size_t filled = 0;                                   // bytes of `receiving` read so far
+    size_t total = 0;                                    // the payload's length and its CRLF
     std::vector<std::unique_ptr<std::string>> received;  // the command's complete payloads
     // The command once parsed whole, waiting to run: its arguments (views into in_ and into
     // `received`) and the end of its bytes in in_. Nothing moves in_ until it has run.
