@@ -12,6 +12,7 @@
 #include "keel/commands/command_meta_table.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/families.h"
+#include "keel/commands/owned_args.h"
 #include "keel/commands/pause.h"
 #include "keel/commands/scripting.h"
 #include "keel/commands/tracking.h"
@@ -323,7 +324,19 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     // CLIENT PAUSE: the command runs (or is queued) when the pause is over.
     if (PostponeIfPaused(*server_, client, *meta, args)) goto done;
     if (client.in_multi && !IsTransactionControl(name)) {
-      client.queued.emplace_back(args.begin(), args.end());
+      // The queue owns copies of the arguments; a big one the connection received into its own
+      // string is moved there instead (its bytes stay in place).
+      std::vector<std::string>& queued = client.queued.emplace_back();
+      queued.reserve(args.size());
+      for (std::string_view a : args) {
+        std::unique_ptr<std::string> owned;
+        if (a.size() > kMaxInlineString) owned = owned_args::Take(a);
+        if (owned != nullptr) {
+          queued.push_back(std::move(*owned));
+        } else {
+          queued.emplace_back(a);
+        }
+      }
       reply.SimpleString("QUEUED");
       goto done;
     }
@@ -366,7 +379,29 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   int64_t start = clock_us != nullptr && *clock_us != 0 ? *clock_us : CommandClockUs();
   CommandContext ctx{*server_, client, args, reply, meta};
   const uint64_t changes_before = Keyspace::CommandChangesOnThisThread();
-  CommandOutcome outcome;
+  const uint64_t taken_before = owned_args::TakenCount();
+  CommandOutcome outcome = CommandOutcome::kNoChange;
+  // The statistics, the slowlog and MONITOR, after the command.
+  auto finish = [&] {
+    int64_t end = CommandClockUs();
+    if (clock_us != nullptr) *clock_us = end;
+    // Never negative, even if the time-stamp counter stepped back (a CPU whose counter the
+    // kernel stopped trusting after start-up): the statistics below are unsigned sums and maxima.
+    int64_t elapsed = std::max<int64_t>(end - start, 0);
+    ServerStats::RaiseMax(server_->stats.max_command_usec, static_cast<uint64_t>(elapsed));
+    cs.calls.fetch_add(1, std::memory_order_relaxed);
+    cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
+    server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+    RecordCommand(*server_, client, meta, entry.index, args, elapsed);
+    if (outcome == CommandOutcome::kError) {
+      cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
+      server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (server_->clients.HasMonitors() && !(MetaFlags(meta) & (kCmdSkipMonitor | kCmdAdmin))) {
+      FeedMonitors(client, args);
+    }
+  };
+  bool finished = false;
   {
     KeyLocks locks;
     // Scratch for the key list without a heap allocation per command; EXEC nests Run, hence a
@@ -414,27 +449,21 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
         &meta != exec_meta_) {
       server_->command_observer->OnCommand(client, ctx.db(), meta, args, client.in_exec);
     }
+    // A handler that took a big argument into an entry (keel/commands/owned_args.h) left the
+    // argument's bytes to that entry: once the locks are released, another client may free it.
+    // So the slowlog and MONITOR read the arguments now. Such a command makes no key ready
+    // (only pushes do).
+    if (owned_args::TakenCount() != taken_before) {
+      finish();
+      finished = true;
+    }
   }
-  // A push may have made keys ready for blocked clients: serve them now that this command's
-  // locks are released (ServeReadyKeys takes the locks it needs). Inside EXEC this waits for the
-  // end of the transaction, so nobody sees its middle.
-  if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
-  int64_t end = CommandClockUs();
-  if (clock_us != nullptr) *clock_us = end;
-  // Never negative, even if the time-stamp counter stepped back (a CPU whose counter the kernel
-  // stopped trusting after start-up): the statistics below are unsigned sums and maxima.
-  int64_t elapsed = std::max<int64_t>(end - start, 0);
-  ServerStats::RaiseMax(server_->stats.max_command_usec, static_cast<uint64_t>(elapsed));
-  cs.calls.fetch_add(1, std::memory_order_relaxed);
-  cs.usec.fetch_add(static_cast<uint64_t>(elapsed), std::memory_order_relaxed);
-  server_->stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
-  RecordCommand(*server_, client, meta, entry.index, args, elapsed);
-  if (outcome == CommandOutcome::kError) {
-    cs.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (server_->clients.HasMonitors() && !(MetaFlags(meta) & (kCmdSkipMonitor | kCmdAdmin))) {
-    FeedMonitors(client, args);
+  if (!finished) {
+    // A push may have made keys ready for blocked clients: serve them now that this command's
+    // locks are released (ServeReadyKeys takes the locks it needs). Inside EXEC this waits for
+    // the end of the transaction, so nobody sees its middle.
+    if (!client.in_exec && !Keyspace::ReadyKeys().empty()) ServeReadyKeys(*server_);
+    finish();
   }
 }
 

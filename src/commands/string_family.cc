@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "keel/commands/aof.h"
@@ -15,6 +16,7 @@
 #include "keel/commands/families.h"
 #include "keel/commands/lookup.h"
 #include "keel/commands/notify.h"
+#include "keel/commands/owned_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -203,6 +205,19 @@ bool ExpireFromOptions(CommandContext& ctx, const ExpireOptions& o, std::string_
 
 enum class SetReply { kOk, kOneZero };
 
+// The entry for `value` stored whole under `key`. A big argument the connection received into a
+// string of its own is taken into the entry instead of copied (keel/commands/owned_args.h: the
+// caller stores the entry and never frees it before the command ends). Small values pay one
+// comparison.
+Entry* NewValueEntry(std::string_view key, std::string_view value, int64_t expire_ms) {
+  if (value.size() > kMaxInlineString) {
+    if (auto owned = owned_args::Take(value)) {
+      return NewHeapStringEntry(key, std::move(owned), expire_ms);
+    }
+  }
+  return NewStringEntry(key, value, expire_ms);
+}
+
 // The common part of SET, SETNX, SETEX and PSETEX.
 void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view key,
                 std::string_view value, std::string_view command, SetReply style) {
@@ -234,7 +249,7 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
     return;
   }
   if ((o.flags & kKeepTtl) && found) when = old->expire_ms();
-  ks.Store(ctx.db(), slot, NewStringEntry(key, value, when));
+  ks.Store(ctx.db(), slot, NewValueEntry(key, value, when));
   KeyChanged(ctx, key);
   if (NotifyOn(ctx)) {
     if (!found) NewKeyEvent(ctx, key);
@@ -318,7 +333,7 @@ void CmdGetSet(CommandContext& ctx) {
     ValueBuf buf;
     ctx.reply.Bulk(StringOf(e, &buf));
   }
-  ctx.keyspace().Put(ctx.db(), NewStringEntry(ctx.args[1], ctx.args[2], -1));
+  ctx.keyspace().Put(ctx.db(), NewValueEntry(ctx.args[1], ctx.args[2], -1));
   KeyChanged(ctx, ctx.args[1]);
   if (e == nullptr) NewKeyEvent(ctx, ctx.args[1]);
   KeyEvent(ctx, '$', "set", ctx.args[1]);
@@ -378,15 +393,30 @@ void CmdMGet(CommandContext& ctx) {
   }
 }
 
+// Stores MSET's and MSETNX's pairs, in order. A big value is taken without a copy only for the
+// last pair of its key: an earlier entry is replaced (and freed) by the later one while the
+// command still needs its argument's bytes.
+void PutPairs(CommandContext& ctx) {
+  std::unordered_map<std::string_view, size_t> last;  // only with big arguments lent
+  if (owned_args::Any()) {
+    for (size_t i = 1; i < ctx.args.size(); i += 2) last[ctx.args[i]] = i;
+  }
+  for (size_t i = 1; i < ctx.args.size(); i += 2) {
+    std::string_view key = ctx.args[i];
+    bool take = !last.empty() && last[key] == i;
+    Entry* e =
+        take ? NewValueEntry(key, ctx.args[i + 1], -1) : NewStringEntry(key, ctx.args[i + 1], -1);
+    PutNotify(ctx, e, key, "set");
+  }
+}
+
 // MSET key value [key value ...]
 void CmdMSet(CommandContext& ctx) {
   if (ctx.args.size() % 2 == 0) {
     ctx.reply.Error(errors::WrongArity("mset"));
     return;
   }
-  for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    PutNotify(ctx, NewStringEntry(ctx.args[i], ctx.args[i + 1], -1), ctx.args[i], "set");
-  }
+  PutPairs(ctx);
   ctx.reply.Ok();
 }
 
@@ -402,9 +432,7 @@ void CmdMSetNx(CommandContext& ctx) {
       return;
     }
   }
-  for (size_t i = 1; i < ctx.args.size(); i += 2) {
-    PutNotify(ctx, NewStringEntry(ctx.args[i], ctx.args[i + 1], -1), ctx.args[i], "set");
-  }
+  PutPairs(ctx);
   ctx.reply.Integer(1);
 }
 
@@ -450,7 +478,7 @@ void CmdAppend(CommandContext& ctx) {
   std::string_view tail = ctx.args[2];
   Entry** link = ctx.keyspace().LookupLink(ctx.db(), key);
   if (link == nullptr) {
-    AddPatchedKey(ctx, NewStringEntry(key, tail, -1), "append");
+    AddPatchedKey(ctx, NewValueEntry(key, tail, -1), "append");
     return;
   }
   Entry* e = *link;

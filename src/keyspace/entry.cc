@@ -137,6 +137,16 @@ Entry* NewRawStringEntry(std::string_view key, std::string_view value, int64_t e
   return NewBytesEntry(key, value, expire_ms, Encoding::kRaw, kMaxGrowableInline);
 }
 
+Entry* NewHeapStringEntry(std::string_view key, std::unique_ptr<std::string> value,
+                          int64_t expire_ms) {
+  // Longer than any canonical integer and than kEmbstrLimit: "raw", as NewStringEntry says.
+  Entry* e = Allocate(key, sizeof(void*), expire_ms);
+  e->storage = Entry::kHeap;
+  e->enc = Encoding::kRaw;
+  StorePointer(e, value.release());
+  return e;
+}
+
 Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms) {
   Entry* e = Allocate(key, sizeof(int64_t), expire_ms);
   e->storage = Entry::kInt;

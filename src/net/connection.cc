@@ -9,6 +9,7 @@
 
 #include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
+#include "keel/commands/owned_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
@@ -24,6 +25,8 @@ constexpr size_t kMaxReadBuffer = 32 * 1024;
 // Free read buffers a thread keeps for its connections' next reads; more are freed. Only
 // connections with unconsumed bytes hold one, so a thread rarely needs more than a few.
 constexpr size_t kPooledReadBuffers = 64;
+// How far a big payload's string is grown ahead of its reads (see DoRead).
+constexpr size_t kBigReadAhead = 4 << 20;
 thread_local std::vector<std::unique_ptr<char[]>> t_read_buffers;
 
 // Commands parsed ahead of running them (ProcessInput), and where their first keys live; the
@@ -152,6 +155,26 @@ void Connection::DoRead() {
     return;
   }
   read_paused_ = false;
+  if (big_ != nullptr && big_->receiving != nullptr) {
+    // A big payload: straight into its string, as much as the socket has.
+    read_in_flight_ = true;
+    read_op_.ec_ = asio::error_code();
+    read_op_.bytes_transferred_ = 0;
+    // The string grows (zero-filled) a few MiB ahead of the reads, not all at once: touching
+    // every page of a 600 MiB string up front costs about 2 s of page faults here before the
+    // first byte is read; this way they overlap with the client's sending.
+    std::string& payload = *big_->receiving;
+    if (payload.size() == big_->filled) {
+      payload.resize(std::min(big_->total, big_->filled + kBigReadAhead));
+    }
+    read_op_.data = payload.data() + big_->filled;
+    read_op_.size = payload.size() - big_->filled;
+    read_op_.fd = socket_.native_handle();
+    read_op_.conn = shared_from_this();
+    reactor_->start_op(asio::detail::reactor::read_op, read_op_.fd, socket_.reactor_data(),
+                       &read_op_, /*is_continuation=*/false, /*allow_speculative=*/true);
+    return;
+  }
   size_t room;
   if (in_start_ < in_end_) {
     // Part of a command is held: make room by moving it to the front, and grow when a large
@@ -243,6 +266,29 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     Close();
     return;
   }
+  if (big_ != nullptr && big_->receiving != nullptr) {
+    env_->state->stats.total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    client_->last_interaction_ms.store(NowUnixMsCoarse(), std::memory_order_relaxed);
+    big_->filled += n;
+    std::string& payload = *big_->receiving;
+    if (big_->filled < big_->total) {
+      client_->qbuf.store(QueryBufferBytes(), std::memory_order_relaxed);
+      if (QueryBufferBytes() >
+          static_cast<uint64_t>(env_->state->config->client_query_buffer_limit())) {
+        KEEL_LOG_WARNING("Closing client that reached max query buffer length: id={} addr={}",
+                         client_->id, client_->addr);
+        Close();
+        return;
+      }
+      DoRead();
+      return;
+    }
+    payload.resize(payload.size() - 2);  // the CRLF, unchecked as Redis does
+    parser_.BigBulkReceived(payload);
+    big_->received.push_back(std::move(big_->receiving));
+    AfterInput();
+    return;
+  }
   last_read_filled_ = n == read_op_.size;
   if (capped_reads_ > 0) {
     --capped_reads_;
@@ -264,7 +310,7 @@ void Connection::AfterInput() {
   ServerState& state = *env_->state;
   ProcessInput();
   if (closed_ || OverOutputLimit()) return;
-  uint64_t pending = in_end_ - in_start_;
+  uint64_t pending = QueryBufferBytes();
   client_->qbuf.store(pending, std::memory_order_relaxed);
   if (pending > static_cast<uint64_t>(state.config->client_query_buffer_limit())) {
     KEEL_LOG_WARNING("Closing client that reached max query buffer length: id={} addr={}",
@@ -314,8 +360,22 @@ void Connection::ProcessInput() {
   ServerState& state = *env_->state;
   ParserLimits limits;
   limits.max_bulk_len = state.config->proto_max_bulk_len();
+  limits.big_bulk = kBigBulkThreshold;
   pause_limit_ = static_cast<uint64_t>(state.config->client_output_pause_limit());
+  if (big_ != nullptr && big_->receiving != nullptr) return;  // the rest of a payload first
   while (!closing_ && !client_->blocked && in_start_ < in_end_) {
+    if (big_ != nullptr && big_->ready) {
+      // A command with big arguments runs alone, and is never parsed again: its payloads are
+      // not in in_.
+      if (PendingOutput() > pause_limit_) {
+        output_paused_ = true;
+        return;
+      }
+      RunBigCommand();
+      if (client_->close_after_reply) closing_ = true;
+      if (closing_ || client_->blocked) break;
+      continue;
+    }
     // Parse a batch of pipelined commands ahead of running them, so that the keys they will
     // look up can be prefetched: a big keyspace makes every lookup a cache miss, and prefetching
     // overlaps those misses instead of taking them one after the other.
@@ -333,12 +393,33 @@ void Connection::ProcessInput() {
       RespParser::Result r =
           parser_.Parse(in_.get() + pos, in_end_ - pos, limits, &consumed, &cmd.args);
       if (r == RespParser::Result::kCommand) {
+        if (big_ != nullptr) {
+          // Its big payloads were received (always the batch's first command: see kBigBulk).
+          big_->args.assign(cmd.args.begin(), cmd.args.end());
+          big_->end = pos + consumed;
+          big_->ready = true;
+          break;
+        }
         pos += consumed;
         cmd.end = pos;
         ++n;
         continue;
       }
-      if (r == RespParser::Result::kNeedMore) {
+      if (r == RespParser::Result::kBigBulk) {
+        // A read in flight (one issued while the client was blocked: Unblock runs this) lands
+        // at in_'s end: the payload is received there, as any bulk, until it completes.
+        if (n == 0 && !read_in_flight_) {
+          StartBigBulk(pos + consumed);
+          return;
+        }
+        if (n > 0) {
+          // The commands before it run first; it is met again at the head of the next round,
+          // once nothing before it can be parsed again.
+          parser_.Reset();
+          break;
+        }
+      }
+      if (r == RespParser::Result::kNeedMore || r == RespParser::Result::kBigBulk) {
         skipped = consumed;
         partial = true;
         break;
@@ -356,6 +437,7 @@ void Connection::ProcessInput() {
       ReleaseReadBuffer();
       return;
     }
+    if (big_ != nullptr && big_->ready) continue;
     // Where each command's first key lives: its shard's line first, for the whole batch (a
     // single command too: its lock is taken a few hundred nanoseconds from now), then, for a
     // batch, the bucket slot; then each key's first entry, kChainAhead commands ahead of running
@@ -404,6 +486,31 @@ void Connection::ProcessInput() {
     }
   }
   if (in_start_ == in_end_) ReleaseReadBuffer();
+}
+
+void Connection::StartBigBulk(size_t start) {
+  in_start_ = start;
+  size_t payload = in_start_ + parser_.big_bulk_offset();
+  size_t len = parser_.big_bulk_len();
+  if (big_ == nullptr) big_ = std::make_unique<BigArgs>();
+  // Exactly the payload and its CRLF: the CRLF is cut off once read, which leaves the string's
+  // capacity two bytes over the value.
+  big_->receiving = std::make_unique<std::string>();
+  big_->receiving->reserve(len + 2);  // allocated, not touched: see DoRead
+  size_t have = in_end_ - payload;    // less than len + 2, or Parse would have returned kCommand
+  big_->receiving->assign(in_.get() + payload, have);
+  big_->filled = have;
+  big_->total = len + 2;
+  in_end_ = payload;  // the bytes after the payload's CRLF will be appended here
+}
+
+void Connection::RunBigCommand() {
+  std::unique_ptr<BigArgs> big = std::move(big_);
+  owned_args::Lend(&big->received);
+  env_->dispatcher->Execute(*client_, big->args, &out_);
+  owned_args::Lend(nullptr);
+  in_start_ = big->end;
+  // What the command did not take is freed here.
 }
 
 void Connection::MaybeWrite() {
@@ -477,6 +584,9 @@ void Connection::Close() {
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  // A big payload half received goes now (closing the socket took any read of it off the
+  // reactor: it completes as aborted, without reading).
+  big_.reset();
 }
 
 void Connection::Kill() {
@@ -585,7 +695,8 @@ bool Connection::ServedBy(size_t thread) const {
 bool Connection::MoveTo(size_t to,
                         std::function<void(const std::shared_ptr<Connection>&)> arrived) {
   if (to == thread_ || closed_ || closing_ || moving_to_ != SIZE_MAX || !read_in_flight_ ||
-      write_in_flight_ || flush_scheduled_ || !out_.empty() || client_->blocked) {
+      big_ != nullptr || write_in_flight_ || flush_scheduled_ || !out_.empty() ||
+      client_->blocked) {
     return false;
   }
   {

@@ -165,6 +165,32 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   int full_reads_ = 0;             // reads in a row that filled the largest buffer
   int capped_reads_ = 0;           // reads left that take at most kReadChunk (see DoRead)
 
+  // A big bulk argument (ParserLimits::big_bulk) is not read through in_: its payload goes
+  // straight into a string of its exact size, which the command then owns and a SET takes into
+  // its entry without a copy (keel/commands/owned_args.h). in_ keeps the command's other bytes.
+  // Null for nearly every connection; see StartBigBulk, DoRead, OnRead and ProcessInput.
+  struct BigArgs {
+    std::unique_ptr<std::string> receiving;              // the payload being read, and its CRLF
+    size_t filled = 0;                                   // bytes of `receiving` read so far
+    size_t total = 0;                                    // the payload's length and its CRLF
+    std::vector<std::unique_ptr<std::string>> received;  // the command's complete payloads
+    // The command once parsed whole, waiting to run: its arguments (views into in_ and into
+    // `received`) and the end of its bytes in in_. Nothing moves in_ until it has run.
+    bool ready = false;
+    std::vector<std::string_view> args;
+    size_t end = 0;
+  };
+  std::unique_ptr<BigArgs> big_;
+  // After Parse said kBigBulk for the command at in_ + start: moves the payload's first bytes
+  // out of in_ and reads the rest into a string of its own.
+  void StartBigBulk(size_t start);
+  // Runs the parsed command that holds big arguments, lending them to it.
+  void RunBigCommand();
+  // Bytes of the pending request: in_'s unconsumed bytes and a payload being received.
+  uint64_t QueryBufferBytes() const {
+    return in_end_ - in_start_ + (big_ != nullptr && big_->receiving ? big_->filled : 0);
+  }
+
   std::string out_;                 // replies not yet handed to the socket
   std::string writing_;             // the buffer of the write in flight
   uint64_t pause_limit_ = 4 << 20;  // client-output-pause-limit, read at each ProcessInput

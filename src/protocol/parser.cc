@@ -84,6 +84,13 @@ void RespParser::Reset() {
   pos_ = 0;
   pending_bulk_ = -1;
   spans_.clear();
+  has_external_ = false;
+}
+
+void RespParser::BigBulkReceived(std::string_view value) {
+  spans_.push_back(Span{kExternal | reinterpret_cast<uintptr_t>(value.data()), value.size()});
+  has_external_ = true;
+  pending_bulk_ = -1;
 }
 
 RespParser::Result RespParser::Fail(std::string_view message) {
@@ -111,7 +118,7 @@ RespParser::Result RespParser::Parse(char* data, size_t len, const ParserLimits&
       continue;
     }
     *consumed = skipped + used;
-    if (r == Result::kNeedMore) *consumed = skipped;
+    if (r == Result::kNeedMore || r == Result::kBigBulk) *consumed = skipped;
     return r;
   }
 }
@@ -167,13 +174,27 @@ RespParser::Result RespParser::ParseMultibulk(char* data, size_t len, const Pars
       pending_bulk_ = *blen;
     }
     // Like Redis, the two bytes after the payload are skipped without being checked.
-    if (len - pos_ < static_cast<size_t>(pending_bulk_) + 2) return Result::kNeedMore;
+    if (len - pos_ < static_cast<size_t>(pending_bulk_) + 2) {
+      if (limits.big_bulk != 0 && static_cast<size_t>(pending_bulk_) >= limits.big_bulk) {
+        return Result::kBigBulk;
+      }
+      return Result::kNeedMore;
+    }
     spans_.push_back(Span{pos_, static_cast<size_t>(pending_bulk_)});
     pos_ += static_cast<size_t>(pending_bulk_) + 2;
     pending_bulk_ = -1;
   }
   args->reserve(spans_.size());
-  for (const Span& s : spans_) args->emplace_back(data + s.offset, s.length);
+  if (!has_external_) {
+    for (const Span& s : spans_) args->emplace_back(data + s.offset, s.length);
+  } else {
+    for (const Span& s : spans_) {
+      const char* base = s.offset & kExternal ? reinterpret_cast<const char*>(s.offset & ~kExternal)
+                                              : data + s.offset;
+      args->emplace_back(base, s.length);
+    }
+    has_external_ = false;
+  }
   *consumed = pos_;
   in_multibulk_ = false;
   expected_args_ = 0;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -160,6 +161,11 @@ Entry* NewStringEntry(std::string_view key, std::string_view value, int64_t expi
 // A string entry that is never integer-encoded and reports "raw" (what APPEND, SETRANGE and
 // SETBIT leave behind in Redis).
 Entry* NewRawStringEntry(std::string_view key, std::string_view value, int64_t expire_ms);
+// A string entry that takes `value` as its heap string, without a copy (a big argument the
+// connection received into a string of its own: keel/commands/owned_args.h). It is what
+// NewStringEntry makes of the same bytes. REQUIRES: value->size() > kMaxInlineString.
+Entry* NewHeapStringEntry(std::string_view key, std::unique_ptr<std::string> value,
+                          int64_t expire_ms);
 // A string entry holding an integer (OBJECT ENCODING int).
 Entry* NewIntEntry(std::string_view key, int64_t value, int64_t expire_ms);
 // An entry owning `obj`.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <deque>
 #include <random>
 #include <string>
 #include <vector>
@@ -271,6 +273,184 @@ TEST(RespParserTest, LargeValueAcrossManyReads) {
   auto r = Feed(input, chunks);
   ASSERT_EQ(r.commands.size(), 1u);
   EXPECT_EQ(r.commands[0][2].size(), value.size());
+}
+
+// Feeds `input` as a connection with big-bulk receiving does: `chunk` bytes per read; on
+// kBigBulk the payload (and its CRLF) is taken out of the buffer and from the following input
+// into a string of its own, which the command's argument must then view.
+struct BigFeedResult {
+  std::vector<Args> commands;
+  std::vector<std::vector<bool>> external;  // per command, per argument: viewed a received string
+  int big_bulks = 0;
+  std::string error;
+};
+
+BigFeedResult FeedBig(const std::string& input, size_t chunk, size_t threshold) {
+  BigFeedResult result;
+  ParserLimits limits;
+  limits.big_bulk = threshold;
+  RespParser parser;
+  std::string buf;
+  std::deque<std::string> received;  // stable addresses
+  std::vector<std::string_view> args;
+  size_t offset = 0;
+  auto more = [&](size_t n) {
+    n = std::min(n, input.size() - offset);
+    buf.append(input, offset, n);
+    offset += n;
+    return n > 0;
+  };
+  for (;;) {
+    size_t consumed = 0;
+    auto r = parser.Parse(buf.data(), buf.size(), limits, &consumed, &args);
+    if (r == RespParser::Result::kError) {
+      result.error = std::string(parser.error());
+      return result;
+    }
+    if (r == RespParser::Result::kCommand) {
+      result.commands.emplace_back(args.begin(), args.end());
+      std::vector<bool> ext;
+      for (std::string_view a : args) {
+        bool is_ext = false;
+        for (const std::string& s : received) is_ext |= a.data() == s.data();
+        ext.push_back(is_ext);
+      }
+      result.external.push_back(ext);
+      buf.erase(0, consumed);
+      continue;
+    }
+    if (r == RespParser::Result::kBigBulk) {
+      ++result.big_bulks;
+      buf.erase(0, consumed);
+      size_t start = parser.big_bulk_offset();
+      size_t len = parser.big_bulk_len();
+      EXPECT_LT(buf.size() - start, len + 2);
+      std::string payload = buf.substr(start);
+      buf.resize(start);
+      // The payload's rest comes straight from the input, as reads into the string would.
+      size_t need = len + 2 - payload.size();
+      size_t n = std::min(need, input.size() - offset);
+      payload.append(input, offset, n);
+      offset += n;
+      if (payload.size() < len + 2) return result;  // the input ends inside the payload
+      payload.resize(len);
+      received.push_back(std::move(payload));
+      parser.BigBulkReceived(received.back());
+      continue;
+    }
+    buf.erase(0, consumed);
+    if (!more(chunk)) return result;
+  }
+}
+
+std::string Bulk(const std::string& s) {
+  return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+}
+
+// One Parse of buf[from, end) with `limits`.
+RespParser::Result ParseFrom(RespParser& parser, const std::string& buf, size_t from,
+                             const ParserLimits& limits, size_t* consumed) {
+  std::vector<std::string_view> args;
+  return parser.Parse(const_cast<char*>(buf.data()) + from, buf.size() - from, limits, consumed,
+                      &args);
+}
+
+TEST(RespParserBigBulkTest, PayloadArrivingOverManyReadsIsReceivedElsewhere) {
+  std::string value(200 * 1024, 'v');
+  value[0] = 'a';
+  value.back() = 'z';
+  auto r = FeedBig("*3\r\n" + Bulk("SET") + Bulk("k") + Bulk(value), 4096, 32 * 1024);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.big_bulks, 1);
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"SET", "k", value}));
+  EXPECT_EQ(r.external[0], (std::vector<bool>{false, false, true}));
+}
+
+TEST(RespParserBigBulkTest, ArgumentsAndCommandsAfterTheBigBulkStillParse) {
+  std::string value(40 * 1024, 'x');
+  // Whatever the read size, the command's last arguments and the pipelined commands after the
+  // payload parse from the buffer once the payload is received elsewhere.
+  std::string input = "*5\r\n" + Bulk("SET") + Bulk("k") + Bulk(value) + Bulk("PX") + Bulk("100") +
+                      "*1\r\n" + Bulk("PING") + "*2\r\n" + Bulk("GET") + Bulk("k");
+  for (size_t chunk : {size_t{1000}, size_t{16384}, size_t{40 * 1024}}) {
+    auto r = FeedBig(input, chunk, 32 * 1024);
+    ASSERT_EQ(r.error, "") << chunk;
+    EXPECT_EQ(r.big_bulks, 1) << chunk;
+    ASSERT_EQ(r.commands.size(), 3u) << chunk;
+    EXPECT_EQ(r.commands[0], (Args{"SET", "k", value, "PX", "100"})) << chunk;
+    EXPECT_EQ(r.external[0], (std::vector<bool>{false, false, true, false, false})) << chunk;
+    EXPECT_EQ(r.commands[1], (Args{"PING"})) << chunk;
+    EXPECT_EQ(r.commands[2], (Args{"GET", "k"})) << chunk;
+  }
+}
+
+TEST(RespParserBigBulkTest, TwoBigBulksInOneCommand) {
+  std::string a(64 * 1024, 'a'), b(50 * 1024, 'b');
+  auto r = FeedBig("*5\r\n" + Bulk("MSET") + Bulk("k1") + Bulk(a) + Bulk("k2") + Bulk(b), 8192,
+                   32 * 1024);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.big_bulks, 2);
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0], (Args{"MSET", "k1", a, "k2", b}));
+  EXPECT_EQ(r.external[0], (std::vector<bool>{false, false, true, false, true}));
+}
+
+TEST(RespParserBigBulkTest, PayloadAlreadyBufferedStaysInTheBuffer) {
+  std::string value(100 * 1024, 'v');
+  auto r = FeedBig("*3\r\n" + Bulk("SET") + Bulk("k") + Bulk(value), 1 << 20, 32 * 1024);
+  EXPECT_EQ(r.big_bulks, 0);
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0][2], value);
+  EXPECT_EQ(r.external[0][2], false);
+}
+
+TEST(RespParserBigBulkTest, BulksBelowTheThresholdWaitInTheBuffer) {
+  std::string value(32 * 1024 - 1, 'v');
+  auto r = FeedBig("*3\r\n" + Bulk("SET") + Bulk("k") + Bulk(value), 1000, 32 * 1024);
+  EXPECT_EQ(r.big_bulks, 0);
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0][2], value);
+}
+
+TEST(RespParserBigBulkTest, OffByDefault) {
+  ParserLimits limits;
+  EXPECT_EQ(limits.big_bulk, 0u);
+  RespParser parser;
+  size_t consumed = 0;
+  EXPECT_EQ(ParseFrom(parser, "*3\r\n" + Bulk("SET") + Bulk("k") + "$100000\r\nxyz", 0, limits,
+                      &consumed),
+            RespParser::Result::kNeedMore);
+}
+
+TEST(RespParserBigBulkTest, ResetAfterBigBulkParsesTheCommandAgain) {
+  ParserLimits limits;
+  limits.big_bulk = 1024;
+  RespParser parser;
+  // An empty command before it is skipped: the offset counts from the command's start.
+  std::string buf = "*0\r\n*3\r\n" + Bulk("SET") + Bulk("k") + "$5000\r\nxyz";
+  size_t consumed = 0;
+  ASSERT_EQ(ParseFrom(parser, buf, 0, limits, &consumed), RespParser::Result::kBigBulk);
+  EXPECT_EQ(consumed, 4u);
+  size_t offset = parser.big_bulk_offset();
+  EXPECT_EQ(buf.substr(consumed + offset), "xyz");
+  EXPECT_EQ(parser.big_bulk_len(), 5000u);
+  parser.Reset();
+  ASSERT_EQ(ParseFrom(parser, buf, 4, limits, &consumed), RespParser::Result::kBigBulk);
+  EXPECT_EQ(consumed, 0u);
+  EXPECT_EQ(parser.big_bulk_offset(), offset);
+}
+
+TEST(RespParserBigBulkTest, LimitsAreCheckedBeforeReceiving) {
+  ParserLimits limits;
+  limits.big_bulk = 1024;
+  limits.max_bulk_len = 4096;
+  RespParser parser;
+  size_t consumed = 0;
+  ASSERT_EQ(
+      ParseFrom(parser, "*3\r\n" + Bulk("SET") + Bulk("k") + "$5000\r\nxyz", 0, limits, &consumed),
+      RespParser::Result::kError);
+  EXPECT_EQ(parser.error(), "ERR Protocol error: invalid bulk length");
 }
 
 TEST(SplitArgsTest, SplitsOnAnyWhitespace) {
