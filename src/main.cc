@@ -288,6 +288,16 @@ int main(int argc, char** argv) {
     KEEL_LOG_WARNING("{}", st.message());  // Redis logs it only; so does Keel
     return 1;
   }
+  // CONFIG SET bind / port rebind the TCP listeners, as Redis 7.0 does (its error texts; the
+  // reason is logged).
+  config.SetApplyHook("bind", [&server](const Config& c) {
+    if (server.Rebind(c.bind(), c.port()).ok()) return Status::Ok();
+    return Status::Error("Failed to bind to specified addresses.");
+  });
+  config.SetApplyHook("port", [&server](const Config& c) {
+    if (server.Rebind(c.bind(), c.port()).ok()) return Status::Ok();
+    return Status::Error("Unable to listen on this port. Check server logs.");
+  });
   // As Redis: written when daemonized (a default path if none is set) or when set; best effort.
   std::string pidfile = config.pidfile();
   if (pidfile.empty() && background) pidfile = kDefaultPidFile;

@@ -684,8 +684,8 @@ struct OptionSpec {
 // The table order must match enum Id above. Defaults are Redis 7.0's, except io-threads, which
 // Keel sets to the CPU count at start-up (see Config::Config).
 const OptionSpec kSpecs[] = {
-    {"bind", "", Kind::kBind, 0, 0, nullptr, true, "* -::*"},
-    {"port", "", Kind::kInt, 0, 65535, nullptr, true, "6379"},
+    {"bind", "", Kind::kBind, 0, 0, nullptr, false, "* -::*"},
+    {"port", "", Kind::kInt, 0, 65535, nullptr, false, "6379"},
     {"io-threads", "", Kind::kInt, 1, 128, nullptr, true, "1"},
     {"databases", "", Kind::kInt, 1, kIntMax, nullptr, true, "16"},
     {"timeout", "", Kind::kInt, 0, kIntMax, nullptr, false, "0"},

@@ -37,7 +37,11 @@ struct Server::Impl {
   // contexts[0] also runs the acceptors, the signal set and the once-a-second cron.
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
+  // The TCP listeners. CONFIG SET bind/port replaces them from the caller's io thread
+  // (Server::Rebind) while io thread 0 accepts on them: acceptor_mu guards the vector and every
+  // call into an acceptor (a leaf lock: nothing else is taken while it is held).
+  std::mutex acceptor_mu;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;        // GUARDED_BY(acceptor_mu)
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;  // unixsocket, if set
   asio::signal_set signals;
   asio::steady_timer cron;
@@ -93,6 +97,9 @@ struct Server::Impl {
     return v;
   }
 
+  // Starts one accept on `acceptor`; its handler serves the client and starts the next one,
+  // unless Rebind has replaced the acceptor meanwhile (its pointer is then only compared, never
+  // used). REQUIRES: acceptor_mu held.
   void Accept(asio::ip::tcp::acceptor* acceptor) {
     size_t index = next_context.fetch_add(1) % Serving();
     asio::io_context& target = *contexts[index];
@@ -100,7 +107,10 @@ struct Server::Impl {
         target, [this, acceptor, index](const asio::error_code& ec, asio::ip::tcp::socket socket) {
           if (ec == asio::error::operation_aborted || shutting_down.load()) return;
           if (!ec) OnAccepted(std::move(socket), index);
-          Accept(acceptor);
+          std::lock_guard<std::mutex> lock(acceptor_mu);
+          for (auto& a : acceptors) {
+            if (a.get() == acceptor) return Accept(acceptor);
+          }
         });
   }
 
@@ -427,7 +437,10 @@ struct Server::Impl {
     if (watchdog) watchdog->Stop();
     asio::post(*contexts[0], [this] {
       asio::error_code ec;
-      for (auto& a : acceptors) a->close(ec);
+      {
+        std::lock_guard<std::mutex> lock(acceptor_mu);
+        for (auto& a : acceptors) a->close(ec);
+      }
       if (unix_acceptor) unix_acceptor->close(ec);
       signals.cancel(ec);
       cron.cancel();
@@ -470,28 +483,32 @@ Server::Server(ServerState* state, Options options)
 
 Server::~Server() { impl_->state->request_shutdown = nullptr; }
 
-// Errors read as Redis's: each failing address is logged ("Warning: Could not create server TCP
-// listening socket 127.0.0.1:6379: bind: Address already in use") and the returned status is
-// "Failed listening on port 6379 (TCP), aborting.". As in Redis, a '-' address is skipped only
-// when the address or its family is not available here, not when the port is taken.
-Status Server::Listen() {
-  Impl& d = *impl_;
-  std::string port = std::to_string(d.options.port);
+namespace {
+
+// Opens listeners on `bind` (addresses; a leading '-' means "skip if unavailable") and `port`
+// (0: none), bound to `context`. Errors read as Redis's: each failing address is logged
+// ("Warning: Could not create server TCP listening socket 127.0.0.1:6379: bind: Address already
+// in use") and the returned status is "Failed listening on port 6379 (TCP), aborting.". As in
+// Redis, a '-' address is skipped only when the address or its family is not available here,
+// not when the port is taken.
+Status OpenTcpListeners(asio::io_context& context, const std::vector<std::string>& bind, int port,
+                        std::vector<std::unique_ptr<asio::ip::tcp::acceptor>>* out) {
+  std::string port_text = std::to_string(port);
   auto failed = [&](const std::string& shown, const std::string& reason) {
-    KEEL_LOG_WARNING("Warning: Could not create server TCP listening socket {}:{}: {}", shown, port,
-                     reason);
-    return Status::Error("Failed listening on port " + port + " (TCP), aborting.");
+    KEEL_LOG_WARNING("Warning: Could not create server TCP listening socket {}:{}: {}", shown,
+                     port_text, reason);
+    return Status::Error("Failed listening on port " + port_text + " (TCP), aborting.");
   };
   // Like Redis: port 0 means no TCP listener.
-  for (std::string shown : d.options.port == 0 ? std::vector<std::string>{} : d.options.bind) {
+  for (std::string shown : port == 0 ? std::vector<std::string>{} : bind) {
     bool optional = !shown.empty() && shown[0] == '-';
     if (optional) shown.erase(0, 1);
     std::string addr = shown == "*" ? "0.0.0.0" : shown == "::*" ? "::" : shown;
     asio::error_code ec;
     asio::ip::address ip = asio::ip::make_address(addr, ec);
     if (ec) return failed(shown, "Name or service not known");
-    asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(d.options.port));
-    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(*d.contexts[0]);
+    asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(port));
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(context);
     const char* step = "socket";
     acceptor->open(ep.protocol(), ec);
     if (!ec) {
@@ -516,7 +533,21 @@ Status Server::Listen() {
       if (optional && unavailable) continue;
       return failed(shown, std::string(step) + ": " + ec.message());
     }
-    d.acceptors.push_back(std::move(acceptor));
+    out->push_back(std::move(acceptor));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Server::Listen() {
+  Impl& d = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(d.acceptor_mu);
+    if (Status st = OpenTcpListeners(*d.contexts[0], d.options.bind, d.options.port, &d.acceptors);
+        !st.ok()) {
+      return st;
+    }
   }
   if (!d.options.unixsocket.empty()) {
     // As Redis: a stale socket file is replaced; the mode applies when unixsocketperm is set.
@@ -556,7 +587,10 @@ void Server::Run() {
   d.signals.add(SIGINT);
   d.signals.add(SIGTERM);
   d.ArmSignals(this);
-  for (auto& a : d.acceptors) d.Accept(a.get());
+  {
+    std::lock_guard<std::mutex> lock(d.acceptor_mu);
+    for (auto& a : d.acceptors) d.Accept(a.get());
+  }
   if (d.unix_acceptor) d.AcceptUnix();
   d.ScheduleCron();
   for (size_t i = 0; i < d.contexts.size(); ++i) {
@@ -583,5 +617,31 @@ void Server::Run() {
 }
 
 void Server::RequestShutdown() { impl_->BeginShutdown(); }
+
+Status Server::Rebind(const std::vector<std::string>& bind, int port) {
+  Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.acceptor_mu);
+  if (d.shutting_down.load()) return Status::Ok();
+  // The old listeners go first (a new one on the same address and port could not bind while
+  // they listen); their pending accepts end as aborted.
+  for (auto& a : d.acceptors) {
+    asio::error_code ec;
+    a->close(ec);
+  }
+  d.acceptors.clear();
+  Status st = OpenTcpListeners(*d.contexts[0], bind, port, &d.acceptors);
+  if (st.ok()) {
+    d.options.bind = bind;
+    d.options.port = port;
+  } else {
+    // As Redis: back to the listeners it had.
+    d.acceptors.clear();
+    if (!OpenTcpListeners(*d.contexts[0], d.options.bind, d.options.port, &d.acceptors).ok()) {
+      KEEL_LOG_WARNING("Failed to restore the old listening sockets after a failed rebind");
+    }
+  }
+  for (auto& a : d.acceptors) d.Accept(a.get());
+  return st;
+}
 
 }  // namespace keel

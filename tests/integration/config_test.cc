@@ -1,6 +1,10 @@
 // Start-up configuration: config files, command-line options, and how bad ones are reported.
 // Needs keel-server's config module.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -37,6 +41,52 @@ class ConfigTest : public ServerTest {
   }
   std::string dir_;
 };
+
+// CONFIG SET port and bind move the TCP listeners at run time, as Redis 7.0 does: the new port
+// takes connections and the old one none; an address that cannot be bound, or a port another
+// socket holds, is refused with Redis's texts and the listeners stay as they were.
+TEST_F(ConfigTest, ConfigSetPortAndBindMoveTheListeners) {
+  StartServer();
+  RespConnection c;
+  ASSERT_TRUE(c.Connect(server_->port()));
+  int old_port = server_->port();
+  int new_port = PickFreePort();
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "port", std::to_string(new_port)}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"PING"}), "+PONG\r\n");  // a connection made before stays
+  RespConnection moved;
+  ASSERT_TRUE(moved.Connect(new_port));
+  EXPECT_EQ(moved.Call({"CONFIG", "GET", "port"}),
+            "*2\r\n$4\r\nport\r\n$" + std::to_string(std::to_string(new_port).size()) + "\r\n" +
+                std::to_string(new_port) + "\r\n");
+  RespConnection old;
+  EXPECT_FALSE(old.Connect(old_port));
+  // An address this machine does not have: refused, still served on 127.0.0.1.
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "bind", "192.0.2.1"}),
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to "
+            "specified addresses.\r\n");
+  RespConnection again;
+  ASSERT_TRUE(again.Connect(new_port));
+  EXPECT_EQ(again.Call({"PING"}), "+PONG\r\n");
+  // A port another socket listens on: refused, and the listener on new_port is back.
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int taken = ntohs(addr.sin_port);
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "port", std::to_string(taken)}),
+            "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on "
+            "this port. Check server logs.\r\n");
+  ::close(holder);
+  RespConnection after;
+  ASSERT_TRUE(after.Connect(new_port));
+  EXPECT_EQ(after.Call({"CONFIG", "GET", "port"}), moved.Call({"CONFIG", "GET", "port"}));
+}
 
 TEST_F(ConfigTest, UnknownOptionInConfigFileExitsWithCodeOneNamingFileLineAndOption) {
   std::string path = WriteConfig("# comment\nport 0\nno-such-option yes\n");

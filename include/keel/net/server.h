@@ -51,6 +51,11 @@ class Server {
   void Run();
   // Thread-safe, idempotent.
   void RequestShutdown();
+  // CONFIG SET bind / port (Redis 7.0 changes them at run time): closes the TCP listeners and
+  // opens new ones on `bind` and `port`; if one cannot be opened, the old ones are opened again
+  // and the error is returned (its reason is in the log, as Redis's). Thread-safe: called from
+  // any io thread while io thread 0 accepts. The Unix socket is not touched.
+  Status Rebind(const std::vector<std::string>& bind, int port);
 
   // Implementation details shared with the connection code.
   struct Impl;
