@@ -316,7 +316,7 @@ TEST_F(AclTest, SelectorsAndFirstArgsSurviveSaveAndLoad) {
   std::string dir = (std::filesystem::temp_directory_path() / "keel-acl-XXXXXX").string();
   ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   std::string path = dir + "/users.acl";
-  std::ofstream(path) << "user sel on nopass ~k* +select|0 (~x* +set) \"(%R~r* +@read)\"\n";
+  std::ofstream(path) << "user sel on nopass ~k* +select|0 (~x* +set) (%R~r* +@read)\n";
   server_.reset();
   StartServer({"--aclfile", path});
   RespConnection admin = Connect();
