@@ -177,9 +177,10 @@ TEST(ConfigSet, AllOrNothingAndErrors) {
   EXPECT_EQ(Set(c, {"timeout"}), "ERR syntax error");
   EXPECT_EQ(Set(c, {"nosuch", "1"}),
             "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
-  EXPECT_EQ(Set(c, {"port", "7000"}),
-            "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable "
-            "config");
+  EXPECT_EQ(
+      Set(c, {"databases", "7"}),
+      "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable "
+      "config");
   EXPECT_EQ(Set(c, {"timeout", "1", "TIMEOUT", "2"}),
             "ERR CONFIG SET failed (possibly related to argument 'TIMEOUT') - duplicate parameter");
   // One bad value and nothing changes.
