@@ -726,20 +726,25 @@ int LuaAclCheckCmd(lua_State* L) {
   if (lua_gettop(L) < 1 || lua_type(L, 1) != LUA_TSTRING) {
     return RaiseRaw(L, "Please specify at least one argument for this redis lib call");
   }
-  // The command (a subcommand when it has them) as the caller's user would run it.
-  std::vector<std::string> argv;
-  for (int j = 1; j <= lua_gettop(L); ++j) {
-    size_t len = 0;
-    const char* s = lua_tolstring(L, j, &len);
-    argv.emplace_back(s != nullptr ? s : "", s != nullptr ? len : 0);
+  // The command (a subcommand when it has them) as the caller's user would run it. The C++
+  // objects live in a scope that ends before a Lua error is raised (lua_error longjmps past
+  // destructors).
+  int allowed = -1;  // -1: not a command
+  {
+    std::vector<std::string_view> views;
+    for (int j = 1; j <= lua_gettop(L); ++j) {
+      size_t len = 0;
+      const char* s = lua_tolstring(L, j, &len);  // the string stays on the stack meanwhile
+      views.emplace_back(s != nullptr ? s : "", s != nullptr ? len : 0);
+    }
+    const CommandMeta* meta = FindCommandMeta(views[0]);
+    if (meta != nullptr && MetaHasSubcommands(*meta) && views.size() >= 2) {
+      meta = FindSubcommandMeta(*meta, views[1]);
+    }
+    if (meta != nullptr) allowed = AclAllows(*t_run->caller, *meta, views) ? 1 : 0;
   }
-  std::vector<std::string_view> views(argv.begin(), argv.end());
-  const CommandMeta* meta = FindCommandMeta(views[0]);
-  if (meta != nullptr && MetaHasSubcommands(*meta) && views.size() >= 2) {
-    meta = FindSubcommandMeta(*meta, views[1]);
-  }
-  if (meta == nullptr) return RaiseRaw(L, "Invalid command passed to redis.acl_check_cmd()");
-  lua_pushboolean(L, AclAllows(*t_run->caller, *meta, views) ? 1 : 0);
+  if (allowed < 0) return RaiseRaw(L, "Invalid command passed to redis.acl_check_cmd()");
+  lua_pushboolean(L, allowed);
   return 1;
 }
 
