@@ -506,7 +506,8 @@ Status LoadDatabase(ServerState& s) {
   p.loading_loaded_bytes.store(0);
   p.loading.store(true);
   // The caller clears `loading` once the server may take writes (after the AOF log starts).
-  Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found);
+  Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found,
+                          /*background_insert=*/true);
   if (!st.ok() || !found) return st;
   if (Status fs = functions::ReplaceAllFromRdb(stats.function_codes); !fs.ok()) return fs;
   s.persistence.last_load_keys_loaded.store(stats.keys_loaded);

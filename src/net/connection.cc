@@ -752,15 +752,25 @@ void Connection::Arrive(int fd) {
   socket_ = Socket(std::move(s));
   reactor_ = &asio::use_service<asio::detail::reactor>(here);
   block_timer_.reset();  // bound to the old thread's context; made again here when needed
-  SettleHome();
   if (ec) {
+    SettleHome();
     if (!socket_.is_open()) ::close(fd);
     Close();
     return;
   }
+  // What other threads posted during the move (messages, served pops) runs here, before the
+  // input the move carried: a client that sent a command after a PUBLISH was answered gets the
+  // message first, as it would have without the move. What is posted from now on queues behind.
+  std::vector<std::function<void(Connection&)>> parked;
+  {
+    std::lock_guard<std::mutex> lock(home_mu_);
+    home_ = &here;
+    parked.swap(parked_);
+  }
   auto arrived = std::move(on_arrival_);
   on_arrival_ = nullptr;
   arrived(shared_from_this());
+  for (auto& fn : parked) fn(*this);
   if (!closed_) AfterInput();
 }
 

@@ -103,8 +103,11 @@ std::vector<ShardGuard> LockAllShards(Keyspace& ks);
 // is an error (a file with a duplicated key) unless `replace` (DEBUG RELOAD MERGE). The error
 // names the file and offset. A missing file is not an error (*found is set false). Each key is
 // put in under its shard's lock, one lock at a time (re-entrant: DEBUG RELOAD holds them all),
-// so that clients are answered -LOADING while the start-up load runs.
+// so that clients are answered -LOADING while the start-up load runs. With `background_insert`
+// (the start-up load: no shard lock held by the caller, no blocked clients) the keys are put in
+// by a second thread while this one reads and decodes the file.
 Status LoadRdbFile(Keyspace& ks, const std::string& file, const rdb::LoadOptions& options,
-                   bool replace, rdb::LoadStats* stats, bool* found);
+                   bool replace, rdb::LoadStats* stats, bool* found,
+                   bool background_insert = false);
 
 }  // namespace keel

@@ -506,5 +506,24 @@ TEST(LoadRdbFile, ADuplicatedKeyIsAnErrorUnlessMerging) {
   unlink(path.c_str());
 }
 
+// The start-up load puts keys in from a second thread; it must find the same keys and the same
+// duplicate as the inline one, and free what it did not insert.
+TEST(LoadRdbFile, TheBackgroundInserterLoadsTheSameKeysAndFindsTheDuplicate) {
+  std::string path = TempFile(Hex(rdb::kRedisFile));
+  Keyspace ks(16);
+  rdb::LoadStats stats;
+  bool found = false;
+  ASSERT_TRUE(LoadRdbFile(ks, path, {}, false, &stats, &found, /*background_insert=*/true).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(ks.db(0).size(), 8u);
+  Status st = LoadRdbFile(ks, path, {}, false, &stats, &found, /*background_insert=*/true);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicated key"), std::string::npos) << st.message();
+  EXPECT_TRUE(
+      LoadRdbFile(ks, path, {}, /*replace=*/true, &stats, &found, /*background_insert=*/true).ok());
+  EXPECT_EQ(ks.db(0).size(), 8u);
+  unlink(path.c_str());
+}
+
 }  // namespace
 }  // namespace keel
