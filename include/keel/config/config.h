@@ -47,8 +47,9 @@ class Config {
   // Protected options (dir) are refused unless enable-protected-configs is yes, or local and
   // `local_client` (the caller is on 127.0.0.1, ::1 or a Unix socket).
   Status Set(std::span<const std::string_view> name_value_pairs, bool local_client = false);
-  // CONFIG REWRITE.
-  Status Rewrite();
+  // CONFIG REWRITE; with `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL) every option is written,
+  // defaults and dir included.
+  Status Rewrite(bool force_all = false);
 
   // Runs after `name` changed through CONFIG SET; a failure undoes the whole SET.
   void SetApplyHook(std::string_view name, std::function<Status(const Config&)> hook);
