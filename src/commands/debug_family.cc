@@ -4,7 +4,7 @@
 // STRINGMATCH-TEST, DIGEST, DIGEST-VALUE, PROTOCOL, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER,
 // HTSTATS, HTSTATS-KEY, STRUCTSIZE, LOADAOF, AOF-FLUSH-SLEEP, CONFIG-REWRITE-FORCE-ALL,
 // SET-SKIP-CHECKSUM-VALIDATION, REPLICATE, DROP-CLUSTER-PACKET-FILTER, CLUSTERLINK, and the
-// deliberate crashes ASSERT, PANIC, OOM, SEGFAULT.
+// deliberate crashes ASSERT, PANIC, OOM, SEGFAULT, and RESTART and CRASH-AND-RECOVER.
 // CmdDebug (persistence_family.cc) checks enable-debug-command, then asks RunDebugSubcommand.
 //
 // DIGEST follows Redis's algorithm, so the same dataset digests the same on both servers:
@@ -18,7 +18,9 @@
 // with a TTL xors the 10 bytes "!!expire!!". DIGEST-VALUE is the value digest alone.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -517,6 +519,48 @@ void DebugStructsize(CommandContext& ctx) {
                   sizeof(HashNode), sizeof(ZNode), sizeof(ListObject), sizeof(Shard)));
 }
 
+// DEBUG RESTART [ms] / CRASH-AND-RECOVER [ms]: executes the server again (its path and command
+// line as it started) after `ms`. RESTART first rewrites the config file (when there is one),
+// saves the RDB when save points are set and writes out the AOF, as a shutdown does;
+// CRASH-AND-RECOVER does none of it. On success no reply comes: every descriptor past standard
+// error is closed (the listeners and clients with them) and the process image is replaced.
+void DebugRestart(CommandContext& ctx, bool graceful) {
+  int64_t delay_ms = 0;
+  if (ctx.args.size() > 2) {
+    auto v = ParseInt64(ctx.args[2]);
+    if (!v) return ctx.reply.Error(errors::kNotInteger);
+    delay_ms = std::max<int64_t>(*v, 0);
+  }
+  ServerState& s = ctx.server;
+  auto fail = [&](const std::string& why) {
+    KEEL_LOG_WARNING("DEBUG {}: can't restart: {}", ctx.args[1], why);
+    ctx.reply.Error("ERR failed to restart the server. Check server logs.");
+  };
+  if (s.executable.empty() || s.argv.empty() || access(s.executable.c_str(), X_OK) != 0) {
+    return fail("the executable '" + s.executable + "' can't be run again");
+  }
+  if (graceful) {
+    if (!s.config->config_file().empty()) {
+      if (Status st = s.config->Rewrite(); !st.ok()) return fail(st.message());
+    }
+    if (!s.config->save_params().empty()) {
+      if (Status st = SaveDatabase(s); !st.ok()) return fail(st.message());
+    }
+    aof::StopAppendOnly();  // writes and fsyncs what is buffered
+  }
+  KEEL_LOG_WARNING("DEBUG {}: executing {} again", ctx.args[1], s.executable);
+  std::vector<char*> argv;
+  for (std::string& a : s.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  close_range(3, ~0U, 0);
+  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  execv(s.executable.c_str(), argv.data());
+  // Nothing can serve anymore (the sockets are closed).
+  std::fprintf(stderr, "DEBUG RESTART: exec %s failed: %s\n", s.executable.c_str(),
+               std::strerror(errno));
+  std::_Exit(1);
+}
+
 }  // namespace
 
 bool CronRunning() { return !g_cron_paused.load(std::memory_order_relaxed); }
@@ -629,6 +673,8 @@ bool RunDebugSubcommand(CommandContext& ctx) {
   } else if (EqualsIgnoreCase(sub, "clusterlink") && argc == 5 &&
              EqualsIgnoreCase(ctx.args[2], "kill")) {
     ctx.reply.Error("ERR Debug option only available for cluster mode enabled setup!");
+  } else if (is("restart", 2, SIZE_MAX) || is("crash-and-recover", 2, SIZE_MAX)) {
+    DebugRestart(ctx, EqualsIgnoreCase(sub, "restart"));
   } else if (EqualsIgnoreCase(sub, "segfault")) {
     KEEL_LOG_WARNING("DEBUG SEGFAULT: crashing the server with SIGSEGV");
     std::raise(SIGSEGV);

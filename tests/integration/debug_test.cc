@@ -303,6 +303,8 @@ TEST_F(DebugTest, HtstatsStructsizeAndTheRestMatchRedisInErrorsAndLayout) {
       {"DEBUG", "CLUSTERLINK", "KILL", "to", "abc"},
       {"DEBUG", "CLUSTERLINK", "KILL"},
       {"DEBUG", "CLUSTERLINK", "x", "y", "z", "w"},
+      {"DEBUG", "RESTART", "abc"},
+      {"DEBUG", "CRASH-AND-RECOVER", "abc"},
   };
   for (const auto& c : cmds) ExpectSame(c);
   // Database 0's table: the layout and the element count are Redis's; the sizes are Keel's.
@@ -462,6 +464,46 @@ TEST(DebugConfigRewriteTest, ForceAllWritesEveryOptionAndTheFileStartsAServer) {
             "*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n");
   ASSERT_TRUE(server->Stop());
   std::filesystem::remove_all(dir);
+}
+
+// A server with save points (and DEBUG allowed).
+class DebugRestartTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer({"--enable-debug-command", "yes", "--save", "3600 1"});
+  }
+  // Sends `args` (no reply comes), waits for the close, then for the server to serve again.
+  RespConnection RestartWith(const std::vector<std::string>& args) {
+    RespConnection c = Connect();
+    EXPECT_TRUE(c.SendCommand(args));
+    EXPECT_TRUE(c.WaitForClose(std::chrono::seconds(20)));
+    RespConnection again;
+    for (int i = 0; i < 200; ++i) {
+      std::string pong;
+      // Not Call: a connection the old process still took must not fail the test.
+      if (again.Connect(server_->port()) && again.SendCommand({"PING"}) && again.ReadReply(&pong) &&
+          pong == "+PONG\r\n") {
+        break;
+      }
+      again.Close();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(server_->IsRunning());
+    return again;
+  }
+};
+
+// RESTART saves (save points are set) and executes the server again, which loads the RDB;
+// CRASH-AND-RECOVER saves nothing first.
+TEST_F(DebugRestartTest, RestartSavesAndComesBackCrashAndRecoverSavesNothing) {
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  RespConnection after = RestartWith({"DEBUG", "RESTART"});
+  EXPECT_EQ(after.Call({"GET", "k"}), "$1\r\nv\r\n");
+  EXPECT_EQ(after.Call({"SET", "k2", "v2"}), "+OK\r\n");
+  RespConnection crashed = RestartWith({"DEBUG", "CRASH-AND-RECOVER", "10"});
+  EXPECT_EQ(crashed.Call({"MGET", "k", "k2"}), "*2\r\n$1\r\nv\r\n$-1\r\n");
 }
 
 // ASSERT, PANIC, OOM and SEGFAULT crash the server on purpose: the connection closes and the
