@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
   state.keyspace = &keyspace;
   state.run_id = RandomHex(40);
   state.executable = AbsolutePath(argv[0]);
+  state.argv.assign(argv, argv + argc);
   state.config_file = config.config_file();
   state.start_time_ms = NowUnixMs();
   state.tcp_port = config.port();

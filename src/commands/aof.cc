@@ -7,17 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "keel/commands/client.h"
+#include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/functions.h"
@@ -54,6 +58,8 @@ bool SnapshotRunning(ServerState& s);  // an AOF rewrite or a BGSAVE (no-appendf
 
 thread_local int t_exec_depth = 0;
 thread_local int t_not_logged = 0;  // NotLogged scopes alive on this thread
+// DEBUG AOF-FLUSH-SLEEP: microseconds the writer sleeps before each write (0: none).
+std::atomic<int64_t> g_flush_sleep_us{0};
 thread_local std::vector<std::pair<int, std::string>> t_tx;  // the EXEC's records, by db
 thread_local bool t_logged_as = false;  // the running command logged its own form
 thread_local uint64_t t_appended = 0;   // the log's end after this thread's last record
@@ -232,6 +238,19 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     Wake();
   }
 
+  // Waits until what was appended so far is written (with always: and fsynced), or found
+  // unwritable (DEBUG LOADAOF).
+  void WaitWritten() {
+    std::promise<void> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (appended_ <= synced_.load(std::memory_order_acquire)) return;
+      waiters_.emplace_back(appended_, [&done] { done.set_value(); });
+      Wake();
+    }
+    done.get_future().wait();
+  }
+
   void SetFsync(int policy) { fsync_.store(policy); }
   void SetTimestamps(bool on) { timestamps_.store(on); }
   std::string write_error() const {
@@ -264,6 +283,7 @@ class AofLog final : public CommandObserver, public ChangeObserver {
   // REQUIRES: `lock` holds mu_; it is held again on return.
   bool WriteInline(std::unique_lock<std::mutex>& lock) {
     if (writing_ || switch_fd_ >= 0 || stop_ || buf_.empty() ||
+        g_flush_sleep_us.load(std::memory_order_relaxed) > 0 ||
         fsync_.load(std::memory_order_relaxed) == static_cast<int>(Fsync::kAlways)) {
       return false;
     }
@@ -412,6 +432,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
       lock.unlock();
 
       int policy = fsync_.load();
+      if (int64_t us = g_flush_sleep_us.load(std::memory_order_relaxed); us > 0 && !data.empty()) {
+        std::this_thread::sleep_for(std::chrono::microseconds(us));
+      }
       // The part before a switch goes to the old file, the rest to the new one.
       size_t cut = data.size();
       if (new_fd >= 0) cut = static_cast<size_t>(std::min<uint64_t>(switch_at - data_base, cut));
@@ -537,6 +560,9 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     };
     if (name == "exec" || name == "flushdb" || name == "flushall" || name == "swapdb") {
       return Form::kNone;  // EXEC: EndExec; the others: their ChangeObserver calls
+    }
+    if (name == "debug") {
+      return Form::kNone;  // as in Redis: POPULATE's keys and a reload are not logged
     }
     if (name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro" ||
         name == "fcall" || name == "fcall_ro") {
@@ -800,7 +826,7 @@ Status LoadOneFile(Replayer& r, const std::string& path, bool last, uint64_t* ke
     Keyspace& ks = *r.s.keyspace;
     rdb::MemorySource src(data);
     rdb::LoadOptions opt;
-    opt.verify_checksum = r.s.config->rdbchecksum();
+    opt.verify_checksum = r.s.config->rdbchecksum() && !SkipChecksumValidation();
     opt.now_ms = 0;  // an AOF's preamble keeps expired keys; the commands after it decide
     rdb::LoadStats stats;
     std::vector<ShardGuard> locks = LockAllShards(ks);
@@ -1162,6 +1188,29 @@ void CreateLog(ServerState& s) {
   });
 }
 
+// Replays the files `m` lists (the base, then the increments) from `dir`.
+Status ReplayManifest(Replayer& r, const std::string& dir, const Manifest& m, uint64_t* keys) {
+  std::vector<const AofFile*> load;
+  if (const AofFile* b = m.base()) load.push_back(b);
+  for (const AofFile& f : m.files) {
+    if (f.type == 'i') load.push_back(&f);
+  }
+  for (const AofFile* f : load) {
+    std::string p = dir + "/" + f->name;
+    struct stat sb {};
+    if (stat(p.c_str(), &sb) != 0) {
+      return Status::Error("The AOF file " + p + " listed in the manifest doesn't exist");
+    }
+  }
+  for (size_t i = 0; i < load.size(); ++i) {
+    if (Status st = LoadOneFile(r, dir + "/" + load[i]->name, i + 1 == load.size(), keys);
+        !st.ok()) {
+      return st;
+    }
+  }
+  return Status::Ok();
+}
+
 Status LoadAppendOnly(ServerState& s) {
   if (g_log == nullptr) {  // a tool that loads without a server (no observers: nothing to log)
     g_log = (g_log_owner = std::make_unique<AofLog>(s)).get();
@@ -1181,24 +1230,7 @@ Status LoadAppendOnly(ServerState& s) {
   if (ReadWholeFile(mpath, &text).ok()) {
     Manifest m;
     if (Status st = ParseManifest(text, mpath, &m); !st.ok()) return st;
-    std::vector<const AofFile*> load;
-    if (const AofFile* b = m.base()) load.push_back(b);
-    for (const AofFile& f : m.files) {
-      if (f.type == 'i') load.push_back(&f);
-    }
-    for (const AofFile* f : load) {
-      std::string p = log.dir + "/" + f->name;
-      struct stat sb {};
-      if (stat(p.c_str(), &sb) != 0) {
-        return Status::Error("The AOF file " + p + " listed in the manifest doesn't exist");
-      }
-    }
-    for (size_t i = 0; i < load.size(); ++i) {
-      if (Status st = LoadOneFile(r, log.dir + "/" + load[i]->name, i + 1 == load.size(), &keys);
-          !st.ok()) {
-        return st;
-      }
-    }
+    if (Status st = ReplayManifest(r, log.dir, m, &keys); !st.ok()) return st;
     if (const AofFile* b = m.base()) {
       struct stat sb {};
       if (stat((log.dir + "/" + b->name).c_str(), &sb) == 0) g_rw.base_size.store(sb.st_size);
@@ -1238,6 +1270,44 @@ Status LoadAppendOnly(ServerState& s) {
                   static_cast<double>(NowMonotonicUs() - start) / 1e6);
   return Status::Ok();
 }
+
+Status ReloadAppendOnly(ServerState& s) {
+  if (g_log == nullptr || !g_log->on()) {
+    return Status::Error("ERR The AOF is off (appendonly no): there is no AOF to load");
+  }
+  AofLog& log = *g_log;
+  Keyspace& ks = *s.keyspace;
+  PersistenceInfo& p = s.persistence;
+  // Other clients get -LOADING until the replay is done (as while Redis loads), and nothing of
+  // the reload itself is logged: the emptying and the replayed commands are in the file already.
+  p.loading.store(true);
+  aof::NotLogged not_logged;
+  {
+    std::vector<ShardGuard> locks = LockAllShards(ks);
+    log.WaitWritten();
+    for (int db = 0; db < ks.databases(); ++db) {
+      ks.ChangedDb(db, -1, ChangeKind::kFlush, 0);
+      ks.FreeDetached(ks.DetachAll(db), /*async=*/false);
+    }
+  }
+  Manifest m;
+  {
+    std::lock_guard<std::mutex> mlock(log.manifest_mu);
+    m = log.manifest;
+  }
+  Replayer r(s);
+  uint64_t keys = 0;
+  Status st = ReplayManifest(r, log.dir, m, &keys);
+  if (r.client.in_multi) s.dispatcher->DiscardTransaction(r.client);
+  ks.SubtractDirty(ks.dirty());  // replaying is not changing, as in Redis
+  p.loading.store(false);
+  if (!st.ok()) return st;
+  p.last_load_keys_loaded.store(keys);
+  KEEL_LOG_NOTICE("Append Only File loaded by DEBUG LOADAOF");
+  return Status::Ok();
+}
+
+void SetFlushSleepUs(int64_t us) { g_flush_sleep_us.store(std::max<int64_t>(us, 0)); }
 
 Status StartAppendOnly(ServerState& s) {
   CreateLog(s);

@@ -1,7 +1,10 @@
 // DEBUG subcommands beyond RELOAD and OBJECT (which live with persistence): SLEEP,
 // SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST, CHANGE-REPL-ID, POPULATE,
 // LOG, ERROR, LEAK, MALLCTL, MALLCTL-STR, PAUSE-CRON, SDSLEN,
-// STRINGMATCH-TEST, DIGEST, DIGEST-VALUE, PROTOCOL, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER.
+// STRINGMATCH-TEST, DIGEST, DIGEST-VALUE, PROTOCOL, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER,
+// HTSTATS, HTSTATS-KEY, STRUCTSIZE, LOADAOF, AOF-FLUSH-SLEEP, CONFIG-REWRITE-FORCE-ALL,
+// SET-SKIP-CHECKSUM-VALIDATION, REPLICATE, DROP-CLUSTER-PACKET-FILTER, CLUSTERLINK, and the
+// deliberate crashes ASSERT, PANIC, OOM, SEGFAULT, and RESTART and CRASH-AND-RECOVER.
 // CmdDebug (persistence_family.cc) checks enable-debug-command, then asks RunDebugSubcommand.
 //
 // DIGEST follows Redis's algorithm, so the same dataset digests the same on both servers:
@@ -15,8 +18,11 @@
 // with a TTL xors the 10 bytes "!!expire!!". DIGEST-VALUE is the value digest alone.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "keel/commands/aof.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -307,6 +314,15 @@ void DebugStringmatchTest(CommandContext& ctx) {
 
 std::atomic<bool> g_active_expire{true};
 std::atomic<bool> g_cron_paused{false};
+std::atomic<bool> g_skip_checksum{false};
+
+// A 0|1 switch (SET-ACTIVE-EXPIRE, PAUSE-CRON, SET-SKIP-CHECKSUM-VALIDATION): args[2] read with
+// atoi, as Redis reads it (junk is 0).
+void SetFlag(CommandContext& ctx, std::atomic<bool>* flag) {
+  std::string v(ctx.args[2]);
+  flag->store(std::atoi(v.c_str()) != 0, std::memory_order_relaxed);
+  ctx.reply.Ok();
+}
 
 // A positive count (DEBUG POPULATE's arguments): Redis's getPositiveLongFromObjectOrReply.
 bool PositiveCount(CommandContext& ctx, std::string_view arg, int64_t* out) {
@@ -405,11 +421,153 @@ void DebugSdslen(CommandContext& ctx) {
       e->key().size(), EntryMemory(e) - value.size(), value.size(), value.size()));
 }
 
+// Redis's layout of one table's statistics (its dictGetStats), with the numbers of `st`:
+// Keel's own chained tables. `index` 0 is the main array, 1 a rehash's target.
+void AppendChainStats(const ChainStats& st, int index, std::string* out) {
+  *out += fmt::format("Hash table {} stats ({}):\n", index,
+                      index == 0 ? "main hash table" : "rehashing target");
+  if (st.elements == 0) {
+    *out += "No stats available for empty dictionaries\n";
+    return;
+  }
+  double used = static_cast<double>(std::max<size_t>(st.used_buckets, 1));
+  *out += fmt::format(
+      " table size: {}\n number of elements: {}\n different slots: {}\n max chain length: {}\n"
+      " avg chain length (counted): {:.2f}\n avg chain length (computed): {:.2f}\n"
+      " Chain length distribution:\n",
+      st.buckets, st.elements, st.used_buckets, st.max_chain, st.chained / used,
+      st.elements / used);
+  for (size_t len = 0; len < st.buckets_by_length.size(); ++len) {
+    size_t n = st.buckets_by_length[len];
+    if (n == 0) continue;
+    *out += fmt::format("   {}: {} ({:.2f}%)\n", len, n,
+                        100.0 * static_cast<double>(n) / static_cast<double>(st.buckets));
+  }
+}
+
+// A table's statistics: the main array, and a rehash's target while one is in progress.
+template <typename Table>
+void AppendTableStats(const Table& t, std::string* out) {
+  ChainStats main, target;
+  t.AddChainStats(0, &main);
+  t.AddChainStats(1, &target);
+  AppendChainStats(main, 0, out);
+  if (target.buckets > 0) AppendChainStats(target, 1, out);
+}
+
+// DEBUG HTSTATS dbid: a database's keys live in kShards tables (one per shard); their numbers are
+// summed into Redis's layout (table size: every shard's buckets, and so on). Keel keeps no
+// expires table (a key's TTL is in its entry): the [Expires HT] part counts the keys with a TTL.
+void DebugHtstats(CommandContext& ctx) {
+  auto dbid = ParseInt64(ctx.args[2]);
+  if (!dbid) return ctx.reply.Error(errors::kNotInteger);
+  Keyspace& ks = ctx.keyspace();
+  if (*dbid < 0 || *dbid >= ks.databases()) return ctx.reply.Error("ERR Out of range database");
+  int db = static_cast<int>(*dbid);
+  ChainStats main, target;
+  size_t expires = 0;
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& shard = ks.db(db).shard(i);
+    ShardGuard g = ks.LockShard(db, i);
+    shard.AddChainStats(0, &main);
+    shard.AddChainStats(1, &target);
+    expires += shard.expires();
+  }
+  std::string out = "[Dictionary HT]\n";
+  AppendChainStats(main, 0, &out);
+  if (target.buckets > 0) AppendChainStats(target, 1, &out);
+  out += "[Expires HT]\nHash table 0 stats (main hash table):\n";
+  if (expires == 0) {
+    out += "No stats available for empty dictionaries\n";
+  } else {
+    out += fmt::format(
+        " table size: 0\n number of elements: {}\n (Keel keeps each TTL in its key's entry: no "
+        "separate table)\n",
+        expires);
+  }
+  ctx.reply.Verbatim(out);
+}
+
+// DEBUG HTSTATS-KEY key: the table of a set, hash or sorted set that has one (Redis's
+// "hashtable" and "skiplist" encodings; Keel's small packed ones have none).
+void DebugHtstatsKey(CommandContext& ctx) {
+  Keyspace& ks = ctx.keyspace();
+  ShardGuard g = ks.LockShard(ctx.db(), ShardOf(ctx.args[2]));
+  Entry* e = ks.Lookup(ctx.db(), ctx.args[2]);
+  if (e == nullptr) return ctx.reply.Error(errors::kNoSuchKey);
+  std::string out;
+  if (e->storage == Entry::kObject && e->type == ObjType::kSet) {
+    AppendTableStats(static_cast<const HashSetObject*>(e->object())->table, &out);
+  } else if (e->storage == Entry::kObject && e->type == ObjType::kHash) {
+    AppendTableStats(static_cast<const HashtableHash*>(e->object())->table, &out);
+  } else if (e->storage == Entry::kObject && e->type == ObjType::kZset) {
+    AppendTableStats(static_cast<const ZsetObject*>(e->object())->dict, &out);
+  } else {
+    return ctx.reply.Error(
+        "ERR The value stored at the specified key is not represented using an hash table");
+  }
+  ctx.reply.Verbatim(out);
+}
+
+// DEBUG STRUCTSIZE: Redis's first fields (the word size), then the sizes of Keel's own core
+// structures in its place of Redis's robj, dictEntry and sds headers.
+void DebugStructsize(CommandContext& ctx) {
+  ctx.reply.Bulk(
+      fmt::format("bits:{} entry:{} client:{} set_node:{} hash_node:{} zset_node:{} list_object:{} "
+                  "shard:{} ",
+                  sizeof(void*) * 8, sizeof(Entry), sizeof(Client), sizeof(SetNode),
+                  sizeof(HashNode), sizeof(ZNode), sizeof(ListObject), sizeof(Shard)));
+}
+
+// DEBUG RESTART [ms] / CRASH-AND-RECOVER [ms]: executes the server again (its path and command
+// line as it started) after `ms`. RESTART first rewrites the config file (when there is one),
+// saves the RDB when save points are set and writes out the AOF, as a shutdown does;
+// CRASH-AND-RECOVER does none of it. On success no reply comes: every descriptor past standard
+// error is closed (the listeners and clients with them) and the process image is replaced.
+void DebugRestart(CommandContext& ctx, bool graceful) {
+  int64_t delay_ms = 0;
+  if (ctx.args.size() > 2) {
+    auto v = ParseInt64(ctx.args[2]);
+    if (!v) return ctx.reply.Error(errors::kNotInteger);
+    delay_ms = std::max<int64_t>(*v, 0);
+  }
+  ServerState& s = ctx.server;
+  auto fail = [&](const std::string& why) {
+    KEEL_LOG_WARNING("DEBUG {}: can't restart: {}", ctx.args[1], why);
+    ctx.reply.Error("ERR failed to restart the server. Check server logs.");
+  };
+  if (s.executable.empty() || s.argv.empty() || access(s.executable.c_str(), X_OK) != 0) {
+    return fail("the executable '" + s.executable + "' can't be run again");
+  }
+  if (graceful) {
+    if (!s.config->config_file().empty()) {
+      if (Status st = s.config->Rewrite(); !st.ok()) return fail(st.message());
+    }
+    if (!s.config->save_params().empty()) {
+      if (Status st = SaveDatabase(s); !st.ok()) return fail(st.message());
+    }
+    aof::StopAppendOnly();  // writes and fsyncs what is buffered
+  }
+  KEEL_LOG_WARNING("DEBUG {}: executing {} again", ctx.args[1], s.executable);
+  std::vector<char*> argv;
+  for (std::string& a : s.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  close_range(3, ~0U, 0);
+  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  execv(s.executable.c_str(), argv.data());
+  // Nothing can serve anymore (the sockets are closed).
+  std::fprintf(stderr, "DEBUG RESTART: exec %s failed: %s\n", s.executable.c_str(),
+               std::strerror(errno));
+  std::_Exit(1);
+}
+
 }  // namespace
 
 bool CronRunning() { return !g_cron_paused.load(std::memory_order_relaxed); }
 
 bool ActiveExpireEnabled() { return g_active_expire.load(std::memory_order_relaxed); }
+
+bool SkipChecksumValidation() { return g_skip_checksum.load(std::memory_order_relaxed); }
 
 bool RunDebugSubcommand(CommandContext& ctx) {
   std::string_view sub = ctx.args[1];
@@ -425,9 +583,7 @@ bool RunDebugSubcommand(CommandContext& ctx) {
       std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(s * 1e6)));
     ctx.reply.Ok();
   } else if (is("set-active-expire", 3, 3)) {
-    std::string v(ctx.args[2]);
-    g_active_expire.store(std::atoi(v.c_str()) != 0, std::memory_order_relaxed);
-    ctx.reply.Ok();
+    SetFlag(ctx, &g_active_expire);
   } else if (is("quicklist-packed-threshold", 3, 3)) {
     int64_t bytes = 0;
     if (!ParseMemoryValue(ctx.args[2], &bytes) || bytes < 0 || bytes > (int64_t{1} << 32)) {
@@ -472,13 +628,62 @@ bool RunDebugSubcommand(CommandContext& ctx) {
   } else if (is("mallctl-str", 3, 4)) {
     DebugMallctl(ctx, true);
   } else if (is("pause-cron", 3, 3)) {
-    std::string v(ctx.args[2]);
-    g_cron_paused.store(std::atoi(v.c_str()) != 0, std::memory_order_relaxed);
-    ctx.reply.Ok();
+    SetFlag(ctx, &g_cron_paused);
   } else if (is("sdslen", 3, 3)) {
     DebugSdslen(ctx);
   } else if (is("set-disable-deny-scripts", 3, 3)) {
     ctx.reply.Ok();
+  } else if (is("htstats", 3, 3)) {
+    DebugHtstats(ctx);
+  } else if (is("htstats-key", 3, 3)) {
+    DebugHtstatsKey(ctx);
+  } else if (is("structsize", 2, 2)) {
+    DebugStructsize(ctx);
+  } else if (is("aof-flush-sleep", 3, 3)) {
+    std::string v(ctx.args[2]);  // atoi, as Redis reads it: junk is 0
+    aof::SetFlushSleepUs(std::atoi(v.c_str()));
+    ctx.reply.Ok();
+  } else if (is("set-skip-checksum-validation", 3, 3)) {
+    SetFlag(ctx, &g_skip_checksum);
+  } else if (is("config-rewrite-force-all", 2, 2)) {
+    // Redis's text names the errno of the failure (with no config file, EFAULT's).
+    Config& config = *ctx.server.config;
+    std::string why = "Bad address";
+    if (!config.config_file().empty()) {
+      Status st = config.Rewrite(/*force_all=*/true);
+      if (st.ok()) return ctx.reply.Ok(), true;
+      why = st.message();
+      if (size_t colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    }
+    KEEL_LOG_WARNING("DEBUG CONFIG-REWRITE-FORCE-ALL failed: {}", why);
+    ctx.reply.Error("ERR CONFIG-REWRITE-FORCE-ALL failed: " + why);
+  } else if (EqualsIgnoreCase(sub, "loadaof")) {  // any arguments, as in Redis
+    Status st = aof::ReloadAppendOnly(ctx.server);
+    if (!st.ok()) {
+      KEEL_LOG_WARNING("DEBUG LOADAOF failed: {}", st.message());
+      std::string msg = st.message();
+      return ctx.reply.Error(msg.rfind("ERR ", 0) == 0 ? msg : "ERR " + msg), true;
+    }
+    ctx.reply.Ok();
+  } else if (is("replicate", 3, SIZE_MAX)) {
+    ctx.reply.Ok();  // Keel has no replicas to send it to
+  } else if (is("drop-cluster-packet-filter", 3, 3)) {
+    if (!ParseInt64(ctx.args[2])) return ctx.reply.Error(errors::kNotInteger), true;
+    ctx.reply.Ok();  // no cluster bus: no packets to drop
+  } else if (EqualsIgnoreCase(sub, "clusterlink") && argc == 5 &&
+             EqualsIgnoreCase(ctx.args[2], "kill")) {
+    ctx.reply.Error("ERR Debug option only available for cluster mode enabled setup!");
+  } else if (is("restart", 2, SIZE_MAX) || is("crash-and-recover", 2, SIZE_MAX)) {
+    DebugRestart(ctx, EqualsIgnoreCase(sub, "restart"));
+  } else if (EqualsIgnoreCase(sub, "segfault")) {
+    KEEL_LOG_WARNING("DEBUG SEGFAULT: crashing the server with SIGSEGV");
+    std::raise(SIGSEGV);
+  } else if (EqualsIgnoreCase(sub, "assert") || EqualsIgnoreCase(sub, "panic") ||
+             EqualsIgnoreCase(sub, "oom")) {
+    // Redis's three deliberate crashes: a failed assertion, a panic, and an allocation that
+    // cannot be served. Each logs what it is and aborts.
+    KEEL_LOG_WARNING("DEBUG {}: crashing the server on purpose", sub);
+    std::abort();
   } else if (EqualsIgnoreCase(sub, "replybuffer") && argc == 4 &&
              (EqualsIgnoreCase(ctx.args[2], "peak-reset-time") ||
               EqualsIgnoreCase(ctx.args[2], "resizing"))) {

@@ -307,7 +307,8 @@ void CmdRestore(CommandContext& ctx) {
   if (!ttl) return ctx.reply.Error(errors::kNotInteger);
   if (*ttl < 0) return ctx.reply.Error(errors::kInvalidTtl);
   Entry* e = nullptr;
-  Status st = rdb::RestorePayload(ctx.args[3], key, LimitsOf(*ctx.server.config), &e);
+  Status st = rdb::RestorePayload(ctx.args[3], key, LimitsOf(*ctx.server.config), &e,
+                                  SkipChecksumValidation());
   if (!st.ok()) return ctx.reply.Error("ERR " + st.message());
   int64_t expire = -1;
   if (*ttl > 0) expire = absttl ? *ttl : NowUnixMs() + *ttl;
@@ -361,7 +362,7 @@ void DebugReload(CommandContext& ctx) {
   }
   rdb::LoadOptions opt;
   opt.limits = LimitsOf(*s.config);
-  opt.verify_checksum = s.config->rdbchecksum();
+  opt.verify_checksum = s.config->rdbchecksum() && !SkipChecksumValidation();
   opt.now_ms = NowUnixMs();
   rdb::LoadStats stats;
   bool found;
@@ -470,8 +471,31 @@ void CmdDebug(CommandContext& ctx) {
         "    Show the lengths and block sizes of a string key and its value.",
         "QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER",
         "    Accepted for compatibility; they change nothing in Keel yet.",
+        "REPLICATE <string>, DROP-CLUSTER-PACKET-FILTER <packet-type>",
+        "    Accepted for compatibility: Keel has no replicas and no cluster bus yet.",
         "STRINGMATCH-TEST",
         "    Run a fuzz tester against the glob pattern matcher.",
+        "HTSTATS <dbid>",
+        "    Return hash table statistics of the specified database (its shards' tables summed).",
+        "HTSTATS-KEY <key>",
+        "    Like HTSTATS but for the hash table stored at <key>'s value.",
+        "STRUCTSIZE",
+        "    Return the size of Keel's core structures.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
+        "AOF-FLUSH-SLEEP <microsec>",
+        "    Server will sleep before flushing the AOF, this is used for testing.",
+        "CONFIG-REWRITE-FORCE-ALL",
+        "    Like CONFIG REWRITE but writes all configuration options, including",
+        "    keywords not listed in original configuration file or default values.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+        "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
+        "RESTART [<milliseconds>]",
+        "    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0).",
+        "CRASH-AND-RECOVER [<milliseconds>]",
+        "    Hard crash and restart after a <milliseconds> delay (default 0).",
+        "ASSERT, PANIC, OOM, SEGFAULT",
+        "    Crash the server on purpose (abort; SEGFAULT with SIGSEGV).",
         "HELP",
         "    Print this help."};
     ctx.reply.ArrayHeader(std::size(kHelp));
@@ -490,7 +514,7 @@ Status LoadDatabase(ServerState& s) {
   Keyspace& ks = *s.keyspace;
   rdb::LoadOptions opt;
   opt.limits = LimitsOf(*s.config);
-  opt.verify_checksum = s.config->rdbchecksum();
+  opt.verify_checksum = s.config->rdbchecksum() && !SkipChecksumValidation();
   opt.now_ms = NowUnixMs();
   rdb::LoadStats stats;
   bool found = false;

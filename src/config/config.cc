@@ -34,7 +34,7 @@ enum class Kind {
   kSave,        // "" or <seconds> <changes> pairs (save points, see PersistenceCron)
   kAppendOnly,  // yes/no (appendonly: turning it on at run time writes a base first)
   kDir,         // the working directory: chdir() at load, protected at run time
-  kFilename,    // a file name without a directory (dbfilename), protected at run time
+  kFilename,    // a file name (dbfilename; no directory: its validator), protected at run time
   kNotify,      // notify-keyspace-events class letters, stored as NotifyFlag bits
   kObufLimit,   // client-output-buffer-limit <class> <hard> <soft> <seconds> groups
   kOctal,       // octal integer in [min, max] (unixsocketperm), shown in octal
@@ -217,29 +217,19 @@ int64_t UnitMultiplier(std::string_view unit_text) {
   return 0;
 }
 
-// A memory value as Redis 7.0 reads one (memtoull): digits and an optional unit (b, k, kb, m,
-// mb, g, gb, any case); no sign, blank or fraction. "" is 0. Like Redis, a number past 2^64-1
-// becomes 2^64-1 and a product past it wraps; the option's range check then sees it as a signed
-// number (so it fails there, as in Redis, with the range text).
-bool ParseRedisMemoryValue(std::string_view v, int64_t* out) {
-  size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
-  uint64_t mul = static_cast<uint64_t>(UnitMultiplier(v.substr(digits)));
-  if (mul == 0) return false;
-  uint64_t x = 0;
-  bool saturated = false;
-  for (size_t i = 0; i < digits; ++i) {
-    uint64_t d = static_cast<uint64_t>(v[i] - '0');
-    if (x > (UINT64_MAX - d) / 10) saturated = true;
-    x = saturated ? UINT64_MAX : x * 10 + d;
-  }
-  *out = static_cast<int64_t>(x * mul);  // two's complement, as Redis's cast
-  return true;
-}
+// Option checks (OptionSpec::validate): each runs after its kind's own parse, on the parsed
+// number `n` and string `s`; it refuses the value with Redis's reason text, or normalizes `s` to
+// the form CONFIG GET shows.
+using Validator = Status (*)(std::string_view name, int64_t* n, std::string* s);
+// Option adjusters (OptionSpec::adjust): a silent change of a number that passed the range
+// check, just before it is stored.
+using Adjuster = int64_t (*)(int64_t n);
 
 // latency-tracking-info-percentiles: numbers separated by single spaces, each in [0, 100];
 // stored as Redis shows them (printf's %f without trailing zeros).
-Status CheckPercentiles(std::string_view v, std::string* out) {
+Status CheckPercentiles(std::string_view, int64_t*, std::string* out) {
+  const std::string given = std::move(*out);
+  std::string_view v = given;
   out->clear();
   if (v.empty()) return Status::Ok();
   size_t pos = 0;
@@ -275,8 +265,8 @@ Status CheckPercentiles(std::string_view v, std::string* out) {
 }
 
 // oom-score-adj-values: three integers in [-2000, 2000] (any blanks between), shown normalized.
-Status CheckOomScoreAdjValues(std::string_view v, std::string* out) {
-  std::string copy(v);
+Status CheckOomScoreAdjValues(std::string_view, int64_t*, std::string* out) {
+  std::string copy = *out;
   std::vector<std::string_view> words;
   if (!SplitArgsInPlace(copy.data(), copy.size(), &words) || words.size() != 3) {
     return Status::Error("wrong number of arguments");
@@ -299,7 +289,8 @@ Status CheckOomScoreAdjValues(std::string_view v, std::string* out) {
 
 // proc-title-template: {name} variables among Redis's, "{{" and "}}" for braces; the expansion
 // may not be blank.
-Status CheckProcTitleTemplate(std::string_view v, std::string* out) {
+Status CheckProcTitleTemplate(std::string_view, int64_t*, std::string* out) {
+  std::string_view v = *out;
   static constexpr std::string_view kVars[] = {"title",    "listen-addr", "server-mode", "port",
                                                "tls-port", "unixsocket",  "config-file"};
   const Status bad = Status::Error("template format is invalid or contains unknown variables");
@@ -325,13 +316,14 @@ Status CheckProcTitleTemplate(std::string_view v, std::string* out) {
     }
   }
   if (expanded.find_first_not_of(' ') == std::string::npos) return bad;
-  *out = std::string(v);
   return Status::Ok();
 }
 
 // maxmemory-clients: a memory value, or a percentage of maxmemory ("10%", 0..100), shown as
 // Redis shows it (bytes, or "<n>%"; "0%" is 0).
-Status CheckMaxmemoryClients(std::string_view v, std::string* out) {
+Status CheckMaxmemoryClients(std::string_view, int64_t*, std::string* out) {
+  const std::string given = std::move(*out);
+  std::string_view v = given;
   const Status bad = Status::Error("argument must be a memory or percent value");
   if (!v.empty() && v.back() == '%') {
     auto pct = ParseInt64(v.substr(0, v.size() - 1));
@@ -341,25 +333,54 @@ Status CheckMaxmemoryClients(std::string_view v, std::string* out) {
     return Status::Ok();
   }
   int64_t bytes = 0;
-  if (!ParseRedisMemoryValue(v, &bytes) || bytes < 0) return bad;
+  if (!ParseMemoryValue(v, &bytes, MemoryValueSyntax::kRedisConfig) || bytes < 0) return bad;
   *out = std::to_string(bytes);
   return Status::Ok();
 }
 
-// Values of string options that Redis checks when they are set.
-Status CheckString(std::string_view name, std::string_view v, std::string* out) {
-  if (name == "maxmemory-clients") return CheckMaxmemoryClients(v, out);
-  if (name == "latency-tracking-info-percentiles") return CheckPercentiles(v, out);
-  if (name == "oom-score-adj-values") return CheckOomScoreAdjValues(v, out);
-  if (name == "proc-title-template") return CheckProcTitleTemplate(v, out);
-  *out = std::string(v);
+// tls-port, tls-replication, tls-cluster: Keel has no TLS, so turning it on fails as Redis's
+// does when TLS cannot be configured.
+Status RefuseTls(std::string_view name, int64_t* n, std::string*) {
+  if (*n == 0) return Status::Ok();
+  KEEL_LOG_WARNING("'{}' cannot be enabled: Keel has no TLS support", name);
+  return Status::Error("Unable to update TLS configuration. Check server logs.");
+}
+
+// activedefrag: needs a jemalloc with Redis's defrag hint, which Debian's (Keel's and Redis's)
+// lacks.
+Status RefuseActiveDefrag(std::string_view, int64_t* n, std::string*) {
+  if (*n == 0) return Status::Ok();
+  return Status::Error(
+      "Active defragmentation cannot be enabled: it requires a Redis server compiled with a "
+      "modified Jemalloc like the one shipped by default with the Redis source distribution");
+}
+
+// shutdown-on-sigint, shutdown-on-sigterm: save and nosave (bits 1 and 2) exclude each other.
+Status CheckShutdownFlags(std::string_view, int64_t* n, std::string*) {
+  if ((*n & 3) == 3) {
+    return Status::Error("shutdown options SAVE and NOSAVE can't be used simultaneously");
+  }
   return Status::Ok();
 }
 
-// Keel has no TLS: turning it on anywhere fails as Redis's does when TLS cannot be configured.
-bool EnablesTls(std::string_view name, int64_t n) {
-  return n != 0 && (name == "tls-port" || name == "tls-replication" || name == "tls-cluster");
+// dbfilename, appendfilename (a "filename") and appenddirname (a "dirname"): no directory part.
+Status NoPath(std::string_view name, const std::string& s, std::string_view what) {
+  if (s.find('/') == std::string::npos) return Status::Ok();
+  return Status::Error(std::string(name) + " can't be a path, just a " + std::string(what));
 }
+Status CheckFilename(std::string_view name, int64_t*, std::string* s) {
+  return NoPath(name, *s, "filename");
+}
+Status CheckDirname(std::string_view name, int64_t*, std::string* s) {
+  return NoPath(name, *s, "dirname");
+}
+
+// oom-score-adj: "relative" (index 2) is Redis's other name for "yes" (CONFIG GET shows "yes").
+int64_t RelativeIsYes(int64_t n) { return n == 2 ? 1 : n; }
+
+// Redis adjusts these after the range check: hz to [1, 500], the backlog to 16 KiB at least.
+int64_t ClampHz(int64_t n) { return std::clamp<int64_t>(n, 1, 500); }
+int64_t AtLeast16KiB(int64_t n) { return std::max<int64_t>(n, 16 * 1024); }
 
 }  // namespace
 
@@ -379,21 +400,15 @@ struct Config::Option {
   std::string default_text;           // the value as CONFIG GET shows it before any change
   std::atomic<int64_t> obuf[9] = {};  // kObufLimit: hard, soft, seconds for each class
   int save_lines = 0;                 // kSave: config lines with save points read so far
+  Validator validate = nullptr;       // see OptionSpec
+  Adjuster adjust = nullptr;          // see OptionSpec
   std::function<Status(const Config&)> hook;
 
   // Parses `args` (one value, or several for bind) into a number or a string without applying
   // it. The message is Redis's reason text.
   Status Parse(std::span<const std::string_view> args, int64_t* n, std::string* s) const {
     Status st = ParseValue(args, n, s);
-    if (st.ok() && EnablesTls(name, *n)) {
-      KEEL_LOG_WARNING("'{}' cannot be enabled: Keel has no TLS support", name);
-      return Status::Error("Unable to update TLS configuration. Check server logs.");
-    }
-    if (st.ok() && name == "activedefrag" && *n != 0) {
-      return Status::Error(
-          "Active defragmentation cannot be enabled: it requires a Redis server compiled with a "
-          "modified Jemalloc like the one shipped by default with the Redis source distribution");
-    }
+    if (st.ok() && validate != nullptr) st = validate(name, n, s);
     return st;
   }
 
@@ -445,7 +460,7 @@ struct Config::Option {
           auto parsed = ParseInt64(v);
           if (!parsed) return Status::Error("argument couldn't be parsed into an integer");
           value = *parsed;
-        } else if (!ParseRedisMemoryValue(v, &value)) {
+        } else if (!ParseMemoryValue(v, &value, MemoryValueSyntax::kRedisConfig)) {
           return Status::Error("argument must be a memory value");
         }
         if (value < min || value > max) {
@@ -470,31 +485,22 @@ struct Config::Option {
           }
           if (i > 0) bits |= int64_t{1} << (i - 1);
         }
-        if (choices == &kShutdownOnSignal && (bits & 3) == 3) {
-          return Status::Error("shutdown options SAVE and NOSAVE can't be used simultaneously");
-        }
         *n = bits;
         return Status::Ok();
       }
       case Kind::kEnum:
         for (size_t i = 0; i < choices->size(); ++i) {
           if (EqualsIgnoreCase((*choices)[i], v)) {
-            *n = static_cast<int64_t>(choices == &kOomScoreAdj && i == 2 ? 1 : i);
+            *n = static_cast<int64_t>(i);
             return Status::Ok();
           }
         }
         return Status::Error("argument(s) must be one of the following: " + JoinChoices(*choices));
       case Kind::kString:
-        return CheckString(name, v, s);
       case Kind::kDir:
         *s = std::string(v);
         return Status::Ok();
-      case Kind::kFilename:
-        if (v.find('/') != std::string_view::npos) {
-          // Redis's words: appenddirname is a "dirname", the others "a filename".
-          return Status::Error(std::string(name) + " can't be a path, just a " +
-                               (name == "appenddirname" ? "dirname" : "filename"));
-        }
+      case Kind::kFilename:  // checked by the row's validator (CheckFilename, CheckDirname)
         *s = std::string(v);
         return Status::Ok();
       case Kind::kBind: {
@@ -675,10 +681,7 @@ struct Config::Option {
         if (chdir(s.c_str()) != 0) return Status::Error(std::strerror(errno));
         return Status::Ok();
       default:
-        // Redis adjusts these two after the range check: hz to [1, 500], the backlog to 16 KiB
-        // at least.
-        if (name == "hz") n = std::clamp<int64_t>(n, 1, 500);
-        if (name == "repl-backlog-size") n = std::max<int64_t>(n, 16 * 1024);
+        if (adjust != nullptr) n = adjust(n);
         num.store(n);
         return Status::Ok();
     }
@@ -697,6 +700,10 @@ struct OptionSpec {
   bool immutable;
   std::string_view default_value;  // in config-file syntax
   bool placebo = false;            // accepted, no effect yet: a non-default value warns
+  // The option's own check of a parsed value (Redis's per-option validation), or none.
+  Validator validate = nullptr;
+  // The option's own silent change of a parsed number before it is stored, or none.
+  Adjuster adjust = nullptr;
 };
 
 // The table order must match enum Id above. Defaults are Redis 7.0's, except io-threads, which
@@ -735,7 +742,7 @@ const OptionSpec kSpecs[] = {
     // Keel's own: how many io threads serve connections; 0 lets the server decide from load.
     {"io-threads-serving", "", Kind::kInt, 0, 128, nullptr, false, "0"},
     // RDB persistence (docs/persistence.md).
-    {"dbfilename", "", Kind::kFilename, 0, 0, nullptr, false, "dump.rdb"},
+    {"dbfilename", "", Kind::kFilename, 0, 0, nullptr, false, "dump.rdb", false, CheckFilename},
     {"rdbcompression", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
     {"rdbchecksum", "", Kind::kBool, 0, 0, nullptr, true, "yes"},
     {"rdb-del-sync-files", "", Kind::kBool, 0, 0, nullptr, false, "no"},
@@ -754,13 +761,17 @@ const OptionSpec kSpecs[] = {
     // Keel's test knob: BGSAVE sleeps this long after each shard (docs/persistence.md).
     {"keel-bgsave-shard-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
     // Any of Redis 7.0's words (save, nosave, now, force), or default.
-    {"shutdown-on-sigint", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default"},
-    {"shutdown-on-sigterm", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default"},
+    {"shutdown-on-sigint", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default", false,
+     CheckShutdownFlags},
+    {"shutdown-on-sigterm", "", Kind::kFlags, 0, 0, &kShutdownOnSignal, false, "default", false,
+     CheckShutdownFlags},
     // Keel's test knob: the start-up load sleeps this long after each key (docs/persistence.md).
     {"keel-load-key-delay-us", "", Kind::kInt, 0, 1000000, nullptr, false, "0"},
     // AOF (docs/persistence.md, "AOF"); names immutable as in 7.0.
-    {"appendfilename", "", Kind::kFilename, 0, 0, nullptr, true, "appendonly.aof"},
-    {"appenddirname", "", Kind::kFilename, 0, 0, nullptr, true, "appendonlydir"},
+    {"appendfilename", "", Kind::kFilename, 0, 0, nullptr, true, "appendonly.aof", false,
+     CheckFilename},
+    {"appenddirname", "", Kind::kFilename, 0, 0, nullptr, true, "appendonlydir", false,
+     CheckDirname},
     {"appendfsync", "", Kind::kEnum, 0, 0, &kAppendfsyncChoices, false, "everysec"},
     {"no-appendfsync-on-rewrite", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     {"auto-aof-rewrite-percentage", "", Kind::kInt, 0, kIntMax, nullptr, false, "100"},
@@ -797,11 +808,12 @@ const OptionSpec kSpecs[] = {
     {"lazyfree-lazy-user-del", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     {"lazyfree-lazy-user-flush", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     // Active defragmentation needs a jemalloc with Redis's defrag hint, which Debian's (Keel's
-    // and Redis's) lacks: activedefrag yes is refused with Redis's text (Option::Parse); the
+    // and Redis's) lacks: activedefrag yes is refused with Redis's text (RefuseActiveDefrag); the
     // tuning parameters are accepted with their ranges.
-    {"activedefrag", "", Kind::kBool, 0, 0, nullptr, false, "no"},
+    {"activedefrag", "", Kind::kBool, 0, 0, nullptr, false, "no", false, RefuseActiveDefrag},
     // Client eviction is not built yet (issue 20): the value is checked as Redis checks it.
-    {"maxmemory-clients", "", Kind::kString, 0, 0, nullptr, false, "0", true},
+    {"maxmemory-clients", "", Kind::kString, 0, 0, nullptr, false, "0", true,
+     CheckMaxmemoryClients},
     {"active-defrag-cycle-max", "", Kind::kInt, 1, 99, nullptr, false, "25", true},
     {"active-defrag-cycle-min", "", Kind::kInt, 1, 99, nullptr, false, "1", true},
     {"active-defrag-ignore-bytes", "", Kind::kMemory, 1, kLongMax, nullptr, false, "104857600",
@@ -817,7 +829,8 @@ const OptionSpec kSpecs[] = {
     {"slowlog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
     {"latency-monitor-threshold", "", Kind::kInt, 0, kLongMax, nullptr, false, "0"},
     {"latency-tracking", "", Kind::kBool, 0, 0, nullptr, false, "yes"},
-    {"latency-tracking-info-percentiles", "", Kind::kString, 0, 0, nullptr, false, "50 99 99.9"},
+    {"latency-tracking-info-percentiles", "", Kind::kString, 0, 0, nullptr, false, "50 99 99.9",
+     false, CheckPercentiles},
     // ACL (acl_family.cc): the channels of new users and selectors, and the ACL LOG's length.
     {"acl-pubsub-default", "", Kind::kEnum, 0, 0, &kAclPubsubDefault, false, "resetchannels"},
     {"acllog-max-len", "", Kind::kInt, 0, kLongMax, nullptr, false, "128"},
@@ -860,7 +873,7 @@ const OptionSpec kSpecs[] = {
     {"dynamic-hz", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"enable-module-command", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
     {"hll-sparse-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "3000"},
-    {"hz", "", Kind::kInt, 0, kIntMax, nullptr, false, "10", true},
+    {"hz", "", Kind::kInt, 0, kIntMax, nullptr, false, "10", true, nullptr, ClampHz},
     {"ignore-warnings", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"io-threads-do-reads", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
     {"jemalloc-bg-thread", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
@@ -870,13 +883,16 @@ const OptionSpec kSpecs[] = {
      true},
     {"min-replicas-to-write", "min-slaves-to-write", Kind::kInt, 0, kIntMax, nullptr, false, "0",
      true},
-    {"oom-score-adj", "", Kind::kEnum, 0, 0, &kOomScoreAdj, false, "no", true},
-    {"oom-score-adj-values", "", Kind::kString, 0, 0, nullptr, false, "0 200 800", true},
+    {"oom-score-adj", "", Kind::kEnum, 0, 0, &kOomScoreAdj, false, "no", true, nullptr,
+     RelativeIsYes},
+    {"oom-score-adj-values", "", Kind::kString, 0, 0, nullptr, false, "0 200 800", true,
+     CheckOomScoreAdjValues},
     {"proc-title-template", "", Kind::kString, 0, 0, nullptr, false,
-     "{title} {listen-addr} {server-mode}", true},
+     "{title} {listen-addr} {server-mode}", true, CheckProcTitleTemplate},
     {"propagation-error-behavior", "", Kind::kEnum, 0, 0, &kPropagationErrorBehavior, false,
      "ignore", true},
-    {"repl-backlog-size", "", Kind::kMemory, 1, kLongMax, nullptr, false, "1048576", true},
+    {"repl-backlog-size", "", Kind::kMemory, 1, kLongMax, nullptr, false, "1048576", true, nullptr,
+     AtLeast16KiB},
     {"repl-backlog-ttl", "", Kind::kInt, 0, kLongMax, nullptr, false, "3600", true},
     {"repl-disable-tcp-nodelay", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
     {"repl-diskless-load", "", Kind::kEnum, 0, 0, &kReplDisklessLoad, false, "disabled", true},
@@ -914,14 +930,14 @@ const OptionSpec kSpecs[] = {
     {"tls-client-cert-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-client-key-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-client-key-file-pass", "", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"tls-cluster", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"tls-cluster", "", Kind::kBool, 0, 0, nullptr, false, "no", true, RefuseTls},
     {"tls-dh-params-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-key-file", "", Kind::kString, 0, 0, nullptr, false, "", true},
     {"tls-key-file-pass", "", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"tls-port", "", Kind::kInt, 0, 65535, nullptr, false, "0", true},
+    {"tls-port", "", Kind::kInt, 0, 65535, nullptr, false, "0", true, RefuseTls},
     {"tls-prefer-server-ciphers", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
     {"tls-protocols", "", Kind::kString, 0, 0, nullptr, false, "", true},
-    {"tls-replication", "", Kind::kBool, 0, 0, nullptr, false, "no", true},
+    {"tls-replication", "", Kind::kBool, 0, 0, nullptr, false, "no", true, RefuseTls},
     {"tls-session-cache-size", "", Kind::kInt, 0, kIntMax, nullptr, false, "20480", true},
     {"tls-session-cache-timeout", "", Kind::kInt, 0, kIntMax, nullptr, false, "300", true},
     {"tls-session-caching", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
@@ -929,17 +945,29 @@ const OptionSpec kSpecs[] = {
 
 }  // namespace
 
-bool ParseMemoryValue(std::string_view s, int64_t* out) {
-  size_t digits_end = 0;
-  if (!s.empty() && s[0] == '-') digits_end = 1;
+bool ParseMemoryValue(std::string_view s, int64_t* out, MemoryValueSyntax syntax) {
+  const bool is_signed = syntax == MemoryValueSyntax::kSigned;
+  size_t digits_end = is_signed && !s.empty() && s[0] == '-' ? 1 : 0;
   while (digits_end < s.size() && s[digits_end] >= '0' && s[digits_end] <= '9') ++digits_end;
-  std::string_view number = s.substr(0, digits_end);
-  int64_t mul = UnitMultiplier(s.substr(digits_end));
+  const std::string_view number = s.substr(0, digits_end);
+  const int64_t mul = UnitMultiplier(s.substr(digits_end));
   if (mul == 0) return false;
-  auto n = ParseInt64(number);
-  if (!n) return false;
-  if (*n != 0 && (*n > LLONG_MAX / mul || *n < LLONG_MIN / mul)) return false;
-  *out = *n * mul;
+  if (is_signed) {
+    auto n = ParseInt64(number);
+    if (!n) return false;
+    if (*n != 0 && (*n > LLONG_MAX / mul || *n < LLONG_MIN / mul)) return false;
+    *out = *n * mul;
+    return true;
+  }
+  // Redis's memtoull: "" is 0, a number past 2^64-1 becomes 2^64-1 and the product wraps.
+  uint64_t x = 0;
+  bool saturated = false;
+  for (char c : number) {
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (x > (UINT64_MAX - d) / 10) saturated = true;
+    x = saturated ? UINT64_MAX : x * 10 + d;
+  }
+  *out = static_cast<int64_t>(x * static_cast<uint64_t>(mul));  // two's complement, as Redis's
   return true;
 }
 
@@ -956,6 +984,8 @@ Config::Config() {
     o->choices = spec.choices;
     o->immutable = spec.immutable;
     o->placebo = spec.placebo;
+    o->validate = spec.validate;
+    o->adjust = spec.adjust;
     if (spec.kind != Kind::kDir) {
       std::string text(spec.default_value);
       std::vector<std::string_view> words;
@@ -1312,7 +1342,7 @@ void Config::SetApplyHook(std::string_view name, std::function<Status(const Conf
   if (Option* o = Find(name)) o->hook = std::move(hook);
 }
 
-Status Config::Rewrite() {
+Status Config::Rewrite(bool force_all) {
   std::lock_guard<std::mutex> lock(mu_);
   if (config_file_.empty()) return Status::Error("ERR The server is running without a config file");
   std::ifstream in(config_file_, std::ios::binary);
@@ -1345,7 +1375,8 @@ Status Config::Rewrite() {
   bool header = false;
   for (size_t id = 0; id < options_.size(); ++id) {
     const Option& o = *options_[id];
-    if (written[id] || o.kind == Kind::kDir || o.Format() == o.default_text) continue;
+    if (written[id]) continue;
+    if (!force_all && (o.kind == Kind::kDir || o.Format() == o.default_text)) continue;
     if (!header) {
       out.push_back("# Generated by CONFIG REWRITE");
       header = true;

@@ -698,13 +698,14 @@ namespace {
 
 // A DUMP-style payload's trailer: the RDB version (2 bytes, at most ours; *version) and the CRC-64
 // of everything before the CRC (8 bytes, little endian).
-bool PayloadTrailerOk(std::string_view payload, int* version) {
+bool PayloadTrailerOk(std::string_view payload, int* version, bool skip_checksum) {
   if (payload.size() < 10) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
   size_t n = payload.size();
   *version = p[n - 10] | (p[n - 9] << 8);
   if (*version > kVersion) return false;
   uint64_t crc = 0;
+  if (skip_checksum) return true;
   for (int i = 7; i >= 0; --i) crc = (crc << 8) | p[n - 8 + i];
   return Crc64(0, p, n - 8) == crc;
 }
@@ -712,10 +713,11 @@ bool PayloadTrailerOk(std::string_view payload, int* version) {
 }  // namespace
 
 Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
-                      Entry** out) {
+                      Entry** out, bool skip_checksum) {
   *out = nullptr;
   int version = 0;
-  if (!PayloadTrailerOk(payload, &version)) return Status::Error(std::string(kBadPayloadTrailer));
+  if (!PayloadTrailerOk(payload, &version, skip_checksum))
+    return Status::Error(std::string(kBadPayloadTrailer));
   MemorySource src(payload.substr(0, payload.size() - 10));
   Reader r(src, version == 0 ? kVersion : version);
   uint8_t type;
@@ -734,10 +736,12 @@ Status RestorePayload(std::string_view payload, std::string_view key, const Valu
   return Status::Ok();
 }
 
-Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes) {
+Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes,
+                            bool skip_checksum) {
   codes->clear();
   int version = 0;
-  if (!PayloadTrailerOk(payload, &version)) return Status::Error(std::string(kBadPayloadTrailer));
+  if (!PayloadTrailerOk(payload, &version, skip_checksum))
+    return Status::Error(std::string(kBadPayloadTrailer));
   MemorySource src(payload.substr(0, payload.size() - 10));
   Reader r(src, version == 0 ? kVersion : version);
   while (src.remaining() > 0) {

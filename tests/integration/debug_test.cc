@@ -2,8 +2,14 @@
 // enable-debug-command yes, get the same dataset; DEBUG DIGEST (the whole dataset) and
 // DEBUG DIGEST-VALUE (per key) must be equal, byte for byte, and so must every other DEBUG
 // reply that does not depend on timing or memory addresses.
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -234,6 +240,283 @@ TEST_F(DebugTest, PauseCronStopsActiveExpiry) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(keel_.Call({"DBSIZE"}), ":0\r\n");
+}
+
+// The text of a bulk ("$") or verbatim ("=...txt:") reply; "" for anything else.
+std::string BulkText(const std::string& reply) {
+  if (reply.empty() || (reply[0] != '$' && reply[0] != '=')) return "";
+  size_t start = reply.find("\r\n") + 2;
+  std::string text = reply.substr(start, reply.size() - start - 2);
+  return reply[0] == '=' ? text.substr(4) : text;
+}
+
+// The sum of the values of every "<name>: <value>" line of HTSTATS text (a table being rehashed
+// has two parts) before `end` (a section's start), as text; "" when there is none.
+std::string StatLine(const std::string& text, const std::string& name,
+                     const std::string& end = "[Expires HT]") {
+  const std::string section = text.substr(0, text.find(end));
+  const std::string label = " " + name + ": ";
+  int64_t sum = 0;
+  bool found = false;
+  for (size_t at = section.find(label); at != std::string::npos; at = section.find(label, at + 1)) {
+    sum += std::stoll(section.substr(at + label.size()));
+    found = true;
+  }
+  return found ? std::to_string(sum) : "";
+}
+
+// HTSTATS, HTSTATS-KEY, STRUCTSIZE and the other subcommands Redis 7.0 has: their errors and
+// argument counts byte for byte; the statistics (Keel's own tables) in Redis's layout, with the
+// same element counts; an empty database's text byte for byte.
+TEST_F(DebugTest, HtstatsStructsizeAndTheRestMatchRedisInErrorsAndLayout) {
+  LoadDataset();
+  const std::vector<std::vector<std::string>> cmds = {
+      {"DEBUG", "HTSTATS"},
+      {"DEBUG", "HTSTATS", "abc"},
+      {"DEBUG", "HTSTATS", "16"},
+      {"DEBUG", "HTSTATS", "-1"},
+      {"DEBUG", "HTSTATS", "0", "full"},
+      {"DEBUG", "HTSTATS", "5"},  // an empty database: the whole text is the same
+      {"DEBUG", "HTSTATS-KEY"},
+      {"DEBUG", "HTSTATS-KEY", "nokey"},
+      {"DEBUG", "HTSTATS-KEY", "str"},
+      {"DEBUG", "HTSTATS-KEY", "hash"},
+      {"DEBUG", "HTSTATS-KEY", "list"},
+      {"DEBUG", "HTSTATS-KEY", "intset"},
+      {"DEBUG", "HTSTATS-KEY", "zset"},
+      {"DEBUG", "HTSTATS-KEY", "bighash", "full"},
+      {"DEBUG", "STRUCTSIZE", "x"},
+      {"DEBUG", "AOF-FLUSH-SLEEP"},
+      {"DEBUG", "AOF-FLUSH-SLEEP", "abc"},
+      {"DEBUG", "AOF-FLUSH-SLEEP", "0"},
+      {"DEBUG", "SET-SKIP-CHECKSUM-VALIDATION"},
+      {"DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"},
+      {"DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0", "1"},
+      {"DEBUG", "CONFIG-REWRITE-FORCE-ALL"},  // no config file
+      {"DEBUG", "CONFIG-REWRITE-FORCE-ALL", "x"},
+      {"DEBUG", "REPLICATE"},
+      {"DEBUG", "REPLICATE", "SET x y"},
+      {"DEBUG", "REPLICATE", "a", "b"},
+      {"DEBUG", "DROP-CLUSTER-PACKET-FILTER", "-1"},
+      {"DEBUG", "DROP-CLUSTER-PACKET-FILTER", "x"},
+      {"DEBUG", "DROP-CLUSTER-PACKET-FILTER"},
+      {"DEBUG", "CLUSTERLINK", "KILL", "to", "abc"},
+      {"DEBUG", "CLUSTERLINK", "KILL"},
+      {"DEBUG", "CLUSTERLINK", "x", "y", "z", "w"},
+      {"DEBUG", "RESTART", "abc"},
+      {"DEBUG", "CRASH-AND-RECOVER", "abc"},
+  };
+  for (const auto& c : cmds) ExpectSame(c);
+  // Database 0's table: the layout and the element count are Redis's; the sizes are Keel's.
+  for (int protocol : {2, 3}) {
+    Both({"HELLO", std::to_string(protocol)});
+    auto [k, r] = Both({"DEBUG", "HTSTATS", "0"});
+    EXPECT_EQ(k.substr(0, 1), r.substr(0, 1)) << k;
+    const std::string head =
+        "[Dictionary HT]\nHash table 0 stats (main hash table):\n table size: ";
+    EXPECT_EQ(BulkText(k).substr(0, head.size()), head) << k;
+    EXPECT_EQ(BulkText(r).substr(0, head.size()), head) << r;
+    EXPECT_EQ(StatLine(BulkText(k), "number of elements"),
+              StatLine(BulkText(r), "number of elements"));
+    EXPECT_NE(BulkText(k).find("\n[Expires HT]\nHash table 0 stats (main hash table):\n"),
+              std::string::npos)
+        << k;
+    EXPECT_NE(BulkText(k).find(" Chain length distribution:\n   0: "), std::string::npos) << k;
+    // The big set, hash and sorted set have tables on both servers.
+    for (const char* key : {"bigset", "bighash", "bigzset"}) {
+      auto [kk, rk] = Both({"DEBUG", "HTSTATS-KEY", key});
+      EXPECT_EQ(kk.substr(0, 1), rk.substr(0, 1)) << kk;
+      const std::string key_head = "Hash table 0 stats (main hash table):\n table size: ";
+      EXPECT_EQ(BulkText(kk).substr(0, key_head.size()), key_head) << kk;
+      EXPECT_EQ(StatLine(BulkText(kk), "number of elements"), "600") << kk;
+      EXPECT_EQ(StatLine(BulkText(rk), "number of elements"), "600") << rk;
+    }
+    auto [ks, rs] = Both({"DEBUG", "STRUCTSIZE"});
+    EXPECT_EQ(ks.substr(0, 1), "$");
+    EXPECT_EQ(rs.substr(0, 1), "$");
+    EXPECT_EQ(BulkText(ks).substr(0, 8), "bits:64 ");
+    EXPECT_EQ(BulkText(rs).substr(0, 8), "bits:64 ");
+  }
+}
+
+// SET-SKIP-CHECKSUM-VALIDATION 1 lets RESTORE take a payload whose CRC is wrong; 0 refuses it
+// again.
+TEST_F(DebugTest, SkipChecksumValidationLetsRestoreTakeABadCrc) {
+  ExpectSame({"SET", "src", "hello"});
+  std::string dump = BulkText(keel_.Call({"DUMP", "src"}));
+  ASSERT_EQ(dump, BulkText(redis_.Call({"DUMP", "src"})));
+  ASSERT_GT(dump.size(), 10u);
+  dump.back() = static_cast<char>(dump.back() ^ 0x5a);  // the CRC's last byte
+  ExpectSame({"RESTORE", "copy", "0", dump});
+  ExpectSame({"DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"});
+  ExpectSame({"RESTORE", "copy", "0", dump});
+  ExpectSame({"GET", "copy"});
+  ExpectSame({"DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"});
+  ExpectSame({"RESTORE", "copy2", "0", dump});
+  ExpectSame({"EXISTS", "copy2"});
+}
+
+// A server with the AOF on (and DEBUG allowed).
+class DebugAofTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer({"--appendonly", "yes", "--enable-debug-command", "yes"});
+  }
+};
+
+// LOADAOF empties the data and replays the AOF: what was logged comes back (once, not doubled),
+// what never reached the AOF (DEBUG POPULATE's keys) is gone, and writes after it are logged as
+// before (a second reload finds them).
+TEST_F(DebugAofTest, LoadaofReloadsExactlyWhatTheAofHolds) {
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"SET", "a", "1"}), "+OK\r\n");
+  for (int i = 0; i < 3; ++i) c.Call({"INCR", "n"});
+  EXPECT_EQ(c.Call({"RPUSH", "l", "x", "y"}), ":2\r\n");
+  EXPECT_EQ(c.Call({"SELECT", "2"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SET", "in2", "v"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"SELECT", "0"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"DEBUG", "POPULATE", "50"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"DBSIZE"}), ":53\r\n");
+  EXPECT_EQ(c.Call({"DEBUG", "LOADAOF"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"DBSIZE"}), ":3\r\n") << "the populated keys were never logged";
+  EXPECT_EQ(c.Call({"GET", "a"}), "$1\r\n1\r\n");
+  EXPECT_EQ(c.Call({"GET", "n"}), "$1\r\n3\r\n");
+  EXPECT_EQ(c.Call({"LRANGE", "l", "0", "-1"}), "*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
+  EXPECT_EQ(c.Call({"SELECT", "2"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"GET", "in2"}), "$1\r\nv\r\n");
+  EXPECT_EQ(c.Call({"SELECT", "0"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"INCR", "n"}), ":4\r\n");
+  EXPECT_EQ(c.Call({"DEBUG", "LOADAOF"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"GET", "n"}), "$1\r\n4\r\n");
+  EXPECT_EQ(c.Call({"DBSIZE"}), ":3\r\n");
+  // After a rewrite the base holds the data: the reload reads it from there.
+  EXPECT_EQ(c.Call({"BGREWRITEAOF"}).substr(0, 1), "+");
+  for (int i = 0; i < 200; ++i) {
+    if (c.Call({"INFO", "persistence"}).find("aof_rewrite_in_progress:0") != std::string::npos &&
+        c.Call({"INFO", "persistence"}).find("aof_rewrite_scheduled:0") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(c.Call({"SET", "after", "rw"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"DEBUG", "LOADAOF"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"MGET", "a", "n", "after"}), "*3\r\n$1\r\n1\r\n$1\r\n4\r\n$2\r\nrw\r\n");
+  EXPECT_NE(server_->ReadLog().find("loaded by DEBUG LOADAOF"), std::string::npos);
+}
+
+// AOF-FLUSH-SLEEP delays each write of the AOF, and with it the replies that wait for it.
+TEST_F(DebugAofTest, AofFlushSleepDelaysTheWriteAndTheReply) {
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"DEBUG", "AOF-FLUSH-SLEEP", "400000"}), "+OK\r\n");
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  auto slow = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(slow, std::chrono::milliseconds(350));
+  EXPECT_EQ(c.Call({"DEBUG", "AOF-FLUSH-SLEEP", "0"}), "+OK\r\n");
+  start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, slow);
+}
+
+// With the AOF off there is nothing to load: Keel refuses and keeps the data (Redis empties the
+// data and exits).
+TEST_F(DebugTest, LoadaofWithTheAofOffIsRefusedAndKeepsTheData) {
+  if (TestingRedis()) GTEST_SKIP() << "redis-server exits";
+  EXPECT_EQ(keel_.Call({"SET", "k", "v"}), "+OK\r\n");
+  EXPECT_EQ(keel_.Call({"DEBUG", "LOADAOF"}),
+            "-ERR The AOF is off (appendonly no): there is no AOF to load\r\n");
+  EXPECT_EQ(keel_.Call({"GET", "k"}), "$1\r\nv\r\n");
+}
+
+// CONFIG-REWRITE-FORCE-ALL writes every option, defaults included, into the config file; a
+// server starts from the file and has the same configuration.
+TEST(DebugConfigRewriteTest, ForceAllWritesEveryOptionAndTheFileStartsAServer) {
+  std::string dir = (std::filesystem::temp_directory_path() / "keel-debug-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string path = dir + "/test.conf";
+  std::ofstream(path) << "enable-debug-command yes\nmaxmemory-policy allkeys-lru\n";
+  auto start = [&] {
+    ServerOptions o;
+    o.binary = KeelServerBinary();
+    o.config_file = path;
+    auto p = std::make_unique<ServerProcess>(o);
+    EXPECT_TRUE(p->Start());
+    return p;
+  };
+  auto server = start();
+  RespConnection c;
+  ASSERT_TRUE(c.Connect(server->port()));
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "hz", "20"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"DEBUG", "CONFIG-REWRITE-FORCE-ALL"}), "+OK\r\n");
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* line : {"\nmaxmemory-policy allkeys-lru\n", "\nhz 20\n", "\nmaxmemory 0\n",
+                           "\nlatency-tracking yes\n", "\nappendfsync everysec\n", "\ndir "}) {
+    EXPECT_NE(("\n" + text).find(line), std::string::npos) << line << " in:\n" << text;
+  }
+  ASSERT_TRUE(server->Stop());
+  server = start();
+  RespConnection again;
+  ASSERT_TRUE(again.Connect(server->port()));
+  EXPECT_EQ(again.Call({"CONFIG", "GET", "hz"}), "*2\r\n$2\r\nhz\r\n$2\r\n20\r\n");
+  EXPECT_EQ(again.Call({"CONFIG", "GET", "maxmemory-policy"}),
+            "*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n");
+  ASSERT_TRUE(server->Stop());
+  std::filesystem::remove_all(dir);
+}
+
+// A server with save points (and DEBUG allowed).
+class DebugRestartTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer({"--enable-debug-command", "yes", "--save", "3600 1"});
+  }
+  // Sends `args` (no reply comes), waits for the close, then for the server to serve again.
+  RespConnection RestartWith(const std::vector<std::string>& args) {
+    RespConnection c = Connect();
+    EXPECT_TRUE(c.SendCommand(args));
+    EXPECT_TRUE(c.WaitForClose(std::chrono::seconds(20)));
+    RespConnection again;
+    for (int i = 0; i < 200; ++i) {
+      std::string pong;
+      // Not Call: a connection the old process still took must not fail the test.
+      if (again.Connect(server_->port()) && again.SendCommand({"PING"}) && again.ReadReply(&pong) &&
+          pong == "+PONG\r\n") {
+        break;
+      }
+      again.Close();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(server_->IsRunning());
+    return again;
+  }
+};
+
+// RESTART saves (save points are set) and executes the server again, which loads the RDB;
+// CRASH-AND-RECOVER saves nothing first.
+TEST_F(DebugRestartTest, RestartSavesAndComesBackCrashAndRecoverSavesNothing) {
+  RespConnection c = Connect();
+  EXPECT_EQ(c.Call({"SET", "k", "v"}), "+OK\r\n");
+  RespConnection after = RestartWith({"DEBUG", "RESTART"});
+  EXPECT_EQ(after.Call({"GET", "k"}), "$1\r\nv\r\n");
+  EXPECT_EQ(after.Call({"SET", "k2", "v2"}), "+OK\r\n");
+  RespConnection crashed = RestartWith({"DEBUG", "CRASH-AND-RECOVER", "10"});
+  EXPECT_EQ(crashed.Call({"MGET", "k", "k2"}), "*2\r\n$1\r\nv\r\n$-1\r\n");
+}
+
+// ASSERT, PANIC, OOM and SEGFAULT crash the server on purpose: the connection closes and the
+// process ends.
+TEST_F(DebugTest, DeliberateCrashesEndTheServer) {
+  for (const char* sub : {"SEGFAULT", "ASSERT", "PANIC", "OOM"}) {
+    if (!server_->IsRunning()) StartServer({"--enable-debug-command", "yes"});
+    RespConnection c = Connect();
+    ASSERT_TRUE(c.SendCommand({"DEBUG", sub}));
+    EXPECT_TRUE(c.WaitForClose(std::chrono::seconds(20))) << sub;
+    EXPECT_TRUE(server_->WaitForExit(std::chrono::seconds(20))) << sub;
+    EXPECT_FALSE(server_->exit_code() == std::optional<int>(0)) << sub;
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "integration/atomicity.h"
 #include "integration/fixture.h"
 #include "integration/persistence_util.h"
 
@@ -18,23 +19,6 @@ using ScriptLockingTest = ThreadedServerTest;
 
 int64_t AsInt(const redisReply* r) {
   return r != nullptr && r->type != REDIS_REPLY_NIL ? std::stoll(Str(r)) : 0;
-}
-
-// Reads a pair of counters with `read` (a reply whose elements `first` and `second` must be
-// equal) until the writers are done, and at least 10 times; counts the torn reads.
-template <typename ReadFn>
-void ReadPairs(redisContext* c, const std::atomic<int>& writers_left, size_t first, size_t second,
-               std::atomic<int>& violations, std::atomic<int>& errors, ReadFn read) {
-  int reads = 0;
-  while (c != nullptr && (writers_left.load() > 0 || reads < 10)) {
-    RedisReplyPtr reply = read(c);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements <= second) {
-      ++errors;
-      return;
-    }
-    if (AsInt(reply->element[first]) != AsInt(reply->element[second])) ++violations;
-    ++reads;
-  }
 }
 
 // Declared keys only: increments its two keys with other work between.
@@ -49,36 +33,29 @@ const char* const kPairReader = "return {redis.call('get', KEYS[1]), redis.call(
 // script and with MGET. No read may see a pair torn, and no increment may be lost.
 TEST_F(ScriptLockingTest, DeclaredKeyScriptsOnManyThreadsNeitherTearNorLoseUpdates) {
   constexpr int kPairs = 4, kWritersPerPair = 4, kRounds = 150;
-  std::atomic<int> violations{0}, errors{0};
-  std::atomic<int> writers_left{kPairs * kWritersPerPair};
-  std::vector<std::thread> threads;
   auto key = [](int pair, const char* name) { return "p" + std::to_string(pair) + name; };
+  AtomicityRun run([this] { return Client(); });
   for (int p = 0; p < kPairs; ++p) {
     for (int w = 0; w < kWritersPerPair; ++w) {
-      threads.emplace_back([&, p] {
-        auto c = Client();
-        for (int r = 0; c && r < kRounds; ++r) {
-          auto reply = HiredisCommand(
-              c.get(), {"EVAL", kPairWriter, "3", key(p, "a"), key(p, "b"), key(p, "f")});
-          if (!reply || reply->type != REDIS_REPLY_INTEGER) ++errors;
-        }
-        --writers_left;
-      });
-    }
-    for (int i = 0; i < 2; ++i) {
-      threads.emplace_back([&, p, i] {
-        auto c = Client();
-        ReadPairs(c.get(), writers_left, 0, 1, violations, errors, [&](redisContext* ctx) {
-          return i == 0
-                     ? HiredisCommand(ctx, {"EVAL_RO", kPairReader, "2", key(p, "a"), key(p, "b")})
-                     : HiredisCommand(ctx, {"MGET", key(p, "a"), key(p, "b")});
-        });
+      run.AddWriter(kRounds, [&, p](redisContext* c) {
+        auto reply =
+            HiredisCommand(c, {"EVAL", kPairWriter, "3", key(p, "a"), key(p, "b"), key(p, "f")});
+        return reply && reply->type == REDIS_REPLY_INTEGER;
       });
     }
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(violations.load(), 0) << "a client saw the middle of a script";
+  for (int p = 0; p < kPairs; ++p) {
+    for (int i = 0; i < 2; ++i) {
+      run.AddReader([&, p, i](redisContext* c) {
+        return PairEqual(
+            i == 0 ? HiredisCommand(c, {"EVAL_RO", kPairReader, "2", key(p, "a"), key(p, "b")})
+                   : HiredisCommand(c, {"MGET", key(p, "a"), key(p, "b")}));
+      });
+    }
+  }
+  run.Join();
+  EXPECT_EQ(run.errors(), 0);
+  EXPECT_EQ(run.torn(), 0) << "a client saw the middle of a script";
   auto c = Client();
   for (int p = 0; p < kPairs; ++p) {
     EXPECT_EQ(AsInt(Run(c.get(), {"GET", key(p, "a")}).get()), kWritersPerPair * kRounds);
@@ -133,43 +110,34 @@ TEST_F(ScriptLockingTest, UndeclaredKeyScriptIsAtomicAgainstExecAndOtherScripts)
       "redis.call('incr', KEYS[1]) "
       "for i = 1, 20 do redis.call('incr', 'filler') end "
       "return redis.call('incr', 'b')";
-  std::atomic<int> violations{0}, errors{0};
-  std::atomic<int> writers_left{12};
-  std::vector<std::thread> threads;
+  AtomicityRun run([this] { return Client(); });
   for (int w = 0; w < 12; ++w) {
-    threads.emplace_back([&, w] {
-      auto c = Client();
-      for (int r = 0; c && r < kRounds; ++r) {
-        RedisReplyPtr reply;
-        if (w % 3 == 0) {
-          reply = HiredisCommand(c.get(), {"EVAL", undeclared, "1", "a"});
-        } else if (w % 3 == 1) {
-          reply = HiredisCommand(c.get(), {"EVAL", kPairWriter, "3", "a", "b", "filler"});
-        } else {
-          HiredisCommand(c.get(), {"MULTI"});
-          HiredisCommand(c.get(), {"INCR", "a"});
-          for (int i = 0; i < 20; ++i) HiredisCommand(c.get(), {"INCR", "filler"});
-          HiredisCommand(c.get(), {"INCR", "b"});
-          reply = HiredisCommand(c.get(), {"EXEC"});
-          if (reply && reply->type == REDIS_REPLY_ARRAY) continue;
-        }
-        if (!reply || reply->type != REDIS_REPLY_INTEGER) ++errors;
+    run.AddWriter(kRounds, [&, w](redisContext* c) {
+      RedisReplyPtr reply;
+      if (w % 3 == 0) {
+        reply = HiredisCommand(c, {"EVAL", undeclared, "1", "a"});
+      } else if (w % 3 == 1) {
+        reply = HiredisCommand(c, {"EVAL", kPairWriter, "3", "a", "b", "filler"});
+      } else {
+        HiredisCommand(c, {"MULTI"});
+        HiredisCommand(c, {"INCR", "a"});
+        for (int i = 0; i < 20; ++i) HiredisCommand(c, {"INCR", "filler"});
+        HiredisCommand(c, {"INCR", "b"});
+        reply = HiredisCommand(c, {"EXEC"});
+        if (reply && reply->type == REDIS_REPLY_ARRAY) return true;
       }
-      --writers_left;
+      return reply && reply->type == REDIS_REPLY_INTEGER;
     });
   }
   for (int i = 0; i < 6; ++i) {
-    threads.emplace_back([&, i] {
-      auto c = Client();
-      ReadPairs(c.get(), writers_left, 0, 1, violations, errors, [&](redisContext* ctx) {
-        return i % 2 == 0 ? HiredisCommand(ctx, {"EVAL_RO", kPairReader, "2", "a", "b"})
-                          : HiredisCommand(ctx, {"MGET", "a", "b"});
-      });
+    run.AddReader([&, i](redisContext* c) {
+      return PairEqual(i % 2 == 0 ? HiredisCommand(c, {"EVAL_RO", kPairReader, "2", "a", "b"})
+                                  : HiredisCommand(c, {"MGET", "a", "b"}));
     });
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(violations.load(), 0) << "a client saw the middle of a script or a transaction";
+  run.Join();
+  EXPECT_EQ(run.errors(), 0);
+  EXPECT_EQ(run.torn(), 0) << "a client saw the middle of a script or a transaction";
   auto c = Client();
   EXPECT_EQ(AsInt(Run(c.get(), {"GET", "a"}).get()), 12 * kRounds);
   EXPECT_EQ(AsInt(Run(c.get(), {"GET", "b"}).get()), 12 * kRounds);
@@ -186,42 +154,33 @@ TEST_F(ScriptLockingTest, SelectInsideScriptIsAtomicAndLeavesTheCallersDatabase)
   const std::string reader =
       "local a = redis.call('get', KEYS[1]) redis.call('select', 1) "
       "return {a, redis.call('get', KEYS[1])}";
-  std::atomic<int> violations{0}, errors{0};
-  std::atomic<int> writers_left{6};
-  std::vector<std::thread> threads;
+  AtomicityRun run([this] { return Client(); });
   for (int w = 0; w < 6; ++w) {
-    threads.emplace_back([&] {
-      auto c = Client();
-      for (int r = 0; c && r < kRounds; ++r) {
-        auto reply = HiredisCommand(c.get(), {"EVAL", writer, "1", "k"});
-        if (!reply || reply->type != REDIS_REPLY_INTEGER) ++errors;
-      }
-      --writers_left;
+    run.AddWriter(kRounds, [&](redisContext* c) {
+      auto reply = HiredisCommand(c, {"EVAL", writer, "1", "k"});
+      return reply && reply->type == REDIS_REPLY_INTEGER;
     });
   }
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&, i] {
-      auto c = Client();
-      if (i % 2 == 0) {
-        ReadPairs(c.get(), writers_left, 0, 1, violations, errors, [&](redisContext* ctx) {
-          return HiredisCommand(ctx, {"EVAL_RO", reader, "1", "k"});
-        });
-        return;
-      }
-      // MULTI GET k SELECT 1 GET k SELECT 0 EXEC: elements 0 and 2.
-      ReadPairs(c.get(), writers_left, 0, 2, violations, errors, [&](redisContext* ctx) {
-        HiredisCommand(ctx, {"MULTI"});
-        HiredisCommand(ctx, {"GET", "k"});
-        HiredisCommand(ctx, {"SELECT", "1"});
-        HiredisCommand(ctx, {"GET", "k"});
-        HiredisCommand(ctx, {"SELECT", "0"});
-        return HiredisCommand(ctx, {"EXEC"});
+    if (i % 2 == 0) {
+      run.AddReader([&](redisContext* c) {
+        return PairEqual(HiredisCommand(c, {"EVAL_RO", reader, "1", "k"}));
       });
+      continue;
+    }
+    // MULTI GET k SELECT 1 GET k SELECT 0 EXEC: elements 0 and 2.
+    run.AddReader([](redisContext* c) {
+      HiredisCommand(c, {"MULTI"});
+      HiredisCommand(c, {"GET", "k"});
+      HiredisCommand(c, {"SELECT", "1"});
+      HiredisCommand(c, {"GET", "k"});
+      HiredisCommand(c, {"SELECT", "0"});
+      return PairEqual(HiredisCommand(c, {"EXEC"}), 0, 2);
     });
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(violations.load(), 0);
+  run.Join();
+  EXPECT_EQ(run.errors(), 0);
+  EXPECT_EQ(run.torn(), 0);
   auto c = Client();
   EXPECT_EQ(AsInt(Run(c.get(), {"EVAL", writer, "1", "k"}).get()), 6 * kRounds + 1);
   EXPECT_EQ(AsInt(Run(c.get(), {"GET", "k"}).get()), 6 * kRounds + 1);  // still database 0

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/atomicity.h"
 #include "integration/fixture.h"
 #include "integration/persistence_util.h"
 
@@ -37,50 +38,24 @@ TEST_F(ScriptingTest, ScriptIsAtomicAcrossThreadsAndLosesNoUpdate) {
       "for i = 1, 20 do redis.call('incr', 'filler') end "
       "return redis.call('incr', 'b')";
   const std::string reader = "return {redis.call('get', 'a'), redis.call('get', 'b')}";
-  std::atomic<int> violations{0}, errors{0};
-  std::atomic<bool> writers_done{false};
-  std::vector<std::thread> threads;
+  AtomicityRun run([this] { return Client(); });
   for (int i = 0; i < kWriters; ++i) {
-    threads.emplace_back([&] {
-      auto c = Client();
-      if (!c) return ++errors, void();
-      for (int r = 0; r < kRounds; ++r) {
-        auto reply = HiredisCommand(c.get(), {"EVAL", writer, "1", "a"});
-        if (!reply || reply->type != REDIS_REPLY_INTEGER) ++errors;
-      }
+    run.AddWriter(kRounds, [&](redisContext* c) {
+      auto reply = HiredisCommand(c, {"EVAL", writer, "1", "a"});
+      return reply && reply->type == REDIS_REPLY_INTEGER;
     });
   }
   for (int i = 0; i < kReaders; ++i) {
-    threads.emplace_back([&, i] {
-      auto c = Client();
-      if (!c) return ++errors, void();
-      int reads = 0;
-      while (!writers_done.load() || reads < 10) {
-        if (i % 2 == 0) {
-          auto reply = HiredisCommand(c.get(), {"EVAL_RO", reader, "0"});
-          if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-            ++errors;
-            return;
-          }
-          if (AsInt(reply->element[0]) != AsInt(reply->element[1])) ++violations;
-        } else {
-          // Plain commands on another thread: MGET locks both shards at once.
-          auto reply = HiredisCommand(c.get(), {"MGET", "a", "b"});
-          if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-            ++errors;
-            return;
-          }
-          if (AsInt(reply->element[0]) != AsInt(reply->element[1])) ++violations;
-        }
-        ++reads;
-      }
+    run.AddReader([&, i](redisContext* c) {
+      // Half read with a script; half with plain commands on another thread (MGET locks both
+      // shards at once).
+      return PairEqual(i % 2 == 0 ? HiredisCommand(c, {"EVAL_RO", reader, "0"})
+                                  : HiredisCommand(c, {"MGET", "a", "b"}));
     });
   }
-  for (int i = 0; i < kWriters; ++i) threads[static_cast<size_t>(i)].join();
-  writers_done = true;
-  for (size_t i = kWriters; i < threads.size(); ++i) threads[i].join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(violations.load(), 0) << "a client saw the middle of a script";
+  run.Join();
+  EXPECT_EQ(run.errors(), 0);
+  EXPECT_EQ(run.torn(), 0) << "a client saw the middle of a script";
   auto c = Client();
   EXPECT_EQ(AsInt(Run(c.get(), {"GET", "a"}).get()), kWriters * kRounds);
   EXPECT_EQ(AsInt(Run(c.get(), {"GET", "b"}).get()), kWriters * kRounds);

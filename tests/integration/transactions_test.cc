@@ -3,27 +3,13 @@
 #include <atomic>
 #include <thread>
 
+#include "integration/atomicity.h"
 #include "integration/fixture.h"
 
 namespace keel::test {
 namespace {
 
 using TransactionsTest = ThreadedServerTest;
-
-int64_t AsInt(const redisReply* r) {
-  if (r == nullptr || r->type == REDIS_REPLY_NIL) return 0;
-  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-  if (r->type == REDIS_REPLY_STRING) return std::stoll(std::string(r->str, r->len));
-  return -1;
-}
-
-// Joins the first `writers` threads, tells the readers (the rest) to stop, and joins them.
-void JoinWritersThenReaders(std::vector<std::thread>& threads, int writers,
-                            std::atomic<bool>& writers_done) {
-  for (int i = 0; i < writers; ++i) threads[static_cast<size_t>(i)].join();
-  writers_done = true;
-  for (size_t i = static_cast<size_t>(writers); i < threads.size(); ++i) threads[i].join();
-}
 
 // Multi-key commands lock their shards in one global order whatever their size: a two-key
 // MSET (locked through the small inline path) and a six-key MSET of the same keys (the vector
@@ -59,55 +45,40 @@ TEST_F(TransactionsTest, CommandsOfEverySizeLockInOneOrder) {
 // read both in a transaction. No reader may ever see a != b.
 TEST_F(TransactionsTest, ExecIsAtomicAcrossShardsAndThreads) {
   constexpr int kWriters = 32, kReaders = 32, kRounds = 100, kFiller = 20;
-  std::atomic<int> violations{0}, errors{0};
-  std::atomic<bool> writers_done{false};
-  std::vector<std::thread> threads;
+  AtomicityRun run([this] { return Client(); });
   for (int i = 0; i < kWriters; ++i) {
-    threads.emplace_back([&] {
-      auto c = Client();
-      if (!c) return ++errors, void();
-      for (int r = 0; r < kRounds; ++r) {
-        // Other work between the two increments widens the window a broken EXEC would expose.
-        HiredisAppend(c.get(), {"MULTI"});
-        HiredisAppend(c.get(), {"INCR", "a"});
-        for (int k = 0; k < kFiller; ++k) HiredisAppend(c.get(), {"INCR", "filler"});
-        HiredisAppend(c.get(), {"INCR", "b"});
-        HiredisAppend(c.get(), {"EXEC"});
-        for (int k = 0; k < kFiller + 3; ++k) HiredisGetReply(c.get());
-        auto exec = HiredisGetReply(c.get());
-        if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != kFiller + 2) ++errors;
-      }
+    run.AddWriter(kRounds, [](redisContext* c) {
+      // Other work between the two increments widens the window a broken EXEC would expose.
+      HiredisAppend(c, {"MULTI"});
+      HiredisAppend(c, {"INCR", "a"});
+      for (int k = 0; k < kFiller; ++k) HiredisAppend(c, {"INCR", "filler"});
+      HiredisAppend(c, {"INCR", "b"});
+      HiredisAppend(c, {"EXEC"});
+      for (int k = 0; k < kFiller + 3; ++k) HiredisGetReply(c);
+      auto exec = HiredisGetReply(c);
+      return exec && exec->type == REDIS_REPLY_ARRAY && exec->elements == kFiller + 2;
     });
   }
   for (int i = 0; i < kReaders; ++i) {
-    threads.emplace_back([&] {
-      auto c = Client();
-      if (!c) return ++errors, void();
-      int reads = 0;
-      while (!writers_done.load() || reads < 10) {
-        HiredisAppend(c.get(), {"MULTI"});
-        HiredisAppend(c.get(), {"GET", "a"});
-        HiredisAppend(c.get(), {"GET", "b"});
-        HiredisAppend(c.get(), {"EXEC"});
-        for (int k = 0; k < 3; ++k) HiredisGetReply(c.get());
-        auto exec = HiredisGetReply(c.get());
-        if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {
-          ++errors;
-          return;
-        }
-        if (AsInt(exec->element[0]) != AsInt(exec->element[1])) ++violations;
-        ++reads;
-      }
+    run.AddReader([](redisContext* c) {
+      HiredisAppend(c, {"MULTI"});
+      HiredisAppend(c, {"GET", "a"});
+      HiredisAppend(c, {"GET", "b"});
+      HiredisAppend(c, {"EXEC"});
+      for (int k = 0; k < 3; ++k) HiredisGetReply(c);
+      auto exec = HiredisGetReply(c);
+      if (exec && exec->elements != 2) return ReadOutcome::kError;
+      return PairEqual(exec);
     });
   }
-  JoinWritersThenReaders(threads, kWriters, writers_done);
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(violations.load(), 0);
+  run.Join();
+  EXPECT_EQ(run.errors(), 0);
+  EXPECT_EQ(run.torn(), 0);
   auto c = Client();
   auto a = HiredisCommand(c.get(), {"GET", "a"});
   auto b = HiredisCommand(c.get(), {"GET", "b"});
-  EXPECT_EQ(AsInt(a.get()), kWriters * kRounds);
-  EXPECT_EQ(AsInt(b.get()), kWriters * kRounds);
+  EXPECT_EQ(ReplyInt(a.get()), kWriters * kRounds);
+  EXPECT_EQ(ReplyInt(b.get()), kWriters * kRounds);
 }
 
 // Optimistic locking: GET under WATCH, then SET value+1 in MULTI; retry when EXEC fails. With
@@ -125,7 +96,7 @@ TEST_F(TransactionsTest, WatchCheckAndSetLosesNoUpdate) {
       for (int done = 0; done < kIncrements;) {
         HiredisCommand(c.get(), {"WATCH", "counter"});
         auto v = HiredisCommand(c.get(), {"GET", "counter"});
-        int64_t next = AsInt(v.get()) + 1;
+        int64_t next = ReplyInt(v.get()) + 1;
         HiredisAppend(c.get(), {"MULTI"});
         HiredisAppend(c.get(), {"SET", "counter", std::to_string(next)});
         HiredisAppend(c.get(), {"EXEC"});
@@ -147,7 +118,7 @@ TEST_F(TransactionsTest, WatchCheckAndSetLosesNoUpdate) {
   EXPECT_EQ(errors.load(), 0);
   auto c = Client();
   auto v = HiredisCommand(c.get(), {"GET", "counter"});
-  EXPECT_EQ(AsInt(v.get()), kClients * kIncrements);
+  EXPECT_EQ(ReplyInt(v.get()), kClients * kIncrements);
   // Contention must actually have happened for the test to mean something.
   EXPECT_GT(retries.load(), 0);
 }
@@ -172,7 +143,7 @@ TEST_F(TransactionsTest, BlockedClientIsServedAfterTheTransaction) {
   auto exec = HiredisGetReply(c.get());
   ASSERT_NE(exec, nullptr);
   ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
-  EXPECT_EQ(AsInt(exec->element[1]), 1) << "the transaction saw its own push";
+  EXPECT_EQ(ReplyInt(exec->element[1]), 1) << "the transaction saw its own push";
   auto got = HiredisGetReply(waiter.get());
   ASSERT_NE(got, nullptr);
   ASSERT_EQ(got->type, REDIS_REPLY_ARRAY);
@@ -189,68 +160,62 @@ TEST_F(TransactionsTest, ExecWithSelectPublishAndDbsizeStaysAtomic) {
   auto subscriber = Client();
   auto sub = HiredisCommand(subscriber.get(), {"SUBSCRIBE", "ch"});
   ASSERT_NE(sub, nullptr);
-  std::atomic<int> violations{0}, errors{0}, published{0};
-  std::atomic<bool> writers_done{false};
-  std::vector<std::thread> threads;
+  std::atomic<int> published{0};
+  AtomicityRun run([this] { return Client(); });
   for (int i = 0; i < kWriters; ++i) {
-    threads.emplace_back([&] {
-      auto c = Client();
-      if (!c) return ++errors, void();
-      for (int r = 0; r < kRounds; ++r) {
-        std::vector<std::vector<std::string>> cmds = {
-            {"MULTI"}, {"SELECT", "1"}, {"INCR", "a"}, {"SET", "tmp", "x"}};
-        for (int k = 0; k < kFiller; ++k) cmds.push_back({"INCR", "filler"});
-        cmds.push_back({"PUBLISH", "ch", "m"});
-        cmds.push_back({"DEL", "tmp"});
-        cmds.push_back({"INCR", "b"});
-        cmds.push_back({"SELECT", "0"});
-        cmds.push_back({"EXEC"});
-        for (const auto& cmd : cmds) HiredisAppend(c.get(), cmd);
-        for (size_t k = 0; k + 1 < cmds.size(); ++k) HiredisGetReply(c.get());
-        auto exec = HiredisGetReply(c.get());
-        if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size() - 2) {
-          ++errors;
-          continue;
-        }
-        published += static_cast<int>(AsInt(exec->element[3 + kFiller]));
+    run.AddWriter(kRounds, [&](redisContext* c) {
+      std::vector<std::vector<std::string>> cmds = {
+          {"MULTI"}, {"SELECT", "1"}, {"INCR", "a"}, {"SET", "tmp", "x"}};
+      for (int k = 0; k < kFiller; ++k) cmds.push_back({"INCR", "filler"});
+      cmds.push_back({"PUBLISH", "ch", "m"});
+      cmds.push_back({"DEL", "tmp"});
+      cmds.push_back({"INCR", "b"});
+      cmds.push_back({"SELECT", "0"});
+      cmds.push_back({"EXEC"});
+      for (const auto& cmd : cmds) HiredisAppend(c, cmd);
+      for (size_t k = 0; k + 1 < cmds.size(); ++k) HiredisGetReply(c);
+      auto exec = HiredisGetReply(c);
+      if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size() - 2) {
+        return false;
       }
+      published += static_cast<int>(ReplyInt(exec->element[3 + kFiller]));
+      return true;
     });
   }
   for (int i = 0; i < kReaders; ++i) {
-    threads.emplace_back([&] {
-      auto c = Client();
-      if (!c || !HiredisCommand(c.get(), {"SELECT", "1"})) return ++errors, void();
-      int reads = 0;
-      while (!writers_done.load() || reads < 10) {
-        auto both = HiredisCommand(c.get(), {"MGET", "a", "b"});
-        if (!both || both->type != REDIS_REPLY_ARRAY || both->elements != 2)
-          return ++errors, void();
-        if (AsInt(both->element[0]) != AsInt(both->element[1])) ++violations;
-        HiredisAppend(c.get(), {"MULTI"});
-        HiredisAppend(c.get(), {"DBSIZE"});
-        HiredisAppend(c.get(), {"EXEC"});
-        HiredisGetReply(c.get());
-        HiredisGetReply(c.get());
-        auto exec = HiredisGetReply(c.get());
-        if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != 1)
-          return ++errors, void();
-        int64_t keys = AsInt(exec->element[0]);
-        if (keys != 0 && keys != 3) ++violations;  // a, b, filler; never tmp
-        ++reads;
+    auto read = [](redisContext* c) {
+      auto both = HiredisCommand(c, {"MGET", "a", "b"});
+      ReadOutcome pair = PairEqual(both);
+      if (pair == ReadOutcome::kError) return pair;
+      HiredisAppend(c, {"MULTI"});
+      HiredisAppend(c, {"DBSIZE"});
+      HiredisAppend(c, {"EXEC"});
+      HiredisGetReply(c);
+      HiredisGetReply(c);
+      auto exec = HiredisGetReply(c);
+      if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != 1) {
+        return ReadOutcome::kError;
       }
+      int64_t keys = ReplyInt(exec->element[0]);
+      if (keys != 0 && keys != 3) return ReadOutcome::kTorn;  // a, b, filler; never tmp
+      return pair;
+    };
+    // Each reader works in db 1.
+    run.AddReader(read, [](redisContext* c) {
+      return HiredisCommand(c, {"SELECT", "1"}) != nullptr;
     });
   }
-  JoinWritersThenReaders(threads, kWriters, writers_done);
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(violations.load(), 0);
+  run.Join();
+  EXPECT_EQ(run.errors(), 0);
+  EXPECT_EQ(run.torn(), 0);
   EXPECT_EQ(published.load(), kWriters * kRounds);
   auto c = Client();
   HiredisCommand(c.get(), {"SELECT", "1"});
   auto a = HiredisCommand(c.get(), {"GET", "a"});
-  EXPECT_EQ(AsInt(a.get()), kWriters * kRounds);
+  EXPECT_EQ(ReplyInt(a.get()), kWriters * kRounds);
   auto in0 = HiredisCommand(c.get(), {"SELECT", "0"});
   auto size0 = HiredisCommand(c.get(), {"DBSIZE"});
-  EXPECT_EQ(AsInt(size0.get()), 0) << "the writers' keys all went to db 1";
+  EXPECT_EQ(ReplyInt(size0.get()), 0) << "the writers' keys all went to db 1";
 }
 
 }  // namespace

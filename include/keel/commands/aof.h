@@ -6,6 +6,7 @@
 // header is what other modules call: handlers whose replayable form differs from their arguments,
 // the dispatcher's EXEC, the network layer's reply flush (appendfsync always) and start-up.
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <span>
@@ -77,6 +78,12 @@ void CreateLog(ServerState& state);
 // then opens it for appending and starts the writer. Errors are fatal and name the file.
 Status LoadAppendOnly(ServerState& state);
 Status StartAppendOnly(ServerState& state);
+// DEBUG LOADAOF: writes what the log holds, empties every database and replays the AOF's files
+// (the base, then the increments, as the manifest lists them) without logging any of it; other
+// clients get -LOADING meanwhile. An error when the AOF is off.
+Status ReloadAppendOnly(ServerState& state);
+// DEBUG AOF-FLUSH-SLEEP: the writer sleeps this long before each write of the log (0: never).
+void SetFlushSleepUs(int64_t us);
 // Stops the writer after writing and fsyncing what is buffered (shutdown).
 void StopAppendOnly();
 

@@ -45,5 +45,8 @@ bool ActiveExpireEnabled();
 // False while DEBUG PAUSE-CRON 1 holds the periodic work (active expiry, rehashing, background
 // eviction, the 10 Hz cron: statistics and client timeouts), as Redis pauses serverCron.
 bool CronRunning();
+// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RDB loads (DEBUG RELOAD, an AOF preamble) and RESTORE skip
+// their CRC-64 check.
+bool SkipChecksumValidation();
 
 }  // namespace keel

@@ -119,6 +119,7 @@ struct ServerState {
   // Facts for INFO server.
   std::string run_id;
   std::string executable;
+  std::vector<std::string> argv;  // the command line, as DEBUG RESTART executes it again
   std::string config_file;
   int64_t start_time_ms = 0;
   int tcp_port = 0;

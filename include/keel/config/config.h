@@ -47,8 +47,9 @@ class Config {
   // Protected options (dir) are refused unless enable-protected-configs is yes, or local and
   // `local_client` (the caller is on 127.0.0.1, ::1 or a Unix socket).
   Status Set(std::span<const std::string_view> name_value_pairs, bool local_client = false);
-  // CONFIG REWRITE.
-  Status Rewrite();
+  // CONFIG REWRITE; with `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL) every option is written,
+  // defaults and dir included.
+  Status Rewrite(bool force_all = false);
 
   // Runs after `name` changed through CONFIG SET; a failure undoes the whole SET.
   void SetApplyHook(std::string_view name, std::function<Status(const Config&)> hook);
@@ -158,8 +159,21 @@ uint32_t NotifyFlag(char c);
 inline constexpr uint32_t kNotifyAll = 0x3ff;  // g $ l s h z x e t d
 std::string NotifyFlagsToString(uint32_t flags);
 
-// Redis's memory-value syntax: "100", "1k" (1000), "1kb" (1024), "1m", "1mb", "1g", "1gb",
-// case-insensitive. Returns false for anything else.
-bool ParseMemoryValue(std::string_view s, int64_t* out);
+// How ParseMemoryValue reads the number in front of the unit.
+enum class MemoryValueSyntax {
+  // An optional '-' and an integer as ParseInt64 takes it; a value whose product with the unit
+  // leaves int64 is refused. (DEBUG QUICKLIST-PACKED-THRESHOLD, client-output-buffer-limit.)
+  kSigned,
+  // Redis 7.0's memtoull, as its memory-valued options read values: digits only (no sign), ""
+  // is 0, a number past 2^64-1 becomes 2^64-1, the product with the unit wraps, and the result
+  // is seen as signed (so an option's range check refuses it, as Redis's does).
+  kRedisConfig,
+};
+
+// Redis's memory-value syntax: a number and an optional unit, "" or b (bytes), k (1000), kb
+// (1024), m, mb, g, gb, in any case. Returns false for anything else (see MemoryValueSyntax for
+// the number).
+bool ParseMemoryValue(std::string_view s, int64_t* out,
+                      MemoryValueSyntax syntax = MemoryValueSyntax::kSigned);
 
 }  // namespace keel

@@ -11,6 +11,7 @@
 // bucketed by (the same the caller passes to Insert and FindLink). The core does not own the
 // nodes: it frees only its bucket arrays; DetachAll and Clear hand the nodes back.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -20,6 +21,16 @@
 #include "keel/keyspace/hashing.h"
 
 namespace keel {
+
+// Chain-length statistics of bucket arrays (DEBUG HTSTATS), summed over the arrays added.
+struct ChainStats {
+  size_t buckets = 0;
+  size_t elements = 0;
+  size_t used_buckets = 0;  // buckets with a chain
+  size_t max_chain = 0;
+  size_t chained = 0;                     // nodes in the used buckets, counted by walking them
+  std::vector<size_t> buckets_by_length;  // [n]: how many buckets hold a chain of n nodes
+};
 
 template <typename Node, typename Hasher>
 class ChainedTableCore {
@@ -130,6 +141,23 @@ class ChainedTableCore {
       for (size_t i = 0; i <= t.mask; ++i) {
         for (Node* n = t.buckets[i]; n != nullptr; n = n->next) fn(n);
       }
+    }
+  }
+  // Adds array t's chains (0: the main array; 1: a rehash's target, absent otherwise) to *s.
+  void AddChainStats(int t, ChainStats* s) const {
+    const Table& tb = t_[t];
+    if (tb.buckets == nullptr) return;
+    s->buckets += tb.mask + 1;
+    s->elements += tb.used;
+    for (size_t i = 0; i <= tb.mask; ++i) {
+      size_t len = 0;
+      for (const Node* n = tb.buckets[i]; n != nullptr; n = n->next) ++len;
+      if (len >= s->buckets_by_length.size()) s->buckets_by_length.resize(len + 1);
+      ++s->buckets_by_length[len];
+      if (len == 0) continue;
+      ++s->used_buckets;
+      s->chained += len;
+      s->max_chain = std::max(s->max_chain, len);
     }
   }
   // The bucket slot of `hash` in array t (0 or 1), or nullptr when that array is absent; for

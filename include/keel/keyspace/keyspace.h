@@ -172,6 +172,8 @@ class alignas(64) Shard {
   bool rehash_pending() const { return table_.rehashing(); }
   size_t expires() const { return expires_.load(std::memory_order_relaxed); }
   size_t bucket_count() const { return table_.bucket_count(); }
+  // DEBUG HTSTATS: adds bucket array t's chains (see ChainedTableCore::AddChainStats).
+  void AddChainStats(int t, ChainStats* s) const { table_.AddChainStats(t, s); }
 
   // The bit in its database's shard maps (see Db::ShardMap) that this shard keeps up to date:
   // set while it holds keys with a TTL / while a rehash is pending. Set once, by Db.

@@ -54,6 +54,7 @@ class ChainedTable {
   bool empty() const { return size() == 0; }
   bool rehashing() const { return core_.rehashing(); }
   size_t bucket_count() const { return core_.bucket_count(); }
+  void AddChainStats(int t, ChainStats* s) const { core_.AddChainStats(t, s); }
 
   Node* Find(std::string_view key) const {
     Node** link = const_cast<ChainedTable*>(this)->FindLink(key, ht::Hash(key), nullptr);

@@ -126,14 +126,15 @@ using EntryFn = std::function<Status(int db, Entry* e, const SavedAccess& access
 // Loads a whole RDB stream. Errors say what and where ("... at offset N").
 Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry, LoadStats* stats);
 
-// Checks a DUMP payload's trailer (RDB version <= ours and the CRC-64; a zero CRC is not
-// accepted unless `skip_checksum`) and reads its value. On a bad trailer the message is
+// Checks a DUMP payload's trailer (RDB version <= ours and, unless `skip_checksum` (DEBUG
+// SET-SKIP-CHECKSUM-VALIDATION), the CRC-64) and reads its value. On a bad trailer the message is
 // Redis's "DUMP payload version or checksum are wrong"; on a bad value "Bad data format".
 Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
-                      Entry** out);
+                      Entry** out, bool skip_checksum = false);
 // FUNCTION RESTORE: checks the trailer as RestorePayload does and reads the libraries' codes.
 // Errors are Redis's texts (without "ERR ").
-Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes);
+Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes,
+                            bool skip_checksum = false);
 
 inline constexpr std::string_view kBadPayloadTrailer = "DUMP payload version or checksum are wrong";
 inline constexpr std::string_view kBadDataFormat = "Bad data format";

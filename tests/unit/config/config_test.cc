@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,43 @@ TEST(ConfigParse, MemoryUnits) {
   ASSERT_EQ(Load(c, "maxmemory 2mb"), "");
   EXPECT_EQ(c.maxmemory(), 2u * 1024 * 1024);
   EXPECT_TRUE(Contains(Load(c, "maxmemory 2xb"), "argument must be a memory value"));
+}
+
+TEST(ConfigParse, SignedMemoryValueTakesAMinusAndRefusesOverflow) {
+  int64_t v = 0;
+  EXPECT_TRUE(ParseMemoryValue("-2kb", &v, MemoryValueSyntax::kSigned));
+  EXPECT_EQ(v, -2048);
+  EXPECT_TRUE(ParseMemoryValue("9223372036854775807", &v));
+  EXPECT_EQ(v, INT64_MAX);
+  for (const char* bad : {"-", "-k", "01", "+5", "9223372036854775808", "9223372036854775807k",
+                          "-9223372036854775807mb"}) {
+    EXPECT_FALSE(ParseMemoryValue(bad, &v)) << bad;
+  }
+}
+
+// Redis's memtoull rules (CONFIG SET maxmemory and the other memory options).
+TEST(ConfigParse, RedisConfigMemoryValueSaturatesWrapsAndTakesNoSign) {
+  constexpr auto kRedis = MemoryValueSyntax::kRedisConfig;
+  int64_t v = -1;
+  EXPECT_TRUE(ParseMemoryValue("", &v, kRedis));
+  EXPECT_EQ(v, 0);
+  EXPECT_TRUE(ParseMemoryValue("kb", &v, kRedis));  // no digits: 0 of the unit
+  EXPECT_EQ(v, 0);
+  EXPECT_TRUE(ParseMemoryValue("007mB", &v, kRedis));  // leading zeros are fine
+  EXPECT_EQ(v, 7LL * 1024 * 1024);
+  EXPECT_TRUE(ParseMemoryValue("2G", &v, kRedis));
+  EXPECT_EQ(v, 2000000000LL);
+  // Past 2^64-1 the number saturates; seen as signed it is -1 (a range check then refuses it).
+  EXPECT_TRUE(ParseMemoryValue("99999999999999999999999", &v, kRedis));
+  EXPECT_EQ(v, -1);
+  // 2^63 (as digits) is negative when seen as signed; 2^62 kb wraps past 2^64.
+  EXPECT_TRUE(ParseMemoryValue("9223372036854775808", &v, kRedis));
+  EXPECT_EQ(v, INT64_MIN);
+  EXPECT_TRUE(ParseMemoryValue("4611686018427387904kb", &v, kRedis));
+  EXPECT_EQ(v, 0);
+  for (const char* bad : {"-1", "+1", " 1", "1 ", "1.5mb", "1t", "x"}) {
+    EXPECT_FALSE(ParseMemoryValue(bad, &v, kRedis)) << bad;
+  }
 }
 
 TEST(ConfigParse, TypedErrors) {
