@@ -286,10 +286,10 @@ void BitfieldGeneric(CommandContext& ctx, bool readonly_command) {
     ks.ReplaceAt(ctx.db(), link, NewRawStringEntry(e->key(), copy, e->expire_ms()));
   }
   if (changes > 0) {
-    KeyChanged(ctx, key, changes);
-    KeyEvent(ctx, '$', "setbit", key);
+    KeyChanged(ctx, key, Event{'$', "setbit"}, changes);
   } else if (link == nullptr || grown) {
-    KeyChanged(ctx, key, 0);  // created or padded: WATCH sees it, the dirty counter does not
+    // Created or padded: WATCH sees it; the dirty counter and the subscribers do not.
+    KeyChanged(ctx, key, kNoEvent, 0);
   }
 }
 

@@ -3333,4 +3333,16 @@ bool GetKeyPositions(const CommandMeta& m, std::span<const std::string_view> arg
   return ok;
 }
 
+int FirstKeyPosition(const CommandMeta& m, std::span<const std::string_view> args) {
+  const int argc = static_cast<int>(args.size());
+  // GetKeyPositions' fast path: keys that do not move are (first, last, step).
+  if (!(m.flags & kCmdMovableKeys) && m.first_key > 0 && m.key_step > 0) {
+    int last = m.last_key < 0 ? argc + m.last_key : m.last_key;
+    return m.first_key <= last && m.first_key < argc ? m.first_key : 0;
+  }
+  thread_local std::vector<KeyRef> keys;
+  if (!GetKeysWithFlags(m, args, &keys) || keys.empty()) return 0;
+  return keys.front().pos;
+}
+
 }  // namespace keel

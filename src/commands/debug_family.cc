@@ -354,8 +354,9 @@ void DebugPopulate(CommandContext& ctx) {
     if (ks.Lookup(ctx.db(), key) != nullptr) continue;
     value = "value:" + std::to_string(i);
     if (size > 0) value.resize(static_cast<size_t>(size), '\0');
+    NewKeyEvent(ctx, key);  // Redis's dbAdd: "new", and no event of the write itself
     ks.Put(ctx.db(), NewStringEntry(key, value, -1));
-    KeyChanged(ctx, key, /*dirty=*/0);
+    KeyChanged(ctx, key, kNoEvent, /*dirty=*/0);
   }
   ctx.reply.Ok();
 }

@@ -18,6 +18,7 @@
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
+#include "keel/config/config.h"
 #include "keel/protocol/errors.h"
 
 namespace keel {
@@ -41,7 +42,16 @@ void CommandRegistry::Register(std::string_view name, CommandHandler handler, Lo
                  static_cast<int>(name.size()), name.data());
     std::abort();
   }
-  entries_[meta] = Entry{handler, entries_.size(), lock_mode};
+  Entry entry{handler, entries_.size(), lock_mode};
+  // Where its first key is (Dispatcher::FirstKeyPosition): the legacy (first, last) pair
+  // describes keys that do not move exactly; movable keys take the key-spec walk.
+  if (!(meta->flags & kCmdMovableKeys) && meta->first_key > 0 && meta->key_step > 0) {
+    entry.first_key = meta->first_key;
+    entry.last_key = meta->last_key;
+  } else {
+    entry.key_walk = CommandHasKeys(*meta);
+  }
+  entries_[meta] = entry;
 }
 
 const CommandRegistry::Entry* CommandRegistry::Find(const CommandMeta* meta) const {
@@ -177,11 +187,16 @@ Dispatcher::Dispatcher(ServerState* server)
     : server_(server), registry_(GlobalCommandRegistry()), exec_meta_(FindCommandMeta("exec")) {
   server_->command_stats = std::make_unique<CommandStats[]>(registry_.size() + 1);
   server_->dispatcher = this;
+  if (server_->config != nullptr) {
+    if (const auto* cell = server_->config->IntOptionCell("notify-keyspace-events")) {
+      server_->notify_flags = cell;
+    }
+  }
 }
 
 const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_view> args,
                                                   const CommandMeta** meta_out,
-                                                  ReplyBuilder& reply) {
+                                                  ReplyBuilder* reply) const {
   // Each thread remembers the last few command names it resolved, byte for byte as the client
   // sent them: a pipeline mostly repeats a handful of commands, and this skips both table
   // lookups for them. Containers (CONFIG GET ...) always take the full path. The entries belong
@@ -215,18 +230,20 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
     const CommandMeta* sub = FindSubcommandMeta(*meta, args[1]);
     const CommandRegistry::Entry* sub_entry = sub ? registry_.Find(sub) : nullptr;
     if (sub_entry == nullptr) {
-      ReplyUnknownSubcommand(args, reply);
+      if (reply != nullptr) ReplyUnknownSubcommand(args, *reply);
       return nullptr;
     }
     meta = sub;
     entry = sub_entry;
   }
   if (entry == nullptr) {
-    if (meta != nullptr && MetaHasSubcommands(*meta) && args.size() < 2) {
+    if (reply == nullptr) {
+      // Only looked up (Lookup): nothing to say.
+    } else if (meta != nullptr && MetaHasSubcommands(*meta) && args.size() < 2) {
       // A container alone ("CONFIG") fails its arity check, like Redis.
-      reply.Error(errors::WrongArity(MetaName(*meta)));
+      reply->Error(errors::WrongArity(MetaName(*meta)));
     } else {
-      ReplyUnknownCommand(args, reply);
+      ReplyUnknownCommand(args, *reply);
     }
     return nullptr;
   }
@@ -234,13 +251,23 @@ const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_vi
   return entry;
 }
 
+int Dispatcher::FirstKeyBySpecs(const Resolved& cmd, std::span<const std::string_view> args) {
+  return keel::FirstKeyPosition(*cmd.meta, args);
+}
+
 void Dispatcher::Execute(Client& client, std::span<const std::string_view> args, std::string* out,
-                         int64_t* clock_us) {
+                         int64_t* clock_us, const Resolved* resolved) {
   size_t reply_start = out->size();
   if (client.reply_mode == ReplyMode::kSkipNext) client.reply_mode = ReplyMode::kSkipThis;
   ReplyBuilder reply(out, client.protocol);
   const CommandMeta* meta = nullptr;
-  const CommandRegistry::Entry* entry = Resolve(args, &meta, reply);
+  const CommandRegistry::Entry* entry = nullptr;
+  if (resolved != nullptr && resolved->entry != nullptr) {
+    meta = resolved->meta;
+    entry = resolved->entry;
+  } else {
+    entry = Resolve(args, &meta, &reply);  // an unknown name: Resolve replies why
+  }
   if (entry == nullptr) {
     server_->stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
     if (client.in_multi) client.multi_error = true;
@@ -573,7 +600,7 @@ void Dispatcher::BatchLockSet(int db, const std::vector<std::vector<std::string>
     views.assign(cmd.begin(), cmd.end());
     ReplyBuilder scratch_reply(&scratch_);
     const CommandMeta* meta = nullptr;
-    const CommandRegistry::Entry* entry = Resolve(views, &meta, scratch_reply);
+    const CommandRegistry::Entry* entry = Resolve(views, &meta, &scratch_reply);
     scratch_.clear();
     if (entry == nullptr) continue;
     switch (entry->lock_mode) {

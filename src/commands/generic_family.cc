@@ -85,7 +85,6 @@ void DeleteKeys(CommandContext& ctx, bool lazy) {
     if (ctx.keyspace().Delete(ctx.db(), ctx.args[i], lazy)) {
       ++n;
       KeyDeleted(ctx, ctx.args[i]);
-      DelEvent(ctx, ctx.args[i]);
     }
   }
   ctx.reply.Integer(n);
@@ -295,13 +294,11 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   }
   Entry* e = ks.Detach(db, src, link);
   int64_t expire = e->expire_ms();
-  KeyDeleted(ctx, src, 0);
-  ks.Put(db, Keyspace::Rekey(e, dst, expire));
-  KeyChanged(ctx, dst);
-  // Redis deletes an existing destination and adds the key anew, so "new" always comes.
+  // Redis deletes an existing destination and adds the key anew, so "new" always comes, first.
   NewKeyEvent(ctx, dst);
-  KeyEvent(ctx, 'g', "rename_from", src);
-  KeyEvent(ctx, 'g', "rename_to", dst);
+  KeyDeleted(ctx, src, Event{'g', "rename_from"}, 0);
+  ks.Put(db, Keyspace::Rekey(e, dst, expire));
+  KeyChanged(ctx, dst, Event{'g', "rename_to"});
   nx ? ctx.reply.Integer(1) : ctx.reply.Ok();
 }
 
@@ -351,11 +348,10 @@ void CmdCopy(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
-  ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
-  KeyChanged(ctx.server, dst_db, dst);
-  aof::LogAs(src_db, ctx.args);  // at its place in the keys' history: under the locks
   NewKeyEvent(ctx.server, dst, dst_db);
-  KeyEvent(ctx.server, 'g', "copy_to", dst, dst_db);
+  ks.Put(dst_db, CloneEntry(e, dst, e->expire_ms(), /*steal=*/false));
+  KeyChanged(ctx.server, dst_db, dst, Event{'g', "copy_to"});
+  aof::LogAs(src_db, ctx.args);  // at its place in the keys' history: under the locks
   ctx.reply.Integer(1);
 }
 
@@ -388,13 +384,11 @@ void CmdMove(CommandContext& ctx) {
     return;
   }
   Entry* moved = ks.Detach(src_db, key, link);
-  KeyDeleted(ctx.server, src_db, key, 0);
+  NewKeyEvent(ctx.server, key, dst_db);  // Redis adds the key to `dst_db` first
+  KeyDeleted(ctx.server, src_db, key, Event{'g', "move_from"}, 0);
   ks.Put(dst_db, moved);
-  KeyChanged(ctx.server, dst_db, key);
+  KeyChanged(ctx.server, dst_db, key, Event{'g', "move_to"});
   aof::LogAs(src_db, ctx.args);  // at its place in the keys' history: under the locks
-  NewKeyEvent(ctx.server, key, dst_db);
-  KeyEvent(ctx.server, 'g', "move_from", key, src_db);
-  KeyEvent(ctx.server, 'g', "move_to", key, dst_db);
   ctx.reply.Integer(1);
 }
 
@@ -593,11 +587,9 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
   if (ms <= NowUnixMs()) {
     ks.Dispose(ks.Detach(db, key, link), ks.LazyExpire());
     KeyDeleted(ctx, key);
-    DelEvent(ctx, key);
   } else {
     ks.SetExpire(db, link, ms);
-    KeyChanged(ctx, key);
-    KeyEvent(ctx, 'g', "expire", key);
+    KeyChanged(ctx, key, Event{'g', "expire"});
   }
   ctx.reply.Integer(1);
 }
@@ -638,8 +630,7 @@ void CmdPersist(CommandContext& ctx) {
     return;
   }
   ks.SetExpire(ctx.db(), link, -1);
-  KeyChanged(ctx, ctx.args[1]);
-  KeyEvent(ctx, 'g', "persist", ctx.args[1]);
+  KeyChanged(ctx, ctx.args[1], Event{'g', "persist"});
   ctx.reply.Integer(1);
 }
 

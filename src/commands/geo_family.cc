@@ -726,10 +726,7 @@ void SearchGeneric(CommandContext& ctx, size_t src, unsigned flags) {
       ctx.reply.EmptyArray();
       return;
     }
-    if (ctx.keyspace().Delete(ctx.db(), *store)) {
-      KeyDeleted(ctx, *store);
-      DelEvent(ctx, *store);
-    }
+    if (ctx.keyspace().Delete(ctx.db(), *store)) KeyDeleted(ctx, *store);
     ctx.reply.Integer(0);
     return;
   }

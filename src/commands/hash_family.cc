@@ -45,8 +45,8 @@ Limits ListpackLimits(CommandContext& ctx) {
 }
 
 // A hash being written: a handle on the key's entry, or on a new detached one when the key does
-// not exist yet. Commit() inserts a new key, reports the change (`dirty`: what it adds to the
-// dirty counter), then notifies `event` (after "new" for a new key).
+// not exist yet. Commit() inserts a new key ("new") and reports the change with `event`
+// (`dirty`: what it adds to the dirty counter).
 struct WriteTarget {
   HashRef v;
   bool created;
@@ -56,8 +56,7 @@ struct WriteTarget {
       ctx.keyspace().Put(ctx.db(), v.entry());
       NewKeyEvent(ctx, key);
     }
-    KeyChanged(ctx, key, dirty);
-    KeyEvent(ctx, 'h', event, key);
+    KeyChanged(ctx, key, Event{'h', event}, dirty);
   }
   // Discards a hash created by this command (nothing was stored in it).
   void Abandon() {
@@ -167,7 +166,7 @@ void CmdHdel(CommandContext& ctx) {
   HashRef v(ctx.keyspace(), ctx.db(), e);
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
-  FinishRemoval(ctx, key, 'h', "hdel", removed, v.Size() == 0);
+  FinishRemoval(ctx, key, Event{'h', "hdel"}, removed, v.Size() == 0);
 }
 
 // HLEN key

@@ -433,8 +433,7 @@ void CmdPfadd(CommandContext& ctx) {
   if (updated > 0) {
     InvalidateCache(&s);
     StoreHll(ctx, key, link, s);
-    KeyChanged(ctx, key, static_cast<uint64_t>(updated));
-    KeyEvent(ctx, '$', "pfadd", key);
+    KeyChanged(ctx, key, Event{'$', "pfadd"}, static_cast<uint64_t>(updated));
   }
   ctx.reply.Integer(updated > 0 ? 1 : 0);
 }
@@ -478,7 +477,7 @@ void CmdPfcount(CommandContext& ctx) {
     for (int i = 0; i < 8; ++i) s[8 + static_cast<size_t>(i)] = static_cast<char>(card >> (8 * i));
     // The cached count is part of the string: storing it is a change (Redis propagates it).
     StoreHll(ctx, key, link, s);
-    KeyChanged(ctx, key);
+    KeyChanged(ctx, key, kNoEvent);  // Redis sends no event for the cached count
   }
   ctx.reply.Integer(static_cast<int64_t>(card));
 }
@@ -522,8 +521,7 @@ void CmdPfmerge(CommandContext& ctx) {
   }
   InvalidateCache(&s);
   StoreHll(ctx, key, link, s);
-  KeyChanged(ctx, key);
-  KeyEvent(ctx, '$', "pfadd", key);
+  KeyChanged(ctx, key, Event{'$', "pfadd"});
   ctx.reply.Ok();
 }
 
@@ -551,7 +549,7 @@ void CmdPfdebug(CommandContext& ctx) {
         return;
       }
       StoreHll(ctx, key, link, s);
-      KeyChanged(ctx, key);
+      KeyChanged(ctx, key, kNoEvent);  // no event for the conversion, as in Redis
     }
     ctx.reply.ArrayHeader(kRegisters);
     for (int i = 0; i < kRegisters; ++i) ctx.reply.Integer(DenseGet(s, i));
@@ -590,7 +588,7 @@ void CmdPfdebug(CommandContext& ctx) {
         return;
       }
       StoreHll(ctx, key, link, s);
-      KeyChanged(ctx, key);
+      KeyChanged(ctx, key, kNoEvent);  // no event for the conversion, as in Redis
     }
     ctx.reply.Integer(conv ? 1 : 0);
   } else {

@@ -51,25 +51,20 @@ ListRef CreateList(ServerState& server, int db, std::string_view key) {
   return AsList(server, db, e);
 }
 
-// Deletes the key of a list left empty, notifying "del". Redis counts the removal in the pop's
-// changes, not as one of its own.
+// Deletes the key of a list left empty ("del"). Redis counts the removal in the pop's changes,
+// not as one of its own.
 void DeleteIfEmpty(ServerState& server, int db, std::string_view key, const ListRef& list) {
-  if (list.empty() && server.keyspace->Delete(db, key)) {
-    KeyDeleted(server, db, key, 0);
-    DelEvent(server, key, db);
-  }
+  if (list.empty() && server.keyspace->Delete(db, key)) KeyDeleted(server, db, key, 0);
 }
 
-// Reports a push onto / a pop from `key` (`dirty`: what it adds to the dirty counter) and
-// notifies it.
+// Reports a push onto / a pop from `key` ("lpush"/"rpush", "lpop"/"rpop"; `dirty`: what it adds
+// to the dirty counter).
 void Pushed(ServerState& server, int db, std::string_view key, bool left, uint64_t dirty) {
-  KeyChanged(server, db, key, dirty);
-  KeyEvent(server, 'l', left ? "lpush" : "rpush", key, db);
+  KeyChanged(server, db, key, Event{'l', left ? "lpush" : "rpush"}, dirty);
 }
 
 void Popped(ServerState& server, int db, std::string_view key, bool left, uint64_t dirty) {
-  KeyChanged(server, db, key, dirty);
-  KeyEvent(server, 'l', left ? "lpop" : "rpop", key, db);
+  KeyChanged(server, db, key, Event{'l', left ? "lpop" : "rpop"}, dirty);
 }
 
 bool ParseIndex(CommandContext& ctx, std::string_view s, int64_t* out) {
@@ -280,8 +275,7 @@ void CmdLSet(CommandContext& ctx) {
     return;
   }
   list->Set(static_cast<size_t>(index), ctx.args[3]);
-  KeyChanged(ctx, ctx.args[1]);
-  KeyEvent(ctx, 'l', "lset", ctx.args[1]);
+  KeyChanged(ctx, ctx.args[1], Event{'l', "lset"});
   ctx.reply.Ok();
 }
 
@@ -307,8 +301,7 @@ void CmdLInsert(CommandContext& ctx) {
     ctx.reply.Integer(-1);
     return;
   }
-  KeyChanged(ctx, ctx.args[1]);
-  KeyEvent(ctx, 'l', "linsert", ctx.args[1]);
+  KeyChanged(ctx, ctx.args[1], Event{'l', "linsert"});
   ctx.reply.Integer(static_cast<int64_t>(list->size()));
 }
 
@@ -325,8 +318,7 @@ void CmdLRem(CommandContext& ctx) {
   }
   size_t removed = list->Remove(ctx.args[3], count);
   if (removed > 0) {
-    KeyChanged(ctx, ctx.args[1], removed);
-    KeyEvent(ctx, 'l', "lrem", ctx.args[1]);
+    KeyChanged(ctx, ctx.args[1], Event{'l', "lrem"}, removed);
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], *list);
   }
   ctx.reply.Integer(static_cast<int64_t>(removed));
@@ -349,8 +341,7 @@ void CmdLTrim(CommandContext& ctx) {
     }
     // Redis counts the elements removed (so a trim that keeps everything changes nothing),
     // yet notifies and touches the key whenever it exists.
-    KeyChanged(ctx, ctx.args[1], before - list->size());
-    KeyEvent(ctx, 'l', "ltrim", ctx.args[1]);
+    KeyChanged(ctx, ctx.args[1], Event{'l', "ltrim"}, before - list->size());
     DeleteIfEmpty(ctx.server, ctx.db(), ctx.args[1], *list);
   }
   ctx.reply.Ok();

@@ -318,15 +318,15 @@ void CmdRestore(CommandContext& ctx) {
     if (replace && exists) {
       ks.Delete(ctx.db(), key);
       KeyDeleted(ctx, key);
-      DelEvent(ctx, key);
     }
     return ctx.reply.Ok();
   }
   if (expire >= 0) e = Keyspace::Rekey(e, key, expire);
+  // Redis deletes a replaced key and adds the restored one anew, so "new" always comes.
+  NewKeyEvent(ctx, key);
   ks.Put(ctx.db(), e);
-  KeyChanged(ctx, key);
   ks.ApplySavedAccess(e, freq, idle);
-  KeyEvent(ctx, 'g', "restore", key);
+  KeyChanged(ctx, key, Event{'g', "restore"});
   ctx.reply.Ok();
 }
 

@@ -55,23 +55,19 @@ void ReplyMembers(CommandContext& ctx, const SetRef& v) {
 }
 
 // Stores `v` (a detached entry for `key`, owned) in place of whatever is there, dropping its
-// TTL, or deletes the key when v is empty. Notifies `event` (or "del"). Replies with the size.
+// TTL, or deletes the key when v is empty. Reports `event` ("new" first if the key is new; or
+// "del"). Replies with the size.
 void StoreResult(CommandContext& ctx, std::string_view key, SetRef v, std::string_view event) {
   size_t n = v.Size();
   Keyspace& ks = ctx.keyspace();
   if (n == 0) {
     FreeEntry(v.entry());
-    if (ks.Delete(ctx.db(), key)) {
-      KeyDeleted(ctx, key);
-      DelEvent(ctx, key);
-    }
+    if (ks.Delete(ctx.db(), key)) KeyDeleted(ctx, key);
   } else {
     // The sources are no longer read, so this lookup may free an entry they pointed into.
-    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), key) != nullptr;
+    if (NotifyOn(ctx) && ks.Lookup(ctx.db(), key) == nullptr) NewKeyEvent(ctx, key);
     ks.Put(ctx.db(), v.entry());
-    KeyChanged(ctx, key);
-    if (!existed) NewKeyEvent(ctx, key);
-    KeyEvent(ctx, 's', event, key);
+    KeyChanged(ctx, key, Event{'s', event});
   }
   ctx.reply.Integer(static_cast<int64_t>(n));
 }
@@ -90,10 +86,7 @@ void CmdSadd(CommandContext& ctx) {
     ctx.keyspace().Put(ctx.db(), v.entry());
     NewKeyEvent(ctx, key);
   }
-  if (added > 0) {
-    KeyChanged(ctx, key, static_cast<uint64_t>(added));
-    KeyEvent(ctx, 's', "sadd", key);
-  }
+  if (added > 0) KeyChanged(ctx, key, Event{'s', "sadd"}, static_cast<uint64_t>(added));
   ctx.reply.Integer(added);
 }
 
@@ -109,7 +102,7 @@ void CmdSrem(CommandContext& ctx) {
   SetRef v = Ref(ctx, e);
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && v.Size() > 0; ++i) removed += v.Remove(ctx.args[i]);
-  FinishRemoval(ctx, key, 's', "srem", removed, v.Size() == 0);
+  FinishRemoval(ctx, key, Event{'s', "srem"}, removed, v.Size() == 0);
 }
 
 // SMEMBERS key
@@ -186,13 +179,9 @@ void CmdSpop(CommandContext& ctx) {
     SetRef v = Ref(ctx, e);
     std::string m = v.RandomMember(CommandRng());
     v.Remove(m);
-    KeyChanged(ctx, key);
+    KeyChanged(ctx, key, Event{'s', "spop"});
     aof::LogAs(ctx.db(), {"SREM", key, m});  // the random pick, as its effect
-    KeyEvent(ctx, 's', "spop", key);
-    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) {
-      KeyDeleted(ctx, key, 0);
-      DelEvent(ctx, key);
-    }
+    if (v.Size() == 0 && ctx.keyspace().Delete(ctx.db(), key)) KeyDeleted(ctx, key, 0);
     ctx.reply.Bulk(m);
     return;
   }
@@ -209,14 +198,12 @@ void CmdSpop(CommandContext& ctx) {
   }
   SetRef v = Ref(ctx, e);
   size_t n = static_cast<size_t>(*count);
-  KeyEvent(ctx, 's', "spop", key);
   if (n >= v.Size()) {
     ReplyMembers(ctx, v);
     uint64_t popped = v.Size();
     if (ctx.keyspace().Delete(ctx.db(), key)) {
-      KeyDeleted(ctx, key, popped);
+      KeyDeleted(ctx, key, Event{'s', "spop"}, kDelEvent, popped);
       aof::LogAs(ctx.db(), {"DEL", key});
-      DelEvent(ctx, key);
     }
     return;
   }
@@ -226,7 +213,7 @@ void CmdSpop(CommandContext& ctx) {
     v.Remove(m);
     ctx.reply.Bulk(m);
   }
-  KeyChanged(ctx, key, n);
+  KeyChanged(ctx, key, Event{'s', "spop"}, n);
   std::vector<std::string_view> srem = {"SREM", key};
   srem.insert(srem.end(), picked.begin(), picked.end());
   aof::LogAs(ctx.db(), srem);
@@ -295,12 +282,8 @@ void CmdSmove(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
-  KeyChanged(ctx, src_key);
-  KeyEvent(ctx, 's', "srem", src_key);
-  if (sv.Size() == 0 && ctx.keyspace().Delete(ctx.db(), src_key)) {
-    KeyDeleted(ctx, src_key, 0);
-    DelEvent(ctx, src_key);
-  }
+  KeyChanged(ctx, src_key, Event{'s', "srem"});
+  if (sv.Size() == 0 && ctx.keyspace().Delete(ctx.db(), src_key)) KeyDeleted(ctx, src_key, 0);
   size_t max = MaxIntset(ctx);
   bool added;
   if (dst == nullptr) {
@@ -311,9 +294,8 @@ void CmdSmove(CommandContext& ctx) {
   } else {
     added = Ref(ctx, dst).Add(member, max);
   }
-  // Redis touches the destination even when it held the member already.
-  KeyChanged(ctx, dst_key, added ? 1 : 0);
-  if (added) KeyEvent(ctx, 's', "sadd", dst_key);
+  // Redis touches the destination even when it held the member already, but sends no event.
+  KeyChanged(ctx, dst_key, added ? Event{'s', "sadd"} : kNoEvent, added ? 1 : 0);
   ctx.reply.Integer(1);
 }
 

@@ -377,14 +377,11 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
       if (o.gets.empty()) list.PushBack(v);
       for (std::string_view g : o.gets) list.PushBack(LookupByPattern(ctx, g, v).value_or(""));
     }
-    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dest) != nullptr;
+    if (NotifyOn(ctx) && ks.Lookup(ctx.db(), dest) == nullptr) NewKeyEvent(ctx, dest);
     ks.Put(ctx.db(), list.entry());
-    KeyChanged(ctx, dest, static_cast<uint64_t>(output_len));
-    if (!existed) NewKeyEvent(ctx, dest);
-    KeyEvent(ctx, 'l', "sortstore", dest);
+    KeyChanged(ctx, dest, Event{'l', "sortstore"}, static_cast<uint64_t>(output_len));
   } else if (ks.Delete(ctx.db(), dest)) {
     KeyDeleted(ctx, dest);
-    DelEvent(ctx, dest);
   }
   ctx.reply.Integer(output_len);
 }

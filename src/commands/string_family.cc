@@ -32,18 +32,14 @@ constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 // ---------------------------------------------------------------------------------------------
 // Small helpers shared by the handlers.
 
-// Puts a string entry for `key` (args or entry bytes that outlive the call) and notifies "new"
-// when it did not exist, then `event`. The existence check is only made when notifications are
-// on; it also expires a stale key first, as Redis's setKey does.
+// Puts a string entry for `key` (args or entry bytes that outlive the call) and reports it with
+// `event`, after "new" when it did not exist. The existence check is only made when
+// notifications are on; it also expires a stale key first, as Redis's setKey does.
 void PutNotify(CommandContext& ctx, Entry* fresh, std::string_view key, std::string_view event) {
   Keyspace& ks = ctx.keyspace();
-  bool notify = NotifyOn(ctx);
-  bool existed = notify && ks.Lookup(ctx.db(), key) != nullptr;
+  if (NotifyOn(ctx) && ks.Lookup(ctx.db(), key) == nullptr) NewKeyEvent(ctx, key);
   ks.Put(ctx.db(), fresh);
-  KeyChanged(ctx, key);
-  if (!notify) return;
-  if (!existed) NewKeyEvent(ctx, key);
-  KeyEvent(ctx, '$', event, key);
+  KeyChanged(ctx, key, Event{'$', event});
 }
 
 bool WrongType(CommandContext& ctx, const Entry* e) {
@@ -249,13 +245,9 @@ void SetGeneric(CommandContext& ctx, const ExpireOptions& o, std::string_view ke
     return;
   }
   if ((o.flags & kKeepTtl) && found) when = old->expire_ms();
+  if (!found) NewKeyEvent(ctx, key);
   ks.Store(ctx.db(), slot, NewValueEntry(key, value, when));
-  KeyChanged(ctx, key);
-  if (NotifyOn(ctx)) {
-    if (!found) NewKeyEvent(ctx, key);
-    KeyEvent(ctx, '$', "set", key);
-    if (o.expire) KeyEvent(ctx, 'g', "expire", key);
-  }
+  KeyChanged(ctx, key, Event{'$', "set"}, o.expire ? Event{'g', "expire"} : kNoEvent);
   if (!(o.flags & kGetOld)) {
     if (style == SetReply::kOk) {
       ctx.reply.Ok();
@@ -333,10 +325,9 @@ void CmdGetSet(CommandContext& ctx) {
     ValueBuf buf;
     ctx.reply.Bulk(StringOf(e, &buf));
   }
-  ctx.keyspace().Put(ctx.db(), NewValueEntry(ctx.args[1], ctx.args[2], -1));
-  KeyChanged(ctx, ctx.args[1]);
   if (e == nullptr) NewKeyEvent(ctx, ctx.args[1]);
-  KeyEvent(ctx, '$', "set", ctx.args[1]);
+  ctx.keyspace().Put(ctx.db(), NewValueEntry(ctx.args[1], ctx.args[2], -1));
+  KeyChanged(ctx, ctx.args[1], Event{'$', "set"});
 }
 
 // GETDEL key
@@ -344,7 +335,6 @@ void CmdGetDel(CommandContext& ctx) {
   if (!ReplyStringValue(ctx, ctx.args[1])) return;
   ctx.keyspace().Delete(ctx.db(), ctx.args[1]);
   KeyDeleted(ctx, ctx.args[1]);
-  DelEvent(ctx, ctx.args[1]);
 }
 
 // GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
@@ -367,15 +357,12 @@ void CmdGetEx(CommandContext& ctx) {
   if ((o.flags & (kExAt | kPxAt)) && when <= NowUnixMs()) {
     ks.Delete(ctx.db(), ctx.args[1]);
     KeyDeleted(ctx, ctx.args[1]);
-    DelEvent(ctx, ctx.args[1]);
   } else if (o.expire) {
     ks.SetExpire(ctx.db(), link, when);
-    KeyChanged(ctx, ctx.args[1]);
-    KeyEvent(ctx, 'g', "expire", ctx.args[1]);
+    KeyChanged(ctx, ctx.args[1], Event{'g', "expire"});
   } else if ((o.flags & kPersist) && (*link)->has_expire()) {
     ks.SetExpire(ctx.db(), link, -1);
-    KeyChanged(ctx, ctx.args[1]);
-    KeyEvent(ctx, 'g', "persist", ctx.args[1]);
+    KeyChanged(ctx, ctx.args[1], Event{'g', "persist"});
   }
 }
 
@@ -465,10 +452,9 @@ size_t WritePatch(CommandContext& ctx, Entry** link, size_t old_len, size_t offs
 void AddPatchedKey(CommandContext& ctx, Entry* e, std::string_view event) {
   std::string_view key = ctx.args[1];
   size_t len = StringLength(e);
-  ctx.keyspace().Put(ctx.db(), e);
-  KeyChanged(ctx, key);
   NewKeyEvent(ctx, key);
-  KeyEvent(ctx, '$', event, key);
+  ctx.keyspace().Put(ctx.db(), e);
+  KeyChanged(ctx, key, Event{'$', event});
   ctx.reply.Integer(static_cast<int64_t>(len));
 }
 
@@ -486,8 +472,7 @@ void CmdAppend(CommandContext& ctx) {
   size_t old_len = StringLength(e);
   if (TooLong(ctx, old_len, tail.size())) return;
   WritePatch(ctx, link, old_len, old_len, tail);
-  KeyChanged(ctx, key);
-  KeyEvent(ctx, '$', "append", key);
+  KeyChanged(ctx, key, Event{'$', "append"});
   ctx.reply.Integer(static_cast<int64_t>(old_len + tail.size()));
 }
 
@@ -568,8 +553,7 @@ void CmdSetRange(CommandContext& ctx) {
   }
   if (TooLong(ctx, offset, patch.size())) return;
   size_t new_len = WritePatch(ctx, link, old_len, offset, patch);
-  KeyChanged(ctx, key);
-  KeyEvent(ctx, '$', "setrange", key);
+  KeyChanged(ctx, key, Event{'$', "setrange"});
   ctx.reply.Integer(static_cast<int64_t>(new_len));
 }
 
@@ -619,9 +603,8 @@ void IncrBy(CommandContext& ctx, int64_t incr) {
   } else {
     ks.ReplaceAt(ctx.db(), link, NewIntEntry(key, value, e->expire_ms()));
   }
-  KeyChanged(ctx, key);
   // INCR, DECR and DECRBY all report "incrby", as in Redis.
-  KeyEvent(ctx, '$', "incrby", key);
+  KeyChanged(ctx, key, Event{'$', "incrby"});
   ctx.reply.Integer(value);
 }
 
@@ -679,9 +662,8 @@ void CmdIncrByFloat(CommandContext& ctx) {
     ks.Put(ctx.db(), fresh);
     NewKeyEvent(ctx, key);
   }
-  KeyChanged(ctx, key);
+  KeyChanged(ctx, key, Event{'$', "incrbyfloat"});
   aof::LogAs(ctx.db(), {"SET", key, text, "KEEPTTL"});  // exact, whatever the float format
-  KeyEvent(ctx, '$', "incrbyfloat", key);
   ctx.reply.Bulk(text);
 }
 
@@ -875,10 +857,7 @@ void CmdSetBit(CommandContext& ctx) {
     was_set = flip(&value);
     StoreRaw(ctx, link, std::move(value));
   }
-  if (changed) {
-    KeyChanged(ctx, key);
-    KeyEvent(ctx, '$', "setbit", key);
-  }
+  if (changed) KeyChanged(ctx, key, Event{'$', "setbit"});
   ctx.reply.Integer(was_set ? 1 : 0);
 }
 
@@ -1120,10 +1099,7 @@ void CmdBitOp(CommandContext& ctx) {
   }
   std::string_view dest = ctx.args[2];
   if (max_len == 0) {
-    if (ctx.keyspace().Delete(ctx.db(), dest)) {
-      KeyDeleted(ctx, dest);
-      DelEvent(ctx, dest);
-    }
+    if (ctx.keyspace().Delete(ctx.db(), dest)) KeyDeleted(ctx, dest);
     ctx.reply.Integer(0);
     return;
   }

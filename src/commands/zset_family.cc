@@ -47,24 +47,20 @@ ZsetRef::Limits ZsetLimits(ServerState& server) {
 
 // Stores `out` (a detached sorted set for `dst`, owned; the sources are no longer read, as
 // storing may free an entry they point into) in place of whatever dst holds, dropping its TTL,
-// or deletes dst when `out` is empty. Notifies "new" and `event` (or "del") and replies the
-// size: the end of ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and the geo STORE forms.
+// or deletes dst when `out` is empty. Reports `event` ("new" first if dst is new; or "del") and
+// replies the size: the end of ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE and the geo STORE
+// forms.
 void StoreZset(CommandContext& ctx, std::string_view dst, ZsetRef out, std::string_view event,
                uint64_t dirty) {
   size_t n = out.Size();
   Keyspace& ks = ctx.keyspace();
   if (n == 0) {
     FreeEntry(out.entry());
-    if (ks.Delete(ctx.db(), dst)) {
-      KeyDeleted(ctx, dst);
-      DelEvent(ctx, dst);
-    }
+    if (ks.Delete(ctx.db(), dst)) KeyDeleted(ctx, dst);
   } else {
-    bool existed = NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) != nullptr;
+    if (NotifyOn(ctx) && ks.Lookup(ctx.db(), dst) == nullptr) NewKeyEvent(ctx, dst);
     ks.Put(ctx.db(), out.entry());
-    KeyChanged(ctx, dst, dirty);
-    if (!existed) NewKeyEvent(ctx, dst);
-    KeyEvent(ctx, 'z', event, dst);
+    KeyChanged(ctx, dst, Event{'z', event}, dirty);
   }
   ctx.reply.Integer(static_cast<int64_t>(n));
 }
@@ -100,13 +96,9 @@ Entry* NewZset(ServerState& server, std::string_view key, size_t first_len) {
   return ZsetRef::NewEntry(key, lim.max_entries != 0 && first_len <= lim.max_value);
 }
 
-// Deletes `key` when the set it holds became empty (after the change was reported).
+// Deletes `key` ("del") when the set it holds became empty (after the change was reported).
 void DeleteIfEmpty(ServerState& server, int db, std::string_view key, const ZsetRef& z) {
-  if (z.Size() != 0) return;
-  if (server.keyspace->Delete(db, key)) {
-    KeyDeleted(server, db, key, 0);
-    DelEvent(server, key, db);
-  }
+  if (z.Size() == 0 && server.keyspace->Delete(db, key)) KeyDeleted(server, db, key, 0);
 }
 
 // ---- scores and ranges ----
@@ -306,8 +298,8 @@ void ZaddGeneric(CommandContext& ctx, AddFlags f, size_t first) {
     }
   }
   if (added + updated > 0) {
-    KeyChanged(ctx, key, static_cast<uint64_t>(added + updated));
-    KeyEvent(ctx, 'z', f.incr ? "zincr" : "zadd", key);
+    KeyChanged(ctx, key, Event{'z', f.incr ? "zincr" : "zadd"},
+               static_cast<uint64_t>(added + updated));
   }
   if (ctx.reply.failed()) return;
   if (f.incr) {
@@ -343,7 +335,7 @@ void CmdZrem(CommandContext& ctx) {
   ZsetRef z = Ref(ctx.server, ctx.db(), e);
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.args.size() && z.Size() > 0; ++i) removed += z.Remove(ctx.args[i]);
-  FinishRemoval(ctx, key, 'z', "zrem", removed, z.Size() == 0);
+  FinishRemoval(ctx, key, Event{'z', "zrem"}, removed, z.Size() == 0);
 }
 
 // ZCARD key
@@ -593,7 +585,7 @@ void RemRangeGeneric(CommandContext& ctx, RangeType type, std::string_view event
   ZsetRef z = Ref(ctx.server, ctx.db(), e);
   auto [lo, hi] = RanksOf(z, b, false);
   z.RemoveRange(lo, hi);
-  FinishRemoval(ctx, key, 'z', event, static_cast<int64_t>(hi - lo), z.Size() == 0);
+  FinishRemoval(ctx, key, Event{'z', event}, static_cast<int64_t>(hi - lo), z.Size() == 0);
 }
 
 // ZCOUNT/ZLEXCOUNT key min max
@@ -641,8 +633,7 @@ void PopInto(ZsetRef& z, bool min, size_t count, std::vector<std::pair<std::stri
 // Reports a pop from `key` (the write path, "zpopmin"/"zpopmax") and deletes it when empty.
 void Popped(ServerState& server, int db, std::string_view key, bool min, const ZsetRef& z,
             uint64_t dirty) {
-  KeyChanged(server, db, key, dirty);
-  KeyEvent(server, 'z', min ? "zpopmin" : "zpopmax", key, db);
+  KeyChanged(server, db, key, Event{'z', min ? "zpopmin" : "zpopmax"}, dirty);
   DeleteIfEmpty(server, db, key, z);
 }
 

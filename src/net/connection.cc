@@ -37,7 +37,8 @@ constexpr size_t kParseAhead = 16;
 constexpr size_t kChainAhead = 2;
 struct Parsed {
   std::vector<std::string_view> args;
-  size_t end = 0;  // offset in the read buffer just past the command
+  size_t end = 0;            // offset in the read buffer just past the command
+  Dispatcher::Resolved cmd;  // looked up once, for its first key and for Execute
 };
 thread_local Parsed t_batch[kParseAhead];
 thread_local Keyspace::PrefetchHint t_hints[kParseAhead];
@@ -442,15 +443,22 @@ void Connection::ProcessInput() {
     // single command too: its lock is taken a few hundred nanoseconds from now), then, for a
     // batch, the bucket slot; then each key's first entry, kChainAhead commands ahead of running
     // it: far enough for the miss to be over when the command runs, after the bucket slot's
-    // miss is (most likely) over. A key the command before also named (a pipeline of pushes to
-    // one list) is as cached as it will get, and is skipped.
+    // miss is (most likely) over. The first key is where the command's key specs put it (the
+    // dispatcher knows: EVAL's is after numkeys, XREAD's after STREAMS; PING and PUBLISH have
+    // none). A key the command before also named (a pipeline of pushes to one list) is as cached
+    // as it will get, and is skipped.
     int db = client_->db.load(std::memory_order_relaxed);
+    std::string_view prev_key;
+    bool prev_has_key = false;
     for (size_t i = 0; i < n; ++i) {
       const auto& args = t_batch[i].args;
-      bool repeat = i > 0 && args.size() >= 2 && t_batch[i - 1].args.size() >= 2 &&
-                    t_batch[i - 1].args[1] == args[1];
-      t_hints[i] = args.size() >= 2 && !repeat ? state.keyspace->Locate(db, args[1])
-                                               : Keyspace::PrefetchHint{};
+      t_batch[i].cmd = env_->dispatcher->Lookup(args);
+      int pos = Dispatcher::FirstKeyPosition(t_batch[i].cmd, args);
+      std::string_view key = pos > 0 ? args[static_cast<size_t>(pos)] : std::string_view();
+      bool fetch = pos > 0 && !(prev_has_key && prev_key == key);
+      t_hints[i] = fetch ? state.keyspace->Locate(db, key) : Keyspace::PrefetchHint{};
+      prev_key = key;
+      prev_has_key = pos > 0;
     }
     if (n > 1) {
       for (size_t i = 0; i < n; ++i) Keyspace::PrefetchBucket(t_hints[i]);
@@ -469,7 +477,7 @@ void Connection::ProcessInput() {
         return;
       }
       if (i + kChainAhead < n) Keyspace::PrefetchChain(t_hints[i + kChainAhead]);
-      env_->dispatcher->Execute(*client_, t_batch[i].args, &out_, &clock_us);
+      env_->dispatcher->Execute(*client_, t_batch[i].args, &out_, &clock_us, &t_batch[i].cmd);
       in_start_ = t_batch[i].end;
       if (client_->close_after_reply) closing_ = true;
       if (closing_ || client_->blocked) {

@@ -102,6 +102,12 @@ bool MetaHasSubcommands(const CommandMeta& m);
 bool GetKeyPositions(const CommandMeta& m, std::span<const std::string_view> args,
                      std::vector<int>* positions);
 
+// The position of the command's first key in `args` by its key specs (the first key the first
+// spec that finds one names: SET's 1, ZUNIONSTORE's destination, EVAL's first key after numkeys,
+// XREAD's first stream after STREAMS), or 0 when these arguments name no key (PING, EVAL with
+// numkeys 0) or are too malformed to find one. Cheap for commands whose keys do not move.
+int FirstKeyPosition(const CommandMeta& m, std::span<const std::string_view> args);
+
 // The set of commands that have a handler, consulted by the introspection commands.
 using HandlerPredicate = bool (*)(const CommandMeta&);
 

@@ -83,6 +83,12 @@ class CommandRegistry {
     CommandHandler handler = nullptr;
     size_t index = 0;  // dense, for per-command statistics
     LockMode lock_mode = LockMode::kKeys;
+    // Where the first key is (Dispatcher::FirstKeyPosition): at first_key (> 0, with the legacy
+    // last_key: keys that do not move), found by walking the key specs (key_walk: movable
+    // keys), or nowhere (neither).
+    int first_key = 0;
+    int last_key = 0;
+    bool key_walk = false;
   };
 
   // `name` is "get" or "config|get". REQUIRES: the name is in the metadata table.
@@ -114,14 +120,30 @@ void RegisterAllCommands();
 class Dispatcher {
  public:
   explicit Dispatcher(ServerState* server);
+
+  // A command looked up ahead of running it. The net layer looks up a batch's commands once, to
+  // find their first keys (FirstKeyPosition), and hands each back to Execute, which then does
+  // not look it up again. `entry` is nullptr for a name that is no command (Execute replies the
+  // error). Looking up reads only the start-up tables: the result stays valid.
+  struct Resolved {
+    const CommandMeta* meta = nullptr;
+    const CommandRegistry::Entry* entry = nullptr;
+  };
+  Resolved Lookup(std::span<const std::string_view> args) const {
+    Resolved r;
+    if (!args.empty()) r.entry = Resolve(args, &r.meta, nullptr);
+    return r;
+  }
   // Executes one command and appends its reply (if any, see CLIENT REPLY) to *out. Inside
   // MULTI the command is queued instead.
   //
   // `clock_us`, when given, chains the clock of back-to-back commands: a non-zero value is taken
   // as this command's start time (the previous one's end, when nothing ran in between), and the
   // command's end time is stored there. That saves a clock read per pipelined command.
+  //
+  // `resolved`, when given, is Lookup(args), done by the caller.
   void Execute(Client& client, std::span<const std::string_view> args, std::string* out,
-               int64_t* clock_us = nullptr);
+               int64_t* clock_us = nullptr, const Resolved* resolved = nullptr);
 
   // Transactions (see docs/architecture.md): EXEC runs the queued commands with every shard they
   // touch locked; WATCH registers the client on keys; both on the client's io thread.
@@ -134,12 +156,35 @@ class Dispatcher {
   // subscriptions.
   void OnClose(Client& client);
 
+  // Where the first key of the command `args` names is (an index into args), by its key specs:
+  // 1 for GET and SET, the destination for ZUNIONSTORE, the first key after numkeys for EVAL,
+  // the first stream after STREAMS for XREAD, 2 for OBJECT ENCODING. 0 when the command names
+  // no key in these arguments (PING, PUBLISH, EVAL with numkeys 0), is unknown, or its
+  // arguments are too malformed to find one. The net layer asks it which key to prefetch; it
+  // replies nothing and changes nothing. Any thread.
+  int FirstKeyPosition(std::span<const std::string_view> args) const {
+    return FirstKeyPosition(Lookup(args), args);
+  }
+  static int FirstKeyPosition(const Resolved& cmd, std::span<const std::string_view> args) {
+    if (cmd.entry == nullptr) return 0;
+    const CommandRegistry::Entry& e = *cmd.entry;
+    if (e.first_key > 0) {  // inline for the usual command (keel::FirstKeyPosition's shortcut)
+      int argc = static_cast<int>(args.size());
+      int last = e.last_key < 0 ? argc + e.last_key : e.last_key;
+      return e.first_key <= last && e.first_key < argc ? e.first_key : 0;
+    }
+    return e.key_walk ? FirstKeyBySpecs(cmd, args) : 0;
+  }
+
  private:
+  // Finds the command `args` names (renames, subcommands); nullptr after replying the error to
+  // *reply (if given) when there is none.
   const CommandRegistry::Entry* Resolve(std::span<const std::string_view> args,
-                                        const CommandMeta** meta, ReplyBuilder& reply);
+                                        const CommandMeta** meta, ReplyBuilder* reply) const;
   void Run(Client& client, const CommandMeta& meta, const CommandRegistry::Entry& entry,
            std::span<const std::string_view> args, ReplyBuilder& reply,
            int64_t* clock_us = nullptr);
+  static int FirstKeyBySpecs(const Resolved& cmd, std::span<const std::string_view> args);
   static void KeysOf(const CommandMeta& meta, std::span<const std::string_view> args,
                      std::vector<std::string_view>* keys);
   // The shards (flat indexes, unsorted, possibly repeated) a batch of commands run in order

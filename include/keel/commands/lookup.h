@@ -24,7 +24,7 @@ inline void CountRead(CommandContext& ctx, int db, std::string_view key, bool hi
                       bool notify_miss = true) {
   (hit ? ctx.server.stats.keyspace_hits : ctx.server.stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
-  if (!hit && notify_miss) KeyEvent(ctx.server, 'm', "keymiss", key, db);
+  if (!hit && notify_miss) KeyMissEvent(ctx.server, key, db);
 }
 
 // A read lookup, as Redis's lookupKeyRead (see CountRead). Returns the link to the entry (for
@@ -48,17 +48,14 @@ inline bool WrongType(CommandContext& ctx, const Entry* e, ObjType type) {
   return false;
 }
 
-// The end of a removal from a collection (SREM, HDEL): notifies `event` (class `type`) when
-// something was removed, deletes the key when that left it empty, and replies the count.
-inline void FinishRemoval(CommandContext& ctx, std::string_view key, char type,
-                          std::string_view event, int64_t removed, bool now_empty) {
+// The end of a removal from a collection (SREM, HDEL): reports the change with `event` when
+// something was removed, deletes the key ("del") when that left it empty, and replies the
+// count.
+inline void FinishRemoval(CommandContext& ctx, std::string_view key, Event event, int64_t removed,
+                          bool now_empty) {
   if (removed > 0) {
-    KeyChanged(ctx, key, static_cast<uint64_t>(removed));
-    KeyEvent(ctx, type, event, key);
-    if (now_empty && ctx.keyspace().Delete(ctx.db(), key)) {
-      KeyDeleted(ctx, key, 0);
-      DelEvent(ctx, key);
-    }
+    KeyChanged(ctx, key, event, static_cast<uint64_t>(removed));
+    if (now_empty && ctx.keyspace().Delete(ctx.db(), key)) KeyDeleted(ctx, key, 0);
   }
   ctx.reply.Integer(removed);
 }

@@ -99,6 +99,10 @@ class ClientRegistry {
   std::atomic<size_t> monitor_count_{0};
 };
 
+// What ServerState::notify_flags reads until a Dispatcher points it at the configuration: zero
+// (keyspace notifications off).
+inline const std::atomic<int64_t> kNotifyFlagsOff{0};
+
 // ServerState is the shared context every command handler receives: configuration, keyspace,
 // clients, statistics and server-level actions. One instance per process, created by main.
 struct ServerState {
@@ -110,6 +114,9 @@ struct ServerState {
   CommandObserver* command_observer = nullptr;
   // Client-side caching (CLIENT TRACKING): set once at start-up, before any command runs.
   Tracking* tracking = nullptr;
+  // notify-keyspace-events' live cell in `config`, so that NotifyOn (keel/commands/notify.h),
+  // asked on every change, is one relaxed load. Set by the Dispatcher's constructor.
+  const std::atomic<int64_t>* notify_flags = &kNotifyFlagsOff;
   ClientRegistry clients;
   ServerStats stats;
   ErrorStats error_stats;

@@ -178,6 +178,40 @@ TEST(CommandTable, KeyPositionsFromKeySpecs) {
   EXPECT_EQ(Keys({"PING"}), (std::vector<int>{}));
 }
 
+// The net layer prefetches the key the dispatcher names as a command's first, which comes from
+// the key specs, not from argument 1: EVAL's argument 1 is the script, ZUNION's keys follow
+// numkeys, ZUNIONSTORE's first key is its destination, OBJECT ENCODING's is argument 2, and PING,
+// ECHO, PUBLISH and EVAL with no keys name none.
+TEST_F(DispatcherTest, FirstKeyPositionComesFromTheKeySpecs) {
+  auto first = [&](std::vector<std::string_view> args) {
+    return dispatcher_->FirstKeyPosition(args);
+  };
+  EXPECT_EQ(first({"SET", "k", "v"}), 1);
+  EXPECT_EQ(first({"get", "k"}), 1);
+  EXPECT_EQ(first({"LPUSH", "l", "a", "b"}), 1);
+  EXPECT_EQ(first({"MSET", "a", "1", "b", "2"}), 1);
+  EXPECT_EQ(first({"EVAL", "return 1", "2", "k1", "k2", "arg"}), 3);
+  EXPECT_EQ(first({"EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "1", "k"}), 3);
+  EXPECT_EQ(first({"FCALL", "f", "1", "k"}), 3);
+  EXPECT_EQ(first({"EVAL", "return 1", "0"}), 0);
+  EXPECT_EQ(first({"EVAL", "return 1", "notanumber", "k"}), 0);
+  EXPECT_EQ(first({"ZUNIONSTORE", "dst", "2", "a", "b"}), 1);
+  EXPECT_EQ(first({"ZUNION", "2", "a", "b"}), 2);
+  EXPECT_EQ(first({"LMPOP", "2", "a", "b", "LEFT"}), 2);
+  EXPECT_EQ(first({"BLMPOP", "0", "1", "a", "LEFT"}), 3);
+  EXPECT_EQ(first({"BITOP", "AND", "d", "a"}), 2);
+  EXPECT_EQ(first({"GEORADIUS", "src", "15", "37", "200", "km", "STORE", "dst"}), 1);
+  EXPECT_EQ(first({"OBJECT", "ENCODING", "k"}), 2);
+  EXPECT_EQ(first({"SORT", "k", "BY", "w_*", "STORE", "d"}), 1);
+  EXPECT_EQ(first({"PING"}), 0);
+  EXPECT_EQ(first({"ECHO", "not-a-key"}), 0);
+  EXPECT_EQ(first({"PUBLISH", "channel", "message"}), 0);
+  EXPECT_EQ(first({"CONFIG", "GET", "maxmemory"}), 0);
+  EXPECT_EQ(first({"nosuch", "k"}), 0);
+  EXPECT_EQ(first({"GET"}), 0);  // too short: no key yet (the arity check replies later)
+  EXPECT_EQ(first({}), 0);
+}
+
 TEST(CommandTable, NamesAritiesAndFlags) {
   const CommandMeta* get = FindCommandMeta("GeT");
   ASSERT_NE(get, nullptr);
