@@ -35,13 +35,15 @@ namespace {
 
 // A file name as the manifest writes it: as it is, or (as Redis does for a name with spaces,
 // quotes, backslashes or unprintable bytes) in double quotes with C escapes, so that
-// ParseManifest reads back the same name. A leading single quote is quoted too (the reader
-// would take it as the start of a quoted word).
+// ParseManifest reads back the same name. A single quote is quoted too (the reader, as Redis's,
+// takes one anywhere in a bare word as the start of a quoted part).
 void AppendName(std::string* out, std::string_view name) {
   static constexpr std::string_view kEscaped = "\\\"\n\r\t\a\b";
   static constexpr std::string_view kLetters = "\\\"nrtab";
-  bool plain = !name.empty() && name[0] != '\'';
-  for (unsigned char c : name) plain = plain && c > 0x20 && c < 0x7f && c != '\\' && c != '"';
+  bool plain = !name.empty();
+  for (unsigned char c : name) {
+    plain = plain && c > 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '\'';
+  }
   if (plain) {
     out->append(name);
     return;
