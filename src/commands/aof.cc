@@ -33,6 +33,7 @@
 #include "keel/config/config.h"
 #include "keel/keyspace/changes.h"
 #include "keel/persistence/aof_manifest.h"
+#include "keel/persistence/aof_reader.h"
 #include "keel/persistence/bgsave.h"
 #include "keel/persistence/rdb_reader.h"
 #include "keel/persistence/snapshot.h"
@@ -733,64 +734,32 @@ struct Replayer {
 // last file of the manifest (a truncated tail may then be cut, with aof-load-truncated yes).
 Status ReplayCommands(Replayer& r, const std::string& path, std::string& data, size_t pos,
                       bool last, uint64_t* commands) {
-  RespParser parser;
-  ParserLimits limits;
-  limits.max_bulk_len = LLONG_MAX;
-  std::vector<std::string_view> args;
-  size_t valid_end = pos;         // after the last complete command (outside a MULTI)
-  size_t multi_start = SIZE_MAX;  // where an open MULTI began
-  bool truncated = false;
-  while (pos < data.size()) {
-    if (data[pos] == '#') {  // an annotation (#TS:...) line
-      size_t eol = data.find('\n', pos);
-      if (eol == std::string::npos) {
-        truncated = true;
-        break;
-      }
-      pos = eol + 1;
-      if (multi_start == SIZE_MAX) valid_end = pos;
-      continue;
-    }
-    if (data[pos] != '*') {
-      return Status::Error("Bad file format reading the append only file " + path + " at offset " +
-                           std::to_string(pos) +
-                           ": make a backup of your AOF file, then use ./redis-check-aof --fix "
-                           "<filename.manifest>");
-    }
-    size_t consumed = 0;
-    args.clear();
-    parser.Reset();
-    RespParser::Result res =
-        parser.Parse(data.data() + pos, data.size() - pos, limits, &consumed, &args);
-    if (res == RespParser::Result::kNeedMore) {
-      truncated = true;
-      break;
-    }
-    if (res != RespParser::Result::kCommand || args.empty()) {
-      return Status::Error("Bad file format reading the append only file " + path + " at offset " +
-                           std::to_string(pos) +
-                           ": make a backup of your AOF file, then use ./redis-check-aof --fix "
-                           "<filename.manifest>");
-    }
-    if (EqualsIgnoreCase(args[0], "multi")) multi_start = pos;
-    // Copies: the dispatcher may queue (MULTI) the arguments.
-    std::vector<std::string> owned(args.begin(), args.end());
-    std::vector<std::string_view> views(owned.begin(), owned.end());
-    r.out.clear();
-    r.s.dispatcher->Execute(r.client, views, &r.out);
-    if (!r.out.empty() && r.out[0] == '-' && r.out.rfind("-ERR unknown command", 0) == 0) {
-      return Status::Error("Unknown command '" + owned[0] + "' reading the append only file " +
-                           path);
-    }
-    pos += consumed;
-    ++*commands;
-    if (EqualsIgnoreCase(owned[0], "exec")) multi_start = SIZE_MAX;
-    if (multi_start == SIZE_MAX) valid_end = pos;
+  CommandScan scan;
+  Status run = ScanCommands(
+      data.data(), data.size(), pos,
+      [&](std::span<const std::string_view> args) {
+        // Copies: the dispatcher may queue (MULTI) the arguments.
+        std::vector<std::string> owned(args.begin(), args.end());
+        std::vector<std::string_view> views(owned.begin(), owned.end());
+        r.out.clear();
+        r.s.dispatcher->Execute(r.client, views, &r.out);
+        if (!r.out.empty() && r.out[0] == '-' && r.out.rfind("-ERR unknown command", 0) == 0) {
+          return Status::Error("Unknown command '" + owned[0] + "' reading the append only file " +
+                               path);
+        }
+        return Status::Ok();
+      },
+      &scan);
+  *commands += scan.commands;
+  if (!run.ok()) return run;
+  if (scan.end == CommandScan::End::kBadFormat) {
+    return Status::Error("Bad file format reading the append only file " + path + " at offset " +
+                         std::to_string(scan.bad_offset) +
+                         ": make a backup of your AOF file, then use ./redis-check-aof --fix "
+                         "<filename.manifest>");
   }
-  if (multi_start != SIZE_MAX && !truncated) {
-    truncated = true;  // a MULTI without its EXEC at the end of the file
-  }
-  if (!truncated) return Status::Ok();
+  if (scan.end != CommandScan::End::kTruncated) return Status::Ok();
+  size_t valid_end = scan.valid_end;
   if (!last) {
     return Status::Error("Unexpected end of file reading the append only file " + path +
                          " (it is not the last file of the manifest)");

@@ -114,8 +114,10 @@ bool ValidName(std::string_view name) {
   return true;
 }
 
+}  // namespace
+
 // The "#!lua name=<lib>" first line. Returns an error reply or empty.
-std::string ParseMetadata(std::string_view code, std::string* name) {
+std::string scripting_internal::ParseMetadata(std::string_view code, std::string* name) {
   if (code.substr(0, 2) != "#!") return std::string(errors::kMissingLibraryMetadata);
   size_t nl = code.find('\n');
   if (nl == std::string_view::npos) return std::string(errors::kInvalidLibraryMetadata);
@@ -143,6 +145,10 @@ std::string ParseMetadata(std::string_view code, std::string* name) {
   if (!ValidName(*name)) return std::string(errors::kBadLibraryName);
   return {};
 }
+
+namespace {
+
+using scripting_internal::ParseMetadata;
 
 // ---- the Lua side: loading a library into a state ----
 

@@ -80,8 +80,10 @@ enum ScriptFlag : uint32_t {
   kScriptHasShebang = 1u << 31,
 };
 
+}  // namespace
+
 // Parses a "#!lua flags=a,b" first line. Returns an error text (without "ERR ") or empty.
-std::string ParseShebang(std::string_view body, uint32_t* flags) {
+std::string scripting_internal::ParseShebang(std::string_view body, uint32_t* flags) {
   *flags = 0;
   if (body.substr(0, 2) != "#!") return {};
   *flags = kScriptHasShebang;
@@ -126,6 +128,10 @@ std::string ParseShebang(std::string_view body, uint32_t* flags) {
   }
   return {};
 }
+
+namespace {
+
+using scripting_internal::ParseShebang;
 
 // ---- the script cache (process-wide) ----
 

@@ -2,7 +2,9 @@
 // What function_family.cc (FUNCTION, FCALL) shares with scripting_family.cc (EVAL): the Lua
 // environment, the error handler, and the locked run of a script. Private to src/commands.
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 extern "C" {
 #include <lua.h>
@@ -11,6 +13,13 @@ extern "C" {
 #include "keel/commands/dispatcher.h"
 
 namespace keel::scripting_internal {
+
+// The "#!lua flags=a,b" first line of an EVAL script (scripting_family.cc): sets *flags, returns
+// an error text (without "ERR ") or empty. A body without "#!" has no flags.
+std::string ParseShebang(std::string_view body, uint32_t* flags);
+// The "#!lua name=<lib>" first line of a function library (function_family.cc): sets *name,
+// returns an error reply or empty. Both are pure (tests/fuzz/scripts_fuzz.cc reads them).
+std::string ParseMetadata(std::string_view code, std::string* name);
 
 // A new Lua state with the EVAL environment: the libraries, the `redis` table, KEYS and ARGV,
 // the protected globals. The caller owns it (lua_close).

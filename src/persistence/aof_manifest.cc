@@ -31,12 +31,48 @@ int64_t Manifest::LastSeq(char type) const {
   return seq;
 }
 
+namespace {
+
+// A file name as the manifest writes it: as it is, or (as Redis does for a name with spaces,
+// quotes, backslashes or unprintable bytes) in double quotes with C escapes, so that
+// ParseManifest reads back the same name. A single quote is quoted too (the reader, as Redis's,
+// takes one anywhere in a bare word as the start of a quoted part).
+void AppendName(std::string* out, std::string_view name) {
+  static constexpr std::string_view kEscaped = "\\\"\n\r\t\a\b";
+  static constexpr std::string_view kLetters = "\\\"nrtab";
+  bool plain = !name.empty();
+  for (unsigned char c : name) {
+    plain = plain && c > 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '\'';
+  }
+  if (plain) {
+    out->append(name);
+    return;
+  }
+  out->push_back('"');
+  for (unsigned char c : name) {
+    if (size_t i = kEscaped.find(static_cast<char>(c)); c != 0 && i != std::string_view::npos) {
+      out->push_back('\\');
+      out->push_back(kLetters[i]);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out->push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out->append({'\\', 'x', kHex[c >> 4], kHex[c & 15]});
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
 std::string Manifest::Format() const {
   std::string out;
   for (char type : {'b', 'h', 'i'}) {
     for (const AofFile& f : files) {
       if (f.type != type) continue;
-      out += "file " + f.name + " seq " + std::to_string(f.seq) + " type " + f.type + "\n";
+      out += "file ";
+      AppendName(&out, f.name);
+      out += " seq " + std::to_string(f.seq) + " type " + f.type + "\n";
     }
   }
   return out;

@@ -6,7 +6,8 @@
 #   tests/fuzz/run.sh [runs-per-target]   (default KEEL_FUZZ_RUNS, else each target's own count
 #                                          below: about 15 s each on a loaded 2-core machine)
 # Environment: KEEL_JOBS (build jobs, default 2), KEEL_FUZZ_SECONDS (a cap per target, default
-# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: all four).
+# 15: a loaded machine stops early rather than late), KEEL_FUZZ_TARGETS (default: the seven
+# that do not link keel_commands).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -14,10 +15,11 @@ root=$(pwd)
 dir=${root}/build-fuzz
 runs=${1:-${KEEL_FUZZ_RUNS:-}}
 seconds=${KEEL_FUZZ_SECONDS:-15}
-# fuzz_acl (the ACL rule parser; KEEL_FUZZ_TARGETS=acl) is not in the default set: it links
-# the whole keel_commands library, whose clang build would add minutes to the CI fuzz step; run
-# it locally (README, Fuzzing).
-targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore}
+# fuzz_acl (the ACL rule parser), fuzz_scripts (script shebangs, library headers, the declared-
+# keys proof) and fuzz_function_restore (FUNCTION RESTORE payloads) are not in the default set:
+# they link the whole keel_commands library, whose clang build would add minutes to the CI fuzz
+# step; run them locally (KEEL_FUZZ_TARGETS="acl scripts function_restore"; README, Fuzzing).
+targets=${KEEL_FUZZ_TARGETS:-resp_parser config rdb_loader restore aof aof_manifest cmsgpack}
 
 gen=()
 if [ ! -f "${dir}/CMakeCache.txt" ] && command -v ninja >/dev/null; then
@@ -41,6 +43,8 @@ default_runs() {
     config) echo 5000 ;;
     acl) echo 20000 ;;
     restore) echo 30000 ;;
+    aof | cmsgpack) echo 10000 ;;
+    aof_manifest) echo 20000 ;;
     *) echo 50000 ;;
   esac
 }

@@ -301,6 +301,27 @@ TEST_F(AofTest, SeveralIncrFilesHistoryAndTimestampsLoadInOrder) {
   std::filesystem::remove_all(dir);
 }
 
+// An appendfilename with a space and a single quote: the manifest quotes the names (Redis 7.0.15
+// writes the quote bare and cannot read its own manifest back), and the server starts again.
+TEST_F(AofTest, AFileNameThatNeedsQuotesSurvivesARestart) {
+  std::string dir = TempDir();
+  const std::vector<std::string> args = {"--appendfilename", "it's my file.aof"};
+  {
+    auto k = Keel(dir, args);
+    auto c = ConnectTo(*k);
+    Cmd(c.get(), {"SET", "k", "v"});
+    ASSERT_TRUE(k->Stop());
+  }
+  std::string manifest = ReadFile(dir + "/appendonlydir/it's my file.aof.manifest");
+  EXPECT_NE(manifest.find("file \"it's my file.aof.1.incr.aof\" seq 1 type i"), std::string::npos)
+      << manifest;
+  auto k = Keel(dir, args);
+  auto c = ConnectTo(*k);
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "k"}).get()), "v");
+  ASSERT_TRUE(k->Stop());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(AofTest, OldSingleFileIsLoadedAndMovedIntoTheDirectory) {
   // Redis 6's appendonly.aof, with an RDB preamble (made by SAVE here) and without.
   for (bool preamble : {false, true}) {
