@@ -58,6 +58,7 @@ extern "C" {
 #include "keel/commands/scripting.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/sha1.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -899,7 +900,7 @@ Client* ThreadScriptClient() {
 }
 
 struct ThreadLua {
-  lua_libs::MemoryAccount memory;  // declared first: outlives L
+  lua_libs::MemoryAccount* memory = lua_libs::NewAccount(false);  // never freed: outlives L
   lua_State* L = nullptr;
   uint64_t generation = 0;
   // The scripts this thread has run, so EVALSHA does not take the cache's mutex (shared by
@@ -915,7 +916,7 @@ ThreadLua& ThisThreadLua() {
   uint64_t gen = Cache().generation.load(std::memory_order_acquire);
   if (t.L == nullptr || t.generation != gen) {
     if (t.L != nullptr) lua_close(t.L);
-    t.L = NewLuaState(&t.memory);
+    t.L = NewLuaState(t.memory);
     t.generation = gen;
     t.seen.clear();
   }
@@ -1083,6 +1084,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     ctx.reply.Error(errors::kOom);
     return;
   }
+  scripting_internal::FeedMonitors(ctx);
   // Redis answers NOSCRIPT for a name that cannot be a SHA1 before it reads numkeys.
   if (by_sha && ctx.args[1].size() != 40) {
     ctx.reply.Error(errors::kNoScript);
@@ -1139,10 +1141,10 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
   o.oom = oom && !(script->flags & kScriptAllowOom);
   o.declared_only = script->declared_only;
   o.keys = ctx.args.subspan(3, nk);
-  o.memory = &t.memory;
+  o.memory = t.memory;
   RunLocked(ctx, L, handler, 0, sha, o);
   lua_settop(L, 0);
-  if (t.memory.refused) {
+  if (t.memory->refused) {
     // A script stopped at the limit left its garbage: give it back now.
     lua_gc(L, LUA_GCCOLLECT, 0);
   } else {
@@ -1211,6 +1213,40 @@ bool PastBusyThreshold(ServerState& server) {
   return since != 0 && limit_ms > 0 && NowMonotonicUs() - since > limit_ms * 1000;
 }
 
+std::vector<std::pair<std::string, std::string>> InfoMemoryFields() {
+  size_t vm_eval = lua_libs::StatesMemory(false);
+  size_t vm_functions = lua_libs::StatesMemory(true);
+  size_t scripts_bytes = 0;
+  size_t scripts = 0;
+  {
+    ScriptCache& c = Cache();
+    std::lock_guard<std::mutex> lock(c.mu);
+    scripts = c.scripts.size();
+    for (const auto& [sha, script] : c.scripts) {
+      // The map node (key, pointer, hash link), the shared record and the body.
+      scripts_bytes += sha.capacity() + sizeof(std::string) + 4 * sizeof(void*) +
+                       sizeof(CachedScript) + script->body.capacity();
+    }
+  }
+  scripting_internal::FunctionsMemory f = scripting_internal::LoadedFunctionsMemory();
+  auto n = [](size_t v) { return std::to_string(v); };
+  return {
+      {"used_memory_lua", n(vm_eval)},
+      {"used_memory_vm_eval", n(vm_eval)},
+      {"used_memory_lua_human", memory::HumanBytes(vm_eval)},
+      {"used_memory_scripts_eval", n(scripts_bytes)},
+      {"number_of_cached_scripts", n(scripts)},
+      {"number_of_functions", n(f.functions)},
+      {"number_of_libraries", n(f.libraries)},
+      {"used_memory_vm_functions", n(vm_functions)},
+      {"used_memory_vm_total", n(vm_eval + vm_functions)},
+      {"used_memory_vm_total_human", memory::HumanBytes(vm_eval + vm_functions)},
+      {"used_memory_functions", n(f.bytes)},
+      {"used_memory_scripts", n(scripts_bytes + f.bytes)},
+      {"used_memory_scripts_human", memory::HumanBytes(scripts_bytes + f.bytes)},
+  };
+}
+
 }  // namespace scripting
 
 namespace {
@@ -1250,13 +1286,7 @@ namespace scripting_internal {
 // arms it only for EVAL). The accounts live in a list that is never freed, so a state closed at
 // thread exit never outlives its account.
 lua_libs::MemoryAccount* FunctionStateAccount() {
-  static std::mutex mu;
-  static auto* accounts = new std::deque<lua_libs::MemoryAccount>();
-  thread_local lua_libs::MemoryAccount* mine = nullptr;
-  if (mine == nullptr) {
-    std::lock_guard<std::mutex> lock(mu);
-    mine = &accounts->emplace_back();
-  }
+  thread_local lua_libs::MemoryAccount* mine = lua_libs::NewAccount(true);
   return mine;
 }
 
@@ -1270,6 +1300,15 @@ void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::s
   o.read_only = read_only;
   o.is_function = true;
   RunLocked(ctx, L, handler, nargs, name, o);
+}
+
+bool OverMaxmemory(CommandContext& ctx) { return keel::OverMaxmemory(ctx); }
+
+void FeedMonitors(CommandContext& ctx) {
+  // EVAL and FCALL are skip_monitor: their line is written here, as the script starts (after
+  // the maxmemory refusal, before any other error), so that it precedes the lines of the
+  // commands the script runs, which the dispatcher writes as each ends (as `[db lua]`).
+  if (ctx.server.clients.HasMonitors()) ctx.server.dispatcher->FeedMonitors(ctx.client, ctx.args);
 }
 
 void Kill(CommandContext& ctx, bool is_eval) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +15,7 @@ namespace keel::test {
 namespace {
 
 using ScriptingTest = ThreadedServerTest;
+using ScriptingMonitorTest = ServerTest;
 
 // An integer or integer string reply as a number; nil (a key not yet written) as 0.
 int64_t AsInt(const redisReply* r) {
@@ -252,6 +254,117 @@ TEST_F(ScriptingTest, ScriptThatWroteIsUnkillable) {
   auto done = HiredisGetReply(runner.get());
   EXPECT_EQ(Str(done.get()), "done");
   EXPECT_EQ(Str(Run(admin.get(), {"GET", "w"}).get()), "1");
+}
+
+// MONITOR shows EVAL and FCALL as the script starts (before the commands they run, which show
+// `lua` as the client and the database they ran in), errors of the command included; a call
+// refused for memory before it starts shows nothing. Holds on Redis 7.0 too.
+TEST_F(ScriptingMonitorTest, ScriptsAndTheirCommandsShowInMonitorInRedisOrder) {
+  StartServer();
+  auto c = Client();
+  Run(c.get(), {"FUNCTION", "LOAD",
+                "#!lua name=monlib\n"
+                "redis.register_function('w', function(k, a) return redis.call('set', k[1], a[1]) "
+                "end)"});
+  Run(c.get(), {"SELECT", "3"});
+  auto mon = Client();
+  ASSERT_EQ(Str(Run(mon.get(), {"MONITOR"}).get()), "OK");
+  Run(c.get(), {"EVAL",
+                "redis.call('set', 'a', '1') redis.call('select', '5') return "
+                "redis.call('get', KEYS[1])",
+                "1", "a"});
+  Run(c.get(), {"EVALSHA", std::string(40, '0'), "0"});
+  Run(c.get(), {"EVAL", "return redis.pcall('nosuch')", "0"});
+  Run(c.get(), {"FCALL", "w", "1", "k", "v v"});
+  Run(c.get(), {"FCALL", "nosuch", "0"});
+  Run(c.get(), {"CONFIG", "SET", "maxmemory", "1"});
+  EXPECT_EQ(Str(Run(c.get(), {"FCALL", "w", "1", "k", "v"}).get()),
+            "OOM command not allowed when used memory > 'maxmemory'.");
+  Run(c.get(), {"CONFIG", "SET", "maxmemory", "0"});
+  Run(c.get(), {"PING"});
+  std::vector<std::string> lines;
+  while (lines.empty() || lines.back() != "[3 client] \"PING\"") {
+    auto r = HiredisGetReply(mon.get());
+    ASSERT_NE(r, nullptr);
+    std::string line = Str(r.get());
+    // "<seconds>.<micros> [<db> <address>] args": keep the database, name the caller "client".
+    size_t open = line.find('[');
+    ASSERT_NE(open, std::string::npos) << line;
+    line = line.substr(open);
+    size_t space = line.find(' ');
+    size_t close = line.find(']');
+    if (line.substr(space + 1, close - space - 1) != "lua") {
+      line = line.substr(0, space + 1) + "client" + line.substr(close);
+    }
+    lines.push_back(line);
+  }
+  std::vector<std::string> expected = {
+      "[3 client] \"EVAL\" \"redis.call('set', 'a', '1') redis.call('select', '5') return "
+      "redis.call('get', KEYS[1])\" \"1\" \"a\"",
+      "[3 lua] \"set\" \"a\" \"1\"",
+      "[5 lua] \"select\" \"5\"",
+      "[5 lua] \"get\" \"a\"",
+      "[3 client] \"EVALSHA\" \"" + std::string(40, '0') + "\" \"0\"",
+      "[3 client] \"EVAL\" \"return redis.pcall('nosuch')\" \"0\"",
+      "[3 client] \"FCALL\" \"w\" \"1\" \"k\" \"v v\"",
+      "[3 lua] \"set\" \"k\" \"v v\"",
+      "[3 client] \"FCALL\" \"nosuch\" \"0\"",
+      "[3 client] \"PING\"",
+  };
+  EXPECT_EQ(lines, expected);
+}
+
+// INFO memory has Redis 7.0's scripting fields, in its order, and they follow the cache and the
+// libraries: counts exact, the Lua states' bytes non-zero once a state has run.
+TEST_F(ScriptingMonitorTest, InfoMemoryReportsScriptsAndFunctions) {
+  StartServer();
+  auto c = Client();
+  Run(c.get(), {"EVAL", "return 1", "0"});
+  Run(c.get(), {"SCRIPT", "LOAD", "return 2"});
+  Run(c.get(), {"FUNCTION", "LOAD",
+                "#!lua name=infolib\n"
+                "redis.register_function('f1', function() return 1 end)\n"
+                "redis.register_function('f2', function() return 2 end)"});
+  Run(c.get(), {"FCALL", "f1", "0"});
+  std::string info = Str(Run(c.get(), {"INFO", "memory"}).get());
+  std::vector<std::string> names = {"used_memory_lua",          "used_memory_vm_eval",
+                                    "used_memory_lua_human",    "used_memory_scripts_eval",
+                                    "number_of_cached_scripts", "number_of_functions",
+                                    "number_of_libraries",      "used_memory_vm_functions",
+                                    "used_memory_vm_total",     "used_memory_vm_total_human",
+                                    "used_memory_functions",    "used_memory_scripts",
+                                    "used_memory_scripts_human"};
+  size_t at = 0;
+  auto field = [&](const std::string& name) {
+    size_t p = info.find("\r\n" + name + ":");
+    EXPECT_NE(p, std::string::npos) << name;
+    if (p == std::string::npos) return std::string();
+    EXPECT_GT(p, at) << name << " out of Redis's order";
+    at = p;
+    size_t start = p + name.size() + 3;
+    return info.substr(start, info.find("\r\n", start) - start);
+  };
+  std::map<std::string, std::string> v;
+  for (const std::string& n : names) v[n] = field(n);
+  EXPECT_EQ(v["number_of_cached_scripts"], "2");
+  EXPECT_EQ(v["number_of_functions"], "2");
+  EXPECT_EQ(v["number_of_libraries"], "1");
+  EXPECT_GT(std::stoll(v["used_memory_vm_eval"]), 0);
+  EXPECT_GT(std::stoll(v["used_memory_vm_functions"]), 0);
+  EXPECT_GT(std::stoll(v["used_memory_scripts_eval"]), 0);
+  EXPECT_GT(std::stoll(v["used_memory_functions"]), 0);
+  EXPECT_EQ(std::stoll(v["used_memory_vm_total"]),
+            std::stoll(v["used_memory_vm_eval"]) + std::stoll(v["used_memory_vm_functions"]));
+  EXPECT_EQ(std::stoll(v["used_memory_scripts"]),
+            std::stoll(v["used_memory_scripts_eval"]) + std::stoll(v["used_memory_functions"]));
+  EXPECT_EQ(v["used_memory_lua"], v["used_memory_vm_eval"]);
+  Run(c.get(), {"SCRIPT", "FLUSH"});
+  Run(c.get(), {"FUNCTION", "FLUSH"});
+  info = Str(Run(c.get(), {"INFO", "memory"}).get());
+  at = 0;
+  EXPECT_EQ(field("number_of_cached_scripts"), "0");
+  EXPECT_EQ(field("number_of_functions"), "0");
+  EXPECT_EQ(field("number_of_libraries"), "0");
 }
 
 class ScriptingAofTest : public ServerTest {

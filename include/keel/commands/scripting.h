@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace keel {
 
@@ -22,6 +25,11 @@ extern std::atomic<bool> g_running_is_function;
 // True when a script is running and has run for longer than busy-reply-threshold (a threshold
 // of 0 or less never makes one busy). Any thread.
 bool PastBusyThreshold(ServerState& server);
+
+// INFO memory's scripting fields, in Redis 7.0's order (used_memory_lua ...
+// used_memory_scripts_human): the Lua states' bytes (EVAL's and the functions', every io
+// thread's), the script cache's and the function libraries' bytes and counts. Any thread.
+std::vector<std::pair<std::string, std::string>> InfoMemoryFields();
 
 }  // namespace scripting
 }  // namespace keel
