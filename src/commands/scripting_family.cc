@@ -783,8 +783,30 @@ constexpr lua_Number kScriptRedisVersionNum = 0x07000f;
 // Once killed, the script fails at every line it reaches, so a pcall inside the script cannot
 // keep it alive.
 thread_local bool t_killed = false;
+// When this thread's script last answered its thread's other connections (ServeWhileBusy).
+thread_local int64_t t_served_us = 0;
+// How often a script past busy-reply-threshold answers them (Redis: at every hook call).
+constexpr int64_t kServeWhileBusyUs = 2000;
+
+// Past busy-reply-threshold, the other connections of this io thread cannot be served by its
+// event loop (the thread is here, inside the script): the net layer answers them from here, as
+// Redis answers its clients from its script's hook. Only what needs no shard lock runs (the
+// locks are this script's): -BUSY to everything but allow_busy commands, and SCRIPT KILL,
+// FUNCTION KILL, FUNCTION STATS; anything else waits in its socket for the script's end.
+void ServeWhileBusy() {
+  if (scripting::g_serve_while_busy == nullptr || t_run == nullptr) return;
+  int64_t now = NowMonotonicUs();
+  if (now - t_served_us < kServeWhileBusyUs || !scripting::PastBusyThreshold(*t_run->server)) {
+    return;
+  }
+  t_served_us = now;
+  scripting::t_serving_while_busy = true;
+  scripting::g_serve_while_busy();
+  scripting::t_serving_while_busy = false;
+}
 
 void KillHook(lua_State* L, lua_Debug*) {
+  if (!t_killed) ServeWhileBusy();  // a SCRIPT KILL it answers stops the script just below
   if (!t_killed && Running().kill_epoch.load(std::memory_order_relaxed) == t_kill_epoch) return;
   if (!t_killed) {
     t_killed = true;
@@ -1204,6 +1226,8 @@ namespace scripting {
 
 std::atomic<int64_t> g_running_since_us{0};
 std::atomic<bool> g_running_is_function{false};
+void (*g_serve_while_busy)() = nullptr;
+thread_local bool t_serving_while_busy = false;
 
 bool PastBusyThreshold(ServerState& server) {
   static const std::atomic<int64_t>* threshold =
