@@ -926,8 +926,16 @@ struct ThreadLua {
   lua_State* L = nullptr;
   uint64_t generation = 0;
   // The scripts this thread has run, so EVALSHA does not take the cache's mutex (shared by
-  // every io thread) each time; emptied with the state when SCRIPT FLUSH bumps the generation.
-  std::unordered_map<std::string, std::shared_ptr<const CachedScript>> seen;
+  // every io thread) each time, with the registry reference of their compiled function in L
+  // (LUA_NOREF until compiled here), so it does not build and look up "f_<sha>" each time;
+  // emptied with the state when SCRIPT FLUSH bumps the generation.
+  struct Seen {
+    std::shared_ptr<const CachedScript> script;
+    int ref = LUA_NOREF;
+  };
+  std::unordered_map<std::string, Seen> seen;
+  // The error handler's registry reference in L (one closure per state, not one per call).
+  int handler_ref = LUA_NOREF;
   ~ThreadLua() {
     if (L != nullptr) lua_close(L);
   }
@@ -941,6 +949,7 @@ ThreadLua& ThisThreadLua() {
     t.L = NewLuaState(t.memory);
     t.generation = gen;
     t.seen.clear();
+    t.handler_ref = LUA_NOREF;
   }
   return t;
 }
@@ -1126,38 +1135,66 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     return;
   }
   std::shared_ptr<const CachedScript> script;
-  std::string sha;
+  // The SHA, lower-cased (EVALSHA: into a per-thread buffer, no allocation per call).
+  thread_local std::string by_sha_name;
+  std::string eval_name;
+  int ref = LUA_NOREF;  // EVALSHA: the compiled function's registry reference
   if (by_sha) {
-    sha = ToLower(ctx.args[1]);
-    ThreadLua& t = ThisThreadLua();
-    if (auto it = t.seen.find(sha); it != t.seen.end()) {
-      script = it->second;
-    } else {
-      script = FindScript(sha);
-      if (script == nullptr) {
+    std::string_view given = ctx.args[1];
+    by_sha_name.resize(given.size());
+    for (size_t i = 0; i < given.size(); ++i) {
+      char c = given[i];
+      by_sha_name[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+  } else {
+    eval_name = LoadScript(ctx.args[1], ctx.reply, &script);
+    if (eval_name.empty()) return;
+  }
+  const std::string& sha = by_sha ? by_sha_name : eval_name;
+  // (After LoadScript for EVAL: a SCRIPT FLUSH on another thread may have renewed this thread's
+  // state meanwhile.)
+  ThreadLua& t = ThisThreadLua();
+  lua_State* L = t.L;
+  ThreadLua::Seen* seen = nullptr;
+  if (by_sha) {
+    auto it = t.seen.find(sha);
+    if (it == t.seen.end()) {
+      std::shared_ptr<const CachedScript> found = FindScript(sha);
+      if (found == nullptr) {
         ctx.reply.Error(errors::kNoScript);
         return;
       }
-      t.seen.emplace(sha, script);
+      it = t.seen.emplace(sha, ThreadLua::Seen{std::move(found), LUA_NOREF}).first;
     }
-  } else {
-    sha = LoadScript(ctx.args[1], ctx.reply, &script);
-    if (sha.empty()) return;
+    seen = &it->second;
+    script = seen->script;
+    ref = seen->ref;
   }
-  ThreadLua& t = ThisThreadLua();
-  lua_State* L = t.L;
-  // (Again for EVAL: a SCRIPT FLUSH on another thread may have renewed this thread's state.)
-  if (std::string err = Compile(L, sha, script->body, script->flags); !err.empty()) {
-    ctx.reply.Error(err);
-    return;
+  if (ref == LUA_NOREF) {
+    if (std::string err = Compile(L, sha, script->body, script->flags); !err.empty()) {
+      ctx.reply.Error(err);
+      return;
+    }
+    if (seen != nullptr) {
+      lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
+      seen->ref = ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
   }
   size_t nk = static_cast<size_t>(*numkeys);
   SetArgTable(L, "KEYS", ctx.args.subspan(3, nk));
   SetArgTable(L, "ARGV", ctx.args.subspan(3 + nk));
 
-  lua_pushcfunction(L, ErrorHandler);
+  if (t.handler_ref == LUA_NOREF) {
+    lua_pushcfunction(L, ErrorHandler);
+    t.handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t.handler_ref);
   int handler = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
+  if (ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  } else {
+    lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
+  }
   RunOptions o;
   o.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
   o.oom = oom && !(script->flags & kScriptAllowOom);

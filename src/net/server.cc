@@ -184,15 +184,15 @@ struct Server::Impl {
   // client started there would wait for the script's end (its start is a post the thread cannot
   // run), so new clients go to another thread while one is not busy too.
   std::unique_ptr<std::atomic<int64_t>[]> busy_seen_us;
+  bool ThreadBusy(size_t i) const {
+    return busy_seen_us != nullptr &&
+           NowMonotonicUs() - busy_seen_us[i].load(std::memory_order_relaxed) < 20000;
+  }
   size_t AvoidBusy(size_t index) const {
-    int64_t now = NowMonotonicUs();
-    auto busy = [&](size_t i) {
-      return now - busy_seen_us[i].load(std::memory_order_relaxed) < 20000;
-    };
-    if (!busy(index)) return index;
+    if (!ThreadBusy(index)) return index;
     for (size_t k = 1; k < contexts.size(); ++k) {
       size_t i = (index + k) % contexts.size();
-      if (!busy(i)) return i;
+      if (!ThreadBusy(i)) return i;
     }
     return index;
   }
@@ -386,6 +386,10 @@ struct Server::Impl {
 
   // Moves connections so the first `want` threads serve them all, in even shares.
   void Rebalance(size_t want) {
+    // No moves while a thread is inside a busy script: one moved there would wait for its end.
+    for (size_t i = 0; i < contexts.size(); ++i) {
+      if (ThreadBusy(i)) return;
+    }
     std::vector<int64_t> counts(contexts.size());
     for (size_t i = 0; i < counts.size(); ++i) {
       counts[i] = state->io_thread_clients[i].load(std::memory_order_relaxed);
@@ -410,6 +414,10 @@ struct Server::Impl {
       auto c = w.lock();
       if (!c || !c->ServedBy(from)) continue;
       size_t to = targets[next];
+      if (ThreadBusy(to)) {  // (a script there passed its threshold since the plan)
+        ++next;
+        continue;
+      }
       if (c->MoveTo(to, [this, to](const std::shared_ptr<Connection>& conn) {
             AddLive(to, conn);
             if (shutting_down.load()) conn->ShutdownGracefully();
