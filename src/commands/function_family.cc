@@ -60,10 +60,10 @@ struct FlagName {
   const char* name;
 };
 constexpr uint32_t kFlagNoWrites = 1u << 0;
+constexpr uint32_t kFlagAllowOom = 1u << 1;
 constexpr FlagName kFlagNames[] = {
-    {kFlagNoWrites, "no-writes"},       {1u << 1, "allow-oom"},
-    {1u << 2, "allow-stale"},           {1u << 3, "no-cluster"},
-    {1u << 4, "allow-cross-slot-keys"},
+    {kFlagNoWrites, "no-writes"}, {kFlagAllowOom, "allow-oom"},       {1u << 2, "allow-stale"},
+    {1u << 3, "no-cluster"},      {1u << 4, "allow-cross-slot-keys"},
 };
 
 struct FunctionInfo {
@@ -97,6 +97,30 @@ LibraryMap SnapshotLibraries(uint64_t* generation = nullptr) {
   if (generation != nullptr) *generation = r.generation.load();
   return r.libs;
 }
+
+}  // namespace
+
+namespace scripting_internal {
+
+FunctionsMemory LoadedFunctionsMemory() {
+  FunctionsMemory m;
+  Registry& r = Libs();
+  std::lock_guard<std::mutex> lock(r.mu);
+  m.libraries = r.libs.size();
+  for (const auto& [name, lib] : r.libs) {
+    m.bytes += sizeof(Library) + name.capacity() + lib->name.capacity() + lib->code.capacity();
+    m.functions += lib->functions.size();
+    for (const FunctionInfo& f : lib->functions) {
+      m.bytes += sizeof(FunctionInfo) + f.name.capacity();
+      if (f.description) m.bytes += f.description->capacity();
+    }
+  }
+  return m;
+}
+
+}  // namespace scripting_internal
+
+namespace {
 
 // The codes RDB files save (rdb::SetFunctionCodesSource).
 std::vector<std::string> LibraryCodes() {
@@ -504,6 +528,14 @@ void FcallGeneric(CommandContext& ctx, bool read_only_cmd) {
   ThreadFunctions& t = ThisThreadFunctions();
   std::string name(ctx.args[1]);
   auto it = t.flags.find(name);
+  // Over maxmemory, a function that may write and has no allow-oom flag is refused before it
+  // starts (Redis derives FCALL's command flags from the function's), with no MONITOR line.
+  if (it != t.flags.end() && !(it->second & (kFlagNoWrites | kFlagAllowOom)) &&
+      scripting_internal::OverMaxmemory(ctx)) {
+    ctx.reply.Error(errors::kOom);
+    return;
+  }
+  scripting_internal::FeedMonitors(ctx);
   if (it == t.flags.end()) {
     ctx.reply.Error(errors::kFunctionNotFound);
     return;

@@ -7,6 +7,7 @@
 // The open functions follow Lua's luaopen_* convention (one result: the library's table, not
 // yet a global). Everything here runs on the thread that owns the lua_State.
 
+#include <atomic>
 #include <cstddef>
 
 struct lua_State;
@@ -29,13 +30,21 @@ int OpenStruct(lua_State* L);
 void ProtectLibraries(lua_State* L, const char* const* names, size_t count);
 
 // A lua_Alloc that counts the bytes the state holds and refuses to grow it past `limit` (0: no
-// limit). `ud` is a MemoryAccount owned by whoever owns the state; it must outlive it.
+// limit). `ud` is a MemoryAccount owned by whoever owns the state; it must outlive it. Only the
+// state's thread writes an account; `used` is atomic so that INFO may read it from any thread.
 struct MemoryAccount {
-  size_t used = 0;
+  std::atomic<size_t> used{0};
   size_t limit = 0;
   size_t peak = 0;
-  bool refused = false;  // set when a request was refused since the flag was last cleared
+  bool refused = false;    // set when a request was refused since the flag was last cleared
+  bool functions = false;  // a FUNCTION/FCALL state's account, else EVAL's
 };
+// A new account, never freed (so a state closed at thread exit never outlives it), counted by
+// StatesMemory. Any thread.
+MemoryAccount* NewAccount(bool functions);
+// The bytes held by every EVAL state (functions false) or every function state, for INFO's
+// used_memory_vm_eval and used_memory_vm_functions. Any thread.
+size_t StatesMemory(bool functions);
 void* CountingAlloc(void* ud, void* ptr, size_t old_size, size_t new_size);
 
 }  // namespace keel::lua_libs

@@ -58,6 +58,7 @@ extern "C" {
 #include "keel/commands/scripting.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/common/sha1.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
@@ -788,8 +789,30 @@ constexpr lua_Number kScriptRedisVersionNum = 0x07000f;
 // Once killed, the script fails at every line it reaches, so a pcall inside the script cannot
 // keep it alive.
 thread_local bool t_killed = false;
+// When this thread's script last answered its thread's other connections (ServeWhileBusy).
+thread_local int64_t t_served_us = 0;
+// How often a script past busy-reply-threshold answers them (Redis: at every hook call).
+constexpr int64_t kServeWhileBusyUs = 2000;
+
+// Past busy-reply-threshold, the other connections of this io thread cannot be served by its
+// event loop (the thread is here, inside the script): the net layer answers them from here, as
+// Redis answers its clients from its script's hook. Only what needs no shard lock runs (the
+// locks are this script's): -BUSY to everything but allow_busy commands, and SCRIPT KILL,
+// FUNCTION KILL, FUNCTION STATS; anything else waits in its socket for the script's end.
+void ServeWhileBusy() {
+  if (scripting::g_serve_while_busy == nullptr || t_run == nullptr) return;
+  int64_t now = NowMonotonicUs();
+  if (now - t_served_us < kServeWhileBusyUs || !scripting::PastBusyThreshold(*t_run->server)) {
+    return;
+  }
+  t_served_us = now;
+  scripting::t_serving_while_busy = true;
+  scripting::g_serve_while_busy();
+  scripting::t_serving_while_busy = false;
+}
 
 void KillHook(lua_State* L, lua_Debug*) {
+  if (!t_killed) ServeWhileBusy();  // a SCRIPT KILL it answers stops the script just below
   if (!t_killed && Running().kill_epoch.load(std::memory_order_relaxed) == t_kill_epoch) return;
   if (!t_killed) {
     t_killed = true;
@@ -905,12 +928,20 @@ Client* ThreadScriptClient() {
 }
 
 struct ThreadLua {
-  lua_libs::MemoryAccount memory;  // declared first: outlives L
+  lua_libs::MemoryAccount* memory = lua_libs::NewAccount(false);  // never freed: outlives L
   lua_State* L = nullptr;
   uint64_t generation = 0;
   // The scripts this thread has run, so EVALSHA does not take the cache's mutex (shared by
-  // every io thread) each time; emptied with the state when SCRIPT FLUSH bumps the generation.
-  std::unordered_map<std::string, std::shared_ptr<const CachedScript>> seen;
+  // every io thread) each time, with the registry reference of their compiled function in L
+  // (LUA_NOREF until compiled here), so it does not build and look up "f_<sha>" each time;
+  // emptied with the state when SCRIPT FLUSH bumps the generation.
+  struct Seen {
+    std::shared_ptr<const CachedScript> script;
+    int ref = LUA_NOREF;
+  };
+  std::unordered_map<std::string, Seen> seen;
+  // The error handler's registry reference in L (one closure per state, not one per call).
+  int handler_ref = LUA_NOREF;
   ~ThreadLua() {
     if (L != nullptr) lua_close(L);
   }
@@ -921,9 +952,10 @@ ThreadLua& ThisThreadLua() {
   uint64_t gen = Cache().generation.load(std::memory_order_acquire);
   if (t.L == nullptr || t.generation != gen) {
     if (t.L != nullptr) lua_close(t.L);
-    t.L = NewLuaState(&t.memory);
+    t.L = NewLuaState(t.memory);
     t.generation = gen;
     t.seen.clear();
+    t.handler_ref = LUA_NOREF;
   }
   return t;
 }
@@ -1089,6 +1121,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     ctx.reply.Error(errors::kOom);
     return;
   }
+  scripting_internal::FeedMonitors(ctx);
   // Redis answers NOSCRIPT for a name that cannot be a SHA1 before it reads numkeys.
   if (by_sha && ctx.args[1].size() != 40) {
     ctx.reply.Error(errors::kNoScript);
@@ -1108,47 +1141,75 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     return;
   }
   std::shared_ptr<const CachedScript> script;
-  std::string sha;
+  // The SHA, lower-cased (EVALSHA: into a per-thread buffer, no allocation per call).
+  thread_local std::string by_sha_name;
+  std::string eval_name;
+  int ref = LUA_NOREF;  // EVALSHA: the compiled function's registry reference
   if (by_sha) {
-    sha = ToLower(ctx.args[1]);
-    ThreadLua& t = ThisThreadLua();
-    if (auto it = t.seen.find(sha); it != t.seen.end()) {
-      script = it->second;
-    } else {
-      script = FindScript(sha);
-      if (script == nullptr) {
+    std::string_view given = ctx.args[1];
+    by_sha_name.resize(given.size());
+    for (size_t i = 0; i < given.size(); ++i) {
+      char c = given[i];
+      by_sha_name[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+  } else {
+    eval_name = LoadScript(ctx.args[1], ctx.reply, &script);
+    if (eval_name.empty()) return;
+  }
+  const std::string& sha = by_sha ? by_sha_name : eval_name;
+  // (After LoadScript for EVAL: a SCRIPT FLUSH on another thread may have renewed this thread's
+  // state meanwhile.)
+  ThreadLua& t = ThisThreadLua();
+  lua_State* L = t.L;
+  ThreadLua::Seen* seen = nullptr;
+  if (by_sha) {
+    auto it = t.seen.find(sha);
+    if (it == t.seen.end()) {
+      std::shared_ptr<const CachedScript> found = FindScript(sha);
+      if (found == nullptr) {
         ctx.reply.Error(errors::kNoScript);
         return;
       }
-      t.seen.emplace(sha, script);
+      it = t.seen.emplace(sha, ThreadLua::Seen{std::move(found), LUA_NOREF}).first;
     }
-  } else {
-    sha = LoadScript(ctx.args[1], ctx.reply, &script);
-    if (sha.empty()) return;
+    seen = &it->second;
+    script = seen->script;
+    ref = seen->ref;
   }
-  ThreadLua& t = ThisThreadLua();
-  lua_State* L = t.L;
-  // (Again for EVAL: a SCRIPT FLUSH on another thread may have renewed this thread's state.)
-  if (std::string err = Compile(L, sha, script->body, script->flags); !err.empty()) {
-    ctx.reply.Error(err);
-    return;
+  if (ref == LUA_NOREF) {
+    if (std::string err = Compile(L, sha, script->body, script->flags); !err.empty()) {
+      ctx.reply.Error(err);
+      return;
+    }
+    if (seen != nullptr) {
+      lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
+      seen->ref = ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
   }
   size_t nk = static_cast<size_t>(*numkeys);
   SetArgTable(L, "KEYS", ctx.args.subspan(3, nk));
   SetArgTable(L, "ARGV", ctx.args.subspan(3 + nk));
 
-  lua_pushcfunction(L, ErrorHandler);
+  if (t.handler_ref == LUA_NOREF) {
+    lua_pushcfunction(L, ErrorHandler);
+    t.handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t.handler_ref);
   int handler = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
+  if (ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  } else {
+    lua_getfield(L, LUA_REGISTRYINDEX, ("f_" + sha).c_str());
+  }
   RunOptions o;
   o.read_only = read_only_cmd || (script->flags & kScriptNoWrites);
   o.oom = oom && !(script->flags & kScriptAllowOom);
   o.declared_only = script->declared_only;
   o.keys = ctx.args.subspan(3, nk);
-  o.memory = &t.memory;
+  o.memory = t.memory;
   RunLocked(ctx, L, handler, 0, sha, o);
   lua_settop(L, 0);
-  if (t.memory.refused) {
+  if (t.memory->refused) {
     // A script stopped at the limit left its garbage: give it back now.
     lua_gc(L, LUA_GCCOLLECT, 0);
   } else {
@@ -1208,6 +1269,8 @@ namespace scripting {
 
 std::atomic<int64_t> g_running_since_us{0};
 std::atomic<bool> g_running_is_function{false};
+void (*g_serve_while_busy)() = nullptr;
+thread_local bool t_serving_while_busy = false;
 
 bool PastBusyThreshold(ServerState& server) {
   static const std::atomic<int64_t>* threshold =
@@ -1215,6 +1278,40 @@ bool PastBusyThreshold(ServerState& server) {
   int64_t since = g_running_since_us.load(std::memory_order_relaxed);
   int64_t limit_ms = threshold != nullptr ? threshold->load(std::memory_order_relaxed) : 5000;
   return since != 0 && limit_ms > 0 && NowMonotonicUs() - since > limit_ms * 1000;
+}
+
+std::vector<std::pair<std::string, std::string>> InfoMemoryFields() {
+  size_t vm_eval = lua_libs::StatesMemory(false);
+  size_t vm_functions = lua_libs::StatesMemory(true);
+  size_t scripts_bytes = 0;
+  size_t scripts = 0;
+  {
+    ScriptCache& c = Cache();
+    std::lock_guard<std::mutex> lock(c.mu);
+    scripts = c.scripts.size();
+    for (const auto& [sha, script] : c.scripts) {
+      // The map node (key, pointer, hash link), the shared record and the body.
+      scripts_bytes += sha.capacity() + sizeof(std::string) + 4 * sizeof(void*) +
+                       sizeof(CachedScript) + script->body.capacity();
+    }
+  }
+  scripting_internal::FunctionsMemory f = scripting_internal::LoadedFunctionsMemory();
+  auto n = [](size_t v) { return std::to_string(v); };
+  return {
+      {"used_memory_lua", n(vm_eval)},
+      {"used_memory_vm_eval", n(vm_eval)},
+      {"used_memory_lua_human", memory::HumanBytes(vm_eval)},
+      {"used_memory_scripts_eval", n(scripts_bytes)},
+      {"number_of_cached_scripts", n(scripts)},
+      {"number_of_functions", n(f.functions)},
+      {"number_of_libraries", n(f.libraries)},
+      {"used_memory_vm_functions", n(vm_functions)},
+      {"used_memory_vm_total", n(vm_eval + vm_functions)},
+      {"used_memory_vm_total_human", memory::HumanBytes(vm_eval + vm_functions)},
+      {"used_memory_functions", n(f.bytes)},
+      {"used_memory_scripts", n(scripts_bytes + f.bytes)},
+      {"used_memory_scripts_human", memory::HumanBytes(scripts_bytes + f.bytes)},
+  };
 }
 
 }  // namespace scripting
@@ -1256,13 +1353,7 @@ namespace scripting_internal {
 // arms it only for EVAL). The accounts live in a list that is never freed, so a state closed at
 // thread exit never outlives its account.
 lua_libs::MemoryAccount* FunctionStateAccount() {
-  static std::mutex mu;
-  static auto* accounts = new std::deque<lua_libs::MemoryAccount>();
-  thread_local lua_libs::MemoryAccount* mine = nullptr;
-  if (mine == nullptr) {
-    std::lock_guard<std::mutex> lock(mu);
-    mine = &accounts->emplace_back();
-  }
+  thread_local lua_libs::MemoryAccount* mine = lua_libs::NewAccount(true);
   return mine;
 }
 
@@ -1276,6 +1367,15 @@ void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::s
   o.read_only = read_only;
   o.is_function = true;
   RunLocked(ctx, L, handler, nargs, name, o);
+}
+
+bool OverMaxmemory(CommandContext& ctx) { return keel::OverMaxmemory(ctx); }
+
+void FeedMonitors(CommandContext& ctx) {
+  // EVAL and FCALL are skip_monitor: their line is written here, as the script starts (after
+  // the maxmemory refusal, before any other error), so that it precedes the lines of the
+  // commands the script runs, which the dispatcher writes as each ends (as `[db lua]`).
+  if (ctx.server.clients.HasMonitors()) ctx.server.dispatcher->FeedMonitors(ctx.client, ctx.args);
 }
 
 void Kill(CommandContext& ctx, bool is_eval) {

@@ -2,6 +2,7 @@
 // What function_family.cc (FUNCTION, FCALL) shares with scripting_family.cc (EVAL): the Lua
 // environment, the error handler, and the locked run of a script. Private to src/commands.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +37,21 @@ lua_CFunction LogFunction();
 // REQUIRES: called on an io thread from a command handler, L made on this thread.
 void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
          bool read_only);
+
+// Whether memory is over maxmemory with nothing left to evict (Redis's pre_command_oom_state).
+bool OverMaxmemory(CommandContext& ctx);
+
+// The MONITOR line of EVAL/FCALL (skip_monitor commands that write it themselves, as the script
+// starts, so that it comes before the lines of the commands the script runs).
+void FeedMonitors(CommandContext& ctx);
+
+// What the loaded libraries hold, for INFO memory (function_family.cc).
+struct FunctionsMemory {
+  size_t functions = 0;
+  size_t libraries = 0;
+  size_t bytes = 0;  // the libraries' code, names, descriptions and records
+};
+FunctionsMemory LoadedFunctionsMemory();
 
 // SCRIPT KILL (is_eval) and FUNCTION KILL: stops the running script of its kind, or replies
 // Redis's error (NOTBUSY, UNKILLABLE, or -BUSY naming the other KILL).

@@ -15,6 +15,7 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/scripting.h"
 #include "keel/commands/server_bridge.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -153,8 +154,7 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("allocator_resident", resident);
   w.Field("total_system_memory", total);
   w.Field("total_system_memory_human", HumanBytes(total));
-  w.Field("used_memory_lua", 0);
-  w.Field("used_memory_scripts", 0);
+  for (const auto& [name, value] : scripting::InfoMemoryFields()) w.Field(name, value);
   w.Field("maxmemory", maxmemory);
   w.Field("maxmemory_human", HumanBytes(maxmemory));
   w.Field("maxmemory_policy", s.config->maxmemory_policy());

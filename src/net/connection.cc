@@ -12,6 +12,7 @@
 #include "keel/commands/owned_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
+#include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/reply.h"
 
@@ -75,7 +76,8 @@ Connection::Connection(asio::ip::tcp::socket socket, size_t thread, ConnectionEn
 
 Connection::~Connection() = default;
 
-void Connection::Start() {
+void Connection::Start(bool speculative_read) {
+  speculative_read_ = speculative_read;
   ServerState& state = *env_->state;
   Client& c = *client_;
   c.id = state.next_client_id.fetch_add(1);
@@ -211,8 +213,10 @@ void Connection::DoRead() {
   if (capped_reads_ > 0) read_op_.size = std::min(read_op_.size, kReadChunk);
   read_op_.fd = socket_.native_handle();
   read_op_.conn = shared_from_this();
+  bool speculative = speculative_read_;
+  speculative_read_ = true;
   reactor_->start_op(asio::detail::reactor::read_op, read_op_.fd, socket_.reactor_data(), &read_op_,
-                     /*is_continuation=*/false, /*allow_speculative=*/true);
+                     /*is_continuation=*/false, speculative);
 }
 
 asio::detail::reactor_op::status Connection::ReadOp::Perform(asio::detail::reactor_op* base) {
@@ -321,6 +325,80 @@ void Connection::AfterInput() {
   }
   DoRead();
   ScheduleWrite();
+}
+
+namespace {
+
+// Whether a command may run from inside a script's hook (AnswerWhileBusy). Everything that is
+// not allow_busy gets -BUSY from the dispatcher before any lock; of the allow_busy ones only the
+// KILLs and FUNCTION STATS take no shard lock (MULTI/EXEC/WATCH's bookkeeping, AUTH, HELLO,
+// RESET, QUIT and SHUTDOWN wait for the script's end), and only with maxmemory off (the
+// dispatcher's eviction before an allowed command locks shards).
+bool RunsWhileBusy(std::span<const std::string_view> args, bool maxmemory_set) {
+  static constexpr std::string_view kWaits[] = {"multi", "exec",  "discard", "watch", "unwatch",
+                                                "auth",  "hello", "reset",   "quit",  "shutdown"};
+  for (std::string_view w : kWaits) {
+    if (EqualsIgnoreCase(args[0], w)) return false;
+  }
+  bool kill_or_stats =
+      args.size() == 2 &&
+      ((EqualsIgnoreCase(args[0], "script") && EqualsIgnoreCase(args[1], "kill")) ||
+       (EqualsIgnoreCase(args[0], "function") &&
+        (EqualsIgnoreCase(args[1], "kill") || EqualsIgnoreCase(args[1], "stats"))));
+  return !kill_or_stats || !maxmemory_set;
+}
+
+}  // namespace
+
+void Connection::AnswerWhileBusy() {
+  // Idle as a move requires it: a read waiting that has taken no buffer (so no bytes of this
+  // connection are held anywhere but in its socket), no write in flight.
+  if (closed_ || closing_ || !read_in_flight_ || read_op_.data != nullptr || in_cap_ != 0 ||
+      big_ != nullptr || write_in_flight_ || output_paused_ || client_->blocked ||
+      moving_to_ != SIZE_MAX) {
+    return;
+  }
+  int fd = socket_.native_handle();
+  // Peeked, not read: the bytes of the commands answered are taken out below, and whatever
+  // remains (a partial command, one that waits) stays for the reactor's read after the script.
+  char buf[16 * 1024];
+  ssize_t got = ::recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+  if (got <= 0) return;  // nothing, or the peer gone: the normal read finds out later
+  ServerState& state = *env_->state;
+  ParserLimits limits;
+  limits.max_bulk_len = state.config->proto_max_bulk_len();
+  limits.big_bulk = kBigBulkThreshold;
+  bool maxmemory_set = state.keyspace->evictor().maxmemory() != 0;
+  RespParser parser;
+  std::vector<std::string_view> args;
+  size_t pos = 0;
+  while (pos < static_cast<size_t>(got) && !client_->close_after_reply) {
+    limits.authenticated = client_->authenticated;
+    size_t consumed = 0;
+    RespParser::Result r =
+        parser.Parse(buf + pos, static_cast<size_t>(got) - pos, limits, &consumed, &args);
+    if (r != RespParser::Result::kCommand) break;  // partial, big or bad: the normal path's
+    if (args.empty()) {                            // an empty line: skipped, as ProcessInput does
+      pos += consumed;
+      continue;
+    }
+    if (!RunsWhileBusy(args, maxmemory_set)) break;
+    env_->dispatcher->Execute(*client_, args, &out_);
+    pos += consumed;
+  }
+  if (pos == 0) return;
+  // Take the answered commands' bytes out of the socket (they are there: just peeked).
+  size_t left = pos;
+  while (left > 0) {
+    ssize_t n = ::recv(fd, buf, std::min(left, sizeof(buf)), MSG_DONTWAIT);
+    if (n <= 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    left -= static_cast<size_t>(n);
+  }
+  state.stats.total_net_input_bytes.fetch_add(pos - left, std::memory_order_relaxed);
+  client_->last_interaction_ms.store(NowUnixMsCoarse(), std::memory_order_relaxed);
+  if (client_->close_after_reply) closing_ = true;
+  MaybeWrite();  // a direct send; what does not fit goes on with an async write after the script
 }
 
 void Connection::ScheduleWrite() {

@@ -40,7 +40,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
     client_->addr = client_->laddr = path + ":0";
   }
   // Registers the client and starts reading. Call on the connection's io thread.
-  void Start();
+  // `speculative_read` false: the first read waits for epoll instead of trying the socket at
+  // once (a connection accepted from a script's hook: AnswerWhileBusy peeks at its socket, and
+  // a read done now would hold its bytes until the script ends).
+  void Start(bool speculative_read = true);
   // Flushes pending output, then closes (graceful server shutdown). Io thread only.
   void ShutdownGracefully();
 
@@ -51,6 +54,16 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool MoveTo(size_t to, std::function<void(const std::shared_ptr<Connection>&)> arrived);
   // Whether io thread `thread` serves the connection now (false while it moves). Thread-safe.
   bool ServedBy(size_t thread) const;
+
+  // Called from the Lua hook of a script running on this connection's io thread past
+  // busy-reply-threshold (scripting::g_serve_while_busy), while the thread's event loop cannot
+  // run. If the connection is idle (a read waiting with no bytes held, nothing being written,
+  // not blocked), answers the whole commands waiting in its socket, in order, through the
+  // dispatcher (which answers -BUSY), and writes the replies; it stops at the first command that
+  // could need a shard lock (an allow_busy command other than SCRIPT KILL, FUNCTION KILL and
+  // FUNCTION STATS, or one of those under maxmemory, which may evict) or at a partial command,
+  // and leaves it and what follows in the socket for the script's end. Io thread only.
+  void AnswerWhileBusy();
 
   // ClientHandle: thread-safe.
   void Kill() override;
@@ -202,7 +215,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool output_paused_ = false;  // commands wait in in_ for the output to drain
   bool closing_ = false;        // close once out_ and writing_ are flushed
   bool closed_ = false;
-  bool unix_socket_ = false;  // a Unix-socket client (SetUnixSocketPath)
+  bool unix_socket_ = false;      // a Unix-socket client (SetUnixSocketPath)
+  bool speculative_read_ = true;  // DoRead may try the socket at once (see Start)
 };
 
 // What connections share: set up by the Server, read-only afterwards.

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 
 #include "connection.h"
 #include "keel/commands/diagnostics.h"
+#include "keel/commands/scripting.h"
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -28,6 +30,28 @@
 #include "keel/protocol/reply.h"
 
 namespace keel {
+
+namespace {
+
+// The connections of this io thread (Impl::live[index]), for a script running on it past
+// busy-reply-threshold: scripting::g_serve_while_busy answers them from the script's hook.
+thread_local std::vector<std::weak_ptr<Connection>>* t_live = nullptr;
+// On io thread 0 (the acceptors' thread): accepts the clients waiting (Impl::AcceptWhileBusy).
+thread_local std::function<void()> t_accept_while_busy;
+// This thread's cell of Impl::busy_seen_us.
+thread_local std::atomic<int64_t>* t_busy_seen_us = nullptr;
+
+void AnswerThisThreadWhileBusy() {
+  if (t_busy_seen_us != nullptr) t_busy_seen_us->store(NowMonotonicUs(), std::memory_order_relaxed);
+  if (t_accept_while_busy) t_accept_while_busy();
+  if (t_live == nullptr) return;
+  // By index: nothing answered here adds a connection, but stay safe if the list grew.
+  for (size_t i = 0; i < t_live->size(); ++i) {
+    if (auto c = (*t_live)[i].lock()) c->AnswerWhileBusy();
+  }
+}
+
+}  // namespace
 
 struct Server::Impl {
   ServerState* state;
@@ -150,7 +174,54 @@ struct Server::Impl {
         });
   }
 
-  void OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket = false) {
+  // On io thread 0 from the hook of a script running there (scripting::g_serve_while_busy): the
+  // acceptors' handlers cannot run, so the TCP clients waiting are accepted here (as Redis
+  // accepts from its script's hook), so that a new client can send SCRIPT KILL. One that lands
+  // on this thread starts at once, its first read waiting for epoll (AnswerWhileBusy answers it
+  // from its socket); others start on their own thread. Unix-socket clients wait.
+  // When each io thread last answered from a busy script's hook (AnswerThisThreadWhileBusy):
+  // a thread that did in the last 20 ms is inside a script past busy-reply-threshold, and a
+  // client started there would wait for the script's end (its start is a post the thread cannot
+  // run), so new clients go to another thread while one is not busy too.
+  std::unique_ptr<std::atomic<int64_t>[]> busy_seen_us;
+  bool ThreadBusy(size_t i) const {
+    return busy_seen_us != nullptr &&
+           NowMonotonicUs() - busy_seen_us[i].load(std::memory_order_relaxed) < 20000;
+  }
+  size_t AvoidBusy(size_t index) const {
+    if (!ThreadBusy(index)) return index;
+    for (size_t k = 1; k < contexts.size(); ++k) {
+      size_t i = (index + k) % contexts.size();
+      if (!ThreadBusy(i)) return i;
+    }
+    return index;
+  }
+
+  void AcceptWhileBusy() {
+    std::unique_lock<std::mutex> lock(acceptor_mu, std::try_to_lock);
+    if (!lock.owns_lock() || shutting_down.load()) return;  // a Rebind is running: next time
+    for (auto& a : acceptors) {
+      for (int k = 0; k < 16; ++k) {
+        pollfd p{a->native_handle(), POLLIN, 0};
+        if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+        int fd = ::accept4(a->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        size_t index = AvoidBusy(next_context.fetch_add(1) % Serving());
+        asio::error_code ec;
+        asio::ip::tcp protocol = a->local_endpoint(ec).protocol();
+        asio::ip::tcp::socket socket(*contexts[index]);
+        if (!ec) socket.assign(protocol, fd, ec);
+        if (ec) {
+          ::close(fd);
+          continue;
+        }
+        OnAccepted(std::move(socket), index, /*unix_socket=*/false, /*start_here=*/index == 0);
+      }
+    }
+  }
+
+  void OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket = false,
+                  bool start_here = false) {
     if (state->clients.size() >= static_cast<size_t>(state->config->maxclients())) {
       // Redis answers and closes; a small blocking write is fine for one short line.
       asio::error_code ec;
@@ -175,9 +246,34 @@ struct Server::Impl {
       auto peer = socket.remote_endpoint(ec);
       if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
     }
+    if (!start_here && busy_seen_us != nullptr) {
+      if (size_t to = AvoidBusy(index); to != index) {
+        // Re-homed: the descriptor joins the other thread's context.
+        // (A Unix-socket client is wrapped as TCP v4, as AcceptUnix does.)
+        asio::error_code ec;
+        asio::ip::tcp protocol =
+            unix_socket ? asio::ip::tcp::v4() : socket.local_endpoint(ec).protocol();
+        int fd = ec ? -1 : socket.release(ec);
+        if (fd >= 0 && !ec) {
+          asio::ip::tcp::socket moved(*contexts[to]);
+          moved.assign(protocol, fd, ec);
+          if (ec) {
+            ::close(fd);
+            return;
+          }
+          socket = std::move(moved);
+          index = to;
+        }
+      }
+    }
     // The socket already belongs to contexts[index]; start it there.
     auto conn = std::make_shared<Connection>(std::move(socket), index, &env);
     if (unix_socket) conn->SetUnixSocketPath(options.unixsocket);
+    if (start_here) {  // AcceptWhileBusy on this (busy) thread
+      AddLive(index, conn);
+      conn->Start(/*speculative_read=*/false);
+      return;
+    }
     asio::post(*contexts[index], [this, conn, index] {
       AddLive(index, conn);
       if (shutting_down.load()) return;  // dropped: conn is released here
@@ -290,6 +386,10 @@ struct Server::Impl {
 
   // Moves connections so the first `want` threads serve them all, in even shares.
   void Rebalance(size_t want) {
+    // No moves while a thread is inside a busy script: one moved there would wait for its end.
+    for (size_t i = 0; i < contexts.size(); ++i) {
+      if (ThreadBusy(i)) return;
+    }
     std::vector<int64_t> counts(contexts.size());
     for (size_t i = 0; i < counts.size(); ++i) {
       counts[i] = state->io_thread_clients[i].load(std::memory_order_relaxed);
@@ -314,6 +414,10 @@ struct Server::Impl {
       auto c = w.lock();
       if (!c || !c->ServedBy(from)) continue;
       size_t to = targets[next];
+      if (ThreadBusy(to)) {  // (a script there passed its threshold since the plan)
+        ++next;
+        continue;
+      }
       if (c->MoveTo(to, [this, to](const std::shared_ptr<Connection>& conn) {
             AddLive(to, conn);
             if (shutting_down.load()) conn->ShutdownGracefully();
@@ -603,16 +707,25 @@ void Server::Run() {
                                                 d.options.watchdog_ping);
     d.watchdog->Start();
   }
+  d.busy_seen_us = std::make_unique<std::atomic<int64_t>[]>(d.contexts.size());
+  scripting::g_serve_while_busy = &AnswerThisThreadWhileBusy;
   std::vector<std::thread> threads;
   d.thread_ids.push_back(pthread_self());
   for (size_t i = 1; i < d.contexts.size(); ++i) {
     threads.emplace_back([&d, i] {
       memory::RegisterThisThread();
+      t_live = &d.live[i];
+      t_busy_seen_us = &d.busy_seen_us[i];
       d.contexts[i]->run();
     });
     d.thread_ids.push_back(threads.back().native_handle());
   }
+  t_live = &d.live[0];
+  t_busy_seen_us = &d.busy_seen_us[0];
+  t_accept_while_busy = [&d] { d.AcceptWhileBusy(); };
   d.contexts[0]->run();
+  t_accept_while_busy = nullptr;
+  t_live = nullptr;
   for (auto& t : threads) t.join();
 }
 

@@ -176,6 +176,11 @@ class Dispatcher {
     return e.key_walk ? FirstKeyBySpecs(cmd, args) : 0;
   }
 
+  // Writes the MONITOR line of `args` run by `client` (in its current database) to every
+  // monitor. The dispatcher calls it after each command not flagged skip_monitor or admin;
+  // EVAL and FCALL (skip_monitor) call it themselves as the script starts.
+  void FeedMonitors(Client& client, std::span<const std::string_view> args);
+
  private:
   // Finds the command `args` names (renames, subcommands); nullptr after replying the error to
   // *reply (if given) when there is none.
@@ -194,7 +199,6 @@ class Dispatcher {
   // kNone. Commands that do not resolve are skipped (they fail when run).
   void BatchLockSet(int db, const std::vector<std::vector<std::string>>& commands,
                     std::vector<size_t>* flat);
-  void FeedMonitors(Client& client, std::span<const std::string_view> args);
   static std::vector<int>& positions_scratch();
   ServerState* server_;
   const CommandRegistry& registry_;

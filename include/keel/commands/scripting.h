@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace keel {
 
@@ -22,6 +25,24 @@ extern std::atomic<bool> g_running_is_function;
 // True when a script is running and has run for longer than busy-reply-threshold (a threshold
 // of 0 or less never makes one busy). Any thread.
 bool PastBusyThreshold(ServerState& server);
+
+// Events while a script runs (Redis answers them from its script's hook,
+// processEventsWhileBlocked). Set once by the net layer before the io threads start: on the calling
+// io thread, answers what the thread's other idle connections sent (-BUSY, SCRIPT KILL, FUNCTION
+// KILL, FUNCTION STATS). The script's Lua hook calls it, on the script's thread, every few
+// milliseconds once the script is past busy-reply-threshold. Null: nothing is answered (unit tests
+// without a server).
+extern void (*g_serve_while_busy)();
+// True on an io thread while it answers from inside its script's hook: the dispatcher then
+// answers -BUSY to every command not flagged allow_busy, whatever the threshold says now (a
+// CONFIG SET raising it meanwhile must not let a command wait for the shard locks this thread's
+// script holds).
+extern thread_local bool t_serving_while_busy;
+
+// INFO memory's scripting fields, in Redis 7.0's order (used_memory_lua ...
+// used_memory_scripts_human): the Lua states' bytes (EVAL's and the functions', every io
+// thread's), the script cache's and the function libraries' bytes and counts. Any thread.
+std::vector<std::pair<std::string, std::string>> InfoMemoryFields();
 
 }  // namespace scripting
 }  // namespace keel
