@@ -1,6 +1,6 @@
 // DEBUG subcommands beyond RELOAD and OBJECT (which live with persistence): SLEEP,
 // SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST, CHANGE-REPL-ID, POPULATE,
-// LOG, ERROR, LEAK, MALLCTL, MALLCTL-STR, PAUSE-CRON, SDSLEN,
+// LOG, ERROR, LEAK, MALLCTL, MALLCTL-STR, PAUSE-CRON, SDSLEN, CLIENT-EVICTION,
 // STRINGMATCH-TEST, DIGEST, DIGEST-VALUE, PROTOCOL, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER.
 // CmdDebug (persistence_family.cc) checks enable-debug-command, then asks RunDebugSubcommand.
 //
@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "keel/commands/client_eviction.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -475,6 +476,12 @@ bool RunDebugSubcommand(CommandContext& ctx) {
     std::string v(ctx.args[2]);
     g_cron_paused.store(std::atoi(v.c_str()) != 0, std::memory_order_relaxed);
     ctx.reply.Ok();
+  } else if (is("client-eviction", 2, 2)) {
+    if (!ctx.server.client_memory.configured.load(std::memory_order_relaxed)) {
+      ctx.reply.Error(errors::kClientEvictionDisabled);
+      return true;
+    }
+    ctx.reply.Verbatim(client_eviction::DebugReport(ctx.server));
   } else if (is("sdslen", 3, 3)) {
     DebugSdslen(ctx);
   } else if (is("set-disable-deny-scripts", 3, 3)) {
