@@ -191,8 +191,8 @@ void CmdReset(CommandContext& ctx) {
   c.protocol = ReplyBuilder::kResp2;
   ctx.reply.SetProtocol(ReplyBuilder::kResp2);
   if (ctx.server.tracking != nullptr) ctx.server.tracking->Disable(c);
-  c.no_evict = false;
-  c.flags.fetch_and(~(kClientMonitor | kClientNoEvict));
+  // CLIENT NO-EVICT stays on, as in Redis 7.0.
+  c.flags.fetch_and(~kClientMonitor);
   {
     std::lock_guard<std::mutex> lock(c.mu);
     c.name.clear();

@@ -801,7 +801,7 @@ const OptionSpec kSpecs[] = {
     // tuning parameters are accepted with their ranges.
     {"activedefrag", "", Kind::kBool, 0, 0, nullptr, false, "no"},
     // Client eviction is not built yet (issue 20): the value is checked as Redis checks it.
-    {"maxmemory-clients", "", Kind::kString, 0, 0, nullptr, false, "0", true},
+    {"maxmemory-clients", "", Kind::kString, 0, 0, nullptr, false, "0", false},
     {"active-defrag-cycle-max", "", Kind::kInt, 1, 99, nullptr, false, "25", true},
     {"active-defrag-cycle-min", "", Kind::kInt, 1, 99, nullptr, false, "1", true},
     {"active-defrag-ignore-bytes", "", Kind::kMemory, 1, kLongMax, nullptr, false, "104857600",
