@@ -32,6 +32,32 @@ int BucketOf(uint64_t mem) {
   return b;
 }
 
+// The peak slots (see ClientMemory): the second's low 16 bits over a 48-bit size.
+using PeakSlots = std::array<std::atomic<uint64_t>, ClientMemory::kPeakSlots>;
+constexpr int kPeakValueBits = 48;
+constexpr uint64_t kPeakValueMask = (uint64_t{1} << kPeakValueBits) - 1;
+
+void RaisePeak(PeakSlots& slots, int64_t second, uint64_t v) {
+  std::atomic<uint64_t>& slot = slots[static_cast<size_t>(second % ClientMemory::kPeakSlots)];
+  uint64_t tag = static_cast<uint64_t>(second) & 0xffff;
+  uint64_t want = tag << kPeakValueBits | std::min(v, kPeakValueMask);
+  uint64_t cur = slot.load(std::memory_order_relaxed);
+  // Replace a slot of an older second; raise one of this second.
+  while ((cur >> kPeakValueBits != tag || (cur & kPeakValueMask) < (want & kPeakValueMask)) &&
+         !slot.compare_exchange_weak(cur, want, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t RecentPeak(const PeakSlots& slots, int64_t second) {
+  uint64_t m = 0;
+  for (const auto& slot : slots) {
+    uint64_t v = slot.load(std::memory_order_relaxed);
+    uint64_t age = (static_cast<uint64_t>(second) - (v >> kPeakValueBits)) & 0xffff;
+    if (age < ClientMemory::kPeakSlots) m = std::max(m, v & kPeakValueMask);
+  }
+  return m;
+}
+
 bool Evictable(const Client& c) {
   uint32_t flags = c.flags.load(std::memory_order_relaxed);
   return (flags & (kClientNoEvict | kClientMonitor | kClientCloseAsap)) == 0;
@@ -106,9 +132,8 @@ void ApplyConfig(const Config& config, ClientMemory* mem) {
 void Account(ServerState& s, uint64_t before, uint64_t after, uint64_t qbuf, uint64_t omem) {
   ClientMemory& mem = s.client_memory;
   int64_t second = NowUnixMsCoarse() / 1000;
-  int slot = static_cast<int>(second % ClientMemory::kPeakSlots);
-  ServerStats::RaiseMax(mem.peak_input[slot], qbuf);
-  ServerStats::RaiseMax(mem.peak_output[slot], omem);
+  RaisePeak(mem.peak_input, second, qbuf);
+  RaisePeak(mem.peak_output, second, omem);
   if (after == before) return;
   if (after < before) {
     mem.total.fetch_sub(before - after, std::memory_order_relaxed);
@@ -132,30 +157,14 @@ void EvictIfNeeded(ServerState& s) {
   EvictLocked(s, limit);
 }
 
-void Cron(ServerState& s) {
-  ClientMemory& mem = s.client_memory;
-  int64_t second = NowUnixMsCoarse() / 1000;
-  int64_t last = mem.peak_second.exchange(second, std::memory_order_relaxed);
-  // Each new second clears the slots of the seconds passed since the last tick, up to the one of
-  // this second (its writers began a second ago, at most; the loss is one tick's peaks).
-  for (int64_t t = std::max(last + 1, second - ClientMemory::kPeakSlots + 1); t <= second; ++t) {
-    int slot = static_cast<int>(t % ClientMemory::kPeakSlots);
-    mem.peak_input[slot].store(0, std::memory_order_relaxed);
-    mem.peak_output[slot].store(0, std::memory_order_relaxed);
-  }
-  EvictIfNeeded(s);
-}
+void Cron(ServerState& s) { EvictIfNeeded(s); }
 
 uint64_t RecentMaxInput(const ClientMemory& mem) {
-  uint64_t m = 0;
-  for (const auto& v : mem.peak_input) m = std::max(m, v.load(std::memory_order_relaxed));
-  return m;
+  return RecentPeak(mem.peak_input, NowUnixMsCoarse() / 1000);
 }
 
 uint64_t RecentMaxOutput(const ClientMemory& mem) {
-  uint64_t m = 0;
-  for (const auto& v : mem.peak_output) m = std::max(m, v.load(std::memory_order_relaxed));
-  return m;
+  return RecentPeak(mem.peak_output, NowUnixMsCoarse() / 1000);
 }
 
 std::string DebugReport(ServerState& s) {

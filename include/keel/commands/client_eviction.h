@@ -40,12 +40,13 @@ struct ClientMemory {
   std::atomic<int64_t> last_pass_us{0};
   std::mutex pass_mu;  // one eviction pass at a time (try_lock: busy means being handled)
   // INFO clients client_recent_max_input_buffer / _output_buffer: the largest query and output
-  // buffer seen in each of the last kPeakSlots seconds (a connection raises its second's slot;
-  // the cron clears the slot of the second to come).
+  // buffer seen in each of the last kPeakSlots seconds. A slot holds its second (low 16 bits of
+  // the Unix second, in the top 16 bits) and the largest size (the low 48 bits): a connection
+  // raises the slot of the current second, restarting it when it holds an older second, and a
+  // reader takes only slots of the last kPeakSlots seconds. No clearing, so no race with one.
   static constexpr int kPeakSlots = 8;
   std::array<std::atomic<uint64_t>, kPeakSlots> peak_input{};
   std::array<std::atomic<uint64_t>, kPeakSlots> peak_output{};
-  std::atomic<int64_t> peak_second{0};
 };
 
 namespace client_eviction {
@@ -71,7 +72,7 @@ void Account(ServerState& s, uint64_t before, uint64_t after, uint64_t qbuf, uin
 // An eviction pass, if the total is at the limit and no other pass runs (see above).
 void EvictIfNeeded(ServerState& s);
 
-// The 10 Hz cron: rotates the peak slots, and runs a pass while over the limit.
+// The 10 Hz cron: runs a pass while over the limit.
 void Cron(ServerState& s);
 
 // INFO clients' client_recent_max_input_buffer and _output_buffer.
