@@ -18,6 +18,7 @@
 
 #include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
+#include "keel/commands/client_eviction.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/pubsub.h"
@@ -244,8 +245,15 @@ int main(int argc, char** argv) {
         "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush"}) {
     config.SetApplyHook(name, apply_lazy_free);
   }
-  config.SetApplyHook("maxmemory", [&keyspace](const Config& c) {
+  // maxmemory-clients: bytes, or a percentage of maxmemory (keel/commands/client_eviction.h).
+  client_eviction::ApplyConfig(config, &state.client_memory);
+  config.SetApplyHook("maxmemory-clients", [&state](const Config& c) {
+    client_eviction::ApplyConfig(c, &state.client_memory);
+    return Status::Ok();
+  });
+  config.SetApplyHook("maxmemory", [&keyspace, &state](const Config& c) {
     ApplyEvictionConfig(c, keyspace.evictor());
+    client_eviction::ApplyConfig(c, &state.client_memory);
     uint64_t used = memory::Calibrate();
     if (c.maxmemory() != 0 && c.maxmemory() < used) {
       KEEL_LOG_WARNING(
@@ -267,6 +275,7 @@ int main(int argc, char** argv) {
     PersistenceCron(state);
     aof::Cron(state);
     state.keyspace->evictor().Cron();
+    client_eviction::Cron(state);
   };
   state.before_signal_shutdown = [&state](bool sigterm) {
     return PrepareSignalShutdown(state, sigterm);

@@ -191,7 +191,7 @@ void CmdReset(CommandContext& ctx) {
   c.protocol = ReplyBuilder::kResp2;
   ctx.reply.SetProtocol(ReplyBuilder::kResp2);
   if (ctx.server.tracking != nullptr) ctx.server.tracking->Disable(c);
-  c.no_evict = false;
+  // CLIENT NO-EVICT stays on, as in Redis 7.0.
   c.flags.fetch_and(~kClientMonitor);
   {
     std::lock_guard<std::mutex> lock(c.mu);
@@ -219,6 +219,12 @@ void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std:
   uint32_t flags = c.flags.load(std::memory_order_relaxed);
   uint64_t qbuf = c.qbuf.load(std::memory_order_relaxed);
   uint64_t obl = c.obl.load(std::memory_order_relaxed);
+  // The connection's accounted memory (keel/commands/client_eviction.h); 0 for a client that
+  // has no connection (or has not measured itself yet).
+  uint64_t qbuf_free = c.qbuf_free.load(std::memory_order_relaxed);
+  uint64_t omem = c.omem.load(std::memory_order_relaxed);
+  uint64_t multi_mem = c.multi_mem.load(std::memory_order_relaxed);
+  uint64_t tot_mem = c.tot_mem.load(std::memory_order_relaxed);
   int64_t age = (now_ms - c.ctime_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000;
   bool blocked;
@@ -240,6 +246,7 @@ void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std:
     if (tracking.broken_redirect) flag_str += 'R';
     if (tracking.mode.bcast) flag_str += 'B';
   }
+  if (flags & kClientNoEvict) flag_str += 'e';
   if (flag_str.empty()) flag_str = "N";
   int64_t redir = tracking.on ? static_cast<int64_t>(tracking.mode.redirect) : -1;
   *out += "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr +
@@ -247,9 +254,11 @@ void AppendClientLine(ServerState& server, const Client& c, int64_t now_ms, std:
           " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=" + flag_str +
           " db=" + std::to_string(c.db.load(std::memory_order_relaxed)) +
           " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(qbuf) +
-          " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
-          " oll=0 omem=0 tot-mem=" + std::to_string(16384 + qbuf + obl) + " events=r cmd=" + cmd +
-          " user=" + user + " redir=" + std::to_string(redir) +
+          " qbuf-free=" + std::to_string(qbuf_free) +
+          " argv-mem=0 multi-mem=" + std::to_string(multi_mem) +
+          " rbs=16384 rbp=16384 obl=" + std::to_string(obl) +
+          " oll=0 omem=" + std::to_string(omem) + " tot-mem=" + std::to_string(tot_mem) +
+          " events=r cmd=" + cmd + " user=" + user + " redir=" + std::to_string(redir) +
           " resp=" + std::to_string(c.protocol) + "\n";
 }
 
@@ -380,8 +389,10 @@ void CmdClientReply(CommandContext& ctx) {
 void CmdClientNoEvict(CommandContext& ctx) {
   if (EqualsIgnoreCase(ctx.args[2], "on")) {
     ctx.client.no_evict = true;
+    ctx.client.flags.fetch_or(kClientNoEvict);
   } else if (EqualsIgnoreCase(ctx.args[2], "off")) {
     ctx.client.no_evict = false;
+    ctx.client.flags.fetch_and(~kClientNoEvict);
   } else {
     ctx.reply.Error(errors::kSyntax);
     return;

@@ -1,6 +1,6 @@
 // DEBUG subcommands beyond RELOAD and OBJECT (which live with persistence): SLEEP,
 // SET-ACTIVE-EXPIRE, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST, CHANGE-REPL-ID, POPULATE,
-// LOG, ERROR, LEAK, MALLCTL, MALLCTL-STR, PAUSE-CRON, SDSLEN,
+// LOG, ERROR, LEAK, MALLCTL, MALLCTL-STR, PAUSE-CRON, SDSLEN, CLIENT-EVICTION,
 // STRINGMATCH-TEST, DIGEST, DIGEST-VALUE, PROTOCOL, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER,
 // HTSTATS, HTSTATS-KEY, STRUCTSIZE, LOADAOF, AOF-FLUSH-SLEEP, CONFIG-REWRITE-FORCE-ALL,
 // SET-SKIP-CHECKSUM-VALIDATION, REPLICATE, DROP-CLUSTER-PACKET-FILTER, CLUSTERLINK, and the
@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "keel/commands/aof.h"
+#include "keel/commands/client_eviction.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -630,6 +631,12 @@ bool RunDebugSubcommand(CommandContext& ctx) {
     DebugMallctl(ctx, true);
   } else if (is("pause-cron", 3, 3)) {
     SetFlag(ctx, &g_cron_paused);
+  } else if (is("client-eviction", 2, 2)) {
+    if (!ctx.server.client_memory.configured.load(std::memory_order_relaxed)) {
+      ctx.reply.Error(errors::kClientEvictionDisabled);
+      return true;
+    }
+    ctx.reply.Verbatim(client_eviction::DebugReport(ctx.server));
   } else if (is("sdslen", 3, 3)) {
     DebugSdslen(ctx);
   } else if (is("set-disable-deny-scripts", 3, 3)) {

@@ -364,6 +364,10 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
           queued.emplace_back(a);
         }
       }
+      // multi-mem (CLIENT LIST; counted in the client's memory for maxmemory-clients).
+      uint64_t bytes = sizeof(queued) + queued.capacity() * sizeof(std::string);
+      for (const std::string& a : queued) bytes += a.capacity() > 15 ? a.capacity() + 1 : 0;
+      client.multi_mem.fetch_add(bytes, std::memory_order_relaxed);
       reply.SimpleString("QUEUED");
       goto done;
     }
@@ -532,6 +536,7 @@ void Dispatcher::DiscardTransaction(Client& client) {
   client.in_multi = false;
   client.multi_error = false;
   client.queued.clear();
+  client.multi_mem.store(0, std::memory_order_relaxed);
   Unwatch(client);
 }
 
@@ -547,6 +552,7 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
   }
   std::vector<std::vector<std::string>> queued = std::move(client.queued);
   client.queued.clear();
+  client.multi_mem.store(0, std::memory_order_relaxed);
   client.in_multi = false;
   Keyspace& ks = *server_->keyspace;
   int db = client.db.load(std::memory_order_relaxed);

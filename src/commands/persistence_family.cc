@@ -469,6 +469,8 @@ void CmdDebug(CommandContext& ctx) {
         "    Stop or resume the periodic work (active expiry, statistics, timeouts).",
         "SDSLEN <key>",
         "    Show the lengths and block sizes of a string key and its value.",
+        "CLIENT-EVICTION",
+        "    Show the evictable clients' memory in Redis's buckets (maxmemory-clients).",
         "QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID, SET-DISABLE-DENY-SCRIPTS, REPLYBUFFER",
         "    Accepted for compatibility; they change nothing in Keel yet.",
         "REPLICATE <string>, DROP-CLUSTER-PACKET-FILTER <packet-type>",

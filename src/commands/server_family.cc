@@ -12,6 +12,7 @@
 
 #include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
+#include "keel/commands/client_eviction.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
@@ -117,8 +118,8 @@ void InfoClients(ServerState& s, InfoWriter& w) {
   w.Field("connected_clients", s.clients.size());
   w.Field("cluster_connections", 0);
   w.Field("maxclients", s.config->maxclients());
-  w.Field("client_recent_max_input_buffer", 0);
-  w.Field("client_recent_max_output_buffer", 0);
+  w.Field("client_recent_max_input_buffer", client_eviction::RecentMaxInput(s.client_memory));
+  w.Field("client_recent_max_output_buffer", client_eviction::RecentMaxOutput(s.client_memory));
   w.Field("blocked_clients", s.stats.blocked_clients.load(std::memory_order_relaxed));
   w.Field("tracking_clients", 0);
   w.Field("clients_in_timeout_table", 0);
@@ -165,6 +166,12 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("mem_fragmentation_ratio", ratio(rss, used));
   w.Field("mem_fragmentation_bytes", static_cast<int64_t>(rss) - static_cast<int64_t>(used));
   w.Field("mem_not_counted_for_evict", 0);
+  w.Field("mem_replication_backlog", 0);
+  w.Field("mem_total_replication_buffers", 0);
+  // Keel has no replicas; MONITOR clients are counted with the normal ones.
+  w.Field("mem_clients_slaves", 0);
+  w.Field("mem_clients_normal", s.client_memory.total.load(std::memory_order_relaxed));
+  w.Field("mem_cluster_links", 0);
   w.Field("mem_allocator", memory::AllocatorName());
   w.Field("lazyfree_pending_objects", freer.pending());
   w.Field("lazyfreed_objects", freer.freed());
@@ -238,7 +245,7 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("expired_stale_perc", "0.00");
   w.Field("expired_time_cap_reached_count", 0);
   w.Field("evicted_keys", s.keyspace->evictor().evicted_keys());
-  w.Field("evicted_clients", 0);
+  w.Field("evicted_clients", s.stats.evicted_clients.load(std::memory_order_relaxed));
   w.Field("total_eviction_exceeded_time", s.keyspace->evictor().total_exceeded_ms());
   w.Field("current_eviction_exceeded_time", s.keyspace->evictor().current_exceeded_ms());
   w.Field("keyspace_hits", ld(st.keyspace_hits));

@@ -17,6 +17,7 @@ void ServerStats::Reset() {
   max_command_usec = 0;
   max_housekeeping_usec = 0;
   io_thread_moves = 0;
+  evicted_clients = 0;
 }
 
 void ErrorStats::Count(std::string_view reply_line) {

@@ -811,8 +811,8 @@ const OptionSpec kSpecs[] = {
     // and Redis's) lacks: activedefrag yes is refused with Redis's text (RefuseActiveDefrag); the
     // tuning parameters are accepted with their ranges.
     {"activedefrag", "", Kind::kBool, 0, 0, nullptr, false, "no", false, RefuseActiveDefrag},
-    // Client eviction is not built yet (issue 20): the value is checked as Redis checks it.
-    {"maxmemory-clients", "", Kind::kString, 0, 0, nullptr, false, "0", true,
+    // Client eviction (keel/commands/client_eviction.h): bytes, or a percentage of maxmemory.
+    {"maxmemory-clients", "", Kind::kString, 0, 0, nullptr, false, "0", false,
      CheckMaxmemoryClients},
     {"active-defrag-cycle-max", "", Kind::kInt, 1, 99, nullptr, false, "25", true},
     {"active-defrag-cycle-min", "", Kind::kInt, 1, 99, nullptr, false, "1", true},

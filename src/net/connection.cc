@@ -9,6 +9,7 @@
 
 #include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
+#include "keel/commands/client_eviction.h"
 #include "keel/commands/owned_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
@@ -103,6 +104,7 @@ void Connection::Start(bool speculative_read) {
   state.clients.Add(client_);
   state.io_thread_clients[thread_].fetch_add(1, std::memory_order_relaxed);
   state.stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
+  UpdateMemory();
   DoRead();
 }
 
@@ -278,6 +280,8 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     std::string& payload = *big_->receiving;
     if (big_->filled < big_->total) {
       client_->qbuf.store(QueryBufferBytes(), std::memory_order_relaxed);
+      UpdateMemory();
+      if (closed_) return;
       if (QueryBufferBytes() >
           static_cast<uint64_t>(env_->state->config->client_query_buffer_limit())) {
         KEEL_LOG_WARNING("Closing client that reached max query buffer length: id={} addr={}",
@@ -325,6 +329,7 @@ void Connection::AfterInput() {
   }
   DoRead();
   ScheduleWrite();
+  UpdateMemory();
 }
 
 namespace {
@@ -621,6 +626,7 @@ void Connection::MaybeWrite() {
     out_.clear();
     if (out_.capacity() > kKeepBufferCapacity) std::string().swap(out_);
     client_->obl.store(0, std::memory_order_relaxed);
+    UpdateMemory();
     if (closing_) Close();
     return;
   }
@@ -628,6 +634,7 @@ void Connection::MaybeWrite() {
   out_.clear();
   write_in_flight_ = true;
   client_->obl.store(writing_.size() - n, std::memory_order_relaxed);
+  UpdateMemory();
   asio::async_write(
       socket_, asio::buffer(writing_.data() + n, writing_.size() - n),
       [self = shared_from_this()](const asio::error_code& ec, size_t n) { self->OnWrite(ec, n); });
@@ -644,6 +651,7 @@ void Connection::OnWrite(const asio::error_code& ec, size_t n) {
   writing_.clear();
   if (writing_.capacity() > kKeepBufferCapacity) std::string().swap(writing_);
   client_->obl.store(out_.size(), std::memory_order_relaxed);
+  UpdateMemory();
   MaybeWrite();
   ResumeInput();
 }
@@ -665,6 +673,9 @@ void Connection::Close() {
     client_->on_close_blocked = nullptr;
   }
   env_->dispatcher->OnClose(*client_);
+  env_->state->client_memory.total.fetch_sub(accounted_mem_, std::memory_order_relaxed);
+  accounted_mem_ = 0;
+  client_->tot_mem.store(0, std::memory_order_relaxed);
   env_->state->clients.Remove(client_->id);
   env_->state->io_thread_clients[thread_].fetch_sub(1, std::memory_order_relaxed);
   asio::error_code ec;
@@ -709,6 +720,7 @@ void Connection::Unblock(std::string_view reply) {
   ProcessInput();
   ScheduleWrite();
   DoRead();
+  UpdateMemory();
 }
 
 void Connection::Deliver(std::string bytes) {
@@ -718,6 +730,7 @@ void Connection::Deliver(std::string bytes) {
     if (self.OverOutputLimit()) return;
     aof::NoteDelivered();  // appendfsync always: a served pop's reply waits for its record
     self.ScheduleWrite();
+    self.UpdateMemory();
   });
 }
 
@@ -884,6 +897,34 @@ bool Connection::OverOutputLimit() {
   std::string().swap(out_);
   Close();
   return true;
+}
+
+void Connection::UpdateMemory() {
+  if (closed_) return;
+  // A std::string holds no heap block while its text fits in the object (capacity 15).
+  auto heap = [](const std::string& str) -> uint64_t {
+    return str.capacity() > 15 ? str.capacity() + 1 : 0;
+  };
+  uint64_t qbuf_alloc = in_cap_;
+  uint64_t qbuf_free = in_cap_ - in_end_;
+  if (big_ != nullptr) {
+    if (big_->receiving != nullptr) {
+      qbuf_alloc += big_->receiving->capacity();
+      qbuf_free += big_->receiving->capacity() - big_->filled;
+    }
+    for (const auto& arg : big_->received) qbuf_alloc += heap(*arg);
+    qbuf_alloc += sizeof(BigArgs) + big_->args.capacity() * sizeof(std::string_view);
+  }
+  uint64_t omem = heap(out_) + heap(writing_);
+  uint64_t figure = client_eviction::kConnectionOverhead + qbuf_alloc + omem +
+                    client_->multi_mem.load(std::memory_order_relaxed);
+  client_->qbuf_free.store(qbuf_free, std::memory_order_relaxed);
+  if (figure == accounted_mem_) return;
+  client_->omem.store(omem, std::memory_order_relaxed);
+  client_->tot_mem.store(figure, std::memory_order_relaxed);
+  uint64_t before = accounted_mem_;
+  accounted_mem_ = figure;
+  client_eviction::Account(*env_->state, before, figure, qbuf_alloc, omem);
 }
 
 }  // namespace keel

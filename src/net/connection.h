@@ -132,6 +132,12 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   // passed the hard limit, or the soft limit for longer than allowed.
   bool OverOutputLimit();
   int64_t soft_limit_since_us_ = 0;
+  // Memory accounting (keel/commands/client_eviction.h): measures what the connection holds
+  // now, publishes it in the Client and adds the change to the server's total (which may start
+  // an eviction pass). Cheap when nothing changed. accounted_mem_: the figure the total holds for
+  // this connection (0 once closed).
+  void UpdateMemory();
+  uint64_t accounted_mem_ = 0;
 
   ConnectionEnv* env_;
   Socket socket_;

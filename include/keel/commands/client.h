@@ -58,6 +58,14 @@ struct Client {
   std::atomic<int64_t> last_interaction_ms{0};
   std::atomic<uint64_t> qbuf{0};  // bytes buffered, not yet parsed
   std::atomic<uint64_t> obl{0};   // bytes of output waiting for the socket
+  // Memory accounting (keel/commands/client_eviction.h), published by the connection: the query
+  // buffer's free room, the output buffers' allocated bytes, and the client's whole figure
+  // (CLIENT LIST's qbuf-free, omem and tot-mem). multi_mem: the queued MULTI commands' bytes,
+  // kept by the dispatcher.
+  std::atomic<uint64_t> qbuf_free{0};
+  std::atomic<uint64_t> omem{0};
+  std::atomic<uint64_t> tot_mem{0};
+  std::atomic<uint64_t> multi_mem{0};
   mutable std::mutex mu;
   std::string name;                  // GUARDED_BY(mu)
   std::string lib_name;              // GUARDED_BY(mu)
@@ -83,7 +91,7 @@ struct Client {
   bool acl_checked_by_caller = false;
   bool close_after_reply = false;
   ReplyMode reply_mode = ReplyMode::kOn;
-  bool no_evict = false;
+  bool no_evict = false;  // CLIENT NO-EVICT; mirrored in flags (kClientNoEvict) for the evictor
   // The AOF replay's client: served while the start-up load runs (others get -LOADING).
   bool loading_client = false;
   // Blocking commands: set by the command that blocks, cleared by Unblock. `on_close_blocked`
@@ -122,5 +130,7 @@ inline constexpr uint32_t kClientCloseAsap = 1u << 1;
 // Subscribed to at least one channel or pattern (pubsub_count > 0, which is [io]): CLIENT LIST's
 // 'P', and `timeout` spares the client, as Redis does.
 inline constexpr uint32_t kClientPubsub = 1u << 2;
+// CLIENT NO-EVICT on: maxmemory-clients never evicts it (CLIENT LIST's 'e').
+inline constexpr uint32_t kClientNoEvict = 1u << 3;
 
 }  // namespace keel

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keel/commands/client.h"
+#include "keel/commands/client_eviction.h"
 #include "keel/common/stat_counter.h"
 #include "keel/persistence/snapshot.h"
 
@@ -42,6 +43,8 @@ struct ServerStats {
   std::atomic<uint64_t> max_housekeeping_usec{0};
   // Connections moved from one io thread to another (keel_io_thread_moves).
   std::atomic<uint64_t> io_thread_moves{0};
+  // Clients closed by maxmemory-clients (keel/commands/client_eviction.h).
+  std::atomic<uint64_t> evicted_clients{0};
   static void RaiseMax(std::atomic<uint64_t>& m, uint64_t v) {
     uint64_t cur = m.load(std::memory_order_relaxed);
     while (v > cur && !m.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
@@ -118,6 +121,8 @@ struct ServerState {
   // asked on every change, is one relaxed load. Set by the Dispatcher's constructor.
   const std::atomic<int64_t>* notify_flags = &kNotifyFlagsOff;
   ClientRegistry clients;
+  // The clients' memory and maxmemory-clients (keel/commands/client_eviction.h).
+  ClientMemory client_memory;
   ServerStats stats;
   ErrorStats error_stats;
   std::unique_ptr<CommandStats[]> command_stats;  // sized by the dispatcher

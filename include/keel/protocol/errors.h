@@ -362,6 +362,8 @@ inline constexpr std::string_view kBitfieldRoGetOnly =
 inline constexpr std::string_view kNotHll =
     "WRONGTYPE Key is not a valid HyperLogLog string value.";
 inline constexpr std::string_view kHllInvalid = "INVALIDOBJ Corrupted HLL object detected";
+// DEBUG CLIENT-EVICTION with maxmemory-clients 0.
+inline constexpr std::string_view kClientEvictionDisabled = "ERR maxmemory-clients is disabled.";
 // "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CONTAINER> HELP." (a
 // subcommand whose arity passed but whose arguments do not fit, as Redis's
 // addReplySubcommandSyntaxError).
