@@ -695,6 +695,12 @@ class AofLog final : public CommandObserver, public ChangeObserver {
 // server create it in LoadAppendOnly) and kept for the process's life.
 std::unique_ptr<AofLog> g_log_owner;
 AofLog* g_log = nullptr;
+// Serializes CONFIG SET appendonly (an io thread) with the loader thread's StartAppendOnly at the
+// end of the start-up load. Until that has run (g_started), the hook only records the setting:
+// StartAppendOnly reads it under the same mutex, so a change made during the load is applied
+// once, by the loader, and the log's writer thread is never started and stopped concurrently.
+std::mutex g_toggle_mu;
+bool g_started = false;  // guarded by g_toggle_mu
 
 // ---- rewrite state ----
 struct RewriteState {
@@ -1147,6 +1153,8 @@ void CreateLog(ServerState& s) {
     return Status::Ok();
   });
   s.config->SetApplyHook("appendonly", [&s](const Config& c) {
+    std::lock_guard<std::mutex> toggle(g_toggle_mu);
+    if (!g_started) return Status::Ok();  // the loader applies it (StartAppendOnly)
     bool want = c.IntOption("appendonly") != 0;
     if (want == Enabled()) return Status::Ok();
     if (!want) {
@@ -1281,6 +1289,8 @@ void SetFlushSleepUs(int64_t us) { g_flush_sleep_us.store(std::max<int64_t>(us, 
 Status StartAppendOnly(ServerState& s) {
   CreateLog(s);
   AofLog& log = *g_log;
+  std::lock_guard<std::mutex> toggle(g_toggle_mu);
+  g_started = true;
   if (s.config->IntOption("appendonly") == 0) return Status::Ok();
   std::lock_guard<std::mutex> mlock(log.manifest_mu);
   if (mkdir(log.dir.c_str(), 0755) != 0 && errno != EEXIST) {

@@ -343,7 +343,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
       goto done;
     }
     // While the start-up load runs, only commands Redis flags "loading" are served.
-    if (server_->persistence.loading.load(std::memory_order_relaxed) &&
+    if (server_->persistence.loading.load(std::memory_order_acquire) &&
         !(MetaFlags(*meta) & kCmdLoading) && !client.loading_client) {
       reject(errors::kLoading);
       goto done;

@@ -76,6 +76,7 @@ void CreateLog(ServerState& state);
 
 // Start-up (main): with appendonly yes, loads the AOF (and only the AOF) into the keyspace,
 // then opens it for appending and starts the writer. Errors are fatal and name the file.
+// CONFIG SET appendonly made during the load is recorded only; StartAppendOnly applies it.
 Status LoadAppendOnly(ServerState& state);
 Status StartAppendOnly(ServerState& state);
 // DEBUG LOADAOF: writes what the log holds, empties every database and replays the AOF's files
