@@ -40,8 +40,8 @@ constexpr uintptr_t kHugePage = 2 << 20;
 // (MADV_HUGEPAGE; a no-op where THP is "never", and what "madvise" mode waits for). Receiving a
 // big value is mostly page faults: 4 KiB faults cost about 3 s for 600 MiB on the 2-core VM of
 // docs/performance.md, 2 MiB ones under 0.2 s. Only pages the value fills completely are
-// advised, so no memory is added; Keel does not fork, so THP's copy-on-write cost (the reason
-// Redis asks for THP to be off) does not apply.
+// advised, so no memory is added; Keel's snapshots do not fork, so THP's copy-on-write cost (the
+// reason Redis asks for THP to be off) does not apply.
 void AdviseHugePages(char* p, size_t n) {
   uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
   uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHugePage - 1);
