@@ -210,12 +210,20 @@ class AofLog final : public CommandObserver, public ChangeObserver {
     }
   }
 
-  bool HoldReplies(std::function<void()>& resume) {
-    // always: until the fsync that covers this thread's records. everysec and no: until their
-    // write, so that, as in Redis, a crash of the process loses no acknowledged write (only a
-    // crash of the machine can lose the last second or so), unless the AOF cannot be written at
-    // all, when Redis answers anyway.
-    uint64_t need = t_appended;
+  // How far replies may go: see aof::ReleasedUpTo.
+  uint64_t ReleasedUpTo() const {
+    if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways) &&
+        has_error_.load(std::memory_order_relaxed)) {
+      return UINT64_MAX;
+    }
+    return synced_.load(std::memory_order_acquire);
+  }
+
+  bool HoldReplies(uint64_t need, std::function<void()>& resume) {
+    // always: until the fsync that covers the records. everysec and no: until their write, so
+    // that, as in Redis, a crash of the process loses no acknowledged write (only a crash of the
+    // machine can lose the last second or so), unless the AOF cannot be written at all, when
+    // Redis answers anyway.
     if (need <= synced_.load(std::memory_order_acquire)) return false;
     if (fsync_.load(std::memory_order_relaxed) != static_cast<int>(Fsync::kAlways) &&
         has_error_.load(std::memory_order_relaxed)) {
@@ -1122,7 +1130,19 @@ void EndExec() {
 
 bool HoldReplies(std::function<void()> resume) {
   if (g_log == nullptr || !g_log->on()) return false;
-  return g_log->HoldReplies(resume);
+  return g_log->HoldReplies(t_appended, resume);
+}
+
+uint64_t ThisThreadAppended() { return t_appended; }
+
+uint64_t ReleasedUpTo() {
+  if (g_log == nullptr || !g_log->on()) return UINT64_MAX;
+  return g_log->ReleasedUpTo();
+}
+
+bool HoldRepliesUntil(uint64_t need, std::function<void()> resume) {
+  if (g_log == nullptr || !g_log->on()) return false;
+  return g_log->HoldReplies(need, resume);
 }
 
 std::string WriteError() {

@@ -424,6 +424,7 @@ void Connection::AnswerWhileBusy() {
 }
 
 void Connection::ScheduleWrite() {
+  flush_need_ = aof::ThisThreadAppended();
   if (flush_scheduled_ || closed_ || write_in_flight_) return;
   flush_scheduled_ = true;
   t_flush.pending.push_back(shared_from_this());
@@ -433,17 +434,40 @@ void Connection::ScheduleWrite() {
 }
 
 void Connection::RunFlushList(const asio::any_io_executor& ex) {
-  // appendfsync always: the replies wait for the group fsync that covers what this thread
-  // logged (the writer thread posts the flush back here then); the list stays posted meanwhile.
-  if (aof::HoldReplies([ex] { asio::post(ex, [ex] { RunFlushList(ex); }); })) return;
-  t_flush.posted = false;
+  // With the AOF on, each connection's replies wait for the records logged before them: their
+  // write (everysec, no; the io thread may make it itself) or the group fsync that covers them
+  // (always; the writer thread posts the flush back here then, and the list stays posted
+  // meanwhile). Per connection, not per thread: the connections an fsync covers go at once,
+  // while those whose commands ran during it wait for the next one. Waiting for this thread's
+  // latest record instead held every connection of the thread for one more fsync each time.
+  uint64_t released = aof::ReleasedUpTo();
+  bool held = false;
+  if (released != UINT64_MAX) {
+    uint64_t need = 0;
+    for (const auto& conn : t_flush.pending) need = std::max(need, conn->flush_need_);
+    if (need > released) {
+      held = aof::HoldRepliesUntil(need, [ex] { asio::post(ex, [ex] { RunFlushList(ex); }); });
+      released = held ? aof::ReleasedUpTo() : UINT64_MAX;
+    }
+  }
+  t_flush.posted = held;
   t_flush.running.swap(t_flush.pending);
   for (auto& conn : t_flush.running) {
+    if (conn->flush_need_ > released) {
+      t_flush.pending.push_back(std::move(conn));  // still flush_scheduled_
+      continue;
+    }
     conn->flush_scheduled_ = false;
     conn->MaybeWrite();
     conn->ResumeInput();
   }
   t_flush.running.clear();
+  // A connection of the list that ran more commands meanwhile (ResumeInput of the one before it)
+  // may have been kept for a newer record: it needs a pass of its own.
+  if (!t_flush.pending.empty() && !t_flush.posted) {
+    t_flush.posted = true;
+    asio::post(ex, [ex] { RunFlushList(ex); });
+  }
 }
 
 void Connection::ResumeInput() {
@@ -670,7 +694,13 @@ void Connection::OnWrite(const asio::error_code& ec, size_t n) {
   if (writing_.capacity() > kKeepBufferCapacity) std::string().swap(writing_);
   client_->obl.store(out_.size(), std::memory_order_relaxed);
   UpdateMemory();
-  MaybeWrite();
+  // Replies made while the write was in flight go through the flush list, which holds them for
+  // the AOF as it holds any other (RunFlushList).
+  if (out_.empty()) {
+    MaybeWrite();
+  } else {
+    ScheduleWrite();
+  }
   ResumeInput();
 }
 

@@ -213,6 +213,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::string out_;                 // replies not yet handed to the socket
   std::string writing_;             // the buffer of the write in flight
   uint64_t pause_limit_ = 4 << 20;  // client-output-pause-limit, read at each ProcessInput
+  // The AOF offset out_'s replies wait for (aof::ThisThreadAppended when output was last added;
+  // see RunFlushList).
+  uint64_t flush_need_ = 0;
   // The flags together, so that they pack (a connection's size matters: see bench/pressure).
   bool write_in_flight_ = false;
   bool flush_scheduled_ = false;  // on this thread's flush list

@@ -419,6 +419,35 @@ TEST_F(DebugAofTest, AofFlushSleepDelaysTheWriteAndTheReply) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, slow);
 }
 
+// appendfsync always sends each reply with the fsync that covers its command's record: a client
+// whose record that write took gets its reply then, while one whose command ran during the
+// write waits for the next one, though both are served by the same io thread. AOF-FLUSH-SLEEP
+// makes each write of the log take 300 ms.
+class AofGroupCommitTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    StartServer({"--appendonly", "yes", "--appendfsync", "always", "--enable-debug-command", "yes",
+                 "--io-threads", "1"});
+  }
+};
+
+TEST_F(AofGroupCommitTest, AReplyGoesWithTheFsyncThatCoversItsRecord) {
+  RespConnection ctl = Connect(), a = Connect(), b = Connect();
+  ASSERT_EQ(ctl.Call({"DEBUG", "AOF-FLUSH-SLEEP", "300000"}), "+OK\r\n");
+  ASSERT_TRUE(a.SendCommand({"SET", "a", "1"}));
+  std::this_thread::sleep_for(milliseconds(100));  // a's record is in the write that sleeps
+  ASSERT_TRUE(b.SendCommand({"SET", "b", "2"}));
+  std::string reply;
+  ASSERT_TRUE(a.ReadReply(&reply));
+  EXPECT_EQ(reply, "+OK\r\n");
+  EXPECT_FALSE(b.ReadReply(&reply, milliseconds(100))) << "b's reply came with a's: " << reply;
+  ASSERT_TRUE(b.ReadReply(&reply));
+  EXPECT_EQ(reply, "+OK\r\n");
+  EXPECT_EQ(ctl.Call({"DEBUG", "AOF-FLUSH-SLEEP", "0"}), "+OK\r\n");
+  EXPECT_EQ(ctl.Call({"MGET", "a", "b"}), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+}
+
 // With the AOF off there is nothing to load: Keel refuses and keeps the data (Redis empties the
 // data and exits).
 TEST_F(DebugTest, LoadaofWithTheAofOffIsRefusedAndKeepsTheData) {

@@ -67,6 +67,15 @@ void EndExec();
 // durable. False when they may go now.
 bool HoldReplies(std::function<void()> resume);
 
+// The same per reply: the log's end after this thread's last record (what a reply made now
+// must wait for), how far the log is released (written, or with always fsynced; UINT64_MAX
+// while the log is off or, except with always, unwritable), and HoldReplies for the records up
+// to `need` only. The net layer keeps `need` per connection, so that a group fsync releases the
+// connections it covers and not only whole threads (Connection::RunFlushList).
+uint64_t ThisThreadAppended();
+uint64_t ReleasedUpTo();
+bool HoldRepliesUntil(uint64_t need, std::function<void()> resume);
+
 // -MISCONF text while the AOF cannot be written (everysec, no), else empty.
 std::string WriteError();
 
