@@ -31,6 +31,9 @@ constexpr size_t kPooledReadBuffers = 64;
 // How far a big payload's string is grown ahead of its reads (see DoRead).
 constexpr size_t kBigReadAhead = 4 << 20;
 thread_local std::vector<std::unique_ptr<char[]>> t_read_buffers;
+// client-output-pause-limit, read at each ProcessInput; per thread rather than per connection
+// (8 bytes of every connection), as every use is on the connection's own thread.
+thread_local uint64_t t_pause_limit = 4 << 20;
 
 // A payload at least this big asks for transparent huge pages (AdviseHugePages).
 constexpr size_t kHugePagePayload = 8 << 20;
@@ -172,7 +175,7 @@ void Connection::DoRead() {
   // While commands wait for the output to drain (ProcessInput), or much is still unsent, what the
   // client sends next stays in the socket: its input is bounded by our read buffer, its output
   // by the pause limit plus one reply.
-  if (output_paused_ || (write_in_flight_ && PendingOutput() > pause_limit_)) {
+  if (output_paused_ || (write_in_flight_ && PendingOutput() > t_pause_limit)) {
     read_paused_ = true;
     return;
   }
@@ -423,6 +426,11 @@ void Connection::AnswerWhileBusy() {
   MaybeWrite();  // a direct send; what does not fit goes on with an async write after the script
 }
 
+// A connection's size is memory per idle client (bench/pressure; docs/performance.md): with
+// make_shared's 16-byte control block it fits jemalloc's 640-byte class (the next is 768), and
+// a field that pushes it past needs a look at the whole layout.
+static_assert(sizeof(Connection) + 16 <= 640, "Connection outgrew jemalloc's 640-byte class");
+
 void Connection::ScheduleWrite() {
   flush_need_ = aof::ThisThreadAppended();
   if (flush_scheduled_ || closed_ || write_in_flight_) return;
@@ -473,7 +481,7 @@ void Connection::RunFlushList(const asio::any_io_executor& ex) {
 void Connection::ResumeInput() {
   if (closed_) return;
   if (output_paused_) {
-    if (PendingOutput() > pause_limit_) return;
+    if (PendingOutput() > t_pause_limit) return;
     output_paused_ = false;
     AfterInput();  // the commands that waited, then reading again
     return;
@@ -486,13 +494,13 @@ void Connection::ProcessInput() {
   ParserLimits limits;
   limits.max_bulk_len = state.config->proto_max_bulk_len();
   limits.big_bulk = kBigBulkThreshold;
-  pause_limit_ = static_cast<uint64_t>(state.config->client_output_pause_limit());
+  t_pause_limit = static_cast<uint64_t>(state.config->client_output_pause_limit());
   if (big_ != nullptr && big_->receiving != nullptr) return;  // the rest of a payload first
   while (!closing_ && !client_->blocked && in_start_ < in_end_) {
     if (big_ != nullptr && big_->ready) {
       // A command with big arguments runs alone, and is never parsed again: its payloads are
       // not in in_.
-      if (PendingOutput() > pause_limit_) {
+      if (PendingOutput() > t_pause_limit) {
         output_paused_ = true;
         return;
       }
@@ -590,7 +598,7 @@ void Connection::ProcessInput() {
     }
     int64_t clock_us = 0;  // chained from one command's end to the next one's start
     for (size_t i = 0; i < n; ++i) {
-      if (PendingOutput() > pause_limit_) {
+      if (PendingOutput() > t_pause_limit) {
         // Output is bounded in bytes, not replies: a command runs only while the client's unsent
         // output is within the pause limit, so a client that pipelines big replies and does not
         // read them holds at most the limit plus one reply. The rest waits in in_ until the

@@ -180,9 +180,12 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   size_t in_end_ = 0;
   size_t read_size_;               // how much a read asks for while no bytes are held (see DoRead)
   bool last_read_filled_ = false;  // the last read filled all the room it had
-  int small_reads_ = 0;            // reads in a row that used under 1/8 of the buffer
-  int full_reads_ = 0;             // reads in a row that filled the largest buffer
-  int capped_reads_ = 0;           // reads left that take at most kReadChunk (see DoRead)
+  bool write_in_flight_ = false;
+  bool flush_scheduled_ = false;  // on this thread's flush list
+  bool read_in_flight_ = false;
+  int small_reads_ = 0;   // reads in a row that used under 1/8 of the buffer
+  int full_reads_ = 0;    // reads in a row that filled the largest buffer
+  int capped_reads_ = 0;  // reads left that take at most kReadChunk (see DoRead)
 
   // A big bulk argument (ParserLimits::big_bulk) is not read through in_: its payload goes
   // straight into a string of its exact size, which the command then owns and a SET takes into
@@ -210,16 +213,13 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
     return in_end_ - in_start_ + (big_ != nullptr && big_->receiving ? big_->filled : 0);
   }
 
-  std::string out_;                 // replies not yet handed to the socket
-  std::string writing_;             // the buffer of the write in flight
-  uint64_t pause_limit_ = 4 << 20;  // client-output-pause-limit, read at each ProcessInput
+  std::string out_;      // replies not yet handed to the socket
+  std::string writing_;  // the buffer of the write in flight
   // The AOF offset out_'s replies wait for (aof::ThisThreadAppended when output was last added;
   // see RunFlushList).
   uint64_t flush_need_ = 0;
-  // The flags together, so that they pack (a connection's size matters: see bench/pressure).
-  bool write_in_flight_ = false;
-  bool flush_scheduled_ = false;  // on this thread's flush list
-  bool read_in_flight_ = false;
+  // The flags together, so that they pack (a connection's size matters: see bench/pressure;
+  // three more sit beside last_read_filled_, in what was padding).
   bool read_paused_ = false;
   bool output_paused_ = false;  // commands wait in in_ for the output to drain
   bool closing_ = false;        // close once out_ and writing_ are flushed
