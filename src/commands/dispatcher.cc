@@ -157,7 +157,7 @@ bool IsTransactionControl(std::string_view name) {
 bool RejectOnOom(const Client& client, const CommandMeta& meta, std::string_view name) {
   if (MetaFlags(meta) & kCmdDenyOom) return true;
   if (name == "exec") {
-    for (const auto& cmd : client.queued) {
+    for (const auto& cmd : client.extras_view().queued) {
       const CommandMeta* m = cmd.empty() ? nullptr : LookupCommand(cmd[0]);
       if (m != nullptr && MetaHasSubcommands(*m) && cmd.size() >= 2) {
         m = FindSubcommandMeta(*m, cmd[1]);
@@ -353,7 +353,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     if (client.in_multi && !IsTransactionControl(name)) {
       // The queue owns copies of the arguments; a big one the connection received into its own
       // string is moved there instead (its bytes stay in place).
-      std::vector<std::string>& queued = client.queued.emplace_back();
+      std::vector<std::string>& queued = client.extras().queued.emplace_back();
       queued.reserve(args.size());
       for (std::string_view a : args) {
         std::unique_ptr<std::string> owned;
@@ -499,43 +499,46 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
 }
 
 void Dispatcher::Unwatch(Client& client) {
+  if (!client.has_extras()) return;
+  ClientExtras& x = client.extras();
   Keyspace& ks = *server_->keyspace;
-  for (const auto& [db, key] : client.watched) {
+  for (const auto& [db, key] : x.watched) {
     size_t shard = ShardOf(key);
     ShardGuard guard = ks.LockShard(db, shard);
     ShardRegistries& s = ks.registries(db, shard);
     auto it = s.watchers.find(key);
     if (it == s.watchers.end()) continue;
-    size_t removed = std::erase(it->second, client.watch);
+    size_t removed = std::erase(it->second, x.watch);
     ks.AddWatchers(-static_cast<int64_t>(removed));
     if (it->second.empty()) s.watchers.erase(it);
   }
-  client.watched.clear();
-  client.watch.reset();
+  x.watched.clear();
+  x.watch.reset();
 }
 
 void Dispatcher::Watch(Client& client, std::span<const std::string_view> keys) {
   Keyspace& ks = *server_->keyspace;
   int db = client.db.load(std::memory_order_relaxed);
-  if (!client.watch) client.watch = std::make_shared<WatchFlag>();
+  ClientExtras& x = client.extras();
+  if (!x.watch) x.watch = std::make_shared<WatchFlag>();
   for (std::string_view key : keys) {
     bool already = false;
-    for (const auto& [d, k] : client.watched) already = already || (d == db && k == key);
+    for (const auto& [d, k] : x.watched) already = already || (d == db && k == key);
     if (already) continue;
     size_t shard = ShardOf(key);
     ShardGuard guard = ks.LockShard(db, shard);
     // A key whose TTL already passed is deleted now, so its expiry does not count later.
     ks.Lookup(db, key);
-    ks.registries(db, shard).watchers[std::string(key)].push_back(client.watch);
+    ks.registries(db, shard).watchers[std::string(key)].push_back(x.watch);
     ks.AddWatchers(1);
-    client.watched.emplace_back(db, std::string(key));
+    x.watched.emplace_back(db, std::string(key));
   }
 }
 
 void Dispatcher::DiscardTransaction(Client& client) {
   client.in_multi = false;
   client.multi_error = false;
-  client.queued.clear();
+  if (client.has_extras()) client.extras().queued.clear();
   client.multi_mem.store(0, std::memory_order_relaxed);
   Unwatch(client);
 }
@@ -550,8 +553,8 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
     reply.Error(errors::kExecAbortPrevious);
     return;
   }
-  std::vector<std::vector<std::string>> queued = std::move(client.queued);
-  client.queued.clear();
+  std::vector<std::vector<std::string>> queued = std::move(client.extras().queued);
+  client.extras().queued.clear();
   client.multi_mem.store(0, std::memory_order_relaxed);
   client.in_multi = false;
   Keyspace& ks = *server_->keyspace;
@@ -560,7 +563,7 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
   // Lock every shard the transaction touches (plus the watched keys'), in ascending order, once.
   std::vector<size_t> flat;
   BatchLockSet(db, queued, &flat);
-  for (const auto& [d, k] : client.watched) {
+  for (const auto& [d, k] : client.extras_view().watched) {
     flat.push_back(static_cast<size_t>(d) * kShards + ShardOf(k));
   }
   std::vector<std::string_view> views;
@@ -569,8 +572,9 @@ void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
     locks.LockFlat(ks, std::move(flat));
     // A watched key whose TTL passed since WATCH counts as changed: the lookup deletes it and
     // that touches the watchers.
-    for (const auto& [d, k] : client.watched) ks.Lookup(d, k);
-    bool dirty = client.watch && client.watch->dirty.load();
+    for (const auto& [d, k] : client.extras_view().watched) ks.Lookup(d, k);
+    const std::shared_ptr<WatchFlag>& watch = client.extras_view().watch;
+    bool dirty = watch && watch->dirty.load();
     Unwatch(client);
     if (dirty) {
       reply.NullArray();

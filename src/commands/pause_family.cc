@@ -53,7 +53,7 @@ int ActivePause() {
 bool CoveredByWritePause(const Client& client, const CommandMeta& meta) {
   if (MetaFlags(meta) & (kCmdWrite | kCmdMayReplicate)) return true;
   if (MetaName(meta) != "exec") return false;
-  for (const std::vector<std::string>& q : client.queued) {
+  for (const std::vector<std::string>& q : client.extras_view().queued) {
     if (q.empty()) continue;
     const CommandMeta* m = LookupCommand(q[0]);
     if (m != nullptr && MetaHasSubcommands(*m) && q.size() >= 2) {

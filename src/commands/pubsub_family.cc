@@ -169,8 +169,9 @@ void ReplySubscription(ReplyBuilder& reply, std::string_view kind, const std::st
 }
 
 void UpdateCount(Client& c) {
+  const ClientExtras& x = c.extras_view();
   c.pubsub_count =
-      static_cast<int>(c.channels.size() + c.patterns.size() + c.shard_channels.size());
+      static_cast<int>(x.channels.size() + x.patterns.size() + x.shard_channels.size());
   if (c.pubsub_count > 0) {
     c.flags.fetch_or(kClientPubsub, std::memory_order_relaxed);
   } else {
@@ -180,9 +181,9 @@ void UpdateCount(Client& c) {
 
 // The count the (P)SUBSCRIBE family reports (channels and patterns), and SSUBSCRIBE's.
 int RegularCount(const Client& c) {
-  return static_cast<int>(c.channels.size() + c.patterns.size());
+  return static_cast<int>(c.extras_view().channels.size() + c.extras_view().patterns.size());
 }
-int ShardCount(const Client& c) { return static_cast<int>(c.shard_channels.size()); }
+int ShardCount(const Client& c) { return static_cast<int>(c.extras_view().shard_channels.size()); }
 
 PubsubRegistry::Subscriber Me(CommandContext& ctx) {
   return PubsubRegistry::Subscriber{ctx.client.id, ctx.client.handle, ctx.client.protocol};
@@ -191,7 +192,7 @@ PubsubRegistry::Subscriber Me(CommandContext& ctx) {
 // SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]
 void Subscribe(CommandContext& ctx, bool pattern) {
   Client& c = ctx.client;
-  auto& mine = pattern ? c.patterns : c.channels;
+  auto& mine = pattern ? c.extras().patterns : c.extras().channels;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     std::string name(ctx.args[i]);
     bool added = pattern ? GlobalPubsub().PSubscribe(name, Me(ctx))
@@ -205,7 +206,7 @@ void Subscribe(CommandContext& ctx, bool pattern) {
 // UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]; no names means all.
 void Unsubscribe(CommandContext& ctx, bool pattern) {
   Client& c = ctx.client;
-  auto& mine = pattern ? c.patterns : c.channels;
+  auto& mine = pattern ? c.extras().patterns : c.extras().channels;
   std::string_view kind = pattern ? "punsubscribe" : "unsubscribe";
   std::vector<std::string> names;
   if (ctx.args.size() == 1) {
@@ -234,7 +235,7 @@ void CmdSSubscribe(CommandContext& ctx) {
   Client& c = ctx.client;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     std::string name(ctx.args[i]);
-    if (GlobalShardPubsub().Subscribe(name, Me(ctx))) c.shard_channels.push_back(name);
+    if (GlobalShardPubsub().Subscribe(name, Me(ctx))) c.extras().shard_channels.push_back(name);
     UpdateCount(c);
     ReplySubscription(ctx.reply, "ssubscribe", &name, ShardCount(c));
   }
@@ -245,7 +246,7 @@ void CmdSUnsubscribe(CommandContext& ctx) {
   Client& c = ctx.client;
   std::vector<std::string> names;
   if (ctx.args.size() == 1) {
-    names = c.shard_channels;
+    names = c.extras_view().shard_channels;
     if (names.empty()) {
       ReplySubscription(ctx.reply, "sunsubscribe", nullptr, 0);
       return;
@@ -255,7 +256,7 @@ void CmdSUnsubscribe(CommandContext& ctx) {
   }
   for (const std::string& name : names) {
     GlobalShardPubsub().Unsubscribe(name, c.id);
-    std::erase(c.shard_channels, name);
+    std::erase(c.extras().shard_channels, name);
     UpdateCount(c);
     ReplySubscription(ctx.reply, "sunsubscribe", &name, ShardCount(c));
   }
@@ -325,14 +326,15 @@ void CmdPubsubHelp(CommandContext& ctx) {
 }  // namespace
 
 void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* reply) {
-  for (const std::string& ch : client.channels) GlobalPubsub().Unsubscribe(ch, client.id);
-  for (const std::string& p : client.patterns) GlobalPubsub().PUnsubscribe(p, client.id);
-  for (const std::string& ch : client.shard_channels) {
-    GlobalShardPubsub().Unsubscribe(ch, client.id);
+  if (client.has_extras()) {
+    ClientExtras& x = client.extras();
+    for (const std::string& ch : x.channels) GlobalPubsub().Unsubscribe(ch, client.id);
+    for (const std::string& p : x.patterns) GlobalPubsub().PUnsubscribe(p, client.id);
+    for (const std::string& ch : x.shard_channels) GlobalShardPubsub().Unsubscribe(ch, client.id);
+    x.channels.clear();
+    x.patterns.clear();
+    x.shard_channels.clear();
   }
-  client.channels.clear();
-  client.patterns.clear();
-  client.shard_channels.clear();
   client.pubsub_count = 0;
   client.flags.fetch_and(~kClientPubsub, std::memory_order_relaxed);
 }
@@ -340,11 +342,11 @@ void PubsubUnsubscribeAll(ServerState& server, Client& client, ReplyBuilder* rep
 void PubsubProtocolChanged(Client& client) {
   // Subscribers are registered with the protocol their messages are encoded in.
   PubsubRegistry::Subscriber s{client.id, client.handle, client.protocol};
-  for (const std::string& ch : client.channels) {
+  for (const std::string& ch : client.extras_view().channels) {
     GlobalPubsub().Unsubscribe(ch, client.id);
     GlobalPubsub().Subscribe(ch, s);
   }
-  for (const std::string& p : client.patterns) {
+  for (const std::string& p : client.extras_view().patterns) {
     GlobalPubsub().PUnsubscribe(p, client.id);
     GlobalPubsub().PSubscribe(p, s);
   }

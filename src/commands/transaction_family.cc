@@ -16,7 +16,7 @@ void CmdMulti(CommandContext& ctx) {
   }
   ctx.client.in_multi = true;
   ctx.client.multi_error = false;
-  ctx.client.queued.clear();
+  ctx.client.extras().queued.clear();
   ctx.client.multi_mem.store(0, std::memory_order_relaxed);
   ctx.reply.Ok();
 }

@@ -430,6 +430,8 @@ void Connection::AnswerWhileBusy() {
 // make_shared's 16-byte control block it fits jemalloc's 640-byte class (the next is 768), and
 // a field that pushes it past needs a look at the whole layout.
 static_assert(sizeof(Connection) + 16 <= 640, "Connection outgrew jemalloc's 640-byte class");
+// The same for its Client (made by make_shared too): the 512-byte class.
+static_assert(sizeof(Client) + 16 <= 512, "Client outgrew jemalloc's 512-byte class");
 
 void Connection::ScheduleWrite() {
   flush_need_ = aof::ThisThreadAppended();

@@ -43,6 +43,20 @@ enum class ReplyMode { kOn, kOff, kSkipNext, kSkipThis };
 // while connected). Fields marked [io] are read and written only on the connection's io thread.
 // Fields marked [shared] are read by other threads (CLIENT LIST/KILL, INFO, the timeout cron):
 // atomics, or guarded by `mu`.
+// A client's MULTI queue, WATCH state and pub/sub subscriptions: empty on nearly every client,
+// so kept behind one pointer made on first use (Client::extras) instead of 136 bytes in every
+// Client (memory per idle connection: docs/performance.md).
+struct ClientExtras {
+  std::vector<std::vector<std::string>> queued;  // MULTI's commands
+  // WATCH: the keys watched (db, key) and the flag writers set.
+  std::vector<std::pair<int, std::string>> watched;
+  std::shared_ptr<WatchFlag> watch;
+  // Pub/sub: channels and patterns subscribed to, in subscription order.
+  std::vector<std::string> channels;
+  std::vector<std::string> patterns;
+  std::vector<std::string> shard_channels;  // SSUBSCRIBE
+};
+
 struct Client {
   // Immutable after construction.
   uint64_t id = 0;
@@ -103,16 +117,8 @@ struct Client {
   bool in_multi = false;
   bool multi_error = false;
   bool in_exec = false;
-  std::vector<std::vector<std::string>> queued;
-  // WATCH: the keys watched (db, key) and the flag writers set.
-  std::vector<std::pair<int, std::string>> watched;
-  std::shared_ptr<WatchFlag> watch;
-  // Pub/sub: channels and patterns subscribed to, in subscription order; pubsub_count is their
-  // total (subscribed mode while > 0).
-  std::vector<std::string> channels;
-  std::vector<std::string> patterns;
-  std::vector<std::string> shard_channels;  // SSUBSCRIBE
-  int pubsub_count = 0;                     // all three kinds: subscribed mode while > 0
+  std::unique_ptr<ClientExtras> extras_;  // MULTI, WATCH, pub/sub: see extras()
+  int pubsub_count = 0;  // subscriptions of all three kinds: subscribed mode while > 0
   // CLIENT TRACKING (keel/commands/tracking.h): what the read path needs to know; the rest of
   // the mode lives in the Tracking registry. tracking_caching: CLIENT CACHING was given for the
   // next command.
@@ -123,6 +129,18 @@ struct Client {
   bool tracking_caching = false;
   // This client's handle as a shared_ptr, for waiters (set with `handle`).
   std::weak_ptr<ClientHandle> self;
+
+  // The extras, made on first use: for changing them.
+  ClientExtras& extras() {
+    if (!extras_) extras_ = std::make_unique<ClientExtras>();
+    return *extras_;
+  }
+  // For reading: empty ones when the client has none (nothing is made).
+  const ClientExtras& extras_view() const {
+    static const ClientExtras kNone;
+    return extras_ ? *extras_ : kNone;
+  }
+  bool has_extras() const { return extras_ != nullptr; }
 };
 
 inline constexpr uint32_t kClientMonitor = 1u << 0;
