@@ -16,8 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "command_meta_table.h"
 #include "keel/commands/acl.h"
-#include "keel/commands/command_meta_table.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"

@@ -20,11 +20,11 @@
 #include <sstream>
 #include <thread>
 
+#include "functions.h"
 #include "keel/commands/client.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/functions.h"
 #include "keel/commands/server_state.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"

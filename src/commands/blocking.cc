@@ -1,6 +1,6 @@
 // The blocking module: queues, fairness, claims, timeouts, CLIENT UNBLOCK and disconnects for
 // every blocking command. The families supply the kinds (BlockedWaiter subclasses).
-#include "keel/commands/blocking.h"
+#include "blocking.h"
 
 #include <cmath>
 #include <limits>

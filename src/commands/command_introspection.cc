@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "command_meta_table.h"
 #include "keel/commands/command_meta.h"
-#include "keel/commands/command_meta_table.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"

@@ -1,4 +1,4 @@
-#include "keel/commands/command_meta_table.h"
+#include "command_meta_table.h"
 
 #include <cstddef>
 #include <cstring>

@@ -1,8 +1,8 @@
 // Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET and CLIENT.
 #include <string>
 
+#include "blocking.h"
 #include "keel/commands/acl.h"
-#include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"

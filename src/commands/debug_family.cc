@@ -39,12 +39,10 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/write.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"
 #include "keel/common/logging.h"
 #include "keel/common/memory.h"
-#include "keel/common/sha1.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/hash_object.h"
@@ -53,6 +51,8 @@
 #include "keel/keyspace/set_object.h"
 #include "keel/keyspace/zset_object.h"
 #include "keel/protocol/errors.h"
+#include "sha1.h"
+#include "write.h"
 
 namespace keel {
 

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include "command_meta_table.h"
 #include "keel/commands/client.h"
 #include "keel/commands/command_meta.h"
-#include "keel/commands/command_meta_table.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"

@@ -6,20 +6,20 @@
 #include <deque>
 #include <optional>
 
+#include "blocking.h"
+#include "command_meta_table.h"
 #include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
-#include "keel/commands/blocking.h"
-#include "keel/commands/command_meta_table.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/families.h"
 #include "keel/commands/owned_args.h"
-#include "keel/commands/pause.h"
 #include "keel/commands/scripting.h"
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "pause.h"
 
 namespace keel {
 

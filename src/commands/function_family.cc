@@ -35,9 +35,9 @@ extern "C" {
 #include <unordered_map>
 #include <vector>
 
+#include "functions.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/families.h"
-#include "keel/commands/functions.h"
 #include "keel/commands/scripting.h"
 #include "keel/common/clock.h"
 #include "keel/common/glob.h"

@@ -22,13 +22,13 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
-#include "keel/commands/write.h"
-#include "keel/commands/zset_store.h"
 #include "keel/common/strings.h"
 #include "keel/keyspace/zset_object.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
+#include "write.h"
+#include "zset_store.h"
 
 namespace keel {
 

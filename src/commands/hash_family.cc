@@ -16,14 +16,14 @@
 #include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
-#include "keel/commands/scan_args.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/hash_object.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
+#include "scan_args.h"
 
 namespace keel {
 

@@ -21,12 +21,12 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
-#include "keel/commands/write.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
+#include "write.h"
 
 namespace keel {
 

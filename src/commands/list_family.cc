@@ -6,17 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "blocking.h"
 #include "keel/commands/aof.h"
-#include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/list_object.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
 
 namespace keel {
 

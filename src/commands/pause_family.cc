@@ -1,7 +1,7 @@
 // CLIENT PAUSE, CLIENT UNPAUSE, WAIT and LOLWUT.
 //
 // The pause is two process-wide atomics (its kind and its end); the dispatcher asks
-// PostponeIfPaused before each command (keel/commands/pause.h). A postponed client is blocked
+// PostponeIfPaused before each command (pause.h). A postponed client is blocked
 // with a copy of its command and re-checks the pause on its own io thread every few
 // milliseconds; when the pause is over it runs the command through the dispatcher and resumes.
 // Polling keeps CLIENT UNPAUSE free of any registry of paused clients: it only clears the
@@ -16,16 +16,16 @@
 #include <string_view>
 #include <vector>
 
-#include "keel/commands/blocking.h"
+#include "blocking.h"
 #include "keel/commands/client.h"
 #include "keel/commands/command_meta.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/pause.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "pause.h"
 
 namespace keel {
 

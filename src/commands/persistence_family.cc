@@ -5,14 +5,12 @@
 #include <memory>
 #include <thread>
 
+#include "functions.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/functions.h"
-#include "keel/commands/notify.h"
 #include "keel/commands/server_bridge.h"
-#include "keel/commands/write.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/common/memory.h"
@@ -25,6 +23,8 @@
 #include "keel/persistence/snapshot.h"
 #include "keel/protocol/errors.h"
 #include "keel/protocol/parser.h"
+#include "notify.h"
+#include "write.h"
 
 namespace keel {
 

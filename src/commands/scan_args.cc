@@ -1,11 +1,11 @@
-#include "keel/commands/scan_args.h"
+#include "scan_args.h"
 
 #include <cctype>
 #include <optional>
 
-#include "keel/commands/lookup.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
 
 namespace keel {
 

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "keel/commands/command_meta_table.h"
+#include "command_meta_table.h"
 #include "keel/commands/dispatcher.h"
 
 namespace keel {

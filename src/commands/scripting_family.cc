@@ -49,9 +49,9 @@ extern "C" {
 #include <unordered_map>
 #include <vector>
 
+#include "command_meta_table.h"
 #include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
-#include "keel/commands/command_meta_table.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
 #include "keel/commands/script_keys.h"
@@ -59,12 +59,12 @@ extern "C" {
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/common/memory.h"
-#include "keel/common/sha1.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
 #include "lua_libs.h"
 #include "scripting_internal.h"
+#include "sha1.h"
 
 namespace keel {
 

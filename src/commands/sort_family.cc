@@ -19,15 +19,15 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
-#include "keel/commands/write.h"
 #include "keel/common/strings.h"
 #include "keel/keyspace/hash_object.h"
 #include "keel/keyspace/list_object.h"
 #include "keel/keyspace/set_object.h"
 #include "keel/keyspace/zset_object.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
+#include "write.h"
 
 namespace keel {
 

@@ -14,13 +14,13 @@
 #include "keel/commands/aof.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
 #include "keel/commands/owned_args.h"
 #include "keel/common/clock.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
 
 namespace keel {
 

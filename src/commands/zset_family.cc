@@ -21,20 +21,20 @@
 #include <utility>
 #include <vector>
 
+#include "blocking.h"
 #include "keel/commands/aof.h"
-#include "keel/commands/blocking.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/commands/lookup.h"
-#include "keel/commands/notify.h"
-#include "keel/commands/scan_args.h"
-#include "keel/commands/zset_store.h"
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/keyspace/set_object.h"
 #include "keel/keyspace/zset_object.h"
 #include "keel/protocol/errors.h"
+#include "lookup.h"
+#include "notify.h"
+#include "scan_args.h"
+#include "zset_store.h"
 
 namespace keel {
 

@@ -1,4 +1,4 @@
-#include "keel/net/protected_mode.h"
+#include "protected_mode.h"
 
 #include "keel/commands/acl.h"
 #include "keel/config/config.h"

@@ -24,10 +24,10 @@
 #include "keel/config/config.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/net/balance.h"
-#include "keel/net/protected_mode.h"
 #include "keel/net/watchdog.h"
 #include "keel/protocol/errors.h"
 #include "keel/protocol/reply.h"
+#include "protected_mode.h"
 
 namespace keel {
 

@@ -32,7 +32,7 @@ using CommandHandler = void (*)(CommandContext& ctx);
 
 // What a command did. Recorded while it runs, never read back from its reply: kError when the
 // handler replied an error (ReplyBuilder::Error), kChanged when it reported at least one change
-// to the write path (keel/commands/write.h), else kNoChange (every read, and a write that did
+// to the write path (src/commands/write.h), else kNoChange (every read, and a write that did
 // nothing: SET NX on an existing key, DEL of a missing key, SADD of members already there).
 enum class CommandOutcome : uint8_t { kNoChange, kChanged, kError };
 

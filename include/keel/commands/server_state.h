@@ -117,7 +117,7 @@ struct ServerState {
   CommandObserver* command_observer = nullptr;
   // Client-side caching (CLIENT TRACKING): set once at start-up, before any command runs.
   Tracking* tracking = nullptr;
-  // notify-keyspace-events' live cell in `config`, so that NotifyOn (keel/commands/notify.h),
+  // notify-keyspace-events' live cell in `config`, so that NotifyOn (src/commands/notify.h),
   // asked on every change, is one relaxed load. Set by the Dispatcher's constructor.
   const std::atomic<int64_t>* notify_flags = &kNotifyFlagsOff;
   ClientRegistry clients;

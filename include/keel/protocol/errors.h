@@ -111,7 +111,7 @@ inline constexpr std::string_view kAuthNotSet =
 inline constexpr std::string_view kNoSuchKey = "ERR no such key";
 // The acceptor's answer when maxclients connections are open (then it closes the socket).
 inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
-// Sent to a client refused by protected mode (keel/net/protected_mode.h), then closed. Redis's
+// Sent to a client refused by protected mode (src/net/protected_mode.h), then closed. Redis's
 // text, byte for byte (it names Redis: clients and scripts match on it).
 inline constexpr std::string_view kProtectedModeDenied =
     "DENIED Redis is running in protected mode because protected mode is enabled and no "

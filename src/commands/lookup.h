@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "keel/commands/dispatcher.h"
-#include "keel/commands/notify.h"
 #include "keel/commands/server_state.h"
-#include "keel/commands/write.h"
 #include "keel/common/strings.h"
 #include "keel/keyspace/keyspace.h"
 #include "keel/protocol/errors.h"
+#include "notify.h"
+#include "write.h"
 
 namespace keel {
 

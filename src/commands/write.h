@@ -2,7 +2,7 @@
 
 // The command side of the write path (keel/keyspace/changes.h, Keyspace::Changed). A handler
 // reports each change it made, right after making it and under the key's lock, with its
-// keyspace event (keel/commands/notify.h) and the amount Redis adds to its dirty counter for it
+// keyspace event (notify.h) and the amount Redis adds to its dirty counter for it
 // (SADD: the members added; DEL: one per key removed; most others 1). One call does both: the
 // change reaches the seam (WATCH, the dirty counter, the observers: AOF, tracking) and then the
 // event is published, so events come in the order the changes were made. A write that changed
@@ -17,8 +17,8 @@
 #include <string_view>
 
 #include "keel/commands/dispatcher.h"
-#include "keel/commands/notify.h"
 #include "keel/keyspace/keyspace.h"
+#include "notify.h"
 
 namespace keel {
 
