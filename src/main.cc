@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
     lf.user_flush = c.IntOption("lazyfree-lazy-user-flush") != 0;
     return Status::Ok();
   };
-  apply_lazy_free(config);
+  (void)apply_lazy_free(config);  // always Ok
   for (std::string_view name :
        {"lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
         "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush"}) {

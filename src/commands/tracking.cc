@@ -191,7 +191,8 @@ void Tracking::Flush(Client* self, std::string* out) {
         std::vector<uint64_t> ids;
         for (const auto& [id, t] : trackers_) ids.push_back(id);
         std::sort(ids.begin(), ids.end());
-        for (uint64_t id : ids) items.push_back(Item{id, trackers_.at(id).mode.redirect, true, {}});
+        for (uint64_t id : ids)
+          items.push_back(Item{id, trackers_.at(id).mode.redirect, true, {}, {}});
         continue;
       }
       auto it = trackers_.find(p.target);
@@ -199,7 +200,7 @@ void Tracking::Flush(Client* self, std::string* out) {
       const TrackingMode& mode = it->second.mode;
       if (mode.noloop && p.writer == p.target) continue;
       if (p.prefix < 0) {
-        if (!mode.bcast) items.push_back(Item{p.target, mode.redirect, false, {p.key}});
+        if (!mode.bcast) items.push_back(Item{p.target, mode.redirect, false, {p.key}, {}});
         continue;
       }
       auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& e) {

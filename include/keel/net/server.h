@@ -57,8 +57,7 @@ class Server {
   // any io thread while io thread 0 accepts. The Unix socket is not touched.
   Status Rebind(const std::vector<std::string>& bind, int port);
 
-  // Implementation details shared with the connection code.
-  struct Impl;
+  struct Impl;  // server.cc
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,295 @@
+#include "listeners.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "keel/common/logging.h"
+#include "keel/config/config.h"
+#include "keel/protocol/errors.h"
+#include "keel/protocol/reply.h"
+#include "protected_mode.h"
+
+namespace keel {
+
+namespace {
+
+// Opens listeners on `bind` (addresses; a leading '-' means "skip if unavailable") and `port`
+// (0: none), bound to `context`. Errors read as Redis's: each failing address is logged
+// ("Warning: Could not create server TCP listening socket 127.0.0.1:6379: bind: Address already
+// in use") and the returned status is "Failed listening on port 6379 (TCP), aborting.". As in
+// Redis, a '-' address is skipped only when the address or its family is not available here,
+// not when the port is taken.
+Status OpenTcpListeners(asio::io_context& context, const std::vector<std::string>& bind, int port,
+                        std::vector<std::unique_ptr<asio::ip::tcp::acceptor>>* out) {
+  std::string port_text = std::to_string(port);
+  auto failed = [&](const std::string& shown, const std::string& reason) {
+    KEEL_LOG_WARNING("Warning: Could not create server TCP listening socket {}:{}: {}", shown,
+                     port_text, reason);
+    return Status::Error("Failed listening on port " + port_text + " (TCP), aborting.");
+  };
+  // Like Redis: port 0 means no TCP listener.
+  for (std::string shown : port == 0 ? std::vector<std::string>{} : bind) {
+    bool optional = !shown.empty() && shown[0] == '-';
+    if (optional) shown.erase(0, 1);
+    std::string addr = shown == "*" ? "0.0.0.0" : shown == "::*" ? "::" : shown;
+    asio::error_code ec;
+    asio::ip::address ip = asio::ip::make_address(addr, ec);
+    if (ec) return failed(shown, "Name or service not known");
+    asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(port));
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(context);
+    const char* step = "socket";
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) {
+      step = "setsockopt SO_REUSEADDR";
+      acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec && ip.is_v6()) {
+      step = "setsockopt IPV6_V6ONLY";
+      acceptor->set_option(asio::ip::v6_only(true), ec);
+    }
+    if (!ec) {
+      step = "bind";
+      acceptor->bind(ep, ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor->listen(511, ec);
+    }
+    if (ec) {
+      bool unavailable = ec == asio::error::address_family_not_supported ||
+                         ec.value() == EADDRNOTAVAIL || ec.value() == EPROTONOSUPPORT;
+      if (optional && unavailable) continue;
+      return failed(shown, std::string(step) + ": " + ec.message());
+    }
+    out->push_back(std::move(acceptor));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Listeners::Listen() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Status st =
+            OpenTcpListeners(*io_->contexts[0], options_->bind, options_->port, &acceptors_);
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (!options_->unixsocket.empty()) {
+    // As Redis: a stale socket file is replaced; the mode applies when unixsocketperm is set.
+    const std::string& path = options_->unixsocket;
+    ::unlink(path.c_str());
+    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(*io_->contexts[0]);
+    asio::error_code ec;
+    const char* step = "socket";
+    acceptor->open(asio::local::stream_protocol(), ec);
+    if (!ec) {
+      step = "bind";
+      acceptor->bind(asio::local::stream_protocol::endpoint(path), ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor->listen(511, ec);
+    }
+    if (!ec && options_->unixsocketperm != 0 &&
+        ::chmod(path.c_str(), static_cast<mode_t>(options_->unixsocketperm)) != 0) {
+      step = "chmod";
+      ec = asio::error_code(errno, asio::error::get_system_category());
+    }
+    if (ec)
+      return Status::Error(std::string("Failed opening Unix socket: ") + step + ": " +
+                           ec.message());
+    unix_acceptor_ = std::move(acceptor);
+  }
+  // Redis's check: a server nobody can reach stops.
+  if (acceptors_.empty() && !unix_acceptor_) {
+    return Status::Error("Configured to not listen anywhere, exiting.");
+  }
+  return Status::Ok();
+}
+
+void Listeners::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& a : acceptors_) Accept(a.get());
+  }
+  if (unix_acceptor_) AcceptUnix();
+}
+
+void Listeners::Close() {
+  asio::error_code ec;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& a : acceptors_) a->close(ec);
+  }
+  if (unix_acceptor_) unix_acceptor_->close(ec);
+}
+
+void Listeners::Accept(asio::ip::tcp::acceptor* acceptor) {
+  size_t index = next_context_.fetch_add(1) % io_->Serving();
+  asio::io_context& target = *io_->contexts[index];
+  acceptor->async_accept(
+      target, [this, acceptor, index](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
+        if (!ec) OnAccepted(std::move(socket), index);
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& a : acceptors_) {
+          if (a.get() == acceptor) return Accept(acceptor);
+        }
+      });
+}
+
+// Answers a refused client at once and closes it, as Redis does (a short blocking write).
+bool Listeners::RefusedByProtectedMode(asio::ip::tcp::socket& socket) {
+  asio::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec || !ProtectedModeRefuses(*io_->state->config, peer.address())) return false;
+  std::string line = ReplyBuilder::ErrorLine(errors::kProtectedModeDenied);
+  asio::write(socket, asio::buffer(line), ec);
+  io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+  socket.close(ec);
+  return true;
+}
+
+// Unix-socket clients: the accepted descriptor is wrapped in a tcp::socket (asio's socket
+// calls are the same for any stream socket; the TCP-only options simply fail), so the rest of
+// the connection code has one socket type.
+void Listeners::AcceptUnix() {
+  size_t index = next_context_.fetch_add(1) % io_->Serving();
+  asio::io_context& target = *io_->contexts[index];
+  unix_acceptor_->async_accept(
+      target, [this, index](const asio::error_code& ec, asio::local::stream_protocol::socket s) {
+        if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
+        if (!ec) {
+          asio::error_code err;
+          int fd = s.release(err);
+          asio::ip::tcp::socket socket(*io_->contexts[index]);
+          if (!err) socket.assign(asio::ip::tcp::v4(), fd, err);
+          if (!err) {
+            OnAccepted(std::move(socket), index, /*unix_socket=*/true);
+          } else if (fd >= 0) {
+            ::close(fd);
+          }
+        }
+        AcceptUnix();
+      });
+}
+
+void Listeners::AcceptWhileBusy() {
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock() || io_->shutting_down.load()) return;  // a Rebind is running: next time
+  for (auto& a : acceptors_) {
+    for (int k = 0; k < 16; ++k) {
+      pollfd p{a->native_handle(), POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+      int fd = ::accept4(a->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) break;
+      size_t index = io_->AvoidBusy(next_context_.fetch_add(1) % io_->Serving());
+      asio::error_code ec;
+      asio::ip::tcp protocol = a->local_endpoint(ec).protocol();
+      asio::ip::tcp::socket socket(*io_->contexts[index]);
+      if (!ec) socket.assign(protocol, fd, ec);
+      if (ec) {
+        ::close(fd);
+        continue;
+      }
+      OnAccepted(std::move(socket), index, /*unix_socket=*/false, /*start_here=*/index == 0);
+    }
+  }
+}
+
+void Listeners::OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket,
+                           bool start_here) {
+  if (io_->state->clients.size() >= static_cast<size_t>(io_->state->config->maxclients())) {
+    // Redis answers and closes; a small blocking write is fine for one short line.
+    asio::error_code ec;
+    asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(errors::kMaxClients)), ec);
+    io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+    socket.close(ec);
+    return;
+  }
+  if (!unix_socket && RefusedByProtectedMode(socket)) return;
+  if (!unix_socket && options_->tcp_keepalive > 0) {
+    asio::error_code ec;
+    socket.set_option(asio::socket_base::keep_alive(true), ec);
+    int idle = options_->tcp_keepalive;
+    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    int interval = std::max(1, idle / 3);
+    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  }
+  if (unix_socket) {
+    KEEL_LOG_VERBOSE("Accepted connection to {}", options_->unixsocket);
+  } else if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
+    asio::error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
+  }
+  if (!start_here && io_->busy_seen_us != nullptr) {
+    if (size_t to = io_->AvoidBusy(index); to != index) {
+      // Re-homed: the descriptor joins the other thread's context.
+      // (A Unix-socket client is wrapped as TCP v4, as AcceptUnix does.)
+      asio::error_code ec;
+      asio::ip::tcp protocol =
+          unix_socket ? asio::ip::tcp::v4() : socket.local_endpoint(ec).protocol();
+      int fd = ec ? -1 : socket.release(ec);
+      if (fd >= 0 && !ec) {
+        asio::ip::tcp::socket moved(*io_->contexts[to]);
+        moved.assign(protocol, fd, ec);
+        if (ec) {
+          ::close(fd);
+          return;
+        }
+        socket = std::move(moved);
+        index = to;
+      }
+    }
+  }
+  // The socket already belongs to io_->contexts[index]; start it there.
+  auto conn = std::make_shared<Connection>(std::move(socket), index, env_);
+  if (unix_socket) conn->SetUnixSocketPath(options_->unixsocket);
+  if (start_here) {  // AcceptWhileBusy on this (busy) thread
+    io_->AddLive(index, conn);
+    conn->Start(/*speculative_read=*/false);
+    return;
+  }
+  asio::post(*io_->contexts[index], [this, conn, index] {
+    io_->AddLive(index, conn);
+    if (io_->shutting_down.load()) return;  // dropped: conn is released here
+    conn->Start();
+  });
+}
+
+Status Listeners::Rebind(const std::vector<std::string>& bind, int port) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (io_->shutting_down.load()) return Status::Ok();
+  // The old listeners go first (a new one on the same address and port could not bind while
+  // they listen); their pending accepts end as aborted.
+  for (auto& a : acceptors_) {
+    asio::error_code ec;
+    a->close(ec);
+  }
+  acceptors_.clear();
+  Status st = OpenTcpListeners(*io_->contexts[0], bind, port, &acceptors_);
+  if (st.ok()) {
+    options_->bind = bind;
+    options_->port = port;
+  } else {
+    // As Redis: back to the listeners it had.
+    acceptors_.clear();
+    if (!OpenTcpListeners(*io_->contexts[0], options_->bind, options_->port, &acceptors_).ok()) {
+      KEEL_LOG_WARNING("Failed to restore the old listening sockets after a failed rebind");
+    }
+  }
+  for (auto& a : acceptors_) Accept(a.get());
+  return st;
+}
+
+}  // namespace keel
