@@ -29,6 +29,11 @@ CommandRegistry& GlobalCommandRegistry() {
 }
 
 void CommandRegistry::Register(std::string_view name, CommandHandler handler, LockMode lock_mode) {
+  Add(name, handler, lock_mode);
+}
+
+CommandRegistry::Entry& CommandRegistry::Add(std::string_view name, CommandHandler handler,
+                                             LockMode lock_mode) {
   const CommandMeta* meta = nullptr;
   size_t bar = name.find('|');
   if (bar == std::string_view::npos) {
@@ -51,7 +56,11 @@ void CommandRegistry::Register(std::string_view name, CommandHandler handler, Lo
   } else {
     entry.key_walk = CommandHasKeys(*meta);
   }
-  entries_[meta] = entry;
+  return entries_[meta] = entry;
+}
+
+void CommandRegistry::Register(std::string_view name, CommandHandler handler, LockPlan plan) {
+  Add(name, handler, LockMode::kSelf).lock_plan = plan;
 }
 
 const CommandRegistry::Entry* CommandRegistry::Find(const CommandMeta* meta) const {
@@ -617,6 +626,7 @@ void Dispatcher::BatchLockSet(int db, const std::vector<std::vector<std::string>
       case LockMode::kNone:
         continue;
       case LockMode::kSelf:
+        if (entry->lock_plan != nullptr && entry->lock_plan(views, db, databases, flat)) continue;
         // Other databases, by arguments no plan reads: the whole keyspace.
         flat->clear();
         for (size_t f = 0; f < static_cast<size_t>(databases) * kShards; ++f) flat->push_back(f);

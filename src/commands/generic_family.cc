@@ -73,6 +73,60 @@ bool ParseIntArg(CommandContext& ctx, std::string_view s, int* out,
 
 bool DbInRange(CommandContext& ctx, int db) { return db >= 0 && db < ctx.keyspace().databases(); }
 
+// The database index ParseIntArg and DbInRange accept for `s`, or nothing (the handler then
+// refuses the command before locking anything). For the lock plans below.
+std::optional<int> PlannedDb(std::string_view s, int databases) {
+  std::optional<int64_t> v = ParseInt64(s);
+  if (!v || *v < 0 || *v >= databases) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+size_t Flat(int db, size_t shard) { return static_cast<size_t>(db) * kShards + shard; }
+
+// The lock plans of MOVE, COPY and SWAPDB inside EXEC (LockPlan): the shards CmdMove, CmdCopy
+// and CmdSwapDb lock, read from the same arguments with the same tests.
+bool PlanMove(std::span<const std::string_view> args, int db, int databases,
+              std::vector<size_t>* flat) {
+  if (args.size() != 3) return true;
+  std::optional<int> dst = PlannedDb(args[2], databases);
+  if (!dst || *dst == db) return true;
+  size_t shard = ShardOf(args[1]);
+  flat->push_back(Flat(db, shard));
+  flat->push_back(Flat(*dst, shard));
+  return true;
+}
+
+bool PlanCopy(std::span<const std::string_view> args, int db, int databases,
+              std::vector<size_t>* flat) {
+  if (args.size() < 3) return true;
+  int dst_db = db;
+  for (size_t i = 3; i < args.size(); ++i) {
+    if (EqualsIgnoreCase(args[i], "replace")) continue;
+    if (!EqualsIgnoreCase(args[i], "db") || i + 1 >= args.size()) return true;
+    std::optional<int64_t> v = ParseInt64(args[i + 1]);
+    if (!v || *v < INT_MIN || *v > INT_MAX) return true;
+    dst_db = static_cast<int>(*v);
+    ++i;
+  }
+  if (dst_db < 0 || dst_db >= databases) return true;
+  if (dst_db == db && args[1] == args[2]) return true;
+  flat->push_back(Flat(db, ShardOf(args[1])));
+  flat->push_back(Flat(dst_db, ShardOf(args[2])));
+  return true;
+}
+
+bool PlanSwapDb(std::span<const std::string_view> args, int /*db*/, int databases,
+                std::vector<size_t>* flat) {
+  if (args.size() != 3) return true;
+  std::optional<int> a = PlannedDb(args[1], databases), b = PlannedDb(args[2], databases);
+  if (!a || !b || *a == *b) return true;
+  for (size_t i = 0; i < kShards; ++i) {
+    flat->push_back(Flat(*a, i));
+    flat->push_back(Flat(*b, i));
+  }
+  return true;
+}
+
 bool PolicyIsLfu(CommandContext& ctx) {
   return ctx.server.config->maxmemory_policy().find("lfu") != std::string::npos;
 }
@@ -647,9 +701,9 @@ void RegisterGenericFamily(CommandRegistry* r) {
   r->Register("randomkey", CmdRandomKey, LockMode::kDatabase);
   r->Register("rename", CmdRename);
   r->Register("renamenx", CmdRenameNx);
-  r->Register("copy", CmdCopy, LockMode::kSelf);
-  r->Register("move", CmdMove, LockMode::kSelf);
-  r->Register("swapdb", CmdSwapDb, LockMode::kSelf);
+  r->Register("copy", CmdCopy, PlanCopy);
+  r->Register("move", CmdMove, PlanMove);
+  r->Register("swapdb", CmdSwapDb, PlanSwapDb);
   r->Register("object|encoding", CmdObjectEncoding);
   r->Register("object|refcount", CmdObjectRefcount);
   r->Register("object|idletime", CmdObjectIdletime);

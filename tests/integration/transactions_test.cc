@@ -11,6 +11,18 @@ namespace {
 
 using TransactionsTest = ThreadedServerTest;
 
+// Sends `cmds` (MULTI ... EXEC) in one write and returns EXEC's reply when it is the array of
+// the queued commands' replies, else nullptr.
+RedisReplyPtr RunTransaction(redisContext* c, const std::vector<std::vector<std::string>>& cmds) {
+  for (const auto& cmd : cmds) HiredisAppend(c, cmd);
+  for (size_t k = 0; k + 1 < cmds.size(); ++k) HiredisGetReply(c);
+  auto exec = HiredisGetReply(c);
+  if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size() - 2) {
+    return nullptr;
+  }
+  return exec;
+}
+
 // Multi-key commands lock their shards in one global order whatever their size: a two-key
 // MSET (locked through the small inline path) and a six-key MSET of the same keys (the vector
 // path, as EXEC and SWAPDB use) run concurrently on different io threads. Locking in two orders
@@ -172,12 +184,8 @@ TEST_F(TransactionsTest, ExecWithSelectPublishAndDbsizeStaysAtomic) {
       cmds.push_back({"INCR", "b"});
       cmds.push_back({"SELECT", "0"});
       cmds.push_back({"EXEC"});
-      for (const auto& cmd : cmds) HiredisAppend(c, cmd);
-      for (size_t k = 0; k + 1 < cmds.size(); ++k) HiredisGetReply(c);
-      auto exec = HiredisGetReply(c);
-      if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size() - 2) {
-        return false;
-      }
+      auto exec = RunTransaction(c, cmds);
+      if (!exec) return false;
       published += static_cast<int>(ReplyInt(exec->element[3 + kFiller]));
       return true;
     });
@@ -216,6 +224,57 @@ TEST_F(TransactionsTest, ExecWithSelectPublishAndDbsizeStaysAtomic) {
   auto in0 = HiredisCommand(c.get(), {"SELECT", "0"});
   auto size0 = HiredisCommand(c.get(), {"DBSIZE"});
   EXPECT_EQ(ReplyInt(size0.get()), 0) << "the writers' keys all went to db 1";
+}
+
+// MOVE, COPY and SWAPDB inside EXEC lock only the shards they name (their keys' shards in both
+// databases, both databases for SWAPDB), in the transaction's one ascending order. Writers move
+// a token back and forth between databases 1 and 2 in opposite directions, copy it, and swap
+// the two databases; readers look for it in both databases in one transaction. It is always in
+// exactly one of them, and no transaction waits forever (a lock taken out of order would
+// deadlock within a few rounds, and the client's timeout fails the test).
+TEST_F(TransactionsTest, ExecWithMoveCopyAndSwapdbStaysAtomicAndLocksInOneOrder) {
+  const int kWriters = 8, kReaders = 4, kRounds = TestingRedis() ? 100 : 400;
+  {
+    auto c = Client();
+    HiredisCommand(c.get(), {"SELECT", "1"});
+    ASSERT_EQ(DescribeReply(HiredisCommand(c.get(), {"SET", "tok", "t"}).get()), "status OK");
+  }
+  AtomicityRun run([this] { return Client(std::chrono::seconds(20)); });
+  for (int i = 0; i < kWriters; ++i) {
+    run.AddWriter(kRounds, [i](redisContext* c) {
+      std::string from = i % 2 == 0 ? "1" : "2", to = i % 2 == 0 ? "2" : "1";
+      std::vector<std::vector<std::string>> cmds = {{"MULTI"},
+                                                    {"SELECT", from},
+                                                    {"SET", "filler" + std::to_string(i), "x"},
+                                                    {"MOVE", "tok", to},
+                                                    {"COPY", "tok", "copy", "DB", to, "REPLACE"}};
+      if (i % 4 == 1) cmds.push_back({"SWAPDB", "1", "2"});
+      cmds.push_back({"SELECT", "0"});
+      cmds.push_back({"EXEC"});
+      auto exec = RunTransaction(c, cmds);
+      if (!exec) return false;
+      // Once MOVE took the token out of `from`, nobody can bring it back before this
+      // transaction's COPY looks for it there.
+      return !(ReplyInt(exec->element[2]) == 1 && ReplyInt(exec->element[3]) == 1);
+    });
+  }
+  for (int i = 0; i < kReaders; ++i) {
+    run.AddReader([](redisContext* c) {
+      auto exec = RunTransaction(c, {{"MULTI"},
+                                     {"SELECT", "1"},
+                                     {"EXISTS", "tok"},
+                                     {"SELECT", "2"},
+                                     {"EXISTS", "tok"},
+                                     {"SELECT", "0"},
+                                     {"EXEC"}});
+      if (!exec) return ReadOutcome::kError;
+      int64_t found = ReplyInt(exec->element[1]) + ReplyInt(exec->element[3]);
+      return found == 1 ? ReadOutcome::kWhole : ReadOutcome::kTorn;
+    });
+  }
+  run.Join();
+  EXPECT_EQ(run.errors(), 0) << "a transaction got no reply: the shard locks deadlocked?";
+  EXPECT_EQ(run.torn(), 0) << "the token was in neither database, or in both";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "keel/commands/client.h"
 #include "keel/commands/command_meta.h"
@@ -71,9 +72,18 @@ enum class LockMode {
   // in the database it selects.
   kSelectDb,
   // Locks what it needs itself, beyond its key specs and the current database (MOVE, COPY
-  // ... DB, SWAPDB, FLUSHALL): in EXEC the whole keyspace is held.
+  // ... DB, SWAPDB, FLUSHALL): in EXEC the whole keyspace is held, unless the command has a
+  // LockPlan that names the shards it will lock (MOVE, COPY, SWAPDB).
   kSelf,
 };
+
+// For a kSelf command inside EXEC: appends to *flat the flat shard indexes (db * kShards +
+// shard) its handler will lock for `args` when the client's database is `db`, and returns true;
+// returns false when it cannot tell (EXEC then holds the whole keyspace). Arguments the handler
+// will refuse before locking anything add nothing. It must agree with the handler exactly: a
+// shard the handler locks that the plan left out would be taken out of order.
+using LockPlan = bool (*)(std::span<const std::string_view> args, int db, int databases,
+                          std::vector<size_t>* flat);
 
 // CommandRegistry maps command metadata to handlers. Built once before the server starts, then
 // read-only, so lookups need no lock.
@@ -89,11 +99,14 @@ class CommandRegistry {
     int first_key = 0;
     int last_key = 0;
     bool key_walk = false;
+    LockPlan lock_plan = nullptr;  // kSelf only
   };
 
   // `name` is "get" or "config|get". REQUIRES: the name is in the metadata table.
   void Register(std::string_view name, CommandHandler handler,
                 LockMode lock_mode = LockMode::kKeys);
+  // A kSelf command whose locks inside EXEC `plan` names.
+  void Register(std::string_view name, CommandHandler handler, LockPlan plan);
   const Entry* Find(const CommandMeta* meta) const;
   // True for a container (CONFIG, CLIENT) with at least one registered subcommand.
   bool HasRegisteredSubcommands(const CommandMeta* container) const {
@@ -107,6 +120,8 @@ class CommandRegistry {
   }
 
  private:
+  Entry& Add(std::string_view name, CommandHandler handler, LockMode lock_mode);
+
   std::unordered_map<const CommandMeta*, Entry> entries_;
   std::unordered_set<const CommandMeta*> containers_;
 };
