@@ -213,12 +213,7 @@ void Connection::DoRead() {
     room = in_cap_ - in_end_;
   } else {
     ReturnReadBuffer();  // nothing held: the next read takes a buffer when data arrives
-    if (last_read_filled_ && read_size_ < kMaxReadBuffer && capped_reads_ == 0) {
-      // The last read filled all the room there was, so more was probably waiting: read more,
-      // so that one read takes a whole pipelined batch (one read and one write per batch, not
-      // two each).
-      read_size_ *= 2;
-    } else if (read_size_ > kReadChunk && small_reads_ >= 64) {
+    if (read_size_ > kReadChunk && small_reads_ >= 64) {
       read_size_ = kReadChunk;  // traffic went back to small requests for a while
       small_reads_ = 0;
     }
@@ -319,6 +314,15 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     return;
   }
   last_read_filled_ = n == read_op_.size;
+  if (last_read_filled_ && read_op_.size == read_size_ && read_size_ < kMaxReadBuffer &&
+      capped_reads_ == 0) {
+    // A read of read_size_ filled all its room, so more was probably waiting: the next one
+    // reads twice as much, so that one read takes a whole pipelined batch (one read and one
+    // write per batch, not two each). Decided here rather than when the next read starts: a
+    // batch that ends in the middle of a command is completed by a small read into the held
+    // part, and the batch after it must still find the bigger size.
+    read_size_ *= 2;
+  }
   if (capped_reads_ > 0) {
     --capped_reads_;
   } else if (!last_read_filled_ || read_op_.size < kMaxReadBuffer) {

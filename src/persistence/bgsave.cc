@@ -139,11 +139,13 @@ void BackgroundSnapshot::WalkChunk(size_t flat, std::string* out, size_t max_ent
   const KeySet* set = skip_[flat].get();
   const Shard& shard = ks_.FlatShard(flat);
   uint64_t v = cursor_[flat];
-  uint64_t from = 0;
   uint64_t n = 0;
   size_t limit = out->size() + std::min(max_bytes, SIZE_MAX - out->size());
-  // A step may emit again entries below the cursor (a bucket of a table that shrank since the
-  // last chunk covers more than the part not walked yet): those were written already.
+  // The chunk's first step may emit again entries below the cursor (a bucket of a table that
+  // shrank since the last chunk covers more than the part not walked yet): those were written
+  // already. Only the first: the table does not change while the lock is held, and its next
+  // cursor is aligned to its buckets, so the later steps cover only hashes past the cursor.
+  uint64_t from = v == 0 ? 0 : hashing::ReverseBits(v);
   auto emit = [&](Entry* e) {
     if (from != 0 && hashing::ReverseBits(KeyHash(e->key())) < from) return;
     if (set != nullptr && set->count(std::string(e->key())) != 0) return;
@@ -151,8 +153,8 @@ void BackgroundSnapshot::WalkChunk(size_t flat, std::string* out, size_t max_ent
     ++n;
   };
   do {
-    from = hashing::ReverseBits(v);
     v = shard.Scan(v, emit);
+    from = 0;
   } while (v != 0 && n < max_entries && out->size() < limit);
   cursor_[flat] = v;
   if (v == 0) {
