@@ -146,16 +146,43 @@ void BackgroundSnapshot::WalkChunk(size_t flat, std::string* out, size_t max_ent
   // already. Only the first: the table does not change while the lock is held, and its next
   // cursor is aligned to its buckets, so the later steps cover only hashes past the cursor.
   uint64_t from = v == 0 ? 0 : hashing::ReverseBits(v);
+  // Entries are collected a few buckets at a time (the chain walk reads each entry's header, and
+  // those independent misses overlap in a tight loop), then serialized from the cache: one at a
+  // time, each serialization waited for its own misses (the walker took 1.4x SAVE's CPU). Only
+  // entries whose size the header tells (inline, integer, packed) wait in the batch, and their
+  // bytes count against the chunk's byte limit before they are written; a value behind a pointer
+  // (a long string, a big collection) may be large: the batch is written first, then it alone.
+  constexpr size_t kBatch = 32;
+  Entry* batch[kBatch];
+  size_t batched = 0;
+  size_t pending = 0;  // bytes the batch will add, about
   auto emit = [&](Entry* e) {
-    if (from != 0 && hashing::ReverseBits(KeyHash(e->key())) < from) return;
     if (set != nullptr && set->count(std::string(e->key())) != 0) return;
     AppendOne(*e, out);
     ++n;
   };
+  auto flush = [&] {
+    for (size_t i = 0; i < batched; ++i) emit(batch[i]);
+    batched = 0;
+    pending = 0;
+  };
+  auto collect = [&](Entry* e) {
+    if (from != 0 && hashing::ReverseBits(KeyHash(e->key())) < from) return;
+    if (e->storage == Entry::kHeap || e->storage == Entry::kObject) {
+      flush();
+      emit(e);
+      return;
+    }
+    if (batched == kBatch) flush();
+    __builtin_prefetch(reinterpret_cast<const char*>(e) + 64);
+    batch[batched++] = e;
+    pending += e->val_len + e->key_len8 + 32;
+  };
   do {
-    v = shard.Scan(v, emit);
+    v = shard.ScanInline(v, collect);
     from = 0;
-  } while (v != 0 && n < max_entries && out->size() < limit);
+  } while (v != 0 && n + batched < max_entries && out->size() + pending < limit);
+  flush();
   cursor_[flat] = v;
   if (v == 0) {
     done_[flat] = 1;
