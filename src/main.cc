@@ -321,6 +321,14 @@ int main(int argc, char** argv) {
   // get -LOADING for every command not flagged "loading" (INFO shows the progress).
   // Marked before the listeners open, so that no client sees an empty dataset answer before the
   // loader thread has started.
+  // INFO's loading_total_bytes is there from the first moment `loading` is (the RDB reader sets
+  // it again when it opens the file).
+  if (config.IntOption("appendonly") == 0) {
+    struct stat sb;
+    if (::stat(config.dbfilename().c_str(), &sb) == 0) {
+      state.persistence.loading_total_bytes.store(static_cast<uint64_t>(sb.st_size));
+    }
+  }
   state.persistence.loading.store(true);
   std::thread loader([&state, &options, &config] {
     memory::RegisterThisThread();
