@@ -54,62 +54,81 @@ Entry* CountedLookup(CommandContext& ctx, int db, std::string_view key) {
   return e;
 }
 
-// Parses a 32-bit integer argument the way Redis's getIntFromObjectOrReply does. When `msg` is
-// given it replaces both error texts.
-bool ParseIntArg(CommandContext& ctx, std::string_view s, int* out,
-                 std::string_view msg = std::string_view()) {
+// Reads a 32-bit integer argument the way Redis's getIntFromObjectOrReply does: the error it
+// replies, or "" (then *out is set). When `msg` is given it replaces both error texts.
+std::string_view IntArgError(std::string_view s, int* out,
+                             std::string_view msg = std::string_view()) {
   std::optional<int64_t> v = ParseInt64(s);
-  if (!v) {
-    ctx.reply.Error(msg.empty() ? errors::kNotInteger : msg);
-    return false;
-  }
-  if (*v < INT_MIN || *v > INT_MAX) {
-    ctx.reply.Error(msg.empty() ? errors::kIntRange : msg);
-    return false;
-  }
+  if (!v) return msg.empty() ? errors::kNotInteger : msg;
+  if (*v < INT_MIN || *v > INT_MAX) return msg.empty() ? errors::kIntRange : msg;
   *out = static_cast<int>(*v);
-  return true;
+  return {};
 }
 
-bool DbInRange(CommandContext& ctx, int db) { return db >= 0 && db < ctx.keyspace().databases(); }
+// The arguments of MOVE, COPY and SWAPDB, read once for the handler and for its lock plan
+// inside EXEC (which must agree exactly): the error the command replies, or "" and the
+// databases it works on. The tests come in Redis's order.
 
-// The database index ParseIntArg and DbInRange accept for `s`, or nothing (the handler then
-// refuses the command before locking anything). For the lock plans below.
-std::optional<int> PlannedDb(std::string_view s, int databases) {
-  std::optional<int64_t> v = ParseInt64(s);
-  if (!v || *v < 0 || *v >= databases) return std::nullopt;
-  return static_cast<int>(*v);
+// MOVE key db
+std::string_view MoveArgs(std::span<const std::string_view> args, int db, int databases,
+                          int* dst_db) {
+  if (std::string_view err = IntArgError(args[2], dst_db); !err.empty()) return err;
+  if (*dst_db < 0 || *dst_db >= databases) return errors::kDbIndexOutOfRange;
+  if (*dst_db == db) return errors::kSameObject;
+  return {};
+}
+
+// COPY source destination [DB destination-db] [REPLACE]
+std::string_view CopyArgs(std::span<const std::string_view> args, int db, int databases,
+                          int* dst_db, bool* replace) {
+  *dst_db = db;
+  *replace = false;
+  for (size_t i = 3; i < args.size(); ++i) {
+    if (EqualsIgnoreCase(args[i], "replace")) {
+      *replace = true;
+    } else if (EqualsIgnoreCase(args[i], "db") && i + 1 < args.size()) {
+      if (std::string_view err = IntArgError(args[i + 1], dst_db); !err.empty()) return err;
+      ++i;
+    } else {
+      return errors::kSyntax;
+    }
+  }
+  if (*dst_db < 0 || *dst_db >= databases) return errors::kDbIndexOutOfRange;
+  if (*dst_db == db && args[1] == args[2]) return errors::kSameObject;
+  return {};
+}
+
+// SWAPDB index1 index2
+std::string_view SwapDbArgs(std::span<const std::string_view> args, int databases, int* a, int* b) {
+  if (std::string_view err = IntArgError(args[1], a, errors::kInvalidFirstDb); !err.empty()) {
+    return err;
+  }
+  if (std::string_view err = IntArgError(args[2], b, errors::kInvalidSecondDb); !err.empty()) {
+    return err;
+  }
+  if (*a < 0 || *a >= databases || *b < 0 || *b >= databases) return errors::kDbIndexOutOfRange;
+  return {};
 }
 
 size_t Flat(int db, size_t shard) { return static_cast<size_t>(db) * kShards + shard; }
 
 // The lock plans of MOVE, COPY and SWAPDB inside EXEC (LockPlan): the shards CmdMove, CmdCopy
-// and CmdSwapDb lock, read from the same arguments with the same tests.
+// and CmdSwapDb lock. Arguments the command refuses add nothing (it locks nothing then).
 bool PlanMove(std::span<const std::string_view> args, int db, int databases,
               std::vector<size_t>* flat) {
-  if (args.size() != 3) return true;
-  std::optional<int> dst = PlannedDb(args[2], databases);
-  if (!dst || *dst == db) return true;
+  int dst_db;
+  if (args.size() != 3 || !MoveArgs(args, db, databases, &dst_db).empty()) return true;
   size_t shard = ShardOf(args[1]);
   flat->push_back(Flat(db, shard));
-  flat->push_back(Flat(*dst, shard));
+  flat->push_back(Flat(dst_db, shard));
   return true;
 }
 
 bool PlanCopy(std::span<const std::string_view> args, int db, int databases,
               std::vector<size_t>* flat) {
-  if (args.size() < 3) return true;
-  int dst_db = db;
-  for (size_t i = 3; i < args.size(); ++i) {
-    if (EqualsIgnoreCase(args[i], "replace")) continue;
-    if (!EqualsIgnoreCase(args[i], "db") || i + 1 >= args.size()) return true;
-    std::optional<int64_t> v = ParseInt64(args[i + 1]);
-    if (!v || *v < INT_MIN || *v > INT_MAX) return true;
-    dst_db = static_cast<int>(*v);
-    ++i;
-  }
-  if (dst_db < 0 || dst_db >= databases) return true;
-  if (dst_db == db && args[1] == args[2]) return true;
+  int dst_db;
+  bool replace;
+  if (args.size() < 3 || !CopyArgs(args, db, databases, &dst_db, &replace).empty()) return true;
   flat->push_back(Flat(db, ShardOf(args[1])));
   flat->push_back(Flat(dst_db, ShardOf(args[2])));
   return true;
@@ -117,12 +136,11 @@ bool PlanCopy(std::span<const std::string_view> args, int db, int databases,
 
 bool PlanSwapDb(std::span<const std::string_view> args, int /*db*/, int databases,
                 std::vector<size_t>* flat) {
-  if (args.size() != 3) return true;
-  std::optional<int> a = PlannedDb(args[1], databases), b = PlannedDb(args[2], databases);
-  if (!a || !b || *a == *b) return true;
+  int a, b;
+  if (args.size() != 3 || !SwapDbArgs(args, databases, &a, &b).empty() || a == b) return true;
   for (size_t i = 0; i < kShards; ++i) {
-    flat->push_back(Flat(*a, i));
-    flat->push_back(Flat(*b, i));
+    flat->push_back(Flat(a, i));
+    flat->push_back(Flat(b, i));
   }
   return true;
 }
@@ -366,32 +384,17 @@ void CmdRenameNx(CommandContext& ctx) { RenameGeneric(ctx, true); }
 // be in another database).
 void CmdCopy(CommandContext& ctx) {
   int src_db = ctx.db();
-  int dst_db = src_db;
-  bool replace = false;
-  for (size_t i = 3; i < ctx.args.size(); ++i) {
-    if (EqualsIgnoreCase(ctx.args[i], "replace")) {
-      replace = true;
-    } else if (EqualsIgnoreCase(ctx.args[i], "db") && i + 1 < ctx.args.size()) {
-      if (!ParseIntArg(ctx, ctx.args[i + 1], &dst_db)) return;
-      ++i;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
-  if (!DbInRange(ctx, dst_db)) {
-    ctx.reply.Error(errors::kDbIndexOutOfRange);
+  int dst_db;
+  bool replace;
+  std::string_view err = CopyArgs(ctx.args, src_db, ctx.keyspace().databases(), &dst_db, &replace);
+  if (!err.empty()) {
+    ctx.reply.Error(err);
     return;
   }
   std::string_view src = ctx.args[1], dst = ctx.args[2];
-  if (src_db == dst_db && src == dst) {
-    ctx.reply.Error(errors::kSameObject);
-    return;
-  }
   Keyspace& ks = ctx.keyspace();
   KeyLocks locks;
-  locks.LockFlat(ks, {static_cast<size_t>(src_db) * kShards + ShardOf(src),
-                      static_cast<size_t>(dst_db) * kShards + ShardOf(dst)});
+  locks.LockFlat(ks, {Flat(src_db, ShardOf(src)), Flat(dst_db, ShardOf(dst))});
   Entry* e = CountedLookup(ctx, src_db, src);
   if (e == nullptr) {
     ctx.reply.Integer(0);
@@ -411,23 +414,18 @@ void CmdCopy(CommandContext& ctx) {
 
 // MOVE key db. Locks for itself (two databases).
 void CmdMove(CommandContext& ctx) {
-  int dst_db;
-  if (!ParseIntArg(ctx, ctx.args[2], &dst_db)) return;
-  if (!DbInRange(ctx, dst_db)) {
-    ctx.reply.Error(errors::kDbIndexOutOfRange);
-    return;
-  }
   int src_db = ctx.db();
-  if (src_db == dst_db) {
-    ctx.reply.Error(errors::kSameObject);
+  int dst_db;
+  if (std::string_view err = MoveArgs(ctx.args, src_db, ctx.keyspace().databases(), &dst_db);
+      !err.empty()) {
+    ctx.reply.Error(err);
     return;
   }
   std::string_view key = ctx.args[1];
   Keyspace& ks = ctx.keyspace();
   KeyLocks locks;
   size_t shard = ShardOf(key);
-  locks.LockFlat(ks, {static_cast<size_t>(src_db) * kShards + shard,
-                      static_cast<size_t>(dst_db) * kShards + shard});
+  locks.LockFlat(ks, {Flat(src_db, shard), Flat(dst_db, shard)});
   Entry** link = ks.LookupLink(src_db, key);
   if (link == nullptr) {
     ctx.reply.Integer(0);
@@ -449,20 +447,16 @@ void CmdMove(CommandContext& ctx) {
 // SWAPDB index1 index2. Locks every shard of both databases in ascending (db, shard) order.
 void CmdSwapDb(CommandContext& ctx) {
   int a, b;
-  if (!ParseIntArg(ctx, ctx.args[1], &a, errors::kInvalidFirstDb)) return;
-  if (!ParseIntArg(ctx, ctx.args[2], &b, errors::kInvalidSecondDb)) return;
-  if (!DbInRange(ctx, a) || !DbInRange(ctx, b)) {
-    ctx.reply.Error(errors::kDbIndexOutOfRange);
+  if (std::string_view err = SwapDbArgs(ctx.args, ctx.keyspace().databases(), &a, &b);
+      !err.empty()) {
+    ctx.reply.Error(err);
     return;
   }
   if (a != b) {
     Keyspace& ks = ctx.keyspace();
     std::vector<size_t> flat;
     flat.reserve(2 * kShards);
-    for (size_t i = 0; i < kShards; ++i) {
-      flat.push_back(static_cast<size_t>(a) * kShards + i);
-      flat.push_back(static_cast<size_t>(b) * kShards + i);
-    }
+    PlanSwapDb(ctx.args, ctx.db(), ks.databases(), &flat);  // every shard of both databases
     KeyLocks locks;
     locks.LockFlat(ks, std::move(flat));
     // WATCH: a watched key of either database that exists on either side changes.

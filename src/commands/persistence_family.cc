@@ -1,6 +1,4 @@
 // Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT).
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -532,11 +530,6 @@ Status LoadDatabase(ServerState& s) {
   opt.key_delay_us = s.config->load_key_delay_us();
   p.loading_start_s.store(NowUnixMs() / 1000);
   p.loading_loaded_bytes.store(0);
-  // The total is known from the first moment `loading` is (the reader stores it again).
-  struct stat sb;
-  if (::stat(s.config->dbfilename().c_str(), &sb) == 0) {
-    p.loading_total_bytes.store(static_cast<uint64_t>(sb.st_size));
-  }
   p.loading.store(true);
   // The caller clears `loading` once the server may take writes (after the AOF log starts).
   Status st = LoadRdbFile(ks, s.config->dbfilename(), opt, /*replace=*/false, &stats, &found,

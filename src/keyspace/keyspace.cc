@@ -199,10 +199,6 @@ Entry* Shard::UnlinkAt(Entry** link) {
   return e;
 }
 
-uint64_t Shard::Scan(uint64_t v, const std::function<void(Entry*)>& fn) const {
-  return table_.Scan(v, fn);
-}
-
 Entry* Shard::Random(std::mt19937_64& rng) const { return table_.Random(rng); }
 
 std::vector<Entry*> Shard::DetachAll() {

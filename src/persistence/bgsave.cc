@@ -179,7 +179,7 @@ void BackgroundSnapshot::WalkChunk(size_t flat, std::string* out, size_t max_ent
     pending += e->val_len + e->key_len8 + 32;
   };
   do {
-    v = shard.ScanInline(v, collect);
+    v = shard.Scan(v, collect);
     from = 0;
   } while (v != 0 && n + batched < max_entries && out->size() + pending < limit);
   flush();

@@ -150,10 +150,8 @@ class alignas(64) Shard {
   // Reverse-binary cursor scan (every entry present for the whole scan is visited at least once,
   // even across rehashes). Calls fn for each entry of the bucket(s) at `cursor`; returns the next
   // cursor, 0 when done. fn must not change the table.
-  uint64_t Scan(uint64_t cursor, const std::function<void(Entry*)>& fn) const;
-  // The same, with fn inlined (the BGSAVE walker's hot loop).
   template <typename F>
-  uint64_t ScanInline(uint64_t cursor, F&& fn) const {
+  uint64_t Scan(uint64_t cursor, F&& fn) const {
     return table_.Scan(cursor, fn);
   }
   // Calls fn for every entry exactly once (RDB snapshots). fn must not change the table.
