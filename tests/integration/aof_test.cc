@@ -258,9 +258,21 @@ TEST_F(AofTest, RedisAppendOnlyDirLoadsInKeel) {
       Populate(rc.get(), "b:");
       Cmd(rc.get(), {"INCRBYFLOAT", "f", "2.5"});
       Cmd(rc.get(), {"SET", "e", "v", "EX", "1000"});
+      ASSERT_TRUE(r->Stop());
+    }
+    // The reference is Redis's own load of a copy of the directory, not its memory before the
+    // stop: the rewrite writes a big sorted set in batches of 64 in hash order, and the batch
+    // that creates the key makes a listpack, which keeps a -0 score as 0. Which member lands in
+    // that batch varies from run to run, in Redis as in Keel.
+    std::string copy = dir + "-redis";
+    std::filesystem::copy(dir, copy, std::filesystem::copy_options::recursive);
+    {
+      auto r = Redis(copy, {"--aof-use-rdb-preamble", preamble, "--aof-disable-auto-gc", "yes"});
+      auto rc = ConnectTo(*r);
       want = Canon(rc.get());
       ASSERT_TRUE(r->Stop());
     }
+    std::filesystem::remove_all(copy);
     std::string manifest = ReadFile(dir + "/appendonlydir/appendonly.aof.manifest");
     EXPECT_NE(manifest.find(" type h"), std::string::npos) << manifest;  // history kept
     auto k = Keel(dir);
