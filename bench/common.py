@@ -92,6 +92,20 @@ def resp(*args):
     return b"".join(out)
 
 
+def dataset_payload(keys, collections=0):
+    """A temporary file of RESP commands (the caller removes it): `keys` small strings
+    (SET key:<i> <16-byte value>), then `collections` each of lists, sets and hashes of 10
+    elements. Returns (path, the number of keys it makes)."""
+    with tempfile.NamedTemporaryFile(suffix=".resp", delete=False) as f:
+        for i in range(keys):
+            f.write(resp("SET", f"key:{i:012d}", f"v{i:015d}"))
+        for i in range(collections):
+            f.write(resp("RPUSH", f"list:{i}", *[f"item-{j}" for j in range(10)]))
+            f.write(resp("SADD", f"set:{i}", *[f"member-{j}" for j in range(10)]))
+            f.write(resp("HSET", f"hash:{i}", *[x for j in range(10) for x in (f"f{j}", j)]))
+        return f.name, keys + 3 * collections
+
+
 def pipe(server, payload_path):
     """Loads a file of RESP commands with redis-cli --pipe; raises if any command failed."""
     with open(payload_path, "rb") as f:
