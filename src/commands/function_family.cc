@@ -580,7 +580,8 @@ void FcallGeneric(CommandContext& ctx, bool read_only_cmd) {
     running.start_us = 0;
   }
   lua_settop(L, 0);
-  lua_gc(L, LUA_GCSTEP, 1);
+  thread_local int calls_since_gc = 0;
+  scripting_internal::CollectAfterScript(L, calls_since_gc);
 }
 
 // FCALL function numkeys [key [key ...]] [arg [arg ...]]

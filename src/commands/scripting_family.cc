@@ -1213,8 +1213,8 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only_cmd) {
     // A script stopped at the limit left its garbage: give it back now.
     lua_gc(L, LUA_GCCOLLECT, 0);
   } else {
-    // A script's garbage is collected a step at a time, as Redis does after each script.
-    lua_gc(L, LUA_GCSTEP, 1);
+    thread_local int scripts_since_gc = 0;
+    scripting_internal::CollectAfterScript(L, scripts_since_gc);
   }
 }
 

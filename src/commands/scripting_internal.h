@@ -38,6 +38,16 @@ lua_CFunction LogFunction();
 void Run(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
          bool read_only);
 
+// After a script (EVAL or FCALL) on L: one garbage collection step of kGcPeriod every
+// kGcPeriod scripts, as Redis does (`count` is the caller's counter for L). A step after every
+// script did twice the collection work: a third of an EVALSHA's CPU in a profile.
+inline constexpr int kGcPeriod = 50;
+inline void CollectAfterScript(lua_State* L, int& count) {
+  if (++count < kGcPeriod) return;
+  count = 0;
+  lua_gc(L, LUA_GCSTEP, kGcPeriod);
+}
+
 // Whether memory is over maxmemory with nothing left to evict (Redis's pre_command_oom_state).
 bool OverMaxmemory(CommandContext& ctx);
 
