@@ -417,6 +417,7 @@ void Dispatcher::Run(Client& client, const CommandMeta& meta, const CommandRegis
   client.last_cmd_len.store(name.size(), std::memory_order_relaxed);
   client.last_cmd.store(name.data(), std::memory_order_release);
   int64_t start = clock_us != nullptr && *clock_us != 0 ? *clock_us : CommandClockUs();
+  CommandTimeScope key_time;
   CommandContext ctx{*server_, client, args, reply, meta};
   const uint64_t changes_before = Keyspace::CommandChangesOnThisThread();
   const uint64_t taken_before = owned_args::TakenCount();
@@ -553,6 +554,7 @@ void Dispatcher::DiscardTransaction(Client& client) {
 }
 
 void Dispatcher::Exec(Client& client, ReplyBuilder& reply) {
+  PinKeyTime();  // the queued commands see one instant, the time EXEC started
   if (!client.in_multi) {
     reply.Error(errors::kExecWithoutMulti);
     return;

@@ -33,7 +33,7 @@ Entry* Peek(Keyspace& ks, int db, std::string_view key) {
   KeyPlace place = PlaceOf(key);
   Entry* e = ks.db(db).shard(place.shard).Find(key, place.hash);
   if (e == nullptr) return nullptr;
-  if (IsExpired(e, NowUnixMs())) {
+  if (IsExpired(e, KeyTimeMs())) {
     ks.LookupLink(db, key);  // deletes it
     return nullptr;
   }
@@ -326,7 +326,7 @@ void CmdRandomKey(CommandContext& ctx) {
     ShardGuard lock = ctx.keyspace().LockShard(ctx.db(), shard);
     Entry* e = s.Random(rng);
     if (e == nullptr) continue;
-    if (IsExpired(e, NowUnixMs())) {
+    if (IsExpired(e, KeyTimeMs())) {
       std::string key(e->key());
       ks.LookupLink(ctx.db(), key);  // deletes it
       continue;
@@ -473,7 +473,7 @@ void CmdSwapDb(CommandContext& ctx) {
         Shard& s = ks.db(d).shard(i);
         for (const auto& [key, queue] : ks.registries(d, i).waiters) {
           Entry* e = s.Find(key, KeyHash(key));
-          if (e != nullptr && !IsExpired(e, NowUnixMs())) {
+          if (e != nullptr && !IsExpired(e, KeyTimeMs())) {
             ks.SignalReady(d, key);
           }
         }
@@ -632,7 +632,7 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
     ctx.reply.Integer(0);
     return;
   }
-  if (ms <= NowUnixMs()) {
+  if (ms <= now) {  // the instant read above: one clock read per EXPIRE
     ks.Dispose(ks.Detach(db, key, link), ks.LazyExpire());
     KeyDeleted(ctx, key);
   } else {

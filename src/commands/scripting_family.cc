@@ -1071,6 +1071,7 @@ struct RunOptions {
 // then writes its reply. `name` names it in error positions (the SHA1, or FCALL's function).
 void RunLocked(CommandContext& ctx, lua_State* L, int handler, int nargs, const std::string& name,
                const RunOptions& o) {
+  PinKeyTime();  // keys do not expire in the middle of a script, as in Redis
   RunState run;
   run.server = &ctx.server;
   run.caller = &ctx.client;

@@ -87,4 +87,25 @@ int64_t CommandClockUs() {
 
 bool CommandClockUsesTsc() { return g_tsc.usable; }
 
+namespace {
+thread_local int t_command_depth = 0;
+thread_local int64_t t_command_key_ms = 0;  // 0: not read yet in this command
+}  // namespace
+
+int64_t KeyTimeMs() {
+  if (t_command_depth == 0) return NowUnixMs();
+  if (t_command_key_ms == 0) t_command_key_ms = NowUnixMs();
+  return t_command_key_ms;
+}
+
+void PinKeyTime() {
+  if (t_command_depth > 0 && t_command_key_ms == 0) t_command_key_ms = NowUnixMs();
+}
+
+CommandTimeScope::CommandTimeScope() { ++t_command_depth; }
+
+CommandTimeScope::~CommandTimeScope() {
+  if (--t_command_depth == 0) t_command_key_ms = 0;
+}
+
 }  // namespace keel

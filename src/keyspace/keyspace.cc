@@ -353,7 +353,7 @@ Entry** Keyspace::LookupLinkAt(int db, std::string_view key, const KeyPlace& pla
   Entry** link = s.FindLink(key, place.hash);
   if (link == nullptr) return nullptr;
   Entry* e = *link;
-  if (e->has_expire() && e->expire_ms() <= NowUnixMs()) {
+  if (e->has_expire() && e->expire_ms() <= KeyTimeMs()) {
     BeforeChange(db, place.shard, e, BeforeChangeKind::kExpire);
     Entry* gone = s.UnlinkAt(link);
     CountExpired();

@@ -24,4 +24,25 @@ int64_t CommandClockUs();
 // Whether CommandClockUs reads the time-stamp counter (for tests and INFO).
 bool CommandClockUsesTsc();
 
+// The time keys expire by, in Unix ms. Inside a command (a CommandTimeScope on this thread) the
+// first reading is kept for the outermost command, as Redis 7.0 keeps its cached time for a
+// command and every command it runs (fixed_time_expire: a key cannot expire between two
+// lookups of one command, an EXEC or a script, which sees the time it started at); elsewhere
+// (housekeeping, loading) it is NowUnixMs. One clock read per command instead of one per lookup.
+int64_t KeyTimeMs();
+
+// Reads the clock for KeyTimeMs now if this command has not yet: EXEC and scripts call it as
+// they start, so that their commands see the time they started at, as in Redis (a single
+// command reads it at its first lookup of a key with a TTL, microseconds after its start).
+void PinKeyTime();
+
+// Marks a command running on this thread for KeyTimeMs; nests (EXEC, scripts).
+class CommandTimeScope {
+ public:
+  CommandTimeScope();
+  ~CommandTimeScope();
+  CommandTimeScope(const CommandTimeScope&) = delete;
+  CommandTimeScope& operator=(const CommandTimeScope&) = delete;
+};
+
 }  // namespace keel
