@@ -520,14 +520,61 @@ bool ArityOk(int arity, size_t argc) {
   return arity > 0 ? argc == static_cast<size_t>(arity) : argc >= static_cast<size_t>(-arity);
 }
 
+// What redis.call needs to know of a command name, all of it fixed once the server runs (the
+// tables and rename-command are set up at start-up): the command as scripts name it
+// (FindCommandMeta) and whether it runs, and the command as the dispatcher will resolve it
+// (LookupCommand, which knows renames) with its registry entry, for HoldsShardsOf.
+struct ScriptName {
+  const CommandMeta* meta = nullptr;
+  bool runs = false;  // registered, or a container with registered subcommands
+  const CommandMeta* dispatched = nullptr;
+  const CommandRegistry::Entry* dispatched_entry = nullptr;
+};
+
+ScriptName DescribeScriptName(std::string_view name) {
+  const CommandRegistry& registry = GlobalCommandRegistry();
+  ScriptName d;
+  d.meta = FindCommandMeta(name);
+  d.runs = d.meta != nullptr &&
+           (registry.Find(d.meta) != nullptr || registry.HasRegisteredSubcommands(d.meta));
+  d.dispatched = LookupCommand(name);
+  d.dispatched_entry = d.dispatched != nullptr ? registry.Find(d.dispatched) : nullptr;
+  return d;
+}
+
+// DescribeScriptName, remembered per thread for the last few names byte for byte as the script
+// wrote them (a script calls a handful of commands over and over): two hash lookups and a
+// rename check less per redis.call.
+const ScriptName& LookupScriptName(std::string_view name) {
+  struct Slot {
+    char name[16];
+    size_t len = 0;  // 0: empty
+    ScriptName d;
+  };
+  thread_local Slot slots[8];
+  thread_local ScriptName uncached;
+  if (name.empty() || name.size() > sizeof(Slot::name)) {
+    uncached = DescribeScriptName(name);
+    return uncached;
+  }
+  Slot& slot = slots[((static_cast<unsigned char>(name[0]) | 0x20u) * 7u + name.size()) & 7u];
+  if (slot.len != name.size() || std::memcmp(slot.name, name.data(), name.size()) != 0) {
+    slot.d = DescribeScriptName(name);
+    std::memcpy(slot.name, name.data(), name.size());
+    slot.len = name.size();
+  }
+  return slot.d;
+}
+
 // Under declared locks: does this thread hold every shard the command will need, by the rules
 // EXEC uses (Dispatcher::BatchLockSet)? The command is resolved as the dispatcher will resolve
 // it. ScriptStaysInDeclaredKeys proved that it does; this keeps a flaw in that proof from
 // becoming a torn script (the command fails instead of running unlocked).
-bool HoldsShardsOf(const RunState& run, std::span<const std::string_view> args) {
-  const CommandMeta* meta = LookupCommand(args[0]);
+bool HoldsShardsOf(const RunState& run, const ScriptName& name,
+                   std::span<const std::string_view> args) {
+  const CommandMeta* meta = name.dispatched;
   if (meta == nullptr) return true;  // fails in the dispatcher, running nothing
-  const CommandRegistry::Entry* entry = GlobalCommandRegistry().Find(meta);
+  const CommandRegistry::Entry* entry = name.dispatched_entry;
   if (entry == nullptr) return !MetaHasSubcommands(*meta);
   if (entry->lock_mode == LockMode::kNone) return true;
   if (entry->lock_mode != LockMode::kKeys) return false;
@@ -571,10 +618,9 @@ bool DoRedisCall(lua_State* L) {
     }
     views.emplace_back(a);
   }
-  const CommandMeta* meta = FindCommandMeta(views[0]);
-  const CommandRegistry& registry = GlobalCommandRegistry();
-  if (meta == nullptr ||
-      (registry.Find(meta) == nullptr && !registry.HasRegisteredSubcommands(meta))) {
+  const ScriptName& name = LookupScriptName(views[0]);
+  const CommandMeta* meta = name.meta;
+  if (!name.runs) {
     PushFieldTable(L, "err", errors::kScriptUnknownCommand);
     return true;
   }
@@ -605,7 +651,7 @@ bool DoRedisCall(lua_State* L) {
     PushFieldTable(L, "err", errors::kOom);
     return true;
   }
-  if (run.declared_only && !HoldsShardsOf(run, views)) {
+  if (run.declared_only && !HoldsShardsOf(run, name, views)) {
     PushFieldTable(L, "err", errors::kScriptUndeclaredKey);
     return true;
   }
