@@ -22,7 +22,7 @@ def free_port():
 class Server:
     """A keel-server or redis-server child on a free port, stopped by stop() or on exit."""
 
-    def __init__(self, kind, extra=(), binary=None):
+    def __init__(self, kind, extra=(), binary=None, start_timeout=10):
         self.kind = kind
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
@@ -31,7 +31,7 @@ class Server:
                 "--appendonly", "no", "--daemonize", "no", *extra]
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen(args, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
+        deadline = time.time() + start_timeout  # until PONG: a loading server answers -LOADING
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
