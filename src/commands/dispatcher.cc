@@ -16,6 +16,7 @@
 #include "keel/commands/scripting.h"
 #include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
+#include "keel/common/name_cache.h"
 #include "keel/common/strings.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
@@ -206,35 +207,23 @@ Dispatcher::Dispatcher(ServerState* server)
 const CommandRegistry::Entry* Dispatcher::Resolve(std::span<const std::string_view> args,
                                                   const CommandMeta** meta_out,
                                                   ReplyBuilder* reply) const {
-  // Each thread remembers the last few command names it resolved, byte for byte as the client
-  // sent them: a pipeline mostly repeats a handful of commands, and this skips both table
+  // Each thread remembers the command names it resolved, byte for byte as the client sent them
+  // (NameCache): a pipeline mostly repeats a handful of commands, and this skips both table
   // lookups for them. Containers (CONFIG GET ...) always take the full path. The entries belong
   // to the process-wide registry, so they outlive any cache slot.
   struct Cached {
-    char name[16];
-    size_t len = 0;
     const CommandMeta* meta = nullptr;
     const CommandRegistry::Entry* entry = nullptr;
   };
-  thread_local Cached cache[8];
+  thread_local NameCache<Cached> cache;
   std::string_view name = args[0];
-  Cached* slot = nullptr;
-  if (!name.empty() && name.size() <= sizeof(Cached::name)) {
-    slot = &cache[((static_cast<unsigned char>(name[0]) | 0x20u) * 7u + name.size()) & 7u];
-    // len is non-zero only once the slot holds an entry (names are never empty here).
-    if (slot->len == name.size() && std::memcmp(slot->name, name.data(), name.size()) == 0) {
-      *meta_out = slot->meta;
-      return slot->entry;
-    }
+  if (const Cached* hit = cache.Find(name)) {
+    *meta_out = hit->meta;
+    return hit->entry;
   }
   const CommandMeta* meta = LookupCommand(name);
   const CommandRegistry::Entry* entry = meta ? registry_.Find(meta) : nullptr;
-  if (entry != nullptr && slot != nullptr) {
-    std::memcpy(slot->name, name.data(), name.size());
-    slot->len = name.size();
-    slot->meta = meta;
-    slot->entry = entry;
-  }
+  if (entry != nullptr) cache.Put(name, Cached{meta, entry});
   if (entry == nullptr && meta != nullptr && MetaHasSubcommands(*meta) && args.size() >= 2) {
     const CommandMeta* sub = FindSubcommandMeta(*meta, args[1]);
     const CommandRegistry::Entry* sub_entry = sub ? registry_.Find(sub) : nullptr;
