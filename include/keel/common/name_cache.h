@@ -21,11 +21,15 @@ class NameCache {
   // The value stored for `name`, or nullptr.
   const T* Find(std::string_view name) const {
     if (name.empty() || name.size() > kMaxName) return nullptr;
+    // The name found last first, without hashing: a pipeline repeats one command.
+    if (Matches(slots_[last_], name)) return &slots_[last_].value;
     size_t home = Home(name);
     for (size_t i = 0; i < kWindow; ++i) {
-      const Slot& s = slots_[(home + i) & (kSlots - 1)];
+      size_t at = (home + i) & (kSlots - 1);
+      const Slot& s = slots_[at];
       if (s.len == 0) return nullptr;
-      if (s.len == name.size() && std::memcmp(s.name, name.data(), name.size()) == 0) {
+      if (Matches(s, name)) {
+        last_ = at;
         return &s.value;
       }
     }
@@ -58,6 +62,10 @@ class NameCache {
     T value{};
   };
 
+  static bool Matches(const Slot& s, std::string_view name) {
+    return s.len == name.size() && std::memcmp(s.name, name.data(), name.size()) == 0;
+  }
+
   static size_t Home(std::string_view name) {
     uint32_t h = 2166136261u;  // FNV-1a
     for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
@@ -65,6 +73,7 @@ class NameCache {
   }
 
   Slot slots_[kSlots];
+  mutable size_t last_ = 0;  // the slot Find matched last
 };
 
 }  // namespace keel
