@@ -56,6 +56,10 @@ class Server:
                     return int(line.split()[1]) * 1024
         return 0
 
+    def db0_keys(self):
+        """The number of keys in database 0, from INFO keyspace."""
+        return int(self.info("keyspace")["db0"].split(",")[0].split("=")[1])
+
     def info(self, section):
         """INFO `section` as a dict of field -> value (strings)."""
         return dict(line.split(":", 1) for line in self.cli("INFO", section).splitlines()
