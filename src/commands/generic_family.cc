@@ -134,14 +134,19 @@ bool PlanCopy(std::span<const std::string_view> args, int db, int databases,
   return true;
 }
 
-bool PlanSwapDb(std::span<const std::string_view> args, int /*db*/, int databases,
-                std::vector<size_t>* flat) {
-  int a, b;
-  if (args.size() != 3 || !SwapDbArgs(args, databases, &a, &b).empty() || a == b) return true;
+// Every shard of databases a and b: what SWAPDB locks.
+void AddSwapDbShards(int a, int b, std::vector<size_t>* flat) {
   for (size_t i = 0; i < kShards; ++i) {
     flat->push_back(Flat(a, i));
     flat->push_back(Flat(b, i));
   }
+}
+
+bool PlanSwapDb(std::span<const std::string_view> args, int /*db*/, int databases,
+                std::vector<size_t>* flat) {
+  int a, b;
+  if (args.size() != 3 || !SwapDbArgs(args, databases, &a, &b).empty() || a == b) return true;
+  AddSwapDbShards(a, b, flat);
   return true;
 }
 
@@ -456,7 +461,7 @@ void CmdSwapDb(CommandContext& ctx) {
     Keyspace& ks = ctx.keyspace();
     std::vector<size_t> flat;
     flat.reserve(2 * kShards);
-    PlanSwapDb(ctx.args, ctx.db(), ks.databases(), &flat);  // every shard of both databases
+    AddSwapDbShards(a, b, &flat);
     KeyLocks locks;
     locks.LockFlat(ks, std::move(flat));
     // WATCH: a watched key of either database that exists on either side changes.
