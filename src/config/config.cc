@@ -15,6 +15,8 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "keel/common/glob.h"
 #include "keel/common/strings.h"
@@ -1017,12 +1019,54 @@ Config::Config() {
 
 Config::~Config() = default;
 
-Config::Option* Config::Find(std::string_view name) const {
-  for (const auto& o : options_) {
-    if (EqualsIgnoreCase(o->name, name) || (!o->alias.empty() && EqualsIgnoreCase(o->alias, name)))
-      return o.get();
+namespace {
+
+// Orders a name against a lower-case one as if both were lower case.
+int CompareFolded(std::string_view name, std::string_view lower) {
+  size_t n = std::min(name.size(), lower.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char a = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(name[i])));
+    unsigned char b = static_cast<unsigned char>(lower[i]);
+    if (a != b) return a < b ? -1 : 1;
   }
-  return nullptr;
+  return name.size() == lower.size() ? 0 : (name.size() < lower.size() ? -1 : 1);
+}
+
+// Every option name and alias, lower-cased and sorted, with its index in kSpecs (which is its
+// index in every Config's options_): built once per process, so a lookup is a binary search
+// instead of a walk over the ~200 options (CONFIG SET of many parameters, CONFIG REWRITE, the
+// config file's load). Where a name is also an earlier option's alias, the earlier option wins,
+// as in table order.
+struct NameIndexEntry {
+  std::string lower;
+  size_t id;
+};
+const std::vector<NameIndexEntry>& NameIndex() {
+  static const std::vector<NameIndexEntry>* index = [] {
+    auto* v = new std::vector<NameIndexEntry>;
+    for (size_t id = 0; id < std::size(kSpecs); ++id) {
+      v->push_back({ToLower(kSpecs[id].name), id});
+      if (!kSpecs[id].alias.empty()) v->push_back({ToLower(kSpecs[id].alias), id});
+    }
+    std::stable_sort(v->begin(), v->end(),
+                     [](const auto& a, const auto& b) { return a.lower < b.lower; });
+    v->erase(std::unique(v->begin(), v->end(),
+                         [](const auto& a, const auto& b) { return a.lower == b.lower; }),
+             v->end());
+    return v;
+  }();
+  return *index;
+}
+
+}  // namespace
+
+Config::Option* Config::Find(std::string_view name) const {
+  const std::vector<NameIndexEntry>& index = NameIndex();
+  auto it = std::lower_bound(
+      index.begin(), index.end(), name,
+      [](const auto& e, std::string_view n) { return CompareFolded(n, e.lower) > 0; });
+  if (it == index.end() || CompareFolded(name, it->lower) != 0) return nullptr;
+  return options_[it->id].get();
 }
 
 int64_t Config::Int(size_t id) const { return options_[id]->num.load(std::memory_order_relaxed); }

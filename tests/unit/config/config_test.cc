@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -259,6 +260,34 @@ TEST(ConfigGet, PatternsAliasesAndCase) {
   std::vector<std::string_view> p3 = {"nosuch*"};
   c.Get(p3, &out);
   EXPECT_TRUE(out.empty());
+}
+
+// Every name and alias CONFIG GET * lists is found again by CONFIG SET in any case (the
+// lookup is a search over a sorted index of names); names that are not options are not.
+TEST(ConfigSet, EveryNameAndAliasIsFoundInAnyCase) {
+  Config c;
+  std::vector<std::pair<std::string, std::string>> all;
+  std::vector<std::string_view> star = {"*"};
+  c.Get(star, &all);
+  ASSERT_GT(all.size(), 150u);
+  for (const auto& [name, value] : all) {
+    std::string upper = name;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (const std::string& n : {name, upper}) {
+      std::vector<std::string_view> args = {n, value};
+      Status st = c.Set(args, /*local_client=*/true);
+      EXPECT_FALSE(!st.ok() && Contains(st.message(), "Unknown option"))
+          << n << ": " << st.message();
+    }
+  }
+  for (std::string_view n : {"", "a", "maxmemor", "maxmemoryx", "zzzz", "~", "MAXMEMORY-"}) {
+    std::vector<std::string_view> args = {n, "1"};
+    Status st = c.Set(args, /*local_client=*/true);
+    ASSERT_FALSE(st.ok()) << n;
+    EXPECT_TRUE(Contains(st.message(), "Unknown option")) << n << ": " << st.message();
+  }
+  EXPECT_EQ(c.IntOption("MaxMemory-Samples"), 5);
+  EXPECT_EQ(c.IntOption("nosuch"), 0);
 }
 
 }  // namespace
