@@ -39,7 +39,6 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/common/clock.h"
 #include "keel/common/glob.h"
 #include "keel/common/logging.h"
 #include "keel/common/memory.h"
@@ -154,11 +153,11 @@ std::string Hex(const Digest& d) {
   return out;
 }
 
-// DEBUG DIGEST: every database, each locked whole while it is walked.
+// DEBUG DIGEST: every database, each locked whole while it is walked. As in Redis, a key whose
+// TTL has passed but that no lookup or expiry cycle has removed yet is part of the dataset.
 void DebugDigest(CommandContext& ctx) {
   Digest final{};
   Keyspace& ks = ctx.keyspace();
-  int64_t now = NowUnixMs();
   for (int db = 0; db < ks.databases(); ++db) {
     std::vector<ShardGuard> locks = ks.LockAll(db);
     if (ks.db(db).size() == 0) continue;
@@ -169,7 +168,6 @@ void DebugDigest(CommandContext& ctx) {
       uint64_t cursor = 0;
       do {
         cursor = s.Scan(cursor, [&](Entry* e) {
-          if (e->has_expire() && e->expire_ms() <= now) return;  // logically gone
           Digest d{};
           Mix(&d, e->key());
           XorValueDigest(ctx.server, db, e, &d);
@@ -188,7 +186,9 @@ void DebugDigestValue(CommandContext& ctx) {
   for (size_t i = 2; i < ctx.args.size(); ++i) {
     ShardGuard g = ks.LockShard(ctx.db(), ShardOf(ctx.args[i]));
     Digest d{};
-    if (Entry* e = ks.Lookup(ctx.db(), ctx.args[i])) XorValueDigest(ctx.server, ctx.db(), e, &d);
+    if (Entry* e = ks.FindEvenExpired(ctx.db(), ctx.args[i])) {
+      XorValueDigest(ctx.server, ctx.db(), e, &d);
+    }
     ctx.reply.SimpleString(Hex(d));
   }
 }
@@ -412,12 +412,12 @@ void DebugMallctl(CommandContext& ctx, bool as_string) {
 void DebugSdslen(CommandContext& ctx) {
   Keyspace& ks = ctx.keyspace();
   ShardGuard g = ks.LockShard(ctx.db(), ShardOf(ctx.args[2]));
-  Entry* e = ks.Lookup(ctx.db(), ctx.args[2]);
+  Entry* e = ks.FindEvenExpired(ctx.db(), ctx.args[2]);
   if (e == nullptr) return ctx.reply.Error("ERR no such key");
   if (e->type != ObjType::kString) return ctx.reply.Error("ERR Not an sds encoded string.");
   char buf[32];
   std::string_view value = e->StringValue(buf);
-  ctx.reply.Bulk(fmt::format(
+  ctx.reply.SimpleString(fmt::format(
       "key_sds_len:{}, key_sds_avail:0, key_zmalloc: {}, val_sds_len:{}, val_sds_avail:0, "
       "val_zmalloc: {}",
       e->key().size(), EntryMemory(e) - value.size(), value.size(), value.size()));

@@ -9,7 +9,6 @@
 
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
-#include "keel/common/clock.h"
 #include "keel/common/memory.h"
 #include "keel/common/strings.h"
 #include "keel/protocol/errors.h"
@@ -39,10 +38,10 @@ void CmdMemoryUsage(CommandContext& ctx) {
     }
   }
   std::string_view key = ctx.args[2];
-  KeyPlace place = PlaceOf(key);
-  // No access: neither the LRU/LFU field nor the hit counters change, as in Redis.
-  const Entry* e = ctx.keyspace().db(ctx.db()).shard(place.shard).Find(key, place.hash);
-  if (e == nullptr || (e->has_expire() && e->expire_ms() <= NowUnixMs())) {
+  // No access: neither the LRU/LFU field nor the hit counters change, and a key whose TTL has
+  // passed but that is still in the table is measured, not deleted, as in Redis.
+  const Entry* e = ctx.keyspace().FindEvenExpired(ctx.db(), key);
+  if (e == nullptr) {
     ctx.reply.NullBulk();
     return;
   }

@@ -384,7 +384,7 @@ void DebugObject(CommandContext& ctx) {
   if (ctx.args.size() != 3) return ctx.reply.Error(errors::kSyntax);
   Keyspace& ks = ctx.keyspace();
   ShardGuard g = ks.LockShard(ctx.db(), ShardOf(ctx.args[2]));
-  Entry* e = ks.Lookup(ctx.db(), ctx.args[2]);
+  Entry* e = ks.FindEvenExpired(ctx.db(), ctx.args[2]);  // as Redis: even past its TTL
   if (e == nullptr) return ctx.reply.Error(errors::kNoSuchKey);
   std::string body;
   rdb::AppendValueBody(&body, *e, ctx.server.config->rdbcompression());

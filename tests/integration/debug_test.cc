@@ -182,11 +182,34 @@ TEST_F(DebugTest, StringmatchTestPasses) {
 TEST_F(DebugTest, SetActiveExpireZeroKeepsExpiredKeysUntilTouched) {
   ExpectSame({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
   ExpectSame({"SET", "gone", "v", "PX", "1"});
+  ExpectSame({"RPUSH", "gonelist", "a", "b"});
+  ExpectSame({"PEXPIRE", "gonelist", "1"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // Not removed by the active cycle: still counted by DBSIZE on both servers.
   ExpectSame({"DBSIZE"});
+  // The inspection commands read the table as it is: keys past their TTL are still part of the
+  // dataset for them, and they do not delete them.
+  ExpectSame({"DEBUG", "DIGEST"});
+  ExpectSame({"DEBUG", "DIGEST-VALUE", "gone", "gonelist"});
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{{"MEMORY", "USAGE", "gone"},
+                                             {"MEMORY", "USAGE", "gonelist"},
+                                             {"DEBUG", "OBJECT", "gone"},
+                                             {"DEBUG", "SDSLEN", "gone"}}) {
+    // The numbers are each server's own: the reply types must agree.
+    auto [k, r] = Both(cmd);
+    ASSERT_FALSE(k.empty());
+    ASSERT_FALSE(r.empty());
+    EXPECT_EQ(k[0], r[0]) << cmd[0] << " " << cmd[1] << ": " << k << " / " << r;
+  }
+  EXPECT_EQ(keel_.Call({"DEBUG", "OBJECT", "gone"}).substr(0, 10), "+Value at:");
+  ExpectSame({"DBSIZE"});
+  // A command that looks the key up (even DEBUG QUICKLIST) expires it.
+  ExpectSame({"DEBUG", "QUICKLIST", "gonelist"});
+  ExpectSame({"DBSIZE"});
   ExpectSame({"GET", "gone"});
   ExpectSame({"DBSIZE"});
+  ExpectSame({"DEBUG", "DIGEST"});
   ExpectSame({"DEBUG", "SET-ACTIVE-EXPIRE", "1"});
 }
 

@@ -340,6 +340,13 @@ class Keyspace {
   // Looks a key up, deleting it first if its TTL has passed (lazy expiry). Updates the entry's
   // access clock. Returns nullptr if there is no live key.
   Entry* Lookup(int db, std::string_view key);
+  // The key's entry even when its TTL has passed, neither deleted nor touched: what Redis's
+  // inspection commands read straight from the table (DEBUG OBJECT, SDSLEN, DIGEST-VALUE,
+  // MEMORY USAGE). REQUIRES: the key's shard lock.
+  Entry* FindEvenExpired(int db, std::string_view key) {
+    KeyPlace place = PlaceOf(key);
+    return dbs_[db]->shard(place.shard).Find(key, place.hash);
+  }
   // Like Lookup but returns the link to the entry (for replacing or deleting it).
   Entry** LookupLink(int db, std::string_view key);
   // Inserts or replaces the key's entry (the old one is freed).
