@@ -1128,6 +1128,11 @@ void EndExec() {
   if (--t_exec_depth == 0) g_log->FlushTransaction();
 }
 
+void EndExecDiscarding() {
+  if (g_log == nullptr) return;
+  if (--t_exec_depth == 0) t_tx.clear();
+}
+
 bool HoldReplies(std::function<void()> resume) {
   if (g_log == nullptr || !g_log->on()) return false;
   return g_log->HoldReplies(t_appended, resume);

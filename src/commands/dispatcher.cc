@@ -307,8 +307,7 @@ void Dispatcher::Execute(Client& client, std::span<const std::string_view> args,
     // A script that has run past busy-reply-threshold: everyone else gets -BUSY, except for the
     // commands flagged allow_busy (SCRIPT KILL, ...). The script's own commands (in_exec) run.
     if (__builtin_expect(scripting::g_running_since_us.load(std::memory_order_relaxed) != 0, 0) &&
-        !client.in_exec && !(MetaFlags(*meta) & kCmdAllowBusy) &&
-        (scripting::t_serving_while_busy || scripting::PastBusyThreshold(*server_))) {
+        !client.in_exec && !(MetaFlags(*meta) & kCmdAllowBusy) && scripting::BusyNow(*server_)) {
       reject(scripting::g_running_is_function.load(std::memory_order_relaxed)
                  ? errors::kBusyFunction
                  : errors::kBusyScript);

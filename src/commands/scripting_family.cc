@@ -203,6 +203,9 @@ struct RunningScripts {
   std::mutex mu;
   std::vector<RunningScript*> running;  // GUARDED_BY(mu)
   std::atomic<uint64_t> kill_epoch{0};
+  // Set once, by SHUTDOWN NOSAVE during a busy script: the killed scripts' writes are dropped
+  // from the AOF (scripting::KillForShutdown).
+  std::atomic<bool> shutting_down{false};
 
   // Stores the oldest start in g_running_since_us (0 when none runs) and its kind in
   // g_running_is_function (the -BUSY text names its KILL). REQUIRES: mu held.
@@ -1150,7 +1153,11 @@ void RunLocked(CommandContext& ctx, lua_State* L, int handler, int nargs, const 
   }
   int rc = lua_pcall(L, nargs, 1, handler);
   if (o.memory != nullptr) o.memory->limit = 0;
-  aof::EndExec();
+  if (t_killed && Running().shutting_down.load()) {
+    aof::EndExecDiscarding();  // stopped by SHUTDOWN NOSAVE: none of it reaches the AOF
+  } else {
+    aof::EndExec();
+  }
   t_run = outer;
   if (o.memory != nullptr && (rc == LUA_ERRMEM || (rc == LUA_ERRERR && o.memory->refused))) {
     ctx.reply.Error(ScriptOutOfMemory(memory_limit));
@@ -1318,6 +1325,13 @@ std::atomic<int64_t> g_running_since_us{0};
 std::atomic<bool> g_running_is_function{false};
 void (*g_serve_while_busy)() = nullptr;
 thread_local bool t_serving_while_busy = false;
+
+void KillForShutdown() {
+  RunningScripts& r = Running();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.shutting_down.store(true);
+  r.kill_epoch.fetch_add(1, std::memory_order_relaxed);
+}
 
 bool PastBusyThreshold(ServerState& server) {
   static const std::atomic<int64_t>* threshold =

@@ -430,8 +430,25 @@ void CmdShutdown(CommandContext& ctx) {
     ctx.reply.Error(errors::kNoShutdown);
     return;
   }
+  // A script past busy-reply-threshold holds the keyspace. As in Redis, only SHUTDOWN NOSAVE
+  // gets through then: it stops the script, whatever it wrote, and exits without saving (any
+  // other form would wait for the script's locks to save).
+  if (scripting::BusyNow(ctx.server)) {
+    if (!nosave) {
+      ctx.reply.Error(scripting::g_running_is_function.load(std::memory_order_relaxed)
+                          ? errors::kBusyFunction
+                          : errors::kBusyScript);
+      return;
+    }
+    scripting::KillForShutdown();
+  }
   KEEL_LOG_WARNING("User requested shutdown...");
-  if (!PrepareShutdown(ctx.server, save, nosave, force).ok()) {
+  if (scripting::t_serving_while_busy) {
+    // Answered from inside this thread's own script's hook: nothing here may wait for the
+    // keyspace the script holds (PrepareShutdown waits for a BGSAVE's walker). The walker stops
+    // at its next shard once the script has.
+    ctx.server.persistence.bgsave_abort.store(true);
+  } else if (!PrepareShutdown(ctx.server, save, nosave, force).ok()) {
     ctx.reply.Error(errors::kShutdownFailed);
     return;
   }

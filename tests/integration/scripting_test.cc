@@ -288,6 +288,40 @@ TEST_F(ScriptingTest, ScriptThatWroteIsUnkillable) {
   EXPECT_EQ(Str(Run(admin.get(), {"GET", "w"}).get()), "1");
 }
 
+// While a script that wrote runs past busy-reply-threshold, SHUTDOWN and SHUTDOWN SAVE answer
+// -BUSY and SCRIPT KILL -UNKILLABLE; SHUTDOWN NOSAVE stops the script and the server at once
+// (exit code 0) without saving, though save points are set. After a restart the AOF holds the
+// write acknowledged before the script and none of the script's. Holds on Redis 7.0 too.
+TEST_F(ScriptingMonitorTest, ShutdownNosaveStopsABusyScriptThatWrote) {
+  std::string dir = TempDir();
+  std::vector<std::string> args = {"--dir",  dir,    "--appendonly",           "yes",
+                                   "--save", "60 1", "--busy-reply-threshold", "100"};
+  auto k = StartProcess(KeelServerBinary(), args);
+  auto admin = ConnectTo(*k);
+  EXPECT_EQ(Str(Cmd(admin.get(), {"SET", "before", "1"}).get()), "OK");
+  auto runner = ConnectTo(*k);
+  Send(runner.get(), {"EVAL", "redis.call('set', 'during', '1') while true do end", "0"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto other = ConnectTo(*k);
+  const std::string busy =
+      "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+  EXPECT_EQ(Str(Cmd(other.get(), {"SHUTDOWN"}).get()), busy);
+  EXPECT_EQ(Str(Cmd(other.get(), {"SHUTDOWN", "SAVE"}).get()), busy);
+  EXPECT_EQ(Str(Cmd(other.get(), {"SHUTDOWN", "NOSAVE", "SAVE"}).get()), "ERR syntax error");
+  EXPECT_EQ(Str(Cmd(other.get(), {"SCRIPT", "KILL"}).get()).rfind("UNKILLABLE Sorry", 0), 0u);
+  EXPECT_EQ(Str(Cmd(admin.get(), {"GET", "before"}).get()), busy);
+  (void)HiredisCommand(other.get(), {"SHUTDOWN", "NOSAVE"});  // no reply: the server exits
+  ASSERT_TRUE(k->WaitForExit(std::chrono::seconds(10)));
+  EXPECT_EQ(k->exit_code(), std::optional<int>(0)) << k->DescribeStatus();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/dump.rdb"));
+  auto again = StartProcess(KeelServerBinary(), args);
+  auto c = ConnectTo(*again);
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "before"}).get()), "1");
+  EXPECT_EQ(Cmd(c.get(), {"EXISTS", "during"})->integer, 0);
+  ASSERT_TRUE(again->Stop());
+  std::filesystem::remove_all(dir);
+}
+
 // MONITOR shows EVAL and FCALL as the script starts (before the commands they run, which show
 // `lua` as the client and the database they ran in), errors of the command included; a call
 // refused for memory before it starts shows nothing. Holds on Redis 7.0 too.

@@ -61,6 +61,8 @@ void Cron(ServerState& state);
 // Called by the dispatcher under the transaction's locks.
 void BeginExec();
 void EndExec();
+// Ends it without writing any of its records (a script stopped by SHUTDOWN NOSAVE).
+void EndExecDiscarding();
 
 // appendfsync always: true when this thread's replies must wait for the group fsync that covers
 // the records it appended; `resume` is then called (from the writer thread) once they are

@@ -39,6 +39,18 @@ extern void (*g_serve_while_busy)();
 // script holds).
 extern thread_local bool t_serving_while_busy;
 
+// Whether commands not flagged allow_busy get -BUSY now: a script is past busy-reply-threshold,
+// or this thread answers from inside its own script's hook. Any thread.
+inline bool BusyNow(ServerState& server) {
+  return g_running_since_us.load(std::memory_order_relaxed) != 0 &&
+         (t_serving_while_busy || PastBusyThreshold(server));
+}
+
+// SHUTDOWN NOSAVE while BusyNow: every running script stops at its next hook call whether or not
+// it has written (SCRIPT KILL would answer -UNKILLABLE), and its writes are not logged to the AOF,
+// as Redis exits from inside the script before propagating them. Any thread.
+void KillForShutdown();
+
 // INFO memory's scripting fields, in Redis 7.0's order (used_memory_lua ...
 // used_memory_scripts_human): the Lua states' bytes (EVAL's and the functions', every io
 // thread's), the script cache's and the function libraries' bytes and counts. Any thread.
