@@ -1,8 +1,8 @@
 #pragma once
 // Libraries Redis 7.0 embeds in its Lua state beyond Lua's own, cjson and bit: cmsgpack
-// (lua_cmsgpack.cc) and struct (lua_struct.cc), and the allocator that bounds a state's memory
-// (lua_memory.cc). Private to src/commands: scripting_family.cc opens them in each io thread's
-// state.
+// (lua_cmsgpack.cc) and struct (lua_struct.cc), Redis's math.random (lua_random.cc), and the
+// allocator that bounds a state's memory (lua_memory.cc). Private to src/commands:
+// scripting_family.cc opens them in each io thread's state.
 //
 // The open functions follow Lua's luaopen_* convention (one result: the library's table, not
 // yet a global). Everything here runs on the thread that owns the lua_State.
@@ -21,6 +21,10 @@ int OpenCmsgpack(lua_State* L);
 // struct: pack(fmt, ...), unpack(fmt, s [,init]), size(fmt), Roberto Ierusalimschy's format
 // language as Redis embeds it (native little-endian x86-64 sizes: int 4, long and size_t 8).
 int OpenStruct(lua_State* L);
+
+// Replaces math.random and math.randomseed (the math library must be open, as the global `math`)
+// by Redis 7.0's: one rand48 stream for the whole process (lua_random.cc).
+void InstallRand48(lua_State* L);
 
 // Makes the library tables named in names[0..count) read-only, as Redis 7.0's are: each global
 // becomes a proxy that reads through and refuses assignments ("Attempt to modify a readonly

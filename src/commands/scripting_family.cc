@@ -908,6 +908,7 @@ lua_State* NewLuaState(lua_libs::MemoryAccount* account) {
   OpenLibrary(L, luaopen_table, LUA_TABLIBNAME);
   OpenLibrary(L, luaopen_string, LUA_STRLIBNAME);
   OpenLibrary(L, luaopen_math, LUA_MATHLIBNAME);
+  lua_libs::InstallRand48(L);
   OpenLibrary(L, luaopen_cjson, "cjson");
   OpenLibrary(L, luaopen_bit, "bit");
   OpenLibrary(L, lua_libs::OpenCmsgpack, "cmsgpack");
