@@ -2887,6 +2887,189 @@ constexpr CommandMeta kFunctionSubcommands[] = {
     {.name = "function|stats", .arity = 2, .flags = kCmdNoscript | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .tips = kFunctionStatsTips, .group = "scripting", .since = "7.0.0", .summary = "Describes the running function and counts the libraries and functions."},
 };
 
+constexpr CommandArg kClusterAddslotsArgs[] = {
+    {.name = "slot", .type = ArgType::kInteger, .flags = kArgMultiple},
+};
+
+constexpr CommandArg kClusterAddslotsrangeStartSlotEndSlotArgs[] = {
+    {.name = "start-slot", .type = ArgType::kInteger},
+    {.name = "end-slot", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kClusterAddslotsrangeArgs[] = {
+    {.name = "start-slot_end-slot", .type = ArgType::kBlock, .flags = kArgMultiple, .args = kClusterAddslotsrangeStartSlotEndSlotArgs},
+};
+
+constexpr std::string_view kClusterBumpepochTips[] = {"nondeterministic_output"};
+
+constexpr std::string_view kClusterCountFailureReportsTips[] = {"nondeterministic_output"};
+
+constexpr CommandArg kClusterCountFailureReportsArgs[] = {
+    {.name = "node-id", .type = ArgType::kString},
+};
+
+constexpr CommandArg kClusterCountkeysinslotArgs[] = {
+    {.name = "slot", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kClusterDelslotsArgs[] = {
+    {.name = "slot", .type = ArgType::kInteger, .flags = kArgMultiple},
+};
+
+constexpr CommandArg kClusterDelslotsrangeStartSlotEndSlotArgs[] = {
+    {.name = "start-slot", .type = ArgType::kInteger},
+    {.name = "end-slot", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kClusterDelslotsrangeArgs[] = {
+    {.name = "start-slot_end-slot", .type = ArgType::kBlock, .flags = kArgMultiple, .args = kClusterDelslotsrangeStartSlotEndSlotArgs},
+};
+
+constexpr CommandArg kClusterFailoverOptionsArgs[] = {
+    {.name = "force", .type = ArgType::kPureToken, .token = "FORCE"},
+    {.name = "takeover", .type = ArgType::kPureToken, .token = "TAKEOVER"},
+};
+
+constexpr CommandArg kClusterFailoverArgs[] = {
+    {.name = "options", .type = ArgType::kOneof, .flags = kArgOptional, .args = kClusterFailoverOptionsArgs},
+};
+
+constexpr CommandArg kClusterForgetArgs[] = {
+    {.name = "node-id", .type = ArgType::kString},
+};
+
+constexpr std::string_view kClusterGetkeysinslotTips[] = {"nondeterministic_output"};
+
+constexpr CommandArg kClusterGetkeysinslotArgs[] = {
+    {.name = "slot", .type = ArgType::kInteger},
+    {.name = "count", .type = ArgType::kInteger},
+};
+
+constexpr std::string_view kClusterInfoTips[] = {"nondeterministic_output"};
+
+constexpr CommandArg kClusterKeyslotArgs[] = {
+    {.name = "key", .type = ArgType::kString},
+};
+
+constexpr std::string_view kClusterLinksTips[] = {"nondeterministic_output"};
+
+constexpr CommandArg kClusterMeetArgs[] = {
+    {.name = "ip", .type = ArgType::kString},
+    {.name = "port", .type = ArgType::kInteger},
+    {.name = "cluster_bus_port", .type = ArgType::kInteger, .since = "4.0.0", .flags = kArgOptional},
+};
+
+constexpr std::string_view kClusterNodesTips[] = {"nondeterministic_output"};
+
+constexpr std::string_view kClusterReplicasTips[] = {"nondeterministic_output"};
+
+constexpr CommandArg kClusterReplicasArgs[] = {
+    {.name = "node-id", .type = ArgType::kString},
+};
+
+constexpr CommandArg kClusterReplicateArgs[] = {
+    {.name = "node-id", .type = ArgType::kString},
+};
+
+constexpr CommandArg kClusterResetHardSoftArgs[] = {
+    {.name = "hard", .type = ArgType::kPureToken, .token = "HARD"},
+    {.name = "soft", .type = ArgType::kPureToken, .token = "SOFT"},
+};
+
+constexpr CommandArg kClusterResetArgs[] = {
+    {.name = "hard_soft", .type = ArgType::kOneof, .flags = kArgOptional, .args = kClusterResetHardSoftArgs},
+};
+
+constexpr CommandArg kClusterSetConfigEpochArgs[] = {
+    {.name = "config-epoch", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kClusterSetslotSubcommandArgs[] = {
+    {.name = "node-id", .type = ArgType::kString, .token = "IMPORTING"},
+    {.name = "node-id", .type = ArgType::kString, .token = "MIGRATING"},
+    {.name = "node-id", .type = ArgType::kString, .token = "NODE"},
+    {.name = "stable", .type = ArgType::kPureToken, .token = "STABLE"},
+};
+
+constexpr CommandArg kClusterSetslotArgs[] = {
+    {.name = "slot", .type = ArgType::kInteger},
+    {.name = "subcommand", .type = ArgType::kOneof, .args = kClusterSetslotSubcommandArgs},
+};
+
+constexpr std::string_view kClusterShardsTips[] = {"nondeterministic_output"};
+
+constexpr std::string_view kClusterSlavesTips[] = {"nondeterministic_output"};
+
+constexpr CommandArg kClusterSlavesArgs[] = {
+    {.name = "node-id", .type = ArgType::kString},
+};
+
+constexpr std::string_view kClusterSlotsTips[] = {"nondeterministic_output"};
+
+constexpr CommandMeta kClusterSubcommands[] = {
+    {.name = "cluster|addslots", .arity = -3, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command ADDSLOTS (refused: cluster support is disabled).", .args = kClusterAddslotsArgs},
+    {.name = "cluster|addslotsrange", .arity = -4, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "7.0.0", .summary = "The cluster command ADDSLOTSRANGE (refused: cluster support is disabled).", .args = kClusterAddslotsrangeArgs},
+    {.name = "cluster|bumpepoch", .arity = 2, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .tips = kClusterBumpepochTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command BUMPEPOCH (refused: cluster support is disabled)."},
+    {.name = "cluster|count-failure-reports", .arity = 3, .flags = kCmdAdmin | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .tips = kClusterCountFailureReportsTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command COUNT-FAILURE-REPORTS (refused: cluster support is disabled).", .args = kClusterCountFailureReportsArgs},
+    {.name = "cluster|countkeysinslot", .arity = 3, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "cluster", .since = "3.0.0", .summary = "The cluster command COUNTKEYSINSLOT (refused: cluster support is disabled).", .args = kClusterCountkeysinslotArgs},
+    {.name = "cluster|delslots", .arity = -3, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command DELSLOTS (refused: cluster support is disabled).", .args = kClusterDelslotsArgs},
+    {.name = "cluster|delslotsrange", .arity = -4, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "7.0.0", .summary = "The cluster command DELSLOTSRANGE (refused: cluster support is disabled).", .args = kClusterDelslotsrangeArgs},
+    {.name = "cluster|failover", .arity = -2, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command FAILOVER (refused: cluster support is disabled).", .args = kClusterFailoverArgs},
+    {.name = "cluster|flushslots", .arity = 2, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command FLUSHSLOTS (refused: cluster support is disabled)."},
+    {.name = "cluster|forget", .arity = 3, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command FORGET (refused: cluster support is disabled).", .args = kClusterForgetArgs},
+    {.name = "cluster|getkeysinslot", .arity = 4, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kClusterGetkeysinslotTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command GETKEYSINSLOT (refused: cluster support is disabled).", .args = kClusterGetkeysinslotArgs},
+    {.name = "cluster|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "cluster", .since = "5.0.0", .summary = "The cluster command HELP (refused: cluster support is disabled)."},
+    {.name = "cluster|info", .arity = 2, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kClusterInfoTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command INFO (refused: cluster support is disabled)."},
+    {.name = "cluster|keyslot", .arity = 3, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "cluster", .since = "3.0.0", .summary = "The cluster command KEYSLOT (refused: cluster support is disabled).", .args = kClusterKeyslotArgs},
+    {.name = "cluster|links", .arity = 2, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kClusterLinksTips, .group = "cluster", .since = "7.0.0", .summary = "The cluster command LINKS (refused: cluster support is disabled)."},
+    {.name = "cluster|meet", .arity = -4, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command MEET (refused: cluster support is disabled).", .args = kClusterMeetArgs},
+    {.name = "cluster|myid", .arity = 2, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "cluster", .since = "3.0.0", .summary = "The cluster command MYID (refused: cluster support is disabled)."},
+    {.name = "cluster|nodes", .arity = 2, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kClusterNodesTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command NODES (refused: cluster support is disabled)."},
+    {.name = "cluster|replicas", .arity = 3, .flags = kCmdAdmin | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .tips = kClusterReplicasTips, .group = "cluster", .since = "5.0.0", .summary = "The cluster command REPLICAS (refused: cluster support is disabled).", .args = kClusterReplicasArgs},
+    {.name = "cluster|replicate", .arity = 3, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command REPLICATE (refused: cluster support is disabled).", .args = kClusterReplicateArgs},
+    {.name = "cluster|reset", .arity = -2, .flags = kCmdAdmin | kCmdNoscript | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command RESET (refused: cluster support is disabled).", .args = kClusterResetArgs},
+    {.name = "cluster|saveconfig", .arity = 2, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command SAVECONFIG (refused: cluster support is disabled)."},
+    {.name = "cluster|set-config-epoch", .arity = 3, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command SET-CONFIG-EPOCH (refused: cluster support is disabled).", .args = kClusterSetConfigEpochArgs},
+    {.name = "cluster|setslot", .arity = -4, .flags = kCmdAdmin | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "cluster", .since = "3.0.0", .summary = "The cluster command SETSLOT (refused: cluster support is disabled).", .args = kClusterSetslotArgs},
+    {.name = "cluster|shards", .arity = 2, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kClusterShardsTips, .group = "cluster", .since = "7.0.0", .summary = "The cluster command SHARDS (refused: cluster support is disabled)."},
+    {.name = "cluster|slaves", .arity = 3, .flags = kCmdAdmin | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .tips = kClusterSlavesTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command SLAVES (refused: cluster support is disabled).", .args = kClusterSlavesArgs},
+    {.name = "cluster|slots", .arity = 2, .flags = kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .tips = kClusterSlotsTips, .group = "cluster", .since = "3.0.0", .summary = "The cluster command SLOTS (refused: cluster support is disabled)."},
+};
+
+constexpr std::string_view kModuleListTips[] = {"nondeterministic_output_order"};
+
+constexpr CommandArg kModuleLoadArgs[] = {
+    {.name = "path", .type = ArgType::kString},
+    {.name = "arg", .type = ArgType::kString, .flags = kArgOptional | kArgMultiple},
+};
+
+constexpr CommandArg kModuleLoadexConfigsArgs[] = {
+    {.name = "name", .type = ArgType::kString},
+    {.name = "value", .type = ArgType::kString},
+};
+
+constexpr CommandArg kModuleLoadexArgsArgs[] = {
+    {.name = "arg", .type = ArgType::kString},
+};
+
+constexpr CommandArg kModuleLoadexArgs[] = {
+    {.name = "path", .type = ArgType::kString},
+    {.name = "configs", .type = ArgType::kBlock, .token = "CONFIG", .flags = kArgOptional | kArgMultiple | kArgMultipleToken, .args = kModuleLoadexConfigsArgs},
+    {.name = "args", .type = ArgType::kBlock, .token = "ARGS", .flags = kArgOptional | kArgMultiple, .args = kModuleLoadexArgsArgs},
+};
+
+constexpr CommandArg kModuleUnloadArgs[] = {
+    {.name = "name", .type = ArgType::kString},
+};
+
+constexpr CommandMeta kModuleSubcommands[] = {
+    {.name = "module|list", .arity = 2, .flags = kCmdAdmin | kCmdNoscript, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .tips = kModuleListTips, .group = "server", .since = "4.0.0", .summary = "Lists the loaded modules (none in Keel)."},
+    {.name = "module|load", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "4.0.0", .summary = "Loads a module library (Keel loads none: the load fails).", .args = kModuleLoadArgs},
+    {.name = "module|loadex", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "7.0.0", .summary = "Loads a module library with configuration (Keel loads none: the load fails).", .args = kModuleLoadexArgs},
+    {.name = "module|unload", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "4.0.0", .summary = "Unloads a module by name.", .args = kModuleUnloadArgs},
+    {.name = "module|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "5.0.0", .summary = "Lists the MODULE subcommands."},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -3099,6 +3282,12 @@ constexpr CommandMeta kCommands[] = {
     {.name = "fcall", .arity = -3, .flags = kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a function of a loaded library.", .args = kFcallArgs},
     {.name = "fcall_ro", .arity = -3, .flags = kCmdReadonly | kCmdNoscript | kCmdStale | kCmdSkipMonitor | kCmdNoMandatoryKeys | kCmdMovableKeys, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow | kAclScripting, .key_specs = kEvalRoKeySpecs, .group = "scripting", .since = "7.0.0", .summary = "Runs a read-only function of a loaded library.", .args = kFcallArgs},
     {.name = "function", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kFunctionSubcommands, .group = "scripting", .since = "7.0.0", .summary = "Groups the commands that manage function libraries."},
+    {.name = "role", .arity = 1, .flags = kCmdNoscript | kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclFast | kAclDangerous, .group = "server", .since = "2.8.12", .summary = "Reports this server's replication role: a master with no replicas."},
+    {.name = "readonly", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "cluster", .since = "3.0.0", .summary = "Allows reads from a cluster replica (refused: cluster support is disabled)."},
+    {.name = "readwrite", .arity = 1, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "cluster", .since = "3.0.0", .summary = "Ends READONLY on a cluster replica (refused: cluster support is disabled)."},
+    {.name = "asking", .arity = 1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "cluster", .since = "3.0.0", .summary = "Marks the next command as following an ASK redirection (refused: no cluster)."},
+    {.name = "cluster", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kClusterSubcommands, .group = "cluster", .since = "3.0.0", .summary = "Groups the cluster commands (refused: cluster support is disabled)."},
+    {.name = "module", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kModuleSubcommands, .group = "server", .since = "4.0.0", .summary = "Groups the commands that list, load and unload modules."},
 };
 // clang-format on
 // END GENERATED TABLE

@@ -585,6 +585,7 @@ void RegisterAllCommands() {
   RegisterPauseFamily(r);
   RegisterBitfieldFamily(r);
   RegisterHllFamily(r);
+  RegisterStandaloneFamily(r);
   RegisterScriptingFamily(r);
   RegisterFunctionFamily(r);
   RegisterAclFamily(r);

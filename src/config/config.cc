@@ -134,7 +134,8 @@ const std::vector<std::string_view> kSanitizeChoices = {"no", "yes", "clients"};
 const std::vector<std::string_view> kSupervisedModes = {"upstart", "systemd", "auto", "no"};
 const std::vector<std::string_view> kSyslogFacilities = {
     "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-// enable-protected-configs, enable-debug-command: in ProtectedAccess's order.
+// enable-protected-configs, enable-debug-command, enable-module-command: in ProtectedAccess's
+// order.
 const std::vector<std::string_view> kProtectedAccess = {"no", "yes", "local"};
 const std::vector<std::string_view> kShutdownOnSignal = {"default", "save", "nosave", "now",
                                                          "force"};
@@ -873,7 +874,7 @@ const OptionSpec kSpecs[] = {
     {"crash-memcheck-enabled", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
     {"disable-thp", "", Kind::kBool, 0, 0, nullptr, true, "yes", true},
     {"dynamic-hz", "", Kind::kBool, 0, 0, nullptr, false, "yes", true},
-    {"enable-module-command", "", Kind::kBool, 0, 0, nullptr, true, "no", true},
+    {"enable-module-command", "", Kind::kEnum, 0, 0, &kProtectedAccess, true, "no"},
     {"hll-sparse-max-bytes", "", Kind::kMemory, 0, kLongMax, nullptr, false, "3000"},
     {"hz", "", Kind::kInt, 0, kIntMax, nullptr, false, "10", true, nullptr, ClampHz},
     {"ignore-warnings", "", Kind::kString, 0, 0, nullptr, false, "", true},

@@ -137,5 +137,29 @@ TEST_F(ProtectedModeTest, EnableProtectedConfigsLocalAllowsLoopbackOnly) {
   EXPECT_EQ(SetDirFrom("127.0.0.2", server_->port(), server_->dir()), kProtectedRefusal);
 }
 
+// enable-module-command local: MODULE LOAD and UNLOAD run from 127.0.0.1 (and fail: no such
+// library, no such module) and are refused from 127.0.0.2, byte for byte as redis-server.
+TEST_F(ProtectedModeTest, EnableModuleCommandLocalMatchesRedis) {
+  const std::vector<std::string> args = {"--enable-module-command", "local", "--bind", "*",
+                                         "--protected-mode",        "no"};
+  StartServer(args);
+  ServerOptions oracle_options;
+  oracle_options.binary = RedisServerBinary();
+  oracle_options.args = args;
+  ServerProcess oracle(oracle_options);
+  ASSERT_TRUE(oracle.Start());
+  const std::string load = "*3\r\n$6\r\nMODULE\r\n$4\r\nLOAD\r\n$19\r\n/nonexistent/mod.so\r\n";
+  const std::string unload = "*3\r\n$6\r\nMODULE\r\n$6\r\nUNLOAD\r\n$6\r\nnosuch\r\n";
+  for (const std::string& cmd : {load, unload}) {
+    for (const char* source : {"127.0.0.1", "127.0.0.2"}) {
+      std::string redis = ExchangeFrom(source, oracle.port(), cmd);
+      ASSERT_EQ(redis.rfind("-ERR ", 0), 0u) << redis;
+      EXPECT_EQ(ExchangeFrom(source, server_->port(), cmd), redis) << source << " " << cmd;
+    }
+  }
+  EXPECT_EQ(ExchangeFrom("127.0.0.2", server_->port(), load).rfind("-ERR MODULE command not", 0),
+            0u);
+}
+
 }  // namespace
 }  // namespace keel::test

@@ -46,6 +46,12 @@ COMMANDS += """
 geoadd geopos geodist geohash geosearch geosearchstore georadius georadius_ro georadiusbymember
 georadiusbymember_ro
 """.split()
+# What a standalone server answers for the features it runs without (standalone_family.cc). (The
+# ACL, MEMORY, client tracking, scripting and function entries between the geo ones and these
+# were added to the table by hand.)
+COMMANDS += """
+role readonly readwrite asking cluster module
+""".split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
 SUBCOMMANDS = {
@@ -56,6 +62,8 @@ SUBCOMMANDS = {
     "pubsub": "channels numsub numpat help shardchannels shardnumsub".split(),
     "slowlog": "get len reset help".split(),
     "latency": "latest history reset graph doctor histogram help".split(),
+    "cluster": ("addslots addslotsrange bumpepoch count-failure-reports countkeysinslot delslots delslotsrange failover flushslots forget getkeysinslot help info keyslot links meet myid nodes replicas replicate reset saveconfig set-config-epoch setslot shards slaves slots").split(),
+    "module": "list load loadex unload help".split(),
 }
 
 # Commands whose keys the specs alone cannot always give (Redis's getkeys_proc).
@@ -345,6 +353,48 @@ SUMMARIES = {
     "pubsub|numpat": "Counts the pattern subscriptions.",
     "pubsub|help": "Lists the PUBSUB subcommands.",
 }
+
+# Standalone answers for features Keel runs without (standalone_family.cc).
+SUMMARIES.update({
+    "role": "Reports this server's replication role: a master with no replicas.",
+    "readonly": "Allows reads from a cluster replica (refused: cluster support is disabled).",
+    "readwrite": "Ends READONLY on a cluster replica (refused: cluster support is disabled).",
+    "asking": "Marks the next command as following an ASK redirection (refused: no cluster).",
+    "cluster": "Groups the cluster commands (refused: cluster support is disabled).",
+    "module": "Groups the commands that list, load and unload modules.",
+    "module|list": "Lists the loaded modules (none in Keel).",
+    "module|load": "Loads a module library (Keel loads none: the load fails).",
+    "module|loadex": "Loads a module library with configuration (Keel loads none: the load fails).",
+    "module|unload": "Unloads a module by name.",
+    "module|help": "Lists the MODULE subcommands.",
+    "cluster|addslots": "The cluster command ADDSLOTS (refused: cluster support is disabled).",
+    "cluster|addslotsrange": "The cluster command ADDSLOTSRANGE (refused: cluster support is disabled).",
+    "cluster|bumpepoch": "The cluster command BUMPEPOCH (refused: cluster support is disabled).",
+    "cluster|count-failure-reports": "The cluster command COUNT-FAILURE-REPORTS (refused: cluster support is disabled).",
+    "cluster|countkeysinslot": "The cluster command COUNTKEYSINSLOT (refused: cluster support is disabled).",
+    "cluster|delslots": "The cluster command DELSLOTS (refused: cluster support is disabled).",
+    "cluster|delslotsrange": "The cluster command DELSLOTSRANGE (refused: cluster support is disabled).",
+    "cluster|failover": "The cluster command FAILOVER (refused: cluster support is disabled).",
+    "cluster|flushslots": "The cluster command FLUSHSLOTS (refused: cluster support is disabled).",
+    "cluster|forget": "The cluster command FORGET (refused: cluster support is disabled).",
+    "cluster|getkeysinslot": "The cluster command GETKEYSINSLOT (refused: cluster support is disabled).",
+    "cluster|help": "The cluster command HELP (refused: cluster support is disabled).",
+    "cluster|info": "The cluster command INFO (refused: cluster support is disabled).",
+    "cluster|keyslot": "The cluster command KEYSLOT (refused: cluster support is disabled).",
+    "cluster|links": "The cluster command LINKS (refused: cluster support is disabled).",
+    "cluster|meet": "The cluster command MEET (refused: cluster support is disabled).",
+    "cluster|myid": "The cluster command MYID (refused: cluster support is disabled).",
+    "cluster|nodes": "The cluster command NODES (refused: cluster support is disabled).",
+    "cluster|replicas": "The cluster command REPLICAS (refused: cluster support is disabled).",
+    "cluster|replicate": "The cluster command REPLICATE (refused: cluster support is disabled).",
+    "cluster|reset": "The cluster command RESET (refused: cluster support is disabled).",
+    "cluster|saveconfig": "The cluster command SAVECONFIG (refused: cluster support is disabled).",
+    "cluster|set-config-epoch": "The cluster command SET-CONFIG-EPOCH (refused: cluster support is disabled).",
+    "cluster|setslot": "The cluster command SETSLOT (refused: cluster support is disabled).",
+    "cluster|shards": "The cluster command SHARDS (refused: cluster support is disabled).",
+    "cluster|slaves": "The cluster command SLAVES (refused: cluster support is disabled).",
+    "cluster|slots": "The cluster command SLOTS (refused: cluster support is disabled).",
+})
 
 CMD_FLAGS = {
     "write": "kCmdWrite", "readonly": "kCmdReadonly", "denyoom": "kCmdDenyOom",

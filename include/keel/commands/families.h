@@ -36,6 +36,7 @@ void RegisterPauseFamily(CommandRegistry* registry);        // CLIENT PAUSE/UNPA
 void RegisterBitfieldFamily(CommandRegistry* registry);     // BITFIELD, BITFIELD_RO
 void RegisterScriptingFamily(CommandRegistry* registry);    // EVAL family, SCRIPT
 void RegisterFunctionFamily(CommandRegistry* registry);     // FUNCTION, FCALL, FCALL_RO
+void RegisterStandaloneFamily(CommandRegistry* registry);   // ROLE, CLUSTER..., MODULE
 void RegisterHllFamily(CommandRegistry* registry);  // hll_family.cc: PFADD, PFCOUNT, PFMERGE, ...
                                                     // // BITFIELD, BITFIELD_RO
 

@@ -1,0 +1,132 @@
+// The commands of Redis 7.0 features a standalone server without them still answers: ROLE (a
+// master with no replicas), the cluster commands (CLUSTER and all its subcommands, READONLY,
+// READWRITE, ASKING: "cluster support disabled", as redis-server answers with cluster-enabled
+// no) and MODULE (no module is ever loaded: LIST is empty and a LOAD fails as a library that
+// cannot be loaded does, after the enable-module-command check). Clients probe these to learn
+// what they talk to (a cluster-aware client sends CLUSTER INFO or CLUSTER SLOTS and falls back on
+// this error; redis-py, ioredis and the test suites call ROLE); an unknown command would stop
+// them. Replies and errors as redis-server 7.0.15 gives them (tests/differential/cases/
+// standalone.txt).
+#include <string>
+#include <string_view>
+
+#include "keel/commands/dispatcher.h"
+#include "keel/commands/families.h"
+#include "keel/commands/server_bridge.h"
+#include "keel/common/logging.h"
+#include "keel/config/config.h"
+
+namespace keel {
+
+namespace {
+
+constexpr std::string_view kClusterDisabled = "ERR This instance has cluster support disabled";
+
+// ROLE: a master (Keel has no replication yet) at replication offset 0, with no replicas.
+void CmdRole(CommandContext& ctx) {
+  ctx.reply.ArrayHeader(3);
+  ctx.reply.Bulk("master");
+  ctx.reply.Integer(0);  // master_repl_offset, as INFO replication reports it
+  ctx.reply.ArrayHeader(0);
+}
+
+// CLUSTER <any subcommand>, READONLY, READWRITE, ASKING (arity is checked before, as Redis's).
+void CmdClusterDisabled(CommandContext& ctx) { ctx.reply.Error(kClusterDisabled); }
+
+// enable-module-command: no, yes, or local (from a loopback or Unix socket client only). False,
+// with Redis's refusal sent, when the client may not run MODULE LOAD, LOADEX or UNLOAD.
+bool ModuleCommandAllowed(CommandContext& ctx) {
+  auto access =
+      static_cast<Config::ProtectedAccess>(ctx.server.config->IntOption("enable-module-command"));
+  if (access == Config::ProtectedAccess::kYes ||
+      (access == Config::ProtectedAccess::kLocal && IsLocalClient(ctx.client))) {
+    return true;
+  }
+  ctx.reply.Error(
+      "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
+      "you can run it from a local connection, otherwise you need to set this option in the "
+      "configuration file, and then restart the server.");
+  return false;
+}
+
+void CmdModuleList(CommandContext& ctx) { ctx.reply.ArrayHeader(0); }
+
+// MODULE LOAD path [arg ...] / LOADEX path [CONFIG name value ...] [ARGS ...]: Keel cannot run
+// Redis modules (they are built against Redis's own module API), so every load fails as an
+// unloadable library does in Redis; the log says why.
+void CmdModuleLoad(CommandContext& ctx) {
+  if (!ModuleCommandAllowed(ctx)) return;
+  KEEL_LOG_WARNING("Module {} failed to load: Keel does not load Redis modules",
+                   std::string(ctx.args[2]));
+  ctx.reply.Error("ERR Error loading the extension. Please check the server logs.");
+}
+
+void CmdModuleUnload(CommandContext& ctx) {
+  if (!ModuleCommandAllowed(ctx)) return;
+  ctx.reply.Error("ERR Error unloading module: no such module with that name");
+}
+
+void CmdModuleHelp(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "LIST",
+      "    Return a list of loaded modules.",
+      "LOAD <path> [<arg> ...]",
+      "    Load a module library from <path>, passing to it any optional arguments.",
+      "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+      "    Load a module library from <path>, while passing it module configurations and "
+      "optional arguments.",
+      "UNLOAD <name>",
+      "    Unload a module.",
+      "HELP",
+      "    Prints this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kLines));
+  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+}
+
+}  // namespace
+
+void RegisterStandaloneFamily(CommandRegistry* r) {
+  r->Register("role", CmdRole, LockMode::kNone);
+  for (const char* name : {"readonly", "readwrite", "asking"}) {
+    r->Register(name, CmdClusterDisabled, LockMode::kNone);
+  }
+  static constexpr const char* kClusterSubcommands[] = {"addslots",
+                                                        "addslotsrange",
+                                                        "bumpepoch",
+                                                        "count-failure-reports",
+                                                        "countkeysinslot",
+                                                        "delslots",
+                                                        "delslotsrange",
+                                                        "failover",
+                                                        "flushslots",
+                                                        "forget",
+                                                        "getkeysinslot",
+                                                        "help",
+                                                        "info",
+                                                        "keyslot",
+                                                        "links",
+                                                        "meet",
+                                                        "myid",
+                                                        "nodes",
+                                                        "replicas",
+                                                        "replicate",
+                                                        "reset",
+                                                        "saveconfig",
+                                                        "set-config-epoch",
+                                                        "setslot",
+                                                        "shards",
+                                                        "slaves",
+                                                        "slots"};
+  for (const char* sub : kClusterSubcommands) {
+    r->Register(std::string("cluster|") + sub, CmdClusterDisabled, LockMode::kNone);
+  }
+  r->Register("module|list", CmdModuleList, LockMode::kNone);
+  r->Register("module|load", CmdModuleLoad, LockMode::kNone);
+  r->Register("module|loadex", CmdModuleLoad, LockMode::kNone);
+  r->Register("module|unload", CmdModuleUnload, LockMode::kNone);
+  r->Register("module|help", CmdModuleHelp, LockMode::kNone);
+}
+
+}  // namespace keel
