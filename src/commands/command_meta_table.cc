@@ -3070,6 +3070,56 @@ constexpr CommandMeta kModuleSubcommands[] = {
     {.name = "module|help", .arity = 2, .flags = kCmdLoading | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .group = "server", .since = "5.0.0", .summary = "Lists the MODULE subcommands."},
 };
 
+constexpr CommandArg kFailoverTargetArgs[] = {
+    {.name = "host", .type = ArgType::kString},
+    {.name = "port", .type = ArgType::kInteger},
+    {.name = "force", .type = ArgType::kPureToken, .token = "FORCE", .flags = kArgOptional},
+};
+
+constexpr CommandArg kFailoverArgs[] = {
+    {.name = "target", .type = ArgType::kBlock, .token = "TO", .flags = kArgOptional, .args = kFailoverTargetArgs},
+    {.name = "abort", .type = ArgType::kPureToken, .token = "ABORT", .flags = kArgOptional},
+    {.name = "milliseconds", .type = ArgType::kInteger, .token = "TIMEOUT", .flags = kArgOptional},
+};
+
+constexpr CommandArg kReplicaofArgsHostPortArgs[] = {
+    {.name = "host", .type = ArgType::kString},
+    {.name = "port", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kReplicaofArgsNoOneArgs[] = {
+    {.name = "no", .type = ArgType::kPureToken, .token = "NO"},
+    {.name = "one", .type = ArgType::kPureToken, .token = "ONE"},
+};
+
+constexpr CommandArg kReplicaofArgsArgs[] = {
+    {.name = "host-port", .type = ArgType::kBlock, .args = kReplicaofArgsHostPortArgs},
+    {.name = "no-one", .type = ArgType::kBlock, .args = kReplicaofArgsNoOneArgs},
+};
+
+constexpr CommandArg kReplicaofArgs[] = {
+    {.name = "args", .type = ArgType::kOneof, .args = kReplicaofArgsArgs},
+};
+
+constexpr CommandArg kSlaveofArgsHostPortArgs[] = {
+    {.name = "host", .type = ArgType::kString},
+    {.name = "port", .type = ArgType::kInteger},
+};
+
+constexpr CommandArg kSlaveofArgsNoOneArgs[] = {
+    {.name = "no", .type = ArgType::kPureToken, .token = "NO"},
+    {.name = "one", .type = ArgType::kPureToken, .token = "ONE"},
+};
+
+constexpr CommandArg kSlaveofArgsArgs[] = {
+    {.name = "host-port", .type = ArgType::kBlock, .args = kSlaveofArgsHostPortArgs},
+    {.name = "no-one", .type = ArgType::kBlock, .args = kSlaveofArgsNoOneArgs},
+};
+
+constexpr CommandArg kSlaveofArgs[] = {
+    {.name = "args", .type = ArgType::kOneof, .args = kSlaveofArgsArgs},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -3288,6 +3338,9 @@ constexpr CommandMeta kCommands[] = {
     {.name = "asking", .arity = 1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "cluster", .since = "3.0.0", .summary = "Marks the next command as following an ASK redirection (refused: no cluster)."},
     {.name = "cluster", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kClusterSubcommands, .group = "cluster", .since = "3.0.0", .summary = "Groups the cluster commands (refused: cluster support is disabled)."},
     {.name = "module", .arity = -2, .flags = 0, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclSlow, .subcommands = kModuleSubcommands, .group = "server", .since = "4.0.0", .summary = "Groups the commands that list, load and unload modules."},
+    {.name = "failover", .arity = -1, .flags = kCmdAdmin | kCmdNoscript | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.2.0", .summary = "Hands the master role to a replica (refused: Keel has no replicas).", .args = kFailoverArgs},
+    {.name = "replicaof", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "5.0.0", .summary = "Makes this server a replica of another, or a master again with NO ONE.", .args = kReplicaofArgs},
+    {.name = "slaveof", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "1.0.0", .summary = "Old name of REPLICAOF.", .args = kSlaveofArgs},
 };
 // clang-format on
 // END GENERATED TABLE

@@ -1,12 +1,14 @@
-// The commands of Redis 7.0 features a standalone server without them still answers: ROLE (a
-// master with no replicas), the cluster commands (CLUSTER and all its subcommands, READONLY,
-// READWRITE, ASKING: "cluster support disabled", as redis-server answers with cluster-enabled
-// no) and MODULE (no module is ever loaded: LIST is empty and a LOAD fails as a library that
-// cannot be loaded does, after the enable-module-command check). Clients probe these to learn
-// what they talk to (a cluster-aware client sends CLUSTER INFO or CLUSTER SLOTS and falls back on
-// this error; redis-py, ioredis and the test suites call ROLE); an unknown command would stop
-// them. Replies and errors as redis-server 7.0.15 gives them (tests/differential/cases/
+// The commands of Redis 7.0 features a standalone server without them still answers: ROLE,
+// FAILOVER and REPLICAOF NO ONE (a master with no replicas), the cluster commands (CLUSTER and all
+// its subcommands, READONLY, READWRITE, ASKING: "cluster support disabled", as redis-server answers
+// with cluster-enabled no) and MODULE (no module is ever loaded: LIST is empty and a LOAD fails as
+// a library that cannot be loaded does, after the enable-module-command check). Clients probe these
+// to learn what they talk to (a cluster-aware client sends CLUSTER INFO or CLUSTER SLOTS and falls
+// back on this error; redis-py, ioredis and the test suites call ROLE); an unknown command would
+// stop them. Replies and errors as redis-server 7.0.15 gives them (tests/differential/cases/
 // standalone.txt).
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,7 +16,9 @@
 #include "keel/commands/families.h"
 #include "keel/commands/server_bridge.h"
 #include "keel/common/logging.h"
+#include "keel/common/strings.h"
 #include "keel/config/config.h"
+#include "keel/protocol/errors.h"
 
 namespace keel {
 
@@ -28,6 +32,48 @@ void CmdRole(CommandContext& ctx) {
   ctx.reply.Bulk("master");
   ctx.reply.Integer(0);  // master_repl_offset, as INFO replication reports it
   ctx.reply.ArrayHeader(0);
+}
+
+// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: Redis's argument checks, then the
+// answers of a master that has no replica (Keel never has one): nothing to fail over to, and no
+// failover in progress to abort.
+void CmdFailover(CommandContext& ctx) {
+  if (ctx.args.size() == 2 && EqualsIgnoreCase(ctx.args[1], "abort")) {
+    ctx.reply.Error("ERR No failover in progress.");
+    return;
+  }
+  bool timeout = false, to = false, force = false;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string_view a = ctx.args[i];
+    if (EqualsIgnoreCase(a, "timeout") && i + 1 < ctx.args.size() && !timeout) {
+      std::optional<int64_t> ms = ParseInt64(ctx.args[i + 1]);
+      if (!ms) return ctx.reply.Error(errors::kNotInteger);
+      if (*ms <= 0) return ctx.reply.Error("ERR FAILOVER timeout must be greater than 0");
+      timeout = true;
+      ++i;
+    } else if (EqualsIgnoreCase(a, "to") && i + 2 < ctx.args.size() && !to) {
+      if (!ParseInt64(ctx.args[i + 2])) return ctx.reply.Error(errors::kNotInteger);
+      to = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(a, "force") && !force) {
+      force = true;
+    } else {
+      return ctx.reply.Error(errors::kSyntax);
+    }
+  }
+  ctx.reply.Error("ERR FAILOVER requires connected replicas.");
+}
+
+// REPLICAOF (SLAVEOF) NO ONE: this server is a master already. REPLICAOF host port: Redis's port
+// check, then a refusal: Keel has no replication yet (docs/commands.md).
+void CmdReplicaof(CommandContext& ctx) {
+  if (EqualsIgnoreCase(ctx.args[1], "no") && EqualsIgnoreCase(ctx.args[2], "one")) {
+    ctx.reply.Ok();
+    return;
+  }
+  std::optional<int64_t> port = ParseInt64(ctx.args[2]);
+  if (!port || *port < 0 || *port > 65535) return ctx.reply.Error("ERR Invalid master port");
+  ctx.reply.Error("ERR Keel does not support replication yet: it can only be a master");
 }
 
 // CLUSTER <any subcommand>, READONLY, READWRITE, ASKING (arity is checked before, as Redis's).
@@ -89,6 +135,9 @@ void CmdModuleHelp(CommandContext& ctx) {
 
 void RegisterStandaloneFamily(CommandRegistry* r) {
   r->Register("role", CmdRole, LockMode::kNone);
+  r->Register("failover", CmdFailover, LockMode::kNone);
+  r->Register("replicaof", CmdReplicaof, LockMode::kNone);
+  r->Register("slaveof", CmdReplicaof, LockMode::kNone);
   for (const char* name : {"readonly", "readwrite", "asking"}) {
     r->Register(name, CmdClusterDisabled, LockMode::kNone);
   }

@@ -50,7 +50,7 @@ georadiusbymember_ro
 # ACL, MEMORY, client tracking, scripting and function entries between the geo ones and these
 # were added to the table by hand.)
 COMMANDS += """
-role readonly readwrite asking cluster module
+role readonly readwrite asking cluster module failover replicaof slaveof
 """.split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
@@ -367,6 +367,9 @@ SUMMARIES.update({
     "module|loadex": "Loads a module library with configuration (Keel loads none: the load fails).",
     "module|unload": "Unloads a module by name.",
     "module|help": "Lists the MODULE subcommands.",
+    "failover": "Hands the master role to a replica (refused: Keel has no replicas).",
+    "replicaof": "Makes this server a replica of another, or a master again with NO ONE.",
+    "slaveof": "Old name of REPLICAOF.",
     "cluster|addslots": "The cluster command ADDSLOTS (refused: cluster support is disabled).",
     "cluster|addslotsrange": "The cluster command ADDSLOTSRANGE (refused: cluster support is disabled).",
     "cluster|bumpepoch": "The cluster command BUMPEPOCH (refused: cluster support is disabled).",
