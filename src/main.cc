@@ -354,6 +354,7 @@ int main(int argc, char** argv) {
     NotifyReady();
   });
   server.Run();
+  StopRdbTransfers(state);
   state.persistence.load_abort.store(true);
   loader.join();
   aof::StopAppendOnly();  // writes and fsyncs what is buffered

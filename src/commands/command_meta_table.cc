@@ -3120,6 +3120,11 @@ constexpr CommandArg kSlaveofArgs[] = {
     {.name = "args", .type = ArgType::kOneof, .args = kSlaveofArgsArgs},
 };
 
+constexpr CommandArg kPsyncArgs[] = {
+    {.name = "replicationid", .type = ArgType::kString},
+    {.name = "offset", .type = ArgType::kInteger},
+};
+
 constexpr CommandMeta kCommands[] = {
     {.name = "ping", .arity = -1, .flags = kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .tips = kPingTips, .group = "connection", .since = "1.0.0", .summary = "Checks that the connection is alive, optionally echoing a message.", .args = kPingArgs},
     {.name = "echo", .arity = 2, .flags = kCmdLoading | kCmdStale | kCmdFast, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclFast | kAclConnection, .group = "connection", .since = "1.0.0", .summary = "Replies with the given message.", .args = kEchoArgs},
@@ -3341,6 +3346,9 @@ constexpr CommandMeta kCommands[] = {
     {.name = "failover", .arity = -1, .flags = kCmdAdmin | kCmdNoscript | kCmdStale, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "6.2.0", .summary = "Hands the master role to a replica (refused: Keel has no replicas).", .args = kFailoverArgs},
     {.name = "replicaof", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "5.0.0", .summary = "Makes this server a replica of another, or a master again with NO ONE.", .args = kReplicaofArgs},
     {.name = "slaveof", .arity = 3, .flags = kCmdAdmin | kCmdNoscript | kCmdStale | kCmdNoAsyncLoading, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "1.0.0", .summary = "Old name of REPLICAOF.", .args = kSlaveofArgs},
+    {.name = "replconf", .arity = -1, .flags = kCmdAdmin | kCmdNoscript | kCmdLoading | kCmdStale | kCmdAllowBusy, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "3.0.0", .summary = "Configures a replication link, or asks for a snapshot only (redis-cli --rdb)."},
+    {.name = "sync", .arity = 1, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading | kCmdNoMulti, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "1.0.0", .summary = "Asks for a snapshot of the dataset as a replica would (REPLCONF rdb-only clients)."},
+    {.name = "psync", .arity = -3, .flags = kCmdAdmin | kCmdNoscript | kCmdNoAsyncLoading | kCmdNoMulti, .first_key = 0, .last_key = 0, .key_step = 0, .acl = kAclAdmin | kAclSlow | kAclDangerous, .group = "server", .since = "2.8.0", .summary = "Asks for a snapshot after +FULLRESYNC as a replica would (REPLCONF rdb-only clients).", .args = kPsyncArgs},
 };
 // clang-format on
 // END GENERATED TABLE

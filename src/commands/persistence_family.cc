@@ -1,8 +1,19 @@
-// Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT).
+// Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE, and DEBUG (RELOAD, OBJECT); the snapshot
+// transfer of SYNC for REPLCONF rdb-only clients.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <random>
+#include <string>
 #include <thread>
 
 #include "functions.h"
@@ -102,7 +113,133 @@ void RunBackgroundSave(ServerState& s, std::unique_ptr<BackgroundSnapshot> snap,
   p.bgsave_in_progress.store(false);
 }
 
+// Transfers running, and the flag StopRdbTransfers raises at exit: a transfer thread is detached
+// and must be gone before the server state it reads is.
+std::atomic<int> g_transfers_running{0};
+std::atomic<bool> g_transfers_stop{false};
+
+// The socket SYNC's transfer writes to: the connection's descriptor is non-blocking (its file
+// description is the one the io thread used), so a full send buffer waits in poll, at most
+// kStallMs with nothing written (Redis's repl-timeout default), then the transfer gives up; so
+// does a server on its way out.
+class SocketSink final : public rdb::Sink {
+ public:
+  explicit SocketSink(int fd) : fd_(fd) {}
+  Status Write(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (WaitWritable()) continue;
+        return Status::Error("the client read nothing for 60 seconds, or the server is exiting");
+      }
+      return Status::Error(std::string("write error: ") + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+  static constexpr int kStallMs = 60000;
+
+ private:
+  bool WaitWritable() const {
+    for (int waited = 0; waited < kStallMs && !g_transfers_stop.load(); waited += 100) {
+      pollfd p{fd_, POLLOUT, 0};
+      if (::poll(&p, 1, 100) == 1) return true;
+    }
+    return false;
+  }
+
+  int fd_;
+};
+
+// 40 random hex digits: the end mark of a diskless transfer ($EOF:<mark>, as Redis sends it).
+std::string TransferMark() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string mark;
+  for (int i = 0; i < 40; ++i) mark.push_back(kHex[rd() & 15]);
+  return mark;
+}
+
+// The transfer thread: waits for the snapshot slot (one BGSAVE, AOF rewrite or transfer at a
+// time; a newline each second meanwhile, as Redis keeps a waiting replica's link alive), then
+// streams the snapshot as Redis's diskless sync does: "$EOF:<mark>\r\n", the RDB, the mark. Then
+// closes the socket. No lastsave, dirty counter or save status changes: it is not a save.
+void RunRdbTransfer(ServerState& s, int fd, RdbTransfer what) {
+  memory::RegisterThisThread();
+  PersistenceInfo& p = s.persistence;
+  SocketSink sink(fd);
+  std::unique_ptr<BackgroundSnapshot> snap;
+  Status st = Status::Ok();
+  for (int waited_ms = 0; st.ok(); waited_ms += 10) {
+    if (what.exclude_data) break;  // functions only: nothing to walk
+    if (g_transfers_stop.load() || waited_ms > SocketSink::kStallMs) {
+      st = Status::Error("no snapshot could start (a BGSAVE or AOF rewrite ran on)");
+      break;
+    }
+    {
+      std::lock_guard<std::mutex> lock(p.save_mu);
+      if (!p.bgsave_in_progress.load() && !aof::RewriteInProgress() && !p.loading.load()) {
+        BgsaveOptions o;
+        o.save = SaveOptionsOf(s);
+        o.abort = &p.bgsave_abort;
+        o.keys_processed = &p.bgsave_keys_processed;
+        p.bgsave_abort.store(false);
+        snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
+        p.bgsave_keys_processed.store(0);
+        p.bgsave_start_ms.store(NowUnixMs());
+        p.bgsave_in_progress.store(true);
+        p.bgsave_keys_total.store(snap->Start());
+        break;
+      }
+    }
+    if (waited_ms > 0 && waited_ms % 1000 == 0) st = sink.Write("\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  KEEL_LOG_NOTICE("Starting an RDB transfer to a REPLCONF rdb-only client{}",
+                  what.exclude_data ? " (functions only)" : "");
+  std::string mark = TransferMark();
+  if (st.ok() && what.psync) st = sink.Write("+FULLRESYNC " + s.run_id + " 0\r\n");
+  if (st.ok()) st = sink.Write("$EOF:" + mark + "\r\n");
+  if (st.ok() && snap != nullptr) {
+    st = snap->Write(&sink);
+  } else if (st.ok()) {
+    SaveOptions so = SaveOptionsOf(s);
+    rdb::RdbWriter w(&sink, so.compress, so.checksum);
+    rdb::AuxInfo aux;
+    aux.ctime = NowUnixMs() / 1000;
+    aux.used_mem = so.used_mem;
+    aux.functions = !what.exclude_functions;
+    st = w.Begin(aux);
+    if (st.ok()) st = w.Finish();
+  }
+  if (snap != nullptr) snap->Stop();
+  if (st.ok()) st = sink.Write(mark);
+  ::close(fd);
+  if (st.ok()) {
+    KEEL_LOG_NOTICE("RDB transfer to a REPLCONF rdb-only client succeeded");
+  } else {
+    KEEL_LOG_WARNING("RDB transfer to a REPLCONF rdb-only client failed: {}", st.message());
+  }
+  if (snap != nullptr) p.bgsave_in_progress.store(false);
+  g_transfers_running.fetch_sub(1);  // last: nothing of `s` is touched after this
+}
+
 }  // namespace
+
+void StartRdbTransfer(ServerState& s, int fd, RdbTransfer what) {
+  g_transfers_running.fetch_add(1);
+  std::thread(RunRdbTransfer, std::ref(s), fd, what).detach();
+}
+
+void StopRdbTransfers(ServerState& s) {
+  g_transfers_stop.store(true);
+  s.persistence.bgsave_abort.store(true);  // a snapshot being walked stops at its next shard
+  while (g_transfers_running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 
 Status StartBackgroundSave(ServerState& s) {
   PersistenceInfo& p = s.persistence;

@@ -727,6 +727,8 @@ void Connection::ShutdownGracefully() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  std::function<void(int)> handoff;
+  if (client_->has_extras()) handoff = std::move(client_->extras().on_handoff);
   ReleaseReadBuffer();
   if (client_->blocked) {
     client_->blocked = false;
@@ -741,8 +743,16 @@ void Connection::Close() {
   env_->state->clients.Remove(client_->id);
   env_->state->io_thread_clients[thread_].fetch_sub(1, std::memory_order_relaxed);
   asio::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  if (handoff) {
+    // SYNC's snapshot transfer takes the connection over: everything queued for it was written
+    // (close after reply), and a shutdown would end the duplicate's connection too.
+    int fd = ::dup(socket_.native_handle());
+    socket_.close(ec);
+    if (fd >= 0) handoff(fd);
+  } else {
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
   // A big payload half received goes now (closing the socket took any read of it off the
   // reactor: it completes as aborted, without reading).
   big_.reset();

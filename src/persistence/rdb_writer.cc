@@ -210,7 +210,8 @@ Status RdbWriter::Begin(const AuxInfo& aux) {
   field("ctime", std::to_string(aux.ctime));
   field("used-mem", std::to_string(aux.used_mem));
   field("aof-base", aux.aof_base ? "1" : "0");
-  if (FunctionCodesFn codes = g_function_codes.load()) {
+  FunctionCodesFn codes = aux.functions ? g_function_codes.load() : nullptr;
+  if (codes != nullptr) {
     for (const std::string& code : codes()) {
       AppendU8(&buf_, kOpFunction2);
       AppendString(&buf_, code, compress_);

@@ -50,7 +50,7 @@ georadiusbymember_ro
 # ACL, MEMORY, client tracking, scripting and function entries between the geo ones and these
 # were added to the table by hand.)
 COMMANDS += """
-role readonly readwrite asking cluster module failover replicaof slaveof
+role readonly readwrite asking cluster module failover replicaof slaveof replconf sync psync
 """.split()
 
 # The subcommands Keel implements, in table order. Other Redis subcommands are left out.
@@ -370,6 +370,9 @@ SUMMARIES.update({
     "failover": "Hands the master role to a replica (refused: Keel has no replicas).",
     "replicaof": "Makes this server a replica of another, or a master again with NO ONE.",
     "slaveof": "Old name of REPLICAOF.",
+    "replconf": "Configures a replication link, or asks for a snapshot only (redis-cli --rdb).",
+    "sync": "Asks for a snapshot of the dataset as a replica would (REPLCONF rdb-only clients).",
+    "psync": "Asks for a snapshot after +FULLRESYNC as a replica would (REPLCONF rdb-only clients).",
     "cluster|addslots": "The cluster command ADDSLOTS (refused: cluster support is disabled).",
     "cluster|addslotsrange": "The cluster command ADDSLOTSRANGE (refused: cluster support is disabled).",
     "cluster|bumpepoch": "The cluster command BUMPEPOCH (refused: cluster support is disabled).",

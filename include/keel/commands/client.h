@@ -55,6 +55,15 @@ struct ClientExtras {
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
   std::vector<std::string> shard_channels;  // SSUBSCRIBE
+  // REPLCONF rdb-only 1 and rdb-filter-only (redis-cli --rdb, --functions-rdb): SYNC and PSYNC
+  // then send one snapshot (keys unless excluded, functions unless excluded) and close.
+  bool rdb_only = false;
+  bool rdb_exclude_data = false;
+  bool rdb_exclude_functions = false;
+  // Set by SYNC: the connection's Close() calls it with a duplicate of the socket instead of
+  // shutting the connection down (its own descriptor is closed; the peer stays connected to the
+  // duplicate, which the snapshot transfer then owns). [io]
+  std::function<void(int fd)> on_handoff;
 };
 
 struct Client {

@@ -46,6 +46,16 @@ Status SaveDatabase(ServerState& server);
 // Starts a BGSAVE of dbfilename in dir on a snapshot thread (keel/persistence/bgsave.h); an
 // error (already running) is Redis's reply text. Logs as Redis does.
 Status StartBackgroundSave(ServerState& server);
+// SYNC / PSYNC from a REPLCONF rdb-only client: a thread streams one snapshot on `fd` (which it
+// then owns and closes) as Redis's diskless sync does, once no BGSAVE or AOF rewrite runs.
+struct RdbTransfer {
+  bool psync = false;         // +FULLRESYNC first
+  bool exclude_data = false;  // REPLCONF rdb-filter-only: functions only, or nothing
+  bool exclude_functions = false;
+};
+void StartRdbTransfer(ServerState& server, int fd, RdbTransfer what);
+// At exit, after the io threads stopped: stops the transfers still running and waits for them.
+void StopRdbTransfers(ServerState& server);
 // The save points' check, from the server's cron: starts a BGSAVE when one is due (Redis's
 // serverCron rule, with its 5 s retry delay after a failed BGSAVE).
 void PersistenceCron(ServerState& server);

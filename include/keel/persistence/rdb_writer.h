@@ -75,6 +75,7 @@ struct AuxInfo {
   int64_t ctime = 0;  // seconds since the epoch
   uint64_t used_mem = 0;
   bool aof_base = false;
+  bool functions = true;  // the function libraries as FUNCTION2 records (SetFunctionCodesSource)
 };
 
 // Appends what RdbWriter::WriteEntry writes for one key (see there) to `out`.
