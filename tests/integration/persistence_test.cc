@@ -62,6 +62,57 @@ TEST_F(PersistenceTest, KeelFilesPassRedisCheckRdbAndLoadInRedis) {
   }
 }
 
+// REPLCONF rdb-only 1, then SYNC (what redis-cli --rdb sends) or PSYNC: one snapshot as Redis's
+// diskless transfer ($EOF:<mark>, the RDB, the mark; PSYNC's +FULLRESYNC first), then the
+// connection closes, while another client keeps writing to database 9. The RDB passes
+// redis-check-rdb and loads in redis-server with database 0 as it was.
+TEST_F(PersistenceTest, ReplconfRdbOnlySyncStreamsASnapshotRedisLoads) {
+  for (const std::string command : {"SYNC", "PSYNC ? -1"}) {
+    auto k = Keel();
+    auto c = ConnectTo(*k);
+    Populate(c.get(), "");
+    for (int i = 0; i < 3000; ++i) Cmd(c.get(), {"SET", "k" + std::to_string(i), "v"});
+    std::string want = Canon(c.get());
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      auto w = ConnectTo(*k);
+      Cmd(w.get(), {"SELECT", "9"});
+      for (int i = 0; !stop.load(); ++i) Cmd(w.get(), {"SET", "w" + std::to_string(i % 500), "x"});
+    });
+    RespConnection raw;
+    ASSERT_TRUE(raw.Connect(k->port()));
+    EXPECT_EQ(raw.Call({"REPLCONF", "rdb-only", "1"}), "+OK\r\n");
+    ASSERT_TRUE(raw.Send(command + "\r\n"));
+    RespConnection::Drained got = raw.ReadUntilClose(milliseconds(20000));
+    stop.store(true);
+    writer.join();
+    EXPECT_TRUE(got.closed) << command;
+    std::string_view b = got.bytes;
+    if (command != "SYNC") {
+      ASSERT_EQ(b.substr(0, 12), "+FULLRESYNC ") << b.substr(0, 80);
+      b.remove_prefix(b.find("\r\n") + 2);
+    }
+    while (!b.empty() && b.front() == '\n') b.remove_prefix(1);
+    ASSERT_GE(b.size(), 47u + 9u + 40u) << command;
+    ASSERT_EQ(b.substr(0, 5), "$EOF:");
+    std::string mark(b.substr(5, 40));
+    ASSERT_EQ(b.substr(45, 2), "\r\n");
+    b.remove_prefix(47);
+    ASSERT_EQ(b.substr(b.size() - 40), mark);
+    b.remove_suffix(40);
+    EXPECT_EQ(b.substr(0, 9), "REDIS0010");
+    std::string file = k->dir() + "/synced.rdb";
+    std::ofstream(file, std::ios::binary) << b;
+    std::string check = "redis-check-rdb '" + file + "' > '" + k->dir() + "/check.log' 2>&1";
+    EXPECT_EQ(std::system(check.c_str()), 0) << "redis-check-rdb failed on " << file;
+    auto r = Redis({"--dir", k->dir(), "--dbfilename", "synced.rdb"});
+    auto rc = ConnectTo(*r);
+    Cmd(rc.get(), {"SELECT", "9"});
+    Cmd(rc.get(), {"FLUSHDB"});
+    EXPECT_EQ(Canon(rc.get()), want) << command;
+  }
+}
+
 TEST_F(PersistenceTest, RedisFilesWithEveryEncodingLoadInKeel) {
   auto r = Redis({"--enable-debug-command", "yes"});
   auto rc = ConnectTo(*r);
