@@ -34,6 +34,7 @@
 #include "keel/persistence/snapshot.h"
 #include "keel/protocol/errors.h"
 #include "keel/protocol/parser.h"
+#include "keel/protocol/reply.h"
 #include "notify.h"
 #include "write.h"
 
@@ -166,7 +167,7 @@ std::string TransferMark() {
 
 // The transfer thread: waits for the snapshot slot (one BGSAVE, AOF rewrite or transfer at a
 // time; a newline each second meanwhile, as Redis keeps a waiting replica's link alive), then
-// streams the snapshot as Redis's diskless sync does: "$EOF:<mark>\r\n", the RDB, the mark. Then
+// streams the snapshot as Redis's diskless sync does: a $EOF:<mark> line, the RDB, the mark. Then
 // closes the socket. No lastsave, dirty counter or save status changes: it is not a save.
 void RunRdbTransfer(ServerState& s, int fd, RdbTransfer what) {
   memory::RegisterThisThread();
@@ -202,8 +203,13 @@ void RunRdbTransfer(ServerState& s, int fd, RdbTransfer what) {
   KEEL_LOG_NOTICE("Starting an RDB transfer to a REPLCONF rdb-only client{}",
                   what.exclude_data ? " (functions only)" : "");
   std::string mark = TransferMark();
-  if (st.ok() && what.psync) st = sink.Write("+FULLRESYNC " + s.run_id + " 0\r\n");
-  if (st.ok()) st = sink.Write("$EOF:" + mark + "\r\n");
+  if (st.ok() && what.psync) {
+    std::string line;
+    ReplyBuilder(&line).SimpleString("FULLRESYNC " + s.run_id + " 0");
+    st = sink.Write(line);
+  }
+  // The replication preamble of a diskless transfer, where a disk-based one has a bulk length.
+  if (st.ok()) st = sink.Write("$EOF:" + mark + "\r\n");  // not RESP
   if (st.ok() && snap != nullptr) {
     st = snap->Write(&sink);
   } else if (st.ok()) {
