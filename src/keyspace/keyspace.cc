@@ -538,7 +538,7 @@ std::vector<ShardGuard> Keyspace::LockAll(int db) {
 }
 
 void Keyspace::BeforeChangeAll(int db, BeforeChangeKind kind) {
-  BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
+  BeforeChangeHook* hook = before_change_.load(std::memory_order_acquire);
   if (hook == nullptr) return;
   hook->BeforeDbChange(db, kind);
   for (size_t i = 0; i < kShards; ++i) {

@@ -480,7 +480,7 @@ class Keyspace {
     before_change_.store(hook, std::memory_order_release);
   }
   bool has_before_change_hook() const {
-    return before_change_.load(std::memory_order_relaxed) != nullptr;
+    return before_change_.load(std::memory_order_acquire) != nullptr;
   }
   // Tells the hook that `key`'s live entry in `db` (if any) may now be edited in place
   // (kEdit). REQUIRES the key's shard lock.
@@ -558,11 +558,11 @@ class Keyspace {
   Entry** LookupLinkAt(int db, std::string_view key, const KeyPlace& place);
   // Tells the hook, if one is set, that `e` (in shard `shard` of `db`) is about to change.
   void BeforeChange(int db, size_t shard, const Entry* e, BeforeChangeKind kind) {
-    BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
+    BeforeChangeHook* hook = before_change_.load(std::memory_order_acquire);
     if (__builtin_expect(hook != nullptr, 0)) hook->BeforeChange(db, shard, e, kind);
   }
   void BeforeInsert(int db, size_t shard, std::string_view key) {
-    BeforeChangeHook* hook = before_change_.load(std::memory_order_relaxed);
+    BeforeChangeHook* hook = before_change_.load(std::memory_order_acquire);
     if (__builtin_expect(hook != nullptr, 0)) hook->BeforeInsert(db, shard, key);
   }
   // The same for every entry of a database (FLUSH*, SWAPDB).
