@@ -166,12 +166,7 @@ void CmdClusterDisabled(CommandContext& ctx) { ctx.reply.Error(kClusterDisabled)
 // enable-module-command: no, yes, or local (from a loopback or Unix socket client only). False,
 // with Redis's refusal sent, when the client may not run MODULE LOAD, LOADEX or UNLOAD.
 bool ModuleCommandAllowed(CommandContext& ctx) {
-  auto access =
-      static_cast<Config::ProtectedAccess>(ctx.server.config->IntOption("enable-module-command"));
-  if (access == Config::ProtectedAccess::kYes ||
-      (access == Config::ProtectedAccess::kLocal && IsLocalClient(ctx.client))) {
-    return true;
-  }
+  if (ctx.server.config->ModuleCommandAllowed(IsLocalClient(ctx.client))) return true;
   ctx.reply.Error(
       "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
       "you can run it from a local connection, otherwise you need to set this option in the "

@@ -1102,13 +1102,21 @@ LogLevel Config::loglevel() const { return static_cast<LogLevel>(Int(kLoglevelId
 std::string Config::logfile() const { return String(kLogfileId); }
 std::string Config::pidfile() const { return String(kPidfileId); }
 bool Config::daemonize() const { return Int(kDaemonizeId) != 0; }
+namespace {
+bool AccessAllowed(int64_t access, bool local_client) {
+  auto a = static_cast<Config::ProtectedAccess>(access);
+  return a == Config::ProtectedAccess::kYes ||
+         (a == Config::ProtectedAccess::kLocal && local_client);
+}
+}  // namespace
 bool Config::ProtectedConfigsAllowed(bool local_client) const {
-  auto access = static_cast<ProtectedAccess>(Int(kEnableProtectedConfigsId));
-  return access == ProtectedAccess::kYes || (access == ProtectedAccess::kLocal && local_client);
+  return AccessAllowed(Int(kEnableProtectedConfigsId), local_client);
 }
 bool Config::DebugCommandAllowed(bool local_client) const {
-  auto access = static_cast<ProtectedAccess>(Int(kEnableDebugCommandId));
-  return access == ProtectedAccess::kYes || (access == ProtectedAccess::kLocal && local_client);
+  return AccessAllowed(Int(kEnableDebugCommandId), local_client);
+}
+bool Config::ModuleCommandAllowed(bool local_client) const {
+  return AccessAllowed(IntOption("enable-module-command"), local_client);
 }
 std::string Config::unixsocket() const { return String(kUnixsocketId); }
 int Config::unixsocketperm() const { return static_cast<int>(Int(kUnixsocketpermId)); }

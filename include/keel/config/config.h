@@ -76,6 +76,7 @@ class Config {
   enum class ProtectedAccess { kNo = 0, kYes = 1, kLocal = 2 };
   bool ProtectedConfigsAllowed(bool local_client) const;
   bool DebugCommandAllowed(bool local_client) const;
+  bool ModuleCommandAllowed(bool local_client) const;
   // unixsocket: the Unix socket path to listen on ("" = none); unixsocketperm: its mode (0 =
   // as the umask leaves it).
   std::string unixsocket() const;
