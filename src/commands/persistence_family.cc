@@ -156,6 +156,25 @@ class SocketSink final : public rdb::Sink {
   int fd_;
 };
 
+// Starts a point-in-time snapshot for BGSAVE or a SYNC transfer: the hook registered, the
+// progress fields INFO reads reset, bgsave_in_progress set. REQUIRES: save_mu held, and no
+// BGSAVE, AOF rewrite or transfer running.
+std::unique_ptr<BackgroundSnapshot> StartSnapshotLocked(ServerState& s) {
+  PersistenceInfo& p = s.persistence;
+  p.bgsave_abort.store(false);
+  BgsaveOptions o;
+  o.save = SaveOptionsOf(s);
+  o.shard_delay_us = s.config->bgsave_shard_delay_us();
+  o.abort = &p.bgsave_abort;
+  o.keys_processed = &p.bgsave_keys_processed;
+  auto snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
+  p.bgsave_keys_processed.store(0);
+  p.bgsave_start_ms.store(NowUnixMs());
+  p.bgsave_in_progress.store(true);
+  p.bgsave_keys_total.store(snap->Start());
+  return snap;
+}
+
 // 40 random hex digits: the end mark of a diskless transfer ($EOF:<mark>, as Redis sends it).
 std::string TransferMark() {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -184,16 +203,7 @@ void RunRdbTransfer(ServerState& s, int fd, RdbTransfer what) {
     {
       std::lock_guard<std::mutex> lock(p.save_mu);
       if (!p.bgsave_in_progress.load() && !aof::RewriteInProgress() && !p.loading.load()) {
-        BgsaveOptions o;
-        o.save = SaveOptionsOf(s);
-        o.abort = &p.bgsave_abort;
-        o.keys_processed = &p.bgsave_keys_processed;
-        p.bgsave_abort.store(false);
-        snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
-        p.bgsave_keys_processed.store(0);
-        p.bgsave_start_ms.store(NowUnixMs());
-        p.bgsave_in_progress.store(true);
-        p.bgsave_keys_total.store(snap->Start());
+        snap = StartSnapshotLocked(s);
         break;
       }
     }
@@ -253,19 +263,9 @@ Status StartBackgroundSave(ServerState& s) {
   if (p.bgsave_in_progress.load()) return Status::Error(std::string(errors::kBgsaveInProgress));
   if (aof::RewriteInProgress()) return Status::Error(std::string(errors::kAofRewriteActive));
   if (p.bgsave_thread.joinable()) p.bgsave_thread.join();  // the last one, finished
-  p.bgsave_abort.store(false);
-  BgsaveOptions o;
-  o.save = SaveOptionsOf(s);
-  o.shard_delay_us = s.config->bgsave_shard_delay_us();
-  o.abort = &p.bgsave_abort;
-  o.keys_processed = &p.bgsave_keys_processed;
-  auto snap = std::make_unique<BackgroundSnapshot>(*s.keyspace, o);
-  p.bgsave_keys_processed.store(0);
-  p.bgsave_start_ms.store(NowUnixMs());
   p.last_bgsave_try_ms.store(NowUnixMs());
-  p.bgsave_in_progress.store(true);
   uint64_t dirty = s.keyspace->dirty();
-  p.bgsave_keys_total.store(snap->Start());
+  std::unique_ptr<BackgroundSnapshot> snap = StartSnapshotLocked(s);
   KEEL_LOG_NOTICE("Background saving started by thread");
   p.bgsave_thread = std::thread(RunBackgroundSave, std::ref(s), std::move(snap), dirty);
   return Status::Ok();
