@@ -492,8 +492,7 @@ void ReplyCommandCommand(std::span<const std::string_view> args, HandlerPredicat
   } else if (name == "getkeys" || name == "getkeysandflags") {
     ReplyGetKeys(args, name == "getkeysandflags", implemented, reply);
   } else {  // help
-    reply->ArrayHeader(std::size(kHelpLines));
-    for (std::string_view line : kHelpLines) reply->SimpleString(line);
+    reply->StatusLines(kHelpLines);
   }
 }
 

@@ -513,49 +513,45 @@ void CmdClientUnblock(CommandContext& ctx) {
   ctx.reply.Integer(target && UnblockClient(ctx.server, *target, error) ? 1 : 0);
 }
 
-void ReplyHelp(ReplyBuilder& reply, std::initializer_list<std::string_view> lines) {
-  reply.ArrayHeader(lines.size());
-  for (std::string_view l : lines) reply.SimpleString(l);
-}
-
 // CLIENT HELP
 void CmdClientHelp(CommandContext& ctx) {
-  ReplyHelp(ctx.reply,
-            {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             "CACHING (YES|NO)",
-             "    In OPTIN or OPTOUT tracking mode, track (or not) the keys of the next command.",
-             "GETREDIR",
-             "    Return the id of the client receiving this connection's invalidations.",
-             "GETNAME",
-             "    Return the name of this connection.",
-             "ID",
-             "    Return the id of this connection.",
-             "INFO",
-             "    Return the CLIENT LIST line of this connection.",
-             "KILL <ip:port>",
-             "    Close the connection from <ip:port>.",
-             "KILL <option> <value> [<option> <value> [...]]",
-             "    Close the connections matching every filter: ID, ADDR, LADDR, TYPE, USER,",
-             "    SKIPME (YES|NO, default YES).",
-             "LIST [TYPE <type>|ID <id> [<id> ...]]",
-             "    List the connected clients.",
-             "NO-EVICT (ON|OFF)",
-             "    Exempt this connection from client eviction.",
-             "REPLY (ON|OFF|SKIP)",
-             "    Turn replies to this connection's commands on or off, or skip the next one.",
-             "SETINFO <LIB-NAME|LIB-VER> <value>",
-             "    Record the client library's name or version.",
-             "SETNAME <name>",
-             "    Name this connection.",
-             "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT]",
-             "         [NOLOOP]",
-             "    Turn client-side caching's invalidation messages on or off.",
-             "TRACKINGINFO",
-             "    Describe this connection's client-side caching state.",
-             "UNBLOCK <id> [TIMEOUT|ERROR]",
-             "    Unblock a client blocked by a blocking command.",
-             "HELP",
-             "    Print this help."});
+  static constexpr std::string_view kLines[] = {
+      "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "CACHING (YES|NO)",
+      "    In OPTIN or OPTOUT tracking mode, track (or not) the keys of the next command.",
+      "GETREDIR",
+      "    Return the id of the client receiving this connection's invalidations.",
+      "GETNAME",
+      "    Return the name of this connection.",
+      "ID",
+      "    Return the id of this connection.",
+      "INFO",
+      "    Return the CLIENT LIST line of this connection.",
+      "KILL <ip:port>",
+      "    Close the connection from <ip:port>.",
+      "KILL <option> <value> [<option> <value> [...]]",
+      "    Close the connections matching every filter: ID, ADDR, LADDR, TYPE, USER,",
+      "    SKIPME (YES|NO, default YES).",
+      "LIST [TYPE <type>|ID <id> [<id> ...]]",
+      "    List the connected clients.",
+      "NO-EVICT (ON|OFF)",
+      "    Exempt this connection from client eviction.",
+      "REPLY (ON|OFF|SKIP)",
+      "    Turn replies to this connection's commands on or off, or skip the next one.",
+      "SETINFO <LIB-NAME|LIB-VER> <value>",
+      "    Record the client library's name or version.",
+      "SETNAME <name>",
+      "    Name this connection.",
+      "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT]",
+      "         [NOLOOP]",
+      "    Turn client-side caching's invalidation messages on or off.",
+      "TRACKINGINFO",
+      "    Describe this connection's client-side caching state.",
+      "UNBLOCK <id> [TIMEOUT|ERROR]",
+      "    Unblock a client blocked by a blocking command.",
+      "HELP",
+      "    Print this help."};
+  ctx.reply.StatusLines(kLines);
 }
 
 }  // namespace

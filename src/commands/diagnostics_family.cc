@@ -287,11 +287,6 @@ uint64_t BucketUpperUs(size_t b) { return uint64_t{1} << b; }
 
 // ---- Replies ----
 
-void ReplyLines(CommandContext& ctx, std::span<const std::string_view> lines) {
-  ctx.reply.ArrayHeader(lines.size());
-  for (std::string_view l : lines) ctx.reply.SimpleString(l);
-}
-
 // SLOWLOG GET [count]
 void CmdSlowlogGet(CommandContext& ctx) {
   if (ctx.args.size() > 3) {
@@ -348,7 +343,7 @@ void CmdSlowlogHelp(CommandContext& ctx) {
       "HELP",
       "    Prints this help.",
   };
-  ReplyLines(ctx, kLines);
+  ctx.reply.StatusLines(kLines);
 }
 
 // LATENCY LATEST
@@ -560,7 +555,7 @@ void CmdLatencyHelp(CommandContext& ctx) {
       "HELP",
       "    Prints this help.",
   };
-  ReplyLines(ctx, kLines);
+  ctx.reply.StatusLines(kLines);
 }
 
 // The percentiles of latency-tracking-info-percentiles (numbers in [0, 100]).

@@ -861,8 +861,7 @@ void CmdFunctionHelp(CommandContext& ctx) {
       "HELP",
       "    Prints this help.",
   };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+  ctx.reply.StatusLines(kLines);
 }
 
 }  // namespace

@@ -571,8 +571,7 @@ void CmdObjectHelp(CommandContext& ctx) {
       "HELP",
       "    Prints this help.",
   };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view l : kLines) ctx.reply.SimpleString(l);
+  ctx.reply.StatusLines(kLines);
 }
 
 // ---- Expiry ----

@@ -211,8 +211,7 @@ void CmdMemoryHelp(CommandContext& ctx) {
       "HELP",
       "    Prints this help.",
   };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view l : kLines) ctx.reply.SimpleString(l);
+  ctx.reply.StatusLines(kLines);
 }
 
 }  // namespace

@@ -643,8 +643,7 @@ void CmdDebug(CommandContext& ctx) {
         "    Crash the server on purpose (abort; SEGFAULT with SIGSEGV).",
         "HELP",
         "    Print this help."};
-    ctx.reply.ArrayHeader(std::size(kHelp));
-    for (std::string_view l : kHelp) ctx.reply.SimpleString(l);
+    ctx.reply.StatusLines(kHelp);
     return;
   }
   if (RunDebugSubcommand(ctx)) return;  // debug_family.cc

@@ -1401,8 +1401,7 @@ void CmdScriptHelp(CommandContext& ctx) {
       "HELP",
       "    Prints this help.",
   };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply.SimpleString(line);
+  ctx.reply.StatusLines(kLines);
 }
 
 }  // namespace

@@ -542,8 +542,7 @@ void CmdConfigHelp(CommandContext& ctx) {
       "HELP",
       "    Print this help.",
   };
-  ctx.reply.ArrayHeader(std::size(kLines));
-  for (std::string_view l : kLines) ctx.reply.SimpleString(l);
+  ctx.reply.StatusLines(kLines);
 }
 
 }  // namespace

@@ -136,6 +136,11 @@ void ReplyBuilder::ArrayHeader(size_t n) {
   out_->append(buf, static_cast<size_t>(WriteHeader(buf, '*', n) - buf));
 }
 
+void ReplyBuilder::StatusLines(std::span<const std::string_view> lines) {
+  ArrayHeader(lines.size());
+  for (std::string_view line : lines) SimpleString(line);
+}
+
 void ReplyBuilder::PushHeader(size_t n) {
   char buf[32];
   out_->append(buf, static_cast<size_t>(WriteHeader(buf, resp3_ ? '>' : '*', n) - buf));

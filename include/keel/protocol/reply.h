@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -73,6 +74,9 @@ class ReplyBuilder {
     }
   }
   void ArrayHeader(size_t n);
+  // An array of status lines: the reply of every HELP subcommand (CONFIG HELP, CLIENT HELP...),
+  // the same in both protocols. REQUIRES: no line contains CR or LF.
+  void StatusLines(std::span<const std::string_view> lines);
   void EmptyArray() { out_->append("*0\r\n"); }
   // The header of an out-of-band message of n elements (pub/sub messages): an array in RESP2,
   // a push (">n") in RESP3.
