@@ -1453,6 +1453,14 @@ void LogDenial(ServerState& server, Client& client, std::string reason, std::str
 
 }  // namespace
 
+bool AclSkipsSanitizePayload(const Client& client) {
+  std::string name = UserOf(client);
+  Acl& acl = Users();
+  std::lock_guard<std::mutex> lock(acl.mu);
+  auto it = acl.users.find(name);
+  return it != acl.users.end() && it->second->sanitize < 0;
+}
+
 std::string AclCheckCommand(ServerState& server, Client& client, const CommandMeta& meta,
                             std::span<const std::string_view> args) {
   std::string name, error, reason, object;

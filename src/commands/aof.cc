@@ -1150,6 +1150,11 @@ bool HoldRepliesUntil(uint64_t need, std::function<void()> resume) {
   return g_log->HoldReplies(need, resume);
 }
 
+uint64_t BufferBytes() {
+  if (g_log == nullptr || !g_log->on()) return 0;
+  return g_log->buffer_length();
+}
+
 std::string WriteError() {
   if (g_log == nullptr || !g_log->on()) return {};
   std::string e = g_log->write_error();

@@ -45,6 +45,7 @@ void FinishWaiter(ServerState& server, const std::shared_ptr<BlockedWaiter>& w, 
       c->waiter.reset();
     }
     srv->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (w->timed) srv->stats.clients_in_timeout_table.fetch_sub(1, std::memory_order_relaxed);
     if (auto hh = weak.lock()) hh->Unblock(reply);
   });
 }
@@ -123,6 +124,7 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
   w->protocol = ctx.reply.protocol();
   w->handle = handle;
   w->client_id = ctx.client.id;
+  w->timed = timeout_ms > 0;
   Keyspace& ks = ctx.keyspace();
   for (const std::string& k : w->keys) {
     auto [it, added] = ks.RegistriesFor(w->db, k).waiters.try_emplace(k);
@@ -135,16 +137,18 @@ void Block(CommandContext& ctx, std::shared_ptr<BlockedWaiter> w, int64_t timeou
     ctx.client.waiter = w;
   }
   ctx.server.stats.blocked_clients.fetch_add(1, std::memory_order_relaxed);
+  if (w->timed) ctx.server.stats.clients_in_timeout_table.fetch_add(1, std::memory_order_relaxed);
   ctx.client.blocked = true;
   ServerState* server = &ctx.server;
   Client* client = &ctx.client;
-  auto finish = [server, client] {
+  auto finish = [server, client, timed = w->timed] {
     client->last_interaction_ms.store(NowUnixMsCoarse(), std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(client->mu);
       client->waiter.reset();
     }
     server->stats.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (timed) server->stats.clients_in_timeout_table.fetch_sub(1, std::memory_order_relaxed);
   };
   ctx.client.on_close_blocked = [server, w, finish] {
     w->TryClaim();

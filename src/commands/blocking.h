@@ -30,6 +30,7 @@ struct BlockedWaiter : Waiter {
   int protocol = 2;  // the blocked client's RESP version: the served reply is built for it
   std::weak_ptr<ClientHandle> handle;
   uint64_t client_id = 0;
+  bool timed = false;  // it has a timeout: counted in INFO's clients_in_timeout_table
   // Filled by the family: the keys the client waits on, in the command's order.
   std::vector<std::string> keys;
 

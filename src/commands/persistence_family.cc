@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "functions.h"
+#include "keel/commands/acl.h"
 #include "keel/commands/aof.h"
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
@@ -450,8 +451,15 @@ void CmdRestore(CommandContext& ctx) {
   if (!ttl) return ctx.reply.Error(errors::kNotInteger);
   if (*ttl < 0) return ctx.reply.Error(errors::kInvalidTtl);
   Entry* e = nullptr;
+  uint64_t packed_blobs = 0;
   Status st = rdb::RestorePayload(ctx.args[3], key, LimitsOf(*ctx.server.config), &e,
-                                  SkipChecksumValidation());
+                                  SkipChecksumValidation(), &packed_blobs);
+  // Keel always checks a payload fully; INFO counts the packed blobs as sanitized where Redis
+  // would have sanitized them (sanitize-dump-payload yes, or clients unless the user skips).
+  std::string sanitize = ctx.server.config->sanitize_dump_payload();
+  if (sanitize == "yes" || (sanitize == "clients" && !AclSkipsSanitizePayload(ctx.client))) {
+    ctx.server.stats.dump_payload_sanitizations.fetch_add(packed_blobs, std::memory_order_relaxed);
+  }
   if (!st.ok()) return ctx.reply.Error("ERR " + st.message());
   int64_t expire = -1;
   if (*ttl > 0) expire = absttl ? *ttl : NowUnixMs() + *ttl;

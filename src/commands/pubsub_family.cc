@@ -143,6 +143,11 @@ int64_t PubsubRegistry::NumPat() const {
   return static_cast<int64_t>(patterns_.size());
 }
 
+int64_t PubsubRegistry::NumChannels() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(channels_.size());
+}
+
 PubsubRegistry& GlobalPubsub() {
   static PubsubRegistry registry;
   return registry;

@@ -16,8 +16,10 @@
 #include "keel/commands/diagnostics.h"
 #include "keel/commands/dispatcher.h"
 #include "keel/commands/families.h"
+#include "keel/commands/pubsub.h"
 #include "keel/commands/scripting.h"
 #include "keel/commands/server_bridge.h"
+#include "keel/commands/tracking.h"
 #include "keel/common/clock.h"
 #include "keel/common/logging.h"
 #include "keel/common/memory.h"
@@ -103,7 +105,7 @@ void InfoServer(ServerState& s, InfoWriter& w) {
   w.Field("config_file", s.config_file);
   int serving = s.io_threads_serving.load(std::memory_order_relaxed);
   w.Field("io_threads_active", serving > 1 ? 1 : 0);
-  w.Field("io_threads", s.io_threads);
+  w.Field("keel_io_threads", s.io_threads);
   w.Field("keel_io_threads_serving", serving);
   std::string per_thread;
   for (int i = 0; s.io_thread_clients && i < s.io_threads; ++i) {
@@ -121,12 +123,14 @@ void InfoClients(ServerState& s, InfoWriter& w) {
   w.Field("client_recent_max_input_buffer", client_eviction::RecentMaxInput(s.client_memory));
   w.Field("client_recent_max_output_buffer", client_eviction::RecentMaxOutput(s.client_memory));
   w.Field("blocked_clients", s.stats.blocked_clients.load(std::memory_order_relaxed));
-  w.Field("tracking_clients", 0);
-  w.Field("clients_in_timeout_table", 0);
+  w.Field("tracking_clients", s.tracking != nullptr ? s.tracking->tracking_clients() : 0);
+  w.Field("clients_in_timeout_table",
+          s.stats.clients_in_timeout_table.load(std::memory_order_relaxed));
 }
 
 void InfoMemory(ServerState& s, InfoWriter& w) {
-  uint64_t used = memory::Calibrate();  // exact, and it raises the peak
+  MemoryOverview mo = ServerMemoryOverview(s);  // calibrates: exact, and it raises the peak
+  uint64_t used = mo.used;
   uint64_t rss = memory::Rss();
   uint64_t peak = std::max(memory::Peak(), used);
   uint64_t active = memory::AllocatorStat("stats.active");
@@ -150,6 +154,12 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("used_memory_peak", peak);
   w.Field("used_memory_peak_human", HumanBytes(peak));
   w.Field("used_memory_peak_perc", peak_perc);
+  w.Field("used_memory_overhead", mo.overhead);
+  w.Field("used_memory_startup", mo.startup);
+  w.Field("used_memory_dataset", mo.dataset);
+  char dataset_perc[32];
+  std::snprintf(dataset_perc, sizeof(dataset_perc), "%.2f%%", mo.dataset_percentage);
+  w.Field("used_memory_dataset_perc", dataset_perc);
   w.Field("allocator_allocated", used);
   w.Field("allocator_active", active);
   w.Field("allocator_resident", resident);
@@ -163,6 +173,8 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("allocator_frag_bytes", active > used ? active - used : 0);
   w.Field("allocator_rss_ratio", ratio(resident, active));
   w.Field("allocator_rss_bytes", resident > active ? resident - active : 0);
+  w.Field("rss_overhead_ratio", ratio(rss, resident));
+  w.Field("rss_overhead_bytes", static_cast<int64_t>(rss) - static_cast<int64_t>(resident));
   w.Field("mem_fragmentation_ratio", ratio(rss, used));
   w.Field("mem_fragmentation_bytes", static_cast<int64_t>(rss) - static_cast<int64_t>(used));
   w.Field("mem_not_counted_for_evict", 0);
@@ -172,7 +184,9 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("mem_clients_slaves", 0);
   w.Field("mem_clients_normal", s.client_memory.total.load(std::memory_order_relaxed));
   w.Field("mem_cluster_links", 0);
+  w.Field("mem_aof_buffer", aof::BufferBytes());
   w.Field("mem_allocator", memory::AllocatorName());
+  w.Field("active_defrag_running", 0);
   w.Field("lazyfree_pending_objects", freer.pending());
   w.Field("lazyfreed_objects", freer.freed());
 }
@@ -226,6 +240,13 @@ void InfoPersistence(ServerState& s, InfoWriter& w) {
   }
 }
 
+// Redis's kbps: the integer mean rate in bytes per second over 1024, with two decimals.
+std::string Kbps(uint64_t bytes_per_second) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(bytes_per_second) / 1024);
+  return buf;
+}
+
 void InfoStats(ServerState& s, InfoWriter& w) {
   auto& st = s.stats;
   auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
@@ -235,8 +256,12 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("instantaneous_ops_per_sec", ld(st.instantaneous_ops_per_sec));
   w.Field("total_net_input_bytes", ld(st.total_net_input_bytes));
   w.Field("total_net_output_bytes", ld(st.total_net_output_bytes));
-  w.Field("instantaneous_input_kbps", "0.00");
-  w.Field("instantaneous_output_kbps", "0.00");
+  w.Field("total_net_repl_input_bytes", 0);
+  w.Field("total_net_repl_output_bytes", 0);
+  w.Field("instantaneous_input_kbps", Kbps(ld(st.instantaneous_input_bps)));
+  w.Field("instantaneous_output_kbps", Kbps(ld(st.instantaneous_output_bps)));
+  w.Field("instantaneous_input_repl_kbps", "0.00");
+  w.Field("instantaneous_output_repl_kbps", "0.00");
   w.Field("rejected_connections", ld(st.rejected_connections));
   w.Field("sync_full", 0);
   w.Field("sync_partial_ok", 0);
@@ -244,18 +269,40 @@ void InfoStats(ServerState& s, InfoWriter& w) {
   w.Field("expired_keys", ServerExpiredKeys(s));
   w.Field("expired_stale_perc", "0.00");
   w.Field("expired_time_cap_reached_count", 0);
+  w.Field("expire_cycle_cpu_milliseconds", ld(st.expire_cycle_us) / 1000);
   w.Field("evicted_keys", s.keyspace->evictor().evicted_keys());
   w.Field("evicted_clients", s.stats.evicted_clients.load(std::memory_order_relaxed));
   w.Field("total_eviction_exceeded_time", s.keyspace->evictor().total_exceeded_ms());
   w.Field("current_eviction_exceeded_time", s.keyspace->evictor().current_exceeded_ms());
   w.Field("keyspace_hits", ld(st.keyspace_hits));
   w.Field("keyspace_misses", ld(st.keyspace_misses));
-  w.Field("pubsub_channels", 0);
-  w.Field("pubsub_patterns", 0);
+  w.Field("pubsub_channels", GlobalPubsub().NumChannels());
+  w.Field("pubsub_patterns", GlobalPubsub().NumPat());
+  w.Field("pubsubshard_channels", GlobalShardPubsub().NumChannels());
   w.Field("latest_fork_usec", 0);
   w.Field("total_forks", 0);
+  w.Field("migrate_cached_sockets", 0);
+  w.Field("slave_expires_tracked_keys", 0);
+  for (const char* name :
+       {"active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
+        "active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time"}) {
+    w.Field(name, 0);
+  }
+  Tracking* tracking = s.tracking;
+  w.Field("tracking_total_keys", tracking != nullptr ? tracking->tracked_keys() : 0);
+  w.Field("tracking_total_items", tracking != nullptr ? tracking->tracked_items() : 0);
+  w.Field("tracking_total_prefixes", tracking != nullptr ? tracking->tracked_prefixes() : 0);
   w.Field("unexpected_error_replies", ld(st.unexpected_error_replies));
   w.Field("total_error_replies", ld(st.total_error_replies));
+  w.Field("dump_payload_sanitizations", ld(st.dump_payload_sanitizations));
+  w.Field("total_reads_processed", ld(st.total_reads_processed));
+  w.Field("total_writes_processed", ld(st.total_writes_processed));
+  // Redis's io-threads counters and its reply buffer's resizes: Keel has neither mechanism
+  // (every read and write is an io thread's own; replies go to a growing string).
+  w.Field("io_threaded_reads_processed", 0);
+  w.Field("io_threaded_writes_processed", 0);
+  w.Field("reply_buffer_shrinks", 0);
+  w.Field("reply_buffer_expands", 0);
   w.Field("keel_max_command_usec", ld(st.max_command_usec));
   w.Field("keel_max_housekeeping_usec", ld(st.max_housekeeping_usec));
   w.Field("keel_io_thread_moves", ld(st.io_thread_moves));
@@ -293,6 +340,11 @@ void InfoCpu(ServerState& s, InfoWriter& w) {
   w.Field("used_cpu_user", Seconds(self.ru_utime));
   w.Field("used_cpu_sys_children", Seconds(children.ru_stime));
   w.Field("used_cpu_user_children", Seconds(children.ru_utime));
+  // Keel has no main thread: the io thread answering INFO stands in for it.
+  rusage thread{};
+  getrusage(RUSAGE_THREAD, &thread);
+  w.Field("used_cpu_sys_main_thread", Seconds(thread.ru_stime));
+  w.Field("used_cpu_user_main_thread", Seconds(thread.ru_utime));
 }
 
 void InfoCommandStats(ServerState& s, InfoWriter& w) {

@@ -18,6 +18,10 @@ void ServerStats::Reset() {
   max_housekeeping_usec = 0;
   io_thread_moves = 0;
   evicted_clients = 0;
+  total_reads_processed = 0;
+  total_writes_processed = 0;
+  expire_cycle_us = 0;
+  dump_payload_sanitizations = 0;
 }
 
 void ErrorStats::Count(std::string_view reply_line) {

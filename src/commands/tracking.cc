@@ -100,6 +100,16 @@ size_t Tracking::tracking_clients() const {
   return trackers_.size();
 }
 
+size_t Tracking::tracked_prefixes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string_view> all;
+  for (const auto& [id, t] : trackers_) {
+    if (t.mode.bcast) all.insert(all.end(), t.mode.prefixes.begin(), t.mode.prefixes.end());
+  }
+  std::sort(all.begin(), all.end());
+  return static_cast<size_t>(std::unique(all.begin(), all.end()) - all.begin());
+}
+
 void Tracking::Remember(const Client& c, std::span<const std::string_view> keys) {
   if ((c.tracking_optin && !c.tracking_caching) || (c.tracking_optout && c.tracking_caching)) {
     return;
@@ -110,7 +120,10 @@ void Tracking::Remember(const Client& c, std::span<const std::string_view> keys)
     auto [it, added] = b.keys.try_emplace(std::string(key));
     if (added) AddKeys(1);
     std::vector<uint64_t>& ids = it->second;
-    if (std::find(ids.begin(), ids.end(), c.id) == ids.end()) ids.push_back(c.id);
+    if (std::find(ids.begin(), ids.end(), c.id) == ids.end()) {
+      ids.push_back(c.id);
+      tracked_items_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   EvictOverLimit();
 }
@@ -132,6 +145,7 @@ void Tracking::TakeKeyLocked(Bucket& b,
                              std::unordered_map<std::string, std::vector<uint64_t>>::iterator it,
                              uint64_t writer) {
   for (uint64_t id : it->second) pending_.push_back(Pending{id, writer, -1, false, it->first});
+  tracked_items_.fetch_sub(static_cast<int64_t>(it->second.size()), std::memory_order_relaxed);
   b.keys.erase(it);
   AddKeys(-1);
 }
@@ -162,6 +176,9 @@ void Tracking::InvalidateAll() {
   for (Bucket& b : buckets_) {
     std::lock_guard<std::mutex> lock(b.mu);
     AddKeys(-static_cast<int64_t>(b.keys.size()));
+    for (const auto& [key, ids] : b.keys) {
+      tracked_items_.fetch_sub(static_cast<int64_t>(ids.size()), std::memory_order_relaxed);
+    }
     b.keys.clear();
   }
   pending_.push_back(Pending{0, writer_, -1, true, {}});

@@ -1141,6 +1141,7 @@ int64_t Config::list_max_listpack_size() const { return Int(kListMaxListpackSize
 int64_t Config::list_compress_depth() const { return Int(kListCompressDepthId); }
 int64_t Config::set_max_intset_entries() const { return Int(kSetMaxIntsetEntriesId); }
 std::string Config::dbfilename() const { return String(kDbfilenameId); }
+std::string Config::sanitize_dump_payload() const { return String(kSanitizeDumpPayloadId); }
 bool Config::rdbcompression() const { return Int(kRdbcompressionId) != 0; }
 bool Config::rdbchecksum() const { return Int(kRdbchecksumId) != 0; }
 std::string Config::save_params() const { return String(kSaveId); }

@@ -283,6 +283,7 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     FinishMove(ec, n);
     return;
   }
+  env_->state->stats.total_reads_processed.fetch_add(1, std::memory_order_relaxed);
   if (ec || n == 0) {
     // The peer went away (or we were closed): drop whatever it sent half of.
     Close();
@@ -671,6 +672,7 @@ void Connection::MaybeWrite() {
   // write, which finishes it once the socket drains.
   asio::error_code ec;
   size_t n = socket_.write_some(asio::buffer(out_), ec);
+  env_->state->stats.total_writes_processed.fetch_add(1, std::memory_order_relaxed);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     n = 0;
   } else if (ec) {
@@ -699,6 +701,7 @@ void Connection::MaybeWrite() {
 void Connection::OnWrite(const asio::error_code& ec, size_t n) {
   write_in_flight_ = false;
   if (closed_) return;
+  env_->state->stats.total_writes_processed.fetch_add(1, std::memory_order_relaxed);
   if (ec) {
     Close();
     return;

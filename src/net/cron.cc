@@ -44,9 +44,12 @@ void ServerCron::ScheduleHousekeeping(size_t index, std::chrono::milliseconds de
     if (!CronRunning()) return ScheduleHousekeeping(index, std::chrono::milliseconds(100));
     Keyspace& ks = *io_->state->keyspace;
     int64_t start = NowMonotonicUs();
-    double expired_ratio = ActiveExpireEnabled()
-                               ? ks.ActiveExpireSlice(index, io_->contexts.size(), kSliceBudgetUs)
-                               : 0.0;
+    double expired_ratio = 0.0;
+    if (ActiveExpireEnabled()) {
+      expired_ratio = ks.ActiveExpireSlice(index, io_->contexts.size(), kSliceBudgetUs);
+      io_->state->stats.expire_cycle_us.fetch_add(static_cast<uint64_t>(NowMonotonicUs() - start),
+                                                  std::memory_order_relaxed);
+    }
     // Invalidations of the keys that expired, for client-side caching.
     if (Tracking::HasPending() && io_->state->tracking != nullptr) {
       io_->state->tracking->Flush(nullptr, nullptr);
@@ -62,17 +65,33 @@ void ServerCron::ScheduleHousekeeping(size_t index, std::chrono::milliseconds de
   });
 }
 
+uint64_t ServerCron::Rate::Sample(uint64_t value, int64_t us, size_t index) {
+  // A counter reset by CONFIG RESETSTAT counts as no traffic for that period.
+  samples[index % 16] = value >= last ? (value - last) * 1000000 / static_cast<uint64_t>(us) : 0;
+  last = value;
+  uint64_t sum = 0;
+  for (uint64_t v : samples) sum += v;
+  return sum / 16;
+}
+
 void ServerCron::SampleOps() {
   int64_t now = NowMonotonicUs();
-  uint64_t ops = io_->state->stats.total_commands_processed.load(std::memory_order_relaxed);
-  if (last_ops_us_ != 0 && now > last_ops_us_ && ops >= last_ops_) {
-    ops_samples_[ops_index_++ % 16] = (ops - last_ops_) * 1000000 / (now - last_ops_us_);
-    uint64_t sum = 0;
-    for (uint64_t v : ops_samples_) sum += v;
-    io_->state->stats.instantaneous_ops_per_sec.store(sum / 16, std::memory_order_relaxed);
+  ServerStats& st = io_->state->stats;
+  uint64_t ops = st.total_commands_processed.load(std::memory_order_relaxed);
+  uint64_t in = st.total_net_input_bytes.load(std::memory_order_relaxed);
+  uint64_t out = st.total_net_output_bytes.load(std::memory_order_relaxed);
+  if (last_sample_us_ != 0 && now > last_sample_us_) {
+    int64_t us = now - last_sample_us_;
+    size_t i = sample_index_++;
+    st.instantaneous_ops_per_sec.store(ops_.Sample(ops, us, i), std::memory_order_relaxed);
+    st.instantaneous_input_bps.store(input_.Sample(in, us, i), std::memory_order_relaxed);
+    st.instantaneous_output_bps.store(output_.Sample(out, us, i), std::memory_order_relaxed);
+  } else {
+    ops_.last = ops;
+    input_.last = in;
+    output_.last = out;
   }
-  last_ops_ = ops;
-  last_ops_us_ = now;
+  last_sample_us_ = now;
 }
 
 // Housekeeping at 10 Hz on context 0: statistics, idle-client timeouts.

@@ -36,17 +36,24 @@ class ServerCron {
   void ScheduleCron();
   void Cron();
   void ScheduleHousekeeping(size_t index, std::chrono::milliseconds delay);
-  // instantaneous_ops_per_sec: the mean rate over the last 16 cron periods, as Redis reports.
+  // instantaneous_ops_per_sec and the input and output byte rates: the mean rate over the last
+  // 16 cron periods, as Redis reports them.
   void SampleOps();
 
   IoThreads* io_;
   IoBalancer* balancer_;
   asio::steady_timer cron_;
   std::vector<std::unique_ptr<asio::steady_timer>> housekeeping_;  // one per io thread
-  uint64_t ops_samples_[16] = {};
-  size_t ops_index_ = 0;
-  uint64_t last_ops_ = 0;
-  int64_t last_ops_us_ = 0;
+  // One rate: the last 16 per-second samples of a growing counter.
+  struct Rate {
+    uint64_t samples[16] = {};
+    uint64_t last = 0;
+    // Adds the sample for `value` after `us` microseconds; returns the mean of the samples.
+    uint64_t Sample(uint64_t value, int64_t us, size_t index);
+  };
+  Rate ops_, input_, output_;
+  size_t sample_index_ = 0;
+  int64_t last_sample_us_ = 0;
 };
 
 }  // namespace keel

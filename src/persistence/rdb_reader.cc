@@ -202,11 +202,14 @@ class Reader {
   }
 
   Source& src() { return src_; }
+  void CountPackedBlob() { ++packed_blobs_; }
+  uint64_t packed_blobs() const { return packed_blobs_; }
   int version() const { return version_; }
 
  private:
   Source& src_;
   int version_;
+  uint64_t packed_blobs_ = 0;
 };
 
 // Frees a detached entry unless released.
@@ -294,6 +297,7 @@ Status BlobError(Reader& r, uint64_t at, const Status& st) {
 // Reads a blob string and walks it with `parse`.
 template <typename Parse>
 Status ReadBlob(Reader& r, Parse parse, const ElementFn& fn) {
+  r.CountPackedBlob();
   uint64_t at = r.src().offset();
   std::string blob;
   if (Status st = r.String(&blob); !st.ok()) return st;
@@ -713,7 +717,7 @@ bool PayloadTrailerOk(std::string_view payload, int* version, bool skip_checksum
 }  // namespace
 
 Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
-                      Entry** out, bool skip_checksum) {
+                      Entry** out, bool skip_checksum, uint64_t* packed_blobs) {
   *out = nullptr;
   int version = 0;
   if (!PayloadTrailerOk(payload, &version, skip_checksum))
@@ -724,6 +728,7 @@ Status RestorePayload(std::string_view payload, std::string_view key, const Valu
   if (Status st = r.U8(&type); !st.ok()) return Status::Error(std::string(kBadDataFormat));
   Entry* e = nullptr;
   Status st = ReadValueAt(r, type, key, limits, &e);
+  if (packed_blobs != nullptr) *packed_blobs = r.packed_blobs();
   if (!st.ok()) {
     if (IsKnownObjectType(type) && st.message().rfind("Keel cannot", 0) == 0) {
       return Status::Error(std::string(kBadDataFormat) + " (" + std::string(TypeName(type)) +

@@ -256,7 +256,8 @@ std::string CompareReplies(const ScriptStep& step, const std::string& a, const s
           size_t eol = text.find("\r\n");
           std::string_view line = text.substr(0, eol);
           text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 2);
-          if (line.empty()) continue;
+          // Keel's own fields (keel_*) have no Redis counterpart.
+          if (line.empty() || line.starts_with("keel_")) continue;
           out.emplace_back(line[0] == '#' ? line : line.substr(0, line.find(':')));
         }
         return out;

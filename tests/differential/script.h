@@ -22,7 +22,8 @@
 //                             union of elements (HSCAN's field/value pairs stay pairs); an error
 //                             on the first call is compared byte for byte
 //   !info-fields CMD...       an INFO reply: the section headers and field names must match, in
-//                             order; the values are not compared
+//                             order (Keel's own keel_* fields left out); the values are not
+//                             compared
 //   !acl-rules CMD...         ACL LIST / GETUSER: compared byte for byte except that each run of
 //                             single-command rules (+get -set|x, not +@cat) is compared as a
 //                             multiset: Redis writes them in its command table's hash order,

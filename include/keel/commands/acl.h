@@ -55,6 +55,8 @@ std::string AclCheckScriptCommand(ServerState& server, Client& caller, const Com
 // Whether the client's user may run the command with these arguments (redis.acl_check_cmd);
 // nothing is logged.
 bool AclAllows(Client& client, const CommandMeta& meta, std::span<const std::string_view> args);
+// Whether the client's user has the skip-sanitize-payload flag (sanitize-dump-payload clients).
+bool AclSkipsSanitizePayload(const Client& client);
 
 // acl-pubsub-default and acllog-max-len are read from `config` from now on (main, before
 // AclLoadAtStartup). REQUIRES: config outlives the ACL users.

@@ -78,6 +78,10 @@ uint64_t ThisThreadAppended();
 uint64_t ReleasedUpTo();
 bool HoldRepliesUntil(uint64_t need, std::function<void()> resume);
 
+// Bytes appended to the log and not yet handed to the file (INFO's mem_aof_buffer, MEMORY
+// STATS' aof.buffer); 0 while the AOF is off.
+uint64_t BufferBytes();
+
 // -MISCONF text while the AOF cannot be written (everysec, no), else empty.
 std::string WriteError();
 

@@ -38,6 +38,8 @@ class PubsubRegistry {
   std::vector<std::string> Channels(std::string_view pattern, bool all) const;
   int64_t NumSub(std::string_view channel) const;
   int64_t NumPat() const;
+  // Channels with at least one subscriber (INFO's pubsub_channels, pubsubshard_channels).
+  int64_t NumChannels() const;
 
  private:
   mutable std::mutex mu_;

@@ -50,8 +50,22 @@ struct ServerStats {
     while (v > cur && !m.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
     }
   }
-  // Maintained by the net layer's cron from samples of total_commands_processed.
+  // Read and write completions on client sockets (total_reads_processed,
+  // total_writes_processed).
+  StatCounter total_reads_processed;
+  StatCounter total_writes_processed;
+  // Blocked clients with a timeout (clients_in_timeout_table): a gauge, as blocked_clients.
+  std::atomic<int64_t> clients_in_timeout_table{0};
+  // Time spent in active expiry slices, in microseconds (expire_cycle_cpu_milliseconds).
+  std::atomic<uint64_t> expire_cycle_us{0};
+  // Packed blobs (ziplists, listpacks, intsets, zipmaps) RESTORE checked while
+  // sanitize-dump-payload asked for it (dump_payload_sanitizations).
+  std::atomic<uint64_t> dump_payload_sanitizations{0};
+  // Maintained by the net layer's cron from samples of total_commands_processed and the net
+  // byte counters: the mean rates over the last 16 cron periods, per second.
   std::atomic<uint64_t> instantaneous_ops_per_sec{0};
+  std::atomic<uint64_t> instantaneous_input_bps{0};
+  std::atomic<uint64_t> instantaneous_output_bps{0};
   void Reset();
 };
 

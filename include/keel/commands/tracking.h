@@ -96,6 +96,12 @@ class Tracking : public ChangeObserver {
     return static_cast<size_t>(tracked_keys_.load(std::memory_order_relaxed));
   }
   size_t tracking_clients() const;
+  // INFO's tracking_total_items (the remembered (key, client) pairs) and
+  // tracking_total_prefixes (the distinct BCAST prefixes of the tracking clients).
+  size_t tracked_items() const {
+    return static_cast<size_t>(tracked_items_.load(std::memory_order_relaxed));
+  }
+  size_t tracked_prefixes() const;
 
  private:
   struct Bucket {
@@ -135,6 +141,7 @@ class Tracking : public ChangeObserver {
   ServerState* server_;
   Bucket buckets_[kBuckets];
   std::atomic<int64_t> tracked_keys_{0};
+  std::atomic<int64_t> tracked_items_{0};
   std::atomic<int64_t> bcast_clients_{0};
   std::atomic<uint64_t> evict_cursor_{0};
   mutable std::mutex mu_;                           // leaf lock, below the buckets'

@@ -107,6 +107,7 @@ class Config {
   // RDB persistence: dbfilename, rdbcompression, rdbchecksum, the save points as CONFIG GET
   // shows them ("" or "<seconds> <changes> ...").
   std::string dbfilename() const;
+  std::string sanitize_dump_payload() const;  // no, yes, clients
   bool rdbcompression() const;
   bool rdbchecksum() const;
   std::string save_params() const;

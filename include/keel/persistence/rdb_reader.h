@@ -129,8 +129,10 @@ Status LoadRdb(Source& src, const LoadOptions& options, const EntryFn& on_entry,
 // Checks a DUMP payload's trailer (RDB version <= ours and, unless `skip_checksum` (DEBUG
 // SET-SKIP-CHECKSUM-VALIDATION), the CRC-64) and reads its value. On a bad trailer the message is
 // Redis's "DUMP payload version or checksum are wrong"; on a bad value "Bad data format".
+// `packed_blobs`, when given, counts the ziplists, listpacks, intsets and zipmaps read (INFO's
+// dump_payload_sanitizations counts them when RESTORE sanitizes).
 Status RestorePayload(std::string_view payload, std::string_view key, const ValueLimits& limits,
-                      Entry** out, bool skip_checksum = false);
+                      Entry** out, bool skip_checksum = false, uint64_t* packed_blobs = nullptr);
 // FUNCTION RESTORE: checks the trailer as RestorePayload does and reads the libraries' codes.
 // Errors are Redis's texts (without "ERR ").
 Status ReadFunctionsPayload(std::string_view payload, std::vector<std::string>* codes,
