@@ -99,7 +99,7 @@ MemoryReport Measure(ServerState& server) {
       Shard& s = ks.db(db).shard(i);
       keys += s.size();
       expires += s.expires();
-      buckets += s.bucket_count();  // read without the lock: a statistic
+      buckets += s.bucket_count_stat();  // without the lock: its copy for statistics
     }
     if (keys == 0) continue;
     // Keel's per-key overhead: the bucket slots and each entry's 16-byte header (the table's

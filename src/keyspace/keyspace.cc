@@ -133,6 +133,7 @@ void Shard::AttachMaps(std::atomic<uint64_t>* volatile_map, std::atomic<uint64_t
 }
 
 void Shard::NoteRehash() {
+  buckets_.store(table_.bucket_count(), std::memory_order_relaxed);
   bool rehashing = table_.rehashing();
   if (rehashing == rehash_bit_) return;
   rehash_bit_ = rehashing;

@@ -160,7 +160,10 @@ class alignas(64) Shard {
     table_.ForEach([&](const Entry* e) { fn(e); });
   }
   // Sizes an empty table for n entries (loading a file with RESIZEDB hints).
-  void Reserve(size_t n) { table_.Reserve(n); }
+  void Reserve(size_t n) {
+    table_.Reserve(n);
+    NoteRehash();
+  }
   // A random entry, or nullptr when empty.
   Entry* Random(std::mt19937_64& rng) const;
   // Moves up to `buckets` buckets of an ongoing rehash; returns true if a rehash remains.
@@ -175,6 +178,9 @@ class alignas(64) Shard {
   bool rehash_pending() const { return table_.rehashing(); }
   size_t expires() const { return expires_.load(std::memory_order_relaxed); }
   size_t bucket_count() const { return table_.bucket_count(); }
+  // The same, for readers without the lock (MEMORY STATS, INFO memory): a copy kept up to date
+  // with every change of the bucket arrays.
+  size_t bucket_count_stat() const { return buckets_.load(std::memory_order_relaxed); }
   // DEBUG HTSTATS: adds bucket array t's chains (see ChainedTableCore::AddChainStats).
   void AddChainStats(int t, ChainStats* s) const { table_.AddChainStats(t, s); }
 
@@ -190,11 +196,13 @@ class alignas(64) Shard {
   void Count(const Entry* e, int delta);
   // Bring this shard's bit in each map up to date. The maps are written only when a bit
   // changes: they are shared by the shards of a database.
+  // Also refreshes bucket_count_stat().
   void NoteRehash();
   void NoteExpires();
 
   std::atomic<size_t> size_{0};
   std::atomic<size_t> expires_{0};
+  std::atomic<size_t> buckets_{0};
   std::atomic<uint64_t>* volatile_word_ = nullptr;
   std::atomic<uint64_t>* rehash_word_ = nullptr;
   uint64_t bit_ = 0;
