@@ -4,7 +4,6 @@
 // allocator sized it (header, TTL, key and an inline or packed value), what the entry owns (a
 // heap string and its buffer, or a collection: its table or nodes, estimated from SAMPLES
 // elements, 0 = all of them) and the key's bucket slot in its shard's table.
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -54,24 +53,20 @@ void CmdMemoryUsage(CommandContext& ctx) {
 }
 
 // What MEMORY STATS and MEMORY DOCTOR report on.
-struct MemoryReport {
-  uint64_t used = 0, peak = 0, startup = 0, rss = 0;
-  uint64_t allocated = 0, active = 0, resident = 0;
-  uint64_t clients_normal = 0, aof_buffer = 0, lua_caches = 0, functions_caches = 0;
+struct MemoryReport : MemoryOverview {
+  uint64_t net = 0;  // used since start-up
+  uint64_t lua_caches = 0, functions_caches = 0;
   struct DbOverhead {
     int db;
     uint64_t main, expires;
   };
   std::vector<DbOverhead> dbs;
-  uint64_t overhead = 0, keys = 0;
+  uint64_t keys = 0;
 };
 
-uint64_t FieldValue(const std::vector<std::pair<std::string, std::string>>& fields,
-                    std::string_view name) {
-  for (const auto& [n, v] : fields) {
-    if (n == name) return std::strtoull(v.c_str(), nullptr, 10);
-  }
-  return 0;
+double Ratio(uint64_t a, uint64_t b) {
+  // Redis computes these as floats; so does Keel, for the same digits.
+  return b == 0 ? 0.0 : static_cast<double>(static_cast<float>(a) / static_cast<float>(b));
 }
 
 // What Redis counts as overhead (MEMORY STATS' overhead.total, INFO's used_memory_overhead):
@@ -84,14 +79,13 @@ MemoryReport Measure(ServerState& server) {
   r.peak = std::max(memory::Peak(), r.used);
   r.startup = memory::Startup();
   r.rss = memory::Rss();
-  r.allocated = r.used;
   r.active = memory::AllocatorStat("stats.active");
   r.resident = memory::AllocatorStat("stats.resident");
   r.clients_normal = server.client_memory.total.load(std::memory_order_relaxed);
   r.aof_buffer = aof::BufferBytes();
-  auto scripts = scripting::InfoMemoryFields();
-  r.lua_caches = FieldValue(scripts, "used_memory_scripts_eval");
-  r.functions_caches = FieldValue(scripts, "used_memory_functions");
+  scripting::CachesMemory caches = scripting::CachesMemoryNow();
+  r.lua_caches = caches.eval_scripts;
+  r.functions_caches = caches.functions;
   r.overhead = r.startup + r.clients_normal + r.aof_buffer + r.lua_caches + r.functions_caches;
   for (int db = 0; db < ks.databases(); ++db) {
     uint64_t keys = 0, expires = 0, buckets = 0;
@@ -109,19 +103,15 @@ MemoryReport Measure(ServerState& server) {
     r.keys += keys;
     r.dbs.push_back(o);
   }
+  r.net = r.used > r.startup ? r.used - r.startup : 0;
+  r.dataset = r.used > r.overhead ? r.used - r.overhead : 0;
+  r.dataset_percentage = Ratio(r.dataset * 100, r.net);
   return r;
-}
-
-double Ratio(uint64_t a, uint64_t b) {
-  // Redis computes these as floats; so does Keel, for the same digits.
-  return b == 0 ? 0.0 : static_cast<double>(static_cast<float>(a) / static_cast<float>(b));
 }
 
 // MEMORY STATS
 void CmdMemoryStats(CommandContext& ctx) {
   MemoryReport r = Measure(ctx.server);
-  uint64_t net = r.used > r.startup ? r.used - r.startup : 0;
-  uint64_t dataset = r.used > r.overhead ? r.used - r.overhead : 0;
   ReplyBuilder& out = ctx.reply;
   out.MapHeader(27 + r.dbs.size());
   auto field = [&](std::string_view name, uint64_t v) {
@@ -151,15 +141,15 @@ void CmdMemoryStats(CommandContext& ctx) {
   }
   field("overhead.total", r.overhead);
   field("keys.count", r.keys);
-  field("keys.bytes-per-key", r.keys ? net / r.keys : 0);
-  field("dataset.bytes", dataset);
-  real("dataset.percentage", Ratio(dataset * 100, net));
+  field("keys.bytes-per-key", r.keys ? r.net / r.keys : 0);
+  field("dataset.bytes", r.dataset);
+  real("dataset.percentage", r.dataset_percentage);
   real("peak.percentage", Ratio(r.used * 100, r.peak));
-  field("allocator.allocated", r.allocated);
+  field("allocator.allocated", r.used);
   field("allocator.active", r.active);
   field("allocator.resident", r.resident);
-  real("allocator-fragmentation.ratio", Ratio(r.active, r.allocated));
-  field("allocator-fragmentation.bytes", r.active > r.allocated ? r.active - r.allocated : 0);
+  real("allocator-fragmentation.ratio", Ratio(r.active, r.used));
+  field("allocator-fragmentation.bytes", r.active > r.used ? r.active - r.used : 0);
   real("allocator-rss.ratio", Ratio(r.resident, r.active));
   field("allocator-rss.bytes", r.resident > r.active ? r.resident - r.active : 0);
   real("rss-overhead.ratio", Ratio(r.rss, r.resident));
@@ -238,17 +228,7 @@ void CmdMemoryHelp(CommandContext& ctx) {
 
 }  // namespace
 
-MemoryOverview ServerMemoryOverview(ServerState& server) {
-  MemoryReport r = Measure(server);
-  MemoryOverview o;
-  o.used = r.used;
-  o.startup = r.startup;
-  o.overhead = r.overhead;
-  o.dataset = r.used > r.overhead ? r.used - r.overhead : 0;
-  uint64_t net = r.used > r.startup ? r.used - r.startup : 0;
-  o.dataset_percentage = Ratio(o.dataset * 100, net);
-  return o;
-}
+MemoryOverview ServerMemoryOverview(ServerState& server) { return Measure(server); }
 
 void RegisterMemoryFamily(CommandRegistry* r) {
   r->Register("memory|usage", CmdMemoryUsage);

@@ -1342,21 +1342,31 @@ bool PastBusyThreshold(ServerState& server) {
   return since != 0 && limit_ms > 0 && NowMonotonicUs() - since > limit_ms * 1000;
 }
 
+namespace {
+
+// The eval scripts' cache: its entries and their bytes.
+std::pair<size_t, size_t> ScriptCacheMemory() {
+  ScriptCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  size_t bytes = 0;
+  for (const auto& [sha, script] : c.scripts) {
+    // The map node (key, pointer, hash link), the shared record and the body.
+    bytes += sha.capacity() + sizeof(std::string) + 4 * sizeof(void*) + sizeof(CachedScript) +
+             script->body.capacity();
+  }
+  return {c.scripts.size(), bytes};
+}
+
+}  // namespace
+
+CachesMemory CachesMemoryNow() {
+  return {ScriptCacheMemory().second, scripting_internal::LoadedFunctionsMemory().bytes};
+}
+
 std::vector<std::pair<std::string, std::string>> InfoMemoryFields() {
   size_t vm_eval = lua_libs::StatesMemory(false);
   size_t vm_functions = lua_libs::StatesMemory(true);
-  size_t scripts_bytes = 0;
-  size_t scripts = 0;
-  {
-    ScriptCache& c = Cache();
-    std::lock_guard<std::mutex> lock(c.mu);
-    scripts = c.scripts.size();
-    for (const auto& [sha, script] : c.scripts) {
-      // The map node (key, pointer, hash link), the shared record and the body.
-      scripts_bytes += sha.capacity() + sizeof(std::string) + 4 * sizeof(void*) +
-                       sizeof(CachedScript) + script->body.capacity();
-    }
-  }
+  auto [scripts, scripts_bytes] = ScriptCacheMemory();
   scripting_internal::FunctionsMemory f = scripting_internal::LoadedFunctionsMemory();
   auto n = [](size_t v) { return std::to_string(v); };
   return {

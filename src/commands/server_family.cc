@@ -130,11 +130,8 @@ void InfoClients(ServerState& s, InfoWriter& w) {
 
 void InfoMemory(ServerState& s, InfoWriter& w) {
   MemoryOverview mo = ServerMemoryOverview(s);  // calibrates: exact, and it raises the peak
-  uint64_t used = mo.used;
-  uint64_t rss = memory::Rss();
-  uint64_t peak = std::max(memory::Peak(), used);
-  uint64_t active = memory::AllocatorStat("stats.active");
-  uint64_t resident = memory::AllocatorStat("stats.resident");
+  uint64_t used = mo.used, rss = mo.rss, peak = mo.peak, active = mo.active;
+  uint64_t resident = mo.resident;
   uint64_t total = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   auto ratio = [](uint64_t a, uint64_t b) {
     char buf[32];
@@ -182,9 +179,9 @@ void InfoMemory(ServerState& s, InfoWriter& w) {
   w.Field("mem_total_replication_buffers", 0);
   // Keel has no replicas; MONITOR clients are counted with the normal ones.
   w.Field("mem_clients_slaves", 0);
-  w.Field("mem_clients_normal", s.client_memory.total.load(std::memory_order_relaxed));
+  w.Field("mem_clients_normal", mo.clients_normal);
   w.Field("mem_cluster_links", 0);
-  w.Field("mem_aof_buffer", aof::BufferBytes());
+  w.Field("mem_aof_buffer", mo.aof_buffer);
   w.Field("mem_allocator", memory::AllocatorName());
   w.Field("active_defrag_running", 0);
   w.Field("lazyfree_pending_objects", freer.pending());

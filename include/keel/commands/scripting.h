@@ -55,6 +55,13 @@ void KillForShutdown();
 // used_memory_scripts_human): the Lua states' bytes (EVAL's and the functions', every io
 // thread's), the script cache's and the function libraries' bytes and counts. Any thread.
 std::vector<std::pair<std::string, std::string>> InfoMemoryFields();
+// The caches' bytes behind INFO's used_memory_scripts_eval and used_memory_functions (MEMORY
+// STATS' lua.caches and functions.caches).
+struct CachesMemory {
+  size_t eval_scripts = 0;
+  size_t functions = 0;
+};
+CachesMemory CachesMemoryNow();
 
 }  // namespace scripting
 }  // namespace keel

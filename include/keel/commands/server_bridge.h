@@ -23,11 +23,14 @@ void ServerDbStats(const ServerState& server, int db, uint64_t* keys, uint64_t* 
 uint64_t ServerExpiredKeys(const ServerState& server);
 // Bytes allocated by the process (INFO used_memory).
 uint64_t ServerUsedMemory();
-// How used memory splits, as INFO memory and MEMORY STATS report it (memory_family.cc): the
-// memory at start-up, the overhead (start-up, client and AOF buffers, script caches, key
-// tables) and the dataset (the rest), with the dataset's share of the memory used since start-up.
+// One measurement of memory, as INFO memory and MEMORY STATS report it (memory_family.cc): the
+// allocator's and the process's figures, the buffers, and how used memory splits into overhead
+// (start-up, client and AOF buffers, script caches, key tables) and dataset (the rest), with the
+// dataset's share of the memory used since start-up.
 struct MemoryOverview {
-  uint64_t used = 0, startup = 0, overhead = 0, dataset = 0;
+  uint64_t used = 0, peak = 0, startup = 0, rss = 0, active = 0, resident = 0;
+  uint64_t clients_normal = 0, aof_buffer = 0;
+  uint64_t overhead = 0, dataset = 0;
   double dataset_percentage = 0;
 };
 MemoryOverview ServerMemoryOverview(ServerState& server);
