@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "keel/common/logging.h"
 #include "keel/config/config.h"
@@ -61,6 +62,7 @@ Status OpenTcpListeners(asio::io_context& context, const std::vector<std::string
       step = "listen";
       acceptor->listen(511, ec);
     }
+    if (!ec) acceptor->native_non_blocking(true, ec);  // AcceptPending drains it
     if (ec) {
       bool unavailable = ec == asio::error::address_family_not_supported ||
                          ec.value() == EADDRNOTAVAIL || ec.value() == EPROTONOSUPPORT;
@@ -99,6 +101,7 @@ Status Listeners::Listen() {
       step = "listen";
       acceptor->listen(511, ec);
     }
+    if (!ec) acceptor->native_non_blocking(true, ec);
     if (!ec && options_->unixsocketperm != 0 &&
         ::chmod(path.c_str(), static_cast<mode_t>(options_->unixsocketperm)) != 0) {
       step = "chmod";
@@ -133,18 +136,119 @@ void Listeners::Close() {
   if (unix_acceptor_) unix_acceptor_->close(ec);
 }
 
-void Listeners::Accept(asio::ip::tcp::acceptor* acceptor) {
+size_t Listeners::PickThread() {
   size_t index = next_context_.fetch_add(1) % io_->Serving();
-  asio::io_context& target = *io_->contexts[index];
-  acceptor->async_accept(
-      target, [this, acceptor, index](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
-        if (!ec) OnAccepted(std::move(socket), index);
-        std::lock_guard<std::mutex> lock(mu_);
-        for (auto& a : acceptors_) {
-          if (a.get() == acceptor) return Accept(acceptor);
-        }
-      });
+  return io_->busy_seen_us != nullptr ? io_->AvoidBusy(index) : index;
+}
+
+void Listeners::Accept(asio::ip::tcp::acceptor* acceptor) {
+  acceptor->async_wait(asio::socket_base::wait_read, [this, acceptor](const asio::error_code& ec) {
+    if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    // Rebind may have replaced the acceptor after this handler was queued: its pointer is then
+    // only compared, never used.
+    bool current = false;
+    for (auto& a : acceptors_) current = current || a.get() == acceptor;
+    if (!current) return;
+    if (!ec) AcceptPending(acceptor->native_handle(), ProtocolOf(*acceptor), /*unix_socket=*/false);
+    Accept(acceptor);
+  });
+}
+
+void Listeners::AcceptUnix() {
+  unix_acceptor_->async_wait(asio::socket_base::wait_read, [this](const asio::error_code& ec) {
+    if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
+    if (!ec)
+      AcceptPending(unix_acceptor_->native_handle(), asio::ip::tcp::v4(), /*unix_socket=*/true);
+    AcceptUnix();
+  });
+}
+
+asio::ip::tcp Listeners::ProtocolOf(asio::ip::tcp::acceptor& acceptor) {
+  asio::error_code ec;
+  asio::ip::tcp::endpoint local = acceptor.local_endpoint(ec);
+  return ec ? asio::ip::tcp::v4() : local.protocol();
+}
+
+void Listeners::AcceptPending(int listen_fd, asio::ip::tcp protocol, bool unix_socket) {
+  // As Redis, a bounded number per wake-up, so that a flood of connects cannot hold io thread 0.
+  for (int k = 0; k < kAcceptsPerWakeup; ++k) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+        KEEL_LOG_WARNING("Accepting client connection: {}", std::strerror(errno));
+      }
+      return;
+    }
+    Dispatch(fd, protocol, PickThread(), unix_socket);
+  }
+}
+
+void Listeners::Dispatch(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket) {
+  asio::post(*io_->contexts[index], [this, fd, protocol, index, unix_socket] {
+    if (io_->shutting_down.load()) {
+      ::close(fd);
+      return;
+    }
+    Serve(fd, protocol, index, unix_socket, /*speculative_read=*/true);
+  });
+}
+
+void Listeners::AcceptWhileBusy() {
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock() || io_->shutting_down.load()) return;  // a Rebind is running: next time
+  for (auto& a : acceptors_) {
+    asio::ip::tcp protocol = ProtocolOf(*a);
+    for (int k = 0; k < 16; ++k) {
+      pollfd p{a->native_handle(), POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+      int fd = ::accept4(a->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) break;
+      size_t index = PickThread();
+      if (index == 0) {
+        // This (busy) thread: its first read waits for epoll (AnswerWhileBusy answers it).
+        Serve(fd, protocol, index, /*unix_socket=*/false, /*speculative_read=*/false);
+      } else {
+        Dispatch(fd, protocol, index, /*unix_socket=*/false);
+      }
+    }
+  }
+}
+
+void Listeners::Serve(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket,
+                      bool speculative_read) {
+  asio::ip::tcp::socket socket(*io_->contexts[index]);
+  asio::error_code ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  if (io_->state->clients.size() >= static_cast<size_t>(io_->state->config->maxclients())) {
+    // Redis answers and closes; a small blocking write is fine for one short line.
+    asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(errors::kMaxClients)), ec);
+    io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+    socket.close(ec);
+    return;
+  }
+  if (!unix_socket && RefusedByProtectedMode(socket)) return;
+  if (!unix_socket && options_->tcp_keepalive > 0) {
+    socket.set_option(asio::socket_base::keep_alive(true), ec);
+    int idle = options_->tcp_keepalive;
+    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    int interval = std::max(1, idle / 3);
+    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  }
+  if (unix_socket) {
+    KEEL_LOG_VERBOSE("Accepted connection to {}", options_->unixsocket);
+  } else if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
+    auto peer = socket.remote_endpoint(ec);
+    if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
+  }
+  auto conn = std::make_shared<Connection>(std::move(socket), index, env_);
+  if (unix_socket) conn->SetUnixSocketPath(options_->unixsocket);
+  io_->AddLive(index, conn);
+  conn->Start(speculative_read);
 }
 
 // Answers a refused client at once and closes it, as Redis does (a short blocking write).
@@ -157,114 +261,6 @@ bool Listeners::RefusedByProtectedMode(asio::ip::tcp::socket& socket) {
   io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
   socket.close(ec);
   return true;
-}
-
-// Unix-socket clients: the accepted descriptor is wrapped in a tcp::socket (asio's socket
-// calls are the same for any stream socket; the TCP-only options simply fail), so the rest of
-// the connection code has one socket type.
-void Listeners::AcceptUnix() {
-  size_t index = next_context_.fetch_add(1) % io_->Serving();
-  asio::io_context& target = *io_->contexts[index];
-  unix_acceptor_->async_accept(
-      target, [this, index](const asio::error_code& ec, asio::local::stream_protocol::socket s) {
-        if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
-        if (!ec) {
-          asio::error_code err;
-          int fd = s.release(err);
-          asio::ip::tcp::socket socket(*io_->contexts[index]);
-          if (!err) socket.assign(asio::ip::tcp::v4(), fd, err);
-          if (!err) {
-            OnAccepted(std::move(socket), index, /*unix_socket=*/true);
-          } else if (fd >= 0) {
-            ::close(fd);
-          }
-        }
-        AcceptUnix();
-      });
-}
-
-void Listeners::AcceptWhileBusy() {
-  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-  if (!lock.owns_lock() || io_->shutting_down.load()) return;  // a Rebind is running: next time
-  for (auto& a : acceptors_) {
-    for (int k = 0; k < 16; ++k) {
-      pollfd p{a->native_handle(), POLLIN, 0};
-      if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
-      int fd = ::accept4(a->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) break;
-      size_t index = io_->AvoidBusy(next_context_.fetch_add(1) % io_->Serving());
-      asio::error_code ec;
-      asio::ip::tcp protocol = a->local_endpoint(ec).protocol();
-      asio::ip::tcp::socket socket(*io_->contexts[index]);
-      if (!ec) socket.assign(protocol, fd, ec);
-      if (ec) {
-        ::close(fd);
-        continue;
-      }
-      OnAccepted(std::move(socket), index, /*unix_socket=*/false, /*start_here=*/index == 0);
-    }
-  }
-}
-
-void Listeners::OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket,
-                           bool start_here) {
-  if (io_->state->clients.size() >= static_cast<size_t>(io_->state->config->maxclients())) {
-    // Redis answers and closes; a small blocking write is fine for one short line.
-    asio::error_code ec;
-    asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(errors::kMaxClients)), ec);
-    io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
-    socket.close(ec);
-    return;
-  }
-  if (!unix_socket && RefusedByProtectedMode(socket)) return;
-  if (!unix_socket && options_->tcp_keepalive > 0) {
-    asio::error_code ec;
-    socket.set_option(asio::socket_base::keep_alive(true), ec);
-    int idle = options_->tcp_keepalive;
-    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-    int interval = std::max(1, idle / 3);
-    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
-  }
-  if (unix_socket) {
-    KEEL_LOG_VERBOSE("Accepted connection to {}", options_->unixsocket);
-  } else if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
-    asio::error_code ec;
-    auto peer = socket.remote_endpoint(ec);
-    if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
-  }
-  if (!start_here && io_->busy_seen_us != nullptr) {
-    if (size_t to = io_->AvoidBusy(index); to != index) {
-      // Re-homed: the descriptor joins the other thread's context.
-      // (A Unix-socket client is wrapped as TCP v4, as AcceptUnix does.)
-      asio::error_code ec;
-      asio::ip::tcp protocol =
-          unix_socket ? asio::ip::tcp::v4() : socket.local_endpoint(ec).protocol();
-      int fd = ec ? -1 : socket.release(ec);
-      if (fd >= 0 && !ec) {
-        asio::ip::tcp::socket moved(*io_->contexts[to]);
-        moved.assign(protocol, fd, ec);
-        if (ec) {
-          ::close(fd);
-          return;
-        }
-        socket = std::move(moved);
-        index = to;
-      }
-    }
-  }
-  // The socket already belongs to io_->contexts[index]; start it there.
-  auto conn = std::make_shared<Connection>(std::move(socket), index, env_);
-  if (unix_socket) conn->SetUnixSocketPath(options_->unixsocket);
-  if (start_here) {  // AcceptWhileBusy on this (busy) thread
-    io_->AddLive(index, conn);
-    conn->Start(/*speculative_read=*/false);
-    return;
-  }
-  asio::post(*io_->contexts[index], [this, conn, index] {
-    io_->AddLive(index, conn);
-    if (io_->shutting_down.load()) return;  // dropped: conn is released here
-    conn->Start();
-  });
 }
 
 Status Listeners::Rebind(const std::vector<std::string>& bind, int port) {

@@ -41,15 +41,31 @@ class Listeners {
   void AcceptWhileBusy();
 
  private:
-  // Starts one accept on `acceptor`; its handler serves the client and starts the next one,
-  // unless Rebind has replaced the acceptor meanwhile (its pointer is then only compared, never
-  // used). REQUIRES: mu_ held.
+  // Accepted descriptors become sockets on the thread that serves them, never on io thread 0:
+  // the contexts run without the reactor's per-descriptor locks (ASIO_CONCURRENCY_HINT_UNSAFE_IO,
+  // io_threads.cc), so registering a descriptor with another thread's reactor would race with
+  // that thread's event loop (it may still hold a recycled descriptor state). Each listener
+  // only waits for readability on io thread 0; its handler accepts the raw descriptors and
+  // posts each to its thread (Dispatch), where Serve wraps, checks and starts it.
+  static constexpr int kAcceptsPerWakeup = 64;
+
+  // Waits for clients on `acceptor`; its handler accepts them and waits again, unless Rebind
+  // has replaced the acceptor meanwhile. REQUIRES: mu_ held.
   void Accept(asio::ip::tcp::acceptor* acceptor);
   void AcceptUnix();
+  // Accepts up to kAcceptsPerWakeup waiting clients of the (non-blocking) listening `listen_fd`.
+  void AcceptPending(int listen_fd, asio::ip::tcp protocol, bool unix_socket);
+  // The next serving thread, avoiding threads inside a busy script.
+  size_t PickThread();
+  static asio::ip::tcp ProtocolOf(asio::ip::tcp::acceptor& acceptor);
+  // Hands `fd` to io thread `index`, which serves it (closes it when shutting down).
+  void Dispatch(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket);
+  // On io thread `index`: wraps `fd` (a Unix-socket client as TCP v4: asio's calls are the same
+  // for any stream socket, the TCP-only options simply fail), refuses it at maxclients or by
+  // protected mode, sets TCP keepalive, logs it and starts its connection.
+  void Serve(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket, bool speculative_read);
   // Answers a refused client at once and closes it, as Redis does (a short blocking write).
   bool RefusedByProtectedMode(asio::ip::tcp::socket& socket);
-  void OnAccepted(asio::ip::tcp::socket socket, size_t index, bool unix_socket = false,
-                  bool start_here = false);
 
   IoThreads* io_;
   ConnectionEnv* env_;
