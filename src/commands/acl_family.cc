@@ -522,6 +522,12 @@ std::string ParseSelector(std::string_view text, Selector* out) {
     std::string err = ApplySelectorRule(out, r, &known);
     if (!known) return std::string(kSyntaxError);
     if (!err.empty()) return err;
+    // Keel refuses what Redis 7.0 accepts here: a key or channel pattern ending with ')' is
+    // listed as `(... &c) ...)`, which ACL LOAD and aclfile read as a selector closing early,
+    // so the saved user would not load back. (An item starting with '(' is refused by both.)
+    if ((r[0] == '~' || r[0] == '%' || r[0] == '&') && r.back() == ')') {
+      return std::string(kSyntaxError);
+    }
   }
   return "";
 }
