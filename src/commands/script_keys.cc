@@ -28,6 +28,8 @@
 #include "keel/commands/script_keys.h"
 
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "command_meta_table.h"
@@ -126,7 +128,20 @@ bool Tokenize(std::string_view s, std::vector<Token>* out) {
 
 class Analyzer {
  public:
-  explicit Analyzer(std::vector<Token> t) : t_(std::move(t)) {}
+  explicit Analyzer(std::vector<Token> t) : t_(std::move(t)), match_(t_.size(), kNone) {
+    // Every bracket's partner, in one pass: a closing bracket of any kind closes the innermost
+    // open one (the depth count that Lua's own parse would refuse a mismatch of anyway).
+    std::vector<size_t> open;
+    for (size_t j = 0; j < t_.size(); ++j) {
+      if (t_[j].kind != Token::kOp) continue;
+      std::string_view o = t_[j].text;
+      if (o == "(" || o == "[" || o == "{") open.push_back(j);
+      if ((o == ")" || o == "]" || o == "}") && !open.empty()) {
+        match_[open.back()] = j;
+        open.pop_back();
+      }
+    }
+  }
 
   bool Run() {
     FindAliases();
@@ -155,18 +170,7 @@ class Analyzer {
   bool IsField(size_t i) const { return i > 0 && (Op(i - 1, ".") || Op(i - 1, ":")); }
 
   // The index of the bracket closing the one at i ("(", "[", "{"), or npos.
-  size_t Match(size_t i) const {
-    int depth = 0;
-    for (size_t j = i; j < t_.size(); ++j) {
-      if (t_[j].kind != Token::kOp) continue;
-      std::string_view o = t_[j].text;
-      if (o == "(" || o == "[" || o == "{") ++depth;
-      if (o == ")" || o == "]" || o == "}") {
-        if (--depth == 0) return j;
-      }
-    }
-    return std::string::npos;
-  }
+  size_t Match(size_t i) const { return i < match_.size() ? match_[i] : kNone; }
 
   // Skips a prefix expression usable as an assignment target (a name, then .f, [x], :m(...),
   // (...) suffixes) starting at i; returns the index after it (i itself if there is none).
@@ -178,7 +182,7 @@ class Analyzer {
         i += 2;
       } else if (Op(i, "[") || Op(i, "(") || Op(i, "{")) {
         size_t m = Match(i);
-        if (m == std::string::npos) return t_.size();
+        if (m == kNone) return t_.size();
         i = m + 1;
       } else if (t_[i].kind == Token::kString) {
         ++i;
@@ -210,51 +214,51 @@ class Analyzer {
     if (i > 0 && Op(i - 1, "#")) return true;
     if (!Op(i + 1, "[")) return false;
     size_t close = Match(i + 1);
-    return close != std::string::npos && !AssignmentFollows(close + 1);
+    return close != kNone && !AssignmentFollows(close + 1);
   }
 
   // Names declared once as `local name = KEYS[...]` (a whole expression) and never assigned or
   // declared again. None in a script with `function` or `for` (parameters and loop variables).
+  // One pass finds the candidates, one more counts every use of them.
   void FindAliases() {
     for (const Token& t : t_) {
       if (t.kind == Token::kName && (t.text == "function" || t.text == "for")) return;
     }
-    std::vector<std::string_view> candidates;
+    struct Uses {
+      int declarations = 0;
+      bool reassigned = false;
+    };
+    std::unordered_map<std::string_view, Uses> candidates;
     for (size_t i = 0; i + 4 < t_.size(); ++i) {
       if (!Name(i, "local") || t_[i + 1].kind != Token::kName || !Op(i + 2, "=") ||
           !Name(i + 3, "KEYS") || !Op(i + 4, "[")) {
         continue;
       }
       size_t close = Match(i + 4);
-      if (close == std::string::npos) continue;
+      if (close == kNone) continue;
       // The expression ends there: the next token starts a statement (or there is none).
       size_t n = close + 1;
       bool whole = n == t_.size() || Op(n, ";") ||
                    (t_[n].kind == Token::kName && t_[n].text != "and" && t_[n].text != "or");
-      if (whole) candidates.push_back(t_[i + 1].text);
+      if (whole) candidates.try_emplace(t_[i + 1].text);
     }
-    for (std::string_view name : candidates) {
-      int declarations = 0;
-      bool reassigned = false;
-      for (size_t i = 0; i < t_.size(); ++i) {
-        if (t_[i].kind != Token::kName || t_[i].text != name || IsField(i)) continue;
-        // (`local a, name` with no value shadows it with nil: harmless, redis.call then refuses
-        // the nil argument.)
-        if (i > 0 && Name(i - 1, "local")) ++declarations;
-        if (!(i > 0 && Name(i - 1, "local") && Op(i + 1, "=")) && AssignmentFollows(i + 1)) {
-          reassigned = true;
-        }
-      }
-      if (declarations == 1 && !reassigned) aliases_.push_back(name);
+    if (candidates.empty()) return;
+    for (size_t i = 0; i < t_.size(); ++i) {
+      if (t_[i].kind != Token::kName || IsField(i)) continue;
+      auto it = candidates.find(t_[i].text);
+      if (it == candidates.end()) continue;
+      // (`local a, name` with no value shadows it with nil: harmless, redis.call then refuses
+      // the nil argument.)
+      bool declared = i > 0 && Name(i - 1, "local");
+      if (declared) ++it->second.declarations;
+      if (!(declared && Op(i + 1, "=")) && AssignmentFollows(i + 1)) it->second.reassigned = true;
+    }
+    for (const auto& [name, uses] : candidates) {
+      if (uses.declarations == 1 && !uses.reassigned) aliases_.insert(name);
     }
   }
 
-  bool IsAlias(std::string_view name) const {
-    for (std::string_view a : aliases_) {
-      if (a == name) return true;
-    }
-    return false;
-  }
+  bool IsAlias(std::string_view name) const { return aliases_.count(name) != 0; }
 
   // One argument of redis.call, tokens [b, e): a declared key for sure?
   bool DeclaredKey(size_t b, size_t e) const {
@@ -268,7 +272,7 @@ class Analyzer {
     if (f != "call" && f != "pcall") return true;
     if (!Op(i + 3, "(")) return false;
     size_t close = Match(i + 3);
-    if (close == std::string::npos) return false;
+    if (close == kNone) return false;
     // Split the arguments at the top-level commas.
     std::vector<std::pair<size_t, size_t>> args;
     size_t start = i + 4;
@@ -321,14 +325,18 @@ class Analyzer {
     return true;
   }
 
+  static constexpr size_t kNone = std::string::npos;
+
   std::vector<Token> t_;
-  std::vector<std::string_view> aliases_;
+  std::vector<size_t> match_;  // the partner of each bracket token, kNone elsewhere
+  std::unordered_set<std::string_view> aliases_;
 };
 
 }  // namespace
 
 bool ScriptStaysInDeclaredKeys(std::string_view body) {
   std::vector<Token> tokens;
+  tokens.reserve(body.size() / 6);  // about one token per 4-8 bytes of typical source
   if (!Tokenize(body, &tokens)) return false;
   return Analyzer(std::move(tokens)).Run();
 }

@@ -54,20 +54,15 @@ class Sha1 {
     }
     for (int i = 16; i < 80; ++i) w[i] = Rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
-    for (int i = 0; i < 80; ++i) {
-      uint32_t f, k;
-      if (i < 20) {
-        f = (b & c) | (~b & d), k = 0x5A827999;
-      } else if (i < 40) {
-        f = b ^ c ^ d, k = 0x6ED9EBA1;
-      } else if (i < 60) {
-        f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
-      } else {
-        f = b ^ c ^ d, k = 0xCA62C1D6;
-      }
-      uint32_t t = Rol(a, 5) + f + e + k + w[i];
+    // The four rounds of 20 as separate loops: no per-step branch on the round.
+    auto step = [&](uint32_t f, uint32_t k, uint32_t wi) {
+      uint32_t t = Rol(a, 5) + f + e + k + wi;
       e = d, d = c, c = Rol(b, 30), b = a, a = t;
-    }
+    };
+    for (int i = 0; i < 20; ++i) step((b & c) | (~b & d), 0x5A827999, w[i]);
+    for (int i = 20; i < 40; ++i) step(b ^ c ^ d, 0x6ED9EBA1, w[i]);
+    for (int i = 40; i < 60; ++i) step((b & c) | (b & d) | (c & d), 0x8F1BBCDC, w[i]);
+    for (int i = 60; i < 80; ++i) step(b ^ c ^ d, 0xCA62C1D6, w[i]);
     h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e;
   }
   uint32_t h_[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};

@@ -94,5 +94,28 @@ TEST_F(ScriptKeysTest, WaysAroundTheCheckDoNotQualify) {
   EXPECT_FALSE(ScriptStaysInDeclaredKeys("return 'unterminated"));
 }
 
+// Long scripts that name their keys once at the top: every use of every local is checked, and
+// one bad use among many disqualifies the script.
+TEST_F(ScriptKeysTest, ManyKeyLocalsAreEachCheckedAtEveryUse) {
+  std::string body;
+  for (int i = 1; i <= 150; ++i) {
+    body += "local k" + std::to_string(i) + " = KEYS[" + std::to_string(i) + "]\n";
+  }
+  for (int i = 1; i <= 150; ++i) {
+    body += "redis.call('set', k" + std::to_string(i) + ", ARGV[1]) redis.call('get', k" +
+            std::to_string(i) + ")\n";
+  }
+  EXPECT_TRUE(ScriptStaysInDeclaredKeys(body));
+  EXPECT_FALSE(ScriptStaysInDeclaredKeys(body + "k77 = ARGV[2] redis.call('get', k77)\n"));
+  EXPECT_FALSE(ScriptStaysInDeclaredKeys(body + "k1, k150 = 1, 'x'\n"));
+  EXPECT_FALSE(ScriptStaysInDeclaredKeys(body + "local k150 = 'x'\n"));
+  EXPECT_FALSE(ScriptStaysInDeclaredKeys(body + "redis.call('get', k151)\n"));
+  // A bracket closes the innermost open one whatever its kind, as the depth count did.
+  EXPECT_TRUE(
+      ScriptStaysInDeclaredKeys("local t = {1, {2, (3)}} return redis.call('get', "
+                                "KEYS[1])"));
+  EXPECT_FALSE(ScriptStaysInDeclaredKeys("KEYS[(1)] = 'x'"));
+}
+
 }  // namespace
 }  // namespace keel
