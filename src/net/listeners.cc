@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "keel/common/logging.h"
+#include "keel/common/memory.h"
 #include "keel/config/config.h"
 #include "keel/protocol/errors.h"
 #include "keel/protocol/reply.h"
@@ -79,8 +80,7 @@ Status OpenTcpListeners(asio::io_context& context, const std::vector<std::string
 Status Listeners::Listen() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (Status st =
-            OpenTcpListeners(*io_->contexts[0], options_->bind, options_->port, &acceptors_);
+    if (Status st = OpenTcpListeners(context_, options_->bind, options_->port, &acceptors_);
         !st.ok()) {
       return st;
     }
@@ -89,7 +89,7 @@ Status Listeners::Listen() {
     // As Redis: a stale socket file is replaced; the mode applies when unixsocketperm is set.
     const std::string& path = options_->unixsocket;
     ::unlink(path.c_str());
-    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(*io_->contexts[0]);
+    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(context_);
     asio::error_code ec;
     const char* step = "socket";
     acceptor->open(asio::local::stream_protocol(), ec);
@@ -110,6 +110,7 @@ Status Listeners::Listen() {
     if (ec)
       return Status::Error(std::string("Failed opening Unix socket: ") + step + ": " +
                            ec.message());
+    std::lock_guard<std::mutex> lock(mu_);
     unix_acceptor_ = std::move(acceptor);
   }
   // Redis's check: a server nobody can reach stops.
@@ -119,21 +120,35 @@ Status Listeners::Listen() {
   return Status::Ok();
 }
 
+Listeners::Listeners(IoThreads* io, ConnectionEnv* env, Server::Options* options)
+    : io_(io), env_(env), options_(options), guard_(asio::make_work_guard(context_)) {
+  for (size_t i = 0; i < io_->contexts.size(); ++i) pending_.push_back(std::make_unique<Pending>());
+}
+
+Listeners::~Listeners() { Join(); }
+
 void Listeners::Start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& a : acceptors_) Accept(a.get());
+    if (unix_acceptor_) AcceptUnix();
   }
-  if (unix_acceptor_) AcceptUnix();
+  thread_ = std::thread([this] {
+    memory::RegisterThisThread();
+    context_.run();
+  });
 }
 
 void Listeners::Close() {
   asio::error_code ec;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& a : acceptors_) a->close(ec);
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& a : acceptors_) a->close(ec);
   if (unix_acceptor_) unix_acceptor_->close(ec);
+  guard_.reset();  // the listener thread ends once the aborted waits have run
+}
+
+void Listeners::Join() {
+  if (thread_.joinable()) thread_.join();
 }
 
 size_t Listeners::PickThread() {
@@ -158,6 +173,7 @@ void Listeners::Accept(asio::ip::tcp::acceptor* acceptor) {
 void Listeners::AcceptUnix() {
   unix_acceptor_->async_wait(asio::socket_base::wait_read, [this](const asio::error_code& ec) {
     if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
+    std::lock_guard<std::mutex> lock(mu_);
     if (!ec)
       AcceptPending(unix_acceptor_->native_handle(), asio::ip::tcp::v4(), /*unix_socket=*/true);
     AcceptUnix();
@@ -185,32 +201,26 @@ void Listeners::AcceptPending(int listen_fd, asio::ip::tcp protocol, bool unix_s
 }
 
 void Listeners::Dispatch(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket) {
-  asio::post(*io_->contexts[index], [this, fd, protocol, index, unix_socket] {
-    if (io_->shutting_down.load()) {
-      ::close(fd);
-      return;
-    }
-    Serve(fd, protocol, index, unix_socket, /*speculative_read=*/true);
-  });
+  {
+    std::lock_guard<std::mutex> lock(pending_[index]->mu);
+    pending_[index]->fds.push_back({fd, protocol, unix_socket});
+  }
+  asio::post(*io_->contexts[index],
+             [this, index] { ServePending(index, /*speculative_read=*/true); });
 }
 
-void Listeners::AcceptWhileBusy() {
-  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-  if (!lock.owns_lock() || io_->shutting_down.load()) return;  // a Rebind is running: next time
-  for (auto& a : acceptors_) {
-    asio::ip::tcp protocol = ProtocolOf(*a);
-    for (int k = 0; k < 16; ++k) {
-      pollfd p{a->native_handle(), POLLIN, 0};
-      if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
-      int fd = ::accept4(a->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) break;
-      size_t index = PickThread();
-      if (index == 0) {
-        // This (busy) thread: its first read waits for epoll (AnswerWhileBusy answers it).
-        Serve(fd, protocol, index, /*unix_socket=*/false, /*speculative_read=*/false);
-      } else {
-        Dispatch(fd, protocol, index, /*unix_socket=*/false);
-      }
+void Listeners::ServePending(size_t index, bool speculative_read) {
+  std::vector<Accepted> fds;
+  {
+    std::lock_guard<std::mutex> lock(pending_[index]->mu);
+    if (pending_[index]->fds.empty()) return;
+    fds.swap(pending_[index]->fds);
+  }
+  for (const Accepted& a : fds) {
+    if (io_->shutting_down.load()) {
+      ::close(a.fd);
+    } else {
+      Serve(a.fd, a.protocol, index, a.unix_socket, speculative_read);
     }
   }
 }
@@ -273,14 +283,14 @@ Status Listeners::Rebind(const std::vector<std::string>& bind, int port) {
     a->close(ec);
   }
   acceptors_.clear();
-  Status st = OpenTcpListeners(*io_->contexts[0], bind, port, &acceptors_);
+  Status st = OpenTcpListeners(context_, bind, port, &acceptors_);
   if (st.ok()) {
     options_->bind = bind;
     options_->port = port;
   } else {
     // As Redis: back to the listeners it had.
     acceptors_.clear();
-    if (!OpenTcpListeners(*io_->contexts[0], options_->bind, options_->port, &acceptors_).ok()) {
+    if (!OpenTcpListeners(context_, options_->bind, options_->port, &acceptors_).ok()) {
       KEEL_LOG_WARNING("Failed to restore the old listening sockets after a failed rebind");
     }
   }

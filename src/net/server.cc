@@ -27,14 +27,15 @@ namespace {
 // The connections of this io thread (IoThreads::live[index]), for a script running on it past
 // busy-reply-threshold: scripting::g_serve_while_busy answers them from the script's hook.
 thread_local std::vector<std::weak_ptr<Connection>>* t_live = nullptr;
-// On io thread 0 (the acceptors' thread): accepts the clients waiting (Listeners::AcceptWhileBusy).
-thread_local std::function<void()> t_accept_while_busy;
+// Starts the clients handed to this io thread and not started yet (Listeners::
+// ServePendingWhileBusy).
+thread_local std::function<void()> t_serve_pending_while_busy;
 // This thread's cell of IoThreads::busy_seen_us.
 thread_local std::atomic<int64_t>* t_busy_seen_us = nullptr;
 
 void AnswerThisThreadWhileBusy() {
   if (t_busy_seen_us != nullptr) t_busy_seen_us->store(NowMonotonicUs(), std::memory_order_relaxed);
-  if (t_accept_while_busy) t_accept_while_busy();
+  if (t_serve_pending_while_busy) t_serve_pending_while_busy();
   if (t_live == nullptr) return;
   // By index: nothing answered here adds a connection, but stay safe if the list grew.
   for (size_t i = 0; i < t_live->size(); ++i) {
@@ -149,6 +150,8 @@ void Server::Run() {
   d.signals.add(SIGINT);
   d.signals.add(SIGTERM);
   d.ArmSignals(this);
+  // Set before the listener thread starts: it reads it to keep new clients off busy threads.
+  io.busy_seen_us = std::make_unique<std::atomic<int64_t>[]>(io.size());
   d.listeners.Start();
   d.cron.Start();
   if (d.options.on_ready) asio::post(*io.contexts[0], d.options.on_ready);
@@ -158,26 +161,29 @@ void Server::Run() {
                                                 d.options.watchdog_ping);
     d.watchdog->Start();
   }
-  io.busy_seen_us = std::make_unique<std::atomic<int64_t>[]>(io.size());
   scripting::g_serve_while_busy = &AnswerThisThreadWhileBusy;
   std::vector<std::thread> threads;
   io.thread_ids.push_back(pthread_self());
   for (size_t i = 1; i < io.size(); ++i) {
-    threads.emplace_back([&io, i] {
+    threads.emplace_back([&d, &io, i] {
       memory::RegisterThisThread();
       t_live = &io.live[i];
       t_busy_seen_us = &io.busy_seen_us[i];
+      t_serve_pending_while_busy = [&d, i] { d.listeners.ServePendingWhileBusy(i); };
       io.contexts[i]->run();
+      t_serve_pending_while_busy = nullptr;
     });
     io.thread_ids.push_back(threads.back().native_handle());
   }
   t_live = &io.live[0];
   t_busy_seen_us = &io.busy_seen_us[0];
-  t_accept_while_busy = [&d] { d.listeners.AcceptWhileBusy(); };
+  t_serve_pending_while_busy = [&d] { d.listeners.ServePendingWhileBusy(0); };
   io.contexts[0]->run();
-  t_accept_while_busy = nullptr;
+  t_serve_pending_while_busy = nullptr;
   t_live = nullptr;
   for (auto& t : threads) t.join();
+  d.listeners.Close();  // (already closed by the shutdown; also when the loops stopped otherwise)
+  d.listeners.Join();
 }
 
 void Server::RequestShutdown() { impl_->BeginShutdown(); }

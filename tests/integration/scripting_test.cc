@@ -205,8 +205,8 @@ TEST_F(ScriptingMonitorTest, ScriptOnTheOnlyIoThreadStillAnswersBusyAndScriptKil
   ASSERT_EQ(Str(Run(admin.get(), {"CONFIG", "SET", "busy-reply-threshold", "100"}).get()), "OK");
   auto runner = Client();
   auto before = Client();
-  // (Served once before the script: a client whose accept is still queued behind the script
-  // on the thread waits for its end in Keel.)
+  // (Served once before the script: a client whose first read is still queued behind the
+  // script on the thread waits for its end in Keel.)
   EXPECT_EQ(Str(Run(before.get(), {"PING"}).get()), "PONG");
   Send(runner.get(), {"EVAL", "local i = 0 while true do i = i + 1 end", "0"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -89,6 +89,24 @@ TEST_F(UnixSocketTest, ServesLikeTcpAndShowsThePathAsAddress) {
   EXPECT_FALSE(fs::exists(path_)) << "the socket file is still there";
 }
 
+// A client arriving over the Unix socket while a script runs on the only io thread is started
+// from the script's hook: it gets -BUSY and its SCRIPT KILL stops the script (as in Redis,
+// whose script hook accepts on every listener).
+TEST_F(UnixSocketTest, ClientArrivingDuringABusyScriptCanKillIt) {
+  StartServer({"--unixsocket", path_, "--io-threads", "1", "--busy-reply-threshold", "100"});
+  RespConnection runner = Connect();
+  ASSERT_TRUE(runner.SendCommand({"EVAL", "local i = 0 while true do i = i + 1 end", "0"}));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(ExchangeUnix(path_, "GET x\r\n"),
+            "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+            "NOSAVE.\r\n");
+  EXPECT_EQ(ExchangeUnix(path_, "SCRIPT KILL\r\n"), "+OK\r\n");
+  std::string killed;
+  ASSERT_TRUE(runner.ReadReply(&killed));
+  EXPECT_EQ(killed.rfind("-ERR Script killed by user with SCRIPT KILL...", 0), 0u) << killed;
+  EXPECT_EQ(ExchangeUnix(path_, "PING\r\n"), "+PONG\r\n");
+}
+
 TEST_F(UnixSocketTest, PortZeroListensOnTheUnixSocketOnly) {
   ServerOptions options;
   options.binary = KeelServerBinary();
