@@ -97,6 +97,11 @@ Connection::Connection(asio::ip::tcp::socket socket, size_t thread, ConnectionEn
 
 Connection::~Connection() = default;
 
+void Connection::SetPeer(const asio::ip::tcp::endpoint& peer) {
+  client_->addr = FormatEndpoint(peer);
+  peer_set_ = true;
+}
+
 void Connection::Start(bool speculative_read) {
   speculative_read_ = speculative_read;
   ServerState& state = *env_->state;
@@ -104,8 +109,10 @@ void Connection::Start(bool speculative_read) {
   c.id = state.next_client_id.fetch_add(1);
   asio::error_code ec;
   if (!unix_socket_) {  // a Unix-socket client was named by SetUnixSocketPath
-    auto remote = socket_.remote_endpoint(ec);
-    if (!ec) c.addr = FormatEndpoint(remote);
+    if (!peer_set_) {
+      auto remote = socket_.remote_endpoint(ec);
+      if (!ec) c.addr = FormatEndpoint(remote);
+    }
     auto local = socket_.local_endpoint(ec);
     if (!ec) {
       c.laddr = FormatEndpoint(local);

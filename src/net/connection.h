@@ -39,6 +39,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
     unix_socket_ = true;
     client_->addr = client_->laddr = path + ":0";
   }
+  // A TCP client's address, known from its accept (Start then asks the socket only for the
+  // local one).
+  void SetPeer(const asio::ip::tcp::endpoint& peer);
   // Registers the client and starts reading. Call on the connection's io thread.
   // `speculative_read` false: the first read waits for epoll instead of trying the socket at
   // once (a connection accepted from a script's hook: AnswerWhileBusy peeks at its socket, and
@@ -225,6 +228,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool closing_ = false;        // close once out_ and writing_ are flushed
   bool closed_ = false;
   bool unix_socket_ = false;      // a Unix-socket client (SetUnixSocketPath)
+  bool peer_set_ = false;         // client_->addr set by SetPeer
   bool speculative_read_ = true;  // DoRead may try the socket at once (see Start)
 };
 

@@ -165,7 +165,7 @@ void Listeners::Accept(asio::ip::tcp::acceptor* acceptor) {
     bool current = false;
     for (auto& a : acceptors_) current = current || a.get() == acceptor;
     if (!current) return;
-    if (!ec) AcceptPending(acceptor->native_handle(), ProtocolOf(*acceptor), /*unix_socket=*/false);
+    if (!ec) AcceptPending(acceptor->native_handle(), /*unix_socket=*/false);
     Accept(acceptor);
   });
 }
@@ -174,36 +174,39 @@ void Listeners::AcceptUnix() {
   unix_acceptor_->async_wait(asio::socket_base::wait_read, [this](const asio::error_code& ec) {
     if (ec == asio::error::operation_aborted || io_->shutting_down.load()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (!ec)
-      AcceptPending(unix_acceptor_->native_handle(), asio::ip::tcp::v4(), /*unix_socket=*/true);
+    if (!ec) AcceptPending(unix_acceptor_->native_handle(), /*unix_socket=*/true);
     AcceptUnix();
   });
 }
 
-asio::ip::tcp Listeners::ProtocolOf(asio::ip::tcp::acceptor& acceptor) {
-  asio::error_code ec;
-  asio::ip::tcp::endpoint local = acceptor.local_endpoint(ec);
-  return ec ? asio::ip::tcp::v4() : local.protocol();
-}
-
-void Listeners::AcceptPending(int listen_fd, asio::ip::tcp protocol, bool unix_socket) {
-  // As Redis, a bounded number per wake-up, so that a flood of connects cannot hold io thread 0.
+void Listeners::AcceptPending(int listen_fd, bool unix_socket) {
+  // As Redis, a bounded number per wake-up.
   for (int k = 0; k < kAcceptsPerWakeup; ++k) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
+    Accepted a{-1, unix_socket, {}};
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    a.fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (a.fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
         KEEL_LOG_WARNING("Accepting client connection: {}", std::strerror(errno));
       }
       return;
     }
-    Dispatch(fd, protocol, PickThread(), unix_socket);
+    // The peer's address comes with the accept: no getpeername for protected mode or CLIENT
+    // LIST. (A Unix-socket client is wrapped as TCP v4 and named by its path.)
+    if (!unix_socket && len <= a.peer.capacity()) {
+      std::memcpy(a.peer.data(), &peer, len);
+      a.peer.resize(len);
+    }
+    Dispatch(a, PickThread());
   }
 }
 
-void Listeners::Dispatch(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket) {
+void Listeners::Dispatch(const Accepted& accepted, size_t index) {
   {
     std::lock_guard<std::mutex> lock(pending_[index]->mu);
-    pending_[index]->fds.push_back({fd, protocol, unix_socket});
+    pending_[index]->fds.push_back(accepted);
   }
   asio::post(*io_->contexts[index],
              [this, index] { ServePending(index, /*speculative_read=*/true); });
@@ -220,18 +223,17 @@ void Listeners::ServePending(size_t index, bool speculative_read) {
     if (io_->shutting_down.load()) {
       ::close(a.fd);
     } else {
-      Serve(a.fd, a.protocol, index, a.unix_socket, speculative_read);
+      Serve(a, index, speculative_read);
     }
   }
 }
 
-void Listeners::Serve(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket,
-                      bool speculative_read) {
+void Listeners::Serve(const Accepted& a, size_t index, bool speculative_read) {
   asio::ip::tcp::socket socket(*io_->contexts[index]);
   asio::error_code ec;
-  socket.assign(protocol, fd, ec);
+  socket.assign(a.unix_socket ? asio::ip::tcp::v4() : a.peer.protocol(), a.fd, ec);
   if (ec) {
-    ::close(fd);
+    ::close(a.fd);
     return;
   }
   if (io_->state->clients.size() >= static_cast<size_t>(io_->state->config->maxclients())) {
@@ -241,31 +243,34 @@ void Listeners::Serve(int fd, asio::ip::tcp protocol, size_t index, bool unix_so
     socket.close(ec);
     return;
   }
-  if (!unix_socket && RefusedByProtectedMode(socket)) return;
-  if (!unix_socket && options_->tcp_keepalive > 0) {
+  if (!a.unix_socket && RefusedByProtectedMode(socket, a.peer)) return;
+  if (!a.unix_socket && options_->tcp_keepalive > 0) {
     socket.set_option(asio::socket_base::keep_alive(true), ec);
     int idle = options_->tcp_keepalive;
     ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
     int interval = std::max(1, idle / 3);
     ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
   }
-  if (unix_socket) {
+  if (a.unix_socket) {
     KEEL_LOG_VERBOSE("Accepted connection to {}", options_->unixsocket);
   } else if (spdlog::should_log(spdlog::level::info)) {  // verbose, as Redis logs each accept
-    auto peer = socket.remote_endpoint(ec);
-    if (!ec) KEEL_LOG_VERBOSE("Accepted {}:{}", peer.address().to_string(), peer.port());
+    KEEL_LOG_VERBOSE("Accepted {}:{}", a.peer.address().to_string(), a.peer.port());
   }
   auto conn = std::make_shared<Connection>(std::move(socket), index, env_);
-  if (unix_socket) conn->SetUnixSocketPath(options_->unixsocket);
+  if (a.unix_socket) {
+    conn->SetUnixSocketPath(options_->unixsocket);
+  } else {
+    conn->SetPeer(a.peer);
+  }
   io_->AddLive(index, conn);
   conn->Start(speculative_read);
 }
 
 // Answers a refused client at once and closes it, as Redis does (a short blocking write).
-bool Listeners::RefusedByProtectedMode(asio::ip::tcp::socket& socket) {
+bool Listeners::RefusedByProtectedMode(asio::ip::tcp::socket& socket,
+                                       const asio::ip::tcp::endpoint& peer) {
   asio::error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  if (ec || !ProtectedModeRefuses(*io_->state->config, peer.address())) return false;
+  if (!ProtectedModeRefuses(*io_->state->config, peer.address())) return false;
   std::string line = ReplyBuilder::ErrorLine(errors::kProtectedModeDenied);
   asio::write(socket, asio::buffer(line), ec);
   io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);

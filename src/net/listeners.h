@@ -54,8 +54,8 @@ class Listeners {
 
   struct Accepted {
     int fd;
-    asio::ip::tcp protocol;
     bool unix_socket;
+    asio::ip::tcp::endpoint peer;  // TCP: the client's address, from accept4
   };
   // The descriptors handed to one io thread and not yet started there.
   struct Pending {
@@ -68,20 +68,19 @@ class Listeners {
   void Accept(asio::ip::tcp::acceptor* acceptor);
   void AcceptUnix();  // REQUIRES: mu_ held
   // Accepts up to kAcceptsPerWakeup waiting clients of the (non-blocking) listening `listen_fd`.
-  void AcceptPending(int listen_fd, asio::ip::tcp protocol, bool unix_socket);
+  void AcceptPending(int listen_fd, bool unix_socket);
   // The next serving thread, avoiding threads inside a busy script.
   size_t PickThread();
-  static asio::ip::tcp ProtocolOf(asio::ip::tcp::acceptor& acceptor);
   // Hands `fd` to io thread `index`: queues it and posts ServePending there.
-  void Dispatch(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket);
+  void Dispatch(const Accepted& accepted, size_t index);
   // On io thread `index`: serves what was handed to it (closes it when shutting down).
   void ServePending(size_t index, bool speculative_read);
-  // On io thread `index`: wraps `fd` (a Unix-socket client as TCP v4: asio's calls are the same
-  // for any stream socket, the TCP-only options simply fail), refuses it at maxclients or by
-  // protected mode, sets TCP keepalive, logs it and starts its connection.
-  void Serve(int fd, asio::ip::tcp protocol, size_t index, bool unix_socket, bool speculative_read);
+  // On io thread `index`: wraps the descriptor (a Unix-socket client as TCP v4: asio's calls are
+  // the same for any stream socket, the TCP-only options simply fail), refuses it at maxclients or
+  // by protected mode, sets TCP keepalive, logs it and starts its connection.
+  void Serve(const Accepted& accepted, size_t index, bool speculative_read);
   // Answers a refused client at once and closes it, as Redis does (a short blocking write).
-  bool RefusedByProtectedMode(asio::ip::tcp::socket& socket);
+  bool RefusedByProtectedMode(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer);
 
   IoThreads* io_;
   ConnectionEnv* env_;
