@@ -416,7 +416,11 @@ std::string ApplyCommandRule(Selector* s, std::string_view rule) {
       "Deprecation warning: Allowing a first arg of an otherwise blocked command is a misuse of "
       "ACL and may get disabled in the future (offender: {})",
       rule);
-  std::vector<std::string>& args = s->first_args[Ids().id.at(m)];
+  size_t id = Ids().id.at(m);
+  // A command already allowed whole takes every first argument: nothing to remember (a later
+  // denial of it would drop the list anyway), so the user reads and loads back the same.
+  if (s->commands[id]) return "";
+  std::vector<std::string>& args = s->first_args[id];
   auto same = [&](const std::string& a) { return EqualsIgnoreCase(a, arg); };
   if (std::none_of(args.begin(), args.end(), same)) args.emplace_back(arg);
   return "";
