@@ -180,8 +180,9 @@ void Listeners::AcceptUnix() {
 }
 
 void Listeners::AcceptPending(int listen_fd, bool unix_socket) {
-  // As Redis, a bounded number per wake-up.
-  for (int k = 0; k < kAcceptsPerWakeup; ++k) {
+  // Every waiting client, until EAGAIN: the listener thread does nothing else. (Redis takes at
+  // most 1000 per event, so that its one thread also serves.)
+  for (;;) {
     Accepted a{-1, unix_socket, {}};
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);

@@ -50,8 +50,6 @@ class Listeners {
   // (ASIO_CONCURRENCY_HINT_UNSAFE_IO, io_threads.cc), so no other thread may register, wait
   // on or close a descriptor of theirs: the listener thread only accepts raw descriptors and
   // hands each to its io thread (Dispatch), which makes the socket there (Serve).
-  static constexpr int kAcceptsPerWakeup = 64;
-
   struct Accepted {
     int fd;
     bool unix_socket;
@@ -67,7 +65,7 @@ class Listeners {
   // has replaced the acceptor meanwhile. REQUIRES: mu_ held.
   void Accept(asio::ip::tcp::acceptor* acceptor);
   void AcceptUnix();  // REQUIRES: mu_ held
-  // Accepts up to kAcceptsPerWakeup waiting clients of the (non-blocking) listening `listen_fd`.
+  // Accepts every client waiting on the (non-blocking) listening `listen_fd`.
   void AcceptPending(int listen_fd, bool unix_socket);
   // The next serving thread, avoiding threads inside a busy script.
   size_t PickThread();

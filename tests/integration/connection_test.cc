@@ -3,6 +3,7 @@
 // layer, connection family (PING/ECHO/QUIT/SELECT/HELLO) and the CLIENT and MONITOR commands.
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <regex>
@@ -207,6 +208,25 @@ void RunConcurrentClients(int port, int threads, int per_thread, int rounds) {
 
 TEST_F(ConnectionTest, TwoHundredConcurrentClientsAcrossThreads) {
   RunConcurrentClients(server_->port(), 8, 25, 20);
+}
+
+// Clients that connect while the server cannot accept (stopped here; a long fork or a burst
+// in real life) wait in the listen backlog: once it runs again every one of them is served,
+// without another client arriving to wake the listener.
+TEST_F(ConnectionTest, ClientsQueuedInTheBacklogAreAllServed) {
+  constexpr int kClients = 300;  // well past one accept batch, within the backlog of 511
+  server_->Signal(SIGSTOP);
+  std::vector<RespConnection> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(Connect());
+  server_->Signal(SIGCONT);
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(clients[i].SendCommand({"PING"}));
+  }
+  for (int i = 0; i < kClients; ++i) {
+    std::string reply;
+    ASSERT_TRUE(clients[i].ReadReply(&reply, milliseconds(10000))) << "client " << i;
+    EXPECT_EQ(reply, "+PONG\r\n");
+  }
 }
 
 TEST_F(ConnectionTest, ProtocolErrorClosesOnlyThatClient) {
