@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -406,6 +407,9 @@ std::string ApplyCommandRule(Selector* s, std::string_view rule) {
   }
   if (m == nullptr) return std::string(kUnknownRule);
   if (arg.empty()) return std::string(kSyntaxError);
+  // Keel refuses what Redis 7.0 accepts: a first argument with white space is listed as is and
+  // would be split apart by ACL LOAD (which splits on spaces and trims tabs and line ends).
+  if (HasSpace(arg)) return std::string(kSyntaxError);
   if (!Ids().Subs(*m).empty()) {
     const CommandMeta* sub = Ids().FindSub(*m, arg);
     if (sub == nullptr) return std::string(kUnknownRule);
@@ -526,10 +530,13 @@ std::string ParseSelector(std::string_view text, Selector* out) {
     std::string err = ApplySelectorRule(out, r, &known);
     if (!known) return std::string(kSyntaxError);
     if (!err.empty()) return err;
-    // Keel refuses what Redis 7.0 accepts here: a key or channel pattern ending with ')' is
-    // listed as `(... &c) ...)`, which ACL LOAD and aclfile read as a selector closing early,
-    // so the saved user would not load back. (An item starting with '(' is refused by both.)
-    if ((r[0] == '~' || r[0] == '%' || r[0] == '&') && r.back() == ')') {
+    // Keel refuses what Redis 7.0 accepts here, items the selector's listing could not give
+    // back: a key or channel pattern ending with ')' is listed as `(... &c) ...)`, which ACL
+    // LOAD and aclfile read as a selector closing early; a quote (left by the quoting of the
+    // rules, `(~'a"b')`) is listed bare and the listed selector's rules no longer split. (An
+    // item starting with '(' is refused by both.)
+    if (((r[0] == '~' || r[0] == '%' || r[0] == '&') && r.back() == ')') ||
+        r.find_first_of("\"'") != std::string_view::npos) {
       return std::string(kSyntaxError);
     }
   }
@@ -918,6 +925,56 @@ std::vector<std::string> DescribeAll(const Acl& acl) {
   return lines;
 }
 
+// One line of an ACL file, as Redis 7.0's ACL LOAD reads it: trimmed of spaces, tabs and line
+// ends (the caller skips it when nothing is left), split on single spaces with no quoting (`"`
+// is an ordinary byte; two spaces make an empty rule, which does nothing), the `(` ... `)`
+// arguments merged into selectors, each rule trimmed of tabs and line ends. Fills *out and
+// returns "", or returns the line's errors worded and joined as Redis appends them: every
+// unknown command or category, and the first other error. `where` is "<path>:<line>"; `taken`
+// says whether the file already declared a user of that name.
+std::string ReadAclFileLine(std::string_view line, const std::string& where, int line_no,
+                            const std::function<bool(const std::string&)>& taken, User* out) {
+  std::vector<std::string_view> args;
+  for (size_t b = 0;;) {
+    size_t e = line.find(' ', b);
+    args.push_back(line.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
+    if (e == std::string_view::npos) break;
+    b = e + 1;
+  }
+  if (args.size() < 2 || args[0] != "user") {
+    return where + " should start with user keyword followed by the username. ";
+  }
+  std::string name(args[1]);
+  if (HasSpace(name) || name.find('\0') != std::string::npos) {
+    return "'" + where + ": username '" + name + "' contains invalid characters. ";
+  }
+  if (taken && taken(name)) {
+    return "WARNING: Duplicate user '" + name + "' found on line " + std::to_string(line_no) + ". ";
+  }
+  *out = NewUser(name);
+  std::vector<std::string> rules;
+  std::string open;
+  if (!MergeSelectorArgs(std::span(args).subspan(2), &rules, &open)) {
+    return where + ": Unmatched parenthesis in selector definition.";
+  }
+  std::string errors;
+  bool other_error = false;
+  for (std::string& rule : rules) {
+    size_t b = rule.find_first_not_of("\t\r\n");
+    size_t e = rule.find_last_not_of("\t\r\n");
+    rule = b == std::string::npos ? std::string() : rule.substr(b, e - b + 1);
+    std::string err = ApplyRule(out, rule);
+    if (err.empty()) continue;
+    if (err == kUnknownRule) {
+      errors += where + ": Error in applying operation '" + rule + "': " + err + ". ";
+    } else if (!other_error) {
+      errors += where + ": " + err + ". ";
+      other_error = true;
+    }
+  }
+  return errors;
+}
+
 // Parses an ACL file into users (all or nothing). Returns "" or Redis's error text.
 std::string ParseAclFile(const std::string& path,
                          std::map<std::string, std::shared_ptr<User>>* out) {
@@ -925,45 +982,21 @@ std::string ParseAclFile(const std::string& path,
   if (!in) return "Error loading ACLs, opening file '" + path + "': " + std::strerror(errno);
   std::string errors, line;
   int line_no = 0;
+  auto taken = [&](const std::string& name) { return out->count(name) != 0; };
   while (std::getline(in, line)) {
     ++line_no;
     size_t b = line.find_first_not_of(" \t\r\n");
     if (b == std::string::npos) continue;
     size_t e = line.find_last_not_of(" \t\r\n");
-    std::string work = line.substr(b, e - b + 1);
-    std::vector<std::string_view> args;
-    if (!SplitArgsInPlace(work.data(), work.size(), &args) || args.empty()) {
-      errors += path + ":" + std::to_string(line_no) + ": unbalanced quotes in acl line. ";
-      continue;
+    auto u = std::make_shared<User>();
+    std::string err =
+        ReadAclFileLine(std::string_view(line).substr(b, e - b + 1),
+                        path + ":" + std::to_string(line_no), line_no, taken, u.get());
+    if (err.empty()) {
+      (*out)[u->name] = u;
+    } else {
+      errors += err;
     }
-    if (args[0] != "user" || args.size() < 2) {
-      errors += path + ":" + std::to_string(line_no) +
-                " should start with user keyword followed by the username. ";
-      continue;
-    }
-    std::string name(args[1]);
-    if (out->count(name) != 0) {
-      errors +=
-          "WARNING: Duplicate user '" + name + "' found on line " + std::to_string(line_no) + ". ";
-      continue;
-    }
-    auto u = std::make_shared<User>(NewUser(name));
-    std::vector<std::string> rules;
-    std::string open;
-    if (!MergeSelectorArgs(std::span(args).subspan(2), &rules, &open)) {
-      errors += path + ":" + std::to_string(line_no) +
-                ": Unmatched parenthesis in acl selector starting at '" + open + "'. ";
-      continue;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < rules.size() && ok; ++i) {
-      if (std::string err = ApplyRule(u.get(), rules[i]); !err.empty()) {
-        errors += path + ":" + std::to_string(line_no) + ": Error in applying operation '" +
-                  rules[i] + "': " + err + ". ";
-        ok = false;
-      }
-    }
-    if (ok) (*out)[name] = u;
   }
   if (!errors.empty()) {
     return errors +
@@ -1541,26 +1574,13 @@ bool SameSelector(const Selector& a, const Selector& b) {
   return true;
 }
 
-// One ACL file line into a user; "" or the error (without the file:line prefix).
+// One ACL file line into a user (the line trimmed as ACL LOAD trims it); "" or the errors,
+// placed at "line:1".
 std::string ParseUserLine(std::string_view line, User* out) {
-  std::string work(line);
-  std::vector<std::string_view> args;
-  if (!SplitArgsInPlace(work.data(), work.size(), &args)) return "unbalanced quotes in acl line";
-  if (args.size() < 2 || args[0] != "user") {
-    return "should start with user keyword followed by the username";
-  }
-  *out = NewUser(std::string(args[1]));
-  std::vector<std::string> rules;
-  std::string open;
-  if (!MergeSelectorArgs(std::span(args).subspan(2), &rules, &open)) {
-    return "Unmatched parenthesis in acl selector starting at '" + open + "'";
-  }
-  for (const std::string& rule : rules) {
-    if (std::string err = ApplyRule(out, rule); !err.empty()) {
-      return "Error in applying operation '" + rule + "': " + err;
-    }
-  }
-  return "";
+  size_t b = line.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "empty line";
+  size_t e = line.find_last_not_of(" \t\r\n");
+  return ReadAclFileLine(line.substr(b, e - b + 1), "line:1", 1, nullptr, out);
 }
 
 }  // namespace
