@@ -960,9 +960,7 @@ std::string ReadAclFileLine(std::string_view line, const std::string& where, int
   std::string errors;
   bool other_error = false;
   for (std::string& rule : rules) {
-    size_t b = rule.find_first_not_of("\t\r\n");
-    size_t e = rule.find_last_not_of("\t\r\n");
-    rule = b == std::string::npos ? std::string() : rule.substr(b, e - b + 1);
+    rule = std::string(Trim(rule, "\t\r\n"));
     std::string err = ApplyRule(out, rule);
     if (err.empty()) continue;
     if (err == kUnknownRule) {
@@ -985,13 +983,11 @@ std::string ParseAclFile(const std::string& path,
   auto taken = [&](const std::string& name) { return out->count(name) != 0; };
   while (std::getline(in, line)) {
     ++line_no;
-    size_t b = line.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) continue;
-    size_t e = line.find_last_not_of(" \t\r\n");
+    std::string_view trimmed = Trim(line, " \t\r\n");
+    if (trimmed.empty()) continue;
     auto u = std::make_shared<User>();
     std::string err =
-        ReadAclFileLine(std::string_view(line).substr(b, e - b + 1),
-                        path + ":" + std::to_string(line_no), line_no, taken, u.get());
+        ReadAclFileLine(trimmed, path + ":" + std::to_string(line_no), line_no, taken, u.get());
     if (err.empty()) {
       (*out)[u->name] = u;
     } else {
@@ -1577,10 +1573,9 @@ bool SameSelector(const Selector& a, const Selector& b) {
 // One ACL file line into a user (the line trimmed as ACL LOAD trims it); "" or the errors,
 // placed at "line:1".
 std::string ParseUserLine(std::string_view line, User* out) {
-  size_t b = line.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "empty line";
-  size_t e = line.find_last_not_of(" \t\r\n");
-  return ReadAclFileLine(line.substr(b, e - b + 1), "line:1", 1, nullptr, out);
+  std::string_view trimmed = Trim(line, " \t\r\n");
+  if (trimmed.empty()) return "empty line";
+  return ReadAclFileLine(trimmed, "line:1", 1, nullptr, out);
 }
 
 }  // namespace

@@ -1234,10 +1234,8 @@ Status Config::LoadFromString(std::string_view text, std::string_view source) {
     pos = nl + 1;
     ++line_no;
     // Trim, as Redis does, then skip comments and blank lines.
-    size_t b = line.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos || line[b] == '#') continue;
-    size_t e = line.find_last_not_of(" \t\r\n");
-    std::string trimmed = line.substr(b, e - b + 1);
+    std::string trimmed(Trim(line, " \t\r\n"));
+    if (trimmed.empty() || trimmed[0] == '#') continue;
     std::string work = trimmed;
     std::vector<std::string_view> args;
     Status st;

@@ -99,7 +99,6 @@ Connection::~Connection() = default;
 
 void Connection::SetPeer(const asio::ip::tcp::endpoint& peer) {
   client_->addr = FormatEndpoint(peer);
-  peer_set_ = true;
 }
 
 void Connection::Start(bool speculative_read) {
@@ -109,7 +108,7 @@ void Connection::Start(bool speculative_read) {
   c.id = state.next_client_id.fetch_add(1);
   asio::error_code ec;
   if (!unix_socket_) {  // a Unix-socket client was named by SetUnixSocketPath
-    if (!peer_set_) {
+    if (c.addr.empty()) {
       auto remote = socket_.remote_endpoint(ec);
       if (!ec) c.addr = FormatEndpoint(remote);
     }

@@ -40,7 +40,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
     client_->addr = client_->laddr = path + ":0";
   }
   // A TCP client's address, known from its accept (Start then asks the socket only for the
-  // local one).
+  // local one; it asks for the peer's when none was given).
   void SetPeer(const asio::ip::tcp::endpoint& peer);
   // Registers the client and starts reading. Call on the connection's io thread.
   // `speculative_read` false: the first read waits for epoll instead of trying the socket at
@@ -228,7 +228,6 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool closing_ = false;        // close once out_ and writing_ are flushed
   bool closed_ = false;
   bool unix_socket_ = false;      // a Unix-socket client (SetUnixSocketPath)
-  bool peer_set_ = false;         // client_->addr set by SetPeer
   bool speculative_read_ = true;  // DoRead may try the socket at once (see Start)
 };
 

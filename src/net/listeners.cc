@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -238,13 +237,11 @@ void Listeners::Serve(const Accepted& a, size_t index, bool speculative_read) {
     return;
   }
   if (io_->state->clients.size() >= static_cast<size_t>(io_->state->config->maxclients())) {
-    // Redis answers and closes; a small blocking write is fine for one short line.
-    asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(errors::kMaxClients)), ec);
-    io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
-    socket.close(ec);
-    return;
+    return Refuse(socket, errors::kMaxClients);
   }
-  if (!a.unix_socket && RefusedByProtectedMode(socket, a.peer)) return;
+  if (!a.unix_socket && ProtectedModeRefuses(*io_->state->config, a.peer.address())) {
+    return Refuse(socket, errors::kProtectedModeDenied);
+  }
   if (!a.unix_socket && options_->tcp_keepalive > 0) {
     socket.set_option(asio::socket_base::keep_alive(true), ec);
     int idle = options_->tcp_keepalive;
@@ -267,16 +264,11 @@ void Listeners::Serve(const Accepted& a, size_t index, bool speculative_read) {
   conn->Start(speculative_read);
 }
 
-// Answers a refused client at once and closes it, as Redis does (a short blocking write).
-bool Listeners::RefusedByProtectedMode(asio::ip::tcp::socket& socket,
-                                       const asio::ip::tcp::endpoint& peer) {
+void Listeners::Refuse(asio::ip::tcp::socket& socket, std::string_view error) {
   asio::error_code ec;
-  if (!ProtectedModeRefuses(*io_->state->config, peer.address())) return false;
-  std::string line = ReplyBuilder::ErrorLine(errors::kProtectedModeDenied);
-  asio::write(socket, asio::buffer(line), ec);
+  asio::write(socket, asio::buffer(ReplyBuilder::ErrorLine(error)), ec);
   io_->state->stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
   socket.close(ec);
-  return true;
 }
 
 Status Listeners::Rebind(const std::vector<std::string>& bind, int port) {

@@ -77,8 +77,9 @@ class Listeners {
   // the same for any stream socket, the TCP-only options simply fail), refuses it at maxclients or
   // by protected mode, sets TCP keepalive, logs it and starts its connection.
   void Serve(const Accepted& accepted, size_t index, bool speculative_read);
-  // Answers a refused client at once and closes it, as Redis does (a short blocking write).
-  bool RefusedByProtectedMode(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer);
+  // Answers a client refused at the door (maxclients, protected mode) with `error` and closes
+  // it, as Redis does: a short blocking write.
+  void Refuse(asio::ip::tcp::socket& socket, std::string_view error);
 
   IoThreads* io_;
   ConnectionEnv* env_;

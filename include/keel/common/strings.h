@@ -21,6 +21,10 @@ std::optional<double> ParseDouble(std::string_view s);
 // written as "0".
 std::string FormatIncrFloat(long double v);
 
+// `s` without the leading and trailing bytes found in `chars` (Redis's sdstrim), as config and
+// ACL file lines are read.
+std::string_view Trim(std::string_view s, std::string_view chars);
+
 // ASCII case-insensitive equality, used for command names and option keywords.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);

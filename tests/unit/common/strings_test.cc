@@ -41,6 +41,14 @@ TEST(AppendIntTest, FormatsExtremes) {
   EXPECT_EQ(s, "0");
 }
 
+TEST(TrimTest, DropsTheGivenBytesAtBothEndsOnly) {
+  EXPECT_EQ(Trim(" \t user a on \r\n", " \t\r\n"), "user a on");
+  EXPECT_EQ(Trim("\t+get a\tb\n", "\t\r\n"), "+get a\tb");
+  EXPECT_EQ(Trim(" +get", "\t\r\n"), " +get");
+  EXPECT_EQ(Trim(" \t\r\n", " \t\r\n"), "");
+  EXPECT_EQ(Trim("", " "), "");
+}
+
 TEST(EqualsIgnoreCaseTest, ComparesAsciiCaseInsensitively) {
   EXPECT_TRUE(EqualsIgnoreCase("GeT", "get"));
   EXPECT_FALSE(EqualsIgnoreCase("get", "gets"));
