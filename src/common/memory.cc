@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -41,6 +42,9 @@ std::atomic<int64_t> g_offset{0};  // exact figure minus the tracked sum at the 
 std::atomic<uint64_t> g_peak{0};
 std::atomic<uint64_t> g_last_reading{0};  // the last full reading, for the limit check's gate
 std::atomic<bool> g_calibrated{false};
+// The last quiet calibration's candidate offset (under g_calibrate_mu).
+int64_t g_last_candidate = 0;
+bool g_have_candidate = false;
 std::mutex g_calibrate_mu;
 
 void RaisePeak(uint64_t used) {
@@ -264,19 +268,31 @@ uint64_t Calibrate() {
     // jemalloc merges its arenas' statistics one after the other while the threads go on
     // allocating and freeing, so the exact figure is only as consistent as the activity during
     // the merge: a thread preempted in the middle of it, with others moving 100 KiB blocks
-    // between arenas meanwhile, read 1 MB off (tests/unit/memory). The offset it stands for
-    // hardly changes (jemalloc's own blocks, threads that never registered), so it is taken
-    // only from a reading during which the registered threads allocated and freed less than
-    // kCalibrationActivity in all; other readings leave it as it was.
+    // between arenas meanwhile, read 1 MB off (tests/unit/memory). A quiet merge is not enough
+    // either: two back-to-back quiet readings agreed on a figure 128 KiB off (most likely a
+    // thread descheduled inside a free of a large block, between jemalloc's arena statistics
+    // and its own counter, doing nothing while it sleeps). The offset hardly changes (jemalloc's
+    // own blocks, ~28 KiB of cache per thread, threads that never registered), so a reading is a
+    // candidate only when the registered threads allocated and freed less than kCalibrationActivity
+    // in all during it, and the offset moves only to a candidate within kCalibrationAgreement of
+    // the previous calibration's candidate; other readings leave it as it was.
     std::lock_guard<std::mutex> lock(g_calibrate_mu);
     uint64_t gross_before = 0, gross_after = 0;
     int64_t before = Tracked(&gross_before);
     exact = ExactAllocated();
     int64_t after = Tracked(&gross_after);
-    if (gross_after - gross_before <= kCalibrationActivity ||
-        !g_calibrated.load(std::memory_order_relaxed)) {
-      g_offset.store(static_cast<int64_t>(exact) - (before + after) / 2, std::memory_order_relaxed);
+    int64_t candidate = static_cast<int64_t>(exact) - (before + after) / 2;
+    bool quiet = gross_after - gross_before <= kCalibrationActivity;
+    if (!g_calibrated.load(std::memory_order_relaxed)) {
+      g_offset.store(candidate, std::memory_order_relaxed);
       g_calibrated.store(true, std::memory_order_relaxed);
+    } else if (quiet && g_have_candidate &&
+               std::abs(candidate - g_last_candidate) <= kCalibrationAgreement) {
+      g_offset.store(candidate, std::memory_order_relaxed);
+    }
+    if (quiet) {
+      g_last_candidate = candidate;
+      g_have_candidate = true;
     }
     exact = Used();
   } else {

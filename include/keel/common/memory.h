@@ -34,6 +34,9 @@ inline constexpr int64_t kGateStep = 64 * 1024;
 // than this in all while jemalloc merged its statistics (the exact figure is no more
 // consistent than that activity).
 inline constexpr uint64_t kCalibrationActivity = 64 * 1024;
+// ...and only to within this of the previous quiet calibration's figure (a thread descheduled
+// inside a free puts a quiet reading off by the block, for as long as it sleeps).
+inline constexpr int64_t kCalibrationAgreement = 16 * 1024;
 
 // Registers the calling thread's counters (idempotent; a thread_local test once registered).
 // Every thread Keel starts calls it first; a thread's counters count from its start, so a late
@@ -46,7 +49,8 @@ uint64_t Used();
 // limit, else an estimate known to be under it (two thread-local loads). Any thread.
 uint64_t UsedForLimit(uint64_t limit);
 // Reads the exact figure (jemalloc epoch + stats.allocated - tcache_bytes) and, when the
-// reading was quiet enough (kCalibrationActivity; always the first time), resets the offset
+// reading was quiet enough and agrees with the previous quiet one (kCalibrationActivity,
+// kCalibrationAgreement; always the first time), resets the offset
 // Used() adds; returns Used() after it and raises the peak. Tens to hundreds of microseconds:
 // cron, INFO and MEMORY only.
 uint64_t Calibrate();
