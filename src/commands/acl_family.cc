@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -223,6 +225,12 @@ struct CommandIds {
   std::unordered_map<const CommandMeta*, std::vector<const CommandMeta*>> subs;
   std::map<std::string, const CommandMeta*, std::less<>> extra_by_name;
   std::deque<CommandMeta> extra;  // storage of kRedisOnlyCommands' metadata
+  // Per category bit: its commands and subcommands in `all` order, and the ids of those ACL
+  // rules can name (for the description's greedy rounds, which count them many times).
+  std::vector<std::vector<const CommandMeta*>> in_category;
+  // Per id: its subcommands' ids, and whether ACL rules can name it.
+  std::vector<std::vector<size_t>> sub_ids;
+  std::vector<bool> named;
 
   CommandIds() {
     for (const CommandMeta& m : AllCommandMeta()) {
@@ -250,6 +258,18 @@ struct CommandIds {
         id[sub] = all.size();
         all.push_back(sub);
       }
+    }
+    in_category.resize(std::size(kCategories));
+    for (size_t bit = 0; bit < std::size(kCategories); ++bit) {
+      for (const CommandMeta* m : all) {
+        if (m->acl & (1u << bit)) in_category[bit].push_back(m);
+      }
+    }
+    sub_ids.resize(all.size());
+    named.resize(all.size());
+    for (size_t i = 0; i < all.size(); ++i) {
+      for (const CommandMeta* sub : Subs(*all[i])) sub_ids[i].push_back(id.at(sub));
+      named[i] = !HiddenFromAcl(all[i]->name);
     }
   }
   const std::vector<const CommandMeta*>& Subs(const CommandMeta& m) const {
@@ -352,12 +372,8 @@ void ChangePerm(Selector* s, const CommandMeta& m, bool allow) {
 // Every command of the category (a container with all its subcommands), then the category's
 // subcommands of the other containers.
 void SetCategory(Selector* s, int bit, bool allow) {
-  const CommandIds& ids = Ids();
-  for (const CommandMeta* m : ids.top) {
-    if (m->acl & (1u << bit)) ChangePerm(s, *m, allow);
-    for (const CommandMeta* sub : ids.Subs(*m)) {
-      if (sub->acl & (1u << bit)) ChangePerm(s, *sub, allow);
-    }
+  for (const CommandMeta* m : Ids().in_category[static_cast<size_t>(bit)]) {
+    ChangePerm(s, *m, allow);
   }
 }
 
@@ -635,25 +651,36 @@ bool MergeSelectorArgs(std::span<const std::string_view> args, std::vector<std::
 // lists them in its table order.
 std::string DescribeCommands(const Selector& s) {
   const CommandIds& ids = Ids();
+  constexpr size_t kBits = std::size(kCategories);
   bool additive = !s.future;
   Selector fake;
   fake.commands.assign(ids.all.size(), !additive);
-  Selector temp;
-  temp.commands = s.commands;
+  // The user's bits as the chosen categories leave them to describe, and per category how many
+  // of its nameable commands are set and unset there, kept current as categories apply.
+  std::vector<bool> temp = s.commands;
+  std::array<size_t, kBits> on{}, off{};
+  auto count = [&](size_t id, bool add) {
+    if (!ids.named[id]) return;
+    for (uint32_t acl = ids.all[id]->acl; acl != 0; acl &= acl - 1) {
+      size_t& n = (temp[id] ? on : off)[static_cast<size_t>(std::countr_zero(acl))];
+      n = add ? n + 1 : n - 1;
+    }
+  };
+  auto set = [&](size_t id, bool v) {
+    if (temp[id] == v) return;
+    count(id, false);
+    temp[id] = v;
+    count(id, true);
+  };
+  for (size_t id = 0; id < ids.all.size(); ++id) count(id, true);
   std::string out = additive ? "-@all" : "+@all";
-  std::vector<bool> applied(std::size(kCategories), false);
+  std::array<bool, kBits> applied{};
   while (true) {
     int best = -1;
     size_t min_diff = SIZE_MAX, max_same = 0;
-    for (size_t bit = 0; bit < std::size(kCategories); ++bit) {
+    for (size_t bit = 0; bit < kBits; ++bit) {
       if (applied[bit]) continue;
-      size_t on = 0, off = 0;
-      for (const CommandMeta* m : ids.all) {
-        if ((m->acl & (1u << bit)) && !HiddenFromAcl(m->name)) {
-          ++(temp.commands[ids.id.at(m)] ? on : off);
-        }
-      }
-      size_t diff = additive ? off : on, same = additive ? on : off;
+      size_t diff = additive ? off[bit] : on[bit], same = additive ? on[bit] : off[bit];
       if (same > diff && (diff < min_diff || (diff == min_diff && same > max_same))) {
         best = static_cast<int>(bit);
         min_diff = diff;
@@ -662,27 +689,33 @@ std::string DescribeCommands(const Selector& s) {
     }
     if (best < 0) break;
     SetCategory(&fake, best, additive);
-    SetCategory(&temp, best, !additive);
+    // As SetCategory(temp, best, !additive): each command of the category with its subcommands.
+    for (const CommandMeta* m : ids.in_category[static_cast<size_t>(best)]) {
+      size_t id = ids.id.at(m);
+      set(id, !additive);
+      for (size_t sub : ids.sub_ids[id]) set(sub, !additive);
+    }
     out += additive ? " +@" : " -@";
     out += kCategories[best];
     applied[static_cast<size_t>(best)] = true;
   }
-  auto single = [&](const CommandMeta& m) {
-    if (HiddenFromAcl(m.name)) return;
-    size_t id = ids.id.at(&m);
-    if (s.commands[id] != fake.commands[id]) {
-      out += s.commands[id] ? " +" : " -";
-      out += m.name;
-      ChangePerm(&fake, m, s.commands[id]);
-    }
+  // What the categories left different, command by command in `all` order (each top-level
+  // command, then its subcommands, then its first arguments).
+  auto single = [&](size_t id) {
+    if (!ids.named[id] || s.commands[id] == fake.commands[id]) return;
+    bool v = s.commands[id];
+    out += v ? " +" : " -";
+    out += ids.all[id]->name;
+    fake.commands[id] = v;  // ChangePerm(&fake, ...): fake has no first arguments
+    for (size_t sub : ids.sub_ids[id]) fake.commands[sub] = v;
   };
-  for (const CommandMeta* m : ids.top) {
-    single(*m);
-    for (const CommandMeta* sub : ids.Subs(*m)) single(*sub);
-    size_t id = ids.id.at(m);
+  for (size_t id = 0; id < ids.all.size(); id += 1 + ids.sub_ids[id].size()) {
+    single(id);
+    for (size_t sub : ids.sub_ids[id]) single(sub);
     auto fa = s.first_args.find(id);
     if (!s.commands[id] && fa != s.first_args.end()) {
-      for (const std::string& a : fa->second) out += " +" + std::string(m->name) + "|" + a;
+      for (const std::string& a : fa->second)
+        out += " +" + std::string(ids.all[id]->name) + "|" + a;
     }
   }
   return out;
