@@ -225,9 +225,8 @@ struct CommandIds {
   std::unordered_map<const CommandMeta*, std::vector<const CommandMeta*>> subs;
   std::map<std::string, const CommandMeta*, std::less<>> extra_by_name;
   std::deque<CommandMeta> extra;  // storage of kRedisOnlyCommands' metadata
-  // Per category bit: its commands and subcommands in `all` order, and the ids of those ACL
-  // rules can name (for the description's greedy rounds, which count them many times).
-  std::vector<std::vector<const CommandMeta*>> in_category;
+  // Per category bit: the ids of its commands and subcommands, in `all` order.
+  std::vector<std::vector<size_t>> in_category;
   // Per id: its subcommands' ids, and whether ACL rules can name it.
   std::vector<std::vector<size_t>> sub_ids;
   std::vector<bool> named;
@@ -261,8 +260,8 @@ struct CommandIds {
     }
     in_category.resize(std::size(kCategories));
     for (size_t bit = 0; bit < std::size(kCategories); ++bit) {
-      for (const CommandMeta* m : all) {
-        if (m->acl & (1u << bit)) in_category[bit].push_back(m);
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (all[i]->acl & (1u << bit)) in_category[bit].push_back(i);
       }
     }
     sub_ids.resize(all.size());
@@ -361,20 +360,19 @@ size_t LogMaxLen() {
 
 // Allows or denies one command (a container with its subcommands) and forgets its first
 // arguments, as every change of a command's bit does.
-void ChangePerm(Selector* s, const CommandMeta& m, bool allow) {
-  const CommandIds& ids = Ids();
-  size_t id = ids.id.at(&m);
+void ChangePerm(Selector* s, size_t id, bool allow) {
   s->commands[id] = allow;
   s->first_args.erase(id);
-  for (const CommandMeta* sub : ids.Subs(m)) s->commands[ids.id.at(sub)] = allow;
+  for (size_t sub : Ids().sub_ids[id]) s->commands[sub] = allow;
+}
+void ChangePerm(Selector* s, const CommandMeta& m, bool allow) {
+  ChangePerm(s, Ids().id.at(&m), allow);
 }
 
 // Every command of the category (a container with all its subcommands), then the category's
 // subcommands of the other containers.
 void SetCategory(Selector* s, int bit, bool allow) {
-  for (const CommandMeta* m : Ids().in_category[static_cast<size_t>(bit)]) {
-    ChangePerm(s, *m, allow);
-  }
+  for (size_t id : Ids().in_category[static_cast<size_t>(bit)]) ChangePerm(s, id, allow);
 }
 
 bool IsLowerHex64(std::string_view s) {
@@ -690,8 +688,7 @@ std::string DescribeCommands(const Selector& s) {
     if (best < 0) break;
     SetCategory(&fake, best, additive);
     // As SetCategory(temp, best, !additive): each command of the category with its subcommands.
-    for (const CommandMeta* m : ids.in_category[static_cast<size_t>(best)]) {
-      size_t id = ids.id.at(m);
+    for (size_t id : ids.in_category[static_cast<size_t>(best)]) {
       set(id, !additive);
       for (size_t sub : ids.sub_ids[id]) set(sub, !additive);
     }
@@ -706,8 +703,7 @@ std::string DescribeCommands(const Selector& s) {
     bool v = s.commands[id];
     out += v ? " +" : " -";
     out += ids.all[id]->name;
-    fake.commands[id] = v;  // ChangePerm(&fake, ...): fake has no first arguments
-    for (size_t sub : ids.sub_ids[id]) fake.commands[sub] = v;
+    ChangePerm(&fake, id, v);
   };
   for (size_t id = 0; id < ids.all.size(); id += 1 + ids.sub_ids[id].size()) {
     single(id);

@@ -34,8 +34,8 @@ inline constexpr int64_t kGateStep = 64 * 1024;
 // than this in all while jemalloc merged its statistics (the exact figure is no more
 // consistent than that activity).
 inline constexpr uint64_t kCalibrationActivity = 64 * 1024;
-// ...and only to within this of the previous quiet calibration's figure (a thread descheduled
-// inside a free puts a quiet reading off by the block, for as long as it sleeps).
+// ...and only to within this of the previous quiet calibration's figure (a quiet reading was
+// seen 128 KiB off, most likely a thread descheduled inside a free of a large block).
 inline constexpr int64_t kCalibrationAgreement = 16 * 1024;
 
 // Registers the calling thread's counters (idempotent; a thread_local test once registered).

@@ -187,7 +187,7 @@ TEST(MemoryAccountingTest, AThreadThatExitsKeepsItsBlocksCounted) {
     block = std::malloc(8 << 20);
   }).join();
   uint64_t held = Used();
-  EXPECT_GT(Diff(held, start), 8 << 20 - 64 * 1024);
+  EXPECT_GT(Diff(held, start), (8 << 20) - 64 * 1024);
   EXPECT_LT(Diff(held, start), (8 << 20) + 256 * 1024);
   std::free(block);  // freed by another thread than the one that allocated it
   EXPECT_LT(std::abs(Diff(Used(), start)), 256 * 1024);
